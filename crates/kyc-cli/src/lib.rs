@@ -1,0 +1,175 @@
+//! KYC Desk's command line (`serve`, `user add`, `simulate`), shared by the desktop binary: the
+//! binary parses [`Cli`], opens the window when no subcommand is given, and calls [`run`] otherwise.
+
+pub mod simulate;
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use kyc_core::config::{self, Loaded};
+use kyc_core::store::Store;
+use kyc_core::users::Role;
+use kyc_server::services::DB_FILE;
+use kyc_server::{Running, UiAssets};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kyc-desk",
+    version,
+    about = "KYC Desk: receive Ditto ID identity verifications, review them, answer Ditto ID"
+)]
+pub struct Cli {
+    /// Config file (default: $KYC_DESK_CONFIG, else <data dir>/kyc-desk.toml, written on first start).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the receiver and the review API without a window (a server for a team).
+    Serve,
+    /// Manage reviewer accounts.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Act as Ditto ID: POST realistic submissions to this KYC Desk and print each answer.
+    Simulate(simulate::SimulateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Create an account (the password is read from standard input).
+    Add {
+        name: String,
+        #[arg(long, value_parser = ["reviewer", "supervisor", "admin", "auditor"])]
+        role: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+}
+
+/// Logs go to stderr; `RUST_LOG` overrides the default level.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Loads the config (writing defaults on first start) or explains what is wrong.
+pub fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Loaded> {
+    let loaded = config::load_or_init(path)?;
+    if loaded.created {
+        eprintln!(
+            "Wrote a new config with safe defaults: {}",
+            loaded.path.display()
+        );
+    }
+    Ok(loaded)
+}
+
+/// Runs a subcommand to completion and returns the process exit code.
+pub fn run(cli: Cli, ui: Option<Arc<dyn UiAssets>>) -> ExitCode {
+    init_logging();
+    let result = match cli.command {
+        None => Err(anyhow::anyhow!("no command given")),
+        Some(Command::Serve) => serve(cli.config, ui),
+        Some(Command::User { action }) => user(cli.config, action),
+        Some(Command::Simulate(args)) => simulate::run(cli.config, args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kyc-desk: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What `serve` (and the desktop app) prints once both listeners are up.
+pub fn describe(loaded: &Loaded, running: &Running) -> String {
+    let cfg = &loaded.config;
+    let recv = kyc_server::services::browsable(running.receiver_addr);
+    let mut out = String::new();
+    out += "KYC Desk is running.\n";
+    out += &format!("receiver listening on {}\n", running.receiver_addr);
+    out += &format!("review listening on {}\n", running.review_addr);
+    out += &format!(
+        "  Ditto ID posts to:   https://{recv}{}\n",
+        cfg.receiver.path
+    );
+    out += &format!(
+        "  TLS certificate:     SHA-256 {}{}\n",
+        running.tls.fingerprint,
+        if running.tls.self_signed {
+            " (self-signed)"
+        } else {
+            ""
+        }
+    );
+    out += &format!("  Receiver auth mode:  {:?}\n", cfg.receiver.auth.mode);
+    out += &format!("  Review desk:         {}\n", running.review_url());
+    out += &format!("  Config:              {}\n", loaded.path.display());
+    out += &format!("  Data:                {}\n", loaded.data_dir.display());
+    out
+}
+
+fn serve(config: Option<PathBuf>, ui: Option<Arc<dyn UiAssets>>) -> anyhow::Result<()> {
+    let loaded = load_config(config.as_deref())?;
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let mut running = kyc_server::start(&loaded, ui).await?;
+        print!("{}", describe(&loaded, &running));
+        if running.desk.store().user_count()? == 0 {
+            println!(
+                "  No reviewer accounts yet: create one with\n    kyc-desk user add NAME --role admin --password-stdin"
+            );
+        }
+        use std::io::Write;
+        std::io::stdout().flush()?;
+        tokio::select! {
+            r = running.wait() => r?,
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("Stopping (requests in flight get 5 s to finish)...");
+                running.shutdown(Duration::from_secs(5)).await;
+            }
+        }
+        Ok(())
+    })
+}
+
+fn user(config: Option<PathBuf>, action: UserAction) -> anyhow::Result<()> {
+    match action {
+        UserAction::Add {
+            name,
+            role,
+            password_stdin: _,
+        } => {
+            let loaded = load_config(config.as_deref())?;
+            let role: Role = role.parse()?;
+            let mut password = String::new();
+            std::io::stdin().lock().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                anyhow::bail!(
+                    "no password on standard input (use --password-stdin and pipe it in)"
+                );
+            }
+            std::fs::create_dir_all(&loaded.data_dir)?;
+            let store = Store::open(&loaded.data_dir.join(DB_FILE))?;
+            let user = store.add_user(&name, role, password)?;
+            println!("Created {} account {}", user.role.as_str(), user.name);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,465 @@
+//! The TOML configuration: keys as in contract.md, lookup order, first-start defaults, validation.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::error::CoreError;
+
+/// The identifier shared with `tauri.conf.json`: the data dir is `<platform data dir>/<IDENTIFIER>`,
+/// the same folder Tauri's `app_data_dir()` resolves to.
+pub const IDENTIFIER: &str = "com.kycdesk.desk";
+/// File name of the config inside the data dir.
+pub const CONFIG_FILE: &str = "kyc-desk.toml";
+/// Environment variable naming the config file.
+pub const CONFIG_ENV: &str = "KYC_DESK_CONFIG";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the database, certificate and keys live; default: the platform's data dir.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub receiver: ReceiverConfig,
+    #[serde(default)]
+    pub decision: DecisionConfig,
+    #[serde(default)]
+    pub review: ReviewConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReceiverConfig {
+    pub listen: SocketAddr,
+    pub path: String,
+    pub max_body_mb: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    pub auth: AuthConfig,
+    pub request_encryption: EncryptionConfig,
+    pub response_encryption: EncryptionConfig,
+}
+
+impl Default for ReceiverConfig {
+    fn default() -> Self {
+        ReceiverConfig {
+            listen: "0.0.0.0:9005".parse().expect("static address"),
+            path: "/kyc".into(),
+            max_body_mb: 32,
+            tls_cert: None,
+            tls_key: None,
+            auth: AuthConfig::default(),
+            request_encryption: EncryptionConfig::default(),
+            response_encryption: EncryptionConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    None,
+    Basic,
+    Bearer,
+    Oauth2,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    pub mode: AuthMode,
+    pub token_path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    pub token_ttl_secs: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            mode: AuthMode::None,
+            token_path: "/kyc-service-access-token-endpoint".into(),
+            client_id: None,
+            client_secret: None,
+            token_ttl_secs: 300,
+            username: None,
+            password: None,
+            token: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EncryptionConfig {
+    pub enable: bool,
+    pub cipher_spec: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iv: Option<String>,
+}
+
+impl Default for EncryptionConfig {
+    fn default() -> Self {
+        EncryptionConfig {
+            enable: false,
+            cipher_spec: "AES/CBC/PKCS5Padding".into(),
+            key: None,
+            iv: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum OnTimeout {
+    Accept,
+    Reject,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoApprove {
+    Never,
+    Clean,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DecisionConfig {
+    pub hold_secs: u64,
+    pub on_timeout: OnTimeout,
+    pub auto_approve: AutoApprove,
+    /// Face-match similarity below this is a flag (open-ended score; 1.6 is Ditto's documented rule).
+    pub face_match_threshold: f64,
+    /// Liveness score (0..100) below this is a flag.
+    pub liveness_threshold: f64,
+}
+
+impl Default for DecisionConfig {
+    fn default() -> Self {
+        DecisionConfig {
+            hold_secs: 20,
+            on_timeout: OnTimeout::Accept,
+            auto_approve: AutoApprove::Never,
+            face_match_threshold: 1.6,
+            liveness_threshold: 80.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReviewConfig {
+    pub listen: SocketAddr,
+    /// Lifetime of a review session (login) in minutes.
+    pub session_minutes: u64,
+}
+
+impl Default for ReviewConfig {
+    fn default() -> Self {
+        ReviewConfig {
+            listen: "127.0.0.1:8700".parse().expect("static address"),
+            session_minutes: 8 * 60,
+        }
+    }
+}
+
+/// A config as loaded: the parsed values plus where it came from and the resolved data dir.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub path: PathBuf,
+    pub data_dir: PathBuf,
+    /// True when this start wrote the file with defaults.
+    pub created: bool,
+}
+
+/// The platform's default data dir for KYC Desk (same as Tauri's `app_data_dir`).
+pub fn default_data_dir() -> Result<PathBuf, CoreError> {
+    let base = directories::BaseDirs::new().ok_or_else(|| {
+        CoreError::Config(
+            "cannot determine the home directory for the data dir; set data_dir or --config".into(),
+        )
+    })?;
+    Ok(base.data_dir().join(IDENTIFIER))
+}
+
+/// Resolves the config path: `--config`, else `$KYC_DESK_CONFIG`, else `<data dir>/kyc-desk.toml`.
+pub fn resolve_path(explicit: Option<&Path>) -> Result<PathBuf, CoreError> {
+    if let Some(p) = explicit {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os(CONFIG_ENV).filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(p));
+    }
+    Ok(default_data_dir()?.join(CONFIG_FILE))
+}
+
+/// Loads the config from the lookup order; writes one with safe defaults when the file is missing.
+pub fn load_or_init(explicit: Option<&Path>) -> Result<Loaded, CoreError> {
+    let path = resolve_path(explicit)?;
+    let (config, created) = match std::fs::read_to_string(&path) {
+        Ok(text) => (parse(&text)?, false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let config = Config::first_start();
+            write_new(&path, &config)?;
+            (config, true)
+        }
+        Err(e) => {
+            return Err(CoreError::Config(format!(
+                "cannot read config file {}: {e}",
+                path.display()
+            )))
+        }
+    };
+    let data_dir = match &config.data_dir {
+        Some(d) if d.is_absolute() => d.clone(),
+        // A relative data_dir is relative to the config file's folder.
+        Some(d) => path.parent().unwrap_or(Path::new(".")).join(d),
+        None => default_data_dir()?,
+    };
+    Ok(Loaded {
+        config,
+        path,
+        data_dir,
+        created,
+    })
+}
+
+fn write_new(path: &Path, config: &Config) -> Result<(), CoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            CoreError::Config(format!(
+                "cannot create config folder {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    let text = format!(
+        "# KYC Desk configuration, written with safe defaults on first start.\n\
+         # Keys: see the README (Configuration). Secrets below were generated randomly.\n\n{}",
+        toml::to_string_pretty(config).map_err(|e| CoreError::Config(e.to_string()))?
+    );
+    crate::fsutil::write_private(path, text.as_bytes())
+        .map_err(|e| CoreError::Config(format!("cannot write config {}: {e}", path.display())))
+}
+
+/// Parses and validates config text; errors name the key.
+pub fn parse(text: &str) -> Result<Config, CoreError> {
+    let de = toml::Deserializer::new(text);
+    let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        let msg = inner.message().to_string();
+        let line = inner
+            .span()
+            .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+        match (key.as_str(), line) {
+            (".", Some(l)) | ("", Some(l)) => CoreError::Config(format!("line {l}: {msg}")),
+            (_, Some(l)) => CoreError::Config(format!("{key} (line {l}): {msg}")),
+            _ => CoreError::Config(format!("{key}: {msg}")),
+        }
+    })?;
+    config.validate()?;
+    Ok(config)
+}
+
+fn random_secret(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+impl Config {
+    /// The config the first start writes: a random bearer token guards the receiver.
+    pub fn first_start() -> Config {
+        let mut c = Config {
+            data_dir: None,
+            receiver: ReceiverConfig::default(),
+            decision: DecisionConfig::default(),
+            review: ReviewConfig::default(),
+        };
+        c.receiver.auth.mode = AuthMode::Bearer;
+        c.receiver.auth.token = Some(random_secret(24));
+        c
+    }
+
+    /// Checks what types alone cannot; each error names its key.
+    pub fn validate(&self) -> Result<(), CoreError> {
+        let bad = |key: &str, msg: &str| Err(CoreError::Config(format!("{key}: {msg}")));
+        let r = &self.receiver;
+        if !r.path.starts_with('/') || r.path.contains(char::is_whitespace) {
+            return bad("receiver.path", "must start with '/' and contain no spaces");
+        }
+        if !(1..=1024).contains(&r.max_body_mb) {
+            return bad("receiver.max_body_mb", "must be between 1 and 1024");
+        }
+        if r.tls_cert.is_some() != r.tls_key.is_some() {
+            return bad(
+                "receiver.tls_cert",
+                "tls_cert and tls_key must be given together (or neither, for a self-signed certificate)",
+            );
+        }
+        let a = &r.auth;
+        let present = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.is_empty());
+        match a.mode {
+            AuthMode::None => {}
+            AuthMode::Basic => {
+                if !present(&a.username) || a.username.as_deref().is_some_and(|u| u.contains(':')) {
+                    return bad(
+                        "receiver.auth.username",
+                        "basic mode needs a username without ':'",
+                    );
+                }
+                if !present(&a.password) {
+                    return bad("receiver.auth.password", "basic mode needs a password");
+                }
+            }
+            AuthMode::Bearer => {
+                if a.token.as_deref().map_or(0, str::len) < 16 {
+                    return bad(
+                        "receiver.auth.token",
+                        "bearer mode needs a token of at least 16 characters",
+                    );
+                }
+            }
+            AuthMode::Oauth2 => {
+                return bad(
+                    "receiver.auth.mode",
+                    "oauth2 is not available in this version yet; use none, basic or bearer",
+                );
+            }
+        }
+        if !a.token_path.starts_with('/') || a.token_path == r.path {
+            return bad(
+                "receiver.auth.token_path",
+                "must start with '/' and differ from receiver.path",
+            );
+        }
+        if !(30..=86_400).contains(&a.token_ttl_secs) {
+            return bad(
+                "receiver.auth.token_ttl_secs",
+                "must be between 30 and 86400",
+            );
+        }
+        for (key, enc) in [
+            ("receiver.request_encryption.enable", &r.request_encryption),
+            (
+                "receiver.response_encryption.enable",
+                &r.response_encryption,
+            ),
+        ] {
+            if enc.enable {
+                return bad(
+                    key,
+                    "AES encryption is not available in this version yet; set enable = false",
+                );
+            }
+        }
+        let d = &self.decision;
+        if d.hold_secs > 600 {
+            return bad(
+                "decision.hold_secs",
+                "must be at most 600 (Ditto ID's request is waiting)",
+            );
+        }
+        if !(d.face_match_threshold.is_finite() && d.face_match_threshold >= 0.0) {
+            return bad(
+                "decision.face_match_threshold",
+                "must be a non-negative number",
+            );
+        }
+        if !(0.0..=100.0).contains(&d.liveness_threshold) {
+            return bad("decision.liveness_threshold", "must be between 0 and 100");
+        }
+        if !(5..=7 * 24 * 60).contains(&self.review.session_minutes) {
+            return bad("review.session_minutes", "must be between 5 and 10080");
+        }
+        if self.review.listen == r.listen && r.listen.port() != 0 {
+            return bad("review.listen", "must differ from receiver.listen");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_start_config_round_trips_and_validates() {
+        let c = Config::first_start();
+        let text = toml::to_string_pretty(&c).unwrap();
+        assert_eq!(parse(&text).unwrap(), c);
+        assert_eq!(c.receiver.auth.mode, AuthMode::Bearer);
+        assert_eq!(c.receiver.auth.token.as_ref().unwrap().len(), 48);
+        assert_ne!(
+            Config::first_start().receiver.auth.token,
+            c.receiver.auth.token
+        );
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            ("[receiver]\nlisen = \"1.2.3.4:5\"\n", "receiver"),
+            ("[receiver]\nlisten = \"nope\"\n", "receiver.listen"),
+            (
+                "[decision]\non_timeout = \"maybe\"\n",
+                "decision.on_timeout",
+            ),
+            ("[decision]\nhold_secs = -1\n", "decision.hold_secs"),
+            ("[receiver]\nmax_body_mb = 0\n", "receiver.max_body_mb"),
+            ("[receiver]\npath = \"kyc\"\n", "receiver.path"),
+            (
+                "[receiver.auth]\nmode = \"basic\"\n",
+                "receiver.auth.username",
+            ),
+            (
+                "[receiver.auth]\nmode = \"bearer\"\ntoken = \"short\"\n",
+                "receiver.auth.token",
+            ),
+            ("[review]\nsession_minutes = 1\n", "review.session_minutes"),
+            ("nonsense = 1\n", "nonsense"),
+        ];
+        for (text, key) in cases {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn missing_file_is_written_with_defaults_then_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/kyc-desk.toml");
+        let first = load_or_init(Some(&path)).unwrap();
+        assert!(first.created);
+        let again = load_or_init(Some(&path)).unwrap();
+        assert!(!again.created);
+        assert_eq!(first.config, again.config);
+    }
+
+    #[test]
+    fn relative_data_dir_is_beside_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kyc.toml");
+        std::fs::write(&path, "data_dir = \"data\"\n").unwrap();
+        let loaded = load_or_init(Some(&path)).unwrap();
+        assert_eq!(loaded.data_dir, dir.path().join("data"));
+    }
+}

@@ -1,0 +1,225 @@
+//! The decision loop: store a submission durably, hold Ditto ID's request until a reviewer decides
+//! (or policy decides, or the window closes), and publish what happens as events.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::broadcast;
+use tokio::time::Instant;
+
+use crate::checks;
+use crate::config::{AutoApprove, DecisionConfig, OnTimeout};
+use crate::error::CoreError;
+use crate::ingest::{self, OpenedBody};
+use crate::store::{Answer, CaseSummary, Inserted, NewDecision, Store};
+use crate::timefmt::now_ms;
+use crate::view::{self, CaseDetail};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum EventKind {
+    #[serde(rename = "case.created")]
+    Created,
+    #[serde(rename = "case.decided")]
+    Decided,
+    #[serde(rename = "case.answered")]
+    Answered,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Created => "case.created",
+            EventKind::Decided => "case.decided",
+            EventKind::Answered => "case.answered",
+        }
+    }
+}
+
+/// Something that happened to a case (sent to the review UI as server-sent events).
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    #[serde(rename = "type")]
+    pub kind: EventKind,
+    pub case: CaseSummary,
+    /// For a held case: when the hold window closes (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_until: Option<String>,
+}
+
+pub struct Desk {
+    store: Arc<Store>,
+    policy: DecisionConfig,
+    events: broadcast::Sender<Event>,
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
+) -> Result<T, CoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| CoreError::Internal(format!("worker: {e}")))?
+}
+
+impl Desk {
+    pub fn new(store: Arc<Store>, policy: DecisionConfig) -> Desk {
+        let (events, _) = broadcast::channel(1024);
+        Desk {
+            store,
+            policy,
+            events,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    pub fn policy(&self) -> &DecisionConfig {
+        &self.policy
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    fn emit(&self, kind: EventKind, case: CaseSummary, hold_until: Option<String>) {
+        // No subscriber is fine: nobody is watching.
+        let _ = self.events.send(Event {
+            kind,
+            case,
+            hold_until,
+        });
+    }
+
+    /// Receives one submission: validates, stores (durably) and returns Ditto ID's answer once the
+    /// case is decided or the hold window ends. The same body again gets the same answer.
+    pub async fn submit(&self, body: OpenedBody) -> Result<Answer, CoreError> {
+        let store = self.store.clone();
+        let policy = self.policy.clone();
+        let (inserted, clean) = blocking(move || {
+            let sub = ingest::open(&body)?;
+            let flags = checks::evaluate(&sub.payload, &policy);
+            let clean = checks::is_clean(&flags);
+            Ok((store.insert_case(&sub, &flags, now_ms())?, clean))
+        })
+        .await?;
+        let hold = Duration::from_secs(self.policy.hold_secs);
+        let case = match inserted {
+            Inserted::Existing(case) => {
+                tracing::info!(case = case.id, reference = %case.reference, "repeated submission");
+                case
+            }
+            Inserted::New(case) => {
+                tracing::info!(case = case.id, reference = %case.reference, clean, "case stored");
+                let until = crate::timefmt::rfc3339(now_ms() + hold.as_millis() as i64);
+                self.emit(EventKind::Created, case.clone(), Some(until));
+                if clean && self.policy.auto_approve == AutoApprove::Clean {
+                    self.decide_id(
+                        case.id,
+                        NewDecision {
+                            approve: true,
+                            reasons: vec!["clean".into()],
+                            comment:
+                                "Approved automatically: every check passed (auto_approve = clean)"
+                                    .into(),
+                            by_user: None,
+                        },
+                    )
+                    .await?
+                } else {
+                    case
+                }
+            }
+        };
+        if let Some(answer) = case.answer {
+            return Ok(answer);
+        }
+        self.hold(case.id, hold).await
+    }
+
+    async fn settle(&self, id: i64, fallback: Option<bool>) -> Result<Option<Answer>, CoreError> {
+        let store = self.store.clone();
+        blocking(move || store.settle_answer(id, fallback)).await
+    }
+
+    async fn answered(&self, id: i64, answer: Answer) -> Answer {
+        let store = self.store.clone();
+        if let Ok(case) = blocking(move || store.summary(id)).await {
+            tracing::info!(case = id, result = answer.result, by = %answer.by, "answered");
+            self.emit(EventKind::Answered, case, None);
+        }
+        answer
+    }
+
+    async fn hold(&self, id: i64, hold: Duration) -> Result<Answer, CoreError> {
+        let mut rx = self.events.subscribe();
+        // Decided before we subscribed? Then answer at once.
+        if let Some(a) = self.settle(id, None).await? {
+            return Ok(self.answered(id, a).await);
+        }
+        let deadline = Instant::now() + hold;
+        loop {
+            let check = match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Err(_) => break,
+                Ok(Ok(ev)) => ev.kind == EventKind::Decided && ev.case.id == id,
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => true,
+                Ok(Err(broadcast::error::RecvError::Closed)) => break,
+            };
+            if check {
+                if let Some(a) = self.settle(id, None).await? {
+                    return Ok(self.answered(id, a).await);
+                }
+            }
+        }
+        let fallback = self.policy.on_timeout == OnTimeout::Accept;
+        let answer = self
+            .settle(id, Some(fallback))
+            .await?
+            .ok_or_else(|| CoreError::Internal("timeout answer not stored".into()))?;
+        Ok(self.answered(id, answer).await)
+    }
+
+    async fn decide_id(&self, id: i64, d: NewDecision) -> Result<CaseSummary, CoreError> {
+        let store = self.store.clone();
+        let case = blocking(move || store.decide(id, &d)).await?;
+        tracing::info!(case = id, status = %case.status, "decided");
+        self.emit(EventKind::Decided, case.clone(), None);
+        Ok(case)
+    }
+
+    /// A reviewer's (or an automatic) decision on a case given by id or reference.
+    pub async fn decide(&self, key: &str, d: NewDecision) -> Result<CaseDetail, CoreError> {
+        let store = self.store.clone();
+        let k = key.to_string();
+        let id = blocking(move || store.resolve(&k)).await?;
+        self.decide_id(id, d).await?;
+        self.detail(&id.to_string()).await
+    }
+
+    /// The whole case for the review UI.
+    pub async fn detail(&self, key: &str) -> Result<CaseDetail, CoreError> {
+        let store = self.store.clone();
+        let policy = self.policy.clone();
+        let k = key.to_string();
+        blocking(move || view::detail(&store, &k, &policy)).await
+    }
+
+    pub async fn list(
+        &self,
+        q: crate::store::CaseQuery,
+    ) -> Result<crate::store::CasePage, CoreError> {
+        let store = self.store.clone();
+        blocking(move || store.list(&q)).await
+    }
+
+    pub async fn image(&self, key: &str, name: &str) -> Result<(String, Vec<u8>), CoreError> {
+        let store = self.store.clone();
+        let (k, n) = (key.to_string(), name.to_string());
+        blocking(move || {
+            let id = store.resolve(&k)?;
+            store.image(id, &n)
+        })
+        .await
+    }
+}

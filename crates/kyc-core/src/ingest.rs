@@ -1,0 +1,412 @@
+//! Opening a received body into a validated [`Submission`]: JSON parse, typed model, id checks, and
+//! every image field decoded from base64 and checked to be a real JPEG/PNG by its header only.
+
+use std::io::Cursor;
+
+use base64::engine::{general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig};
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::error::CoreError;
+use crate::model::Payload;
+
+/// Largest accepted image side, in pixels.
+pub const MAX_IMAGE_SIDE: u32 = 12_000;
+/// Largest accepted image area, in pixels (a decompression-bomb guard: nothing is decoded anyway).
+pub const MAX_IMAGE_PIXELS: u64 = 48_000_000;
+
+/// Prefix of the marker that replaces an image's base64 in the stored raw payload.
+pub const IMAGE_MARKER: &str = "kyc-desk:image/";
+
+const B64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
+/// A body as it arrived, still possibly encrypted: only [`crate::ingest`]'s openers look inside.
+#[derive(Debug, Clone)]
+pub struct SealedBody(pub Vec<u8>);
+
+/// The plaintext JSON body (after decryption, when encryption is on).
+#[derive(Debug, Clone)]
+pub struct OpenedBody(pub Vec<u8>);
+
+impl SealedBody {
+    /// Without request encryption the sealed body is already the plaintext.
+    pub fn open_plain(self) -> OpenedBody {
+        OpenedBody(self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFormat {
+    Jpeg,
+    Png,
+}
+
+impl ImageFormat {
+    pub fn mime(self) -> &'static str {
+        match self {
+            ImageFormat::Jpeg => "image/jpeg",
+            ImageFormat::Png => "image/png",
+        }
+    }
+
+    pub fn from_mime(mime: &str) -> Option<Self> {
+        match mime {
+            "image/jpeg" => Some(ImageFormat::Jpeg),
+            "image/png" => Some(ImageFormat::Png),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// Stable name: `selfie`, `front_page`, `portrait_image`, `check-2-0-etalon`...
+    pub name: String,
+    pub format: ImageFormat,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: Vec<u8>,
+}
+
+/// A validated submission, ready to store.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub requester_id: String,
+    pub user_id: String,
+    pub app_id: Option<String>,
+    pub body_sha256: [u8; 32],
+    pub payload: Payload,
+    /// The received JSON with each image's base64 replaced by `kyc-desk:image/<name>`.
+    pub raw_json: String,
+    pub images: Vec<Image>,
+}
+
+const SELFIE: &str = "/kyc_info/liveness_check/video/autocapture_result/selfie_image";
+
+/// The document images' names. The API doc shows `document_images` inside `document_info`;
+/// next to it (`document.document_images`) is accepted too.
+const DOCUMENT_IMAGES: &[&str] = &[
+    "front_page",
+    "back_page",
+    "portrait_image",
+    "signature_image",
+    "ghostportrait_image",
+    "visualportrait_image",
+];
+const DOCUMENT_IMAGE_PARENTS: &[&str] = &[
+    "/kyc_info/document/document_info/document_images",
+    "/kyc_info/document/document_images",
+];
+
+/// Parses and validates a plaintext body. Errors name the field (as a dotted JSON path).
+pub fn open(body: &OpenedBody) -> Result<Submission, CoreError> {
+    let bytes = &body.0;
+    let mut root: Value =
+        serde_json::from_slice(bytes).map_err(|e| CoreError::InvalidJson(e.to_string()))?;
+    if !root.is_object() {
+        return Err(CoreError::invalid("$", "the body must be a JSON object"));
+    }
+    let mut images = Vec::new();
+    take_image(&mut root, SELFIE, "selfie", &mut images)?;
+    for parent in DOCUMENT_IMAGE_PARENTS {
+        for name in DOCUMENT_IMAGES {
+            if images.iter().any(|i| i.name == *name) {
+                continue; // the first location wins; a duplicate elsewhere stays raw
+            }
+            take_image(&mut root, &format!("{parent}/{name}"), name, &mut images)?;
+        }
+    }
+    let check_count = root
+        .pointer("/kyc_info/document/document_status/checks_performed")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    for i in 0..check_count {
+        let details = root
+            .pointer(&format!(
+                "/kyc_info/document/document_status/checks_performed/{i}/check_detail"
+            ))
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        for j in 0..details {
+            for which in ["etalon_image", "actual_image"] {
+                let pointer = format!(
+                    "/kyc_info/document/document_status/checks_performed/{i}/check_detail/{j}/{which}"
+                );
+                let name = format!("check-{i}-{j}-{}", which.trim_end_matches("_image"));
+                take_image(&mut root, &pointer, &name, &mut images)?;
+            }
+        }
+    }
+
+    let payload: Payload = serde_path_to_error::deserialize(&root).map_err(|e| {
+        let path = e.path().to_string();
+        CoreError::invalid(path, e.into_inner().to_string())
+    })?;
+    let info = payload
+        .request_info
+        .as_ref()
+        .ok_or_else(|| CoreError::invalid("request_info", "is required"))?;
+    let user_id = check_user_id(info.user_id.as_deref())?;
+    let requester_id = check_requester_id(info.requester_id.as_deref())?;
+    let app_id = info.app_id.clone();
+    let raw_json = root.to_string();
+    Ok(Submission {
+        requester_id,
+        user_id,
+        app_id,
+        body_sha256: Sha256::digest(bytes).into(),
+        payload,
+        raw_json,
+        images,
+    })
+}
+
+fn check_user_id(v: Option<&str>) -> Result<String, CoreError> {
+    let field = "request_info.user_id";
+    let v = v.ok_or_else(|| CoreError::invalid(field, "is required"))?;
+    if v.trim().is_empty() {
+        return Err(CoreError::invalid(field, "must not be empty"));
+    }
+    if v.chars().count() > 256 {
+        return Err(CoreError::invalid(field, "is longer than 256 characters"));
+    }
+    if v.chars().any(char::is_control) || v.trim() != v {
+        return Err(CoreError::invalid(
+            field,
+            "must not contain control characters or surrounding spaces",
+        ));
+    }
+    Ok(v.to_string())
+}
+
+fn check_requester_id(v: Option<&str>) -> Result<String, CoreError> {
+    let field = "request_info.requester_id";
+    let v = v.ok_or_else(|| CoreError::invalid(field, "is required"))?;
+    if v.is_empty() || v.len() > 128 {
+        return Err(CoreError::invalid(field, "must be 1 to 128 characters"));
+    }
+    if !v
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+    {
+        return Err(CoreError::invalid(
+            field,
+            "may contain only letters, digits, '-', '_', '.' and ':'",
+        ));
+    }
+    Ok(v.to_string())
+}
+
+fn dotted(pointer: &str) -> String {
+    pointer.trim_start_matches('/').replace('/', ".")
+}
+
+/// Takes the base64 image at `pointer` (if present and non-empty), validates it and leaves a marker.
+fn take_image(
+    root: &mut Value,
+    pointer: &str,
+    name: &str,
+    out: &mut Vec<Image>,
+) -> Result<(), CoreError> {
+    let Some(slot) = root.pointer_mut(pointer) else {
+        return Ok(());
+    };
+    let text = match slot {
+        Value::Null => return Ok(()),
+        Value::String(s) if s.trim().is_empty() => return Ok(()),
+        Value::String(s) => std::mem::take(s),
+        _ => {
+            return Err(CoreError::invalid(
+                dotted(pointer),
+                "expected a base64 string",
+            ))
+        }
+    };
+    let image = decode_image(name, &text).map_err(|m| CoreError::invalid(dotted(pointer), m))?;
+    *slot = Value::String(format!("{IMAGE_MARKER}{name}"));
+    out.push(image);
+    Ok(())
+}
+
+/// Decodes base64 (bare or as a data: URL, whitespace tolerated) and checks the image header.
+pub fn decode_image(name: &str, text: &str) -> Result<Image, String> {
+    let mut b64 = text.trim();
+    if let Some(rest) = b64.strip_prefix("data:") {
+        b64 = rest
+            .split_once(";base64,")
+            .map(|(_, data)| data)
+            .ok_or("a data: URL must be base64")?;
+    }
+    let bytes = match B64.decode(b64) {
+        Ok(b) => b,
+        Err(_) if b64.bytes().any(|c| c.is_ascii_whitespace()) => {
+            // Java's MIME encoder wraps lines: drop whitespace and try again.
+            let compact: Vec<u8> = b64.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+            B64.decode(compact)
+                .map_err(|_| "is not valid base64".to_string())?
+        }
+        Err(_) => return Err("is not valid base64".into()),
+    };
+    let (format, width, height) = sniff_image(&bytes)?;
+    Ok(Image {
+        name: name.to_string(),
+        format,
+        width,
+        height,
+        bytes,
+    })
+}
+
+/// Reads only the header: format and dimensions, refusing oversized (bomb) images.
+pub fn sniff_image(bytes: &[u8]) -> Result<(ImageFormat, u32, u32), String> {
+    let reader = image::ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|_| "is not a JPEG or PNG image".to_string())?;
+    let format = match reader.format() {
+        Some(image::ImageFormat::Jpeg) => ImageFormat::Jpeg,
+        Some(image::ImageFormat::Png) => ImageFormat::Png,
+        _ => return Err("is not a JPEG or PNG image".into()),
+    };
+    let (w, h) = reader
+        .into_dimensions()
+        .map_err(|_| "has a corrupt image header".to_string())?;
+    if w == 0
+        || h == 0
+        || w > MAX_IMAGE_SIDE
+        || h > MAX_IMAGE_SIDE
+        || u64::from(w) * u64::from(h) > MAX_IMAGE_PIXELS
+    {
+        return Err(format!(
+            "image is {w}x{h} pixels; the limit is {MAX_IMAGE_SIDE} per side and {MAX_IMAGE_PIXELS} pixels"
+        ));
+    }
+    Ok((format, w, h))
+}
+
+/// Reads a stored raw payload back into the typed model (images are markers there).
+pub fn reparse(raw_json: &str) -> Result<Payload, CoreError> {
+    let mut de = serde_json::Deserializer::from_str(raw_json);
+    Payload::deserialize(&mut de).map_err(|e| CoreError::Internal(format!("stored payload: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn png(w: u32, h: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        image::RgbImage::new(w, h)
+            .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+            .unwrap();
+        out
+    }
+
+    fn body(v: Value) -> OpenedBody {
+        OpenedBody(serde_json::to_vec(&v).unwrap())
+    }
+
+    fn err_field(v: Value) -> String {
+        match open(&body(v)) {
+            Err(CoreError::InvalidPayload { field, .. }) => field,
+            other => panic!("expected an invalid payload, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn extracts_images_and_leaves_markers() {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(png(4, 3));
+        let sub = open(&body(json!({
+            "request_info": {"user_id": "u1", "requester_id": "r-1"},
+            "unknown": {"kept": true},
+            "kyc_info": {"document": {"document_info": {"document_images": {"front_page": b64, "back_page": ""}}}}
+        })))
+        .unwrap();
+        assert_eq!(sub.images.len(), 1);
+        assert_eq!((sub.images[0].width, sub.images[0].height), (4, 3));
+        assert!(sub.raw_json.contains("kyc-desk:image/front_page"));
+        assert!(sub.raw_json.contains("\"kept\":true"));
+    }
+
+    #[test]
+    fn names_the_failing_field() {
+        let ids = json!({"user_id": "u1", "requester_id": "r-1"});
+        assert_eq!(err_field(json!({})), "request_info");
+        assert_eq!(
+            err_field(json!({"request_info": {"requester_id": "r"}})),
+            "request_info.user_id"
+        );
+        assert_eq!(
+            err_field(json!({"request_info": {"user_id": "u", "requester_id": "a b"}})),
+            "request_info.requester_id"
+        );
+        assert_eq!(
+            err_field(json!({"request_info": {"user_id": 5, "requester_id": "r"}})),
+            "request_info.user_id"
+        );
+        assert_eq!(
+            err_field(
+                json!({"request_info": ids, "kyc_info": {"face_matcher_result": {"score": {"x": 1}}}})
+            ),
+            "kyc_info.face_matcher_result.score"
+        );
+        assert_eq!(
+            err_field(
+                json!({"request_info": ids, "kyc_info": {"document": {"document_images": {"portrait_image": "%%%"}}}})
+            ),
+            "kyc_info.document.document_images.portrait_image"
+        );
+        assert_eq!(
+            err_field(
+                json!({"request_info": ids, "kyc_info": {"document": {"document_info": {"document_images": {"back_page": 7}}}}})
+            ),
+            "kyc_info.document.document_info.document_images.back_page"
+        );
+        let not_image =
+            base64::engine::general_purpose::STANDARD.encode(b"hello world, not an image");
+        assert_eq!(
+            err_field(
+                json!({"request_info": ids, "kyc_info": {"liveness_check": {"video": {"autocapture_result": {"selfie_image": not_image}}}}})
+            ),
+            "kyc_info.liveness_check.video.autocapture_result.selfie_image"
+        );
+        assert!(matches!(
+            open(&OpenedBody(b"{nope".to_vec())),
+            Err(CoreError::InvalidJson(_))
+        ));
+    }
+
+    #[test]
+    fn refuses_a_png_bomb_from_its_header() {
+        // A valid PNG header claiming 60000 x 60000 pixels: refused without decoding.
+        let mut bytes = png(1, 1);
+        bytes[16..20].copy_from_slice(&60_000u32.to_be_bytes());
+        bytes[20..24].copy_from_slice(&60_000u32.to_be_bytes());
+        let crc = crc_of(&bytes[12..29]);
+        bytes[29..33].copy_from_slice(&crc.to_be_bytes());
+        let err = sniff_image(&bytes).unwrap_err();
+        assert!(err.contains("60000x60000"), "{err}");
+    }
+
+    fn crc_of(data: &[u8]) -> u32 {
+        let mut crc = 0xFFFF_FFFFu32;
+        for &b in data {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+}

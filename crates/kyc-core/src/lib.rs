@@ -1,0 +1,16 @@
+//! KYC Desk core: the Ditto ID payload model, validation, KYC Desk's own checks, SQLite storage,
+//! reviewer accounts and the decision loop. No GUI and no HTTP here.
+
+pub mod checks;
+pub mod config;
+pub mod desk;
+pub mod error;
+pub mod fsutil;
+pub mod ingest;
+pub mod model;
+pub mod store;
+pub mod timefmt;
+pub mod users;
+pub mod view;
+
+pub use error::CoreError;

@@ -1,0 +1,516 @@
+//! SQLite storage: WAL with `synchronous=FULL`, embedded migrations, one writer connection and a
+//! small pool of readers. A case and its images are written in one transaction, so a crash leaves
+//! either the whole case or nothing.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+
+use crate::checks::Flag;
+use crate::error::CoreError;
+use crate::ingest::Submission;
+use crate::timefmt::{now_ms, rfc3339};
+
+/// Embedded migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/001_initial.sql")];
+
+const READER_POOL: usize = 4;
+
+pub struct Store {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+/// What Ditto ID was (or will be) answered for a case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Answer {
+    pub result: bool,
+    pub at: String,
+    /// `reviewer`, `auto` or `timeout`.
+    pub by: String,
+    pub user_id: String,
+    pub reference: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseSummary {
+    pub id: i64,
+    pub reference: String,
+    pub requester_id: String,
+    pub user_id: String,
+    pub status: String,
+    pub received_at: String,
+    pub holder_name: Option<String>,
+    pub document_number: Option<String>,
+    pub document_type: Option<String>,
+    pub flags: Vec<Flag>,
+    pub answer: Option<Answer>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageInfo {
+    pub name: String,
+    pub mime: String,
+    pub width: u32,
+    pub height: u32,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionRecord {
+    pub decision: String,
+    pub reasons: Vec<String>,
+    pub comment: String,
+    /// `reviewer` or `auto`.
+    pub by: String,
+    pub by_user: Option<String>,
+    pub at: String,
+}
+
+/// A decision to record.
+#[derive(Debug, Clone)]
+pub struct NewDecision {
+    pub approve: bool,
+    pub reasons: Vec<String>,
+    pub comment: String,
+    /// None for an automatic decision.
+    pub by_user: Option<String>,
+}
+
+#[derive(Debug)]
+pub enum Inserted {
+    New(CaseSummary),
+    /// Same requester_id and same body: the earlier case.
+    Existing(CaseSummary),
+}
+
+/// Filters of the case list.
+#[derive(Debug, Clone, Default)]
+pub struct CaseQuery {
+    /// `pending`, `approved`, `rejected` or None for all.
+    pub status: Option<String>,
+    pub requester_id: Option<String>,
+    pub q: Option<String>,
+    pub limit: u32,
+    pub cursor: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CasePage {
+    pub cases: Vec<CaseSummary>,
+    pub next: Option<String>,
+}
+
+const SUMMARY_COLS: &str =
+    "id, reference, requester_id, user_id, status, received_at, holder_name, \
+     document_number, document_type, flags, answer_result, answer_at, answer_by, answer_user_id";
+
+fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CaseSummary> {
+    let reference: String = row.get(1)?;
+    let flags: String = row.get(9)?;
+    let answer = match row.get::<_, Option<bool>>(10)? {
+        Some(result) => Some(Answer {
+            result,
+            at: rfc3339(row.get(11)?),
+            by: row.get(12)?,
+            user_id: row.get(13)?,
+            reference: reference.clone(),
+        }),
+        None => None,
+    };
+    Ok(CaseSummary {
+        id: row.get(0)?,
+        reference,
+        requester_id: row.get(2)?,
+        user_id: row.get(3)?,
+        status: row.get(4)?,
+        received_at: rfc3339(row.get(5)?),
+        holder_name: row.get(6)?,
+        document_number: row.get(7)?,
+        document_type: row.get(8)?,
+        flags: serde_json::from_str(&flags).unwrap_or_default(),
+        answer,
+    })
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating if needed) the database and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Store, CoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut conn = Connection::open(path)?;
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(CoreError::Internal(format!(
+                "journal_mode is {mode}, not WAL"
+            )));
+        }
+        configure(&conn)?;
+        let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > MIGRATIONS.len() {
+            return Err(CoreError::Internal(format!(
+                "database schema version {version} is newer than this program ({}); upgrade KYC Desk",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i + 1)?;
+            tx.commit()?;
+        }
+        Ok(Store {
+            path: path.to_path_buf(),
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, CoreError>,
+    ) -> Result<T, CoreError> {
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| CoreError::Internal("writer lock poisoned".into()))?;
+        f(&mut conn)
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, CoreError>) -> Result<T, CoreError> {
+        let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                configure(&c)?;
+                c
+            }
+        };
+        let out = f(&conn);
+        if let Ok(mut pool) = self.readers.lock() {
+            if pool.len() < READER_POOL {
+                pool.push(conn);
+            }
+        }
+        out
+    }
+
+    /// Stores a new case with its images in one durable transaction, or finds the earlier one.
+    pub fn insert_case(
+        &self,
+        sub: &Submission,
+        flags: &[Flag],
+        received_at_ms: i64,
+    ) -> Result<Inserted, CoreError> {
+        let flags_json =
+            serde_json::to_string(flags).map_err(|e| CoreError::Internal(e.to_string()))?;
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let earlier: Option<(i64, Vec<u8>)> = tx
+                .query_row(
+                    "SELECT id, body_sha256 FROM cases WHERE requester_id = ?1",
+                    [&sub.requester_id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            if let Some((id, sha)) = earlier {
+                drop(tx);
+                if sha == sub.body_sha256 {
+                    return Ok(Inserted::Existing(summary(conn, id)?));
+                }
+                return Err(CoreError::Conflict(sub.requester_id.clone()));
+            }
+            let next_id: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM cases", [], |r| r.get(0))?;
+            let year = crate::timefmt::year_of(received_at_ms);
+            let reference = format!("KYC-{year}-{next_id:06}");
+            let p = &sub.payload;
+            tx.execute(
+                "INSERT INTO cases (id, reference, requester_id, user_id, app_id, body_sha256, received_at, \
+                 holder_name, document_number, document_type, flags, raw_json) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    next_id,
+                    reference,
+                    sub.requester_id,
+                    sub.user_id,
+                    sub.app_id,
+                    &sub.body_sha256[..],
+                    received_at_ms,
+                    p.holder_name(),
+                    p.document_number(),
+                    p.document_type(),
+                    flags_json,
+                    sub.raw_json,
+                ],
+            )?;
+            {
+                let mut stmt = tx.prepare(
+                    "INSERT INTO images (case_id, name, mime, width, height, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                for img in &sub.images {
+                    stmt.execute(params![next_id, img.name, img.format.mime(), img.width, img.height, img.bytes])?;
+                }
+            }
+            tx.commit()?;
+            Ok(Inserted::New(summary(conn, next_id)?))
+        })
+    }
+
+    /// Finds a case by numeric id or by reference.
+    pub fn resolve(&self, key: &str) -> Result<i64, CoreError> {
+        self.read(|c| {
+            let id = match key.parse::<i64>() {
+                Ok(id) => c
+                    .query_row("SELECT id FROM cases WHERE id = ?1", [id], |r| r.get(0))
+                    .optional()?,
+                Err(_) => c
+                    .query_row("SELECT id FROM cases WHERE reference = ?1", [key], |r| {
+                        r.get(0)
+                    })
+                    .optional()?,
+            };
+            id.ok_or_else(|| CoreError::NotFound(key.to_string()))
+        })
+    }
+
+    pub fn summary(&self, id: i64) -> Result<CaseSummary, CoreError> {
+        self.read(|c| summary(c, id))
+    }
+
+    pub fn list(&self, q: &CaseQuery) -> Result<CasePage, CoreError> {
+        let limit = q.limit.clamp(1, 500);
+        let ascending = q.status.as_deref() == Some("pending");
+        let mut sql = format!("SELECT {SUMMARY_COLS} FROM cases WHERE 1=1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(s) = &q.status {
+            args.push(s.clone().into());
+            sql += &format!(" AND status = ?{}", args.len());
+        }
+        if let Some(r) = &q.requester_id {
+            args.push(r.clone().into());
+            sql += &format!(" AND requester_id = ?{}", args.len());
+        }
+        if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let escaped = text
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            args.push(format!("%{escaped}%").into());
+            let n = args.len();
+            sql += &format!(
+                " AND (reference LIKE ?{n} ESCAPE '\\' OR requester_id LIKE ?{n} ESCAPE '\\' \
+                 OR user_id LIKE ?{n} ESCAPE '\\' OR holder_name LIKE ?{n} ESCAPE '\\' \
+                 OR document_number LIKE ?{n} ESCAPE '\\')"
+            );
+        }
+        if let Some(cursor) = q.cursor {
+            args.push(cursor.into());
+            sql += &format!(
+                " AND id {} ?{}",
+                if ascending { ">" } else { "<" },
+                args.len()
+            );
+        }
+        sql += &format!(
+            " ORDER BY id {} LIMIT {}",
+            if ascending { "ASC" } else { "DESC" },
+            limit + 1
+        );
+        self.read(|c| {
+            let mut stmt = c.prepare(&sql)?;
+            let mut cases = stmt
+                .query_map(rusqlite::params_from_iter(args.iter()), summary_from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            let next = if cases.len() > limit as usize {
+                cases.truncate(limit as usize);
+                cases.last().map(|c| c.id.to_string())
+            } else {
+                None
+            };
+            Ok(CasePage { cases, next })
+        })
+    }
+
+    /// The stored raw payload (images as markers).
+    pub fn raw_json(&self, id: i64) -> Result<String, CoreError> {
+        self.read(|c| {
+            c.query_row("SELECT raw_json FROM cases WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .ok_or_else(|| CoreError::NotFound(id.to_string()))
+        })
+    }
+
+    pub fn images(&self, id: i64) -> Result<Vec<ImageInfo>, CoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT name, mime, width, height, length(bytes) FROM images WHERE case_id = ?1 ORDER BY name",
+            )?;
+            let rows = stmt.query_map([id], |r| {
+                Ok(ImageInfo {
+                    name: r.get(0)?,
+                    mime: r.get(1)?,
+                    width: r.get(2)?,
+                    height: r.get(3)?,
+                    size: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    pub fn image(&self, id: i64, name: &str) -> Result<(String, Vec<u8>), CoreError> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT mime, bytes FROM images WHERE case_id = ?1 AND name = ?2",
+                params![id, name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .ok_or_else(|| CoreError::NotFound(format!("{id}/images/{name}")))
+        })
+    }
+
+    pub fn decisions(&self, id: i64) -> Result<Vec<DecisionRecord>, CoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT decision, reasons, comment, by_kind, by_user, decided_at FROM decisions \
+                 WHERE case_id = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([id], |r| {
+                let reasons: String = r.get(1)?;
+                Ok(DecisionRecord {
+                    decision: r.get(0)?,
+                    reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+                    comment: r.get(2)?,
+                    by: r.get(3)?,
+                    by_user: r.get(4)?,
+                    at: rfc3339(r.get(5)?),
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// Records a decision on a pending case; `AlreadyDecided` otherwise.
+    pub fn decide(&self, id: i64, d: &NewDecision) -> Result<CaseSummary, CoreError> {
+        let reasons =
+            serde_json::to_string(&d.reasons).map_err(|e| CoreError::Internal(e.to_string()))?;
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let status: Option<String> = tx
+                .query_row("SELECT status FROM cases WHERE id = ?1", [id], |r| r.get(0))
+                .optional()?;
+            match status.as_deref() {
+                None => return Err(CoreError::NotFound(id.to_string())),
+                Some("pending") => {}
+                Some(_) => return Err(CoreError::AlreadyDecided(id.to_string())),
+            }
+            let (decision, status) = if d.approve { ("approve", "approved") } else { ("reject", "rejected") };
+            let by_kind = if d.by_user.is_some() { "reviewer" } else { "auto" };
+            tx.execute(
+                "INSERT INTO decisions (case_id, decision, reasons, comment, by_kind, by_user, decided_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![id, decision, reasons, d.comment, by_kind, d.by_user, now_ms()],
+            )?;
+            tx.execute("UPDATE cases SET status = ?2 WHERE id = ?1", params![id, status])?;
+            tx.commit()?;
+            summary(conn, id)
+        })
+    }
+
+    /// Fixes the answer Ditto ID gets, once: the stored answer if any; else the decision if the case
+    /// is decided; else `fallback` (the timeout answer) if given; else None (still waiting).
+    pub fn settle_answer(
+        &self,
+        id: i64,
+        fallback: Option<bool>,
+    ) -> Result<Option<Answer>, CoreError> {
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let (status, answered, user_id): (String, Option<bool>, String) = tx
+                .query_row(
+                    "SELECT status, answer_result, user_id FROM cases WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?
+                .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
+            if answered.is_none() {
+                let settled = match status.as_str() {
+                    "pending" => fallback.map(|r| (r, "timeout".to_string())),
+                    decided => {
+                        let by: String = tx.query_row(
+                            "SELECT by_kind FROM decisions WHERE case_id = ?1 ORDER BY id DESC LIMIT 1",
+                            [id],
+                            |r| r.get(0),
+                        )?;
+                        Some((decided == "approved", by))
+                    }
+                };
+                let Some((result, by)) = settled else {
+                    return Ok(None);
+                };
+                tx.execute(
+                    "UPDATE cases SET answer_result = ?2, answer_at = ?3, answer_by = ?4, answer_user_id = ?5 \
+                     WHERE id = ?1",
+                    params![id, result, now_ms(), by, user_id],
+                )?;
+                tx.commit()?;
+            } else {
+                drop(tx);
+            }
+            Ok(summary(conn, id)?.answer)
+        })
+    }
+
+    pub(crate) fn with_writer<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, CoreError>,
+    ) -> Result<T, CoreError> {
+        self.write(f)
+    }
+
+    pub(crate) fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, CoreError>,
+    ) -> Result<T, CoreError> {
+        self.read(f)
+    }
+
+    /// Number of cases (for tests and status lines).
+    pub fn count(&self) -> Result<i64, CoreError> {
+        self.read(|c| Ok(c.query_row("SELECT count(*) FROM cases", [], |r| r.get(0))?))
+    }
+}
+
+fn summary(c: &Connection, id: i64) -> Result<CaseSummary, CoreError> {
+    c.query_row(
+        &format!("SELECT {SUMMARY_COLS} FROM cases WHERE id = ?1"),
+        [id],
+        summary_from_row,
+    )
+    .optional()?
+    .ok_or_else(|| CoreError::NotFound(id.to_string()))
+}

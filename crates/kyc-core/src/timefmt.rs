@@ -1,0 +1,44 @@
+//! Time helpers: unix milliseconds in storage, RFC 3339 (UTC) at the edges.
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+pub fn now_ms() -> i64 {
+    (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+fn at(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// RFC 3339 in UTC with milliseconds, e.g. `2026-11-25T10:00:00.123Z`.
+pub fn rfc3339(ms: i64) -> String {
+    let t = at(ms);
+    let t = t
+        .replace_nanosecond((ms.rem_euclid(1000) as u32) * 1_000_000)
+        .unwrap_or(t);
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+pub fn year_of(ms: i64) -> i32 {
+    at(ms).year()
+}
+
+/// Today's date (UTC) as (year, month, day).
+pub fn today() -> (i32, u32, u32) {
+    let t = OffsetDateTime::now_utc();
+    (t.year(), u8::from(t.month()) as u32, t.day() as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_utc() {
+        assert_eq!(
+            super::rfc3339(1_764_064_800_123),
+            "2025-11-25T10:00:00.123Z"
+        );
+        assert_eq!(super::year_of(1_764_064_800_123), 2025);
+    }
+}

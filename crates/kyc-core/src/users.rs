@@ -1,0 +1,189 @@
+//! Reviewer accounts (argon2id password hashes) and login sessions (random tokens, stored hashed).
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use rand::RngCore;
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::CoreError;
+use crate::store::Store;
+use crate::timefmt::now_ms;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Reviewer,
+    Supervisor,
+    Admin,
+    Auditor,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Reviewer => "reviewer",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+            Role::Auditor => "auditor",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = CoreError;
+    fn from_str(s: &str) -> Result<Role, CoreError> {
+        match s {
+            "reviewer" => Ok(Role::Reviewer),
+            "supervisor" => Ok(Role::Supervisor),
+            "admin" => Ok(Role::Admin),
+            "auditor" => Ok(Role::Auditor),
+            _ => Err(CoreError::BadRequest(format!(
+                "unknown role {s:?}: use reviewer, supervisor, admin or auditor"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct User {
+    pub name: String,
+    pub role: Role,
+}
+
+/// A fresh login: the bearer token (shown once) and who it belongs to.
+#[derive(Debug, Clone, Serialize)]
+pub struct Session {
+    pub token: String,
+    pub user: User,
+    pub expires_at: String,
+}
+
+fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+fn check_name(name: &str) -> Result<(), CoreError> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(CoreError::BadRequest(
+            "user name: 1 to 64 characters of letters, digits, '.', '_', '-', '@'".into(),
+        ))
+    }
+}
+
+impl Store {
+    pub fn add_user(&self, name: &str, role: Role, password: &str) -> Result<User, CoreError> {
+        check_name(name)?;
+        if password.chars().count() < 10 {
+            return Err(CoreError::BadRequest(
+                "password: at least 10 characters".into(),
+            ));
+        }
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let hash = Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map_err(|e| CoreError::Internal(format!("argon2: {e}")))?
+            .to_string();
+        self.with_writer(|c| {
+            let inserted = c.execute(
+                "INSERT OR IGNORE INTO users (name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![name, role.as_str(), hash, now_ms()],
+            )?;
+            if inserted == 0 {
+                return Err(CoreError::UserExists(name.to_string()));
+            }
+            Ok(User {
+                name: name.to_string(),
+                role,
+            })
+        })
+    }
+
+    pub fn user_count(&self) -> Result<i64, CoreError> {
+        self.with_reader(|c| Ok(c.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?))
+    }
+
+    /// Checks a password (in constant work whether or not the user exists) and opens a session.
+    pub fn login(
+        &self,
+        name: &str,
+        password: &str,
+        ttl_minutes: u64,
+    ) -> Result<Session, CoreError> {
+        let row: Option<(String, String)> = self.with_reader(|c| {
+            Ok(c.query_row(
+                "SELECT role, password_hash FROM users WHERE name = ?1",
+                [name],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+        })?;
+        // An unknown user still costs one hash, so timing does not reveal which names exist.
+        const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0fLhZ2vLwYdGnmW3kQ0Yw2u+0Jv0n7r7aH1nHqZ8f5Q";
+        let stored = row.as_ref().map_or(DUMMY, |(_, h)| h.as_str());
+        let parsed =
+            PasswordHash::new(stored).map_err(|e| CoreError::Internal(format!("argon2: {e}")))?;
+        let ok = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
+        let Some((role, _)) = row.filter(|_| ok) else {
+            return Err(CoreError::BadCredentials);
+        };
+        let mut raw = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut raw);
+        let token = hex::encode(raw);
+        let now = now_ms();
+        let expires = now + (ttl_minutes as i64) * 60_000;
+        self.with_writer(|c| {
+            c.execute("DELETE FROM sessions WHERE expires_at < ?1", [now])?;
+            c.execute(
+                "INSERT INTO sessions (token_sha256, user_name, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+                params![token_hash(&token), name, now, expires],
+            )?;
+            Ok(())
+        })?;
+        Ok(Session {
+            token,
+            user: User {
+                name: name.to_string(),
+                role: role.parse()?,
+            },
+            expires_at: crate::timefmt::rfc3339(expires),
+        })
+    }
+
+    /// The user behind a session token, if the session exists and has not expired.
+    pub fn session_user(&self, token: &str) -> Result<User, CoreError> {
+        let row: Option<(String, String)> = self.with_reader(|c| {
+            Ok(c.query_row(
+                "SELECT u.name, u.role FROM sessions s JOIN users u ON u.name = s.user_name \
+                 WHERE s.token_sha256 = ?1 AND s.expires_at > ?2",
+                params![token_hash(token), now_ms()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+        })?;
+        let (name, role) = row.ok_or(CoreError::Unauthenticated)?;
+        Ok(User {
+            name,
+            role: role.parse()?,
+        })
+    }
+
+    pub fn logout(&self, token: &str) -> Result<(), CoreError> {
+        self.with_writer(|c| {
+            c.execute(
+                "DELETE FROM sessions WHERE token_sha256 = ?1",
+                [token_hash(token)],
+            )?;
+            Ok(())
+        })
+    }
+}

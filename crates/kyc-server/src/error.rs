@@ -1,0 +1,94 @@
+//! The server crate's one error type and its single mapping to HTTP: `{"error", "message"}`
+//! bodies that never echo secrets or personal data.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use kyc_core::CoreError;
+use serde_json::json;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
+    #[error("the body is larger than {0} MB")]
+    PayloadTooLarge(u32),
+    #[error("could not read the body")]
+    BodyRead,
+    /// Missing or wrong receiver credentials; the value is the `WWW-Authenticate` challenge.
+    #[error("missing or invalid credentials")]
+    ReceiverUnauthorized(&'static str),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("not found")]
+    NotFound,
+    #[error("tls: {0}")]
+    Tls(String),
+    #[error("cannot listen on {addr} ({key}): {source}")]
+    Bind {
+        key: &'static str,
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+impl ServerError {
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ServerError::Core(e) => match e {
+                CoreError::InvalidJson(_) => (StatusCode::BAD_REQUEST, "invalid_json"),
+                CoreError::InvalidPayload { .. } => (StatusCode::BAD_REQUEST, "invalid_payload"),
+                CoreError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+                CoreError::Conflict(_) => (StatusCode::CONFLICT, "requester_id_conflict"),
+                CoreError::AlreadyDecided(_) => (StatusCode::CONFLICT, "already_decided"),
+                CoreError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+                CoreError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
+                CoreError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+                CoreError::UserExists(_) => (StatusCode::CONFLICT, "user_exists"),
+                CoreError::Config(_)
+                | CoreError::Storage(_)
+                | CoreError::Io(_)
+                | CoreError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            },
+            ServerError::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            ServerError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ServerError::BodyRead => (StatusCode::BAD_REQUEST, "body_read"),
+            ServerError::ReceiverUnauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ServerError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ServerError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ServerError::Tls(_) | ServerError::Bind { .. } => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ServerError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = if status.is_server_error() {
+            // Details go to the log (with ids only), not to the caller.
+            tracing::error!(error = %self, "request failed");
+            "internal error; see the KYC Desk log".to_string()
+        } else {
+            self.to_string()
+        };
+        let mut body = json!({"error": code, "message": message});
+        if let ServerError::Core(CoreError::InvalidPayload { field, .. }) = &self {
+            body["field"] = json!(field);
+        }
+        let mut resp = (status, Json(body)).into_response();
+        if let ServerError::ReceiverUnauthorized(challenge) = self {
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        resp
+    }
+}

@@ -1,0 +1,17 @@
+//! KYC Desk's HTTP edges: the HTTPS receiver Ditto ID calls and the review API + web UI, both
+//! started by [`services::start`] inside one tokio runtime (used by `serve` and the desktop app).
+
+pub mod error;
+pub mod receiver;
+pub mod review;
+pub mod services;
+pub mod tls;
+
+pub use error::ServerError;
+pub use services::{start, Running};
+
+/// The web UI's files (embedded by the desktop binary), served to browsers by the review listener.
+pub trait UiAssets: Send + Sync {
+    /// The file at `path` (relative, no leading slash), if it exists.
+    fn get(&self, path: &str) -> Option<Vec<u8>>;
+}

@@ -1,0 +1,314 @@
+//! The review API the desk UI (desktop window or browser) and scripts call: login, cases, images,
+//! decisions and live events. Every route but login needs a session (bearer header or cookie).
+//! Handlers only translate HTTP to calls on the core's [`Desk`].
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures::Stream;
+use kyc_core::desk::Desk;
+use kyc_core::store::{CaseQuery, NewDecision};
+use kyc_core::users::User;
+use kyc_core::CoreError;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::StreamExt;
+
+use crate::error::ServerError;
+use crate::UiAssets;
+
+pub const SESSION_COOKIE: &str = "kyc_session";
+
+pub struct ReviewState {
+    pub desk: Arc<Desk>,
+    pub session_minutes: u64,
+    pub ui: Option<Arc<dyn UiAssets>>,
+    /// Whether the review listener is HTTPS (cookies get `Secure`).
+    pub https: bool,
+}
+
+type St = State<Arc<ReviewState>>;
+
+pub fn router(state: Arc<ReviewState>) -> Router {
+    Router::new()
+        .route("/api/login", post(login))
+        .route("/api/logout", post(logout))
+        .route("/api/me", get(me))
+        .route("/api/cases", get(list_cases))
+        .route("/api/cases/{id}", get(case_detail))
+        .route("/api/cases/{id}/images/{name}", get(case_image))
+        .route("/api/cases/{id}/decision", post(decide))
+        .route("/api/events", get(events))
+        .route(
+            "/api/{*rest}",
+            axum::routing::any(|| async { ServerError::NotFound }),
+        )
+        .fallback(get(ui_asset))
+        .with_state(state)
+}
+
+/// The signed-in reviewer, from `Authorization: Bearer` or the session cookie.
+pub struct Reviewer(pub User);
+
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        return v.strip_prefix("Bearer ").map(|t| t.trim().to_string());
+    }
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+impl FromRequestParts<Arc<ReviewState>> for Reviewer {
+    type Rejection = ServerError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<ReviewState>,
+    ) -> Result<Self, Self::Rejection> {
+        let token =
+            session_token(&parts.headers).ok_or(ServerError::Core(CoreError::Unauthenticated))?;
+        let store = state.desk.store().clone();
+        let user = tokio::task::spawn_blocking(move || store.session_user(&token))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))??;
+        Ok(Reviewer(user))
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    username: String,
+    password: String,
+}
+
+async fn login(
+    State(st): St,
+    body: Result<Json<LoginBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ServerError> {
+    let Json(body) = body.map_err(|e| ServerError::BadRequest(e.body_text()))?;
+    let store = st.desk.store().clone();
+    let minutes = st.session_minutes;
+    let session =
+        tokio::task::spawn_blocking(move || store.login(&body.username, &body.password, minutes))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))??;
+    tracing::info!(user = %session.user.name, "login");
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        session.token,
+        minutes * 60,
+        if st.https { "; Secure" } else { "" }
+    );
+    let mut resp = Json(
+        json!({"token": session.token, "user": session.user, "expires_at": session.expires_at}),
+    )
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+async fn logout(State(st): St, headers: HeaderMap) -> Result<Response, ServerError> {
+    if let Some(token) = session_token(&headers) {
+        let store = st.desk.store().clone();
+        tokio::task::spawn_blocking(move || store.logout(&token))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))??;
+    }
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    resp.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("kyc_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    Ok(resp)
+}
+
+async fn me(Reviewer(user): Reviewer) -> Json<User> {
+    Json(user)
+}
+
+#[derive(Deserialize)]
+struct ListParams {
+    status: Option<String>,
+    requester_id: Option<String>,
+    q: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+async fn list_cases(
+    State(st): St,
+    _who: Reviewer,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ServerError> {
+    let Query(p) = params.map_err(|e| ServerError::BadRequest(e.body_text()))?;
+    let status = match p.status.as_deref() {
+        None | Some("all") | Some("") => None,
+        Some(s @ ("pending" | "approved" | "rejected")) => Some(s.to_string()),
+        Some(other) => {
+            return Err(ServerError::BadRequest(format!(
+                "status {other:?}: use pending, approved, rejected or all"
+            )))
+        }
+    };
+    let cursor = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => Some(
+            c.parse::<i64>()
+                .map_err(|_| ServerError::BadRequest("cursor: not a cursor from `next`".into()))?,
+        ),
+    };
+    let page = st
+        .desk
+        .list(CaseQuery {
+            status,
+            requester_id: p.requester_id,
+            q: p.q,
+            limit: p.limit.unwrap_or(50),
+            cursor,
+        })
+        .await?;
+    Ok(Json(
+        serde_json::to_value(page).map_err(|e| CoreError::Internal(e.to_string()))?,
+    ))
+}
+
+async fn case_detail(
+    State(st): St,
+    _who: Reviewer,
+    Path(id): Path<String>,
+) -> Result<Response, ServerError> {
+    Ok(Json(st.desk.detail(&id).await?).into_response())
+}
+
+async fn case_image(
+    State(st): St,
+    _who: Reviewer,
+    Path((id, name)): Path<(String, String)>,
+) -> Result<Response, ServerError> {
+    let (mime, bytes) = st.desk.image(&id, &name).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CACHE_CONTROL, "private, max-age=3600".to_string()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DecisionBody {
+    decision: String,
+    #[serde(default)]
+    reasons: Vec<String>,
+    #[serde(default)]
+    comment: String,
+}
+
+async fn decide(
+    State(st): St,
+    Reviewer(user): Reviewer,
+    Path(id): Path<String>,
+    body: Result<Json<DecisionBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ServerError> {
+    let Json(body) = body.map_err(|e| ServerError::BadRequest(e.body_text()))?;
+    let approve = match body.decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        other => {
+            return Err(ServerError::BadRequest(format!(
+                "decision {other:?}: use approve or reject"
+            )))
+        }
+    };
+    if !approve && body.reasons.is_empty() {
+        return Err(ServerError::BadRequest(
+            "reasons: a rejection needs at least one reason".into(),
+        ));
+    }
+    if body.comment.len() > 4000 || body.reasons.iter().any(|r| r.is_empty() || r.len() > 200) {
+        return Err(ServerError::BadRequest(
+            "comment or reasons too long".into(),
+        ));
+    }
+    let detail = st
+        .desk
+        .decide(
+            &id,
+            NewDecision {
+                approve,
+                reasons: body.reasons,
+                comment: body.comment,
+                by_user: Some(user.name),
+            },
+        )
+        .await?;
+    Ok(Json(detail).into_response())
+}
+
+async fn events(
+    State(st): St,
+    _who: Reviewer,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let stream = BroadcastStream::new(st.desk.subscribe()).filter_map(|ev| {
+        let ev = ev.ok()?;
+        let data = serde_json::to_string(&ev).ok()?;
+        Some(Ok(SseEvent::default().event(ev.kind.as_str()).data(data)))
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// Serves the embedded web UI; unknown paths get `index.html` (client-side routes).
+async fn ui_asset(State(st): St, uri: Uri) -> Response {
+    let Some(ui) = &st.ui else {
+        return (
+            StatusCode::NOT_FOUND,
+            "The web UI is not part of this build; the review API is under /api/.",
+        )
+            .into_response();
+    };
+    let path = uri.path().trim_start_matches('/');
+    let path = if path.is_empty() { "index.html" } else { path };
+    let (path, bytes) = match ui.get(path) {
+        Some(b) => (path, b),
+        None => match ui.get("index.html") {
+            Some(b) => ("index.html", b),
+            None => return StatusCode::NOT_FOUND.into_response(),
+        },
+    };
+    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    let cache = if path == "index.html" {
+        "no-cache"
+    } else {
+        "public, max-age=86400"
+    };
+    (
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (header::CACHE_CONTROL, cache.to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}

@@ -1,0 +1,144 @@
+//! Starting and stopping the two listeners (receiver over HTTPS; review over HTTP on loopback,
+//! HTTPS otherwise) around one shared [`Desk`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum_server::tls_rustls::RustlsConfig;
+use axum_server::Handle;
+use kyc_core::config::Loaded;
+use kyc_core::desk::Desk;
+use kyc_core::store::Store;
+
+use crate::error::ServerError;
+use crate::review::ReviewState;
+use crate::tls::{self, TlsMaterial};
+use crate::UiAssets;
+
+/// File name of the database inside the data dir.
+pub const DB_FILE: &str = "kyc-desk.sqlite3";
+
+/// The running services: where they listen and how to stop them.
+pub struct Running {
+    pub receiver_addr: SocketAddr,
+    pub review_addr: SocketAddr,
+    pub review_https: bool,
+    pub tls: TlsMaterial,
+    pub desk: Arc<Desk>,
+    handles: Vec<Handle>,
+    tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Running {
+    /// The review UI's address as a URL a browser can open.
+    pub fn review_url(&self) -> String {
+        let scheme = if self.review_https { "https" } else { "http" };
+        format!("{scheme}://{}", browsable(self.review_addr))
+    }
+
+    /// Stops both listeners, letting requests in flight finish for up to `grace`.
+    pub async fn shutdown(self, grace: Duration) {
+        for h in &self.handles {
+            h.graceful_shutdown(Some(grace));
+        }
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Waits until a listener stops (normally never).
+    pub async fn wait(&mut self) -> std::io::Result<()> {
+        let (result, _, _) = futures::future::select_all(self.tasks.iter_mut()).await;
+        result.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+}
+
+/// Turns 0.0.0.0 / [::] into the loopback address for printing a URL that works here.
+pub fn browsable(addr: SocketAddr) -> SocketAddr {
+    let mut a = addr;
+    if a.ip().is_unspecified() {
+        a.set_ip(if a.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    a
+}
+
+fn bind(key: &'static str, addr: SocketAddr) -> Result<std::net::TcpListener, ServerError> {
+    let l = std::net::TcpListener::bind(addr).map_err(|source| ServerError::Bind {
+        key,
+        addr,
+        source,
+    })?;
+    l.set_nonblocking(true)
+        .map_err(|source| ServerError::Bind { key, addr, source })?;
+    Ok(l)
+}
+
+/// Opens the store and starts both listeners. Must be called inside a tokio runtime.
+pub async fn start(loaded: &Loaded, ui: Option<Arc<dyn UiAssets>>) -> Result<Running, ServerError> {
+    let cfg = &loaded.config;
+    std::fs::create_dir_all(&loaded.data_dir).map_err(kyc_core::CoreError::from)?;
+    let store = Arc::new(Store::open(&loaded.data_dir.join(DB_FILE))?);
+    let desk = Arc::new(Desk::new(store, cfg.decision.clone()));
+    let material = tls::load_or_create(&cfg.receiver, &loaded.data_dir)?;
+    let rustls_config = RustlsConfig::from_config(tls::server_config(&material)?);
+
+    let receiver_listener = bind("receiver.listen", cfg.receiver.listen)?;
+    let review_listener = bind("review.listen", cfg.review.listen)?;
+    let receiver_addr = receiver_listener
+        .local_addr()
+        .map_err(kyc_core::CoreError::from)?;
+    let review_addr = review_listener
+        .local_addr()
+        .map_err(kyc_core::CoreError::from)?;
+    let review_https = !review_addr.ip().is_loopback();
+
+    let receiver_app = crate::receiver::router(desk.clone(), &cfg.receiver);
+    let review_app = crate::review::router(Arc::new(ReviewState {
+        desk: desk.clone(),
+        session_minutes: cfg.review.session_minutes,
+        ui,
+        https: review_https,
+    }));
+
+    let receiver_handle = Handle::new();
+    let review_handle = Handle::new();
+    let mut tasks = Vec::new();
+    tasks.push(tokio::spawn(
+        axum_server::from_tcp_rustls(receiver_listener, rustls_config.clone())
+            .handle(receiver_handle.clone())
+            .serve(receiver_app.into_make_service()),
+    ));
+    if review_https {
+        tasks.push(tokio::spawn(
+            axum_server::from_tcp_rustls(review_listener, rustls_config)
+                .handle(review_handle.clone())
+                .serve(review_app.into_make_service()),
+        ));
+    } else {
+        tasks.push(tokio::spawn(
+            axum_server::from_tcp(review_listener)
+                .handle(review_handle.clone())
+                .serve(review_app.into_make_service()),
+        ));
+    }
+    tracing::info!(
+        receiver = %receiver_addr,
+        review = %review_addr,
+        fingerprint = %material.fingerprint,
+        "listening"
+    );
+    Ok(Running {
+        receiver_addr,
+        review_addr,
+        review_https,
+        tls: material,
+        desk,
+        handles: vec![receiver_handle, review_handle],
+        tasks,
+    })
+}

@@ -1,0 +1,706 @@
+//! End-to-end tests of both listeners over real HTTPS/HTTP on port 0: Ditto ID's request held
+//! until a reviewer decides, timeouts, idempotency, the malformed corpus, auth and the review API.
+
+use std::time::Duration;
+
+use base64::Engine;
+use kyc_core::config::{AuthMode, Config, Loaded, OnTimeout};
+use kyc_server::Running;
+use kyc_sim::{Scenario, Today};
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "correct horse battery";
+
+struct Desk {
+    running: Running,
+    http: reqwest::Client,
+    token: String,
+    _dir: tempfile::TempDir,
+}
+
+fn today() -> Today {
+    let (year, month, day) = kyc_core::timefmt::today();
+    Today { year, month, day }
+}
+
+fn submission(scenario: Scenario, index: u64) -> kyc_sim::Submission {
+    kyc_sim::generate(scenario, index, 0x5eed_0000 + index, &today())
+}
+
+async fn start(tune: impl FnOnce(&mut Config)) -> Desk {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::first_start();
+    config.receiver.auth.mode = AuthMode::None;
+    config.receiver.listen = "127.0.0.1:0".parse().unwrap();
+    config.review.listen = "127.0.0.1:0".parse().unwrap();
+    config.decision.hold_secs = 30;
+    tune(&mut config);
+    config.validate().unwrap();
+    let loaded = Loaded {
+        config,
+        path: dir.path().join("kyc-desk.toml"),
+        data_dir: dir.path().to_path_buf(),
+        created: false,
+    };
+    let running = kyc_server::start(&loaded, None).await.unwrap();
+    running
+        .desk
+        .store()
+        .add_user("rita", kyc_core::users::Role::Reviewer, PASSWORD)
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&running.tls.cert_pem).unwrap())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let mut desk = Desk {
+        running,
+        http,
+        token: String::new(),
+        _dir: dir,
+    };
+    let login: Value = desk
+        .http
+        .post(desk.review("/api/login"))
+        .json(&json!({"username": "rita", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    desk.token = login["token"].as_str().unwrap().to_string();
+    desk
+}
+
+impl Desk {
+    fn receiver(&self) -> String {
+        format!("https://{}/kyc", self.running.receiver_addr)
+    }
+
+    fn review(&self, path: &str) -> String {
+        format!("{}{path}", self.running.review_url())
+    }
+
+    async fn post_raw(&self, body: Vec<u8>, content_type: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(self.receiver())
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, payload: &Value) -> (u16, Value) {
+        self.post_raw(serde_json::to_vec(payload).unwrap(), "application/json")
+            .await
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .get(self.review(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn decide(&self, id: i64, body: Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(self.review(&format!("/api/cases/{id}/decision")))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Waits until the case with this requester_id is listed, returning its summary.
+    async fn wait_for_case(&self, requester_id: &str) -> Value {
+        for _ in 0..200 {
+            let (status, page) = self
+                .get(&format!(
+                    "/api/cases?status=all&requester_id={requester_id}"
+                ))
+                .await;
+            assert_eq!(status, 200, "{page}");
+            if let Some(c) = page["cases"].as_array().and_then(|a| a.first()) {
+                return c.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("case {requester_id} never appeared");
+    }
+
+    fn count(&self) -> i64 {
+        self.running.desk.store().count().unwrap()
+    }
+}
+
+fn b64_field(payload: &Value, pointer: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(payload.pointer(pointer).unwrap().as_str().unwrap())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn approve_while_held_answers_true_with_the_reference() {
+    let desk = start(|_| {}).await;
+    let sub = submission(Scenario::Clean, 0);
+    let payload = sub.payload.clone();
+    let held = {
+        let (http, url) = (desk.http.clone(), desk.receiver());
+        tokio::spawn(async move {
+            http.post(url)
+                .json(&payload)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        })
+    };
+    let case = desk.wait_for_case(&sub.requester_id).await;
+    assert_eq!(case["status"], "pending");
+    assert!(case["answer"].is_null());
+    let id = case["id"].as_i64().unwrap();
+
+    // The case as the desk shows it carries the payload's values and images.
+    let (status, detail) = desk.get(&format!("/api/cases/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(detail["user_id"], sub.user_id);
+    assert_eq!(detail["document_number"], sub.document_number);
+    let face = sub
+        .payload
+        .pointer("/kyc_info/face_matcher_result/score")
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    assert_eq!(detail["face_match"]["value"].as_f64().unwrap(), face);
+    let names: Vec<&str> = detail["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    for expected in ["front_page", "portrait_image", "selfie"] {
+        assert!(names.contains(&expected), "{names:?}");
+    }
+    assert!(detail["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["name"] == "Document number"));
+    let img = desk
+        .http
+        .get(desk.review(&format!("/api/cases/{id}/images/selfie")))
+        .bearer_auth(&desk.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(img.headers()["content-type"], "image/jpeg");
+    let selfie = b64_field(
+        &sub.payload,
+        "/kyc_info/liveness_check/video/autocapture_result/selfie_image",
+    );
+    assert_eq!(img.bytes().await.unwrap().to_vec(), selfie);
+
+    let (status, decided) = desk
+        .decide(id, json!({"decision": "approve", "comment": "looks right"}))
+        .await;
+    assert_eq!(status, 200, "{decided}");
+    assert_eq!(decided["status"], "approved");
+
+    let answer = tokio::time::timeout(Duration::from_secs(10), held)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        answer,
+        json!({"result": true, "reference_number": case["reference"], "user_id": sub.user_id})
+    );
+    assert!(case["reference"].as_str().unwrap().starts_with("KYC-20"));
+
+    // Deciding again is a conflict; the stored answer records who decided.
+    let (status, body) = desk
+        .decide(id, json!({"decision": "reject", "reasons": ["other"]}))
+        .await;
+    assert_eq!(status, 409);
+    assert_eq!(body["error"], "already_decided");
+    let (_, detail) = desk.get(&format!("/api/cases/{id}")).await;
+    assert_eq!(detail["answer"]["by"], "reviewer");
+    assert_eq!(detail["answer"]["result"], true);
+    assert_eq!(detail["decisions"][0]["by_user"], "rita");
+}
+
+#[tokio::test]
+async fn reject_while_held_answers_false_and_needs_a_reason() {
+    let desk = start(|_| {}).await;
+    let sub = submission(Scenario::Expired, 1);
+    let payload = sub.payload.clone();
+    let held = {
+        let (http, url) = (desk.http.clone(), desk.receiver());
+        tokio::spawn(async move {
+            http.post(url)
+                .json(&payload)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        })
+    };
+    let id = desk.wait_for_case(&sub.requester_id).await["id"]
+        .as_i64()
+        .unwrap();
+    let (status, body) = desk.decide(id, json!({"decision": "reject"})).await;
+    assert_eq!(
+        status, 400,
+        "a rejection without a reason is refused: {body}"
+    );
+    let (status, _) = desk
+        .decide(
+            id,
+            json!({"decision": "reject", "reasons": ["document_expired"]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let answer = tokio::time::timeout(Duration::from_secs(10), held)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(answer["result"], false);
+    assert_eq!(answer["user_id"], sub.user_id.as_str());
+}
+
+#[tokio::test]
+async fn timeout_answers_the_fallback_and_a_repost_gets_the_same_answer() {
+    let desk = start(|c| {
+        c.decision.hold_secs = 1;
+        c.decision.on_timeout = OnTimeout::Reject;
+    })
+    .await;
+    let sub = submission(Scenario::Mismatch, 2);
+    let (status, first) = desk.post(&sub.payload).await;
+    assert_eq!(status, 200);
+    assert_eq!(first["result"], false);
+    let case = desk.wait_for_case(&sub.requester_id).await;
+    assert_eq!(case["answer"]["by"], "timeout");
+    assert_eq!(
+        case["status"], "pending",
+        "the case still waits for a (late) decision"
+    );
+
+    // A late approval is recorded, but Ditto ID was already told `false`, and a repost hears the same.
+    let id = case["id"].as_i64().unwrap();
+    let (status, _) = desk.decide(id, json!({"decision": "approve"})).await;
+    assert_eq!(status, 200);
+    let (status, again) = desk.post(&sub.payload).await;
+    assert_eq!(status, 200);
+    assert_eq!(again, first);
+    assert_eq!(desk.count(), 1);
+
+    // Same requester_id, different body: a conflict, nothing stored.
+    let mut changed = sub.payload.clone();
+    changed["request_info"]["user_id"] = json!("someone-else");
+    let (status, body) = desk.post(&changed).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"], "requester_id_conflict");
+    assert_eq!(desk.count(), 1);
+}
+
+#[tokio::test]
+async fn zero_hold_accept_answers_at_once() {
+    let desk = start(|c| c.decision.hold_secs = 0).await;
+    let sub = submission(Scenario::Clean, 3);
+    let (status, answer) = desk.post(&sub.payload).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["result"], true);
+}
+
+#[tokio::test]
+async fn auto_approve_clean_decides_clean_cases_only() {
+    let desk = start(|c| {
+        c.decision.hold_secs = 1;
+        c.decision.on_timeout = OnTimeout::Reject;
+        c.decision.auto_approve = kyc_core::config::AutoApprove::Clean;
+    })
+    .await;
+    let clean = submission(Scenario::Clean, 4);
+    let (_, answer) = desk.post(&clean.payload).await;
+    assert_eq!(answer["result"], true);
+    let case = desk.wait_for_case(&clean.requester_id).await;
+    assert_eq!(case["answer"]["by"], "auto");
+    assert_eq!(case["status"], "approved");
+
+    let expired = submission(Scenario::Expired, 5);
+    let (_, answer) = desk.post(&expired.payload).await;
+    assert_eq!(
+        answer["result"], false,
+        "a flagged case waits and times out"
+    );
+    let case = desk.wait_for_case(&expired.requester_id).await;
+    assert_eq!(case["answer"]["by"], "timeout");
+}
+
+fn png_bomb() -> String {
+    // A real PNG header claiming 50000 x 50000 pixels (the IHDR CRC is recomputed).
+    let mut png = Vec::new();
+    image::RgbImage::new(1, 1)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    png[16..20].copy_from_slice(&50_000u32.to_be_bytes());
+    png[20..24].copy_from_slice(&50_000u32.to_be_bytes());
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in &png[12..29] {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    png[29..33].copy_from_slice(&(!crc).to_be_bytes());
+    base64::engine::general_purpose::STANDARD.encode(png)
+}
+
+#[tokio::test]
+async fn malformed_corpus_is_refused_with_json_errors_and_nothing_stored() {
+    let desk = start(|c| c.receiver.max_body_mb = 1).await;
+    let good = submission(Scenario::Clean, 6).payload;
+    let with = |pointer: &str, v: Value| {
+        let mut p = good.clone();
+        *p.pointer_mut(pointer).unwrap() = v;
+        p
+    };
+    let not_image =
+        base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.4 this is not a picture at all");
+    let cases: Vec<(Vec<u8>, &str, u16, &str)> = vec![
+        (
+            b"{\"request_info\": {".to_vec(),
+            "application/json",
+            400,
+            "invalid_json",
+        ),
+        (
+            b"[1, 2, 3]".to_vec(),
+            "application/json",
+            400,
+            "invalid_payload",
+        ),
+        (
+            serde_json::to_vec(&with("/request_info/user_id", json!(42))).unwrap(),
+            "application/json",
+            400,
+            "request_info.user_id",
+        ),
+        (
+            serde_json::to_vec(&with("/request_info/requester_id", json!(""))).unwrap(),
+            "application/json",
+            400,
+            "request_info.requester_id",
+        ),
+        (
+            serde_json::to_vec(&json!({"request_info": {"user_id": "u"}})).unwrap(),
+            "application/json",
+            400,
+            "request_info.requester_id",
+        ),
+        (
+            serde_json::to_vec(&with(
+                "/kyc_info/face_matcher_result/score",
+                json!({"a": 1}),
+            ))
+            .unwrap(),
+            "application/json",
+            400,
+            "kyc_info.face_matcher_result.score",
+        ),
+        (
+            serde_json::to_vec(&with(
+                "/kyc_info/document/document_info/document_images/portrait_image",
+                json!("not base64 at all!"),
+            ))
+            .unwrap(),
+            "application/json",
+            400,
+            "kyc_info.document.document_info.document_images.portrait_image",
+        ),
+        (
+            serde_json::to_vec(&with(
+                "/kyc_info/document/document_info/document_images/front_page",
+                json!(not_image),
+            ))
+            .unwrap(),
+            "application/json",
+            400,
+            "kyc_info.document.document_info.document_images.front_page",
+        ),
+        (
+            serde_json::to_vec(&with(
+                "/kyc_info/liveness_check/video/autocapture_result/selfie_image",
+                json!(png_bomb()),
+            ))
+            .unwrap(),
+            "application/json",
+            400,
+            "selfie_image",
+        ),
+        (
+            serde_json::to_vec(&good).unwrap(),
+            "text/plain",
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            vec![b' '; 1024 * 1024 + 10],
+            "application/json",
+            413,
+            "payload_too_large",
+        ),
+    ];
+    for (body, ct, want_status, want_text) in cases {
+        let (status, err) = desk.post_raw(body, ct).await;
+        assert_eq!(status, want_status, "{want_text}: {err}");
+        assert!(
+            err["error"].is_string() && err["message"].is_string(),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains(want_text),
+            "{want_text} not in {err}"
+        );
+        assert!(
+            !err.to_string().contains("Document number"),
+            "no personal data echoed"
+        );
+    }
+    assert_eq!(desk.count(), 0);
+}
+
+#[tokio::test]
+async fn receiver_auth_modes_refuse_missing_and_wrong_credentials() {
+    let token = "0123456789abcdef0123456789abcdef";
+    let desk = start(|c| {
+        c.decision.hold_secs = 0;
+        c.receiver.auth.mode = AuthMode::Bearer;
+        c.receiver.auth.token = Some(token.into());
+    })
+    .await;
+    let sub = submission(Scenario::Clean, 7);
+    for auth in [
+        None,
+        Some("Bearer wrong-token-wrong-token-wrong"),
+        Some("Basic dXNlcjpwYXNz"),
+    ] {
+        let mut req = desk.http.post(desk.receiver()).json(&sub.payload);
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 401);
+        assert!(resp.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer"));
+        assert_eq!(resp.json::<Value>().await.unwrap()["error"], "unauthorized");
+    }
+    assert_eq!(desk.count(), 0);
+    let resp = desk
+        .http
+        .post(desk.receiver())
+        .bearer_auth(token)
+        .json(&sub.payload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    let basic = start(|c| {
+        c.decision.hold_secs = 0;
+        c.receiver.auth.mode = AuthMode::Basic;
+        c.receiver.auth.username = Some("ditto".into());
+        c.receiver.auth.password = Some("s3cret-pass".into());
+    })
+    .await;
+    let wrong = basic
+        .http
+        .post(basic.receiver())
+        .basic_auth("ditto", Some("nope"))
+        .json(&sub.payload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let right = basic
+        .http
+        .post(basic.receiver())
+        .basic_auth("ditto", Some("s3cret-pass"))
+        .json(&sub.payload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(right.status(), 200);
+}
+
+#[tokio::test]
+async fn review_api_needs_a_session() {
+    let desk = start(|_| {}).await;
+    for path in [
+        "/api/cases",
+        "/api/cases/1",
+        "/api/cases/1/images/selfie",
+        "/api/events",
+        "/api/me",
+    ] {
+        let resp = desk.http.get(desk.review(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{path}");
+        let resp = desk
+            .http
+            .get(desk.review(path))
+            .bearer_auth("forged")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401, "{path}");
+    }
+    let resp = desk
+        .http
+        .post(desk.review("/api/cases/1/decision"))
+        .json(&json!({"decision": "approve"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let resp = desk
+        .http
+        .post(desk.review("/api/login"))
+        .json(&json!({"username": "rita", "password": "wrong password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    // The cookie from login works for the browser UI.
+    let resp = desk
+        .http
+        .post(desk.review("/api/login"))
+        .json(&json!({"username": "rita", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = resp.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let resp = desk
+        .http
+        .get(desk.review("/api/me"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Value>().await.unwrap()["role"], "reviewer");
+}
+
+#[tokio::test]
+async fn events_stream_announces_new_cases() {
+    let desk = start(|c| c.decision.hold_secs = 0).await;
+    let mut stream = desk
+        .http
+        .get(desk.review("/api/events"))
+        .bearer_auth(&desk.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let sub = submission(Scenario::Clean, 8);
+    let (status, _) = desk.post(&sub.payload).await;
+    assert_eq!(status, 200);
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !(seen.contains("event: case.created") && seen.contains("event: case.answered")) {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains(&sub.requester_id));
+}
+
+#[tokio::test]
+async fn many_held_requests_do_not_block_each_other_or_the_review_api() {
+    let desk = start(|_| {}).await;
+    let subs: Vec<_> = (0..12)
+        .map(|i| submission(Scenario::Mixed, 100 + i))
+        .collect();
+    let mut held = Vec::new();
+    for s in &subs {
+        let (http, url, payload) = (desk.http.clone(), desk.receiver(), s.payload.clone());
+        held.push(tokio::spawn(async move {
+            http.post(url)
+                .json(&payload)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }));
+    }
+    let mut ids = Vec::new();
+    for s in &subs {
+        ids.push(
+            desk.wait_for_case(&s.requester_id).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    // All twelve are held; the review API still answers.
+    let (status, page) = desk.get("/api/cases?status=pending&limit=5").await;
+    assert_eq!(status, 200);
+    assert_eq!(page["cases"].as_array().unwrap().len(), 5);
+    assert!(page["next"].is_string());
+    let (_, rest) = desk
+        .get(&format!(
+            "/api/cases?status=pending&limit=50&cursor={}",
+            page["next"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(rest["cases"].as_array().unwrap().len(), 7);
+    for (i, id) in ids.iter().enumerate().rev() {
+        let body = if i % 2 == 0 {
+            json!({"decision": "approve"})
+        } else {
+            json!({"decision": "reject", "reasons": ["other"]})
+        };
+        assert_eq!(desk.decide(*id, body).await.0, 200);
+    }
+    for (i, h) in held.into_iter().enumerate() {
+        let answer = tokio::time::timeout(Duration::from_secs(10), h)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(answer["result"], i % 2 == 0, "case {i}");
+        assert_eq!(answer["user_id"], subs[i].user_id.as_str());
+    }
+}

@@ -1,0 +1,81 @@
+//! The desktop shell (wiring only): parses the command line, runs subcommands through kyc-cli, and
+//! otherwise starts the services in one tokio runtime and opens the desk window on the review URL.
+
+use std::borrow::Cow;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use kyc_cli::Cli;
+use kyc_server::UiAssets;
+use tauri::utils::assets::{AssetKey, AssetsIter, CspHash};
+use tauri::{Assets, WebviewUrl, WebviewWindowBuilder, Wry};
+
+fn context() -> tauri::Context<Wry> {
+    tauri::generate_context!()
+}
+
+/// The web UI embedded by Tauri, lent to the review listener so browsers get the same build.
+struct EmbeddedUi(Box<dyn Assets<Wry>>);
+
+impl UiAssets for EmbeddedUi {
+    fn get(&self, path: &str) -> Option<Vec<u8>> {
+        self.0.get(&AssetKey::from(path)).map(Cow::into_owned)
+    }
+}
+
+/// Stands in for the assets taken out of a context that is not used for a window.
+struct NoAssets;
+
+impl Assets<Wry> for NoAssets {
+    fn get(&self, _key: &AssetKey) -> Option<Cow<'_, [u8]>> {
+        None
+    }
+    fn iter(&self) -> Box<AssetsIter<'_>> {
+        Box::new(std::iter::empty())
+    }
+    fn csp_hashes(&self, _html_path: &AssetKey) -> Box<dyn Iterator<Item = CspHash<'_>> + '_> {
+        Box::new(std::iter::empty())
+    }
+}
+
+fn ui_assets() -> Arc<dyn UiAssets> {
+    let mut ctx = context();
+    Arc::new(EmbeddedUi(ctx.set_assets(Box::new(NoAssets))))
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.command.is_some() {
+        return kyc_cli::run(cli, Some(ui_assets()));
+    }
+    kyc_cli::init_logging();
+    match desktop(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kyc-desk: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn desktop(cli: Cli) -> anyhow::Result<()> {
+    let loaded = kyc_cli::load_config(cli.config.as_deref())?;
+    let rt = tokio::runtime::Runtime::new()?;
+    tauri::async_runtime::set(rt.handle().clone());
+    let running = rt.block_on(kyc_server::start(&loaded, Some(ui_assets())))?;
+    print!("{}", kyc_cli::describe(&loaded, &running));
+    let url = running.review_url();
+    tauri::Builder::default()
+        .setup(move |app| {
+            WebviewWindowBuilder::new(app, "main", WebviewUrl::External(url.parse()?))
+                .title("KYC Desk")
+                .inner_size(1280.0, 800.0)
+                .min_inner_size(1024.0, 640.0)
+                .build()?;
+            Ok(())
+        })
+        .run(context())?;
+    rt.block_on(running.shutdown(std::time::Duration::from_secs(5)));
+    Ok(())
+}

@@ -1,0 +1,321 @@
+//! End-to-end tests of the real `kyc-desk` binary: config errors, `user add`, `serve` + `simulate`,
+//! and a SIGKILL in the middle of a stream of posts followed by a restart on the same data dir.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kyc-desk");
+
+fn write_config(dir: &Path, extra: &str) -> PathBuf {
+    let path = dir.join("kyc-desk.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "data_dir = \"data\"\n{extra}\n[receiver]\nlisten = \"127.0.0.1:0\"\n[receiver.auth]\nmode = \"bearer\"\n\
+             token = \"test-token-0123456789abcdef\"\n[review]\nlisten = \"127.0.0.1:0\"\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn kyc(config: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.arg("--config").arg(config).env("RUST_LOG", "warn");
+    c
+}
+
+fn add_user(config: &Path, name: &str, password: &str) {
+    let mut child = kyc(config)
+        .args(["user", "add", name, "--role", "admin", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Created admin account"));
+}
+
+struct Server {
+    child: Child,
+    receiver: SocketAddr,
+    review: SocketAddr,
+}
+
+fn serve(config: &Path) -> Server {
+    let mut child = kyc(config)
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut receiver, mut review) = (None, None);
+    while receiver.is_none() || review.is_none() {
+        let line = lines.next().expect("serve exited early").unwrap();
+        if let Some(a) = line.strip_prefix("receiver listening on ") {
+            receiver = Some(a.trim().parse().unwrap());
+        }
+        if let Some(a) = line.strip_prefix("review listening on ") {
+            review = Some(a.trim().parse().unwrap());
+        }
+    }
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        receiver: receiver.unwrap(),
+        review: review.unwrap(),
+    }
+}
+
+fn client(data_dir: &Path) -> reqwest::Client {
+    let pem = std::fs::read(data_dir.join("tls-cert.pem")).unwrap();
+    reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_wrong_config_key_stops_the_program_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[decision]\non_timeout = \"perhaps\"\n").unwrap();
+    let out = kyc(&path).arg("serve").output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("decision.on_timeout"), "{err}");
+
+    std::fs::write(&path, "[receiver]\nmax_body_mb = 0\n").unwrap();
+    let out = kyc(&path).arg("serve").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("receiver.max_body_mb"));
+}
+
+#[test]
+fn first_start_writes_a_config_and_a_certificate_reused_on_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("fresh/kyc-desk.toml");
+    // `user add` is a first start too: it writes the config with defaults.
+    let mut c = kyc(&config);
+    c.env("XDG_DATA_HOME", dir.path().join("xdg"));
+    let mut child = c
+        .args([
+            "user",
+            "add",
+            "admin",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "a long enough password").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("mode = \"bearer\""), "{text}");
+    // The written config holds a random token and parses back.
+    kyc_core::config::parse(&text).unwrap();
+
+    // Two starts on one data dir print the same certificate fingerprint.
+    let fixed = write_config(dir.path(), "");
+    let fingerprints: Vec<String> = (0..2)
+        .map(|_| {
+            let mut s = serve(&fixed);
+            let fp = kyc_server::tls::fingerprint(&{
+                use rustls::pki_types::pem::PemObject;
+                rustls::pki_types::CertificateDer::from_pem_file(
+                    dir.path().join("data/tls-cert.pem"),
+                )
+                .unwrap()
+                .to_vec()
+            });
+            s.child.kill().unwrap();
+            s.child.wait().unwrap();
+            fp
+        })
+        .collect();
+    assert_eq!(fingerprints[0], fingerprints[1]);
+}
+
+#[test]
+fn simulate_plays_ditto_id_against_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "[decision]\nhold_secs = 1\non_timeout = \"accept\"\n",
+    );
+    let mut server = serve(&config);
+    let out = kyc(&config)
+        .args([
+            "simulate",
+            "--count",
+            "4",
+            "--scenario",
+            "mixed",
+            "--seed",
+            "7",
+            "--url",
+        ])
+        .arg(format!("https://{}/kyc", server.receiver))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.matches("-> HTTP 200").count(), 4, "{stdout}");
+    for scenario in ["clean", "expired", "mismatch", "tampered"] {
+        assert!(stdout.contains(scenario), "{stdout}");
+    }
+    assert!(stdout.contains("reference_number=KYC-"), "{stdout}");
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_stream_loses_no_answered_submission() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "[decision]\nhold_secs = 0\n");
+    add_user(&config, "auditor1", "password for the crash test");
+    let server = serve(&config);
+    let http = client(&dir.path().join("data"));
+    let url = format!("https://{}/kyc", server.receiver);
+    let (year, month, day) = kyc_core::timefmt::today();
+    let today = kyc_sim::Today { year, month, day };
+    let subs: Vec<kyc_sim::Submission> = (0..48)
+        .map(|i| kyc_sim::generate(kyc_sim::Scenario::Mixed, i, 99, &today))
+        .collect();
+    let answered: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
+    let server = Arc::new(Mutex::new(server));
+
+    // Four senders post in a loop; the server is killed once a dozen answers are in.
+    let mut senders = Vec::new();
+    for lane in 0..4 {
+        let (http, url, answered, server) =
+            (http.clone(), url.clone(), answered.clone(), server.clone());
+        let mine: Vec<_> = subs.iter().skip(lane).step_by(4).cloned().collect();
+        senders.push(tokio::spawn(async move {
+            for sub in mine {
+                let resp = http
+                    .post(&url)
+                    .bearer_auth("test-token-0123456789abcdef")
+                    .json(&sub.payload)
+                    .send()
+                    .await;
+                let Ok(resp) = resp else { return };
+                let Ok(body) = resp.json::<Value>().await else {
+                    return;
+                };
+                let mut a = answered.lock().unwrap();
+                a.push((sub.requester_id.clone(), body));
+                if a.len() == 12 {
+                    server.lock().unwrap().child.kill().unwrap(); // SIGKILL on Unix
+                }
+            }
+        }));
+    }
+    for s in senders {
+        s.await.unwrap();
+    }
+    server.lock().unwrap().child.wait().unwrap();
+    let answered = answered.lock().unwrap().clone();
+    assert!(
+        answered.len() >= 12 && answered.len() < subs.len(),
+        "killed mid-stream: {}",
+        answered.len()
+    );
+
+    // Restart on the same data dir: every answered submission is there, whole.
+    let mut restarted = serve(&config);
+    let review = format!("http://{}", restarted.review);
+    let login: Value = http
+        .post(format!("{review}/api/login"))
+        .json(&json!({"username": "auditor1", "password": "password for the crash test"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_string();
+    for (requester_id, answer) in &answered {
+        let page: Value = http
+            .get(format!(
+                "{review}/api/cases?status=all&requester_id={requester_id}"
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let case = &page["cases"][0];
+        assert_eq!(
+            case["reference"], answer["reference_number"],
+            "{requester_id}"
+        );
+        assert_eq!(case["answer"]["result"], answer["result"]);
+    }
+    // Nothing half-written: every stored case has all the images its submission carried.
+    let page: Value = http
+        .get(format!("{review}/api/cases?status=all&limit=500"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for case in page["cases"].as_array().unwrap() {
+        let sub = subs
+            .iter()
+            .find(|s| s.requester_id == case["requester_id"])
+            .unwrap();
+        let detail: Value = http
+            .get(format!("{review}/api/cases/{}", case["id"]))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let body = kyc_core::ingest::OpenedBody(serde_json::to_vec(&sub.payload).unwrap());
+        let expected = kyc_core::ingest::open(&body).unwrap().images.len();
+        assert_eq!(
+            detail["images"].as_array().unwrap().len(),
+            expected,
+            "{}",
+            case["reference"]
+        );
+    }
+    restarted.child.kill().unwrap();
+    restarted.child.wait().unwrap();
+}

@@ -1,0 +1,79 @@
+// The one module that talks to KYC Desk's review API (same origin; session cookie + bearer token).
+
+export interface User { name: string; role: string }
+export interface Flag { code: string; severity: "info" | "warning" | "error"; message: string }
+export interface Answer { result: boolean; at: string; by: string; user_id: string; reference: string }
+export interface CaseSummary {
+  id: number; reference: string; requester_id: string; user_id: string;
+  status: "pending" | "approved" | "rejected"; received_at: string;
+  holder_name: string | null; document_number: string | null; document_type: string | null;
+  flags: Flag[]; answer: Answer | null;
+}
+export interface Score { value: number | null; threshold: number; passed: boolean | null }
+export interface FieldRow { name: string; value: string | null; status: string | null; sources: Record<string, string>; mismatch: boolean }
+export interface ImageInfo { name: string; mime: string; width: number; height: number; size: number }
+export interface DecisionRecord { decision: string; reasons: string[]; comment: string; by: string; by_user: string | null; at: string }
+export interface CheckDetail { element?: string; status?: string; detail?: string; source?: string; source1?: string; source2?: string; match_percentage?: string }
+export interface Check { check_category?: string; check_name?: string; check_status?: string; check_detail: CheckDetail[] }
+export interface DocumentView {
+  types: string[]; names: string[]; overall_status: string | null; errors: string[]; warnings: string[];
+  is_nfc_document: boolean | null; nfc_scan_status: string | null; nfc_scan_status_reason: string | null; checks: Check[];
+}
+export interface CaseDetail extends CaseSummary {
+  app_id: string | null; face_match: Score; liveness: Score; face_score_percent: number | null;
+  document: DocumentView | null; fields: FieldRow[]; images: ImageInfo[]; decisions: DecisionRecord[]; raw: unknown;
+}
+export interface CasePage { cases: CaseSummary[]; next: string | null }
+export interface DeskEvent { type: "case.created" | "case.decided" | "case.answered"; case: CaseSummary; hold_until?: string }
+
+export class ApiError extends Error {
+  constructor(public status: number, public code: string, message: string) { super(message); }
+}
+
+const TOKEN_KEY = "kyc-desk-token";
+let token: string | null = sessionStorage.getItem(TOKEN_KEY);
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (token) headers["Authorization"] = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
+  if (!resp.ok) {
+    let code = "http_" + resp.status, message = resp.statusText;
+    try { const j = await resp.json(); code = j.error ?? code; message = j.message ?? message; } catch { /* not JSON */ }
+    if (resp.status === 401 && path !== "/api/login") { token = null; sessionStorage.removeItem(TOKEN_KEY); }
+    throw new ApiError(resp.status, code, message);
+  }
+  if (resp.status === 204) return undefined as T;
+  return resp.json() as Promise<T>;
+}
+
+export async function login(username: string, password: string): Promise<User> {
+  const r = await call<{ token: string; user: User }>("POST", "/api/login", { username, password });
+  token = r.token;
+  sessionStorage.setItem(TOKEN_KEY, r.token);
+  return r.user;
+}
+export async function logout(): Promise<void> {
+  try { await call("POST", "/api/logout"); } finally { token = null; sessionStorage.removeItem(TOKEN_KEY); }
+}
+export const me = () => call<User>("GET", "/api/me");
+export function listCases(params: { status?: string; q?: string; cursor?: string; limit?: number } = {}): Promise<CasePage> {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") qs.set(k, String(v));
+  return call<CasePage>("GET", `/api/cases?${qs}`);
+}
+export const getCase = (id: number | string) => call<CaseDetail>("GET", `/api/cases/${encodeURIComponent(String(id))}`);
+export const imageUrl = (id: number, name: string) => `/api/cases/${id}/images/${encodeURIComponent(name)}`;
+export const decide = (id: number, decision: "approve" | "reject", reasons: string[], comment: string) =>
+  call<CaseDetail>("POST", `/api/cases/${id}/decision`, { decision, reasons, comment });
+
+/** Live events; the session cookie authenticates the stream. Returns a function that closes it. */
+export function subscribe(onEvent: (e: DeskEvent) => void, onState: (live: boolean) => void): () => void {
+  const es = new EventSource("/api/events", { withCredentials: true });
+  const handler = (m: MessageEvent) => { try { onEvent(JSON.parse(m.data)); } catch { /* ignore */ } };
+  for (const t of ["case.created", "case.decided", "case.answered"]) es.addEventListener(t, handler as EventListener);
+  es.onopen = () => onState(true);
+  es.onerror = () => onState(false);
+  return () => es.close();
+}
