@@ -307,7 +307,7 @@ async fn sigkill_mid_stream_loses_no_answered_submission() {
             .json()
             .await
             .unwrap();
-        let body = kyc_core::ingest::OpenedBody(serde_json::to_vec(&sub.payload).unwrap());
+        let body = kyc_core::ingest::OpenedBody::plain(serde_json::to_vec(&sub.payload).unwrap());
         let expected = kyc_core::ingest::open(&body).unwrap().images.len();
         assert_eq!(
             detail["images"].as_array().unwrap().len(),

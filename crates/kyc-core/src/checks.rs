@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::DecisionConfig;
+use crate::ingest::CustomBody;
 use crate::model::Payload;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -121,4 +122,25 @@ pub fn evaluate(p: &Payload, policy: &DecisionConfig) -> Vec<Flag> {
 /// True when no flag is a warning or an error.
 pub fn is_clean(flags: &[Flag]) -> bool {
     flags.iter().all(|f| f.severity == Severity::Info)
+}
+
+/// Says what a custom (template) body carried and what the desk has to do without.
+pub fn custom_body_flag(c: &CustomBody) -> Flag {
+    Flag::new(
+        "custom_body",
+        Severity::Info,
+        format!(
+            "Custom request body: carries {}; missing {}",
+            if c.carried.is_empty() {
+                "nothing mapped".to_string()
+            } else {
+                c.carried.join(", ")
+            },
+            if c.missing.is_empty() {
+                "nothing".to_string()
+            } else {
+                c.missing.join(", ")
+            }
+        ),
+    )
 }

@@ -1,11 +1,13 @@
 //! The TOML configuration: keys as in contract.md, lookup order, first-start defaults, validation.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
+use crate::crypto::{AesSuite, CipherSpec, Envelope};
 use crate::error::CoreError;
 
 /// The identifier shared with `tauri.conf.json`: the data dir is `<platform data dir>/<IDENTIFIER>`,
@@ -43,6 +45,77 @@ pub struct ReceiverConfig {
     pub auth: AuthConfig,
     pub request_encryption: EncryptionConfig,
     pub response_encryption: EncryptionConfig,
+    /// Where each part of the answer goes (mirrors Ditto ID's `responseBody` locators).
+    pub answer: AnswerConfig,
+    /// The address Ditto ID uses to reach this receiver (e.g. `https://kyc.example.com:9005`);
+    /// default: derived from `listen`. Used by `ditto-config` and the settings page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// Custom request bodies (Ditto ID's `requestBody` template): our field → JSON pointer in the
+    /// incoming body. Empty: the default payload v3.0.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub mapping: BTreeMap<String, String>,
+}
+
+/// The model fields a custom body can be mapped onto.
+pub const MAPPABLE_FIELDS: &[&str] = &[
+    "user_id",
+    "requester_id",
+    "app_id",
+    "name",
+    "surname",
+    "given_names",
+    "date_of_birth",
+    "document_number",
+    "date_of_expiry",
+    "nationality",
+    "sex",
+    "document_type",
+    "face_score",
+    "liveness_score",
+    "selfie_image",
+    "portrait_image",
+    "front_page",
+    "back_page",
+];
+
+/// Dotted paths of the answer's fields; an empty path leaves that field out.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnswerConfig {
+    pub result: String,
+    pub reference_number: String,
+    pub user_id: String,
+    pub status_code: String,
+    pub status_message: String,
+}
+
+impl Default for AnswerConfig {
+    fn default() -> Self {
+        AnswerConfig {
+            result: "result".into(),
+            reference_number: "reference_number".into(),
+            user_id: "user_id".into(),
+            status_code: String::new(),
+            status_message: String::new(),
+        }
+    }
+}
+
+impl AnswerConfig {
+    /// (config key, path) of every locator in use.
+    pub fn locators(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("result", self.result.as_str()),
+            ("reference_number", self.reference_number.as_str()),
+            ("user_id", self.user_id.as_str()),
+            ("status_code", self.status_code.as_str()),
+            ("status_message", self.status_message.as_str()),
+        ]
+        .into_iter()
+        .filter(|(_, p)| !p.is_empty())
+        .collect()
+    }
 }
 
 impl Default for ReceiverConfig {
@@ -56,6 +129,9 @@ impl Default for ReceiverConfig {
             auth: AuthConfig::default(),
             request_encryption: EncryptionConfig::default(),
             response_encryption: EncryptionConfig::default(),
+            answer: AnswerConfig::default(),
+            public_url: None,
+            mapping: BTreeMap::new(),
         }
     }
 }
@@ -78,6 +154,9 @@ pub struct AuthConfig {
     pub client_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+    /// More client id/secret pairs accepted besides `client_id` (rotation).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<OAuthClient>,
     pub token_ttl_secs: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
@@ -94,6 +173,7 @@ impl Default for AuthConfig {
             token_path: "/kyc-service-access-token-endpoint".into(),
             client_id: None,
             client_secret: None,
+            clients: Vec::new(),
             token_ttl_secs: 300,
             username: None,
             password: None,
@@ -106,11 +186,24 @@ impl Default for AuthConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct EncryptionConfig {
     pub enable: bool,
+    /// A JCE transformation, e.g. `AES/CBC/PKCS5Padding`.
     pub cipher_spec: String,
+    /// `base64:...`, `hex:...` or plain text (its UTF-8 bytes).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iv: Option<String>,
+    /// `base64`: the body is the base64 ciphertext; `json`: `{"<json_field>": "<base64>"}`.
+    pub envelope: Envelope,
+    pub json_field: String,
+}
+
+/// One OAuth2 client allowed to take tokens (several may be valid at once, for rotation).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthClient {
+    pub client_id: String,
+    pub client_secret: String,
 }
 
 impl Default for EncryptionConfig {
@@ -120,6 +213,8 @@ impl Default for EncryptionConfig {
             cipher_spec: "AES/CBC/PKCS5Padding".into(),
             key: None,
             iv: None,
+            envelope: Envelope::Base64,
+            json_field: "data".into(),
         }
     }
 }
@@ -299,6 +394,36 @@ impl Config {
         c
     }
 
+    /// Things that work but are dangerous; shown loudly in the log and the desk.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (section, enc) in [
+            (
+                "receiver.request_encryption",
+                &self.receiver.request_encryption,
+            ),
+            (
+                "receiver.response_encryption",
+                &self.receiver.response_encryption,
+            ),
+        ] {
+            if enc.enable && CipherSpec::parse(&enc.cipher_spec) == Some(CipherSpec::Gcm) {
+                out.push(format!(
+                    "{section}: AES/GCM/NoPadding with the static IV from the config reuses one nonce for \
+                     every message, which breaks GCM's confidentiality and integrity; prefer \
+                     AES/CBC/PKCS5Padding"
+                ));
+            }
+        }
+        if self.receiver.auth.mode == AuthMode::None {
+            out.push(
+                "receiver.auth.mode = \"none\": anyone who can reach the receiver can submit cases"
+                    .into(),
+            );
+        }
+        out
+    }
+
     /// Checks what types alone cannot; each error names its key.
     pub fn validate(&self) -> Result<(), CoreError> {
         let bad = |key: &str, msg: &str| Err(CoreError::Config(format!("{key}: {msg}")));
@@ -339,10 +464,23 @@ impl Config {
                 }
             }
             AuthMode::Oauth2 => {
-                return bad(
-                    "receiver.auth.mode",
-                    "oauth2 is not available in this version yet; use none, basic or bearer",
-                );
+                if !present(&a.client_id) {
+                    return bad("receiver.auth.client_id", "oauth2 mode needs a client_id");
+                }
+                if a.client_secret.as_deref().map_or(0, str::len) < 16 {
+                    return bad(
+                        "receiver.auth.client_secret",
+                        "oauth2 mode needs a client_secret of at least 16 characters",
+                    );
+                }
+                for (i, c) in a.clients.iter().enumerate() {
+                    if c.client_id.is_empty() || c.client_secret.len() < 16 {
+                        return bad(
+                            &format!("receiver.auth.clients[{i}]"),
+                            "needs a client_id and a client_secret of at least 16 characters",
+                        );
+                    }
+                }
             }
         }
         if !a.token_path.starts_with('/') || a.token_path == r.path {
@@ -357,18 +495,68 @@ impl Config {
                 "must be between 30 and 86400",
             );
         }
-        for (key, enc) in [
-            ("receiver.request_encryption.enable", &r.request_encryption),
-            (
-                "receiver.response_encryption.enable",
-                &r.response_encryption,
-            ),
+        for (section, enc) in [
+            ("receiver.request_encryption", &r.request_encryption),
+            ("receiver.response_encryption", &r.response_encryption),
         ] {
             if enc.enable {
+                AesSuite::from_config(enc, section)?;
+            }
+        }
+        if let Some(u) = &r.public_url {
+            if !u.starts_with("https://") || u.len() <= "https://".len() {
                 return bad(
-                    key,
-                    "AES encryption is not available in this version yet; set enable = false",
+                    "receiver.public_url",
+                    "must be an https:// URL (Ditto ID requires HTTPS)",
                 );
+            }
+        }
+        for (field, pointer) in &r.mapping {
+            if !MAPPABLE_FIELDS.contains(&field.as_str()) {
+                return bad(
+                    &format!("receiver.mapping.{field}"),
+                    &format!("unknown field; mappable: {}", MAPPABLE_FIELDS.join(", ")),
+                );
+            }
+            if !pointer.starts_with('/') {
+                return bad(
+                    &format!("receiver.mapping.{field}"),
+                    "must be a JSON pointer such as \"/documentNumber\"",
+                );
+            }
+        }
+        if !r.mapping.is_empty() && !r.mapping.contains_key("user_id") {
+            return bad(
+                "receiver.mapping.user_id",
+                "a custom body must carry the user id: Ditto ID renames its user to the user_id answered",
+            );
+        }
+        let locators = r.answer.locators();
+        for key in ["result", "user_id"] {
+            if !locators.iter().any(|(k, _)| *k == key) {
+                return bad(
+                    &format!("receiver.answer.{key}"),
+                    "must not be empty: Ditto ID needs it",
+                );
+            }
+        }
+        for (i, (key, path)) in locators.iter().enumerate() {
+            if path.split('.').any(|seg| seg.trim().is_empty()) {
+                return bad(
+                    &format!("receiver.answer.{key}"),
+                    "a dotted path with no empty parts, e.g. \"data.result\"",
+                );
+            }
+            for (other_key, other) in &locators[i + 1..] {
+                let clash = path == other
+                    || path.starts_with(&format!("{other}."))
+                    || other.starts_with(&format!("{path}."));
+                if clash {
+                    return bad(
+                        &format!("receiver.answer.{other_key}"),
+                        &format!("clashes with receiver.answer.{key} ({path:?})"),
+                    );
+                }
             }
         }
         let d = &self.decision;

@@ -1,6 +1,7 @@
 //! The decision loop: store a submission durably, hold Ditto ID's request until a reviewer decides
 //! (or policy decides, or the window closes), and publish what happens as events.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,6 +51,8 @@ pub struct Event {
 pub struct Desk {
     store: Arc<Store>,
     policy: DecisionConfig,
+    /// `[receiver.mapping]`: non-empty for custom request bodies.
+    mapping: Arc<BTreeMap<String, String>>,
     events: broadcast::Sender<Event>,
 }
 
@@ -62,11 +65,16 @@ async fn blocking<T: Send + 'static>(
 }
 
 impl Desk {
-    pub fn new(store: Arc<Store>, policy: DecisionConfig) -> Desk {
+    pub fn new(
+        store: Arc<Store>,
+        policy: DecisionConfig,
+        mapping: BTreeMap<String, String>,
+    ) -> Desk {
         let (events, _) = broadcast::channel(1024);
         Desk {
             store,
             policy,
+            mapping: Arc::new(mapping),
             events,
         }
     }
@@ -97,9 +105,13 @@ impl Desk {
     pub async fn submit(&self, body: OpenedBody) -> Result<Answer, CoreError> {
         let store = self.store.clone();
         let policy = self.policy.clone();
+        let mapping = self.mapping.clone();
         let (inserted, clean) = blocking(move || {
-            let sub = ingest::open(&body)?;
-            let flags = checks::evaluate(&sub.payload, &policy);
+            let sub = ingest::open_mapped(&body, &mapping)?;
+            let mut flags = checks::evaluate(&sub.payload, &policy);
+            if let Some(custom) = &sub.custom {
+                flags.push(checks::custom_body_flag(custom));
+            }
             let clean = checks::is_clean(&flags);
             Ok((store.insert_case(&sub, &flags, now_ms())?, clean))
         })

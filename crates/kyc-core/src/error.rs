@@ -28,6 +28,22 @@ pub enum CoreError {
     Unauthenticated,
     #[error("user {0} already exists")]
     UserExists(String),
+    /// OAuth2 client authentication failed (RFC 6749 §5.2 `invalid_client`).
+    #[error("client authentication failed")]
+    InvalidClient,
+    /// RFC 6749 §5.2 `invalid_request`.
+    #[error("{0}")]
+    InvalidTokenRequest(String),
+    /// RFC 6749 §5.2 `unsupported_grant_type`.
+    #[error("only the client_credentials grant is supported")]
+    UnsupportedGrantType,
+    /// A bearer token that is not one of ours, expired, or otherwise invalid.
+    #[error("the access token is invalid or expired")]
+    InvalidToken,
+    /// The body could not be opened (decryption, encoding or not JSON after decryption): one
+    /// uniform error, so nothing distinguishes padding from tag from encoding failures.
+    #[error("the body could not be decrypted with the configured key")]
+    Undecryptable,
     #[error("storage: {0}")]
     Storage(#[from] rusqlite::Error),
     #[error("io: {0}")]

@@ -5,10 +5,13 @@ use std::io::Cursor;
 
 use base64::engine::{general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig};
 use base64::Engine;
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::config::MAPPABLE_FIELDS;
 use crate::error::CoreError;
 use crate::model::Payload;
 
@@ -27,18 +30,38 @@ const B64: GeneralPurpose = GeneralPurpose::new(
         .with_decode_allow_trailing_bits(true),
 );
 
-/// A body as it arrived, still possibly encrypted: only [`crate::ingest`]'s openers look inside.
+/// A body as it arrived, possibly encrypted: only [`SealedBody::open`] looks inside.
 #[derive(Debug, Clone)]
 pub struct SealedBody(pub Vec<u8>);
 
-/// The plaintext JSON body (after decryption, when encryption is on).
+/// The plaintext JSON body (after decryption, when request encryption is on).
 #[derive(Debug, Clone)]
-pub struct OpenedBody(pub Vec<u8>);
+pub struct OpenedBody {
+    pub bytes: Vec<u8>,
+    /// Whether it was decrypted: then "not JSON" is a decryption failure, answered uniformly.
+    pub was_encrypted: bool,
+}
+
+impl OpenedBody {
+    pub fn plain(bytes: Vec<u8>) -> OpenedBody {
+        OpenedBody {
+            bytes,
+            was_encrypted: false,
+        }
+    }
+}
 
 impl SealedBody {
-    /// Without request encryption the sealed body is already the plaintext.
-    pub fn open_plain(self) -> OpenedBody {
-        OpenedBody(self.0)
+    /// Decrypts with the configured suite, or passes the body through when encryption is off.
+    /// Every failure is the same [`CoreError::Undecryptable`].
+    pub fn open(self, suite: Option<&crate::crypto::AesSuite>) -> Result<OpenedBody, CoreError> {
+        match suite {
+            None => Ok(OpenedBody::plain(self.0)),
+            Some(s) => Ok(OpenedBody {
+                bytes: s.open_body(&self.0).map_err(|_| CoreError::Undecryptable)?,
+                was_encrypted: true,
+            }),
+        }
     }
 }
 
@@ -86,6 +109,59 @@ pub struct Submission {
     /// The received JSON with each image's base64 replaced by `kyc-desk:image/<name>`.
     pub raw_json: String,
     pub images: Vec<Image>,
+    /// For a custom body (`[receiver.mapping]`): which mapped fields it carried and which it lacked.
+    pub custom: Option<CustomBody>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomBody {
+    pub carried: Vec<String>,
+    pub missing: Vec<String>,
+}
+
+/// Where each mappable field sits in the default payload (JSON pointer).
+fn model_pointer(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "user_id" => "/request_info/user_id",
+        "requester_id" => "/request_info/requester_id",
+        "app_id" => "/request_info/app_id",
+        "name" => "/kyc_info/document/identity_data/Surname and given names",
+        "surname" => "/kyc_info/document/identity_data/Surname",
+        "given_names" => "/kyc_info/document/identity_data/Given names",
+        "date_of_birth" => "/kyc_info/document/identity_data/Date of birth",
+        "document_number" => "/kyc_info/document/identity_data/Document number",
+        "date_of_expiry" => "/kyc_info/document/identity_data/Date of expiry",
+        "nationality" => "/kyc_info/document/identity_data/Nationality",
+        "sex" => "/kyc_info/document/identity_data/Sex",
+        "document_type" => "/kyc_info/document/document_info/document_type",
+        "face_score" => "/kyc_info/face_matcher_result/score",
+        "liveness_score" => "/kyc_info/liveness_check/video/liveness_result/score",
+        "selfie_image" => SELFIE,
+        "portrait_image" => "/kyc_info/document/document_info/document_images/portrait_image",
+        "front_page" => "/kyc_info/document/document_info/document_images/front_page",
+        "back_page" => "/kyc_info/document/document_info/document_images/back_page",
+        _ => return None,
+    })
+}
+
+/// Sets `value` at a JSON pointer, creating objects on the way.
+pub(crate) fn set_pointer(root: &mut Value, pointer: &str, value: Value) {
+    let mut node = root;
+    let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        let key = part.replace("~1", "/").replace("~0", "~");
+        if !node.is_object() {
+            *node = Value::Object(serde_json::Map::new());
+        }
+        let map = node.as_object_mut().expect("made an object");
+        if i + 1 == parts.len() {
+            map.insert(key, value);
+            return;
+        }
+        node = map
+            .entry(key)
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    }
 }
 
 const SELFIE: &str = "/kyc_info/liveness_check/video/autocapture_result/selfie_image";
@@ -105,11 +181,105 @@ const DOCUMENT_IMAGE_PARENTS: &[&str] = &[
     "/kyc_info/document/document_images",
 ];
 
-/// Parses and validates a plaintext body. Errors name the field (as a dotted JSON path).
+/// Parses and validates a plaintext body in the default payload v3.0. Errors name the field (as
+/// a dotted JSON path).
 pub fn open(body: &OpenedBody) -> Result<Submission, CoreError> {
-    let bytes = &body.0;
-    let mut root: Value =
-        serde_json::from_slice(bytes).map_err(|e| CoreError::InvalidJson(e.to_string()))?;
+    open_mapped(body, &BTreeMap::new())
+}
+
+/// Like [`open`], but with a non-empty `mapping` the body is a custom one (Ditto ID's `requestBody`
+/// template): mapped fields are read from their JSON pointers into the model.
+pub fn open_mapped(
+    body: &OpenedBody,
+    mapping: &BTreeMap<String, String>,
+) -> Result<Submission, CoreError> {
+    let root: Value = serde_json::from_slice(&body.bytes).map_err(|e| {
+        if body.was_encrypted {
+            CoreError::Undecryptable
+        } else {
+            CoreError::InvalidJson(e.to_string())
+        }
+    })?;
+    let sha: [u8; 32] = Sha256::digest(&body.bytes).into();
+    if mapping.is_empty() {
+        open_default(root, sha)
+    } else {
+        open_custom(root, mapping, sha)
+    }
+}
+
+fn open_custom(
+    mut original: Value,
+    mapping: &BTreeMap<String, String>,
+    sha: [u8; 32],
+) -> Result<Submission, CoreError> {
+    if !original.is_object() {
+        return Err(CoreError::invalid("$", "the body must be a JSON object"));
+    }
+    let mut synthetic = Value::Object(serde_json::Map::new());
+    let mut renames: Vec<(String, String)> = Vec::new();
+    let (mut carried, mut missing) = (Vec::new(), Vec::new());
+    for (field, pointer) in mapping {
+        let Some(target) = model_pointer(field) else {
+            continue;
+        };
+        match original.pointer_mut(pointer) {
+            Some(v) if !v.is_null() => {
+                let value = if field.ends_with("image") || field.ends_with("_page") {
+                    // Images move (no copy of megabytes); the original keeps a marker.
+                    let name = if field == "selfie_image" {
+                        "selfie"
+                    } else {
+                        field.as_str()
+                    };
+                    std::mem::replace(v, Value::String(format!("{IMAGE_MARKER}{name}")))
+                } else if field == "document_type" {
+                    Value::Array(vec![v.clone()])
+                } else {
+                    v.clone()
+                };
+                set_pointer(&mut synthetic, target, value);
+                renames.push((dotted(target), pointer.clone()));
+                carried.push(field.clone());
+            }
+            _ => missing.push(field.clone()),
+        }
+    }
+    for field in MAPPABLE_FIELDS {
+        if !mapping.contains_key(*field) && *field != "requester_id" && *field != "app_id" {
+            missing.push((*field).to_string());
+        }
+    }
+    if synthetic.pointer("/request_info/requester_id").is_none() {
+        // No correlation id in the template: the body itself is the identity of the request.
+        set_pointer(
+            &mut synthetic,
+            "/request_info/requester_id",
+            Value::String(format!("body-{}", hex::encode(&sha[..16]))),
+        );
+    }
+    let mut sub = open_default(synthetic, sha).map_err(|e| match e {
+        CoreError::InvalidPayload { field, message } => {
+            let named = renames
+                .iter()
+                .find(|(d, _)| field == *d || field.starts_with(&format!("{d}.")))
+                .map(|(_, p)| p.clone())
+                .unwrap_or(field);
+            CoreError::InvalidPayload {
+                field: named,
+                message,
+            }
+        }
+        other => other,
+    })?;
+    missing.sort();
+    missing.dedup();
+    sub.raw_json = original.to_string();
+    sub.custom = Some(CustomBody { carried, missing });
+    Ok(sub)
+}
+
+fn open_default(mut root: Value, body_sha256: [u8; 32]) -> Result<Submission, CoreError> {
     if !root.is_object() {
         return Err(CoreError::invalid("$", "the body must be a JSON object"));
     }
@@ -161,10 +331,11 @@ pub fn open(body: &OpenedBody) -> Result<Submission, CoreError> {
         requester_id,
         user_id,
         app_id,
-        body_sha256: Sha256::digest(bytes).into(),
+        body_sha256,
         payload,
         raw_json,
         images,
+        custom: None,
     })
 }
 
@@ -310,7 +481,7 @@ mod tests {
     }
 
     fn body(v: Value) -> OpenedBody {
-        OpenedBody(serde_json::to_vec(&v).unwrap())
+        OpenedBody::plain(serde_json::to_vec(&v).unwrap())
     }
 
     fn err_field(v: Value) -> String {
@@ -378,7 +549,7 @@ mod tests {
             "kyc_info.liveness_check.video.autocapture_result.selfie_image"
         );
         assert!(matches!(
-            open(&OpenedBody(b"{nope".to_vec())),
+            open(&OpenedBody::plain(b"{nope".to_vec())),
             Err(CoreError::InvalidJson(_))
         ));
     }
@@ -408,5 +579,66 @@ mod tests {
             }
         }
         !crc
+    }
+}
+
+#[cfg(test)]
+mod custom_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn mapping() -> BTreeMap<String, String> {
+        [
+            ("user_id", "/userId"),
+            ("name", "/name"),
+            ("date_of_birth", "/dob"),
+            ("document_number", "/documentNumber"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    #[test]
+    fn a_template_body_maps_into_the_model_and_says_what_is_missing() {
+        let body = json!({"userId": "cust-42", "name": "Anna Berzina", "dob": "1985-03-12", "documentNumber": "PA9992592", "x": 1});
+        let sub = open_mapped(
+            &OpenedBody::plain(serde_json::to_vec(&body).unwrap()),
+            &mapping(),
+        )
+        .unwrap();
+        assert_eq!(sub.user_id, "cust-42");
+        assert!(sub.requester_id.starts_with("body-"));
+        assert_eq!(sub.payload.holder_name().as_deref(), Some("Anna Berzina"));
+        assert_eq!(sub.payload.document_number(), Some("PA9992592"));
+        assert!(
+            sub.raw_json.contains("\"x\":1"),
+            "the original body is what is kept"
+        );
+        let custom = sub.custom.unwrap();
+        assert!(custom.carried.contains(&"date_of_birth".to_string()));
+        assert!(custom.missing.contains(&"selfie_image".to_string()));
+        assert!(custom.missing.contains(&"face_score".to_string()));
+    }
+
+    #[test]
+    fn errors_name_the_senders_pointer() {
+        let body = json!({"userId": 17, "name": "A"});
+        let err = open_mapped(
+            &OpenedBody::plain(serde_json::to_vec(&body).unwrap()),
+            &mapping(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, CoreError::InvalidPayload { ref field, .. } if field == "/userId"),
+            "{err}"
+        );
+        let body = json!({"name": "A"});
+        let err = open_mapped(
+            &OpenedBody::plain(serde_json::to_vec(&body).unwrap()),
+            &mapping(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("user_id"), "{err}");
     }
 }

@@ -1,13 +1,17 @@
 //! KYC Desk core: the Ditto ID payload model, validation, KYC Desk's own checks, SQLite storage,
 //! reviewer accounts and the decision loop. No GUI and no HTTP here.
 
+pub mod answer;
 pub mod checks;
 pub mod config;
+pub mod crypto;
 pub mod desk;
+pub mod ditto;
 pub mod error;
 pub mod fsutil;
 pub mod ingest;
 pub mod model;
+pub mod oauth;
 pub mod store;
 pub mod timefmt;
 pub mod users;

@@ -25,6 +25,8 @@ pub enum ServerError {
     BadRequest(String),
     #[error("not found")]
     NotFound,
+    #[error("{0}")]
+    Forbidden(&'static str),
     #[error("tls: {0}")]
     Tls(String),
     #[error("cannot listen on {addr} ({key}): {source}")]
@@ -48,6 +50,13 @@ impl ServerError {
                 CoreError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
                 CoreError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
                 CoreError::UserExists(_) => (StatusCode::CONFLICT, "user_exists"),
+                CoreError::InvalidClient => (StatusCode::UNAUTHORIZED, "invalid_client"),
+                CoreError::InvalidTokenRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+                CoreError::UnsupportedGrantType => {
+                    (StatusCode::BAD_REQUEST, "unsupported_grant_type")
+                }
+                CoreError::InvalidToken => (StatusCode::UNAUTHORIZED, "invalid_token"),
+                CoreError::Undecryptable => (StatusCode::UNPROCESSABLE_ENTITY, "undecryptable"),
                 CoreError::Config(_)
                 | CoreError::Storage(_)
                 | CoreError::Io(_)
@@ -61,6 +70,7 @@ impl ServerError {
             ServerError::ReceiverUnauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ServerError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ServerError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ServerError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ServerError::Tls(_) | ServerError::Bind { .. } => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
@@ -78,16 +88,38 @@ impl IntoResponse for ServerError {
         } else {
             self.to_string()
         };
+        let oauth_error = matches!(
+            self,
+            ServerError::Core(
+                CoreError::InvalidClient
+                    | CoreError::InvalidTokenRequest(_)
+                    | CoreError::UnsupportedGrantType
+            )
+        );
         let mut body = json!({"error": code, "message": message});
+        if oauth_error {
+            // RFC 6749 §5.2 names the description field `error_description`.
+            body["error_description"] = body["message"].clone();
+        }
         if let ServerError::Core(CoreError::InvalidPayload { field, .. }) = &self {
             body["field"] = json!(field);
         }
         let mut resp = (status, Json(body)).into_response();
-        if let ServerError::ReceiverUnauthorized(challenge) = self {
-            resp.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            );
+        let challenge = match &self {
+            ServerError::ReceiverUnauthorized(challenge) => Some(*challenge),
+            ServerError::Core(CoreError::InvalidToken) => {
+                Some("Bearer realm=\"kyc-desk\", error=\"invalid_token\"")
+            }
+            ServerError::Core(CoreError::InvalidClient) => Some("Basic realm=\"kyc-desk\""),
+            _ => None,
+        };
+        let headers = resp.headers_mut();
+        if let Some(c) = challenge {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
+        }
+        if oauth_error {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         }
         resp
     }

@@ -1,109 +1,164 @@
-//! The endpoint Ditto ID's IDV Server calls: authentication, content checks, body limit, then a
-//! thin delegation to the core's decision loop; the answer is `{result, reference_number, user_id}`.
+//! The endpoint Ditto ID's IDV Server calls: authentication (none, Basic, static bearer, or OAuth2
+//! tokens issued by our own token endpoint), content checks, body limit, request decryption, then a
+//! thin delegation to the core's decision loop; the answer is shaped by `[receiver.answer]` and
+//! encrypted when `[receiver.response_encryption]` is on.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use base64::Engine;
 use kyc_core::config::{AuthConfig, AuthMode, ReceiverConfig};
+use kyc_core::crypto::AesSuite;
 use kyc_core::desk::Desk;
 use kyc_core::ingest::SealedBody;
-use serde_json::{json, Value};
+use kyc_core::oauth::TokenIssuer;
+use kyc_core::CoreError;
 use subtle::ConstantTimeEq;
 
 use crate::error::ServerError;
 
+/// Largest token request body we read.
+const TOKEN_BODY_LIMIT: usize = 16 * 1024;
+
 struct ReceiverState {
     desk: Arc<Desk>,
     auth: AuthConfig,
+    issuer: Option<TokenIssuer>,
+    request_suite: Option<AesSuite>,
+    response_suite: Option<AesSuite>,
+    answer: kyc_core::config::AnswerConfig,
     max_body_bytes: usize,
     max_body_mb: u32,
 }
 
-pub fn router(desk: Arc<Desk>, cfg: &ReceiverConfig) -> Router {
+/// Builds the receiver's routes; the OAuth2 token endpoint exists only in `oauth2` mode.
+pub fn router(
+    desk: Arc<Desk>,
+    cfg: &ReceiverConfig,
+    data_dir: &Path,
+) -> Result<Router, ServerError> {
+    let suite = |enc: &kyc_core::config::EncryptionConfig,
+                 section: &str|
+     -> Result<Option<AesSuite>, ServerError> {
+        Ok(if enc.enable {
+            Some(AesSuite::from_config(enc, section)?)
+        } else {
+            None
+        })
+    };
+    let issuer = match cfg.auth.mode {
+        AuthMode::Oauth2 => Some(TokenIssuer::load_or_create(data_dir, &cfg.auth)?),
+        _ => None,
+    };
     let state = Arc::new(ReceiverState {
         desk,
         auth: cfg.auth.clone(),
+        issuer,
+        request_suite: suite(&cfg.request_encryption, "receiver.request_encryption")?,
+        response_suite: suite(&cfg.response_encryption, "receiver.response_encryption")?,
+        answer: cfg.answer.clone(),
         max_body_bytes: cfg.max_body_mb as usize * 1024 * 1024,
         max_body_mb: cfg.max_body_mb,
     });
-    Router::new()
-        .route(&cfg.path, post(receive))
+    let mut router = Router::new().route(&cfg.path, post(receive));
+    if cfg.auth.mode == AuthMode::Oauth2 {
+        router = router.route(&cfg.auth.token_path, post(token));
+    }
+    Ok(router
         .layer(DefaultBodyLimit::disable())
         .fallback(|| async { ServerError::NotFound })
-        .with_state(state)
+        .with_state(state))
 }
 
 fn ct_eq(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
-/// Checks the caller's credentials for the configured mode (secrets compared in constant time).
-fn authenticate(auth: &AuthConfig, headers: &HeaderMap) -> Result<(), ServerError> {
-    let given = headers
+fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .map(str::trim);
+        .map(str::trim)
+}
+
+/// `user:pass` from an `Authorization: Basic` header.
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = authorization(headers)?;
+    let (scheme, rest) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(rest.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, pass) = text.split_once(':')?;
+    Some((user.to_string(), pass.to_string()))
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = authorization(headers)?;
+    let (scheme, rest) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+}
+
+/// Checks the caller's credentials for the configured mode (secrets compared in constant time).
+fn authenticate(state: &ReceiverState, headers: &HeaderMap) -> Result<(), ServerError> {
+    let auth = &state.auth;
     match auth.mode {
         AuthMode::None => Ok(()),
         AuthMode::Basic => {
             let challenge = "Basic realm=\"kyc-desk\"";
-            let decoded = given
-                .and_then(|v| {
-                    v.strip_prefix("Basic ")
-                        .or_else(|| v.strip_prefix("basic "))
-                })
-                .and_then(|b| {
-                    base64::engine::general_purpose::STANDARD
-                        .decode(b.trim())
-                        .ok()
-                })
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or(ServerError::ReceiverUnauthorized(challenge))?;
-            let (user, pass) = decoded
-                .split_once(':')
-                .ok_or(ServerError::ReceiverUnauthorized(challenge))?;
-            let user_ok = ct_eq(user, auth.username.as_deref().unwrap_or_default());
-            let pass_ok = ct_eq(pass, auth.password.as_deref().unwrap_or_default());
+            let (user, pass) =
+                basic_credentials(headers).ok_or(ServerError::ReceiverUnauthorized(challenge))?;
+            let user_ok = ct_eq(&user, auth.username.as_deref().unwrap_or_default());
+            let pass_ok = ct_eq(&pass, auth.password.as_deref().unwrap_or_default());
             if user_ok & pass_ok {
                 Ok(())
             } else {
                 Err(ServerError::ReceiverUnauthorized(challenge))
             }
         }
-        AuthMode::Bearer | AuthMode::Oauth2 => {
+        AuthMode::Bearer => {
             let challenge = "Bearer realm=\"kyc-desk\"";
-            let token = given
-                .and_then(|v| {
-                    v.strip_prefix("Bearer ")
-                        .or_else(|| v.strip_prefix("bearer "))
-                })
-                .ok_or(ServerError::ReceiverUnauthorized(challenge))?;
-            if auth.mode == AuthMode::Bearer
-                && ct_eq(token.trim(), auth.token.as_deref().unwrap_or_default())
-            {
+            let token =
+                bearer_token(headers).ok_or(ServerError::ReceiverUnauthorized(challenge))?;
+            if ct_eq(token, auth.token.as_deref().unwrap_or_default()) {
                 Ok(())
             } else {
                 Err(ServerError::ReceiverUnauthorized(challenge))
             }
         }
+        AuthMode::Oauth2 => {
+            let token = bearer_token(headers).ok_or(ServerError::ReceiverUnauthorized(
+                "Bearer realm=\"kyc-desk\"",
+            ))?;
+            let issuer = state.issuer.as_ref().ok_or(CoreError::InvalidToken)?;
+            let claims = issuer.verify(token)?;
+            tracing::debug!(client = %claims.sub, "token accepted");
+            Ok(())
+        }
     }
 }
 
-fn is_json(headers: &HeaderMap) -> bool {
+fn media_type(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .map(|m| {
-            let m = m.trim().to_ascii_lowercase();
-            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
-        })
-        .unwrap_or(false)
+        .map(|m| m.trim().to_ascii_lowercase())
+}
+
+fn is_json(media: Option<&str>) -> bool {
+    media.is_some_and(|m| {
+        m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+    })
 }
 
 async fn read_body(
@@ -137,17 +192,113 @@ async fn receive(
     State(state): State<Arc<ReceiverState>>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ServerError> {
-    authenticate(&state.auth, &headers)?;
-    if !is_json(&headers) {
+) -> Result<Response, ServerError> {
+    authenticate(&state, &headers)?;
+    let media = media_type(&headers);
+    let acceptable = match state.request_suite {
+        None => is_json(media.as_deref()),
+        // An encrypted body is base64 text, whatever the sender calls it.
+        Some(_) => {
+            is_json(media.as_deref())
+                || matches!(
+                    media.as_deref(),
+                    Some("text/plain" | "application/octet-stream") | None
+                )
+        }
+    };
+    if !acceptable {
         return Err(ServerError::UnsupportedMediaType);
     }
     let bytes = read_body(body, &headers, state.max_body_bytes, state.max_body_mb).await?;
-    let opened = SealedBody(bytes).open_plain();
+    let opened = SealedBody(bytes).open(state.request_suite.as_ref())?;
     let answer = state.desk.submit(opened).await?;
-    Ok(Json(json!({
-        "result": answer.result,
-        "reference_number": answer.reference,
-        "user_id": answer.user_id,
-    })))
+    let shaped = kyc_core::answer::shape(&answer, &state.answer);
+    Ok(match &state.response_suite {
+        None => Json(shaped).into_response(),
+        Some(suite) => {
+            let (body, content_type) = suite.seal_body(shaped.to_string().as_bytes());
+            (
+                [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+                body,
+            )
+                .into_response()
+        }
+    })
+}
+
+/// RFC 6749 §4.4 client credentials: client authenticated by HTTP Basic or by form fields.
+async fn token(
+    State(state): State<Arc<ReceiverState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ServerError> {
+    let bad = |m: &str| ServerError::Core(CoreError::InvalidTokenRequest(m.to_string()));
+    if media_type(&headers).as_deref() != Some("application/x-www-form-urlencoded") {
+        return Err(bad(
+            "the token request must be application/x-www-form-urlencoded",
+        ));
+    }
+    let bytes = axum::body::to_bytes(body, TOKEN_BODY_LIMIT)
+        .await
+        .map_err(|_| bad("the token request body is too large or unreadable"))?;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(&bytes).map_err(|_| bad("the form body cannot be parsed"))?;
+    let mut seen = std::collections::HashSet::new();
+    if let Some((dup, _)) = pairs.iter().find(|(k, _)| !seen.insert(k.as_str())) {
+        return Err(bad(&format!("parameter {dup} appears more than once")));
+    }
+    let field = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let grant = field("grant_type").ok_or_else(|| bad("grant_type is required"))?;
+    // Client auth: HTTP Basic (ids form-urlencoded per RFC 6749 §2.3.1) or form fields, not both.
+    let basic = basic_credentials(&headers).map(|(id, secret)| {
+        let decode = |s: &str| form_urlencoded_decode(s);
+        (decode(&id), decode(&secret))
+    });
+    let (client_id, client_secret) = match (basic, field("client_id"), field("client_secret")) {
+        (Some(_), _, Some(_)) => return Err(bad("use one client authentication method, not both")),
+        (Some((id, secret)), form_id, None) => {
+            if form_id.is_some_and(|f| f != id) {
+                return Err(bad("client_id differs from the authenticated client"));
+            }
+            (id, secret)
+        }
+        (None, Some(id), Some(secret)) => (id.to_string(), secret.to_string()),
+        (None, Some(_), None) | (None, None, Some(_)) | (None, None, None) => {
+            if authorization(&headers).is_some() {
+                return Err(CoreError::InvalidClient.into());
+            }
+            return Err(bad("client_id and client_secret are required"));
+        }
+    };
+    if grant != "client_credentials" {
+        return Err(CoreError::UnsupportedGrantType.into());
+    }
+    let issuer = state.issuer.as_ref().ok_or(CoreError::InvalidClient)?;
+    let issued = match issuer.issue(&client_id, &client_secret) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!("token request refused: invalid client");
+            return Err(e.into());
+        }
+    };
+    tracing::info!(client = %client_id, "token issued");
+    let mut resp = Json(issued).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(resp)
+}
+
+fn form_urlencoded_decode(s: &str) -> String {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={s}"))
+        .ok()
+        .and_then(|mut v| v.pop())
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| s.to_string())
 }

@@ -27,7 +27,72 @@ use crate::UiAssets;
 
 pub const SESSION_COOKIE: &str = "kyc_session";
 
+/// What the settings page shows (no secrets; the Ditto ID config is for admins only).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SettingsView {
+    pub receiver_url: String,
+    pub tls_fingerprint: String,
+    pub tls_self_signed: bool,
+    pub auth_mode: kyc_core::config::AuthMode,
+    pub token_url: Option<String>,
+    pub request_encryption: Option<String>,
+    pub response_encryption: Option<String>,
+    pub custom_body_fields: Vec<String>,
+    pub hold_secs: u64,
+    pub on_timeout: kyc_core::config::OnTimeout,
+    pub auto_approve: kyc_core::config::AutoApprove,
+    pub face_match_threshold: f64,
+    pub liveness_threshold: f64,
+    pub config_path: String,
+    pub data_dir: String,
+    pub warnings: Vec<String>,
+    /// Every value here is read from the config file at start: changing it needs a restart.
+    pub restart_needed_to_change: bool,
+    #[serde(skip)]
+    pub ditto_config: Value,
+}
+
+impl SettingsView {
+    pub fn new(
+        loaded: &kyc_core::config::Loaded,
+        tls: &crate::tls::TlsMaterial,
+        warnings: &[String],
+    ) -> Self {
+        let c = &loaded.config;
+        let r = &c.receiver;
+        let base = kyc_core::ditto::public_base(c);
+        let enc = |e: &kyc_core::config::EncryptionConfig| {
+            e.enable
+                .then(|| kyc_core::crypto::AesSuite::from_config(e, "").ok())
+                .flatten()
+                .map(|s| format!("{} ({}-bit key)", s.spec().jce_name(), s.key_bits()))
+        };
+        SettingsView {
+            receiver_url: format!("{base}{}", r.path),
+            tls_fingerprint: tls.fingerprint.clone(),
+            tls_self_signed: tls.self_signed,
+            auth_mode: r.auth.mode,
+            token_url: (r.auth.mode == kyc_core::config::AuthMode::Oauth2)
+                .then(|| format!("{base}{}", r.auth.token_path)),
+            request_encryption: enc(&r.request_encryption),
+            response_encryption: enc(&r.response_encryption),
+            custom_body_fields: r.mapping.keys().cloned().collect(),
+            hold_secs: c.decision.hold_secs,
+            on_timeout: c.decision.on_timeout,
+            auto_approve: c.decision.auto_approve,
+            face_match_threshold: c.decision.face_match_threshold,
+            liveness_threshold: c.decision.liveness_threshold,
+            config_path: loaded.path.display().to_string(),
+            data_dir: loaded.data_dir.display().to_string(),
+            warnings: warnings.to_vec(),
+            restart_needed_to_change: true,
+            ditto_config: kyc_core::ditto::export(c),
+        }
+    }
+}
+
 pub struct ReviewState {
+    pub settings: SettingsView,
     pub desk: Arc<Desk>,
     pub session_minutes: u64,
     pub ui: Option<Arc<dyn UiAssets>>,
@@ -47,6 +112,8 @@ pub fn router(state: Arc<ReviewState>) -> Router {
         .route("/api/cases/{id}/images/{name}", get(case_image))
         .route("/api/cases/{id}/decision", post(decide))
         .route("/api/events", get(events))
+        .route("/api/settings", get(settings))
+        .route("/api/settings/ditto-config", get(ditto_config))
         .route(
             "/api/{*rest}",
             axum::routing::any(|| async { ServerError::NotFound }),
@@ -277,6 +344,21 @@ async fn events(
         Some(Ok(SseEvent::default().event(ev.kind.as_str()).data(data)))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+async fn settings(State(st): St, _who: Reviewer) -> Json<SettingsView> {
+    Json(st.settings.clone())
+}
+
+/// The `kyc.service.api.config` JSON (it holds secrets: admins only).
+async fn ditto_config(State(st): St, Reviewer(user): Reviewer) -> Result<Json<Value>, ServerError> {
+    if user.role != kyc_core::users::Role::Admin {
+        return Err(ServerError::Forbidden(
+            "only an admin may see the Ditto ID config (it holds secrets)",
+        ));
+    }
+    tracing::info!(user = %user.name, "ditto config viewed");
+    Ok(Json(st.settings.ditto_config.clone()))
 }
 
 /// Serves the embedded web UI; unknown paths get `index.html` (client-side routes).

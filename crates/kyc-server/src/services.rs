@@ -26,6 +26,8 @@ pub struct Running {
     pub review_https: bool,
     pub tls: TlsMaterial,
     pub desk: Arc<Desk>,
+    /// Dangerous-but-working settings (also shown in the desk).
+    pub warnings: Vec<String>,
     handles: Vec<Handle>,
     tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -83,7 +85,11 @@ pub async fn start(loaded: &Loaded, ui: Option<Arc<dyn UiAssets>>) -> Result<Run
     let cfg = &loaded.config;
     std::fs::create_dir_all(&loaded.data_dir).map_err(kyc_core::CoreError::from)?;
     let store = Arc::new(Store::open(&loaded.data_dir.join(DB_FILE))?);
-    let desk = Arc::new(Desk::new(store, cfg.decision.clone()));
+    let desk = Arc::new(Desk::new(
+        store,
+        cfg.decision.clone(),
+        cfg.receiver.mapping.clone(),
+    ));
     let material = tls::load_or_create(&cfg.receiver, &loaded.data_dir)?;
     let rustls_config = RustlsConfig::from_config(tls::server_config(&material)?);
 
@@ -97,12 +103,17 @@ pub async fn start(loaded: &Loaded, ui: Option<Arc<dyn UiAssets>>) -> Result<Run
         .map_err(kyc_core::CoreError::from)?;
     let review_https = !review_addr.ip().is_loopback();
 
-    let receiver_app = crate::receiver::router(desk.clone(), &cfg.receiver);
+    let warnings = cfg.warnings();
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+    let receiver_app = crate::receiver::router(desk.clone(), &cfg.receiver, &loaded.data_dir)?;
     let review_app = crate::review::router(Arc::new(ReviewState {
         desk: desk.clone(),
         session_minutes: cfg.review.session_minutes,
         ui,
         https: review_https,
+        settings: crate::review::SettingsView::new(loaded, &material, &warnings),
     }));
 
     let receiver_handle = Handle::new();
@@ -138,6 +149,7 @@ pub async fn start(loaded: &Loaded, ui: Option<Arc<dyn UiAssets>>) -> Result<Run
         review_https,
         tls: material,
         desk,
+        warnings,
         handles: vec![receiver_handle, review_handle],
         tasks,
     })

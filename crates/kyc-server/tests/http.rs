@@ -1,151 +1,15 @@
 //! End-to-end tests of both listeners over real HTTPS/HTTP on port 0: Ditto ID's request held
 //! until a reviewer decides, timeouts, idempotency, the malformed corpus, auth and the review API.
 
+mod common;
+
 use std::time::Duration;
 
 use base64::Engine;
-use kyc_core::config::{AuthMode, Config, Loaded, OnTimeout};
-use kyc_server::Running;
-use kyc_sim::{Scenario, Today};
+use common::{start, submission, PASSWORD};
+use kyc_core::config::{AuthMode, OnTimeout};
+use kyc_sim::Scenario;
 use serde_json::{json, Value};
-
-const PASSWORD: &str = "correct horse battery";
-
-struct Desk {
-    running: Running,
-    http: reqwest::Client,
-    token: String,
-    _dir: tempfile::TempDir,
-}
-
-fn today() -> Today {
-    let (year, month, day) = kyc_core::timefmt::today();
-    Today { year, month, day }
-}
-
-fn submission(scenario: Scenario, index: u64) -> kyc_sim::Submission {
-    kyc_sim::generate(scenario, index, 0x5eed_0000 + index, &today())
-}
-
-async fn start(tune: impl FnOnce(&mut Config)) -> Desk {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::first_start();
-    config.receiver.auth.mode = AuthMode::None;
-    config.receiver.listen = "127.0.0.1:0".parse().unwrap();
-    config.review.listen = "127.0.0.1:0".parse().unwrap();
-    config.decision.hold_secs = 30;
-    tune(&mut config);
-    config.validate().unwrap();
-    let loaded = Loaded {
-        config,
-        path: dir.path().join("kyc-desk.toml"),
-        data_dir: dir.path().to_path_buf(),
-        created: false,
-    };
-    let running = kyc_server::start(&loaded, None).await.unwrap();
-    running
-        .desk
-        .store()
-        .add_user("rita", kyc_core::users::Role::Reviewer, PASSWORD)
-        .unwrap();
-    let http = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(&running.tls.cert_pem).unwrap())
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap();
-    let mut desk = Desk {
-        running,
-        http,
-        token: String::new(),
-        _dir: dir,
-    };
-    let login: Value = desk
-        .http
-        .post(desk.review("/api/login"))
-        .json(&json!({"username": "rita", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    desk.token = login["token"].as_str().unwrap().to_string();
-    desk
-}
-
-impl Desk {
-    fn receiver(&self) -> String {
-        format!("https://{}/kyc", self.running.receiver_addr)
-    }
-
-    fn review(&self, path: &str) -> String {
-        format!("{}{path}", self.running.review_url())
-    }
-
-    async fn post_raw(&self, body: Vec<u8>, content_type: &str) -> (u16, Value) {
-        let resp = self
-            .http
-            .post(self.receiver())
-            .header("content-type", content_type)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, payload: &Value) -> (u16, Value) {
-        self.post_raw(serde_json::to_vec(payload).unwrap(), "application/json")
-            .await
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let resp = self
-            .http
-            .get(self.review(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn decide(&self, id: i64, body: Value) -> (u16, Value) {
-        let resp = self
-            .http
-            .post(self.review(&format!("/api/cases/{id}/decision")))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = resp.status().as_u16();
-        (status, resp.json().await.unwrap_or(Value::Null))
-    }
-
-    /// Waits until the case with this requester_id is listed, returning its summary.
-    async fn wait_for_case(&self, requester_id: &str) -> Value {
-        for _ in 0..200 {
-            let (status, page) = self
-                .get(&format!(
-                    "/api/cases?status=all&requester_id={requester_id}"
-                ))
-                .await;
-            assert_eq!(status, 200, "{page}");
-            if let Some(c) = page["cases"].as_array().and_then(|a| a.first()) {
-                return c.clone();
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("case {requester_id} never appeared");
-    }
-
-    fn count(&self) -> i64 {
-        self.running.desk.store().count().unwrap()
-    }
-}
 
 fn b64_field(payload: &Value, pointer: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD

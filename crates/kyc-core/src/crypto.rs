@@ -1,0 +1,423 @@
+//! AES exactly as Java's JCE does it for Ditto ID's `requestEncryption` / `responseDecryption`:
+//! `AES/CBC/PKCS5Padding`, `AES/GCM/NoPadding` (128-bit tag appended), `AES/CTR/NoPadding`
+//! (128-bit big-endian counter), `AES/ECB/PKCS5Padding`; 128/192/256-bit keys given as
+//! `base64:`, `hex:` or plain text (its UTF-8 bytes). Bodies travel as base64 text, either as the
+//! whole body or in a JSON field. Every failure to open is the same opaque error (no oracle).
+
+use aes::cipher::{
+    block_padding::Pkcs7, BlockDecryptMut, BlockEncryptMut, KeyInit, KeyIvInit, StreamCipher,
+};
+use aes_gcm::aead::consts::{U12, U16};
+use aes_gcm::aead::Aead;
+use base64::engine::{general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig};
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::config::EncryptionConfig;
+use crate::error::CoreError;
+
+const B64_IN: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+const B64_OUT: GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// The JCE transformation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CipherSpec {
+    Cbc,
+    Gcm,
+    Ctr,
+    Ecb,
+}
+
+impl CipherSpec {
+    /// Parses a JCE transformation string (case-insensitive; bare "AES" is JCE's ECB default).
+    pub fn parse(s: &str) -> Option<CipherSpec> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "AES/CBC/PKCS5PADDING" | "AES/CBC/PKCS7PADDING" => Some(CipherSpec::Cbc),
+            "AES/GCM/NOPADDING" => Some(CipherSpec::Gcm),
+            "AES/CTR/NOPADDING" => Some(CipherSpec::Ctr),
+            "AES/ECB/PKCS5PADDING" | "AES/ECB/PKCS7PADDING" | "AES" => Some(CipherSpec::Ecb),
+            _ => None,
+        }
+    }
+
+    pub fn jce_name(self) -> &'static str {
+        match self {
+            CipherSpec::Cbc => "AES/CBC/PKCS5Padding",
+            CipherSpec::Gcm => "AES/GCM/NoPadding",
+            CipherSpec::Ctr => "AES/CTR/NoPadding",
+            CipherSpec::Ecb => "AES/ECB/PKCS5Padding",
+        }
+    }
+}
+
+/// How the base64 ciphertext travels in the HTTP body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Envelope {
+    /// The whole body is the base64 text (a JSON-quoted string is tolerated on input).
+    #[default]
+    Base64,
+    /// `{"<json_field>": "<base64>"}`.
+    Json,
+}
+
+/// Decodes `base64:...`, `hex:...` or plain text (UTF-8 bytes, as a Java admin types a key).
+pub fn decode_secret(text: &str) -> Result<Vec<u8>, String> {
+    if let Some(b) = text.strip_prefix("base64:") {
+        B64_IN
+            .decode(b.trim())
+            .map_err(|_| "is not valid base64 after 'base64:'".to_string())
+    } else if let Some(h) = text.strip_prefix("hex:") {
+        hex::decode(h.trim()).map_err(|_| "is not valid hex after 'hex:'".to_string())
+    } else {
+        Ok(text.as_bytes().to_vec())
+    }
+}
+
+/// A configured cipher: transformation, key and IV, validated once.
+#[derive(Clone)]
+pub struct AesSuite {
+    spec: CipherSpec,
+    key: Vec<u8>,
+    iv: Vec<u8>,
+    envelope: Envelope,
+    json_field: String,
+}
+
+impl std::fmt::Debug for AesSuite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print key material.
+        write!(
+            f,
+            "AesSuite({}, {}-bit)",
+            self.spec.jce_name(),
+            self.key.len() * 8
+        )
+    }
+}
+
+/// The one error for anything that fails to open: callers answer it uniformly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Undecryptable;
+
+impl AesSuite {
+    /// Builds the suite from a config section; `section` prefixes the key names in errors.
+    pub fn from_config(cfg: &EncryptionConfig, section: &str) -> Result<AesSuite, CoreError> {
+        let bad = |key: &str, msg: String| CoreError::Config(format!("{section}.{key}: {msg}"));
+        let spec = CipherSpec::parse(&cfg.cipher_spec).ok_or_else(|| {
+            bad(
+                "cipher_spec",
+                format!(
+                    "{:?} is not supported: use AES/CBC/PKCS5Padding, AES/GCM/NoPadding, AES/CTR/NoPadding or AES/ECB/PKCS5Padding",
+                    cfg.cipher_spec
+                ),
+            )
+        })?;
+        let key = decode_secret(
+            cfg.key
+                .as_deref()
+                .ok_or_else(|| bad("key", "is required when enable = true".into()))?,
+        )
+        .map_err(|m| bad("key", m))?;
+        if ![16, 24, 32].contains(&key.len()) {
+            return Err(bad(
+                "key",
+                format!(
+                    "is {} bytes; AES needs 16, 24 or 32 (128/192/256-bit)",
+                    key.len()
+                ),
+            ));
+        }
+        let iv = match (spec, cfg.iv.as_deref()) {
+            (CipherSpec::Ecb, _) => Vec::new(),
+            (_, None) => return Err(bad("iv", format!("is required for {}", spec.jce_name()))),
+            (_, Some(text)) => decode_secret(text).map_err(|m| bad("iv", m))?,
+        };
+        match spec {
+            CipherSpec::Cbc | CipherSpec::Ctr if iv.len() != 16 => {
+                return Err(bad(
+                    "iv",
+                    format!("is {} bytes; {} needs 16", iv.len(), spec.jce_name()),
+                ))
+            }
+            CipherSpec::Gcm if iv.len() != 12 && iv.len() != 16 => {
+                return Err(bad(
+                    "iv",
+                    format!(
+                        "is {} bytes; AES/GCM/NoPadding here takes 12 or 16",
+                        iv.len()
+                    ),
+                ))
+            }
+            _ => {}
+        }
+        if cfg.envelope == Envelope::Json && cfg.json_field.trim().is_empty() {
+            return Err(bad(
+                "json_field",
+                "must name the field that carries the ciphertext".into(),
+            ));
+        }
+        Ok(AesSuite {
+            spec,
+            key,
+            iv,
+            envelope: cfg.envelope,
+            json_field: cfg.json_field.clone(),
+        })
+    }
+
+    pub fn spec(&self) -> CipherSpec {
+        self.spec
+    }
+
+    pub fn key_bits(&self) -> usize {
+        self.key.len() * 8
+    }
+
+    pub fn envelope(&self) -> Envelope {
+        self.envelope
+    }
+
+    /// A static IV with GCM repeats the nonce on every message: confidentiality and integrity break.
+    pub fn reuses_gcm_nonce(&self) -> bool {
+        self.spec == CipherSpec::Gcm
+    }
+
+    /// Encrypts raw bytes (what JCE's `doFinal` returns).
+    pub fn encrypt_bytes(&self, plaintext: &[u8]) -> Vec<u8> {
+        macro_rules! with_aes {
+            ($A:ident => $body:expr) => {
+                match self.key.len() {
+                    16 => {
+                        type $A = aes::Aes128;
+                        $body
+                    }
+                    24 => {
+                        type $A = aes::Aes192;
+                        $body
+                    }
+                    _ => {
+                        type $A = aes::Aes256;
+                        $body
+                    }
+                }
+            };
+        }
+        let (k, iv) = (&self.key[..], &self.iv[..]);
+        match self.spec {
+            CipherSpec::Cbc => with_aes!(A => cbc::Encryptor::<A>::new_from_slices(k, iv)
+                .map(|c| c.encrypt_padded_vec_mut::<Pkcs7>(plaintext))
+                .unwrap_or_default()),
+            CipherSpec::Ecb => with_aes!(A => ecb::Encryptor::<A>::new_from_slice(k)
+                .map(|c| c.encrypt_padded_vec_mut::<Pkcs7>(plaintext))
+                .unwrap_or_default()),
+            CipherSpec::Ctr => with_aes!(A => {
+                let mut buf = plaintext.to_vec();
+                if let Ok(mut c) = ctr::Ctr128BE::<A>::new_from_slices(k, iv) {
+                    c.apply_keystream(&mut buf);
+                }
+                buf
+            }),
+            CipherSpec::Gcm => with_aes!(A => {
+                if iv.len() == 12 {
+                    aes_gcm::AesGcm::<A, U12>::new_from_slice(k)
+                        .ok()
+                        .and_then(|c| c.encrypt(iv.into(), plaintext).ok())
+                        .unwrap_or_default()
+                } else {
+                    aes_gcm::AesGcm::<A, U16>::new_from_slice(k)
+                        .ok()
+                        .and_then(|c| c.encrypt(iv.into(), plaintext).ok())
+                        .unwrap_or_default()
+                }
+            }),
+        }
+    }
+
+    /// Decrypts raw bytes; any failure (length, padding, tag) is the same [`Undecryptable`].
+    pub fn decrypt_bytes(&self, ciphertext: &[u8]) -> Result<Vec<u8>, Undecryptable> {
+        macro_rules! with_aes {
+            ($A:ident => $body:expr) => {
+                match self.key.len() {
+                    16 => {
+                        type $A = aes::Aes128;
+                        $body
+                    }
+                    24 => {
+                        type $A = aes::Aes192;
+                        $body
+                    }
+                    _ => {
+                        type $A = aes::Aes256;
+                        $body
+                    }
+                }
+            };
+        }
+        let (k, iv) = (&self.key[..], &self.iv[..]);
+        match self.spec {
+            CipherSpec::Cbc => with_aes!(A => cbc::Decryptor::<A>::new_from_slices(k, iv)
+                .map_err(|_| Undecryptable)?
+                .decrypt_padded_vec_mut::<Pkcs7>(ciphertext)
+                .map_err(|_| Undecryptable)),
+            CipherSpec::Ecb => with_aes!(A => ecb::Decryptor::<A>::new_from_slice(k)
+                .map_err(|_| Undecryptable)?
+                .decrypt_padded_vec_mut::<Pkcs7>(ciphertext)
+                .map_err(|_| Undecryptable)),
+            CipherSpec::Ctr => with_aes!(A => {
+                let mut buf = ciphertext.to_vec();
+                ctr::Ctr128BE::<A>::new_from_slices(k, iv)
+                    .map_err(|_| Undecryptable)?
+                    .apply_keystream(&mut buf);
+                Ok(buf)
+            }),
+            CipherSpec::Gcm => with_aes!(A => {
+                if iv.len() == 12 {
+                    aes_gcm::AesGcm::<A, U12>::new_from_slice(k)
+                        .map_err(|_| Undecryptable)?
+                        .decrypt(iv.into(), ciphertext)
+                        .map_err(|_| Undecryptable)
+                } else {
+                    aes_gcm::AesGcm::<A, U16>::new_from_slice(k)
+                        .map_err(|_| Undecryptable)?
+                        .decrypt(iv.into(), ciphertext)
+                        .map_err(|_| Undecryptable)
+                }
+            }),
+        }
+    }
+
+    /// Opens an HTTP body: envelope → base64 → plaintext.
+    pub fn open_body(&self, body: &[u8]) -> Result<Vec<u8>, Undecryptable> {
+        let text = std::str::from_utf8(body).map_err(|_| Undecryptable)?.trim();
+        let b64: String = match self.envelope {
+            Envelope::Base64 if text.starts_with('"') => {
+                serde_json::from_str(text).map_err(|_| Undecryptable)?
+            }
+            Envelope::Base64 => text.to_string(),
+            Envelope::Json => {
+                let v: serde_json::Value = serde_json::from_str(text).map_err(|_| Undecryptable)?;
+                v.get(&self.json_field)
+                    .and_then(|f| f.as_str())
+                    .ok_or(Undecryptable)?
+                    .to_string()
+            }
+        };
+        let compact: String = b64.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        let raw = B64_IN.decode(compact).map_err(|_| Undecryptable)?;
+        self.decrypt_bytes(&raw)
+    }
+
+    /// Seals an HTTP body the way [`AesSuite::open_body`] (and Ditto ID) reads it; returns the body
+    /// and its content type.
+    pub fn seal_body(&self, plaintext: &[u8]) -> (Vec<u8>, &'static str) {
+        let b64 = B64_OUT.encode(self.encrypt_bytes(plaintext));
+        match self.envelope {
+            Envelope::Base64 => (b64.into_bytes(), "text/plain; charset=utf-8"),
+            Envelope::Json => {
+                let mut map = serde_json::Map::new();
+                map.insert(self.json_field.clone(), serde_json::Value::String(b64));
+                (
+                    serde_json::Value::Object(map).to_string().into_bytes(),
+                    "application/json",
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn suite(spec: &str, key: &str, iv: Option<&str>) -> AesSuite {
+        let cfg = EncryptionConfig {
+            enable: true,
+            cipher_spec: spec.into(),
+            key: Some(key.into()),
+            iv: iv.map(Into::into),
+            ..EncryptionConfig::default()
+        };
+        AesSuite::from_config(&cfg, "receiver.request_encryption").unwrap()
+    }
+
+    #[test]
+    fn round_trips_every_mode_and_key_size() {
+        for spec in [
+            "AES/CBC/PKCS5Padding",
+            "AES/GCM/NoPadding",
+            "AES/CTR/NoPadding",
+            "AES/ECB/PKCS5Padding",
+        ] {
+            for key in [
+                "0123456789abcdef",
+                "0123456789abcdef01234567",
+                "0123456789abcdef0123456789abcdef",
+            ] {
+                let s = suite(spec, key, Some("fedcba9876543210"));
+                let body = br#"{"request_info":{"user_id":"u"}}"#;
+                let (sealed, _) = s.seal_body(body);
+                assert_eq!(s.open_body(&sealed).unwrap(), body, "{spec} {}", key.len());
+            }
+        }
+    }
+
+    #[test]
+    fn tampering_is_one_uniform_error() {
+        let s = suite(
+            "AES/GCM/NoPadding",
+            "hex:000102030405060708090a0b0c0d0e0f",
+            Some("base64:AAAAAAAAAAAAAAAA"),
+        );
+        let (sealed, _) = s.seal_body(b"{}");
+        let mut raw = B64_IN.decode(&sealed).unwrap();
+        raw[0] ^= 1;
+        assert_eq!(
+            s.open_body(B64_OUT.encode(&raw).as_bytes()),
+            Err(Undecryptable)
+        );
+        assert_eq!(s.open_body(b"%%% not base64"), Err(Undecryptable));
+        let cbc = suite(
+            "AES/CBC/PKCS5Padding",
+            "0123456789abcdef",
+            Some("fedcba9876543210"),
+        );
+        assert_eq!(
+            cbc.open_body(B64_OUT.encode([0u8; 17]).as_bytes()),
+            Err(Undecryptable)
+        );
+    }
+
+    #[test]
+    fn config_errors_name_the_key() {
+        let cfg = |spec: &str, key: &str, iv: Option<&str>| EncryptionConfig {
+            enable: true,
+            cipher_spec: spec.into(),
+            key: Some(key.into()),
+            iv: iv.map(Into::into),
+            ..EncryptionConfig::default()
+        };
+        let err = |c: EncryptionConfig| {
+            AesSuite::from_config(&c, "receiver.request_encryption")
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err(cfg("AES/OFB/NoPadding", "0123456789abcdef", None)).contains("cipher_spec"));
+        assert!(err(cfg(
+            "AES/CBC/PKCS5Padding",
+            "short",
+            Some("fedcba9876543210")
+        ))
+        .contains(".key"));
+        assert!(err(cfg("AES/CBC/PKCS5Padding", "0123456789abcdef", None)).contains(".iv"));
+        assert!(err(cfg(
+            "AES/CBC/PKCS5Padding",
+            "0123456789abcdef",
+            Some("hex:zz")
+        ))
+        .contains(".iv"));
+    }
+}

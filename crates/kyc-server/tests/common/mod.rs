@@ -1,0 +1,179 @@
+//! Shared harness for the HTTP tests: a KYC Desk on port 0 with a temporary data dir, a client
+//! that trusts its certificate, and a signed-in reviewer.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use kyc_core::config::{AuthMode, Config, Loaded};
+use kyc_server::Running;
+use kyc_sim::{Scenario, Today};
+use serde_json::{json, Value};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct Desk {
+    pub running: Running,
+    pub http: reqwest::Client,
+    pub token: String,
+    pub dir: std::path::PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+pub fn today() -> Today {
+    let (year, month, day) = kyc_core::timefmt::today();
+    Today { year, month, day }
+}
+
+pub fn submission(scenario: Scenario, index: u64) -> kyc_sim::Submission {
+    kyc_sim::generate(scenario, index, 0x5eed_0000 + index, &today())
+}
+
+pub async fn start(tune: impl FnOnce(&mut Config)) -> Desk {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut desk = start_in(tmp.path(), tune).await;
+    desk._tmp = Some(tmp);
+    desk
+}
+
+/// Starts on a given data dir (a restart reuses it); the reviewer account is created if missing.
+pub async fn start_in(dir: &std::path::Path, tune: impl FnOnce(&mut Config)) -> Desk {
+    let mut config = Config::first_start();
+    config.receiver.auth.mode = AuthMode::None;
+    config.receiver.listen = "127.0.0.1:0".parse().unwrap();
+    config.review.listen = "127.0.0.1:0".parse().unwrap();
+    config.decision.hold_secs = 30;
+    tune(&mut config);
+    config.validate().unwrap();
+    let loaded = Loaded {
+        config,
+        path: dir.join("kyc-desk.toml"),
+        data_dir: dir.to_path_buf(),
+        created: false,
+    };
+    let running = kyc_server::start(&loaded, None).await.unwrap();
+    for (name, role) in [
+        ("rita", kyc_core::users::Role::Reviewer),
+        ("ada", kyc_core::users::Role::Admin),
+    ] {
+        match running.desk.store().add_user(name, role, PASSWORD) {
+            Ok(_) | Err(kyc_core::CoreError::UserExists(_)) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&running.tls.cert_pem).unwrap())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let mut desk = Desk {
+        running,
+        http,
+        token: String::new(),
+        dir: dir.to_path_buf(),
+        _tmp: None,
+    };
+    let login: Value = desk
+        .http
+        .post(desk.review("/api/login"))
+        .json(&json!({"username": "rita", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    desk.token = login["token"].as_str().unwrap().to_string();
+    desk
+}
+
+impl Desk {
+    pub async fn login(&self, name: &str) -> String {
+        let v: Value = self
+            .http
+            .post(self.review("/api/login"))
+            .json(&json!({"username": name, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn stop(self) {
+        self.running.shutdown(Duration::from_secs(1)).await;
+    }
+
+    pub fn receiver(&self) -> String {
+        format!("https://{}/kyc", self.running.receiver_addr)
+    }
+
+    pub fn review(&self, path: &str) -> String {
+        format!("{}{path}", self.running.review_url())
+    }
+
+    pub async fn post_raw(&self, body: Vec<u8>, content_type: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(self.receiver())
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post(&self, payload: &Value) -> (u16, Value) {
+        self.post_raw(serde_json::to_vec(payload).unwrap(), "application/json")
+            .await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .get(self.review(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn decide(&self, id: i64, body: Value) -> (u16, Value) {
+        let resp = self
+            .http
+            .post(self.review(&format!("/api/cases/{id}/decision")))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Waits until the case with this requester_id is listed, returning its summary.
+    pub async fn wait_for_case(&self, requester_id: &str) -> Value {
+        for _ in 0..200 {
+            let (status, page) = self
+                .get(&format!(
+                    "/api/cases?status=all&requester_id={requester_id}"
+                ))
+                .await;
+            assert_eq!(status, 200, "{page}");
+            if let Some(c) = page["cases"].as_array().and_then(|a| a.first()) {
+                return c.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("case {requester_id} never appeared");
+    }
+
+    pub fn count(&self) -> i64 {
+        self.running.desk.store().count().unwrap()
+    }
+}

@@ -1,0 +1,509 @@
+//! Ditto ID's security contract over real HTTPS: OAuth2 tokens we issue (and refuse), AES request
+//! decryption and answer encryption for every JCE transformation, custom template bodies, shaped
+//! answers, and the admin-only Ditto ID config.
+
+mod common;
+
+use base64::Engine;
+use common::{start, start_in, submission};
+use kyc_core::config::{AuthMode, Config, EncryptionConfig};
+use kyc_core::crypto::AesSuite;
+use kyc_core::oauth::{Claims, TokenIssuer, AUDIENCE, ISSUER};
+use kyc_sim::Scenario;
+use serde_json::{json, Value};
+
+/// A token request (form fields, HTTP Basic client auth) and the expected status and error code.
+type TokenCase<'a> = (
+    Vec<(&'a str, &'a str)>,
+    Option<(&'a str, &'a str)>,
+    u16,
+    &'a str,
+);
+
+const CLIENT_ID: &str = "ditto-idv";
+const CLIENT_SECRET: &str = "client-secret-0123456789";
+
+fn oauth2(c: &mut Config) {
+    c.decision.hold_secs = 0;
+    c.receiver.auth.mode = AuthMode::Oauth2;
+    c.receiver.auth.client_id = Some(CLIENT_ID.into());
+    c.receiver.auth.client_secret = Some(CLIENT_SECRET.into());
+    c.receiver.auth.clients = vec![kyc_core::config::OAuthClient {
+        client_id: "ditto-idv-next".into(),
+        client_secret: "next-secret-0123456789".into(),
+    }];
+}
+
+fn token_url(d: &common::Desk) -> String {
+    format!(
+        "https://{}/kyc-service-access-token-endpoint",
+        d.running.receiver_addr
+    )
+}
+
+async fn take_token(
+    d: &common::Desk,
+    form: &[(&str, &str)],
+    basic: Option<(&str, &str)>,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let mut req = d.http.post(token_url(d)).form(form);
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    let resp = req.send().await.unwrap();
+    let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+    (status, resp.json().await.unwrap_or(Value::Null), headers)
+}
+
+async fn post_with(d: &common::Desk, token: &str, payload: &Value) -> reqwest::Response {
+    d.http
+        .post(d.receiver())
+        .bearer_auth(token)
+        .json(payload)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn token_endpoint_follows_rfc_6749_client_credentials() {
+    let d = start(oauth2).await;
+    // Form-field client authentication.
+    let (status, body, headers) = take_token(
+        &d,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 300);
+    assert_eq!(headers["cache-control"], "no-store");
+    let token = body["access_token"].as_str().unwrap().to_string();
+    // HTTP Basic client authentication, with the rotated second pair.
+    let (status, body, _) = take_token(
+        &d,
+        &[("grant_type", "client_credentials")],
+        Some(("ditto-idv-next", "next-secret-0123456789")),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Errors per RFC 6749 §5.2.
+    let cases: Vec<TokenCase> = vec![
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", CLIENT_ID),
+                ("client_secret", "wrong"),
+            ],
+            None,
+            401,
+            "invalid_client",
+        ),
+        (
+            vec![("grant_type", "client_credentials")],
+            Some((CLIENT_ID, "wrong")),
+            401,
+            "invalid_client",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("client_id", "nobody"),
+                ("client_secret", CLIENT_SECRET),
+            ],
+            None,
+            401,
+            "invalid_client",
+        ),
+        (
+            vec![
+                ("grant_type", "password"),
+                ("client_id", CLIENT_ID),
+                ("client_secret", CLIENT_SECRET),
+            ],
+            None,
+            400,
+            "unsupported_grant_type",
+        ),
+        (
+            vec![("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET)],
+            None,
+            400,
+            "invalid_request",
+        ),
+        (
+            vec![("grant_type", "client_credentials")],
+            None,
+            400,
+            "invalid_request",
+        ),
+        (
+            vec![
+                ("grant_type", "client_credentials"),
+                ("grant_type", "client_credentials"),
+                ("client_id", CLIENT_ID),
+                ("client_secret", CLIENT_SECRET),
+            ],
+            None,
+            400,
+            "invalid_request",
+        ),
+    ];
+    for (form, basic, want, code) in cases {
+        let (status, body, _) = take_token(&d, &form, basic).await;
+        assert_eq!(
+            (status, body["error"].as_str().unwrap()),
+            (want, code),
+            "{form:?}"
+        );
+        assert!(body["error_description"].is_string());
+    }
+    let resp = d
+        .http
+        .post(token_url(&d))
+        .json(&json!({"grant_type": "client_credentials"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+
+    // The token opens the receiver.
+    let sub = submission(Scenario::Clean, 20);
+    assert_eq!(post_with(&d, &token, &sub.payload).await.status(), 200);
+}
+
+#[tokio::test]
+async fn receiver_refuses_every_bad_token_with_invalid_token() {
+    let d = start(oauth2).await;
+    let sub = submission(Scenario::Clean, 21);
+    let issuer =
+        TokenIssuer::load_or_create(&d.dir, &kyc_core::config::AuthConfig::default()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let good = Claims {
+        iss: ISSUER.into(),
+        aud: AUDIENCE.into(),
+        sub: CLIENT_ID.into(),
+        iat: now,
+        exp: now + 300,
+        jti: "t".into(),
+    };
+    let other_dir = tempfile::tempdir().unwrap();
+    let foreign =
+        TokenIssuer::load_or_create(other_dir.path(), &kyc_core::config::AuthConfig::default())
+            .unwrap();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let unsigned = format!(
+        "{}.{}.",
+        b64.encode(br#"{"alg":"none","typ":"JWT"}"#),
+        b64.encode(serde_json::to_vec(&good).unwrap())
+    );
+    let bad_tokens = [
+        (
+            "expired",
+            issuer.sign_for_tests(&Claims {
+                iat: now - 900,
+                exp: now - 600,
+                ..good.clone()
+            }),
+        ),
+        (
+            "wrong audience",
+            issuer.sign_for_tests(&Claims {
+                aud: "another-api".into(),
+                ..good.clone()
+            }),
+        ),
+        (
+            "wrong issuer",
+            issuer.sign_for_tests(&Claims {
+                iss: "someone".into(),
+                ..good.clone()
+            }),
+        ),
+        ("wrong key", foreign.sign_for_tests(&good)),
+        ("alg none", unsigned),
+        ("garbage", "abc.def.ghi".to_string()),
+    ];
+    for (what, token) in bad_tokens {
+        let resp = post_with(&d, &token, &sub.payload).await;
+        assert_eq!(resp.status(), 401, "{what}");
+        let challenge = resp.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            challenge.contains("error=\"invalid_token\""),
+            "{what}: {challenge}"
+        );
+        assert_eq!(
+            resp.json::<Value>().await.unwrap()["error"],
+            "invalid_token"
+        );
+    }
+    let missing = d
+        .http
+        .post(d.receiver())
+        .json(&sub.payload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 401);
+    assert_eq!(d.count(), 0);
+    // A token we signed ourselves is fine.
+    assert_eq!(
+        post_with(&d, &issuer.sign_for_tests(&good), &sub.payload)
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn tokens_stay_valid_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = start_in(dir.path(), oauth2).await;
+    let (_, body, _) = take_token(
+        &d,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+        ],
+        None,
+    )
+    .await;
+    let token = body["access_token"].as_str().unwrap().to_string();
+    d.stop().await;
+    let again = start_in(dir.path(), oauth2).await;
+    let sub = submission(Scenario::Clean, 22);
+    assert_eq!(post_with(&again, &token, &sub.payload).await.status(), 200);
+}
+
+fn enc(spec: &str, key: &str, iv: &str) -> EncryptionConfig {
+    EncryptionConfig {
+        enable: true,
+        cipher_spec: spec.into(),
+        key: Some(key.into()),
+        iv: Some(iv.into()),
+        ..EncryptionConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn every_cipher_round_trips_a_full_submission_and_its_answer() {
+    let specs = [
+        (
+            "AES/CBC/PKCS5Padding",
+            "0123456789abcdef0123456789abcdef",
+            "fedcba9876543210",
+        ),
+        (
+            "AES/GCM/NoPadding",
+            "base64:AAECAwQFBgcICQoLDA0ODw==",
+            "hex:000102030405060708090a0b",
+        ),
+        (
+            "AES/CTR/NoPadding",
+            "hex:000102030405060708090a0b0c0d0e0f1011121314151617",
+            "base64:AAECAwQFBgcICQoLDA0ODw==",
+        ),
+        (
+            "AES/ECB/PKCS5Padding",
+            "0123456789abcdef",
+            "unused-for-ecb!!",
+        ),
+    ];
+    for (i, (spec, key, iv)) in specs.into_iter().enumerate() {
+        let request = enc(spec, key, iv);
+        // The answer is encrypted under a different key, as Ditto ID's responseDecryption may be.
+        let response = enc(
+            "AES/CBC/PKCS5Padding",
+            "response-key-0123456789abcdef!!!",
+            "response-iv-0123",
+        );
+        let (req_cfg, resp_cfg) = (request.clone(), response.clone());
+        let d = start(move |c| {
+            c.decision.hold_secs = 0;
+            c.receiver.request_encryption = req_cfg;
+            c.receiver.response_encryption = resp_cfg;
+        })
+        .await;
+        let sender = AesSuite::from_config(&request, "t").unwrap();
+        let reader = AesSuite::from_config(&response, "t").unwrap();
+        let sub = submission(Scenario::Clean, 30 + i as u64);
+        let (body, _) = sender.seal_body(&serde_json::to_vec(&sub.payload).unwrap());
+        let resp = d
+            .http
+            .post(d.receiver())
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{spec}");
+        let sealed = resp.bytes().await.unwrap();
+        let answer: Value = serde_json::from_slice(&reader.open_body(&sealed).unwrap()).unwrap();
+        assert_eq!(answer["result"], true, "{spec}");
+        assert_eq!(answer["user_id"], sub.user_id.as_str());
+        assert_eq!(d.count(), 1);
+
+        // Tampered ciphertext, bad base64, and a valid encryption of non-JSON: one uniform 422.
+        let mut raw = base64::engine::general_purpose::STANDARD
+            .decode(&body)
+            .unwrap();
+        let last = raw.len() - 1;
+        raw[last] ^= 0x55;
+        raw[0] ^= 0x01;
+        let tampered = base64::engine::general_purpose::STANDARD.encode(&raw);
+        let (not_json, _) = sender.seal_body(b"this is not JSON at all");
+        let mut bodies = vec![
+            tampered.into_bytes(),
+            b"***not base64***".to_vec(),
+            not_json,
+        ];
+        if spec == "AES/CTR/NoPadding" {
+            bodies.remove(0); // CTR has no integrity: a flipped bit may still decrypt (see ARCHITECTURE)
+        }
+        for bad in bodies {
+            let resp = d
+                .http
+                .post(d.receiver())
+                .header("content-type", "text/plain")
+                .body(bad)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 422, "{spec}");
+            assert_eq!(
+                resp.json::<Value>().await.unwrap(),
+                json!({"error": "undecryptable", "message": "the body could not be decrypted with the configured key"})
+            );
+        }
+        assert_eq!(
+            d.count(),
+            1,
+            "nothing stored for undecryptable bodies ({spec})"
+        );
+        d.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn custom_template_bodies_are_mapped_and_say_what_is_missing() {
+    let d = start(|c| {
+        c.decision.hold_secs = 0;
+        for (k, v) in [
+            ("user_id", "/userId"),
+            ("name", "/name"),
+            ("date_of_birth", "/dob"),
+            ("document_number", "/documentNumber"),
+        ] {
+            c.receiver.mapping.insert(k.into(), v.into());
+        }
+    })
+    .await;
+    let body = json!({"userId": "cust-000042", "name": "Anna Bērziņa", "dob": "12.03.1985", "documentNumber": "PA9992592"});
+    let (status, answer) = d.post(&body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["user_id"], "cust-000042");
+    let (_, page) = d.get("/api/cases?status=all").await;
+    let case = &page["cases"][0];
+    assert_eq!(case["holder_name"], "Anna Bērziņa");
+    assert_eq!(case["document_number"], "PA9992592");
+    let flag = case["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "custom_body")
+        .unwrap();
+    assert!(
+        flag["message"].as_str().unwrap().contains("missing"),
+        "{flag}"
+    );
+    assert!(
+        flag["message"].as_str().unwrap().contains("selfie_image"),
+        "{flag}"
+    );
+    let (_, detail) = d.get(&format!("/api/cases/{}", case["id"])).await;
+    assert_eq!(detail["raw"]["dob"], "12.03.1985");
+    // The same body again is the same request (no correlation id in the template).
+    assert_eq!(d.post(&body).await.1, answer);
+    assert_eq!(d.count(), 1);
+    let (status, err) = d.post(&json!({"userId": 42, "name": "x"})).await;
+    assert_eq!(status, 400);
+    assert_eq!(err["field"], "/userId");
+}
+
+#[tokio::test]
+async fn answers_follow_the_configured_locators() {
+    let d = start(|c| {
+        c.decision.hold_secs = 0;
+        c.receiver.answer.result = "data.kyc.passed".into();
+        c.receiver.answer.reference_number = "data.reference".into();
+        c.receiver.answer.user_id = "user.id".into();
+        c.receiver.answer.status_message = "status.message".into();
+    })
+    .await;
+    let sub = submission(Scenario::Clean, 40);
+    let (status, answer) = d.post(&sub.payload).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["data"]["kyc"]["passed"], true);
+    assert!(answer["data"]["reference"]
+        .as_str()
+        .unwrap()
+        .starts_with("KYC-"));
+    assert_eq!(answer["user"]["id"], sub.user_id.as_str());
+    assert_eq!(answer["status"]["message"], "accepted for offline review");
+    assert!(answer.get("result").is_none());
+}
+
+#[tokio::test]
+async fn the_ditto_config_is_for_admins_and_warnings_reach_the_desk() {
+    let d = start(|c| {
+        oauth2(c);
+        c.receiver.request_encryption =
+            enc("AES/GCM/NoPadding", "0123456789abcdef", "0123456789ab");
+    })
+    .await;
+    let (status, settings) = d.get("/api/settings").await;
+    assert_eq!(status, 200);
+    assert!(
+        settings["warnings"].to_string().contains("nonce"),
+        "{settings}"
+    );
+    assert_eq!(settings["auth_mode"], "oauth2");
+    assert!(
+        !settings.to_string().contains(CLIENT_SECRET),
+        "no secrets in settings"
+    );
+    let (status, _) = d.get("/api/settings/ditto-config").await;
+    assert_eq!(status, 403, "a reviewer may not read secrets");
+    let admin = d.login("ada").await;
+    let resp = d
+        .http
+        .get(d.review("/api/settings/ditto-config"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let cfg: Value = resp.json().await.unwrap();
+    assert_eq!(
+        cfg["headers"][1]["headerValue"],
+        "Bearer __ACCESS_TOKEN_PLACEHOLDER__"
+    );
+    assert_eq!(cfg["requestEncryption"]["cipherSpec"], "AES/GCM/NoPadding");
+    assert_eq!(
+        cfg["accessTokenEndpoint"]["postParameters"][1]["value"],
+        CLIENT_SECRET
+    );
+}
