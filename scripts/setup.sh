@@ -4,16 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev librsvg2-dev libxdo-dev curl ca-certificates)
+APT_PACKAGES=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev librsvg2-dev libxdo-dev curl ca-certificates python3 python3-pip)
 
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}"
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
@@ -21,6 +21,14 @@ fi
 export PATH="$HOME/.cargo/bin:$PATH"
 command -v cargo >/dev/null || { echo "setup: cargo (Rust) is needed: https://rustup.rs" >&2; exit 1; }
 command -v npm >/dev/null || { echo "setup: Node.js with npm is needed (Node 20.19 or newer)" >&2; exit 1; }
+
+# Python libraries the tests use as independent peers (a real OAuth2 client library).
+if ! python3 -c "import authlib, requests_oauthlib" 2>/dev/null; then
+  echo "setup: installing Python packages: authlib requests requests-oauthlib"
+  python3 -m pip install --quiet --disable-pip-version-check authlib requests requests-oauthlib 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages authlib requests requests-oauthlib 2>/dev/null \
+    || { ${SUDO:-} apt-get install -y -qq python3-authlib python3-requests-oauthlib; }
+fi
 
 echo "setup: building the web UI (ui/)"
 (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)

@@ -25,6 +25,18 @@ fn write_config(dir: &Path, extra: &str) -> PathBuf {
     path
 }
 
+/// Writes a whole config: first-start defaults (OAuth2, AES both ways) on port 0, tuned.
+fn write_full_config(dir: &Path, tune: impl FnOnce(&mut kyc_core::config::Config)) -> PathBuf {
+    let mut c = kyc_core::config::Config::first_start();
+    c.data_dir = Some("data".into());
+    c.receiver.listen = "127.0.0.1:0".parse().unwrap();
+    c.review.listen = "127.0.0.1:0".parse().unwrap();
+    tune(&mut c);
+    let path = dir.join("kyc-desk.toml");
+    std::fs::write(&path, toml::to_string_pretty(&c).unwrap()).unwrap();
+    path
+}
+
 fn kyc(config: &Path) -> Command {
     let mut c = Command::new(BIN);
     c.arg("--config").arg(config).env("RUST_LOG", "warn");
@@ -136,7 +148,7 @@ fn first_start_writes_a_config_and_a_certificate_reused_on_restart() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = std::fs::read_to_string(&config).unwrap();
-    assert!(text.contains("mode = \"bearer\""), "{text}");
+    assert!(text.contains("mode = \"oauth2\""), "{text}");
     // The written config holds a random token and parses back.
     kyc_core::config::parse(&text).unwrap();
 
@@ -318,4 +330,181 @@ async fn sigkill_mid_stream_loses_no_answered_submission() {
     }
     restarted.child.kill().unwrap();
     restarted.child.wait().unwrap();
+}
+
+#[test]
+fn simulate_speaks_oauth2_and_aes_both_ways_with_first_start_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_full_config(dir.path(), |c| c.decision.hold_secs = 0);
+    let mut server = serve(&config);
+    let out = kyc(&config)
+        .args([
+            "simulate",
+            "--count",
+            "3",
+            "--scenario",
+            "clean",
+            "--seed",
+            "11",
+            "--url",
+        ])
+        .arg(format!("https://{}/kyc", server.receiver))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("auth Oauth2, encrypted"), "{stdout}");
+    assert_eq!(stdout.matches("-> HTTP 200").count(), 3, "{stdout}");
+    assert_eq!(stdout.matches("result=true").count(), 3, "{stdout}");
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+}
+
+#[test]
+fn simulate_fills_a_custom_template_and_reads_shaped_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_full_config(dir.path(), |c| {
+        c.decision.hold_secs = 0;
+        c.decision.on_timeout = kyc_core::config::OnTimeout::Reject;
+        for (k, v) in [
+            ("user_id", "/user"),
+            ("name", "/name"),
+            ("date_of_birth", "/dob"),
+            ("document_number", "/documentNumber"),
+        ] {
+            c.receiver.mapping.insert(k.into(), v.into());
+        }
+        c.receiver.answer.result = "kyc.ok".into();
+        c.receiver.answer.reference_number = "kyc.ref".into();
+    });
+    let mut server = serve(&config);
+    let out = kyc(&config)
+        .args([
+            "simulate",
+            "--count",
+            "2",
+            "--scenario",
+            "clean",
+            "--seed",
+            "12",
+            "--url",
+        ])
+        .arg(format!("https://{}/kyc", server.receiver))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("custom body"), "{stdout}");
+    assert_eq!(
+        stdout.matches("result=false reference_number=KYC-").count(),
+        2,
+        "{stdout}"
+    );
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+}
+
+fn receiver_of(path: &Path) -> kyc_core::config::ReceiverConfig {
+    kyc_core::config::parse(&std::fs::read_to_string(path).unwrap())
+        .unwrap()
+        .receiver
+}
+
+#[test]
+fn ditto_config_then_import_reproduces_the_receiver_config() {
+    let dir = tempfile::tempdir().unwrap();
+    type Tune = Box<dyn Fn(&mut kyc_core::config::Config)>;
+    let variants: Vec<(&str, Tune)> = vec![
+        (
+            "text",
+            Box::new(|c| {
+                c.receiver.public_url = Some("https://kyc.example.com:9005".into());
+                c.receiver.listen = "0.0.0.0:9005".parse().unwrap();
+                c.receiver.answer.status_message = "status.message".into();
+                c.receiver
+                    .mapping
+                    .insert("user_id".into(), "/user/id".into());
+                c.receiver
+                    .mapping
+                    .insert("document_number".into(), "/documentNumber".into());
+            }),
+        ),
+        (
+            "base64",
+            Box::new(|c| {
+                c.receiver.public_url = Some("https://kyc.example.com:9005".into());
+                c.receiver.listen = "0.0.0.0:9005".parse().unwrap();
+                c.receiver.request_encryption.cipher_spec = "AES/GCM/NoPadding".into();
+                c.receiver.request_encryption.key =
+                    Some("base64:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into());
+                c.receiver.request_encryption.iv = Some("base64:AAECAwQFBgcICQoL".into());
+                c.receiver.response_encryption.key = Some("base64:AAECAwQFBgcICQoLDA0ODw==".into());
+                c.receiver.response_encryption.iv = Some("base64:AAECAwQFBgcICQoLDA0ODw==".into());
+            }),
+        ),
+        (
+            "text",
+            Box::new(|c| {
+                c.receiver.public_url = Some("https://10.0.0.5:8443".into());
+                c.receiver.listen = "0.0.0.0:8443".parse().unwrap();
+                c.receiver.path = "/ditto/kyc".into();
+                c.receiver.auth.mode = kyc_core::config::AuthMode::Basic;
+                c.receiver.auth.username = Some("ditto".into());
+                c.receiver.auth.password = Some("pass:with:colons".into());
+                (c.receiver.auth.client_id, c.receiver.auth.client_secret) = (None, None);
+                c.receiver.response_encryption.enable = false;
+            }),
+        ),
+    ];
+    for (i, (encoding, tune)) in variants.into_iter().enumerate() {
+        let sub = dir.path().join(format!("v{i}"));
+        std::fs::create_dir_all(&sub).unwrap();
+        let original = write_full_config(&sub, |c| tune(c));
+        let out = kyc(&original).arg("ditto-config").output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let exported = sub.join("ditto.json");
+        std::fs::write(&exported, &out.stdout).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            json["url"].as_str().unwrap().starts_with("https://"),
+            "{json}"
+        );
+
+        // Import into a fresh config (defaults of its own), then compare the receiver sections.
+        let fresh = sub.join("imported.toml");
+        let out = kyc(&fresh)
+            .args(["ditto-config", "--key-encoding", encoding, "--import"])
+            .arg(&exported)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (a, mut b) = (receiver_of(&original), receiver_of(&fresh));
+        // What Ditto ID's config does not carry keeps the importing side's own values.
+        b.listen.set_ip(a.listen.ip());
+        b.auth.clients = a.auth.clients.clone();
+        b.auth.token_ttl_secs = a.auth.token_ttl_secs;
+        if !a.request_encryption.enable {
+            b.request_encryption = a.request_encryption.clone();
+        }
+        if !a.response_encryption.enable {
+            b.response_encryption = a.response_encryption.clone();
+        }
+        assert_eq!(a, b, "variant {i}");
+    }
 }

@@ -41,6 +41,19 @@ pub enum Command {
     },
     /// Act as Ditto ID: POST realistic submissions to this KYC Desk and print each answer.
     Simulate(simulate::SimulateArgs),
+    /// Print the kyc.service.api.config JSON for Ditto ID's Gateway Management Console, or
+    /// (--import) write the KYC Desk config matching such a JSON.
+    DittoConfig {
+        /// Read a kyc.service.api.config JSON and write the matching KYC Desk config.
+        #[arg(long, value_name = "FILE")]
+        import: Option<PathBuf>,
+        /// How the imported key/IV text turns into bytes in Ditto ID: text (UTF-8), base64 or hex.
+        #[arg(long, default_value = "text")]
+        key_encoding: kyc_core::ditto::KeyEncoding,
+        /// Where --import writes (default: the config file in use; the old one is kept as .bak).
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +99,11 @@ pub fn run(cli: Cli, ui: Option<Arc<dyn UiAssets>>) -> ExitCode {
         Some(Command::Serve) => serve(cli.config, ui),
         Some(Command::User { action }) => user(cli.config, action),
         Some(Command::Simulate(args)) => simulate::run(cli.config, args),
+        Some(Command::DittoConfig {
+            import,
+            key_encoding,
+            output,
+        }) => ditto_config(cli.config, import, key_encoding, output),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -172,4 +190,57 @@ fn user(config: Option<PathBuf>, action: UserAction) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn ditto_config(
+    config: Option<PathBuf>,
+    import: Option<PathBuf>,
+    key_encoding: kyc_core::ditto::KeyEncoding,
+    output: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let loaded = load_config(config.as_deref())?;
+    let Some(file) = import else {
+        let json = kyc_core::ditto::export(&loaded.config);
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        let r = &loaded.config.receiver;
+        for enc in [&r.request_encryption, &r.response_encryption] {
+            if let Some(key) = enc.key.as_deref().filter(|_| enc.enable) {
+                let (_, encoding) = kyc_core::ditto::console_secret(key);
+                if encoding != kyc_core::ditto::KeyEncoding::Text {
+                    eprintln!("note: the AES key and IV above are {encoding:?}-encoded; Ditto ID must read them that way");
+                }
+            }
+        }
+        if r.public_url.is_none() {
+            eprintln!(
+                "note: the url uses {}; set receiver.public_url to the address Ditto ID reaches",
+                kyc_core::ditto::public_base(&loaded.config)
+            );
+        }
+        return Ok(());
+    };
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not JSON: {e}", file.display()))?;
+    let imported = kyc_core::ditto::import(&json, &loaded.config, key_encoding)?;
+    let target = output.unwrap_or_else(|| loaded.path.clone());
+    if target.exists() {
+        let backup = target.with_extension("toml.bak");
+        std::fs::copy(&target, &backup)?;
+        eprintln!("Kept the previous config as {}", backup.display());
+    }
+    let body = format!(
+        "# KYC Desk configuration, imported from Ditto ID's kyc.service.api.config ({}).\n\n{}",
+        file.display(),
+        toml::to_string_pretty(&imported)?
+    );
+    kyc_core::fsutil::write_private(&target, body.as_bytes())?;
+    println!(
+        "Wrote {} (receiver auth {:?}, path {})",
+        target.display(),
+        imported.receiver.auth.mode,
+        imported.receiver.path
+    );
+    Ok(())
 }

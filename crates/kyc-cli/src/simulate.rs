@@ -1,12 +1,17 @@
 //! `kyc-desk simulate`: plays Ditto ID's IDV Server against this KYC Desk with generated,
-//! realistic submissions (kyc-sim), using the same config for the address, credentials and TLS.
+//! realistic submissions (kyc-sim), speaking the same config the way the Java caller would: it
+//! takes an OAuth2 token, builds the default or custom body, encrypts it, posts it, decrypts the
+//! answer and reads it through the configured locators.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use clap::Args;
-use kyc_core::config::{AuthMode, Loaded};
+use kyc_core::config::{AuthMode, Config, Loaded};
+use kyc_core::crypto::AesSuite;
 use kyc_sim::{Scenario, Today};
 use serde_json::Value;
 
@@ -18,7 +23,7 @@ pub struct SimulateArgs {
     /// clean | expired | mismatch | tampered | mixed (rotates through the others).
     #[arg(long, default_value = "mixed")]
     pub scenario: Scenario,
-    /// Receiver URL (default: from the config, on this machine).
+    /// Receiver URL (default: receiver.public_url, else receiver.listen on this machine).
     #[arg(long)]
     pub url: Option<String>,
     /// How many requests may be held open at once (Ditto ID waits for each decision).
@@ -32,10 +37,13 @@ pub struct SimulateArgs {
     pub ca: Option<PathBuf>,
 }
 
-/// The receiver URL this config describes (0.0.0.0 becomes 127.0.0.1).
-pub fn receiver_url(loaded: &Loaded) -> String {
-    let addr = kyc_server::services::browsable(loaded.config.receiver.listen);
-    format!("https://{addr}{}", loaded.config.receiver.path)
+/// Everything needed to talk to the receiver as Ditto ID does.
+struct Caller {
+    http: reqwest::Client,
+    url: String,
+    config: Config,
+    request_suite: Option<AesSuite>,
+    response_suite: Option<AesSuite>,
 }
 
 fn client(
@@ -61,66 +69,178 @@ fn client(
     Ok(builder.build()?)
 }
 
-/// The `Authorization` header Ditto ID would send for this config.
-pub fn auth_header(loaded: &Loaded) -> Option<String> {
-    let a = &loaded.config.receiver.auth;
-    match a.mode {
-        AuthMode::None | AuthMode::Oauth2 => None,
-        AuthMode::Basic => Some(format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!(
-                "{}:{}",
-                a.username.as_deref().unwrap_or_default(),
-                a.password.as_deref().unwrap_or_default()
-            ))
-        )),
-        AuthMode::Bearer => Some(format!("Bearer {}", a.token.as_deref().unwrap_or_default())),
+/// `https://host:port` of a URL.
+fn origin(url: &str) -> &str {
+    let after = url.find("://").map_or(0, |i| i + 3);
+    url[after..].find('/').map_or(url, |i| &url[..after + i])
+}
+
+impl Caller {
+    /// The `Authorization` header for one request (fetching a token first in oauth2 mode).
+    async fn authorization(&self) -> anyhow::Result<Option<String>> {
+        let a = &self.config.receiver.auth;
+        Ok(match a.mode {
+            AuthMode::None => None,
+            AuthMode::Basic => Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!(
+                    "{}:{}",
+                    a.username.as_deref().unwrap_or_default(),
+                    a.password.as_deref().unwrap_or_default()
+                ))
+            )),
+            AuthMode::Bearer => Some(format!("Bearer {}", a.token.as_deref().unwrap_or_default())),
+            AuthMode::Oauth2 => {
+                let url = format!("{}{}", origin(&self.url), a.token_path);
+                let form = [
+                    ("client_id", a.client_id.as_deref().unwrap_or_default()),
+                    (
+                        "client_secret",
+                        a.client_secret.as_deref().unwrap_or_default(),
+                    ),
+                    ("grant_type", "client_credentials"),
+                ];
+                let body = serde_urlencoded::to_string(form)?;
+                let resp = self
+                    .http
+                    .post(&url)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body)
+                    .send()
+                    .await?;
+                let status = resp.status();
+                let v: Value = resp.json().await.unwrap_or(Value::Null);
+                let token = v["access_token"].as_str().ok_or_else(|| {
+                    anyhow::anyhow!("token endpoint {url} answered HTTP {status}: {v}")
+                })?;
+                Some(format!("Bearer {token}"))
+            }
+        })
     }
+
+    /// The body Ditto ID would send: the default payload, or the custom template filled in.
+    fn body(&self, sub: &kyc_sim::Submission) -> Vec<u8> {
+        let mapping = &self.config.receiver.mapping;
+        let json = if mapping.is_empty() {
+            sub.payload.clone()
+        } else {
+            custom_body(sub, mapping)
+        };
+        let plain = serde_json::to_vec(&json).unwrap_or_default();
+        match &self.request_suite {
+            Some(s) => s.seal_body(&plain).0,
+            None => plain,
+        }
+    }
+
+    /// Posts one submission; returns the HTTP status and the (decrypted) answer.
+    async fn send(&self, sub: &kyc_sim::Submission) -> anyhow::Result<(u16, Value)> {
+        let mut req = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .body(self.body(sub));
+        if let Some(a) = self.authorization().await? {
+            req = req.header("authorization", a);
+        }
+        let resp = req.send().await?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await?;
+        let plain = match (&self.response_suite, status) {
+            (Some(s), 200) => s.open_body(&bytes).map_err(|_| {
+                anyhow::anyhow!(
+                    "the answer could not be decrypted with receiver.response_encryption"
+                )
+            })?,
+            _ => bytes.to_vec(),
+        };
+        let v = serde_json::from_slice(&plain)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&plain).into()));
+        Ok((status, v))
+    }
+
+    /// Reads a field of the answer through the configured locator.
+    fn read<'a>(&self, answer: &'a Value, path: &str) -> Option<&'a Value> {
+        (!path.is_empty())
+            .then(|| kyc_core::answer::locate(answer, path))
+            .flatten()
+    }
+}
+
+/// Fills a custom template the way Ditto ID's macros do, from a generated submission.
+pub fn custom_body(sub: &kyc_sim::Submission, mapping: &BTreeMap<String, String>) -> Value {
+    let mut out = Value::Object(serde_json::Map::new());
+    for (field, pointer) in mapping {
+        let value = match field.as_str() {
+            "name" => Some(Value::String(format!(
+                "{} {}",
+                sub.given_names, sub.surname
+            ))),
+            other => {
+                kyc_core::ingest::model_pointer(other).and_then(|p| sub.payload.pointer(p).cloned())
+            }
+        };
+        if let Some(v) = value {
+            kyc_core::ingest::set_pointer(&mut out, pointer, v);
+        }
+    }
+    out
 }
 
 pub fn run(config: Option<PathBuf>, args: SimulateArgs) -> anyhow::Result<()> {
     let loaded = crate::load_config(config.as_deref())?;
-    let url = args.url.clone().unwrap_or_else(|| receiver_url(&loaded));
-    let timeout = Duration::from_secs(loaded.config.decision.hold_secs + 60);
-    let http = client(&loaded, args.ca.as_ref(), timeout)?;
-    let auth = auth_header(&loaded);
+    let cfg = &loaded.config;
+    let url = args
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("{}{}", kyc_core::ditto::public_base(cfg), cfg.receiver.path));
+    let timeout = Duration::from_secs(cfg.decision.hold_secs + 60);
+    let suite =
+        |e: &kyc_core::config::EncryptionConfig, s: &str| -> anyhow::Result<Option<AesSuite>> {
+            Ok(if e.enable {
+                Some(AesSuite::from_config(e, s)?)
+            } else {
+                None
+            })
+        };
+    let caller = Arc::new(Caller {
+        http: client(&loaded, args.ca.as_ref(), timeout)?,
+        request_suite: suite(
+            &cfg.receiver.request_encryption,
+            "receiver.request_encryption",
+        )?,
+        response_suite: suite(
+            &cfg.receiver.response_encryption,
+            "receiver.response_encryption",
+        )?,
+        url: url.clone(),
+        config: cfg.clone(),
+    });
     let seed = args
         .seed
         .unwrap_or_else(|| kyc_core::timefmt::now_ms() as u64);
     let (year, month, day) = kyc_core::timefmt::today();
     let today = Today { year, month, day };
     println!(
-        "Sending {} {} submission(s) to {url} (Ditto ID waits up to {} s per case for a reviewer)",
+        "Sending {} {} submission(s) to {url} as Ditto ID (auth {:?}{}{}; waits up to {} s per case)",
         args.count,
         args.scenario.as_str(),
-        loaded.config.decision.hold_secs
+        cfg.receiver.auth.mode,
+        if caller.request_suite.is_some() { ", encrypted" } else { "" },
+        if cfg.receiver.mapping.is_empty() { "" } else { ", custom body" },
+        cfg.decision.hold_secs
     );
     let rt = tokio::runtime::Runtime::new()?;
     let failures = rt.block_on(async {
-        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(args.parallel.max(1)));
+        let permits = Arc::new(tokio::sync::Semaphore::new(args.parallel.max(1)));
         let mut tasks = Vec::new();
         for i in 0..args.count {
             let sub = kyc_sim::generate(args.scenario, i, seed, &today);
-            let (http, url, auth, permits) = (http.clone(), url.clone(), auth.clone(), permits.clone());
+            let (caller, permits) = (caller.clone(), permits.clone());
             tasks.push(tokio::spawn(async move {
                 let _permit = permits.acquire_owned().await;
                 let started = Instant::now();
-                let mut req = http
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .body(serde_json::to_vec(&sub.payload).unwrap_or_default());
-                if let Some(a) = auth {
-                    req = req.header("authorization", a);
-                }
-                let outcome = match req.send().await {
-                    Ok(resp) => {
-                        let status = resp.status();
-                        let text = resp.text().await.unwrap_or_default();
-                        let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-                        Ok((status, body))
-                    }
-                    Err(e) => Err(e),
-                };
+                let outcome = caller.send(&sub).await;
                 let secs = started.elapsed().as_secs_f64();
                 let label = format!(
                     "#{:<3} {:<9} {:<28} requester_id={}",
@@ -129,23 +249,24 @@ pub fn run(config: Option<PathBuf>, args: SimulateArgs) -> anyhow::Result<()> {
                     format!("{} {}", sub.given_names, sub.surname),
                     sub.requester_id
                 );
+                let a = &caller.config.receiver.answer;
                 match outcome {
-                    Ok((status, body)) if status.is_success() => {
+                    Ok((200, body)) => {
+                        let show = |path: &str| caller.read(&body, path).map_or("?".to_string(), |v| v.to_string());
                         println!(
-                            "{label}\n     -> HTTP {} in {secs:.1} s: result={} reference_number={} user_id={}",
-                            status.as_u16(),
-                            body["result"],
-                            body["reference_number"].as_str().unwrap_or("?"),
-                            body["user_id"].as_str().unwrap_or("?")
+                            "{label}\n     -> HTTP 200 in {secs:.1} s: result={} reference_number={} user_id={}",
+                            show(&a.result),
+                            show(&a.reference_number).trim_matches('"'),
+                            show(&a.user_id).trim_matches('"')
                         );
                         false
                     }
                     Ok((status, body)) => {
-                        println!("{label}\n     -> HTTP {} in {secs:.1} s: {body}", status.as_u16());
+                        println!("{label}\n     -> HTTP {status} in {secs:.1} s: {body}");
                         true
                     }
                     Err(e) => {
-                        println!("{label}\n     -> failed after {secs:.1} s: {e}");
+                        println!("{label}\n     -> failed after {secs:.1} s: {e:#}");
                         true
                     }
                 }

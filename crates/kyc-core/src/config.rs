@@ -374,6 +374,17 @@ pub fn parse(text: &str) -> Result<Config, CoreError> {
     Ok(config)
 }
 
+/// Random printable text (letters and digits) of `len` characters: `len` bytes of key as UTF-8.
+fn random_text(len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut buf = vec![0u8; len];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    // 62 symbols: a byte modulo 62 is very slightly biased; the key still carries ~5.95 bits/char.
+    buf.iter()
+        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
+        .collect()
+}
+
 fn random_secret(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rngs::OsRng.fill_bytes(&mut buf);
@@ -381,7 +392,9 @@ fn random_secret(bytes: usize) -> String {
 }
 
 impl Config {
-    /// The config the first start writes: a random bearer token guards the receiver.
+    /// The config the first start writes: OAuth2 with a random client secret, and request and
+    /// answer encryption (AES/CBC/PKCS5Padding) under random keys typed as text, the form a Java
+    /// admin pastes into Ditto ID's console.
     pub fn first_start() -> Config {
         let mut c = Config {
             data_dir: None,
@@ -389,8 +402,19 @@ impl Config {
             decision: DecisionConfig::default(),
             review: ReviewConfig::default(),
         };
-        c.receiver.auth.mode = AuthMode::Bearer;
-        c.receiver.auth.token = Some(random_secret(24));
+        let auth = &mut c.receiver.auth;
+        auth.mode = AuthMode::Oauth2;
+        auth.client_id = Some("ditto-idv".into());
+        auth.client_secret = Some(random_secret(24));
+        for enc in [
+            &mut c.receiver.request_encryption,
+            &mut c.receiver.response_encryption,
+        ] {
+            enc.enable = true;
+            enc.cipher_spec = "AES/CBC/PKCS5Padding".into();
+            enc.key = Some(random_text(32));
+            enc.iv = Some(random_text(16));
+        }
         c
     }
 
@@ -594,12 +618,15 @@ mod tests {
         let c = Config::first_start();
         let text = toml::to_string_pretty(&c).unwrap();
         assert_eq!(parse(&text).unwrap(), c);
-        assert_eq!(c.receiver.auth.mode, AuthMode::Bearer);
-        assert_eq!(c.receiver.auth.token.as_ref().unwrap().len(), 48);
+        assert_eq!(c.receiver.auth.mode, AuthMode::Oauth2);
+        assert_eq!(c.receiver.auth.client_secret.as_ref().unwrap().len(), 48);
         assert_ne!(
-            Config::first_start().receiver.auth.token,
-            c.receiver.auth.token
+            Config::first_start().receiver.auth.client_secret,
+            c.receiver.auth.client_secret
         );
+        let key = c.receiver.request_encryption.key.as_ref().unwrap();
+        assert_eq!(key.len(), 32);
+        assert_ne!(Some(key), c.receiver.response_encryption.key.as_ref());
     }
 
     #[test]

@@ -120,7 +120,7 @@ pub struct CustomBody {
 }
 
 /// Where each mappable field sits in the default payload (JSON pointer).
-fn model_pointer(field: &str) -> Option<&'static str> {
+pub fn model_pointer(field: &str) -> Option<&'static str> {
     Some(match field {
         "user_id" => "/request_info/user_id",
         "requester_id" => "/request_info/requester_id",
@@ -145,7 +145,7 @@ fn model_pointer(field: &str) -> Option<&'static str> {
 }
 
 /// Sets `value` at a JSON pointer, creating objects on the way.
-pub(crate) fn set_pointer(root: &mut Value, pointer: &str, value: Value) {
+pub fn set_pointer(root: &mut Value, pointer: &str, value: Value) {
     let mut node = root;
     let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
     for (i, part) in parts.iter().enumerate() {

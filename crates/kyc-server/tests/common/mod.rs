@@ -39,6 +39,8 @@ pub async fn start(tune: impl FnOnce(&mut Config)) -> Desk {
 pub async fn start_in(dir: &std::path::Path, tune: impl FnOnce(&mut Config)) -> Desk {
     let mut config = Config::first_start();
     config.receiver.auth.mode = AuthMode::None;
+    config.receiver.request_encryption = Default::default();
+    config.receiver.response_encryption = Default::default();
     config.receiver.listen = "127.0.0.1:0".parse().unwrap();
     config.review.listen = "127.0.0.1:0".parse().unwrap();
     config.decision.hold_secs = 30;
