@@ -40,6 +40,9 @@ impl Assets<Wry> for NoAssets {
 }
 
 fn ui_assets() -> Arc<dyn UiAssets> {
+    if let Some(dir) = std::env::var_os("KYC_DESK_UI_DIR").filter(|d| !d.is_empty()) {
+        return Arc::new(kyc_server::DirAssets(dir.into()));
+    }
     let mut ctx = context();
     Arc::new(EmbeddedUi(ctx.set_assets(Box::new(NoAssets))))
 }

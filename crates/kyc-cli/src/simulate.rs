@@ -35,6 +35,9 @@ pub struct SimulateArgs {
     /// Extra CA/self-signed certificate (PEM) to trust, besides the one in the data dir.
     #[arg(long, value_name = "PEM")]
     pub ca: Option<PathBuf>,
+    /// Also write each payload sent to DIR/<requester_id>.json (for tests and demos).
+    #[arg(long, value_name = "DIR")]
+    pub save_payloads: Option<PathBuf>,
 }
 
 /// Everything needed to talk to the receiver as Ditto ID does.
@@ -230,12 +233,19 @@ pub fn run(config: Option<PathBuf>, args: SimulateArgs) -> anyhow::Result<()> {
         if cfg.receiver.mapping.is_empty() { "" } else { ", custom body" },
         cfg.decision.hold_secs
     );
+    if let Some(dir) = &args.save_payloads {
+        std::fs::create_dir_all(dir)?;
+    }
     let rt = tokio::runtime::Runtime::new()?;
     let failures = rt.block_on(async {
         let permits = Arc::new(tokio::sync::Semaphore::new(args.parallel.max(1)));
         let mut tasks = Vec::new();
         for i in 0..args.count {
             let sub = kyc_sim::generate(args.scenario, i, seed, &today);
+            if let Some(dir) = &args.save_payloads {
+                let path = dir.join(format!("{}.json", sub.requester_id));
+                std::fs::write(&path, serde_json::to_vec_pretty(&sub.payload)?)?;
+            }
             let (caller, permits) = (caller.clone(), permits.clone());
             tasks.push(tokio::spawn(async move {
                 let _permit = permits.acquire_owned().await;
@@ -278,8 +288,8 @@ pub fn run(config: Option<PathBuf>, args: SimulateArgs) -> anyhow::Result<()> {
                 failures += 1;
             }
         }
-        failures
-    });
+        Ok::<_, anyhow::Error>(failures)
+    })?;
     if failures > 0 {
         anyhow::bail!("{failures} of {} submission(s) failed", args.count);
     }

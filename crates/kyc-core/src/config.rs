@@ -243,6 +243,34 @@ pub struct DecisionConfig {
     pub face_match_threshold: f64,
     /// Liveness score (0..100) below this is a flag.
     pub liveness_threshold: f64,
+    /// The reasons a reviewer picks from (a rejection needs at least one).
+    pub reasons: Vec<Reason>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    /// Stable code stored with the decision, e.g. `document_expired`.
+    pub code: String,
+    /// What the reviewer reads.
+    pub label: String,
+}
+
+fn default_reasons() -> Vec<Reason> {
+    [
+        ("document_expired", "Document expired"),
+        ("face_mismatch", "Face does not match the document"),
+        ("suspected_tampering", "Suspected tampering"),
+        ("poor_image_quality", "Poor image quality"),
+        ("data_mismatch", "Data mismatch between sources"),
+        ("other", "Other (explain in the comment)"),
+    ]
+    .into_iter()
+    .map(|(code, label)| Reason {
+        code: code.into(),
+        label: label.into(),
+    })
+    .collect()
 }
 
 impl Default for DecisionConfig {
@@ -253,6 +281,7 @@ impl Default for DecisionConfig {
             auto_approve: AutoApprove::Never,
             face_match_threshold: 1.6,
             liveness_threshold: 80.0,
+            reasons: default_reasons(),
         }
     }
 }
@@ -595,6 +624,25 @@ impl Config {
                 "decision.face_match_threshold",
                 "must be a non-negative number",
             );
+        }
+        if d.reasons.is_empty() || d.reasons.len() > 30 {
+            return bad("decision.reasons", "needs 1 to 30 reasons");
+        }
+        for (i, r) in d.reasons.iter().enumerate() {
+            let code_ok = !r.code.is_empty()
+                && r.code.len() <= 64
+                && r.code
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !code_ok || r.label.trim().is_empty() {
+                return bad(
+                    &format!("decision.reasons[{i}]"),
+                    "needs a code (lowercase letters, digits, '_') and a label",
+                );
+            }
+            if d.reasons[..i].iter().any(|o| o.code == r.code) {
+                return bad(&format!("decision.reasons[{i}]"), "repeats a code");
+            }
         }
         if !(0.0..=100.0).contains(&d.liveness_threshold) {
             return bad("decision.liveness_threshold", "must be between 0 and 100");

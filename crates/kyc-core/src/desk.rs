@@ -1,8 +1,8 @@
 //! The decision loop: store a submission durably, hold Ditto ID's request until a reviewer decides
 //! (or policy decides, or the window closes), and publish what happens as events.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -53,6 +53,8 @@ pub struct Desk {
     policy: DecisionConfig,
     /// `[receiver.mapping]`: non-empty for custom request bodies.
     mapping: Arc<BTreeMap<String, String>>,
+    /// Cases whose Ditto ID request is held open now: id → (window end in unix ms, requests).
+    held: Arc<Mutex<HashMap<i64, (i64, usize)>>>,
     events: broadcast::Sender<Event>,
 }
 
@@ -75,6 +77,7 @@ impl Desk {
             store,
             policy,
             mapping: Arc::new(mapping),
+            held: Arc::default(),
             events,
         }
     }
@@ -165,6 +168,7 @@ impl Desk {
     }
 
     async fn hold(&self, id: i64, hold: Duration) -> Result<Answer, CoreError> {
+        let _held = HeldGuard::new(&self.held, id, now_ms() + hold.as_millis() as i64);
         let mut rx = self.events.subscribe();
         // Decided before we subscribed? Then answer at once.
         if let Some(a) = self.settle(id, None).await? {
@@ -214,15 +218,55 @@ impl Desk {
         let store = self.store.clone();
         let policy = self.policy.clone();
         let k = key.to_string();
-        blocking(move || view::detail(&store, &k, &policy)).await
+        let mut detail = blocking(move || view::detail(&store, &k, &policy)).await?;
+        detail.summary.hold_until = self.hold_until(detail.summary.id);
+        Ok(detail)
     }
 
+    /// When Ditto ID's request for this case stops waiting, if it is waiting now.
+    pub fn hold_until(&self, id: i64) -> Option<String> {
+        let held = self.held.lock().ok()?;
+        held.get(&id)
+            .map(|(until, _)| crate::timefmt::rfc3339(*until))
+    }
+
+    fn mark_held(&self, cases: &mut [CaseSummary]) {
+        for c in cases {
+            c.hold_until = self.hold_until(c.id);
+        }
+    }
+
+    /// A page of the queue, plus every case Ditto ID is waiting on now (pinned on top by the UI).
     pub async fn list(
         &self,
         q: crate::store::CaseQuery,
     ) -> Result<crate::store::CasePage, CoreError> {
         let store = self.store.clone();
-        blocking(move || store.list(&q)).await
+        let mut held_ids: Vec<(i64, i64)> = match self.held.lock() {
+            Ok(h) => h.iter().map(|(id, (until, _))| (*until, *id)).collect(),
+            Err(_) => Vec::new(),
+        };
+        held_ids.sort();
+        let first_page = q.cursor.is_none();
+        let (mut page, mut held) = blocking(move || {
+            let page = store.list(&q)?;
+            let ids: Vec<i64> = held_ids.into_iter().map(|(_, id)| id).collect();
+            let held = if first_page {
+                store.summaries(&ids)?
+            } else {
+                Vec::new()
+            };
+            let held: Vec<CaseSummary> = held
+                .into_iter()
+                .filter(|c| q.status.as_deref().is_none_or(|s| s == c.status))
+                .collect();
+            Ok((page, held))
+        })
+        .await?;
+        self.mark_held(&mut page.cases);
+        self.mark_held(&mut held);
+        page.held = held;
+        Ok(page)
     }
 
     pub async fn image(&self, key: &str, name: &str) -> Result<(String, Vec<u8>), CoreError> {
@@ -233,5 +277,39 @@ impl Desk {
             store.image(id, &n)
         })
         .await
+    }
+}
+
+/// Marks a case as held while a request waits on it; dropping (answer sent, or Ditto ID hung up)
+/// unmarks it.
+struct HeldGuard {
+    held: Arc<Mutex<HashMap<i64, (i64, usize)>>>,
+    id: i64,
+}
+
+impl HeldGuard {
+    fn new(held: &Arc<Mutex<HashMap<i64, (i64, usize)>>>, id: i64, until: i64) -> HeldGuard {
+        if let Ok(mut h) = held.lock() {
+            let e = h.entry(id).or_insert((until, 0));
+            e.0 = e.0.max(until);
+            e.1 += 1;
+        }
+        HeldGuard {
+            held: held.clone(),
+            id,
+        }
+    }
+}
+
+impl Drop for HeldGuard {
+    fn drop(&mut self) {
+        if let Ok(mut h) = self.held.lock() {
+            if let Some(e) = h.get_mut(&self.id) {
+                e.1 -= 1;
+                if e.1 == 0 {
+                    h.remove(&self.id);
+                }
+            }
+        }
     }
 }

@@ -48,6 +48,9 @@ pub struct CaseSummary {
     pub document_type: Option<String>,
     pub flags: Vec<Flag>,
     pub answer: Option<Answer>,
+    /// While Ditto ID's request is held open: when the window closes (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hold_until: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -93,7 +96,16 @@ pub struct CaseQuery {
     /// `pending`, `approved`, `rejected` or None for all.
     pub status: Option<String>,
     pub requester_id: Option<String>,
+    pub user_id: Option<String>,
     pub q: Option<String>,
+    /// Cases carrying a flag with this code.
+    pub flag: Option<String>,
+    pub document_type: Option<String>,
+    /// Received at or after / before (unix ms).
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    /// `reviewer`, `auto`, `timeout`, or `none` (not answered yet).
+    pub answered_by: Option<String>,
     pub limit: u32,
     pub cursor: Option<i64>,
 }
@@ -102,6 +114,9 @@ pub struct CaseQuery {
 pub struct CasePage {
     pub cases: Vec<CaseSummary>,
     pub next: Option<String>,
+    /// On the first page: the cases Ditto ID is waiting on now (they also appear in `cases`
+    /// where their order puts them).
+    pub held: Vec<CaseSummary>,
 }
 
 const SUMMARY_COLS: &str =
@@ -133,6 +148,7 @@ fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CaseSummary> {
         document_type: row.get(8)?,
         flags: serde_json::from_str(&flags).unwrap_or_default(),
         answer,
+        hold_until: None,
     })
 }
 
@@ -310,6 +326,37 @@ impl Store {
             args.push(r.clone().into());
             sql += &format!(" AND requester_id = ?{}", args.len());
         }
+        if let Some(u) = &q.user_id {
+            args.push(u.clone().into());
+            sql += &format!(" AND user_id = ?{}", args.len());
+        }
+        if let Some(f) = &q.flag {
+            args.push(f.clone().into());
+            sql += &format!(
+                " AND EXISTS (SELECT 1 FROM json_each(cases.flags) WHERE json_extract(value, '$.code') = ?{})",
+                args.len()
+            );
+        }
+        if let Some(t) = &q.document_type {
+            args.push(t.clone().into());
+            sql += &format!(" AND document_type = ?{}", args.len());
+        }
+        if let Some(from) = q.from_ms {
+            args.push(from.into());
+            sql += &format!(" AND received_at >= ?{}", args.len());
+        }
+        if let Some(to) = q.to_ms {
+            args.push(to.into());
+            sql += &format!(" AND received_at < ?{}", args.len());
+        }
+        match q.answered_by.as_deref() {
+            None => {}
+            Some("none") => sql += " AND answer_by IS NULL",
+            Some(by) => {
+                args.push(by.to_string().into());
+                sql += &format!(" AND answer_by = ?{}", args.len());
+            }
+        }
         if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let escaped = text
                 .replace('\\', "\\\\")
@@ -347,7 +394,11 @@ impl Store {
             } else {
                 None
             };
-            Ok(CasePage { cases, next })
+            Ok(CasePage {
+                cases,
+                next,
+                held: Vec::new(),
+            })
         })
     }
 
@@ -497,6 +548,32 @@ impl Store {
         f: impl FnOnce(&Connection) -> Result<T, CoreError>,
     ) -> Result<T, CoreError> {
         self.read(f)
+    }
+
+    /// Several cases by id (those that still exist), in the given order.
+    pub fn summaries(&self, ids: &[i64]) -> Result<Vec<CaseSummary>, CoreError> {
+        self.read(|c| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                match summary(c, *id) {
+                    Ok(s) => out.push(s),
+                    Err(CoreError::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// The document types seen (for the queue's filter).
+    pub fn document_types(&self) -> Result<Vec<String>, CoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT DISTINCT document_type FROM cases WHERE document_type IS NOT NULL ORDER BY 1 LIMIT 100",
+            )?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
     }
 
     /// Number of cases (for tests and status lines).

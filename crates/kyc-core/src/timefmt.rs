@@ -25,6 +25,18 @@ pub fn year_of(ms: i64) -> i32 {
     at(ms).year()
 }
 
+/// Parses `YYYY-MM-DD` (midnight UTC; with `end_of_day`, the next midnight) or RFC 3339.
+pub fn parse_ms(text: &str, end_of_day: bool) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(t) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Some((t.unix_timestamp_nanos() / 1_000_000) as i64);
+    }
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(text, &fmt).ok()?;
+    let date = if end_of_day { date.next_day()? } else { date };
+    Some(date.midnight().assume_utc().unix_timestamp() * 1000)
+}
+
 /// Today's date (UTC) as (year, month, day).
 pub fn today() -> (i32, u32, u32) {
     let t = OffsetDateTime::now_utc();
@@ -40,5 +52,15 @@ mod tests {
             "2025-11-25T10:00:00.123Z"
         );
         assert_eq!(super::year_of(1_764_064_800_123), 2025);
+        assert_eq!(
+            super::parse_ms("2025-11-25", false),
+            Some(1_764_028_800_000)
+        );
+        assert_eq!(super::parse_ms("2025-11-25", true), Some(1_764_115_200_000));
+        assert_eq!(
+            super::parse_ms("2025-11-25T10:00:00.123Z", false),
+            Some(1_764_064_800_123)
+        );
+        assert_eq!(super::parse_ms("25.11.2025", false), None);
     }
 }

@@ -80,6 +80,21 @@ fn check_name(name: &str) -> Result<(), CoreError> {
 
 impl Store {
     pub fn add_user(&self, name: &str, role: Role, password: &str) -> Result<User, CoreError> {
+        self.insert_user(name, role, password, false)
+    }
+
+    /// First run: creates the first admin, only while no account exists at all.
+    pub fn add_first_admin(&self, name: &str, password: &str) -> Result<User, CoreError> {
+        self.insert_user(name, Role::Admin, password, true)
+    }
+
+    fn insert_user(
+        &self,
+        name: &str,
+        role: Role,
+        password: &str,
+        only_if_first: bool,
+    ) -> Result<User, CoreError> {
         check_name(name)?;
         if password.chars().count() < 10 {
             return Err(CoreError::BadRequest(
@@ -92,13 +107,21 @@ impl Store {
             .map_err(|e| CoreError::Internal(format!("argon2: {e}")))?
             .to_string();
         self.with_writer(|c| {
-            let inserted = c.execute(
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            if only_if_first {
+                let count: i64 = tx.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
+                if count > 0 {
+                    return Err(CoreError::BadRequest("setup is done: accounts exist already; sign in".into()));
+                }
+            }
+            let inserted = tx.execute(
                 "INSERT OR IGNORE INTO users (name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![name, role.as_str(), hash, now_ms()],
             )?;
             if inserted == 0 {
                 return Err(CoreError::UserExists(name.to_string()));
             }
+            tx.commit()?;
             Ok(User {
                 name: name.to_string(),
                 role,

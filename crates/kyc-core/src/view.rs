@@ -58,6 +58,8 @@ pub struct CaseDetail {
     pub fields: Vec<FieldRow>,
     pub images: Vec<ImageInfo>,
     pub decisions: Vec<DecisionRecord>,
+    /// The same user's other cases, newest first.
+    pub history: Vec<CaseSummary>,
     pub raw: Value,
 }
 
@@ -207,6 +209,17 @@ pub fn detail(store: &Store, key: &str, policy: &DecisionConfig) -> Result<CaseD
         document,
         images: store.images(id)?,
         decisions: store.decisions(id)?,
+        history: store
+            .list(&crate::store::CaseQuery {
+                user_id: Some(summary.user_id.clone()),
+                limit: 21,
+                ..Default::default()
+            })?
+            .cases
+            .into_iter()
+            .filter(|c| c.id != id)
+            .take(20)
+            .collect(),
         raw,
         summary,
     })

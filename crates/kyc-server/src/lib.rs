@@ -15,3 +15,20 @@ pub trait UiAssets: Send + Sync {
     /// The file at `path` (relative, no leading slash), if it exists.
     fn get(&self, path: &str) -> Option<Vec<u8>>;
 }
+
+/// UI files served from a folder on disk (`KYC_DESK_UI_DIR`, for UI development and tests).
+pub struct DirAssets(pub std::path::PathBuf);
+
+impl UiAssets for DirAssets {
+    fn get(&self, path: &str) -> Option<Vec<u8>> {
+        let rel = std::path::Path::new(path);
+        // Only plain relative names: no `..`, no roots, no drive prefixes.
+        if !rel
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+        {
+            return None;
+        }
+        std::fs::read(self.0.join(rel)).ok()
+    }
+}

@@ -43,6 +43,7 @@ pub struct SettingsView {
     pub auto_approve: kyc_core::config::AutoApprove,
     pub face_match_threshold: f64,
     pub liveness_threshold: f64,
+    pub reasons: Vec<kyc_core::config::Reason>,
     pub config_path: String,
     pub data_dir: String,
     pub warnings: Vec<String>,
@@ -82,6 +83,7 @@ impl SettingsView {
             auto_approve: c.decision.auto_approve,
             face_match_threshold: c.decision.face_match_threshold,
             liveness_threshold: c.decision.liveness_threshold,
+            reasons: c.decision.reasons.clone(),
             config_path: loaded.path.display().to_string(),
             data_dir: loaded.data_dir.display().to_string(),
             warnings: warnings.to_vec(),
@@ -113,6 +115,8 @@ pub fn router(state: Arc<ReviewState>) -> Router {
         .route("/api/cases/{id}/decision", post(decide))
         .route("/api/events", get(events))
         .route("/api/settings", get(settings))
+        .route("/api/setup", get(setup_status).post(setup))
+        .route("/api/facets", get(facets))
         .route("/api/settings/ditto-config", get(ditto_config))
         .route(
             "/api/{*rest}",
@@ -216,9 +220,31 @@ async fn me(Reviewer(user): Reviewer) -> Json<User> {
 struct ListParams {
     status: Option<String>,
     requester_id: Option<String>,
+    user_id: Option<String>,
     q: Option<String>,
+    flag: Option<String>,
+    document_type: Option<String>,
+    /// `YYYY-MM-DD` or RFC 3339.
+    from: Option<String>,
+    to: Option<String>,
+    answered_by: Option<String>,
     limit: Option<u32>,
     cursor: Option<String>,
+}
+
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.filter(|s| !s.trim().is_empty())
+}
+
+fn date_param(v: Option<String>, name: &str, end_of_day: bool) -> Result<Option<i64>, ServerError> {
+    match non_empty(v) {
+        None => Ok(None),
+        Some(t) => kyc_core::timefmt::parse_ms(&t, end_of_day)
+            .map(Some)
+            .ok_or_else(|| {
+                ServerError::BadRequest(format!("{name}: use YYYY-MM-DD or an RFC 3339 time"))
+            }),
+    }
 }
 
 async fn list_cases(
@@ -243,12 +269,27 @@ async fn list_cases(
                 .map_err(|_| ServerError::BadRequest("cursor: not a cursor from `next`".into()))?,
         ),
     };
+    let answered_by = match non_empty(p.answered_by).as_deref() {
+        None => None,
+        Some(s @ ("reviewer" | "auto" | "timeout" | "none")) => Some(s.to_string()),
+        Some(other) => {
+            return Err(ServerError::BadRequest(format!(
+                "answered_by {other:?}: use reviewer, auto, timeout or none"
+            )))
+        }
+    };
     let page = st
         .desk
         .list(CaseQuery {
             status,
-            requester_id: p.requester_id,
-            q: p.q,
+            requester_id: non_empty(p.requester_id),
+            user_id: non_empty(p.user_id),
+            q: non_empty(p.q),
+            flag: non_empty(p.flag),
+            document_type: non_empty(p.document_type),
+            from_ms: date_param(p.from, "from", false)?,
+            to_ms: date_param(p.to, "to", true)?,
+            answered_by,
             limit: p.limit.unwrap_or(50),
             cursor,
         })
@@ -314,6 +355,15 @@ async fn decide(
             "reasons: a rejection needs at least one reason".into(),
         ));
     }
+    if let Some(unknown) = body
+        .reasons
+        .iter()
+        .find(|r| !st.settings.reasons.iter().any(|k| &k.code == *r))
+    {
+        return Err(ServerError::BadRequest(format!(
+            "reasons: {unknown:?} is not a configured reason code"
+        )));
+    }
     if body.comment.len() > 4000 || body.reasons.iter().any(|r| r.is_empty() || r.len() > 200) {
         return Err(ServerError::BadRequest(
             "comment or reasons too long".into(),
@@ -344,6 +394,44 @@ async fn events(
         Some(Ok(SseEvent::default().event(ev.kind.as_str()).data(data)))
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+/// First run: whether an admin must still be created, and where Ditto ID must send.
+async fn setup_status(State(st): St) -> Result<Json<Value>, ServerError> {
+    let store = st.desk.store().clone();
+    let users = tokio::task::spawn_blocking(move || store.user_count())
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))??;
+    Ok(Json(json!({
+        "needs_setup": users == 0,
+        "receiver_url": st.settings.receiver_url,
+        "tls_fingerprint": st.settings.tls_fingerprint,
+        "auth_mode": st.settings.auth_mode,
+    })))
+}
+
+/// First run: creates the first admin (only while there are no accounts) and signs them in.
+async fn setup(
+    State(st): St,
+    body: Result<Json<LoginBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ServerError> {
+    let Json(body) = body.map_err(|e| ServerError::BadRequest(e.body_text()))?;
+    let store = st.desk.store().clone();
+    let (name, password) = (body.username.clone(), body.password.clone());
+    tokio::task::spawn_blocking(move || store.add_first_admin(&name, &password))
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))??;
+    tracing::info!(user = %body.username, "first admin created");
+    login(State(st), Ok(Json(body))).await
+}
+
+/// Values the queue's filters offer.
+async fn facets(State(st): St, _who: Reviewer) -> Result<Json<Value>, ServerError> {
+    let store = st.desk.store().clone();
+    let types = tokio::task::spawn_blocking(move || store.document_types())
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))??;
+    Ok(Json(json!({"document_types": types})))
 }
 
 async fn settings(State(st): St, _who: Reviewer) -> Json<SettingsView> {

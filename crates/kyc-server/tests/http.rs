@@ -568,3 +568,167 @@ async fn many_held_requests_do_not_block_each_other_or_the_review_api() {
         assert_eq!(answer["user_id"], subs[i].user_id.as_str());
     }
 }
+
+#[tokio::test]
+async fn first_run_setup_creates_one_admin_only_while_there_are_no_accounts() {
+    // A desk with no accounts at all (the shared harness would create some).
+    let fresh = tempfile::tempdir().unwrap();
+    let mut config = kyc_core::config::Config::first_start();
+    config.receiver.listen = "127.0.0.1:0".parse().unwrap();
+    config.review.listen = "127.0.0.1:0".parse().unwrap();
+    let loaded = kyc_core::config::Loaded {
+        config,
+        path: fresh.path().join("k.toml"),
+        data_dir: fresh.path().to_path_buf(),
+        created: false,
+    };
+    let running = kyc_server::start(&loaded, None).await.unwrap();
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", running.review_url());
+    let status: Value = http
+        .get(url("/api/setup"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["needs_setup"], true);
+    assert!(status["receiver_url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://"));
+    assert!(status["tls_fingerprint"].as_str().unwrap().contains(':'));
+    let resp = http
+        .post(url("/api/setup"))
+        .json(&json!({"username": "admin", "password": "first admin password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let session: Value = resp.json().await.unwrap();
+    assert_eq!(session["user"]["role"], "admin");
+    let again = http
+        .post(url("/api/setup"))
+        .json(&json!({"username": "intruder", "password": "another password!"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status(),
+        400,
+        "setup is closed once an account exists"
+    );
+    let status: Value = http
+        .get(url("/api/setup"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["needs_setup"], false);
+    running.shutdown(Duration::from_secs(1)).await;
+}
+
+#[tokio::test]
+async fn queue_filters_held_cases_and_reason_codes() {
+    let desk = start(|c| {
+        c.decision.hold_secs = 30;
+    })
+    .await;
+    // Three held requests; two get decided (answered by the reviewer), one stays held.
+    let subs: Vec<_> = (0..3)
+        .map(|i| submission(Scenario::Mixed, 200 + i))
+        .collect();
+    let mut held = Vec::new();
+    for s in &subs {
+        let (http, url, payload) = (desk.http.clone(), desk.receiver(), s.payload.clone());
+        held.push(tokio::spawn(async move {
+            http.post(url)
+                .json(&payload)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }));
+    }
+    let mut ids = Vec::new();
+    for s in &subs {
+        ids.push(
+            desk.wait_for_case(&s.requester_id).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let (_, page) = desk.get("/api/cases?status=pending").await;
+    assert_eq!(page["held"].as_array().unwrap().len(), 3, "{page}");
+    assert!(page["held"][0]["hold_until"].is_string());
+    // Unknown reason codes are refused; configured ones are accepted.
+    let (status, body) = desk
+        .decide(
+            ids[1],
+            json!({"decision": "reject", "reasons": ["because"]}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        desk.decide(
+            ids[1],
+            json!({"decision": "reject", "reasons": ["document_expired"]})
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        desk.decide(ids[2], json!({"decision": "approve"})).await.0,
+        200
+    );
+    held.remove(2).await.unwrap();
+    held.remove(1).await.unwrap();
+    // Filters.
+    let count = |v: &Value| v["cases"].as_array().unwrap().len();
+    let (_, v) = desk.get("/api/cases?status=all&answered_by=reviewer").await;
+    assert_eq!(count(&v), 2);
+    let (_, v) = desk.get("/api/cases?status=all&answered_by=none").await;
+    assert_eq!(count(&v), 1);
+    let (_, v) = desk.get("/api/cases?status=all&flag=check_failed").await;
+    assert!(count(&v) >= 1 && count(&v) < 3, "{v}");
+    let (_, v) = desk
+        .get(&format!(
+            "/api/cases?status=all&user_id={}",
+            subs[0].user_id
+        ))
+        .await;
+    assert_eq!(count(&v), 1);
+    let (_, v) = desk
+        .get(&format!(
+            "/api/cases?status=all&q={}",
+            &subs[0].document_number
+        ))
+        .await;
+    assert_eq!(v["cases"][0]["requester_id"], subs[0].requester_id.as_str());
+    let today = kyc_core::timefmt::rfc3339(kyc_core::timefmt::now_ms())[..10].to_string();
+    let (_, v) = desk
+        .get(&format!("/api/cases?status=all&from={today}&to={today}"))
+        .await;
+    assert_eq!(count(&v), 3);
+    let (_, v) = desk.get("/api/cases?status=all&to=2000-01-01").await;
+    assert_eq!(count(&v), 0);
+    let (status, _) = desk.get("/api/cases?from=yesterday").await;
+    assert_eq!(status, 400);
+    let (_, v) = desk.get("/api/cases?status=approved").await;
+    assert_eq!(
+        v["held"].as_array().unwrap().len(),
+        0,
+        "held cases are pending, not approved"
+    );
+    let (_, facets) = desk.get("/api/facets").await;
+    assert!(!facets["document_types"].as_array().unwrap().is_empty());
+    let (_, detail) = desk.get(&format!("/api/cases/{}", ids[0])).await;
+    assert!(detail["hold_until"].is_string());
+    assert!(detail["history"].as_array().unwrap().is_empty());
+}

@@ -7,7 +7,7 @@ export interface CaseSummary {
   id: number; reference: string; requester_id: string; user_id: string;
   status: "pending" | "approved" | "rejected"; received_at: string;
   holder_name: string | null; document_number: string | null; document_type: string | null;
-  flags: Flag[]; answer: Answer | null;
+  flags: Flag[]; answer: Answer | null; hold_until?: string;
 }
 export interface Score { value: number | null; threshold: number; passed: boolean | null }
 export interface FieldRow { name: string; value: string | null; status: string | null; sources: Record<string, string>; mismatch: boolean }
@@ -21,9 +21,22 @@ export interface DocumentView {
 }
 export interface CaseDetail extends CaseSummary {
   app_id: string | null; face_match: Score; liveness: Score; face_score_percent: number | null;
-  document: DocumentView | null; fields: FieldRow[]; images: ImageInfo[]; decisions: DecisionRecord[]; raw: unknown;
+  document: DocumentView | null; fields: FieldRow[]; images: ImageInfo[]; decisions: DecisionRecord[];
+  history: CaseSummary[]; raw: unknown;
 }
-export interface CasePage { cases: CaseSummary[]; next: string | null }
+export interface CasePage { cases: CaseSummary[]; next: string | null; held: CaseSummary[] }
+export interface Reason { code: string; label: string }
+export interface Settings {
+  receiver_url: string; tls_fingerprint: string; tls_self_signed: boolean; auth_mode: string; token_url: string | null;
+  request_encryption: string | null; response_encryption: string | null; custom_body_fields: string[];
+  hold_secs: number; on_timeout: string; auto_approve: string; face_match_threshold: number; liveness_threshold: number;
+  reasons: Reason[]; config_path: string; data_dir: string; warnings: string[]; restart_needed_to_change: boolean;
+}
+export interface SetupStatus { needs_setup: boolean; receiver_url: string; tls_fingerprint: string; auth_mode: string }
+export interface CaseFilters {
+  status?: string; q?: string; flag?: string; document_type?: string; from?: string; to?: string;
+  answered_by?: string; user_id?: string; cursor?: string; limit?: number;
+}
 export interface DeskEvent { type: "case.created" | "case.decided" | "case.answered"; case: CaseSummary; hold_until?: string }
 
 export class ApiError extends Error {
@@ -31,6 +44,9 @@ export class ApiError extends Error {
 }
 
 const TOKEN_KEY = "kyc-desk-token";
+/** Called when the server says the session is gone (expired or signed out elsewhere). */
+let sessionExpired: (() => void) | null = null;
+export function onSessionExpired(f: () => void) { sessionExpired = f; }
 let token: string | null = sessionStorage.getItem(TOKEN_KEY);
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -41,7 +57,11 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
   if (!resp.ok) {
     let code = "http_" + resp.status, message = resp.statusText;
     try { const j = await resp.json(); code = j.error ?? code; message = j.message ?? message; } catch { /* not JSON */ }
-    if (resp.status === 401 && path !== "/api/login") { token = null; sessionStorage.removeItem(TOKEN_KEY); }
+    if (resp.status === 401 && path !== "/api/login" && path !== "/api/setup") {
+      const had = token !== null;
+      token = null; sessionStorage.removeItem(TOKEN_KEY);
+      if (had) sessionExpired?.();
+    }
     throw new ApiError(resp.status, code, message);
   }
   if (resp.status === 204) return undefined as T;
@@ -54,11 +74,22 @@ export async function login(username: string, password: string): Promise<User> {
   sessionStorage.setItem(TOKEN_KEY, r.token);
   return r.user;
 }
+export async function setup(username: string, password: string): Promise<User> {
+  const r = await call<{ token: string; user: User }>("POST", "/api/setup", { username, password });
+  token = r.token;
+  sessionStorage.setItem(TOKEN_KEY, r.token);
+  return r.user;
+}
+export const setupStatus = () => call<SetupStatus>("GET", "/api/setup");
+export const settings = () => call<Settings>("GET", "/api/settings");
+export const dittoConfig = () => call<unknown>("GET", "/api/settings/ditto-config");
+export const facets = () => call<{ document_types: string[] }>("GET", "/api/facets");
+
 export async function logout(): Promise<void> {
   try { await call("POST", "/api/logout"); } finally { token = null; sessionStorage.removeItem(TOKEN_KEY); }
 }
 export const me = () => call<User>("GET", "/api/me");
-export function listCases(params: { status?: string; q?: string; cursor?: string; limit?: number } = {}): Promise<CasePage> {
+export function listCases(params: CaseFilters = {}): Promise<CasePage> {
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") qs.set(k, String(v));
   return call<CasePage>("GET", `/api/cases?${qs}`);
