@@ -68,7 +68,7 @@ fn desktop(cli: Cli) -> anyhow::Result<()> {
     tauri::async_runtime::set(rt.handle().clone());
     let running = rt.block_on(kyc_server::start(&loaded, Some(ui_assets())))?;
     print!("{}", kyc_cli::describe(&loaded, &running));
-    let url = running.review_url();
+    let url = running.local_review_url();
     tauri::Builder::default()
         .setup(move |app| {
             WebviewWindowBuilder::new(app, "main", WebviewUrl::External(url.parse()?))

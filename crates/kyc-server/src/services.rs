@@ -24,6 +24,9 @@ pub struct Running {
     pub receiver_addr: SocketAddr,
     pub review_addr: SocketAddr,
     pub review_https: bool,
+    /// Plain HTTP on loopback for this machine's desktop window (the review listener itself when
+    /// it is already loopback).
+    pub local_review_addr: SocketAddr,
     pub tls: TlsMaterial,
     pub desk: Arc<Desk>,
     /// Dangerous-but-working settings (also shown in the desk).
@@ -37,6 +40,11 @@ impl Running {
     pub fn review_url(&self) -> String {
         let scheme = if self.review_https { "https" } else { "http" };
         format!("{scheme}://{}", browsable(self.review_addr))
+    }
+
+    /// The URL the desktop window opens.
+    pub fn local_review_url(&self) -> String {
+        format!("http://{}", self.local_review_addr)
     }
 
     /// Stops both listeners, letting requests in flight finish for up to `grace`.
@@ -108,13 +116,17 @@ pub async fn start(loaded: &Loaded, ui: Option<Arc<dyn UiAssets>>) -> Result<Run
         tracing::warn!("{w}");
     }
     let receiver_app = crate::receiver::router(desk.clone(), &cfg.receiver, &loaded.data_dir)?;
-    let review_app = crate::review::router(Arc::new(ReviewState {
-        desk: desk.clone(),
-        session_minutes: cfg.review.session_minutes,
-        ui,
-        https: review_https,
-        settings: crate::review::SettingsView::new(loaded, &material, &warnings),
-    }));
+    let settings = crate::review::SettingsView::new(loaded, &material, &warnings);
+    let review_state = |https: bool| {
+        Arc::new(ReviewState {
+            desk: desk.clone(),
+            session_minutes: cfg.review.session_minutes,
+            ui: ui.clone(),
+            https,
+            settings: settings.clone(),
+        })
+    };
+    let review_app = crate::review::router(review_state(review_https));
 
     let receiver_handle = Handle::new();
     let review_handle = Handle::new();
@@ -124,12 +136,28 @@ pub async fn start(loaded: &Loaded, ui: Option<Arc<dyn UiAssets>>) -> Result<Run
             .handle(receiver_handle.clone())
             .serve(receiver_app.into_make_service()),
     ));
+    let mut handles = vec![receiver_handle];
+    let mut local_review_addr = review_addr;
     if review_https {
         tasks.push(tokio::spawn(
             axum_server::from_tcp_rustls(review_listener, rustls_config)
                 .handle(review_handle.clone())
                 .serve(review_app.into_make_service()),
         ));
+        // The team listens over HTTPS with the (maybe self-signed) certificate; this machine's own
+        // window gets a loopback HTTP listener of its own, so it never meets a certificate warning.
+        let local = bind(
+            "review.listen (local)",
+            (std::net::Ipv4Addr::LOCALHOST, 0).into(),
+        )?;
+        local_review_addr = local.local_addr().map_err(kyc_core::CoreError::from)?;
+        let local_handle = Handle::new();
+        tasks.push(tokio::spawn(
+            axum_server::from_tcp(local)
+                .handle(local_handle.clone())
+                .serve(crate::review::router(review_state(false)).into_make_service()),
+        ));
+        handles.push(local_handle);
     } else {
         tasks.push(tokio::spawn(
             axum_server::from_tcp(review_listener)
@@ -150,7 +178,11 @@ pub async fn start(loaded: &Loaded, ui: Option<Arc<dyn UiAssets>>) -> Result<Run
         tls: material,
         desk,
         warnings,
-        handles: vec![receiver_handle, review_handle],
+        local_review_addr,
+        handles: {
+            handles.push(review_handle);
+            handles
+        },
         tasks,
     })
 }

@@ -732,3 +732,27 @@ async fn queue_filters_held_cases_and_reason_codes() {
     assert!(detail["hold_until"].is_string());
     assert!(detail["history"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_team_review_listener_is_https_and_the_local_window_gets_loopback_http() {
+    let desk = start(|c| c.review.listen = "0.0.0.0:0".parse().unwrap()).await;
+    let r = &desk.running;
+    assert!(r.review_https);
+    assert!(r.review_url().starts_with("https://"));
+    assert!(r.local_review_addr.ip().is_loopback() && r.local_review_addr != r.review_addr);
+    // The team URL speaks TLS with the receiver's certificate (the harness logged in through it).
+    assert!(!desk.token.is_empty());
+    let plain = reqwest::Client::new();
+    let resp = plain
+        .post(format!("{}/api/login", r.local_review_url()))
+        .json(&json!({"username": "rita", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap();
+    assert!(
+        !cookie.contains("Secure"),
+        "a loopback HTTP cookie must not be Secure: {cookie}"
+    );
+}
