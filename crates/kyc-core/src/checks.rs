@@ -3,9 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::DecisionConfig;
+use crate::config::{AutoApprove, DecisionConfig};
+use crate::error::CoreError;
 use crate::ingest::CustomBody;
+use crate::ingest::Submission;
 use crate::model::Payload;
+use crate::store::{CaseQuery, NewDecision, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -25,7 +28,7 @@ pub struct Flag {
 }
 
 impl Flag {
-    fn new(code: &str, severity: Severity, message: impl Into<String>) -> Flag {
+    pub fn new(code: &str, severity: Severity, message: impl Into<String>) -> Flag {
         Flag {
             code: code.into(),
             severity,
@@ -34,9 +37,33 @@ impl Flag {
     }
 }
 
+/// Every flag code KYC Desk raises (what `decision.auto_reject` and the queue filter accept).
+pub const FLAG_CODES: &[&str] = &[
+    "face_mismatch",
+    "face_score_missing",
+    "liveness_low",
+    "liveness_missing",
+    "document_missing",
+    "document_status",
+    "ditto_error",
+    "check_failed",
+    "nfc_not_read",
+    "custom_body",
+    "mrz_unreadable",
+    "mrz_check_digit",
+    "mrz_composite",
+    "mrz_mismatch",
+    "document_expired",
+    "document_expiring",
+    "under_age",
+    "date_impossible",
+    "document_reused",
+    "user_seen_before",
+];
+
 /// Runs the checks on a submission. A case is "clean" when no flag is a warning or an error.
-pub fn evaluate(p: &Payload, policy: &DecisionConfig) -> Vec<Flag> {
-    let mut flags = Vec::new();
+pub fn evaluate(p: &Payload, policy: &DecisionConfig, received: time::Date) -> Vec<Flag> {
+    let mut flags = document_checks(p, policy, received);
     match p.face_score() {
         Some(s) if s < policy.face_match_threshold => flags.push(Flag::new(
             "face_mismatch",
@@ -101,6 +128,25 @@ pub fn evaluate(p: &Payload, policy: &DecisionConfig) -> Vec<Flag> {
                     format!("Ditto ID reports: {e}"),
                 ));
             }
+            if status.is_nfc_document == Some(true) {
+                let st = status.nfc_scan_status.as_deref().unwrap_or("").trim();
+                let read =
+                    st.to_ascii_uppercase().contains("SUCCESS") || st.eq_ignore_ascii_case("OK");
+                if !read {
+                    flags.push(Flag::new(
+                        "nfc_not_read",
+                        Severity::Warning,
+                        format!(
+                            "The document has a chip, but it was not read ({})",
+                            if st.is_empty() {
+                                "no NFC status sent"
+                            } else {
+                                st
+                            }
+                        ),
+                    ));
+                }
+            }
             for c in &status.checks_performed {
                 let st = c.check_status.as_deref().unwrap_or("").trim();
                 if st == "ERROR" || st == "NOT DONE" {
@@ -143,4 +189,75 @@ pub fn custom_body_flag(c: &CustomBody) -> Flag {
             }
         ),
     )
+}
+
+/// The document's own checks (MRZ, dates, age): see `idcheck`.
+fn document_checks(_p: &Payload, _policy: &DecisionConfig, _received: time::Date) -> Vec<Flag> {
+    Vec::new()
+}
+
+/// What the store already knows about this person and document.
+pub fn history_flags(store: &Store, sub: &Submission) -> Result<Vec<Flag>, CoreError> {
+    let mut flags = Vec::new();
+    if let Some(number) = sub.payload.document_number() {
+        let seen = store.document_seen(number, &sub.user_id)?;
+        if !seen.is_empty() {
+            let refs: Vec<&str> = seen.iter().map(|(r, _)| r.as_str()).collect();
+            flags.push(Flag::new(
+                "document_reused",
+                Severity::Warning,
+                format!(
+                    "The same document number was submitted for another user in {}",
+                    refs.join(", ")
+                ),
+            ));
+        }
+    }
+    let earlier = store.list(&CaseQuery {
+        user_id: Some(sub.user_id.clone()),
+        limit: 5,
+        ..Default::default()
+    })?;
+    if !earlier.cases.is_empty() {
+        let list: Vec<String> = earlier
+            .cases
+            .iter()
+            .map(|c| format!("{} ({})", c.reference, c.status))
+            .collect();
+        flags.push(Flag::new(
+            "user_seen_before",
+            Severity::Info,
+            format!("This user has earlier cases: {}", list.join(", ")),
+        ));
+    }
+    Ok(flags)
+}
+
+/// The policy's automatic decision for these flags, if any: a configured auto-reject flag wins;
+/// otherwise `auto_approve = "clean"` approves a case with no warning or error.
+pub fn automatic_decision(flags: &[Flag], d: &DecisionConfig) -> Option<NewDecision> {
+    if let Some(f) = flags
+        .iter()
+        .find(|f| d.auto_reject.iter().any(|c| c == &f.code))
+    {
+        return Some(NewDecision {
+            approve: false,
+            reasons: vec![f.code.clone()],
+            comment: format!("Rejected automatically: {}", f.message),
+            by_user: None,
+            rule: Some(format!("auto_reject:{}", f.code)),
+            link_user_id: None,
+        });
+    }
+    if d.auto_approve == AutoApprove::Clean && is_clean(flags) {
+        return Some(NewDecision {
+            approve: true,
+            reasons: Vec::new(),
+            comment: "Approved automatically: every check passed".into(),
+            by_user: None,
+            rule: Some("auto_approve:clean".into()),
+            link_user_id: None,
+        });
+    }
+    None
 }

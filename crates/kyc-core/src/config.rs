@@ -30,6 +30,40 @@ pub struct Config {
     pub decision: DecisionConfig,
     #[serde(default)]
     pub review: ReviewConfig,
+    /// Outbound webhook telling the enterprise's other systems about every final decision.
+    #[serde(default)]
+    pub notify: NotifyConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotifyConfig {
+    /// Where to POST; empty: no webhook.
+    pub url: String,
+    /// HMAC-SHA256 key for the `X-KYC-Desk-Signature` header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// Attempts before a delivery is marked failed (it can still be resent by hand).
+    pub max_attempts: u32,
+    /// First retry delay; doubled on every further attempt (capped at one hour).
+    pub retry_base_ms: u64,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            url: String::new(),
+            secret: None,
+            max_attempts: 8,
+            retry_base_ms: 2000,
+        }
+    }
+}
+
+impl NotifyConfig {
+    pub fn enabled(&self) -> bool {
+        !self.url.trim().is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -245,6 +279,12 @@ pub struct DecisionConfig {
     pub liveness_threshold: f64,
     /// The reasons a reviewer picks from (a rejection needs at least one).
     pub reasons: Vec<Reason>,
+    /// Flag codes that reject a case at once (e.g. "document_expired", "mrz_check_digit").
+    pub auto_reject: Vec<String>,
+    /// A document expiring within this many days is flagged.
+    pub expiring_days: i64,
+    /// A holder younger than this (on the day of receipt) is flagged.
+    pub minimum_age: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -282,6 +322,9 @@ impl Default for DecisionConfig {
             face_match_threshold: 1.6,
             liveness_threshold: 80.0,
             reasons: default_reasons(),
+            auto_reject: Vec::new(),
+            expiring_days: 30,
+            minimum_age: 18,
         }
     }
 }
@@ -430,6 +473,7 @@ impl Config {
             receiver: ReceiverConfig::default(),
             decision: DecisionConfig::default(),
             review: ReviewConfig::default(),
+            notify: NotifyConfig::default(),
         };
         let auth = &mut c.receiver.auth;
         auth.mode = AuthMode::Oauth2;
@@ -624,6 +668,42 @@ impl Config {
                 "decision.face_match_threshold",
                 "must be a non-negative number",
             );
+        }
+        for (i, code) in d.auto_reject.iter().enumerate() {
+            if !crate::checks::FLAG_CODES.contains(&code.as_str()) {
+                return bad(
+                    &format!("decision.auto_reject[{i}]"),
+                    &format!(
+                        "unknown flag code {code:?}; known: {}",
+                        crate::checks::FLAG_CODES.join(", ")
+                    ),
+                );
+            }
+        }
+        if !(0..=3650).contains(&d.expiring_days) {
+            return bad("decision.expiring_days", "must be between 0 and 3650");
+        }
+        if d.minimum_age > 120 {
+            return bad("decision.minimum_age", "must be at most 120");
+        }
+        let n = &self.notify;
+        if n.enabled() {
+            let u = n.url.trim();
+            if !(u.starts_with("https://") || u.starts_with("http://")) {
+                return bad("notify.url", "must be an http(s):// URL");
+            }
+            if n.secret.as_deref().map_or(0, str::len) < 16 {
+                return bad(
+                    "notify.secret",
+                    "needs at least 16 characters to sign deliveries",
+                );
+            }
+            if !(1..=100).contains(&n.max_attempts) {
+                return bad("notify.max_attempts", "must be between 1 and 100");
+            }
+            if !(10..=3_600_000).contains(&n.retry_base_ms) {
+                return bad("notify.retry_base_ms", "must be between 10 and 3600000");
+            }
         }
         if d.reasons.is_empty() || d.reasons.len() > 30 {
             return bad("decision.reasons", "needs 1 to 30 reasons");

@@ -10,7 +10,7 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use crate::checks;
-use crate::config::{AutoApprove, DecisionConfig, OnTimeout};
+use crate::config::{DecisionConfig, OnTimeout};
 use crate::error::CoreError;
 use crate::ingest::{self, OpenedBody};
 use crate::store::{Answer, CaseSummary, Inserted, NewDecision, Store};
@@ -55,6 +55,10 @@ pub struct Desk {
     mapping: Arc<BTreeMap<String, String>>,
     /// Cases whose Ditto ID request is held open now: id → (window end in unix ms, requests).
     held: Arc<Mutex<HashMap<i64, (i64, usize)>>>,
+    /// Whether final decisions queue a webhook delivery (`[notify]`).
+    notify: bool,
+    /// Wakes the webhook worker when a delivery is queued.
+    deliveries: Arc<tokio::sync::Notify>,
     events: broadcast::Sender<Event>,
 }
 
@@ -78,8 +82,21 @@ impl Desk {
             policy,
             mapping: Arc::new(mapping),
             held: Arc::default(),
+            notify: false,
+            deliveries: Arc::default(),
             events,
         }
+    }
+
+    /// Queue a webhook delivery with every final decision.
+    pub fn with_notify(mut self, enabled: bool) -> Desk {
+        self.notify = enabled;
+        self
+    }
+
+    /// Signalled whenever a delivery is queued (the webhook worker waits on it).
+    pub fn deliveries_changed(&self) -> Arc<tokio::sync::Notify> {
+        self.deliveries.clone()
     }
 
     pub fn store(&self) -> &Arc<Store> {
@@ -109,14 +126,16 @@ impl Desk {
         let store = self.store.clone();
         let policy = self.policy.clone();
         let mapping = self.mapping.clone();
-        let (inserted, clean) = blocking(move || {
+        let (inserted, flags) = blocking(move || {
             let sub = ingest::open_mapped(&body, &mapping)?;
-            let mut flags = checks::evaluate(&sub.payload, &policy);
+            let received = now_ms();
+            let mut flags =
+                checks::evaluate(&sub.payload, &policy, crate::timefmt::date_of(received));
             if let Some(custom) = &sub.custom {
                 flags.push(checks::custom_body_flag(custom));
             }
-            let clean = checks::is_clean(&flags);
-            Ok((store.insert_case(&sub, &flags, now_ms())?, clean))
+            flags.extend(checks::history_flags(&store, &sub)?);
+            Ok((store.insert_case(&sub, &flags, received)?, flags))
         })
         .await?;
         let hold = Duration::from_secs(self.policy.hold_secs);
@@ -126,24 +145,12 @@ impl Desk {
                 case
             }
             Inserted::New(case) => {
-                tracing::info!(case = case.id, reference = %case.reference, clean, "case stored");
+                tracing::info!(case = case.id, reference = %case.reference, flags = flags.len(), "case stored");
                 let until = crate::timefmt::rfc3339(now_ms() + hold.as_millis() as i64);
                 self.emit(EventKind::Created, case.clone(), Some(until));
-                if clean && self.policy.auto_approve == AutoApprove::Clean {
-                    self.decide_id(
-                        case.id,
-                        NewDecision {
-                            approve: true,
-                            reasons: vec!["clean".into()],
-                            comment:
-                                "Approved automatically: every check passed (auto_approve = clean)"
-                                    .into(),
-                            by_user: None,
-                        },
-                    )
-                    .await?
-                } else {
-                    case
+                match checks::automatic_decision(&flags, &self.policy) {
+                    Some(d) => self.decide_id(case.id, d).await?,
+                    None => case,
                 }
             }
         };
@@ -198,7 +205,11 @@ impl Desk {
 
     async fn decide_id(&self, id: i64, d: NewDecision) -> Result<CaseSummary, CoreError> {
         let store = self.store.clone();
-        let case = blocking(move || store.decide(id, &d)).await?;
+        let notify = self.notify;
+        let case = blocking(move || store.decide(id, &d, notify)).await?;
+        if notify {
+            self.deliveries.notify_one();
+        }
         tracing::info!(case = id, status = %case.status, "decided");
         self.emit(EventKind::Decided, case.clone(), None);
         Ok(case)

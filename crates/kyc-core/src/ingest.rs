@@ -339,8 +339,16 @@ fn open_default(mut root: Value, body_sha256: [u8; 32]) -> Result<Submission, Co
     })
 }
 
+/// Checks a user id the way one from Ditto ID is checked (also for reviewer-linked ids).
+pub fn validate_user_id(v: &str, field: &str) -> Result<String, CoreError> {
+    check_user_id_at(Some(v), field)
+}
+
 fn check_user_id(v: Option<&str>) -> Result<String, CoreError> {
-    let field = "request_info.user_id";
+    check_user_id_at(v, "request_info.user_id")
+}
+
+fn check_user_id_at(v: Option<&str>, field: &str) -> Result<String, CoreError> {
     let v = v.ok_or_else(|| CoreError::invalid(field, "is required"))?;
     if v.trim().is_empty() {
         return Err(CoreError::invalid(field, "must not be empty"));

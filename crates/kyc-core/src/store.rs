@@ -14,7 +14,10 @@ use crate::ingest::Submission;
 use crate::timefmt::{now_ms, rfc3339};
 
 /// Embedded migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/001_initial.sql"),
+    include_str!("../migrations/002_policy_links_deliveries.sql"),
+];
 
 const READER_POOL: usize = 4;
 
@@ -71,6 +74,10 @@ pub struct DecisionRecord {
     pub by: String,
     pub by_user: Option<String>,
     pub at: String,
+    /// For automatic decisions: the rule that decided (e.g. `auto_reject:document_expired`).
+    pub rule: Option<String>,
+    /// The user id the reviewer linked the Ditto ID user to (Ditto ID renames the user to it).
+    pub link_user_id: Option<String>,
 }
 
 /// A decision to record.
@@ -81,6 +88,33 @@ pub struct NewDecision {
     pub comment: String,
     /// None for an automatic decision.
     pub by_user: Option<String>,
+    /// For an automatic decision: which rule decided.
+    pub rule: Option<String>,
+    /// Answer Ditto ID with this user id instead of the one it sent (it renames its user).
+    pub link_user_id: Option<String>,
+}
+
+/// One webhook delivery as the desk's log shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryInfo {
+    pub id: i64,
+    pub case_id: i64,
+    pub event: String,
+    pub status: String,
+    pub attempts: u32,
+    pub next_at: String,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub delivered_at: Option<String>,
+}
+
+/// A delivery due for an attempt.
+#[derive(Debug, Clone)]
+pub struct DueDelivery {
+    pub id: i64,
+    pub body: String,
+    pub attempts: u32,
 }
 
 #[derive(Debug)]
@@ -446,8 +480,8 @@ impl Store {
     pub fn decisions(&self, id: i64) -> Result<Vec<DecisionRecord>, CoreError> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT decision, reasons, comment, by_kind, by_user, decided_at FROM decisions \
-                 WHERE case_id = ?1 ORDER BY id",
+                "SELECT decision, reasons, comment, by_kind, by_user, decided_at, rule, link_user_id \
+                 FROM decisions WHERE case_id = ?1 ORDER BY id",
             )?;
             let rows = stmt.query_map([id], |r| {
                 let reasons: String = r.get(1)?;
@@ -458,14 +492,17 @@ impl Store {
                     by: r.get(3)?,
                     by_user: r.get(4)?,
                     at: rfc3339(r.get(5)?),
+                    rule: r.get(6)?,
+                    link_user_id: r.get(7)?,
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }
 
-    /// Records a decision on a pending case; `AlreadyDecided` otherwise.
-    pub fn decide(&self, id: i64, d: &NewDecision) -> Result<CaseSummary, CoreError> {
+    /// Records a decision on a pending case; `AlreadyDecided` otherwise. With `notify`, the webhook
+    /// delivery is queued in the same transaction (it cannot be lost between the two).
+    pub fn decide(&self, id: i64, d: &NewDecision, notify: bool) -> Result<CaseSummary, CoreError> {
         let reasons =
             serde_json::to_string(&d.reasons).map_err(|e| CoreError::Internal(e.to_string()))?;
         self.write(|conn| {
@@ -480,12 +517,35 @@ impl Store {
             }
             let (decision, status) = if d.approve { ("approve", "approved") } else { ("reject", "rejected") };
             let by_kind = if d.by_user.is_some() { "reviewer" } else { "auto" };
+            let now = now_ms();
             tx.execute(
-                "INSERT INTO decisions (case_id, decision, reasons, comment, by_kind, by_user, decided_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![id, decision, reasons, d.comment, by_kind, d.by_user, now_ms()],
+                "INSERT INTO decisions (case_id, decision, reasons, comment, by_kind, by_user, decided_at, rule, link_user_id) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![id, decision, reasons, d.comment, by_kind, d.by_user, now, d.rule, d.link_user_id],
             )?;
             tx.execute("UPDATE cases SET status = ?2 WHERE id = ?1", params![id, status])?;
+            if notify {
+                let case = summary(&tx, id)?;
+                let body = serde_json::json!({
+                    "event": "case.decided",
+                    "reference": case.reference,
+                    "requester_id": case.requester_id,
+                    "user_id": case.user_id,
+                    "linked_user_id": d.link_user_id,
+                    "decision": decision,
+                    "reasons": d.reasons,
+                    "decided_by": by_kind,
+                    "rule": d.rule,
+                    "decided_at": rfc3339(now),
+                    // Late: Ditto ID had already been answered (by the timeout fallback).
+                    "late": case.answer.is_some(),
+                    "ditto_answer": case.answer.as_ref().map(|a| serde_json::json!({"result": a.result, "by": a.by, "at": a.at})),
+                });
+                tx.execute(
+                    "INSERT INTO deliveries (case_id, event, body, next_at, created_at) VALUES (?1, 'case.decided', ?2, ?3, ?3)",
+                    params![id, body.to_string(), now],
+                )?;
+            }
             tx.commit()?;
             summary(conn, id)
         })
@@ -510,19 +570,20 @@ impl Store {
                 .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
             if answered.is_none() {
                 let settled = match status.as_str() {
-                    "pending" => fallback.map(|r| (r, "timeout".to_string())),
+                    "pending" => fallback.map(|r| (r, "timeout".to_string(), None)),
                     decided => {
-                        let by: String = tx.query_row(
-                            "SELECT by_kind FROM decisions WHERE case_id = ?1 ORDER BY id DESC LIMIT 1",
+                        let (by, link): (String, Option<String>) = tx.query_row(
+                            "SELECT by_kind, link_user_id FROM decisions WHERE case_id = ?1 ORDER BY id DESC LIMIT 1",
                             [id],
-                            |r| r.get(0),
+                            |r| Ok((r.get(0)?, r.get(1)?)),
                         )?;
-                        Some((decided == "approved", by))
+                        Some((decided == "approved", by, link))
                     }
                 };
-                let Some((result, by)) = settled else {
+                let Some((result, by, link)) = settled else {
                     return Ok(None);
                 };
+                let user_id = link.unwrap_or(user_id);
                 tx.execute(
                     "UPDATE cases SET answer_result = ?2, answer_at = ?3, answer_by = ?4, answer_user_id = ?5 \
                      WHERE id = ?1",
@@ -548,6 +609,116 @@ impl Store {
         f: impl FnOnce(&Connection) -> Result<T, CoreError>,
     ) -> Result<T, CoreError> {
         self.read(f)
+    }
+
+    /// Other users' cases with this document number (reference, user id), newest first.
+    pub fn document_seen(
+        &self,
+        number: &str,
+        except_user: &str,
+    ) -> Result<Vec<(String, String)>, CoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT reference, user_id FROM cases WHERE document_number = ?1 AND user_id <> ?2 \
+                 ORDER BY id DESC LIMIT 5",
+            )?;
+            let rows =
+                stmt.query_map(params![number, except_user], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// Webhook deliveries due now (oldest first).
+    pub fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<DueDelivery>, CoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, body, attempts FROM deliveries WHERE status = 'pending' AND next_at <= ?1 \
+                 ORDER BY next_at LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![now, limit], |r| {
+                Ok(DueDelivery { id: r.get(0)?, body: r.get(1)?, attempts: r.get(2)? })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// When the next pending delivery is due, if any.
+    pub fn next_delivery_at(&self) -> Result<Option<i64>, CoreError> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT min(next_at) FROM deliveries WHERE status = 'pending'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    /// Records one attempt: delivered, retry at `retry_at`, or (None) failed for good.
+    pub fn delivery_attempt(
+        &self,
+        id: i64,
+        delivered: bool,
+        http_status: Option<u16>,
+        error: Option<&str>,
+        retry_at: Option<i64>,
+    ) -> Result<(), CoreError> {
+        self.write(|c| {
+            let now = now_ms();
+            let (status, next_at) = match (delivered, retry_at) {
+                (true, _) => ("delivered", now),
+                (false, Some(at)) => ("pending", at),
+                (false, None) => ("failed", now),
+            };
+            c.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, status = ?2, next_at = ?3, last_status = ?4, \
+                 last_error = ?5, delivered_at = CASE WHEN ?2 = 'delivered' THEN ?6 ELSE delivered_at END WHERE id = ?1",
+                params![id, status, next_at, http_status, error, now],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Queues a delivery again now (manual resend, whatever its state).
+    pub fn resend_delivery(&self, id: i64) -> Result<(), CoreError> {
+        self.write(|c| {
+            let n = c.execute(
+                "UPDATE deliveries SET status = 'pending', next_at = ?2, attempts = 0 WHERE id = ?1",
+                params![id, now_ms()],
+            )?;
+            if n == 0 {
+                return Err(CoreError::NotFound(format!("delivery {id}")));
+            }
+            Ok(())
+        })
+    }
+
+    /// The delivery log, newest first, optionally for one case.
+    pub fn deliveries(
+        &self,
+        case_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<DeliveryInfo>, CoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, case_id, event, status, attempts, next_at, last_status, last_error, created_at, delivered_at \
+                 FROM deliveries WHERE ?1 IS NULL OR case_id = ?1 ORDER BY id DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![case_id, limit], |r| {
+                Ok(DeliveryInfo {
+                    id: r.get(0)?,
+                    case_id: r.get(1)?,
+                    event: r.get(2)?,
+                    status: r.get(3)?,
+                    attempts: r.get(4)?,
+                    next_at: rfc3339(r.get(5)?),
+                    last_status: r.get(6)?,
+                    last_error: r.get(7)?,
+                    created_at: rfc3339(r.get(8)?),
+                    delivered_at: r.get::<_, Option<i64>>(9)?.map(rfc3339),
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
     }
 
     /// Several cases by id (those that still exist), in the given order.

@@ -37,6 +37,11 @@ pub fn parse_ms(text: &str, end_of_day: bool) -> Option<i64> {
     Some(date.midnight().assume_utc().unix_timestamp() * 1000)
 }
 
+/// The UTC calendar date of a unix-ms instant.
+pub fn date_of(ms: i64) -> time::Date {
+    at(ms).date()
+}
+
 /// Today's date (UTC) as (year, month, day).
 pub fn today() -> (i32, u32, u32) {
     let t = OffsetDateTime::now_utc();

@@ -2,6 +2,7 @@
 //! started by [`services::start`] inside one tokio runtime (used by `serve` and the desktop app).
 
 pub mod error;
+pub mod notify;
 pub mod receiver;
 pub mod review;
 pub mod services;

@@ -117,6 +117,8 @@ pub fn router(state: Arc<ReviewState>) -> Router {
         .route("/api/settings", get(settings))
         .route("/api/setup", get(setup_status).post(setup))
         .route("/api/facets", get(facets))
+        .route("/api/deliveries", get(deliveries))
+        .route("/api/deliveries/{id}/resend", post(resend_delivery))
         .route("/api/settings/ditto-config", get(ditto_config))
         .route(
             "/api/{*rest}",
@@ -328,6 +330,9 @@ async fn case_image(
 #[serde(deny_unknown_fields)]
 struct DecisionBody {
     decision: String,
+    /// Answer Ditto ID with this user id instead (Ditto ID renames its user to it).
+    #[serde(default)]
+    user_id: Option<String>,
     #[serde(default)]
     reasons: Vec<String>,
     #[serde(default)]
@@ -355,6 +360,20 @@ async fn decide(
             "reasons: a rejection needs at least one reason".into(),
         ));
     }
+    let link_user_id = match body
+        .user_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+    {
+        None => None,
+        Some(_) if !approve => {
+            return Err(ServerError::BadRequest(
+                "user_id: a different user id can only be answered with an approval".into(),
+            ))
+        }
+        Some(u) => Some(kyc_core::ingest::validate_user_id(u, "user_id")?),
+    };
     if let Some(unknown) = body
         .reasons
         .iter()
@@ -378,6 +397,8 @@ async fn decide(
                 reasons: body.reasons,
                 comment: body.comment,
                 by_user: Some(user.name),
+                rule: None,
+                link_user_id,
             },
         )
         .await?;
@@ -423,6 +444,53 @@ async fn setup(
         .map_err(|e| CoreError::Internal(e.to_string()))??;
     tracing::info!(user = %body.username, "first admin created");
     login(State(st), Ok(Json(body))).await
+}
+
+#[derive(Deserialize)]
+struct DeliveryParams {
+    case: Option<String>,
+}
+
+/// The webhook delivery log (optionally for one case).
+async fn deliveries(
+    State(st): St,
+    _who: Reviewer,
+    Query(p): Query<DeliveryParams>,
+) -> Result<Json<Value>, ServerError> {
+    let store = st.desk.store().clone();
+    let log = tokio::task::spawn_blocking(move || {
+        let case = match p.case.filter(|c| !c.is_empty()) {
+            Some(key) => Some(store.resolve(&key)?),
+            None => None,
+        };
+        store.deliveries(case, 200)
+    })
+    .await
+    .map_err(|e| CoreError::Internal(e.to_string()))??;
+    Ok(Json(json!({"deliveries": log})))
+}
+
+/// Queues a delivery again at once (supervisors and admins).
+async fn resend_delivery(
+    State(st): St,
+    Reviewer(user): Reviewer,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ServerError> {
+    if !matches!(
+        user.role,
+        kyc_core::users::Role::Admin | kyc_core::users::Role::Supervisor
+    ) {
+        return Err(ServerError::Forbidden(
+            "only a supervisor or an admin may resend deliveries",
+        ));
+    }
+    let store = st.desk.store().clone();
+    tokio::task::spawn_blocking(move || store.resend_delivery(id))
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))??;
+    tracing::info!(delivery = id, user = %user.name, "delivery resent");
+    st.desk.deliveries_changed().notify_one();
+    Ok(StatusCode::ACCEPTED)
 }
 
 /// Values the queue's filters offer.

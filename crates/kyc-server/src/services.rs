@@ -93,11 +93,10 @@ pub async fn start(loaded: &Loaded, ui: Option<Arc<dyn UiAssets>>) -> Result<Run
     let cfg = &loaded.config;
     std::fs::create_dir_all(&loaded.data_dir).map_err(kyc_core::CoreError::from)?;
     let store = Arc::new(Store::open(&loaded.data_dir.join(DB_FILE))?);
-    let desk = Arc::new(Desk::new(
-        store,
-        cfg.decision.clone(),
-        cfg.receiver.mapping.clone(),
-    ));
+    let desk = Arc::new(
+        Desk::new(store, cfg.decision.clone(), cfg.receiver.mapping.clone())
+            .with_notify(cfg.notify.enabled()),
+    );
     let material = tls::load_or_create(&cfg.receiver, &loaded.data_dir)?;
     let rustls_config = RustlsConfig::from_config(tls::server_config(&material)?);
 
@@ -128,6 +127,10 @@ pub async fn start(loaded: &Loaded, ui: Option<Arc<dyn UiAssets>>) -> Result<Run
     };
     let review_app = crate::review::router(review_state(review_https));
 
+    if cfg.notify.enabled() {
+        // Runs for the life of the runtime; deliveries live in the database between restarts.
+        crate::notify::spawn(desk.clone(), cfg.notify.clone());
+    }
     let receiver_handle = Handle::new();
     let review_handle = Handle::new();
     let mut tasks = Vec::new();

@@ -1,0 +1,272 @@
+//! The decision engine over real HTTPS: automatic rules and which rule decided, late decisions,
+//! user-id linking, history flags, and the signed outbound webhook with retries and resend.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use common::{start, submission};
+use kyc_core::config::{AutoApprove, Config, OnTimeout};
+use kyc_sim::Scenario;
+use serde_json::{json, Value};
+
+const SECRET: &str = "webhook-secret-0123456789";
+
+/// A stand-in for the enterprise's system: records every delivery, fails the first `fail` ones.
+#[derive(Clone, Default)]
+struct Hook {
+    seen: Arc<Mutex<Vec<(HeaderMap, String)>>>,
+    fail: Arc<Mutex<u32>>,
+}
+
+impl Hook {
+    async fn start(fail: u32) -> (Hook, String) {
+        let hook = Hook::default();
+        *hook.fail.lock().unwrap() = fail;
+        let h = hook.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: String| {
+                let h = h.clone();
+                async move {
+                    h.seen.lock().unwrap().push((headers, body));
+                    let mut f = h.fail.lock().unwrap();
+                    if *f > 0 {
+                        *f -= 1;
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        StatusCode::NO_CONTENT
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (hook, url)
+    }
+
+    fn count(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+
+    async fn wait_for(&self, n: usize) {
+        for _ in 0..400 {
+            if self.count() >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("webhook got {} deliveries, expected {n}", self.count());
+    }
+}
+
+fn with_hook(url: String, max_attempts: u32) -> impl FnOnce(&mut Config) {
+    move |c: &mut Config| {
+        c.notify.url = url;
+        c.notify.secret = Some(SECRET.into());
+        c.notify.retry_base_ms = 50;
+        c.notify.max_attempts = max_attempts;
+    }
+}
+
+async fn deliveries(d: &common::Desk) -> Vec<Value> {
+    d.get("/api/deliveries").await.1["deliveries"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+async fn wait_delivery_status(d: &common::Desk, status: &str) -> Value {
+    for _ in 0..400 {
+        if let Some(x) = deliveries(d)
+            .await
+            .into_iter()
+            .find(|x| x["status"] == status)
+        {
+            return x;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("no delivery reached {status}: {:?}", deliveries(d).await);
+}
+
+#[tokio::test]
+async fn held_then_timed_out_then_decided_late_is_recorded_and_delivered_signed() {
+    let (hook, url) = Hook::start(0).await;
+    let d = start(|c| {
+        c.decision.hold_secs = 1;
+        c.decision.on_timeout = OnTimeout::Accept;
+        with_hook(url, 5)(c);
+    })
+    .await;
+    let sub = submission(Scenario::Mismatch, 300);
+    let (_, answer) = d.post(&sub.payload).await;
+    assert_eq!(
+        answer["result"], true,
+        "timeout: accepted for offline review"
+    );
+    let case = d.wait_for_case(&sub.requester_id).await;
+    assert_eq!(case["answer"]["by"], "timeout");
+    let id = case["id"].as_i64().unwrap();
+    assert_eq!(hook.count(), 0, "nothing final yet");
+
+    // The late rejection is recorded; Ditto ID's answer stays what it was told.
+    let (status, detail) = d
+        .decide(
+            id,
+            json!({"decision": "reject", "reasons": ["face_mismatch"]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(detail["status"], "rejected");
+    assert_eq!(detail["answer"]["result"], true);
+    assert_eq!(detail["answer"]["by"], "timeout");
+
+    hook.wait_for(1).await;
+    let (headers, body) = hook.seen.lock().unwrap()[0].clone();
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["event"], "case.decided");
+    assert_eq!(v["decision"], "reject");
+    assert_eq!(v["late"], true);
+    assert_eq!(v["ditto_answer"]["result"], true);
+    assert_eq!(v["reference"], case["reference"]);
+    // The signature verifies: HMAC-SHA256(secret, "<timestamp>.<body>").
+    let ts: i64 = headers["x-kyc-desk-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((ts - kyc_core::timefmt::now_ms() / 1000).abs() < 60);
+    let sig = headers["x-kyc-desk-signature"].to_str().unwrap();
+    assert_eq!(sig, kyc_server::notify::sign(SECRET, ts, &body));
+    assert_ne!(
+        sig,
+        kyc_server::notify::sign("another-secret-xxxxxxxx", ts, &body)
+    );
+    let x = wait_delivery_status(&d, "delivered").await;
+    assert_eq!(x["attempts"], 1);
+}
+
+#[tokio::test]
+async fn a_failing_webhook_is_retried_with_backoff_then_resent_by_hand() {
+    let (hook, url) = Hook::start(3).await;
+    let d = start(|c| {
+        c.decision.hold_secs = 0;
+        c.decision.auto_approve = AutoApprove::Clean;
+        with_hook(url, 2)(c);
+    })
+    .await;
+    let sub = submission(Scenario::Clean, 301);
+    let (_, answer) = d.post(&sub.payload).await;
+    assert_eq!(answer["result"], true);
+    // Two attempts, both refused: the delivery is marked failed with what went wrong.
+    let failed = wait_delivery_status(&d, "failed").await;
+    assert_eq!(failed["attempts"], 2);
+    assert_eq!(failed["last_status"], 500);
+    assert_eq!(failed["last_error"], "HTTP 500");
+    assert_eq!(hook.count(), 2);
+    // A reviewer may not resend; an admin may. The receiver still fails once, then accepts.
+    let id = failed["id"].as_i64().unwrap();
+    let resp = d
+        .http
+        .post(d.review(&format!("/api/deliveries/{id}/resend")))
+        .bearer_auth(&d.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let admin = d.login("ada").await;
+    let resp = d
+        .http
+        .post(d.review(&format!("/api/deliveries/{id}/resend")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202);
+    let delivered = wait_delivery_status(&d, "delivered").await;
+    assert_eq!(delivered["attempts"], 2, "one more failure, then success");
+    assert_eq!(hook.count(), 4);
+    let v: Value = serde_json::from_str(&hook.seen.lock().unwrap()[3].1).unwrap();
+    assert_eq!(v["decided_by"], "auto");
+    assert_eq!(v["rule"], "auto_approve:clean");
+    assert_eq!(v["late"], false);
+}
+
+#[tokio::test]
+async fn a_reviewer_can_link_the_user_to_another_id_on_approval() {
+    let d = start(|_| {}).await;
+    let sub = submission(Scenario::Clean, 302);
+    let payload = sub.payload.clone();
+    let held = {
+        let (http, url) = (d.http.clone(), d.receiver());
+        tokio::spawn(async move {
+            http.post(url)
+                .json(&payload)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        })
+    };
+    let id = d.wait_for_case(&sub.requester_id).await["id"]
+        .as_i64()
+        .unwrap();
+    let (status, _) = d
+        .decide(
+            id,
+            json!({"decision": "reject", "reasons": ["other"], "user_id": "CUST-1"}),
+        )
+        .await;
+    assert_eq!(status, 400, "linking goes with an approval only");
+    let (status, _) = d
+        .decide(id, json!({"decision": "approve", "user_id": "bad\u{7}id"}))
+        .await;
+    assert_eq!(status, 400);
+    let (status, detail) = d
+        .decide(id, json!({"decision": "approve", "user_id": "CUST-000042"}))
+        .await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["decisions"][0]["link_user_id"], "CUST-000042");
+    let answer = tokio::time::timeout(Duration::from_secs(10), held)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(answer["user_id"], "CUST-000042");
+    assert_eq!(answer["result"], true);
+}
+
+#[tokio::test]
+async fn history_flags_show_reused_documents_and_returning_users() {
+    let d = start(|c| c.decision.hold_secs = 0).await;
+    let first = submission(Scenario::Clean, 303);
+    assert_eq!(d.post(&first.payload).await.0, 200);
+    // Same person again (new request), and the same document under another user id.
+    let mut again = first.payload.clone();
+    again["request_info"]["requester_id"] = json!("again-303");
+    assert_eq!(d.post(&again).await.0, 200);
+    let mut other = first.payload.clone();
+    other["request_info"]["requester_id"] = json!("other-303");
+    other["request_info"]["user_id"] = json!("someone.else@example.com");
+    assert_eq!(d.post(&other).await.0, 200);
+    let flags = |c: &Value| -> Vec<String> {
+        c["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let c2 = d.wait_for_case("again-303").await;
+    assert!(flags(&c2).contains(&"user_seen_before".to_string()), "{c2}");
+    assert!(!flags(&c2).contains(&"document_reused".to_string()));
+    let c3 = d.wait_for_case("other-303").await;
+    assert!(flags(&c3).contains(&"document_reused".to_string()), "{c3}");
+    let msg = c3["flags"].to_string();
+    assert!(msg.contains("KYC-"), "names the earlier cases: {msg}");
+}
