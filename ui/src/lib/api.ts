@@ -12,7 +12,10 @@ export interface CaseSummary {
 export interface Score { value: number | null; threshold: number; passed: boolean | null }
 export interface FieldRow { name: string; value: string | null; status: string | null; sources: Record<string, string>; mismatch: boolean }
 export interface ImageInfo { name: string; mime: string; width: number; height: number; size: number }
-export interface DecisionRecord { decision: string; reasons: string[]; comment: string; by: string; by_user: string | null; at: string }
+export interface DecisionRecord {
+  decision: string; reasons: string[]; comment: string; by: string; by_user: string | null; at: string;
+  rule: string | null; link_user_id: string | null;
+}
 export interface CheckDetail { element?: string; status?: string; detail?: string; source?: string; source1?: string; source2?: string; match_percentage?: string }
 export interface Check { check_category?: string; check_name?: string; check_status?: string; check_detail: CheckDetail[] }
 export interface DocumentView {
@@ -96,8 +99,14 @@ export function listCases(params: CaseFilters = {}): Promise<CasePage> {
 }
 export const getCase = (id: number | string) => call<CaseDetail>("GET", `/api/cases/${encodeURIComponent(String(id))}`);
 export const imageUrl = (id: number, name: string) => `/api/cases/${id}/images/${encodeURIComponent(name)}`;
-export const decide = (id: number, decision: "approve" | "reject", reasons: string[], comment: string) =>
-  call<CaseDetail>("POST", `/api/cases/${id}/decision`, { decision, reasons, comment });
+export const decide = (id: number, decision: "approve" | "reject", reasons: string[], comment: string, userId?: string) =>
+  call<CaseDetail>("POST", `/api/cases/${id}/decision`, { decision, reasons, comment, ...(userId ? { user_id: userId } : {}) });
+export interface Delivery {
+  id: number; case_id: number; event: string; status: "pending" | "delivered" | "failed"; attempts: number; next_at: string;
+  last_status: number | null; last_error: string | null; created_at: string; delivered_at: string | null;
+}
+export const deliveries = (caseId: number) => call<{ deliveries: Delivery[] }>("GET", `/api/deliveries?case=${caseId}`);
+export const resendDelivery = (id: number) => call<void>("POST", `/api/deliveries/${id}/resend`);
 
 /** Live events; the session cookie authenticates the stream. Returns a function that closes it. */
 export function subscribe(onEvent: (e: DeskEvent) => void, onState: (live: boolean) => void): () => void {
