@@ -28,7 +28,7 @@ pub struct Store {
 }
 
 /// What Ditto ID was (or will be) answered for a case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Answer {
     pub result: bool,
     pub at: String,
@@ -38,7 +38,7 @@ pub struct Answer {
     pub reference: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseSummary {
     pub id: i64,
     pub reference: String,
@@ -56,7 +56,7 @@ pub struct CaseSummary {
     pub hold_until: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ImageInfo {
     pub name: String,
     pub mime: String,
@@ -65,7 +65,7 @@ pub struct ImageInfo {
     pub size: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DecisionRecord {
     pub decision: String,
     pub reasons: Vec<String>,
@@ -95,7 +95,7 @@ pub struct NewDecision {
 }
 
 /// One webhook delivery as the desk's log shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeliveryInfo {
     pub id: i64,
     pub case_id: i64,
@@ -144,7 +144,7 @@ pub struct CaseQuery {
     pub cursor: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CasePage {
     pub cases: Vec<CaseSummary>,
     pub next: Option<String>,

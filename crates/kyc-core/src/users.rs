@@ -11,7 +11,7 @@ use crate::error::CoreError;
 use crate::store::Store;
 use crate::timefmt::now_ms;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Reviewer,
@@ -46,7 +46,7 @@ impl std::str::FromStr for Role {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub name: String,
     pub role: Role,

@@ -13,7 +13,7 @@ use crate::model::{Check, Payload};
 use crate::store::{CaseSummary, DecisionRecord, ImageInfo, Store};
 
 /// One identity field with its value as read from each source.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FieldRow {
     pub name: String,
     /// The sender's final value.
@@ -25,14 +25,14 @@ pub struct FieldRow {
     pub mismatch: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Score {
     pub value: Option<f64>,
     pub threshold: f64,
     pub passed: Option<bool>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DocumentView {
     pub types: Vec<String>,
     pub names: Vec<String>,
@@ -42,10 +42,11 @@ pub struct DocumentView {
     pub is_nfc_document: Option<bool>,
     pub nfc_scan_status: Option<String>,
     pub nfc_scan_status_reason: Option<String>,
+    #[schema(value_type = Vec<Object>)]
     pub checks: Vec<Check>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CaseDetail {
     #[serde(flatten)]
     pub summary: CaseSummary,
@@ -60,6 +61,7 @@ pub struct CaseDetail {
     pub decisions: Vec<DecisionRecord>,
     /// The same user's other cases, newest first.
     pub history: Vec<CaseSummary>,
+    #[schema(value_type = Object)]
     pub raw: Value,
 }
 

@@ -8,6 +8,17 @@ use kyc_core::CoreError;
 use serde_json::json;
 use thiserror::Error;
 
+/// The JSON body of every error answer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable code, e.g. `invalid_payload`.
+    pub error: String,
+    pub message: String,
+    /// For invalid payloads: the JSON path of the field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
 #[derive(Debug, Error)]
 pub enum ServerError {
     #[error(transparent)]

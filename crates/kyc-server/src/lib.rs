@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod notify;
+pub mod openapi;
 pub mod receiver;
 pub mod review;
 pub mod services;

@@ -21,7 +21,7 @@ use kyc_core::oauth::TokenIssuer;
 use kyc_core::CoreError;
 use subtle::ConstantTimeEq;
 
-use crate::error::ServerError;
+use crate::error::{ErrorBody, ServerError};
 
 /// Largest token request body we read.
 const TOKEN_BODY_LIMIT: usize = 16 * 1024;
@@ -188,6 +188,14 @@ async fn read_body(
     }
 }
 
+#[utoipa::path(post, path = "/kyc", tag = "receiver",
+    description = "Ditto ID's KYC result (default payload v3.0, or a mapped custom body; AES-encrypted when configured). \
+                   Held until a decision; the path is `receiver.path`.",
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "`{result, reference_number, user_id}` shaped by `[receiver.answer]`, encrypted when configured"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn receive(
     State(state): State<Arc<ReceiverState>>,
     headers: HeaderMap,
@@ -226,6 +234,11 @@ async fn receive(
     })
 }
 
+#[utoipa::path(post, path = "/kyc-service-access-token-endpoint", tag = "receiver",
+    description = "OAuth2 client credentials (RFC 6749 §4.4); the path is `receiver.auth.token_path`.",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "grant_type=client_credentials, client_id, client_secret (or HTTP Basic)"),
+    responses((status = 200, description = "`{access_token, token_type: \"Bearer\", expires_in}`"),
+        (status = 400, description = "invalid_request / unsupported_grant_type"), (status = 401, description = "invalid_client")))]
 /// RFC 6749 §4.4 client credentials: client authenticated by HTTP Basic or by form fields.
 async fn token(
     State(state): State<Arc<ReceiverState>>,

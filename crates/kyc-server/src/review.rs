@@ -22,13 +22,13 @@ use serde_json::{json, Value};
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::StreamExt;
 
-use crate::error::ServerError;
+use crate::error::{ErrorBody, ServerError};
 use crate::UiAssets;
 
 pub const SESSION_COOKIE: &str = "kyc_session";
 
 /// What the settings page shows (no secrets; the Ditto ID config is for admins only).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct SettingsView {
     pub receiver_url: String,
     pub tls_fingerprint: String,
@@ -50,6 +50,7 @@ pub struct SettingsView {
     /// Every value here is read from the config file at start: changing it needs a restart.
     pub restart_needed_to_change: bool,
     #[serde(skip)]
+    #[schema(ignore)]
     pub ditto_config: Value,
 }
 
@@ -120,6 +121,7 @@ pub fn router(state: Arc<ReviewState>) -> Router {
         .route("/api/deliveries", get(deliveries))
         .route("/api/deliveries/{id}/resend", post(resend_delivery))
         .route("/api/settings/ditto-config", get(ditto_config))
+        .route("/api/openapi.json", get(openapi))
         .route(
             "/api/{*rest}",
             axum::routing::any(|| async { ServerError::NotFound }),
@@ -165,12 +167,13 @@ impl FromRequestParts<Arc<ReviewState>> for Reviewer {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct LoginBody {
     username: String,
     password: String,
 }
-
+#[utoipa::path(post, path = "/api/login", tag = "review", request_body = LoginBody,
+    responses((status = 200, description = "`{token, user, expires_at}`; also sets the session cookie"), (status = 401, body = ErrorBody)))]
 async fn login(
     State(st): St,
     body: Result<Json<LoginBody>, axum::extract::rejection::JsonRejection>,
@@ -198,7 +201,7 @@ async fn login(
     }
     Ok(resp)
 }
-
+#[utoipa::path(post, path = "/api/logout", tag = "review", responses((status = 204, description = "Signed out")))]
 async fn logout(State(st): St, headers: HeaderMap) -> Result<Response, ServerError> {
     if let Some(token) = session_token(&headers) {
         let store = st.desk.store().clone();
@@ -213,12 +216,13 @@ async fn logout(State(st): St, headers: HeaderMap) -> Result<Response, ServerErr
     );
     Ok(resp)
 }
-
+#[utoipa::path(get, path = "/api/me", tag = "review", security(("session" = [])), responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
 async fn me(Reviewer(user): Reviewer) -> Json<User> {
     Json(user)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListParams {
     status: Option<String>,
     requester_id: Option<String>,
@@ -248,7 +252,8 @@ fn date_param(v: Option<String>, name: &str, end_of_day: bool) -> Result<Option<
             }),
     }
 }
-
+#[utoipa::path(get, path = "/api/cases", tag = "review", security(("session" = [])), params(ListParams),
+    responses((status = 200, body = kyc_core::store::CasePage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn list_cases(
     State(st): St,
     _who: Reviewer,
@@ -300,7 +305,9 @@ async fn list_cases(
         serde_json::to_value(page).map_err(|e| CoreError::Internal(e.to_string()))?,
     ))
 }
-
+#[utoipa::path(get, path = "/api/cases/{id}", tag = "review", security(("session" = [])),
+    params(("id" = String, Path, description = "Case id or reference")),
+    responses((status = 200, body = kyc_core::view::CaseDetail), (status = 404, body = ErrorBody)))]
 async fn case_detail(
     State(st): St,
     _who: Reviewer,
@@ -308,7 +315,9 @@ async fn case_detail(
 ) -> Result<Response, ServerError> {
     Ok(Json(st.desk.detail(&id).await?).into_response())
 }
-
+#[utoipa::path(get, path = "/api/cases/{id}/images/{name}", tag = "review", security(("session" = [])),
+    params(("id" = String, Path), ("name" = String, Path, description = "selfie, portrait_image, front_page, back_page...")),
+    responses((status = 200, description = "The image bytes (image/jpeg or image/png)"), (status = 404, body = ErrorBody)))]
 async fn case_image(
     State(st): St,
     _who: Reviewer,
@@ -326,7 +335,7 @@ async fn case_image(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DecisionBody {
     decision: String,
@@ -338,7 +347,9 @@ struct DecisionBody {
     #[serde(default)]
     comment: String,
 }
-
+#[utoipa::path(post, path = "/api/cases/{id}/decision", tag = "review", security(("session" = [])),
+    params(("id" = String, Path)), request_body = DecisionBody,
+    responses((status = 200, body = kyc_core::view::CaseDetail), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody, description = "Already decided")))]
 async fn decide(
     State(st): St,
     Reviewer(user): Reviewer,
@@ -404,7 +415,8 @@ async fn decide(
         .await?;
     Ok(Json(detail).into_response())
 }
-
+#[utoipa::path(get, path = "/api/events", tag = "review", security(("session" = [])),
+    responses((status = 200, content_type = "text/event-stream", description = "Server-sent events case.created, case.decided, case.answered; data is `{type, case, hold_until?}`")))]
 async fn events(
     State(st): St,
     _who: Reviewer,
@@ -418,6 +430,7 @@ async fn events(
 }
 
 /// First run: whether an admin must still be created, and where Ditto ID must send.
+#[utoipa::path(get, path = "/api/setup", tag = "review", responses((status = 200, description = "`{needs_setup, receiver_url, tls_fingerprint, auth_mode}`")))]
 async fn setup_status(State(st): St) -> Result<Json<Value>, ServerError> {
     let store = st.desk.store().clone();
     let users = tokio::task::spawn_blocking(move || store.user_count())
@@ -432,6 +445,8 @@ async fn setup_status(State(st): St) -> Result<Json<Value>, ServerError> {
 }
 
 /// First run: creates the first admin (only while there are no accounts) and signs them in.
+#[utoipa::path(post, path = "/api/setup", tag = "review", request_body = LoginBody,
+    responses((status = 200, description = "The first admin is created and signed in"), (status = 400, body = ErrorBody, description = "Accounts exist already")))]
 async fn setup(
     State(st): St,
     body: Result<Json<LoginBody>, axum::extract::rejection::JsonRejection>,
@@ -452,6 +467,9 @@ struct DeliveryParams {
 }
 
 /// The webhook delivery log (optionally for one case).
+#[utoipa::path(get, path = "/api/deliveries", tag = "review", security(("session" = [])),
+    params(("case" = Option<String>, Query, description = "Case id or reference")),
+    responses((status = 200, description = "`{deliveries: [DeliveryInfo]}`")))]
 async fn deliveries(
     State(st): St,
     _who: Reviewer,
@@ -471,6 +489,8 @@ async fn deliveries(
 }
 
 /// Queues a delivery again at once (supervisors and admins).
+#[utoipa::path(post, path = "/api/deliveries/{id}/resend", tag = "review", security(("session" = [])),
+    params(("id" = i64, Path)), responses((status = 202, description = "Queued again"), (status = 403, body = ErrorBody)))]
 async fn resend_delivery(
     State(st): St,
     Reviewer(user): Reviewer,
@@ -493,7 +513,13 @@ async fn resend_delivery(
     Ok(StatusCode::ACCEPTED)
 }
 
+/// The OpenAPI description of both APIs.
+async fn openapi(_who: Reviewer) -> Json<Value> {
+    Json(crate::openapi::document())
+}
+
 /// Values the queue's filters offer.
+#[utoipa::path(get, path = "/api/facets", tag = "review", security(("session" = [])), responses((status = 200, description = "`{document_types}`")))]
 async fn facets(State(st): St, _who: Reviewer) -> Result<Json<Value>, ServerError> {
     let store = st.desk.store().clone();
     let types = tokio::task::spawn_blocking(move || store.document_types())
@@ -501,12 +527,14 @@ async fn facets(State(st): St, _who: Reviewer) -> Result<Json<Value>, ServerErro
         .map_err(|e| CoreError::Internal(e.to_string()))??;
     Ok(Json(json!({"document_types": types})))
 }
-
+#[utoipa::path(get, path = "/api/settings", tag = "review", security(("session" = [])), responses((status = 200, body = SettingsView)))]
 async fn settings(State(st): St, _who: Reviewer) -> Json<SettingsView> {
     Json(st.settings.clone())
 }
 
 /// The `kyc.service.api.config` JSON (it holds secrets: admins only).
+#[utoipa::path(get, path = "/api/settings/ditto-config", tag = "review", security(("session" = [])),
+    responses((status = 200, description = "Ditto ID's kyc.service.api.config JSON (admins only)"), (status = 403, body = ErrorBody)))]
 async fn ditto_config(State(st): St, Reviewer(user): Reviewer) -> Result<Json<Value>, ServerError> {
     if user.role != kyc_core::users::Role::Admin {
         return Err(ServerError::Forbidden(

@@ -756,3 +756,35 @@ async fn a_team_review_listener_is_https_and_the_local_window_gets_loopback_http
         "a loopback HTTP cookie must not be Secure: {cookie}"
     );
 }
+
+#[tokio::test]
+async fn openapi_describes_both_apis() {
+    let desk = start(|_| {}).await;
+    let resp = desk
+        .http
+        .get(desk.review("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let (status, doc) = desk.get("/api/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/kyc",
+        "/kyc-service-access-token-endpoint",
+        "/api/login",
+        "/api/cases",
+        "/api/cases/{id}",
+        "/api/cases/{id}/decision",
+        "/api/events",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} missing");
+    }
+    for schema in ["CaseSummary", "CaseDetail", "ErrorBody", "Flag"] {
+        assert!(
+            doc["components"]["schemas"].get(schema).is_some(),
+            "{schema} missing"
+        );
+    }
+}

@@ -1,0 +1,68 @@
+//! The OpenAPI description of both APIs (receiver and review), served at `/api/openapi.json`.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::ErrorBody;
+
+struct SessionAuth;
+
+impl Modify for SessionAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The token from POST /api/login (browsers may use the kyc_session cookie)",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "KYC Desk", description = "The receiver Ditto ID calls and the review API the desk uses."),
+    paths(
+        crate::receiver::receive,
+        crate::receiver::token,
+        crate::review::login,
+        crate::review::logout,
+        crate::review::me,
+        crate::review::list_cases,
+        crate::review::case_detail,
+        crate::review::case_image,
+        crate::review::decide,
+        crate::review::events,
+        crate::review::setup_status,
+        crate::review::setup,
+        crate::review::deliveries,
+        crate::review::resend_delivery,
+        crate::review::facets,
+        crate::review::settings,
+        crate::review::ditto_config,
+    ),
+    components(schemas(
+        ErrorBody,
+        kyc_core::store::CaseSummary,
+        kyc_core::store::CasePage,
+        kyc_core::store::Answer,
+        kyc_core::store::DeliveryInfo,
+        kyc_core::view::CaseDetail,
+        kyc_core::checks::Flag,
+        kyc_core::users::User,
+        crate::review::SettingsView,
+    )),
+    modifiers(&SessionAuth),
+    tags((name = "receiver", description = "What Ditto ID's IDV Server calls"), (name = "review", description = "What the desk UI and scripts call"))
+)]
+struct ApiDoc;
+
+/// The OpenAPI document as JSON.
+pub fn document() -> serde_json::Value {
+    serde_json::to_value(ApiDoc::openapi()).unwrap_or_default()
+}
