@@ -22,6 +22,27 @@ const B64_IN: GeneralPurpose = GeneralPurpose::new(
 );
 const B64_OUT: GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
+/// Runs `$body` with `$A` bound to the AES variant for a key of `$len` bytes (16, 24 or 32;
+/// lengths are validated when the suite is built).
+macro_rules! with_aes {
+    ($len:expr, $A:ident => $body:expr) => {
+        match $len {
+            16 => {
+                type $A = aes::Aes128;
+                $body
+            }
+            24 => {
+                type $A = aes::Aes192;
+                $body
+            }
+            _ => {
+                type $A = aes::Aes256;
+                $body
+            }
+        }
+    };
+}
+
 /// The JCE transformation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CipherSpec {
@@ -188,40 +209,26 @@ impl AesSuite {
 
     /// Encrypts raw bytes (what JCE's `doFinal` returns).
     pub fn encrypt_bytes(&self, plaintext: &[u8]) -> Vec<u8> {
-        macro_rules! with_aes {
-            ($A:ident => $body:expr) => {
-                match self.key.len() {
-                    16 => {
-                        type $A = aes::Aes128;
-                        $body
-                    }
-                    24 => {
-                        type $A = aes::Aes192;
-                        $body
-                    }
-                    _ => {
-                        type $A = aes::Aes256;
-                        $body
-                    }
-                }
-            };
-        }
         let (k, iv) = (&self.key[..], &self.iv[..]);
         match self.spec {
-            CipherSpec::Cbc => with_aes!(A => cbc::Encryptor::<A>::new_from_slices(k, iv)
+            CipherSpec::Cbc => {
+                with_aes!(self.key.len(), A => cbc::Encryptor::<A>::new_from_slices(k, iv)
                 .map(|c| c.encrypt_padded_vec_mut::<Pkcs7>(plaintext))
-                .unwrap_or_default()),
-            CipherSpec::Ecb => with_aes!(A => ecb::Encryptor::<A>::new_from_slice(k)
+                .unwrap_or_default())
+            }
+            CipherSpec::Ecb => {
+                with_aes!(self.key.len(), A => ecb::Encryptor::<A>::new_from_slice(k)
                 .map(|c| c.encrypt_padded_vec_mut::<Pkcs7>(plaintext))
-                .unwrap_or_default()),
-            CipherSpec::Ctr => with_aes!(A => {
+                .unwrap_or_default())
+            }
+            CipherSpec::Ctr => with_aes!(self.key.len(), A => {
                 let mut buf = plaintext.to_vec();
                 if let Ok(mut c) = ctr::Ctr128BE::<A>::new_from_slices(k, iv) {
                     c.apply_keystream(&mut buf);
                 }
                 buf
             }),
-            CipherSpec::Gcm => with_aes!(A => {
+            CipherSpec::Gcm => with_aes!(self.key.len(), A => {
                 if iv.len() == 12 {
                     aes_gcm::AesGcm::<A, U12>::new_from_slice(k)
                         .ok()
@@ -239,42 +246,28 @@ impl AesSuite {
 
     /// Decrypts raw bytes; any failure (length, padding, tag) is the same [`Undecryptable`].
     pub fn decrypt_bytes(&self, ciphertext: &[u8]) -> Result<Vec<u8>, Undecryptable> {
-        macro_rules! with_aes {
-            ($A:ident => $body:expr) => {
-                match self.key.len() {
-                    16 => {
-                        type $A = aes::Aes128;
-                        $body
-                    }
-                    24 => {
-                        type $A = aes::Aes192;
-                        $body
-                    }
-                    _ => {
-                        type $A = aes::Aes256;
-                        $body
-                    }
-                }
-            };
-        }
         let (k, iv) = (&self.key[..], &self.iv[..]);
         match self.spec {
-            CipherSpec::Cbc => with_aes!(A => cbc::Decryptor::<A>::new_from_slices(k, iv)
+            CipherSpec::Cbc => {
+                with_aes!(self.key.len(), A => cbc::Decryptor::<A>::new_from_slices(k, iv)
                 .map_err(|_| Undecryptable)?
                 .decrypt_padded_vec_mut::<Pkcs7>(ciphertext)
-                .map_err(|_| Undecryptable)),
-            CipherSpec::Ecb => with_aes!(A => ecb::Decryptor::<A>::new_from_slice(k)
+                .map_err(|_| Undecryptable))
+            }
+            CipherSpec::Ecb => {
+                with_aes!(self.key.len(), A => ecb::Decryptor::<A>::new_from_slice(k)
                 .map_err(|_| Undecryptable)?
                 .decrypt_padded_vec_mut::<Pkcs7>(ciphertext)
-                .map_err(|_| Undecryptable)),
-            CipherSpec::Ctr => with_aes!(A => {
+                .map_err(|_| Undecryptable))
+            }
+            CipherSpec::Ctr => with_aes!(self.key.len(), A => {
                 let mut buf = ciphertext.to_vec();
                 ctr::Ctr128BE::<A>::new_from_slices(k, iv)
                     .map_err(|_| Undecryptable)?
                     .apply_keystream(&mut buf);
                 Ok(buf)
             }),
-            CipherSpec::Gcm => with_aes!(A => {
+            CipherSpec::Gcm => with_aes!(self.key.len(), A => {
                 if iv.len() == 12 {
                     aes_gcm::AesGcm::<A, U12>::new_from_slice(k)
                         .map_err(|_| Undecryptable)?

@@ -21,20 +21,7 @@ fn b64_field(payload: &Value, pointer: &str) -> Vec<u8> {
 async fn approve_while_held_answers_true_with_the_reference() {
     let desk = start(|_| {}).await;
     let sub = submission(Scenario::Clean, 0);
-    let payload = sub.payload.clone();
-    let held = {
-        let (http, url) = (desk.http.clone(), desk.receiver());
-        tokio::spawn(async move {
-            http.post(url)
-                .json(&payload)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        })
-    };
+    let held = desk.post_in_background(&sub.payload);
     let case = desk.wait_for_case(&sub.requester_id).await;
     assert_eq!(case["status"], "pending");
     assert!(case["answer"].is_null());
@@ -112,20 +99,7 @@ async fn approve_while_held_answers_true_with_the_reference() {
 async fn reject_while_held_answers_false_and_needs_a_reason() {
     let desk = start(|_| {}).await;
     let sub = submission(Scenario::Expired, 1);
-    let payload = sub.payload.clone();
-    let held = {
-        let (http, url) = (desk.http.clone(), desk.receiver());
-        tokio::spawn(async move {
-            http.post(url)
-                .json(&payload)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        })
-    };
+    let held = desk.post_in_background(&sub.payload);
     let id = desk.wait_for_case(&sub.requester_id).await["id"]
         .as_i64()
         .unwrap();
@@ -519,17 +493,7 @@ async fn many_held_requests_do_not_block_each_other_or_the_review_api() {
         .collect();
     let mut held = Vec::new();
     for s in &subs {
-        let (http, url, payload) = (desk.http.clone(), desk.receiver(), s.payload.clone());
-        held.push(tokio::spawn(async move {
-            http.post(url)
-                .json(&payload)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }));
+        held.push(desk.post_in_background(&s.payload));
     }
     let mut ids = Vec::new();
     for s in &subs {
@@ -643,17 +607,7 @@ async fn queue_filters_held_cases_and_reason_codes() {
         .collect();
     let mut held = Vec::new();
     for s in &subs {
-        let (http, url, payload) = (desk.http.clone(), desk.receiver(), s.payload.clone());
-        held.push(tokio::spawn(async move {
-            http.post(url)
-                .json(&payload)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        }));
+        held.push(desk.post_in_background(&s.payload));
     }
     let mut ids = Vec::new();
     for s in &subs {

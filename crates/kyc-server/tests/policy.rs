@@ -200,20 +200,7 @@ async fn a_failing_webhook_is_retried_with_backoff_then_resent_by_hand() {
 async fn a_reviewer_can_link_the_user_to_another_id_on_approval() {
     let d = start(|_| {}).await;
     let sub = submission(Scenario::Clean, 302);
-    let payload = sub.payload.clone();
-    let held = {
-        let (http, url) = (d.http.clone(), d.receiver());
-        tokio::spawn(async move {
-            http.post(url)
-                .json(&payload)
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        })
-    };
+    let held = d.post_in_background(&sub.payload);
     let id = d.wait_for_case(&sub.requester_id).await["id"]
         .as_i64()
         .unwrap();

@@ -103,6 +103,15 @@ impl Desk {
         v["token"].as_str().unwrap().to_string()
     }
 
+    /// Posts a payload as Ditto ID would and keeps waiting for the (held) answer in the background.
+    pub fn post_in_background(&self, payload: &Value) -> tokio::task::JoinHandle<Value> {
+        let (http, url, payload) = (self.http.clone(), self.receiver(), payload.clone());
+        tokio::spawn(async move {
+            let resp = http.post(url).json(&payload).send().await.unwrap();
+            resp.json::<Value>().await.unwrap()
+        })
+    }
+
     pub async fn stop(self) {
         self.running.shutdown(Duration::from_secs(1)).await;
     }
