@@ -193,9 +193,13 @@ pub fn custom_body_flag(c: &CustomBody) -> Flag {
     )
 }
 
-/// The document's own checks (MRZ, dates, age): see `idcheck`.
-fn document_checks(_p: &Payload, _policy: &DecisionConfig, _received: time::Date) -> Vec<Flag> {
-    Vec::new()
+/// The document's own checks (MRZ check digits and cross-source comparison, dates, age).
+fn document_checks(p: &Payload, policy: &DecisionConfig, received: time::Date) -> Vec<Flag> {
+    let rules = crate::idcheck::DocumentPolicy {
+        expiring_days: policy.expiring_days,
+        minimum_age: policy.minimum_age,
+    };
+    crate::idcheck::document_flags(p, received, &rules)
 }
 
 /// What the store already knows about this person and document.

@@ -78,7 +78,7 @@ pub fn source_name(code: &str) -> String {
 
 /// Upper-case letters and digits only, accents dropped (`Bērziņa` → `BERZINA`), or with ICAO 9303
 /// transliteration first (`Müller` → `MUELLER`) when `icao` is set.
-fn fold(v: &str, icao: bool) -> String {
+pub(crate) fn fold(v: &str, icao: bool) -> String {
     use unicode_normalization::UnicodeNormalization;
     let mut pre = String::with_capacity(v.len());
     for c in v.chars().flat_map(char::to_uppercase) {

@@ -519,13 +519,15 @@ async fn openapi(_who: Reviewer) -> Json<Value> {
 }
 
 /// Values the queue's filters offer.
-#[utoipa::path(get, path = "/api/facets", tag = "review", security(("session" = [])), responses((status = 200, description = "`{document_types}`")))]
+#[utoipa::path(get, path = "/api/facets", tag = "review", security(("session" = [])), responses((status = 200, description = "`{document_types, flag_codes}`")))]
 async fn facets(State(st): St, _who: Reviewer) -> Result<Json<Value>, ServerError> {
     let store = st.desk.store().clone();
     let types = tokio::task::spawn_blocking(move || store.document_types())
         .await
         .map_err(|e| CoreError::Internal(e.to_string()))??;
-    Ok(Json(json!({"document_types": types})))
+    Ok(Json(
+        json!({"document_types": types, "flag_codes": kyc_core::checks::FLAG_CODES}),
+    ))
 }
 #[utoipa::path(get, path = "/api/settings", tag = "review", security(("session" = [])), responses((status = 200, body = SettingsView)))]
 async fn settings(State(st): St, _who: Reviewer) -> Json<SettingsView> {

@@ -257,3 +257,78 @@ async fn history_flags_show_reused_documents_and_returning_users() {
     let msg = c3["flags"].to_string();
     assert!(msg.contains("KYC-"), "names the earlier cases: {msg}");
 }
+
+#[tokio::test]
+async fn the_mixed_scenario_carries_its_flags_and_answers_follow_the_policy() {
+    let d = start(|c| {
+        c.decision.hold_secs = 1;
+        c.decision.on_timeout = OnTimeout::Reject;
+        c.decision.auto_approve = AutoApprove::Clean;
+        c.decision.auto_reject = vec!["document_expired".into(), "mrz_check_digit".into()];
+    })
+    .await;
+    for i in 0..8 {
+        let sub = submission(Scenario::Mixed, 400 + i);
+        let (status, answer) = d.post(&sub.payload).await;
+        assert_eq!(status, 200);
+        let case = d.wait_for_case(&sub.requester_id).await;
+        let (_, detail) = d.get(&format!("/api/cases/{}", case["id"])).await;
+        let codes: Vec<&str> = detail["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap())
+            .collect();
+        let serious = detail["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] != "info")
+            .count();
+        let rule = detail["decisions"][0]["rule"].as_str();
+        let by = detail["answer"]["by"].as_str().unwrap();
+        let what = format!("{} #{i}: {codes:?}", sub.scenario.as_str());
+        match sub.scenario {
+            Scenario::Clean => {
+                assert_eq!(serious, 0, "{what}");
+                assert_eq!(
+                    (answer["result"].as_bool(), by, rule),
+                    (Some(true), "auto", Some("auto_approve:clean")),
+                    "{what}"
+                );
+            }
+            Scenario::Expired => {
+                assert!(codes.contains(&"document_expired"), "{what}");
+                assert_eq!(
+                    (answer["result"].as_bool(), by, rule),
+                    (Some(false), "auto", Some("auto_reject:document_expired")),
+                    "{what}"
+                );
+            }
+            Scenario::Tampered => {
+                assert!(
+                    codes.contains(&"mrz_check_digit") && codes.contains(&"check_failed"),
+                    "{what}"
+                );
+                assert_eq!(
+                    (answer["result"].as_bool(), by, rule),
+                    (Some(false), "auto", Some("auto_reject:mrz_check_digit")),
+                    "{what}"
+                );
+            }
+            Scenario::Mismatch => {
+                assert!(
+                    codes.contains(&"face_mismatch") && codes.contains(&"mrz_mismatch"),
+                    "{what}"
+                );
+                assert_eq!(
+                    (answer["result"].as_bool(), by),
+                    (Some(false), "timeout"),
+                    "{what}: held for a human, then the fallback"
+                );
+                assert!(detail["decisions"].as_array().unwrap().is_empty());
+            }
+            Scenario::Mixed => unreachable!(),
+        }
+    }
+}

@@ -86,7 +86,7 @@ export async function setup(username: string, password: string): Promise<User> {
 export const setupStatus = () => call<SetupStatus>("GET", "/api/setup");
 export const settings = () => call<Settings>("GET", "/api/settings");
 export const dittoConfig = () => call<unknown>("GET", "/api/settings/ditto-config");
-export const facets = () => call<{ document_types: string[] }>("GET", "/api/facets");
+export const facets = () => call<{ document_types: string[]; flag_codes: string[] }>("GET", "/api/facets");
 
 export async function logout(): Promise<void> {
   try { await call("POST", "/api/logout"); } finally { token = null; sessionStorage.removeItem(TOKEN_KEY); }
