@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs what it needs, then formatting, lints, and every test
-# (unit, HTTP integration, and the end-to-end tests of the real binary).
+# (unit, HTTP integration, the end-to-end tests of the real binary, and the UI suites driving
+# Chromium and the real desktop window).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -12,4 +13,6 @@ echo "test: cargo clippy"
 cargo clippy --locked --workspace --all-targets -- -D warnings
 echo "test: cargo test"
 cargo test --locked --workspace --all-targets
+echo "test: UI end to end (browser and desktop window)"
+bash scripts/e2e.sh
 echo "test: all passed"

@@ -1,12 +1,13 @@
 // Small display helpers shared by the desk's views.
 
-export const fmtTime = (iso: string) => new Date(iso).toLocaleString();
+export const fmtTime = (iso: string) =>
+  new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium", hourCycle: "h23" });
 export const fmtScore = (v: number | null | undefined) =>
   v === null || v === undefined ? "—" : String(Math.round(v * 1000) / 1000);
 export const secondsLeft = (iso: string | undefined, now: number): number | null => {
   if (!iso) return null;
-  const s = Math.ceil((Date.parse(iso) - now) / 1000);
-  return s > 0 ? s : null;
+  const s = Math.floor((Date.parse(iso) - now) / 1000);
+  return s >= 0 ? s : null;
 };
 export const humanize = (code: string) => code.replaceAll("_", " ");
 

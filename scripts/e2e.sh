@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# End-to-end UI suites (tests/e2e): the browser suite (kyc-desk serve + Chromium via Playwright)
+# and the desktop suite (the Tauri window via tauri-driver + WebKitWebDriver under Xvfb).
+# Installs what they need on Debian 12 (as root, or with sudo), builds the UI and the binary, runs
+# both suites, and exits non-zero on any failure. Works from any directory.
+# Screenshots land in target/screenshots/. KYC_E2E_VERBOSE=1 shows the processes' output.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# System packages: the browser, a virtual X server, a session bus, WebKitGTK's WebDriver; and the
+# libraries the desktop binary builds against (scripts/setup.sh installs the same, if it ran).
+APT_PACKAGES=(chromium xvfb xauth dbus-x11 webkit2gtk-driver
+              libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev librsvg2-dev libxdo-dev)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "e2e: installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+command -v cargo >/dev/null || { echo "e2e: cargo (Rust) is needed: https://rustup.rs" >&2; exit 1; }
+command -v npm >/dev/null || { echo "e2e: Node.js 20+ with npm is needed" >&2; exit 1; }
+if ! command -v tauri-driver >/dev/null; then
+  echo "e2e: installing tauri-driver (cargo install)"
+  cargo install tauri-driver --locked
+fi
+
+echo "e2e: npm ci (tests/e2e)"
+(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "e2e: building the web UI (ui/)"
+(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
+
+echo "e2e: building kyc-desk"
+CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-0}" cargo build --locked --bin kyc-desk
+
+mkdir -p target/screenshots
+export KYC_DESK_BIN="$ROOT/target/debug/kyc-desk"
+echo "e2e: running the suites (node --test tests/e2e/)"
+# One suite at a time: the machine is small and both drive a real browser engine.
+node --test --test-concurrency=1 tests/e2e/
+echo "e2e: all passed (screenshots in target/screenshots/)"

@@ -1,0 +1,170 @@
+// Desktop suite: the real Tauri window (`kyc-desk` with no subcommand) under Xvfb, driven through
+// tauri-driver → WebKitWebDriver, through the same approve flow as the browser suite.
+
+import assert from 'node:assert/strict';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { execFileSync } from 'node:child_process';
+
+import * as flow from './flow.mjs';
+import {
+  BIN, Cleanup, Proc, T, UI_DIR, addUser, apiCase, apiLogin, ensureScreenshotDir,
+  expectedFromPayload, freePort, makeTempDir, readPayloads, simulateResults, startSimulate,
+  writeConfig,
+} from './lib.mjs';
+import { WebDriver } from './webdriver.mjs';
+
+/** A safety net only: every wait inside has its own, shorter timeout. */
+const LIMIT = 5 * 60_000;
+const USER = 'dana';
+const PASSWORD = 'desktop reviewer password';
+const PATH = [join(homedir(), '.cargo', 'bin'), process.env.PATH].join(delimiter);
+
+function which(cmd) {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${cmd}`], { env: { ...process.env, PATH }, encoding: 'utf8' }).trim();
+  } catch {
+    return null;
+  }
+}
+
+describe('desktop: the Tauri window through tauri-driver', () => {
+  const cleanup = new Cleanup();
+  let failures = 0;
+  /** A test with the safety timeout; a failure leaves a screenshot desktop-failed-N.png. */
+  const check = (name, fn) =>
+    test(name, { timeout: LIMIT }, async () => {
+      try {
+        await fn();
+      } catch (e) {
+        if (ui && shots) {
+          const file = join(shots, `desktop-failed-${++failures}.png`);
+          await ui.screenshot(file).then(() => (e.message += `\n(screenshot: ${file})`), () => {});
+        }
+        throw e;
+      }
+    });
+  let dir, config, receiver, driverProc, wd, ui, shots;
+
+  before(async () => {
+    for (const tool of ['tauri-driver', 'WebKitWebDriver', 'xvfb-run', 'dbus-run-session']) {
+      assert.ok(which(tool), `${tool} must be installed (scripts/e2e.sh installs it)`);
+    }
+    dir = cleanup.dir(await makeTempDir('kyc-e2e-desktop-'));
+    // The app prints its receiver address on stdout, which tauri-driver does not pass on: the
+    // receiver gets a port picked here (free a moment ago) so simulate can post to it.
+    const port = await freePort();
+    receiver = `127.0.0.1:${port}`;
+    ({ path: config } = await writeConfig(dir, { receiverListen: receiver }));
+    await addUser(config, USER, PASSWORD);
+    shots = await ensureScreenshotDir('desktop');
+
+    const xdg = {};
+    for (const [k, sub] of [['XDG_DATA_HOME', 'data'], ['XDG_CONFIG_HOME', 'config'], ['XDG_CACHE_HOME', 'cache'], ['XDG_RUNTIME_DIR', 'runtime']]) {
+      xdg[k] = join(dir, 'xdg', sub);
+      await mkdir(xdg[k], { recursive: true });
+    }
+    await chmod(xdg.XDG_RUNTIME_DIR, 0o700);
+
+    // A private session bus that activates no services: without it the app's GTK/WebKit would
+    // start the desktop portals, whose document portal mounts a FUSE file system in
+    // XDG_RUNTIME_DIR that can outlive the run and hang the removal of the temp dir.
+    const busConfig = join(dir, 'session-bus.conf');
+    await writeFile(busConfig, `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:tmpdir=${xdg.XDG_RUNTIME_DIR}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`);
+
+    const [driverPort, nativePort] = [await freePort(), await freePort()];
+    driverProc = new Proc(
+      'xvfb-run',
+      ['-a', '-s', '-screen 0 1920x1080x24', 'dbus-run-session', `--config-file=${busConfig}`, '--', 'tauri-driver', '--port', String(driverPort), '--native-port', String(nativePort)],
+      {
+        name: 'tauri-driver',
+        env: {
+          PATH,
+          ...xdg,
+          KYC_DESK_UI_DIR: UI_DIR,
+          NO_AT_BRIDGE: '1', // no accessibility bus either
+          // Software rendering: no GPU under Xvfb.
+          WEBKIT_DISABLE_COMPOSITING_MODE: '1',
+          WEBKIT_DISABLE_DMABUF_RENDERER: '1',
+          LIBGL_ALWAYS_SOFTWARE: '1',
+        },
+      },
+    );
+    cleanup.child(driverProc.child);
+    wd = new WebDriver(`http://127.0.0.1:${driverPort}`);
+    try {
+      await wd.waitReady(T.start, () => !driverProc.exited);
+      await wd.newSession({
+        alwaysMatch: {
+          'tauri:options': { application: BIN, args: ['--config', config] },
+        },
+      });
+    } catch (e) {
+      e.message += `\n${driverProc.describe()}`;
+      throw e;
+    }
+    ui = wd.adapter();
+  }, { timeout: LIMIT });
+
+  after(async () => {
+    await wd?.deleteSession().catch(() => {});
+    await cleanup.run();
+  }, { timeout: LIMIT });
+
+  check('the window shows the desk and signs in', async () => {
+    await flow.recordPageErrors(ui);
+    await flow.login(ui, USER, PASSWORD);
+  });
+
+  check('a held clean case appears live in the window, is opened by keyboard, shows the payload, and approving answers Ditto ID result=true', async () => {
+    const reviewOrigin = new URL((await flow.snapshot(ui)).url).host;
+    await ui.js(() => {
+      window.__kycE2eNoReload = true;
+    });
+    const payloads = join(dir, 'payloads-clean');
+    const sim = startSimulate(config, cleanup, { receiver, scenario: 'clean', seed: 303, payloadDir: payloads, name: 'simulate-desktop' });
+    const [{ payload }] = await readPayloads(payloads, 1);
+    const exp = expectedFromPayload(payload);
+
+    const row = await flow.waitHeldRow(ui, exp.requesterId);
+    assert.equal(await ui.js(() => window.__kycE2eNoReload === true), true, 'the case appeared without a reload');
+    await flow.countdownTicks(ui, exp.requesterId);
+    await ui.screenshot(join(shots, 'desktop-queue.png'));
+
+    await flow.selectByKeyboard(ui, exp.requesterId, { down: 'j', up: 'k' });
+    await flow.openSelected(ui, row.reference);
+    await flow.checkCaseShowsPayload(ui, exp);
+    await ui.screenshot(join(shots, 'desktop-case.png'));
+
+    assert.equal(simulateResults(sim.out).length, 0, `Ditto ID has no answer before the decision:\n${sim.out}`);
+    await flow.approveByKeyboard(ui, row.reference, USER, { cancelFirst: true });
+
+    await sim.waitFor(/result=\S+/, T.answer, 'simulate to print the answer');
+    const exit = await sim.waitExit(T.answer);
+    assert.deepEqual(simulateResults(sim.out), [{ result: 'true', reference: row.reference, userId: exp.userId }], sim.describe());
+    assert.equal(exit.code, 0, sim.describe());
+
+    const token = await apiLogin(reviewOrigin, USER, PASSWORD);
+    const c = await apiCase(reviewOrigin, token, exp.requesterId);
+    assert.equal(c.answer?.by, 'reviewer', 'Ditto ID got the reviewer\'s answer (not the timeout)');
+    await flow.rowNoLongerHeld(ui, exp.requesterId);
+  });
+
+  check('the window threw no uncaught errors', async () => {
+    assert.deepEqual(flow.countErrors(await flow.pageErrors(ui)), {}, 'uncaught errors in the window (message: times)');
+  });
+});
