@@ -508,3 +508,62 @@ fn ditto_config_then_import_reproduces_the_receiver_config() {
         assert_eq!(a, b, "variant {i}");
     }
 }
+
+#[test]
+fn audit_verify_finds_an_entry_edited_in_the_database_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "[decision]\nhold_secs = 0\n");
+    add_user(&config, "auditor1", "a long enough password");
+    let mut server = serve(&config);
+    let out = kyc(&config)
+        .args([
+            "simulate",
+            "--count",
+            "3",
+            "--scenario",
+            "mixed",
+            "--seed",
+            "21",
+            "--url",
+        ])
+        .arg(format!("https://{}/kyc", server.receiver))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    let verify = || kyc(&config).args(["audit", "verify"]).output().unwrap();
+    let ok = verify();
+    let text = String::from_utf8_lossy(&ok.stdout).to_string();
+    assert!(ok.status.success(), "{text}");
+    // user.created + 3 x (received, answered): at least 7 entries.
+    let n: u64 = text
+        .trim()
+        .rsplit(": ")
+        .next()
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(n >= 7, "{text}");
+
+    // Someone with the file rewrites history: drops the guard trigger and edits entry 2.
+    let db = dir.path().join("data/kyc-desk.sqlite3");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute_batch(
+        "DROP TRIGGER audit_no_update; UPDATE audit SET actor = 'nobody' WHERE id = 2;",
+    )
+    .unwrap();
+    drop(c);
+    let broken = verify();
+    assert!(!broken.status.success());
+    let err = String::from_utf8_lossy(&broken.stderr);
+    assert!(err.contains("broken at entry 2"), "{err}");
+}

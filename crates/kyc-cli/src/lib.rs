@@ -41,6 +41,11 @@ pub enum Command {
     },
     /// Act as Ditto ID: POST realistic submissions to this KYC Desk and print each answer.
     Simulate(simulate::SimulateArgs),
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Print the kyc.service.api.config JSON for Ditto ID's Gateway Management Console, or
     /// (--import) write the KYC Desk config matching such a JSON.
     DittoConfig {
@@ -54,6 +59,12 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Check the hash chain and report the first broken link (exit code 1 when broken).
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -99,6 +110,9 @@ pub fn run(cli: Cli, ui: Option<Arc<dyn UiAssets>>) -> ExitCode {
         Some(Command::Serve) => serve(cli.config, ui),
         Some(Command::User { action }) => user(cli.config, action),
         Some(Command::Simulate(args)) => simulate::run(cli.config, args),
+        Some(Command::Audit {
+            action: AuditAction::Verify,
+        }) => audit_verify(cli.config),
         Some(Command::DittoConfig {
             import,
             key_encoding,
@@ -243,4 +257,22 @@ fn ditto_config(
         imported.receiver.path
     );
     Ok(())
+}
+
+fn audit_verify(config: Option<PathBuf>) -> anyhow::Result<()> {
+    let loaded = load_config(config.as_deref())?;
+    let db = loaded.data_dir.join(DB_FILE);
+    if !db.exists() {
+        anyhow::bail!("no database at {} (nothing to verify yet)", db.display());
+    }
+    let store = Store::open(&db)?;
+    match store.verify_audit()? {
+        kyc_core::audit::Verdict::Intact { entries } => {
+            println!("audit trail intact: {entries} entries");
+            Ok(())
+        }
+        kyc_core::audit::Verdict::Broken { id, reason } => {
+            anyhow::bail!("audit trail broken at entry {id}: {reason}")
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! reviewer accounts and the decision loop. No GUI and no HTTP here.
 
 pub mod answer;
+pub mod audit;
 pub mod checks;
 pub mod config;
 pub mod crypto;

@@ -17,6 +17,7 @@ use crate::timefmt::{now_ms, rfc3339};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/001_initial.sql"),
     include_str!("../migrations/002_policy_links_deliveries.sql"),
+    include_str!("../migrations/003_audit.sql"),
 ];
 
 const READER_POOL: usize = 4;
@@ -313,6 +314,13 @@ impl Store {
                     sub.raw_json,
                 ],
             )?;
+            crate::audit::append(
+                &tx,
+                "ditto-id",
+                "case.received",
+                Some(next_id),
+                &serde_json::json!({"reference": reference, "images": sub.images.len()}),
+            )?;
             {
                 let mut stmt = tx.prepare(
                     "INSERT INTO images (case_id, name, mime, width, height, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -524,6 +532,13 @@ impl Store {
                 params![id, decision, reasons, d.comment, by_kind, d.by_user, now, d.rule, d.link_user_id],
             )?;
             tx.execute("UPDATE cases SET status = ?2 WHERE id = ?1", params![id, status])?;
+            crate::audit::append(
+                &tx,
+                d.by_user.as_deref().unwrap_or("policy"),
+                "case.decided",
+                Some(id),
+                &serde_json::json!({"decision": decision, "reasons": d.reasons, "rule": d.rule, "linked_user_id": d.link_user_id.is_some()}),
+            )?;
             if notify {
                 let case = summary(&tx, id)?;
                 let body = serde_json::json!({
@@ -589,6 +604,7 @@ impl Store {
                      WHERE id = ?1",
                     params![id, result, now_ms(), by, user_id],
                 )?;
+                crate::audit::append(&tx, "system", "case.answered", Some(id), &serde_json::json!({"result": result, "by": by}))?;
                 tx.commit()?;
             } else {
                 drop(tx);

@@ -121,6 +121,13 @@ impl Store {
             if inserted == 0 {
                 return Err(CoreError::UserExists(name.to_string()));
             }
+            crate::audit::append(
+                &tx,
+                if only_if_first { "setup" } else { "system" },
+                "user.created",
+                None,
+                &serde_json::json!({"name": name, "role": role.as_str()}),
+            )?;
             tx.commit()?;
             Ok(User {
                 name: name.to_string(),
@@ -157,6 +164,7 @@ impl Store {
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
         let Some((role, _)) = row.filter(|_| ok) else {
+            self.audit(name, "login.failed", None, serde_json::json!({}))?;
             return Err(CoreError::BadCredentials);
         };
         let mut raw = [0u8; 32];
@@ -166,10 +174,13 @@ impl Store {
         let expires = now + (ttl_minutes as i64) * 60_000;
         self.with_writer(|c| {
             c.execute("DELETE FROM sessions WHERE expires_at < ?1", [now])?;
-            c.execute(
+            let tx = c.transaction()?;
+            tx.execute(
                 "INSERT INTO sessions (token_sha256, user_name, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
                 params![token_hash(&token), name, now, expires],
             )?;
+            crate::audit::append(&tx, name, "login", None, &serde_json::json!({}))?;
+            tx.commit()?;
             Ok(())
         })?;
         Ok(Session {

@@ -61,6 +61,8 @@ pub struct CaseDetail {
     pub decisions: Vec<DecisionRecord>,
     /// The same user's other cases, newest first.
     pub history: Vec<CaseSummary>,
+    /// What happened to the case (from the audit trail), oldest first.
+    pub timeline: Vec<crate::audit::AuditEntry>,
     #[schema(value_type = Object)]
     pub raw: Value,
 }
@@ -211,6 +213,7 @@ pub fn detail(store: &Store, key: &str, policy: &DecisionConfig) -> Result<CaseD
         document,
         images: store.images(id)?,
         decisions: store.decisions(id)?,
+        timeline: store.timeline(id)?,
         history: store
             .list(&crate::store::CaseQuery {
                 user_id: Some(summary.user_id.clone()),

@@ -310,10 +310,17 @@ async fn list_cases(
     responses((status = 200, body = kyc_core::view::CaseDetail), (status = 404, body = ErrorBody)))]
 async fn case_detail(
     State(st): St,
-    _who: Reviewer,
+    Reviewer(user): Reviewer,
     Path(id): Path<String>,
 ) -> Result<Response, ServerError> {
-    Ok(Json(st.desk.detail(&id).await?).into_response())
+    let detail = st.desk.detail(&id).await?;
+    let (store, case_id) = (st.desk.store().clone(), detail.summary.id);
+    tokio::task::spawn_blocking(move || {
+        store.audit(&user.name, "case.viewed", Some(case_id), json!({}))
+    })
+    .await
+    .map_err(|e| CoreError::Internal(e.to_string()))??;
+    Ok(Json(detail).into_response())
 }
 #[utoipa::path(get, path = "/api/cases/{id}/images/{name}", tag = "review", security(("session" = [])),
     params(("id" = String, Path), ("name" = String, Path, description = "selfie, portrait_image, front_page, back_page...")),
@@ -356,6 +363,9 @@ async fn decide(
     Path(id): Path<String>,
     body: Result<Json<DecisionBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ServerError> {
+    if user.role == kyc_core::users::Role::Auditor {
+        return Err(ServerError::Forbidden("an auditor may read, not decide"));
+    }
     let Json(body) = body.map_err(|e| ServerError::BadRequest(e.body_text()))?;
     let approve = match body.decision.as_str() {
         "approve" => true,
@@ -509,6 +519,12 @@ async fn resend_delivery(
         .await
         .map_err(|e| CoreError::Internal(e.to_string()))??;
     tracing::info!(delivery = id, user = %user.name, "delivery resent");
+    let store = st.desk.store().clone();
+    tokio::task::spawn_blocking(move || {
+        store.audit(&user.name, "delivery.resent", None, json!({"delivery": id}))
+    })
+    .await
+    .map_err(|e| CoreError::Internal(e.to_string()))??;
     st.desk.deliveries_changed().notify_one();
     Ok(StatusCode::ACCEPTED)
 }
@@ -544,6 +560,12 @@ async fn ditto_config(State(st): St, Reviewer(user): Reviewer) -> Result<Json<Va
         ));
     }
     tracing::info!(user = %user.name, "ditto config viewed");
+    let store = st.desk.store().clone();
+    tokio::task::spawn_blocking(move || {
+        store.audit(&user.name, "settings.ditto_config_viewed", None, json!({}))
+    })
+    .await
+    .map_err(|e| CoreError::Internal(e.to_string()))??;
     Ok(Json(st.settings.ditto_config.clone()))
 }
 

@@ -742,3 +742,56 @@ async fn openapi_describes_both_apis() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_case_timeline_records_receipt_views_and_decisions_and_auditors_cannot_decide() {
+    let desk = start(|_| {}).await;
+    desk.running
+        .desk
+        .store()
+        .add_user("audrey", kyc_core::users::Role::Auditor, PASSWORD)
+        .unwrap();
+    let sub = submission(Scenario::Clean, 500);
+    let held = desk.post_in_background(&sub.payload);
+    let id = desk.wait_for_case(&sub.requester_id).await["id"]
+        .as_i64()
+        .unwrap();
+    let auditor = desk.login("audrey").await;
+    let resp = desk
+        .http
+        .post(desk.review(&format!("/api/cases/{id}/decision")))
+        .bearer_auth(&auditor)
+        .json(&json!({"decision": "approve"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert_eq!(desk.decide(id, json!({"decision": "approve"})).await.0, 200);
+    held.await.unwrap();
+    // The first view is recorded as it is served; the second read shows it.
+    desk.get(&format!("/api/cases/{id}")).await;
+    let (_, detail) = desk.get(&format!("/api/cases/{id}")).await;
+    let actions: Vec<(&str, &str)> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["actor"].as_str().unwrap(), e["action"].as_str().unwrap()))
+        .collect();
+    assert_eq!(actions[0], ("ditto-id", "case.received"));
+    assert!(actions.contains(&("rita", "case.decided")), "{actions:?}");
+    assert!(
+        actions.contains(&("system", "case.answered")),
+        "{actions:?}"
+    );
+    assert!(actions.contains(&("rita", "case.viewed")), "{actions:?}");
+    assert!(
+        !detail["timeline"]
+            .to_string()
+            .contains(&sub.document_number),
+        "no personal data in the trail"
+    );
+    assert!(matches!(
+        desk.running.desk.store().verify_audit().unwrap(),
+        kyc_core::audit::Verdict::Intact { .. }
+    ));
+}

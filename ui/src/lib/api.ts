@@ -25,8 +25,9 @@ export interface DocumentView {
 export interface CaseDetail extends CaseSummary {
   app_id: string | null; face_match: Score; liveness: Score; face_score_percent: number | null;
   document: DocumentView | null; fields: FieldRow[]; images: ImageInfo[]; decisions: DecisionRecord[];
-  history: CaseSummary[]; raw: unknown;
+  history: CaseSummary[]; timeline: AuditEntry[]; raw: unknown;
 }
+export interface AuditEntry { id: number; at: string; actor: string; action: string; case_id: number | null; detail: Record<string, unknown> }
 export interface CasePage { cases: CaseSummary[]; next: string | null; held: CaseSummary[] }
 export interface Reason { code: string; label: string }
 export interface Settings {
