@@ -285,6 +285,8 @@ pub struct DecisionConfig {
     pub expiring_days: i64,
     /// A holder younger than this (on the day of receipt) is flagged.
     pub minimum_age: u32,
+    /// Approving a flagged case (any warning or error) needs two different reviewers.
+    pub four_eyes: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
@@ -325,6 +327,7 @@ impl Default for DecisionConfig {
             auto_reject: Vec::new(),
             expiring_days: 30,
             minimum_age: 18,
+            four_eyes: false,
         }
     }
 }

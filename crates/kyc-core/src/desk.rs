@@ -206,7 +206,12 @@ impl Desk {
     async fn decide_id(&self, id: i64, d: NewDecision) -> Result<CaseSummary, CoreError> {
         let store = self.store.clone();
         let notify = self.notify;
-        let case = blocking(move || store.decide(id, &d, notify)).await?;
+        let four_eyes = self.policy.four_eyes;
+        let case = blocking(move || {
+            let flagged = !checks::is_clean(&store.summary(id)?.flags);
+            store.decide(id, &d, notify, four_eyes && flagged)
+        })
+        .await?;
         if notify {
             self.deliveries.notify_one();
         }

@@ -20,10 +20,16 @@ pub enum CoreError {
     NotFound(String),
     #[error("case {0} is already decided")]
     AlreadyDecided(String),
+    /// Four-eyes: the second approval must come from a different person.
+    #[error("four-eyes: this case needs a second approval by a different reviewer")]
+    FourEyes,
     #[error("{0}")]
     BadRequest(String),
     #[error("invalid username or password")]
     BadCredentials,
+    /// Too many failed logins for this name: try again after this many seconds.
+    #[error("too many failed sign-ins; try again in {0} s")]
+    TooManyAttempts(i64),
     #[error("session missing or expired")]
     Unauthenticated,
     #[error("user {0} already exists")]

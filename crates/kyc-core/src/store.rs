@@ -18,6 +18,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/001_initial.sql"),
     include_str!("../migrations/002_policy_links_deliveries.sql"),
     include_str!("../migrations/003_audit.sql"),
+    include_str!("../migrations/004_four_eyes.sql"),
 ];
 
 const READER_POOL: usize = 4;
@@ -79,6 +80,9 @@ pub struct DecisionRecord {
     pub rule: Option<String>,
     /// The user id the reviewer linked the Ditto ID user to (Ditto ID renames the user to it).
     pub link_user_id: Option<String>,
+    /// False for a first approval still waiting for a second reviewer (four-eyes).
+    #[serde(rename = "final")]
+    pub is_final: bool,
 }
 
 /// A decision to record.
@@ -488,7 +492,7 @@ impl Store {
     pub fn decisions(&self, id: i64) -> Result<Vec<DecisionRecord>, CoreError> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT decision, reasons, comment, by_kind, by_user, decided_at, rule, link_user_id \
+                "SELECT decision, reasons, comment, by_kind, by_user, decided_at, rule, link_user_id, final \
                  FROM decisions WHERE case_id = ?1 ORDER BY id",
             )?;
             let rows = stmt.query_map([id], |r| {
@@ -502,6 +506,7 @@ impl Store {
                     at: rfc3339(r.get(5)?),
                     rule: r.get(6)?,
                     link_user_id: r.get(7)?,
+                    is_final: r.get(8)?,
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -510,7 +515,16 @@ impl Store {
 
     /// Records a decision on a pending case; `AlreadyDecided` otherwise. With `notify`, the webhook
     /// delivery is queued in the same transaction (it cannot be lost between the two).
-    pub fn decide(&self, id: i64, d: &NewDecision, notify: bool) -> Result<CaseSummary, CoreError> {
+    ///
+    /// With `four_eyes`, an approval becomes final only when a different person already approved;
+    /// the first approval is recorded as not final and the case stays pending.
+    pub fn decide(
+        &self,
+        id: i64,
+        d: &NewDecision,
+        notify: bool,
+        four_eyes: bool,
+    ) -> Result<CaseSummary, CoreError> {
         let reasons =
             serde_json::to_string(&d.reasons).map_err(|e| CoreError::Internal(e.to_string()))?;
         self.write(|conn| {
@@ -526,6 +540,39 @@ impl Store {
             let (decision, status) = if d.approve { ("approve", "approved") } else { ("reject", "rejected") };
             let by_kind = if d.by_user.is_some() { "reviewer" } else { "auto" };
             let now = now_ms();
+            if d.approve && four_eyes {
+                let first: Option<String> = tx
+                    .query_row(
+                        "SELECT by_user FROM decisions WHERE case_id = ?1 AND final = 0 AND decision = 'approve' \
+                         ORDER BY id DESC LIMIT 1",
+                        [id],
+                        |r| r.get(0),
+                    )
+                    .optional()?
+                    .flatten();
+                match first {
+                    Some(u) if Some(&u) == d.by_user.as_ref() => {
+                        return Err(CoreError::FourEyes);
+                    }
+                    Some(_) => {}
+                    None => {
+                        tx.execute(
+                            "INSERT INTO decisions (case_id, decision, reasons, comment, by_kind, by_user, decided_at, rule, link_user_id, final) \
+                             VALUES (?1, 'approve', ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)",
+                            params![id, reasons, d.comment, by_kind, d.by_user, now, d.rule, d.link_user_id],
+                        )?;
+                        crate::audit::append(
+                            &tx,
+                            d.by_user.as_deref().unwrap_or("policy"),
+                            "case.first_approval",
+                            Some(id),
+                            &serde_json::json!({"four_eyes": true}),
+                        )?;
+                        tx.commit()?;
+                        return summary(conn, id);
+                    }
+                }
+            }
             tx.execute(
                 "INSERT INTO decisions (case_id, decision, reasons, comment, by_kind, by_user, decided_at, rule, link_user_id) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -588,7 +635,8 @@ impl Store {
                     "pending" => fallback.map(|r| (r, "timeout".to_string(), None)),
                     decided => {
                         let (by, link): (String, Option<String>) = tx.query_row(
-                            "SELECT by_kind, link_user_id FROM decisions WHERE case_id = ?1 ORDER BY id DESC LIMIT 1",
+                            "SELECT by_kind, link_user_id FROM decisions WHERE case_id = ?1 AND final = 1 \
+                             ORDER BY id DESC LIMIT 1",
                             [id],
                             |r| Ok((r.get(0)?, r.get(1)?)),
                         )?;

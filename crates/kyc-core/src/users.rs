@@ -141,12 +141,30 @@ impl Store {
     }
 
     /// Checks a password (in constant work whether or not the user exists) and opens a session.
+    /// After five failures for a name within 15 minutes (since its last success), that name is
+    /// refused for a minute after its latest failure: guessing slows down, nobody is locked out long.
     pub fn login(
         &self,
         name: &str,
         password: &str,
         ttl_minutes: u64,
     ) -> Result<Session, CoreError> {
+        const WINDOW_MS: i64 = 15 * 60_000;
+        const LOCK_MS: i64 = 60_000;
+        let (failures, last): (i64, Option<i64>) = self.with_reader(|c| {
+            Ok(c.query_row(
+                "SELECT count(*), max(at) FROM audit WHERE action = 'login.failed' AND actor = ?1 AND at > ?2 \
+                 AND id > COALESCE((SELECT max(id) FROM audit WHERE action = 'login' AND actor = ?1), 0)",
+                params![name, now_ms() - WINDOW_MS],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })?;
+        if failures >= 5 {
+            let wait = last.map_or(0, |at| at + LOCK_MS - now_ms());
+            if wait > 0 {
+                return Err(CoreError::TooManyAttempts((wait + 999) / 1000));
+            }
+        }
         let row: Option<(String, String)> = self.with_reader(|c| {
             Ok(c.query_row(
                 "SELECT role, password_hash FROM users WHERE name = ?1",

@@ -57,8 +57,12 @@ impl ServerError {
                 CoreError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
                 CoreError::Conflict(_) => (StatusCode::CONFLICT, "requester_id_conflict"),
                 CoreError::AlreadyDecided(_) => (StatusCode::CONFLICT, "already_decided"),
+                CoreError::FourEyes => (StatusCode::CONFLICT, "four_eyes"),
                 CoreError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 CoreError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
+                CoreError::TooManyAttempts(_) => {
+                    (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts")
+                }
                 CoreError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
                 CoreError::UserExists(_) => (StatusCode::CONFLICT, "user_exists"),
                 CoreError::InvalidClient => (StatusCode::UNAUTHORIZED, "invalid_client"),

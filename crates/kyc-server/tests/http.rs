@@ -795,3 +795,36 @@ async fn the_case_timeline_records_receipt_views_and_decisions_and_auditors_cann
         kyc_core::audit::Verdict::Intact { .. }
     ));
 }
+
+#[tokio::test]
+async fn repeated_failed_logins_are_slowed_down() {
+    let desk = start(|_| {}).await;
+    let attempt = |password: &'static str| {
+        let (http, url) = (desk.http.clone(), desk.review("/api/login"));
+        async move {
+            let resp = http
+                .post(url)
+                .json(&json!({"username": "rita", "password": password}))
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt("not the password").await.0, 401);
+    }
+    let (status, body) = attempt(PASSWORD).await;
+    assert_eq!(status, 429, "even the right password waits: {body}");
+    assert_eq!(body["error"], "too_many_attempts");
+    // Another account is not affected.
+    let resp = desk
+        .http
+        .post(desk.review("/api/login"))
+        .json(&json!({"username": "ada", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}

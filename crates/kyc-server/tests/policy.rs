@@ -332,3 +332,48 @@ async fn the_mixed_scenario_carries_its_flags_and_answers_follow_the_policy() {
         }
     }
 }
+
+#[tokio::test]
+async fn four_eyes_blocks_a_single_person_approval_and_passes_with_two() {
+    let d = start(|c| c.decision.four_eyes = true).await;
+    // A flagged case (expired document) is held for Ditto ID.
+    let sub = submission(Scenario::Expired, 600);
+    let held = d.post_in_background(&sub.payload);
+    let id = d.wait_for_case(&sub.requester_id).await["id"]
+        .as_i64()
+        .unwrap();
+    let (status, detail) = d.decide(id, json!({"decision": "approve"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(detail["status"], "pending", "a first approval is not final");
+    assert_eq!(detail["decisions"][0]["final"], false);
+    // The same person again: refused.
+    let (status, body) = d.decide(id, json!({"decision": "approve"})).await;
+    assert_eq!(status, 409);
+    assert_eq!(body["error"], "four_eyes");
+    assert!(!held.is_finished(), "Ditto ID still waits");
+    // A second, different person: final, and Ditto ID hears true.
+    let admin = d.login("ada").await;
+    let resp = d
+        .http
+        .post(d.review(&format!("/api/cases/{id}/decision")))
+        .bearer_auth(&admin)
+        .json(&json!({"decision": "approve"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let answer = tokio::time::timeout(Duration::from_secs(10), held)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(answer["result"], true);
+    // A clean case needs only one approval.
+    let clean = submission(Scenario::Clean, 601);
+    let held = d.post_in_background(&clean.payload);
+    let id = d.wait_for_case(&clean.requester_id).await["id"]
+        .as_i64()
+        .unwrap();
+    let (status, detail) = d.decide(id, json!({"decision": "approve"})).await;
+    assert_eq!((status, detail["status"].as_str()), (200, Some("approved")));
+    assert_eq!(held.await.unwrap()["result"], true);
+}

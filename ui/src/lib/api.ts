@@ -14,7 +14,7 @@ export interface FieldRow { name: string; value: string | null; status: string |
 export interface ImageInfo { name: string; mime: string; width: number; height: number; size: number }
 export interface DecisionRecord {
   decision: string; reasons: string[]; comment: string; by: string; by_user: string | null; at: string;
-  rule: string | null; link_user_id: string | null;
+  rule: string | null; link_user_id: string | null; final: boolean;
 }
 export interface CheckDetail { element?: string; status?: string; detail?: string; source?: string; source1?: string; source2?: string; match_percentage?: string }
 export interface Check { check_category?: string; check_name?: string; check_status?: string; check_detail: CheckDetail[] }
@@ -34,7 +34,7 @@ export interface Settings {
   receiver_url: string; tls_fingerprint: string; tls_self_signed: boolean; auth_mode: string; token_url: string | null;
   request_encryption: string | null; response_encryption: string | null; custom_body_fields: string[];
   hold_secs: number; on_timeout: string; auto_approve: string; face_match_threshold: number; liveness_threshold: number;
-  reasons: Reason[]; config_path: string; data_dir: string; warnings: string[]; restart_needed_to_change: boolean;
+  reasons: Reason[]; four_eyes: boolean; config_path: string; data_dir: string; warnings: string[]; restart_needed_to_change: boolean;
 }
 export interface SetupStatus { needs_setup: boolean; receiver_url: string; tls_fingerprint: string; auth_mode: string }
 export interface CaseFilters {
