@@ -94,6 +94,31 @@ fn serve(config: &Path) -> Server {
     }
 }
 
+/// Runs `kyc-desk simulate` against a running server; asserts it succeeded and returns its output.
+fn simulate(config: &Path, server: &Server, count: u32, scenario: &str, seed: u64) -> String {
+    let out = kyc(config)
+        .args([
+            "simulate",
+            "--count",
+            &count.to_string(),
+            "--scenario",
+            scenario,
+            "--seed",
+            &seed.to_string(),
+        ])
+        .arg("--url")
+        .arg(format!("https://{}/kyc", server.receiver))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
 fn client(data_dir: &Path) -> reqwest::Client {
     let pem = std::fs::read(data_dir.join("tls-cert.pem")).unwrap();
     reqwest::Client::builder()
@@ -181,26 +206,7 @@ fn simulate_plays_ditto_id_against_serve() {
         "[decision]\nhold_secs = 1\non_timeout = \"accept\"\n",
     );
     let mut server = serve(&config);
-    let out = kyc(&config)
-        .args([
-            "simulate",
-            "--count",
-            "4",
-            "--scenario",
-            "mixed",
-            "--seed",
-            "7",
-            "--url",
-        ])
-        .arg(format!("https://{}/kyc", server.receiver))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = simulate(&config, &server, 4, "mixed", 7);
     assert_eq!(stdout.matches("-> HTTP 200").count(), 4, "{stdout}");
     for scenario in ["clean", "expired", "mismatch", "tampered"] {
         assert!(stdout.contains(scenario), "{stdout}");
@@ -337,26 +343,7 @@ fn simulate_speaks_oauth2_and_aes_both_ways_with_first_start_defaults() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_full_config(dir.path(), |c| c.decision.hold_secs = 0);
     let mut server = serve(&config);
-    let out = kyc(&config)
-        .args([
-            "simulate",
-            "--count",
-            "3",
-            "--scenario",
-            "clean",
-            "--seed",
-            "11",
-            "--url",
-        ])
-        .arg(format!("https://{}/kyc", server.receiver))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = simulate(&config, &server, 3, "clean", 11);
     assert!(stdout.contains("auth Oauth2, encrypted"), "{stdout}");
     assert_eq!(stdout.matches("-> HTTP 200").count(), 3, "{stdout}");
     assert_eq!(stdout.matches("result=true").count(), 3, "{stdout}");
@@ -382,26 +369,7 @@ fn simulate_fills_a_custom_template_and_reads_shaped_answers() {
         c.receiver.answer.reference_number = "kyc.ref".into();
     });
     let mut server = serve(&config);
-    let out = kyc(&config)
-        .args([
-            "simulate",
-            "--count",
-            "2",
-            "--scenario",
-            "clean",
-            "--seed",
-            "12",
-            "--url",
-        ])
-        .arg(format!("https://{}/kyc", server.receiver))
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = simulate(&config, &server, 2, "clean", 12);
     assert!(stdout.contains("custom body"), "{stdout}");
     assert_eq!(
         stdout.matches("result=false reference_number=KYC-").count(),
@@ -515,25 +483,7 @@ fn audit_verify_finds_an_entry_edited_in_the_database_file() {
     let config = write_config(dir.path(), "[decision]\nhold_secs = 0\n");
     add_user(&config, "auditor1", "a long enough password");
     let mut server = serve(&config);
-    let out = kyc(&config)
-        .args([
-            "simulate",
-            "--count",
-            "3",
-            "--scenario",
-            "mixed",
-            "--seed",
-            "21",
-            "--url",
-        ])
-        .arg(format!("https://{}/kyc", server.receiver))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    simulate(&config, &server, 3, "mixed", 21);
     server.child.kill().unwrap();
     server.child.wait().unwrap();
 
