@@ -136,6 +136,41 @@ impl Store {
         })
     }
 
+    /// Every account (names and roles only).
+    pub fn users(&self) -> Result<Vec<User>, CoreError> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare("SELECT name, role FROM users ORDER BY name")?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            rows.map(|row| {
+                let (name, role) = row?;
+                Ok(User {
+                    name,
+                    role: role.parse()?,
+                })
+            })
+            .collect()
+        })
+    }
+
+    /// An admin creates an account from the desk (recorded with who did it).
+    pub fn add_user_by(
+        &self,
+        actor: &str,
+        name: &str,
+        role: Role,
+        password: &str,
+    ) -> Result<User, CoreError> {
+        let user = self.add_user(name, role, password)?;
+        self.audit(
+            actor,
+            "user.added",
+            None,
+            serde_json::json!({"name": name, "role": role.as_str()}),
+        )?;
+        Ok(user)
+    }
+
     pub fn user_count(&self) -> Result<i64, CoreError> {
         self.with_reader(|c| Ok(c.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?))
     }

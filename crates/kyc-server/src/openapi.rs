@@ -45,6 +45,8 @@ impl Modify for SessionAuth {
         crate::review::facets,
         crate::review::settings,
         crate::review::ditto_config,
+        crate::review::list_users,
+        crate::review::add_user,
     ),
     components(schemas(
         ErrorBody,

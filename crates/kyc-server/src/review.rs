@@ -124,6 +124,7 @@ pub fn router(state: Arc<ReviewState>) -> Router {
         .route("/api/deliveries/{id}/resend", post(resend_delivery))
         .route("/api/settings/ditto-config", get(ditto_config))
         .route("/api/openapi.json", get(openapi))
+        .route("/api/users", get(list_users).post(add_user))
         .route(
             "/api/{*rest}",
             axum::routing::any(|| async { ServerError::NotFound }),
@@ -529,6 +530,59 @@ async fn resend_delivery(
     .map_err(|e| CoreError::Internal(e.to_string()))??;
     st.desk.deliveries_changed().notify_one();
     Ok(StatusCode::ACCEPTED)
+}
+
+fn require_admin(user: &User) -> Result<(), ServerError> {
+    if user.role == kyc_core::users::Role::Admin {
+        Ok(())
+    } else {
+        Err(ServerError::Forbidden("only an admin may manage accounts"))
+    }
+}
+
+#[utoipa::path(get, path = "/api/users", tag = "review", security(("session" = [])),
+    responses((status = 200, body = Vec<User>), (status = 403, body = ErrorBody)))]
+/// The accounts (admins only).
+async fn list_users(
+    State(st): St,
+    Reviewer(user): Reviewer,
+) -> Result<Json<Vec<User>>, ServerError> {
+    require_admin(&user)?;
+    let store = st.desk.store().clone();
+    Ok(Json(
+        tokio::task::spawn_blocking(move || store.users())
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))??,
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewUserBody {
+    username: String,
+    /// reviewer, supervisor, admin or auditor.
+    role: String,
+    password: String,
+}
+
+#[utoipa::path(post, path = "/api/users", tag = "review", security(("session" = [])), request_body = NewUserBody,
+    responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+/// Creates an account (admins only).
+async fn add_user(
+    State(st): St,
+    Reviewer(user): Reviewer,
+    body: Result<Json<NewUserBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<User>, ServerError> {
+    require_admin(&user)?;
+    let Json(body) = body.map_err(|e| ServerError::BadRequest(e.body_text()))?;
+    let role: kyc_core::users::Role = body.role.parse()?;
+    let store = st.desk.store().clone();
+    let created = tokio::task::spawn_blocking(move || {
+        store.add_user_by(&user.name, &body.username, role, &body.password)
+    })
+    .await
+    .map_err(|e| CoreError::Internal(e.to_string()))??;
+    Ok(Json(created))
 }
 
 /// The OpenAPI description of both APIs.

@@ -828,3 +828,91 @@ async fn repeated_failed_logins_are_slowed_down() {
         .unwrap();
     assert_eq!(resp.status(), 200);
 }
+
+#[tokio::test]
+async fn each_role_is_refused_what_it_may_not_do() {
+    let desk = start(|_| {}).await;
+    let admin = desk.login("ada").await;
+    // Admins create accounts from the desk.
+    for (name, role) in [("sam", "supervisor"), ("audrey", "auditor")] {
+        let resp = desk
+            .http
+            .post(desk.review("/api/users"))
+            .bearer_auth(&admin)
+            .json(&json!({"username": name, "role": role, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{name}");
+    }
+    let dup = desk
+        .http
+        .post(desk.review("/api/users"))
+        .bearer_auth(&admin)
+        .json(&json!({"username": "sam", "role": "reviewer", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dup.status(), 409);
+    let sub = submission(Scenario::Clean, 700);
+    let held = desk.post_in_background(&sub.payload);
+    let id = desk.wait_for_case(&sub.requester_id).await["id"]
+        .as_i64()
+        .unwrap();
+    let tokens = [
+        ("reviewer", desk.token.clone()),
+        ("supervisor", desk.login("sam").await),
+        ("auditor", desk.login("audrey").await),
+        ("admin", admin.clone()),
+    ];
+    for (role, token) in &tokens {
+        let get = |path: &str| desk.http.get(desk.review(path)).bearer_auth(token).send();
+        let may_admin = *role == "admin";
+        assert_eq!(
+            get("/api/users").await.unwrap().status() == 200,
+            may_admin,
+            "{role} users"
+        );
+        assert_eq!(
+            get("/api/settings/ditto-config").await.unwrap().status() == 200,
+            may_admin,
+            "{role} ditto"
+        );
+        let create = desk
+            .http
+            .post(desk.review("/api/users"))
+            .bearer_auth(token)
+            .json(
+                &json!({"username": format!("x-{role}"), "role": "reviewer", "password": PASSWORD}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(create.status() == 200, may_admin, "{role} create");
+        // Everyone may read the queue and the case.
+        assert_eq!(get("/api/cases").await.unwrap().status(), 200, "{role}");
+        assert_eq!(
+            get(&format!("/api/cases/{id}")).await.unwrap().status(),
+            200,
+            "{role}"
+        );
+    }
+    let decide_as = |token: &String| {
+        desk.http
+            .post(desk.review(&format!("/api/cases/{id}/decision")))
+            .bearer_auth(token)
+            .json(&json!({"decision": "approve"}))
+            .send()
+    };
+    assert_eq!(
+        decide_as(&tokens[2].1).await.unwrap().status(),
+        403,
+        "an auditor may not decide"
+    );
+    assert_eq!(
+        decide_as(&tokens[0].1).await.unwrap().status(),
+        200,
+        "a reviewer may"
+    );
+    assert_eq!(held.await.unwrap()["result"], true);
+}

@@ -87,6 +87,9 @@ export async function setup(username: string, password: string): Promise<User> {
 export const setupStatus = () => call<SetupStatus>("GET", "/api/setup");
 export const settings = () => call<Settings>("GET", "/api/settings");
 export const dittoConfig = () => call<unknown>("GET", "/api/settings/ditto-config");
+export const users = () => call<User[]>("GET", "/api/users");
+export const addUser = (username: string, role: string, password: string) =>
+  call<User>("POST", "/api/users", { username, role, password });
 export const facets = () => call<{ document_types: string[]; flag_codes: string[] }>("GET", "/api/facets");
 
 export async function logout(): Promise<void> {
