@@ -115,7 +115,10 @@ pub async fn start(loaded: &Loaded, ui: Option<Arc<dyn UiAssets>>) -> Result<Run
         tracing::warn!("{w}");
     }
     let receiver_app = crate::receiver::router(desk.clone(), &cfg.receiver, &loaded.data_dir)?;
-    let settings = crate::review::SettingsView::new(loaded, &material, &warnings);
+    // What the desk shows uses the address actually bound (port 0 in the config means "any").
+    let mut bound = loaded.clone();
+    bound.config.receiver.listen = receiver_addr;
+    let settings = crate::review::SettingsView::new(&bound, &material, &warnings);
     let review_state = |https: bool| {
         Arc::new(ReviewState {
             desk: desk.clone(),

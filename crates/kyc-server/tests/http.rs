@@ -558,10 +558,11 @@ async fn first_run_setup_creates_one_admin_only_while_there_are_no_accounts() {
         .await
         .unwrap();
     assert_eq!(status["needs_setup"], true);
-    assert!(status["receiver_url"]
-        .as_str()
-        .unwrap()
-        .starts_with("https://"));
+    assert_eq!(
+        status["receiver_url"],
+        format!("https://{}/kyc", running.receiver_addr),
+        "the bound address, not the configured port 0"
+    );
     assert!(status["tls_fingerprint"].as_str().unwrap().contains(':'));
     let resp = http
         .post(url("/api/setup"))
