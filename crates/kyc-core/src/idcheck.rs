@@ -642,10 +642,7 @@ mod tests {
     use serde_json::{json, Map, Value};
     use time::macros::date;
 
-    const TD3: &str =
-        "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
-    const TD1: &str = "I<UTOD231458907<<<<<<<<<<<<<<<\n7408122F1204159UTO<<<<<<<<<<<6\nERIKSSON<<ANNA<MARIA<<<<<<<<<<";
-    const TD2: &str = "I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<\nD231458907UTO7408122F1204159<<<<<<<6";
+    use crate::mrz::specimens::{TD1, TD2, TD3};
     /// Before the specimens' expiry (15.04.2012), after their holder's 18th birthday.
     const RECEIVED: Date = date!(2011 - 06 - 01);
 

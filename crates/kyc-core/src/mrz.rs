@@ -459,15 +459,22 @@ pub fn expiry_date_from(text: &str, reference: Date) -> Option<Date> {
     }
 }
 
+/// The ICAO 9303 specimen MRZs (valid), shared by the tests of this module and of `idcheck`.
+#[cfg(test)]
+pub(crate) mod specimens {
+    pub const TD3: &str =
+        "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
+    pub const TD1: &str = "I<UTOD231458907<<<<<<<<<<<<<<<\n7408122F1204159UTO<<<<<<<<<<<6\nERIKSSON<<ANNA<MARIA<<<<<<<<<<";
+    pub const TD2: &str =
+        "I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<\nD231458907UTO7408122F1204159<<<<<<<6";
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use time::macros::date;
 
-    const TD3: &str =
-        "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
-    const TD1: &str = "I<UTOD231458907<<<<<<<<<<<<<<<\n7408122F1204159UTO<<<<<<<<<<<6\nERIKSSON<<ANNA<MARIA<<<<<<<<<<";
-    const TD2: &str = "I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<\nD231458907UTO7408122F1204159<<<<<<<6";
+    use crate::mrz::specimens::{TD1, TD2, TD3};
 
     /// Replaces the character at (line, column) (both 0-based) of an MRZ text.
     fn with_char(text: &str, line: usize, col: usize, c: char) -> String {
