@@ -66,7 +66,8 @@ fn desktop(cli: Cli) -> anyhow::Result<()> {
     let loaded = kyc_cli::load_config(cli.config.as_deref())?;
     let rt = tokio::runtime::Runtime::new()?;
     tauri::async_runtime::set(rt.handle().clone());
-    let running = rt.block_on(kyc_server::start(&loaded, Some(ui_assets())))?;
+    let store = kyc_cli::open_store(&loaded)?;
+    let running = rt.block_on(kyc_server::start_with(&loaded, store, Some(ui_assets())))?;
     print!("{}", kyc_cli::describe(&loaded, &running));
     let url = running.local_review_url();
     tauri::Builder::default()

@@ -517,3 +517,49 @@ fn audit_verify_finds_an_entry_edited_in_the_database_file() {
     let err = String::from_utf8_lossy(&broken.stderr);
     assert!(err.contains("broken at entry 2"), "{err}");
 }
+
+#[test]
+fn a_passphrase_master_key_comes_from_the_environment_and_a_wrong_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "[storage]\nkey_source = \"passphrase\"\n");
+    let user_add = |passphrase: Option<&str>, name: &str| {
+        let mut cmd = kyc(&config);
+        cmd.args(["user", "add", name, "--role", "admin", "--password-stdin"])
+            .env_remove("KYC_DESK_PASSPHRASE")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(p) = passphrase {
+            cmd.env("KYC_DESK_PASSPHRASE", p);
+        }
+        let mut child = cmd.spawn().unwrap();
+        writeln!(child.stdin.take().unwrap(), "a long enough password").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let first = user_add(Some("a passphrase of some length"), "ada");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        !dir.path().join("data/master.key").exists(),
+        "no key file in passphrase mode"
+    );
+    assert!(dir.path().join("data/kyc-desk.sqlite3").exists());
+    let wrong = user_add(Some("another passphrase entirely"), "bob");
+    assert!(!wrong.status.success());
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert!(err.contains("wrong passphrase or key file"), "{err}");
+    // No terminal to ask on and no variable: a message naming the variable.
+    let none = user_add(None, "bob");
+    assert!(!none.status.success());
+    let err = String::from_utf8_lossy(&none.stderr);
+    assert!(err.contains("KYC_DESK_PASSPHRASE"), "{err}");
+    let again = user_add(Some("a passphrase of some length"), "bob");
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+}

@@ -156,11 +156,23 @@ pub fn describe(loaded: &Loaded, running: &Running) -> String {
     out
 }
 
+/// Opens the store; with a passphrase master key not given in `KYC_DESK_PASSPHRASE`, asks for it
+/// on the terminal (not echoed) when standard input is one.
+pub fn open_store(loaded: &Loaded) -> anyhow::Result<Store> {
+    use std::io::IsTerminal;
+    Ok(Store::open_in(loaded, || {
+        std::io::stdin()
+            .is_terminal()
+            .then(|| rpassword::prompt_password("KYC Desk master passphrase: ").ok())
+            .flatten()
+    })?)
+}
+
 fn serve(config: Option<PathBuf>, ui: Option<Arc<dyn UiAssets>>) -> anyhow::Result<()> {
     let loaded = load_config(config.as_deref())?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        let mut running = kyc_server::start(&loaded, ui).await?;
+        let mut running = kyc_server::start_with(&loaded, open_store(&loaded)?, ui).await?;
         print!("{}", describe(&loaded, &running));
         if running.desk.store().user_count()? == 0 {
             println!(
@@ -197,8 +209,7 @@ fn user(config: Option<PathBuf>, action: UserAction) -> anyhow::Result<()> {
                     "no password on standard input (use --password-stdin and pipe it in)"
                 );
             }
-            std::fs::create_dir_all(&loaded.data_dir)?;
-            let store = Store::open(&loaded.data_dir.join(DB_FILE))?;
+            let store = open_store(&loaded)?;
             let user = store.add_user(&name, role, password)?;
             println!("Created {} account {}", user.role.as_str(), user.name);
             Ok(())
@@ -265,7 +276,7 @@ fn audit_verify(config: Option<PathBuf>) -> anyhow::Result<()> {
     if !db.exists() {
         anyhow::bail!("no database at {} (nothing to verify yet)", db.display());
     }
-    let store = Store::open(&db)?;
+    let store = open_store(&loaded)?;
     match store.verify_audit()? {
         kyc_core::audit::Verdict::Intact { entries } => {
             println!("audit trail intact: {entries} entries");

@@ -152,21 +152,54 @@ impl Store {
     /// A case's timeline, oldest first.
     pub fn timeline(&self, case_id: i64) -> Result<Vec<AuditEntry>, CoreError> {
         self.with_reader(|c| {
-            let mut stmt = c.prepare("SELECT id, at, actor, action, case_id, detail FROM audit WHERE case_id = ?1 ORDER BY id")?;
-            let rows = stmt.query_map([case_id], |r| {
-                let detail: String = r.get(5)?;
-                Ok(AuditEntry {
-                    id: r.get(0)?,
-                    at: rfc3339(r.get(1)?),
-                    actor: r.get(2)?,
-                    action: r.get(3)?,
-                    case_id: r.get(4)?,
-                    detail: serde_json::from_str(&detail).unwrap_or_default(),
-                })
-            })?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {ENTRY_COLS} FROM audit WHERE case_id = ?1 ORDER BY id"
+            ))?;
+            let rows = stmt.query_map([case_id], entry_from_row)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }
+
+    /// The whole trail, newest first, a page at a time (`before`: entries with a smaller id);
+    /// optionally only one actor's or one action's entries.
+    pub fn audit_page(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+        actor: Option<&str>,
+        action: Option<&str>,
+    ) -> Result<Vec<AuditEntry>, CoreError> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {ENTRY_COLS} FROM audit WHERE id < ?1 AND (?2 IS NULL OR actor = ?2) \
+                 AND (?3 IS NULL OR action = ?3) ORDER BY id DESC LIMIT ?4"
+            ))?;
+            let rows = stmt.query_map(
+                rusqlite::params![
+                    before.unwrap_or(i64::MAX),
+                    actor,
+                    action,
+                    limit.clamp(1, 500)
+                ],
+                entry_from_row,
+            )?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+}
+
+const ENTRY_COLS: &str = "id, at, actor, action, case_id, detail";
+
+fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    let detail: String = r.get(5)?;
+    Ok(AuditEntry {
+        id: r.get(0)?,
+        at: rfc3339(r.get(1)?),
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        case_id: r.get(4)?,
+        detail: serde_json::from_str(&detail).unwrap_or_default(),
+    })
 }
 
 #[cfg(test)]
@@ -178,7 +211,7 @@ mod tests {
     fn the_chain_catches_edits_and_gaps_made_in_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite3");
-        let store = Store::open(&path).unwrap();
+        let store = Store::open(&path, crate::vault::MasterKey::Key([3; 32])).unwrap();
         for i in 0..5 {
             store
                 .audit("rita", "case.viewed", Some(i), json!({"i": i}))

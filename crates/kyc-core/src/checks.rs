@@ -253,6 +253,7 @@ pub fn automatic_decision(flags: &[Flag], d: &DecisionConfig) -> Option<NewDecis
             by_user: None,
             rule: Some(format!("auto_reject:{}", f.code)),
             link_user_id: None,
+            respect_assignment: false,
         });
     }
     if d.auto_approve == AutoApprove::Clean && is_clean(flags) {
@@ -263,6 +264,7 @@ pub fn automatic_decision(flags: &[Flag], d: &DecisionConfig) -> Option<NewDecis
             by_user: None,
             rule: Some("auto_approve:clean".into()),
             link_user_id: None,
+            respect_assignment: false,
         });
     }
     None

@@ -33,6 +33,39 @@ pub struct Config {
     /// Outbound webhook telling the enterprise's other systems about every final decision.
     #[serde(default)]
     pub notify: NotifyConfig,
+    /// Encryption at rest: where the master key comes from.
+    #[serde(default)]
+    pub storage: StorageConfig,
+    /// How long decided cases are kept before they are erased.
+    #[serde(default)]
+    pub retention: RetentionConfig,
+}
+
+/// Where the master key that wraps every case key comes from.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum KeySource {
+    /// A random 256-bit key in a file readable only by its owner (created on first start).
+    #[default]
+    File,
+    /// Derived (Argon2id) from a passphrase given at start (`KYC_DESK_PASSPHRASE` or a prompt).
+    Passphrase,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    pub key_source: KeySource,
+    /// The master key file; default `<data_dir>/master.key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Days a decided case is kept (counted from its final decision); 0 keeps cases forever.
+    pub keep_decided_days: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -477,6 +510,8 @@ impl Config {
             decision: DecisionConfig::default(),
             review: ReviewConfig::default(),
             notify: NotifyConfig::default(),
+            storage: StorageConfig::default(),
+            retention: RetentionConfig::default(),
         };
         let auth = &mut c.receiver.auth;
         auth.mode = AuthMode::Oauth2;

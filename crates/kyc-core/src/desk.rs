@@ -25,6 +25,8 @@ pub enum EventKind {
     Decided,
     #[serde(rename = "case.answered")]
     Answered,
+    #[serde(rename = "case.assigned")]
+    Assigned,
 }
 
 impl EventKind {
@@ -33,6 +35,7 @@ impl EventKind {
             EventKind::Created => "case.created",
             EventKind::Decided => "case.decided",
             EventKind::Answered => "case.answered",
+            EventKind::Assigned => "case.assigned",
         }
     }
 }
@@ -237,6 +240,91 @@ impl Desk {
         let mut detail = blocking(move || view::detail(&store, &k, &policy)).await?;
         detail.summary.hold_until = self.hold_until(detail.summary.id);
         Ok(detail)
+    }
+
+    /// Assigns a case: supervisors and admins to anyone (or nobody); others may only take an
+    /// unassigned case for themselves or give back their own.
+    pub async fn assign(
+        &self,
+        key: &str,
+        to: Option<&str>,
+        by: &crate::users::User,
+    ) -> Result<CaseSummary, CoreError> {
+        let store = self.store.clone();
+        let k = key.to_string();
+        let case = blocking(move || {
+            let id = store.resolve(&k)?;
+            store.summary(id)
+        })
+        .await?;
+        if !by.role.may(crate::users::Permission::Reassign) {
+            let own = case.assignee.as_deref() == Some(by.name.as_str());
+            let allowed = match to {
+                Some(t) => t == by.name && (case.assignee.is_none() || own),
+                None => own,
+            };
+            if !allowed {
+                return Err(CoreError::Forbidden(
+                    "a reviewer may take an unassigned case or give back their own; ask a supervisor to reassign",
+                ));
+            }
+        }
+        let store = self.store.clone();
+        let (to, name) = (to.map(str::to_string), by.name.clone());
+        let mut case = blocking(move || store.assign(case.id, to.as_deref(), &name)).await?;
+        case.hold_until = self.hold_until(case.id);
+        tracing::info!(case = case.id, "assigned");
+        self.emit(EventKind::Assigned, case.clone(), case.hold_until.clone());
+        Ok(case)
+    }
+
+    /// Erases a case on request (a data-subject request): refused while Ditto ID still waits on it.
+    pub async fn erase(&self, key: &str, by: &str, reason: &str) -> Result<String, CoreError> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 200 {
+            return Err(CoreError::BadRequest(
+                "reason: say why the case is erased (1 to 200 characters, e.g. a ticket number)"
+                    .into(),
+            ));
+        }
+        let store = self.store.clone();
+        let k = key.to_string();
+        let id = blocking(move || store.resolve(&k)).await?;
+        if self.hold_until(id).is_some() {
+            return Err(CoreError::Held(id.to_string()));
+        }
+        let store = self.store.clone();
+        let (by, reason) = (by.to_string(), reason.to_string());
+        let reference = blocking(move || store.erase(id, &by, &reason)).await?;
+        tracing::info!(case = id, "erased");
+        Ok(reference)
+    }
+
+    /// Erases every decided case whose final decision is older than `keep_days` days at `now_ms`;
+    /// returns how many.
+    pub async fn sweep_retention(&self, now_ms: i64, keep_days: u32) -> Result<usize, CoreError> {
+        if keep_days == 0 {
+            return Ok(0);
+        }
+        let keep_ms = i64::from(keep_days) * 86_400_000;
+        let mut erased = 0;
+        loop {
+            let store = self.store.clone();
+            let due = blocking(move || store.expired_cases(now_ms, keep_ms, 100)).await?;
+            if due.is_empty() {
+                break;
+            }
+            for id in due {
+                let store = self.store.clone();
+                let reason = format!("retention: decided more than {keep_days} days ago");
+                blocking(move || store.erase(id, "retention", &reason)).await?;
+                erased += 1;
+            }
+        }
+        if erased > 0 {
+            tracing::info!(erased, keep_days, "retention sweep");
+        }
+        Ok(erased)
     }
 
     /// When Ditto ID's request for this case stops waiting, if it is waiting now.

@@ -20,6 +20,15 @@ pub enum CoreError {
     NotFound(String),
     #[error("case {0} is already decided")]
     AlreadyDecided(String),
+    /// The role may not do this (the message says who may).
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The case is assigned to this other reviewer.
+    #[error("this case is assigned to {0}")]
+    AssignedElsewhere(String),
+    /// Ditto ID is still waiting on this case's answer.
+    #[error("Ditto ID is still waiting on case {0}; try again once it is answered")]
+    Held(String),
     /// Four-eyes: the second approval must come from a different person.
     #[error("four-eyes: this case needs a second approval by a different reviewer")]
     FourEyes,

@@ -18,6 +18,7 @@ pub mod oauth;
 pub mod store;
 pub mod timefmt;
 pub mod users;
+pub mod vault;
 pub mod view;
 
 pub use error::CoreError;

@@ -12,6 +12,7 @@ use crate::checks::Flag;
 use crate::error::CoreError;
 use crate::ingest::Submission;
 use crate::timefmt::{now_ms, rfc3339};
+use crate::vault::{CaseKey, MasterKey, Vault};
 
 /// Embedded migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -19,12 +20,18 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/002_policy_links_deliveries.sql"),
     include_str!("../migrations/003_audit.sql"),
     include_str!("../migrations/004_four_eyes.sql"),
+    include_str!("../migrations/005_encryption_at_rest.sql"),
+    include_str!("../migrations/006_assignment.sql"),
 ];
 
 const READER_POOL: usize = 4;
 
+/// The database file inside the data dir.
+pub const DB_FILE: &str = "kyc-desk.sqlite3";
+
 pub struct Store {
     path: PathBuf,
+    vault: Vault,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
 }
@@ -53,6 +60,8 @@ pub struct CaseSummary {
     pub document_type: Option<String>,
     pub flags: Vec<Flag>,
     pub answer: Option<Answer>,
+    /// The reviewer the case is assigned to, if any.
+    pub assignee: Option<String>,
     /// While Ditto ID's request is held open: when the window closes (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hold_until: Option<String>,
@@ -97,6 +106,9 @@ pub struct NewDecision {
     pub rule: Option<String>,
     /// Answer Ditto ID with this user id instead of the one it sent (it renames its user).
     pub link_user_id: Option<String>,
+    /// A case assigned to someone else refuses this decision (reviewers); supervisors, admins
+    /// and automatic decisions pass false.
+    pub respect_assignment: bool,
 }
 
 /// One webhook delivery as the desk's log shows it.
@@ -159,48 +171,79 @@ pub struct CasePage {
 }
 
 const SUMMARY_COLS: &str =
-    "id, reference, requester_id, user_id, status, received_at, holder_name, \
-     document_number, document_type, flags, answer_result, answer_at, answer_by, answer_user_id";
+    "cases.id, reference, requester_id, user_id, status, received_at, case_keys.wrapped, \
+     pii, document_type, answer_result, answer_at, answer_by, answer_user_id, assignee";
+const SUMMARY_FROM: &str = "cases LEFT JOIN case_keys ON case_keys.case_id = cases.id";
 
-fn summary_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CaseSummary> {
-    let reference: String = row.get(1)?;
-    let flags: String = row.get(9)?;
-    let answer = match row.get::<_, Option<bool>>(10)? {
-        Some(result) => Some(Answer {
-            result,
-            at: rfc3339(row.get(11)?),
-            by: row.get(12)?,
-            user_id: row.get(13)?,
-            reference: reference.clone(),
-        }),
-        None => None,
-    };
-    Ok(CaseSummary {
-        id: row.get(0)?,
-        reference,
-        requester_id: row.get(2)?,
-        user_id: row.get(3)?,
-        status: row.get(4)?,
-        received_at: rfc3339(row.get(5)?),
-        holder_name: row.get(6)?,
-        document_number: row.get(7)?,
-        document_type: row.get(8)?,
-        flags: serde_json::from_str(&flags).unwrap_or_default(),
-        answer,
-        hold_until: None,
-    })
+/// The sealed part of a case's summary (under the case key, field `pii`).
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
+struct Pii {
+    holder_name: Option<String>,
+    document_number: Option<String>,
+    flags: Vec<Flag>,
+}
+
+fn sealed_err(e: CoreError) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))
+}
+
+fn summary_from_row(
+    vault: &Vault,
+) -> impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<CaseSummary> + '_ {
+    move |row| {
+        let id: i64 = row.get(0)?;
+        let reference: String = row.get(1)?;
+        let wrapped: Option<Vec<u8>> = row.get(6)?;
+        let sealed: Option<Vec<u8>> = row.get(7)?;
+        let pii: Pii = match (wrapped, sealed) {
+            (Some(w), Some(p)) => {
+                let key = vault.unwrap_case_key(id, &w).map_err(sealed_err)?;
+                let bytes = key.open("pii", &p).map_err(sealed_err)?;
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| sealed_err(CoreError::Internal(e.to_string())))?
+            }
+            _ => Pii::default(),
+        };
+        let answer = match row.get::<_, Option<bool>>(9)? {
+            Some(result) => Some(Answer {
+                result,
+                at: rfc3339(row.get(10)?),
+                by: row.get(11)?,
+                user_id: row.get(12)?,
+                reference: reference.clone(),
+            }),
+            None => None,
+        };
+        Ok(CaseSummary {
+            id,
+            reference,
+            requester_id: row.get(2)?,
+            user_id: row.get(3)?,
+            status: row.get(4)?,
+            received_at: rfc3339(row.get(5)?),
+            holder_name: pii.holder_name,
+            document_number: pii.document_number,
+            document_type: row.get(8)?,
+            flags: pii.flags,
+            answer,
+            assignee: row.get(13)?,
+            hold_until: None,
+        })
+    }
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
+    // Deleted rows (erasure) are overwritten, not left in free pages.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     Ok(())
 }
 
 impl Store {
     /// Opens (creating if needed) the database and applies pending migrations.
-    pub fn open(path: &Path) -> Result<Store, CoreError> {
+    pub fn open(path: &Path, master: MasterKey) -> Result<Store, CoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -226,11 +269,25 @@ impl Store {
             tx.pragma_update(None, "user_version", i + 1)?;
             tx.commit()?;
         }
+        let vault = unlock(&conn, master)?;
+        seal_plaintext_rows(&mut conn, &vault)?;
         Ok(Store {
             path: path.to_path_buf(),
+            vault,
             writer: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Opens `<data_dir>/kyc-desk.sqlite3` with the master key the config names (`prompt` asks
+    /// for a passphrase when `KYC_DESK_PASSPHRASE` is not set).
+    pub fn open_in(
+        loaded: &crate::config::Loaded,
+        prompt: impl FnOnce() -> Option<String>,
+    ) -> Result<Store, CoreError> {
+        std::fs::create_dir_all(&loaded.data_dir)?;
+        let master = MasterKey::load(&loaded.config.storage, &loaded.data_dir, prompt)?;
+        Store::open(&loaded.data_dir.join(DB_FILE), master)
     }
 
     pub fn path(&self) -> &Path {
@@ -277,8 +334,7 @@ impl Store {
         flags: &[Flag],
         received_at_ms: i64,
     ) -> Result<Inserted, CoreError> {
-        let flags_json =
-            serde_json::to_string(flags).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let vault = &self.vault;
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let earlier: Option<(i64, Vec<u8>)> = tx
@@ -291,7 +347,7 @@ impl Store {
             if let Some((id, sha)) = earlier {
                 drop(tx);
                 if sha == sub.body_sha256 {
-                    return Ok(Inserted::Existing(summary(conn, id)?));
+                    return Ok(Inserted::Existing(summary(conn, vault, id)?));
                 }
                 return Err(CoreError::Conflict(sub.requester_id.clone()));
             }
@@ -299,10 +355,17 @@ impl Store {
             let year = crate::timefmt::year_of(received_at_ms);
             let reference = format!("KYC-{year}-{next_id:06}");
             let p = &sub.payload;
+            let (key, wrapped) = vault.new_case_key(next_id);
+            let holder_name = p.holder_name();
+            let pii = Pii {
+                holder_name: holder_name.clone(),
+                document_number: p.document_number().map(str::to_string),
+                flags: flags.to_vec(),
+            };
             tx.execute(
                 "INSERT INTO cases (id, reference, requester_id, user_id, app_id, body_sha256, received_at, \
-                 holder_name, document_number, document_type, flags, raw_json) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 document_type, flags, raw_json, pii, raw, document_tag) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '', ?10, ?11, ?12)",
                 params![
                     next_id,
                     reference,
@@ -311,13 +374,18 @@ impl Store {
                     sub.app_id,
                     &sub.body_sha256[..],
                     received_at_ms,
-                    p.holder_name(),
-                    p.document_number(),
                     p.document_type(),
-                    flags_json,
-                    sub.raw_json,
+                    flag_codes(flags),
+                    seal_json(&key, "pii", &pii)?,
+                    key.seal("raw", sub.raw_json.as_bytes()),
+                    p.document_number().map(|n| vault.tag("document", n)),
                 ],
             )?;
+            tx.execute(
+                "INSERT INTO case_keys (case_id, wrapped) VALUES (?1, ?2)",
+                params![next_id, wrapped],
+            )?;
+            insert_tags(&tx, next_id, &vault.search_tags(holder_name.as_deref(), p.document_number()))?;
             crate::audit::append(
                 &tx,
                 "ditto-id",
@@ -327,14 +395,15 @@ impl Store {
             )?;
             {
                 let mut stmt = tx.prepare(
-                    "INSERT INTO images (case_id, name, mime, width, height, bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO images (case_id, name, mime, width, height, bytes, sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)",
                 )?;
                 for img in &sub.images {
-                    stmt.execute(params![next_id, img.name, img.format.mime(), img.width, img.height, img.bytes])?;
+                    let sealed = key.seal(&image_field(&img.name), &img.bytes);
+                    stmt.execute(params![next_id, img.name, img.format.mime(), img.width, img.height, sealed])?;
                 }
             }
             tx.commit()?;
-            Ok(Inserted::New(summary(conn, next_id)?))
+            Ok(Inserted::New(summary(conn, vault, next_id)?))
         })
     }
 
@@ -356,13 +425,13 @@ impl Store {
     }
 
     pub fn summary(&self, id: i64) -> Result<CaseSummary, CoreError> {
-        self.read(|c| summary(c, id))
+        self.read(|c| summary(c, &self.vault, id))
     }
 
     pub fn list(&self, q: &CaseQuery) -> Result<CasePage, CoreError> {
         let limit = q.limit.clamp(1, 500);
         let ascending = q.status.as_deref() == Some("pending");
-        let mut sql = format!("SELECT {SUMMARY_COLS} FROM cases WHERE 1=1");
+        let mut sql = format!("SELECT {SUMMARY_COLS} FROM {SUMMARY_FROM} WHERE 1=1");
         let mut args: Vec<rusqlite::types::Value> = Vec::new();
         if let Some(s) = &q.status {
             args.push(s.clone().into());
@@ -410,29 +479,46 @@ impl Store {
                 .replace('_', "\\_");
             args.push(format!("%{escaped}%").into());
             let n = args.len();
+            // Names and document numbers are sealed: they match by whole words through their
+            // blind-index tags (every word of the search must be one of the case's words).
+            let mut by_tags = String::from("0");
+            if let Some(tags) = self.vault.query_tags(text) {
+                let k = tags.len();
+                let mut marks = Vec::new();
+                for t in tags {
+                    args.push(t.into());
+                    marks.push(format!("?{}", args.len()));
+                }
+                by_tags = format!(
+                    "(SELECT count(DISTINCT tag) FROM search_tags WHERE case_id = cases.id AND tag IN ({})) = {k}",
+                    marks.join(", ")
+                );
+            }
             sql += &format!(
                 " AND (reference LIKE ?{n} ESCAPE '\\' OR requester_id LIKE ?{n} ESCAPE '\\' \
-                 OR user_id LIKE ?{n} ESCAPE '\\' OR holder_name LIKE ?{n} ESCAPE '\\' \
-                 OR document_number LIKE ?{n} ESCAPE '\\')"
+                 OR user_id LIKE ?{n} ESCAPE '\\' OR {by_tags})"
             );
         }
         if let Some(cursor) = q.cursor {
             args.push(cursor.into());
             sql += &format!(
-                " AND id {} ?{}",
+                " AND cases.id {} ?{}",
                 if ascending { ">" } else { "<" },
                 args.len()
             );
         }
         sql += &format!(
-            " ORDER BY id {} LIMIT {}",
+            " ORDER BY cases.id {} LIMIT {}",
             if ascending { "ASC" } else { "DESC" },
             limit + 1
         );
         self.read(|c| {
             let mut stmt = c.prepare(&sql)?;
             let mut cases = stmt
-                .query_map(rusqlite::params_from_iter(args.iter()), summary_from_row)?
+                .query_map(
+                    rusqlite::params_from_iter(args.iter()),
+                    summary_from_row(&self.vault),
+                )?
                 .collect::<Result<Vec<_>, _>>()?;
             let next = if cases.len() > limit as usize {
                 cases.truncate(limit as usize);
@@ -451,20 +537,26 @@ impl Store {
     /// The stored raw payload (images as markers).
     pub fn raw_json(&self, id: i64) -> Result<String, CoreError> {
         self.read(|c| {
-            c.query_row("SELECT raw_json FROM cases WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
-            .optional()?
-            .ok_or_else(|| CoreError::NotFound(id.to_string()))
+            let raw: Vec<u8> = c
+                .query_row("SELECT raw FROM cases WHERE id = ?1", [id], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
+            let bytes = self.case_key(c, id)?.open("raw", &raw)?;
+            String::from_utf8(bytes).map_err(|e| CoreError::Internal(e.to_string()))
         })
+    }
+
+    /// The case's data key, unwrapped; NotFound once the case is erased.
+    fn case_key(&self, c: &Connection, id: i64) -> Result<CaseKey, CoreError> {
+        case_key_in(c, &self.vault, id)
     }
 
     pub fn images(&self, id: i64) -> Result<Vec<ImageInfo>, CoreError> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT name, mime, width, height, length(bytes) FROM images WHERE case_id = ?1 ORDER BY name",
+                "SELECT name, mime, width, height, length(bytes) - ?2 FROM images WHERE case_id = ?1 ORDER BY name",
             )?;
-            let rows = stmt.query_map([id], |r| {
+            let rows = stmt.query_map(params![id, crate::vault::SEAL_OVERHEAD], |r| {
                 Ok(ImageInfo {
                     name: r.get(0)?,
                     mime: r.get(1)?,
@@ -479,28 +571,41 @@ impl Store {
 
     pub fn image(&self, id: i64, name: &str) -> Result<(String, Vec<u8>), CoreError> {
         self.read(|c| {
-            c.query_row(
-                "SELECT mime, bytes FROM images WHERE case_id = ?1 AND name = ?2",
-                params![id, name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?
-            .ok_or_else(|| CoreError::NotFound(format!("{id}/images/{name}")))
+            let (mime, sealed): (String, Vec<u8>) = c
+                .query_row(
+                    "SELECT mime, bytes FROM images WHERE case_id = ?1 AND name = ?2",
+                    params![id, name],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?
+                .ok_or_else(|| CoreError::NotFound(format!("{id}/images/{name}")))?;
+            let bytes = self.case_key(c, id)?.open(&image_field(name), &sealed)?;
+            Ok((mime, bytes))
         })
     }
 
     pub fn decisions(&self, id: i64) -> Result<Vec<DecisionRecord>, CoreError> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT decision, reasons, comment, by_kind, by_user, decided_at, rule, link_user_id, final \
+                "SELECT decision, reasons, comment_sealed, by_kind, by_user, decided_at, rule, link_user_id, final, id \
                  FROM decisions WHERE case_id = ?1 ORDER BY id",
             )?;
+            let key = self.case_key(c, id)?;
             let rows = stmt.query_map([id], |r| {
                 let reasons: String = r.get(1)?;
+                let sealed: Option<Vec<u8>> = r.get(2)?;
+                let comment = match sealed {
+                    Some(s) => {
+                        let field = format!("comment/{}", r.get::<_, i64>(9)?);
+                        String::from_utf8_lossy(&key.open(&field, &s).map_err(sealed_err)?)
+                            .into_owned()
+                    }
+                    None => String::new(),
+                };
                 Ok(DecisionRecord {
                     decision: r.get(0)?,
                     reasons: serde_json::from_str(&reasons).unwrap_or_default(),
-                    comment: r.get(2)?,
+                    comment,
                     by: r.get(3)?,
                     by_user: r.get(4)?,
                     at: rfc3339(r.get(5)?),
@@ -525,17 +630,29 @@ impl Store {
         notify: bool,
         four_eyes: bool,
     ) -> Result<CaseSummary, CoreError> {
-        let reasons =
-            serde_json::to_string(&d.reasons).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let vault = &self.vault;
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let status: Option<String> = tx
-                .query_row("SELECT status FROM cases WHERE id = ?1", [id], |r| r.get(0))
+            let row: Option<(String, Option<String>)> = tx
+                .query_row("SELECT status, assignee FROM cases WHERE id = ?1", [id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
                 .optional()?;
-            match status.as_deref() {
+            let assignee = match row {
                 None => return Err(CoreError::NotFound(id.to_string())),
-                Some("pending") => {}
+                Some((status, assignee)) if status == "pending" => assignee,
                 Some(_) => return Err(CoreError::AlreadyDecided(id.to_string())),
+            };
+            if let (Some(a), Some(u)) = (&assignee, &d.by_user) {
+                // A second approval (four-eyes) is by definition someone else's.
+                let awaiting_second: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM decisions WHERE case_id = ?1 AND final = 0)",
+                    [id],
+                    |r| r.get(0),
+                )?;
+                if d.respect_assignment && a != u && !awaiting_second {
+                    return Err(CoreError::AssignedElsewhere(a.clone()));
+                }
             }
             let (decision, status) = if d.approve { ("approve", "approved") } else { ("reject", "rejected") };
             let by_kind = if d.by_user.is_some() { "reviewer" } else { "auto" };
@@ -556,11 +673,7 @@ impl Store {
                     }
                     Some(_) => {}
                     None => {
-                        tx.execute(
-                            "INSERT INTO decisions (case_id, decision, reasons, comment, by_kind, by_user, decided_at, rule, link_user_id, final) \
-                             VALUES (?1, 'approve', ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0)",
-                            params![id, reasons, d.comment, by_kind, d.by_user, now, d.rule, d.link_user_id],
-                        )?;
+                        insert_decision(&tx, vault, id, d, now, false)?;
                         crate::audit::append(
                             &tx,
                             d.by_user.as_deref().unwrap_or("policy"),
@@ -569,15 +682,11 @@ impl Store {
                             &serde_json::json!({"four_eyes": true}),
                         )?;
                         tx.commit()?;
-                        return summary(conn, id);
+                        return summary(conn, vault, id);
                     }
                 }
             }
-            tx.execute(
-                "INSERT INTO decisions (case_id, decision, reasons, comment, by_kind, by_user, decided_at, rule, link_user_id) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![id, decision, reasons, d.comment, by_kind, d.by_user, now, d.rule, d.link_user_id],
-            )?;
+            insert_decision(&tx, vault, id, d, now, true)?;
             tx.execute("UPDATE cases SET status = ?2 WHERE id = ?1", params![id, status])?;
             crate::audit::append(
                 &tx,
@@ -587,7 +696,7 @@ impl Store {
                 &serde_json::json!({"decision": decision, "reasons": d.reasons, "rule": d.rule, "linked_user_id": d.link_user_id.is_some()}),
             )?;
             if notify {
-                let case = summary(&tx, id)?;
+                let case = summary(&tx, vault, id)?;
                 let body = serde_json::json!({
                     "event": "case.decided",
                     "reference": case.reference,
@@ -609,7 +718,7 @@ impl Store {
                 )?;
             }
             tx.commit()?;
-            summary(conn, id)
+            summary(conn, vault, id)
         })
     }
 
@@ -657,7 +766,7 @@ impl Store {
             } else {
                 drop(tx);
             }
-            Ok(summary(conn, id)?.answer)
+            Ok(summary(conn, &self.vault, id)?.answer)
         })
     }
 
@@ -681,13 +790,13 @@ impl Store {
         number: &str,
         except_user: &str,
     ) -> Result<Vec<(String, String)>, CoreError> {
+        let tag = self.vault.tag("document", number);
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT reference, user_id FROM cases WHERE document_number = ?1 AND user_id <> ?2 \
+                "SELECT reference, user_id FROM cases WHERE document_tag = ?1 AND user_id <> ?2 \
                  ORDER BY id DESC LIMIT 5",
             )?;
-            let rows =
-                stmt.query_map(params![number, except_user], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let rows = stmt.query_map(params![tag, except_user], |r| Ok((r.get(0)?, r.get(1)?)))?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }
@@ -790,7 +899,7 @@ impl Store {
         self.read(|c| {
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                match summary(c, *id) {
+                match summary(c, &self.vault, *id) {
                     Ok(s) => out.push(s),
                     Err(CoreError::NotFound(_)) => {}
                     Err(e) => return Err(e),
@@ -811,18 +920,421 @@ impl Store {
         })
     }
 
+    /// Assigns a pending case to `to` (None: unassigned), as `by`. The target must be an account
+    /// that may decide. Returns the updated summary.
+    pub fn assign(&self, id: i64, to: Option<&str>, by: &str) -> Result<CaseSummary, CoreError> {
+        let vault = &self.vault;
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let status: String = tx
+                .query_row("SELECT status FROM cases WHERE id = ?1", [id], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
+            if status != "pending" {
+                return Err(CoreError::AlreadyDecided(id.to_string()));
+            }
+            if let Some(name) = to {
+                let role: Option<String> = tx
+                    .query_row("SELECT role FROM users WHERE name = ?1", [name], |r| {
+                        r.get(0)
+                    })
+                    .optional()?;
+                let may_decide = role
+                    .and_then(|r| r.parse::<crate::users::Role>().ok())
+                    .is_some_and(|r| r.may(crate::users::Permission::Decide));
+                if !may_decide {
+                    return Err(CoreError::BadRequest(format!(
+                        "to: {name:?} is not an account that may decide cases"
+                    )));
+                }
+            }
+            tx.execute(
+                "UPDATE cases SET assignee = ?2 WHERE id = ?1",
+                params![id, to],
+            )?;
+            crate::audit::append(
+                &tx,
+                by,
+                "case.assigned",
+                Some(id),
+                &serde_json::json!({"to": to}),
+            )?;
+            tx.commit()?;
+            summary(conn, vault, id)
+        })
+    }
+
+    /// Erases a case (crypto-shredding): its wrapped key, sealed data, images, decisions, search
+    /// tags and webhook deliveries go in one transaction, deleted rows are overwritten
+    /// (`secure_delete`), and the WAL is checkpointed and truncated. The audit trail keeps the id,
+    /// the reference and the event. Returns the reference.
+    pub fn erase(&self, id: i64, by: &str, reason: &str) -> Result<String, CoreError> {
+        let reference = self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let reference: String = tx
+                .query_row("SELECT reference FROM cases WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()?
+                .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
+            tx.execute("DELETE FROM case_keys WHERE case_id = ?1", [id])?;
+            tx.execute("DELETE FROM cases WHERE id = ?1", [id])?;
+            crate::audit::append(
+                &tx,
+                by,
+                "case.erased",
+                Some(id),
+                &serde_json::json!({"reference": reference, "reason": reason}),
+            )?;
+            tx.commit()?;
+            Ok(reference)
+        })?;
+        self.checkpoint();
+        Ok(reference)
+    }
+
+    /// Decided cases whose final decision is older than `keep_ms` at `now_ms` (oldest first).
+    pub fn expired_cases(
+        &self,
+        now_ms: i64,
+        keep_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<i64>, CoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT cases.id FROM cases JOIN decisions ON decisions.case_id = cases.id AND decisions.final = 1 \
+                 WHERE cases.status <> 'pending' GROUP BY cases.id HAVING max(decisions.decided_at) < ?1 \
+                 ORDER BY cases.id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![now_ms - keep_ms, limit], |r| r.get(0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// Copies the WAL into the database file and truncates it (best effort: readers may hold it).
+    fn checkpoint(&self) {
+        let done = self.write(|conn| {
+            Ok(conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            })?)
+        });
+        if !matches!(done, Ok(0)) {
+            tracing::warn!(
+                "WAL checkpoint after erasure did not complete; it will on the next one"
+            );
+        }
+    }
+
     /// Number of cases (for tests and status lines).
     pub fn count(&self) -> Result<i64, CoreError> {
         self.read(|c| Ok(c.query_row("SELECT count(*) FROM cases", [], |r| r.get(0))?))
     }
 }
 
-fn summary(c: &Connection, id: i64) -> Result<CaseSummary, CoreError> {
+fn summary(c: &Connection, vault: &Vault, id: i64) -> Result<CaseSummary, CoreError> {
     c.query_row(
-        &format!("SELECT {SUMMARY_COLS} FROM cases WHERE id = ?1"),
+        &format!("SELECT {SUMMARY_COLS} FROM {SUMMARY_FROM} WHERE cases.id = ?1"),
         [id],
-        summary_from_row,
+        summary_from_row(vault),
     )
     .optional()?
     .ok_or_else(|| CoreError::NotFound(id.to_string()))
+}
+
+/// Field name an image is sealed under (binds the ciphertext to its name).
+fn image_field(name: &str) -> String {
+    format!("image/{name}")
+}
+
+/// Flags as stored in the clear for filtering: codes and severities, never the messages (which
+/// may quote personal data; they are sealed with the rest of the summary).
+fn flag_codes(flags: &[Flag]) -> String {
+    let codes: Vec<serde_json::Value> = flags
+        .iter()
+        .map(|f| serde_json::json!({"code": f.code, "severity": f.severity}))
+        .collect();
+    serde_json::Value::Array(codes).to_string()
+}
+
+fn seal_json<T: Serialize>(key: &CaseKey, field: &str, value: &T) -> Result<Vec<u8>, CoreError> {
+    let bytes = serde_json::to_vec(value).map_err(|e| CoreError::Internal(e.to_string()))?;
+    Ok(key.seal(field, &bytes))
+}
+
+fn insert_tags(c: &Connection, id: i64, tags: &[Vec<u8>]) -> Result<(), CoreError> {
+    let mut stmt =
+        c.prepare_cached("INSERT OR IGNORE INTO search_tags (tag, case_id) VALUES (?1, ?2)")?;
+    for t in tags {
+        stmt.execute(params![t, id])?;
+    }
+    Ok(())
+}
+
+fn case_key_in(c: &Connection, vault: &Vault, id: i64) -> Result<CaseKey, CoreError> {
+    let wrapped: Vec<u8> = c
+        .query_row(
+            "SELECT wrapped FROM case_keys WHERE case_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
+    vault.unwrap_case_key(id, &wrapped)
+}
+
+/// Records one decision row; the comment (free text, may name the person) is sealed.
+fn insert_decision(
+    tx: &Connection,
+    vault: &Vault,
+    id: i64,
+    d: &NewDecision,
+    now: i64,
+    is_final: bool,
+) -> Result<(), CoreError> {
+    let reasons =
+        serde_json::to_string(&d.reasons).map_err(|e| CoreError::Internal(e.to_string()))?;
+    let decision = if d.approve { "approve" } else { "reject" };
+    let by_kind = if d.by_user.is_some() {
+        "reviewer"
+    } else {
+        "auto"
+    };
+    tx.execute(
+        "INSERT INTO decisions (case_id, decision, reasons, comment, by_kind, by_user, decided_at, rule, link_user_id, final) \
+         VALUES (?1, ?2, ?3, '', ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![id, decision, reasons, by_kind, d.by_user, now, d.rule, d.link_user_id, is_final],
+    )?;
+    if !d.comment.is_empty() {
+        let row = tx.last_insert_rowid();
+        let sealed =
+            case_key_in(tx, vault, id)?.seal(&format!("comment/{row}"), d.comment.as_bytes());
+        tx.execute(
+            "UPDATE decisions SET comment_sealed = ?2 WHERE id = ?1",
+            params![row, sealed],
+        )?;
+    }
+    Ok(())
+}
+
+/// Opens the vault against this database: the passphrase salt is created on first use, and the
+/// stored check value tells a wrong key or passphrase apart from damage.
+fn unlock(conn: &Connection, master: MasterKey) -> Result<Vault, CoreError> {
+    let meta = |k: &str| -> Result<Option<Vec<u8>>, CoreError> {
+        Ok(conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+            .optional()?)
+    };
+    let put = |k: &str, v: &[u8]| -> Result<(), CoreError> {
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+            params![k, v],
+        )?;
+        Ok(())
+    };
+    let (vault, source) = match master {
+        MasterKey::Key(k) => (Vault::from_key(&k), "file"),
+        MasterKey::Passphrase(p) => {
+            let salt = match meta("passphrase_salt")? {
+                Some(s) => s,
+                None => {
+                    let mut s = vec![0u8; 16];
+                    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut s);
+                    put("passphrase_salt", &s)?;
+                    s
+                }
+            };
+            (Vault::from_passphrase(&p, &salt)?, "passphrase")
+        }
+    };
+    match meta("key_check")? {
+        Some(check) if vault.verify_check_value(&check) => Ok(vault),
+        Some(_) => {
+            let was = meta("key_source")?.map(|v| String::from_utf8_lossy(&v).into_owned());
+            Err(CoreError::Config(format!(
+                "storage: the master key does not open this database (it was sealed with a {} key; \
+                 wrong passphrase or key file?)",
+                was.as_deref().unwrap_or("different")
+            )))
+        }
+        None => {
+            put("key_check", &vault.check_value())?;
+            put("key_source", source.as_bytes())?;
+            Ok(vault)
+        }
+    }
+}
+
+/// Seals cases stored in the clear by a version before encryption at rest, then vacuums so no
+/// plaintext stays behind in free pages.
+fn seal_plaintext_rows(conn: &mut Connection, vault: &Vault) -> Result<(), CoreError> {
+    let legacy: Vec<i64> = {
+        let mut stmt = conn.prepare("SELECT id FROM cases WHERE pii IS NULL")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    if legacy.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(
+        cases = legacy.len(),
+        "sealing cases stored before encryption at rest"
+    );
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+    for id in legacy {
+        let (name, number, flags, raw): (Option<String>, Option<String>, String, String) = tx
+            .query_row(
+                "SELECT holder_name, document_number, flags, raw_json FROM cases WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?;
+        let flags: Vec<Flag> = serde_json::from_str(&flags).unwrap_or_default();
+        let (key, wrapped) = vault.new_case_key(id);
+        tx.execute(
+            "INSERT INTO case_keys (case_id, wrapped) VALUES (?1, ?2)",
+            params![id, wrapped],
+        )?;
+        insert_tags(
+            &tx,
+            id,
+            &vault.search_tags(name.as_deref(), number.as_deref()),
+        )?;
+        let pii = Pii {
+            holder_name: name,
+            document_number: number.clone(),
+            flags,
+        };
+        tx.execute(
+            "UPDATE cases SET pii = ?2, raw = ?3, document_tag = ?4, flags = ?5, holder_name = NULL, \
+             document_number = NULL, raw_json = '' WHERE id = ?1",
+            params![
+                id,
+                seal_json(&key, "pii", &pii)?,
+                key.seal("raw", raw.as_bytes()),
+                number.map(|n| vault.tag("document", &n)),
+                flag_codes(&pii.flags),
+            ],
+        )?;
+        let images: Vec<(String, Vec<u8>)> = {
+            let mut stmt =
+                tx.prepare("SELECT name, bytes FROM images WHERE case_id = ?1 AND sealed = 0")?;
+            let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for (name, bytes) in images {
+            tx.execute(
+                "UPDATE images SET bytes = ?3, sealed = 1 WHERE case_id = ?1 AND name = ?2",
+                params![id, name, key.seal(&image_field(&name), &bytes)],
+            )?;
+        }
+        let comments: Vec<(i64, String)> = {
+            let mut stmt = tx.prepare(
+                "SELECT id, comment FROM decisions WHERE case_id = ?1 AND comment <> ''",
+            )?;
+            let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for (row, comment) in comments {
+            tx.execute(
+                "UPDATE decisions SET comment = '', comment_sealed = ?2 WHERE id = ?1",
+                params![row, key.seal(&format!("comment/{row}"), comment.as_bytes())],
+            )?;
+        }
+    }
+    tx.commit()?;
+    conn.execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file_bytes(path: &Path) -> Vec<u8> {
+        let mut out = std::fs::read(path).unwrap();
+        if let Ok(wal) = std::fs::read(path.with_extension("sqlite3-wal")) {
+            out.extend(wal);
+        }
+        out
+    }
+
+    fn contains(h: &[u8], n: &[u8]) -> bool {
+        h.windows(n.len()).any(|w| w == n)
+    }
+
+    #[test]
+    fn a_passphrase_store_reopens_only_with_its_passphrase() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        let pass = || MasterKey::Passphrase("correct horse battery staple".into());
+        drop(Store::open(&path, pass()).unwrap());
+        drop(Store::open(&path, pass()).unwrap());
+        let wrong = Store::open(
+            &path,
+            MasterKey::Passphrase("incorrect horse battery".into()),
+        );
+        let err = wrong.err().expect("wrong passphrase refused").to_string();
+        assert!(err.contains("passphrase key"), "{err}");
+        let err = Store::open(&path, MasterKey::Key([1; 32]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("does not open this database"), "{err}");
+    }
+
+    /// A database written before encryption at rest (schema v4, plaintext) is sealed on open.
+    #[test]
+    fn plaintext_cases_of_an_older_version_are_sealed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..4] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            conn.execute(
+                "INSERT INTO cases (id, reference, requester_id, user_id, body_sha256, received_at, status, \
+                 holder_name, document_number, flags, raw_json) VALUES (1, 'KYC-2025-000001', 'r-1', 'u-1', x'00', 0, \
+                 'approved', 'Zelda Quartermaine', 'ZQ1234567', '[]', '{\"name\":\"Zelda Quartermaine\"}')",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO images (case_id, name, mime, width, height, bytes) VALUES (1, 'selfie', 'image/jpeg', 1, 1, x'FFD8FFE000104A46494600')",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO decisions (case_id, decision, comment, by_kind, by_user, decided_at) \
+                 VALUES (1, 'approve', 'Zelda called back', 'reviewer', 'rita', 0)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path, MasterKey::Key([9; 32])).unwrap();
+        let s = store.summary(1).unwrap();
+        assert_eq!(s.holder_name.as_deref(), Some("Zelda Quartermaine"));
+        assert_eq!(s.document_number.as_deref(), Some("ZQ1234567"));
+        assert!(store.raw_json(1).unwrap().contains("Zelda"));
+        assert_eq!(
+            store.image(1, "selfie").unwrap().1[..4],
+            [0xFF, 0xD8, 0xFF, 0xE0]
+        );
+        assert_eq!(store.decisions(1).unwrap()[0].comment, "Zelda called back");
+        let q = CaseQuery {
+            q: Some("quartermaine".into()),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(store.list(&q).unwrap().cases.len(), 1);
+        drop(store);
+        let bytes = file_bytes(&path);
+        for needle in [&b"Zelda"[..], b"ZQ1234567", b"JFIF"] {
+            assert!(
+                !contains(&bytes, needle),
+                "{}",
+                String::from_utf8_lossy(needle)
+            );
+        }
+    }
 }

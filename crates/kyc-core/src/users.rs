@@ -31,6 +31,63 @@ impl Role {
     }
 }
 
+/// What a role may do beyond reading cases (every role may read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Approve or reject a case.
+    Decide,
+    /// Assign any case to anyone (a reviewer may only take or release a case for themself).
+    Reassign,
+    /// The statistics page.
+    Statistics,
+    /// The whole audit trail and its verification.
+    ReadAudit,
+    /// The CSV export of decisions.
+    Export,
+    /// Resend webhook deliveries.
+    ResendDelivery,
+    /// Accounts.
+    ManageUsers,
+    /// The Ditto ID config with its secrets.
+    DittoConfig,
+    /// Erase a case on request.
+    Erase,
+}
+
+impl Permission {
+    /// Who may, as the server says when it refuses.
+    pub fn refusal(self) -> &'static str {
+        match self {
+            Permission::Decide => "an auditor may read, not decide",
+            Permission::Reassign => "only a supervisor or an admin may assign cases to others",
+            Permission::Statistics => {
+                "only a supervisor, an admin or an auditor may see statistics"
+            }
+            Permission::ReadAudit => "only an auditor or an admin may read the audit trail",
+            Permission::Export => "only a supervisor, an admin or an auditor may export decisions",
+            Permission::ResendDelivery => "only a supervisor or an admin may resend deliveries",
+            Permission::ManageUsers => "only an admin may manage accounts",
+            Permission::DittoConfig => "only an admin may see the Ditto ID config",
+            Permission::Erase => "only an admin may erase cases",
+        }
+    }
+}
+
+impl Role {
+    /// The server's one rule table.
+    pub fn may(self, p: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::Reviewer => matches!(p, Decide),
+            Role::Supervisor => {
+                matches!(p, Decide | Reassign | Statistics | Export | ResendDelivery)
+            }
+            Role::Admin => true,
+            Role::Auditor => matches!(p, Statistics | ReadAudit | Export),
+        }
+    }
+}
+
 impl std::str::FromStr for Role {
     type Err = CoreError;
     fn from_str(s: &str) -> Result<Role, CoreError> {

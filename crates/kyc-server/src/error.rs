@@ -58,6 +58,9 @@ impl ServerError {
                 CoreError::Conflict(_) => (StatusCode::CONFLICT, "requester_id_conflict"),
                 CoreError::AlreadyDecided(_) => (StatusCode::CONFLICT, "already_decided"),
                 CoreError::FourEyes => (StatusCode::CONFLICT, "four_eyes"),
+                CoreError::Held(_) => (StatusCode::CONFLICT, "held"),
+                CoreError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+                CoreError::AssignedElsewhere(_) => (StatusCode::CONFLICT, "assigned_elsewhere"),
                 CoreError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
                 CoreError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
                 CoreError::TooManyAttempts(_) => {

@@ -10,7 +10,7 @@ pub mod services;
 pub mod tls;
 
 pub use error::ServerError;
-pub use services::{start, Running};
+pub use services::{start, start_with, Running};
 
 /// The web UI's files (embedded by the desktop binary), served to browsers by the review listener.
 pub trait UiAssets: Send + Sync {

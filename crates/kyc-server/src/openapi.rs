@@ -47,6 +47,10 @@ impl Modify for SessionAuth {
         crate::review::ditto_config,
         crate::review::list_users,
         crate::review::add_user,
+        crate::review::assign,
+        crate::review::erase,
+        crate::review::audit_trail,
+        crate::review::audit_verify,
     ),
     components(schemas(
         ErrorBody,
@@ -57,6 +61,7 @@ impl Modify for SessionAuth {
         kyc_core::view::CaseDetail,
         kyc_core::checks::Flag,
         kyc_core::users::User,
+        kyc_core::audit::AuditEntry,
         crate::review::SettingsView,
     )),
     modifiers(&SessionAuth),

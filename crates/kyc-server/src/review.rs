@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use futures::Stream;
 use kyc_core::desk::Desk;
 use kyc_core::store::{CaseQuery, NewDecision};
-use kyc_core::users::User;
+use kyc_core::users::{Permission, User};
 use kyc_core::CoreError;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -116,6 +116,10 @@ pub fn router(state: Arc<ReviewState>) -> Router {
         .route("/api/cases/{id}", get(case_detail))
         .route("/api/cases/{id}/images/{name}", get(case_image))
         .route("/api/cases/{id}/decision", post(decide))
+        .route("/api/cases/{id}/assign", post(assign))
+        .route("/api/cases/{id}/erase", post(erase))
+        .route("/api/audit", get(audit_trail))
+        .route("/api/audit/verify", get(audit_verify))
         .route("/api/events", get(events))
         .route("/api/settings", get(settings))
         .route("/api/setup", get(setup_status).post(setup))
@@ -366,9 +370,7 @@ async fn decide(
     Path(id): Path<String>,
     body: Result<Json<DecisionBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ServerError> {
-    if user.role == kyc_core::users::Role::Auditor {
-        return Err(ServerError::Forbidden("an auditor may read, not decide"));
-    }
+    allow(&user, Permission::Decide)?;
     let Json(body) = body.map_err(|e| ServerError::BadRequest(e.body_text()))?;
     let approve = match body.decision.as_str() {
         "approve" => true,
@@ -420,6 +422,7 @@ async fn decide(
                 approve,
                 reasons: body.reasons,
                 comment: body.comment,
+                respect_assignment: !user.role.may(Permission::Reassign),
                 by_user: Some(user.name),
                 rule: None,
                 link_user_id,
@@ -509,14 +512,7 @@ async fn resend_delivery(
     Reviewer(user): Reviewer,
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ServerError> {
-    if !matches!(
-        user.role,
-        kyc_core::users::Role::Admin | kyc_core::users::Role::Supervisor
-    ) {
-        return Err(ServerError::Forbidden(
-            "only a supervisor or an admin may resend deliveries",
-        ));
-    }
+    allow(&user, Permission::ResendDelivery)?;
     let store = st.desk.store().clone();
     tokio::task::spawn_blocking(move || store.resend_delivery(id))
         .await
@@ -532,12 +528,112 @@ async fn resend_delivery(
     Ok(StatusCode::ACCEPTED)
 }
 
-fn require_admin(user: &User) -> Result<(), ServerError> {
-    if user.role == kyc_core::users::Role::Admin {
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AssignBody {
+    /// The account to assign the case to; null to unassign.
+    to: Option<String>,
+}
+
+/// Assigns a pending case (a reviewer: take or give back; supervisors and admins: anyone).
+#[utoipa::path(post, path = "/api/cases/{id}/assign", tag = "review", security(("session" = [])),
+    params(("id" = String, Path)), request_body = AssignBody,
+    responses((status = 200, body = kyc_core::store::CaseSummary), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn assign(
+    State(st): St,
+    Reviewer(user): Reviewer,
+    Path(id): Path<String>,
+    body: Result<Json<AssignBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<kyc_core::store::CaseSummary>, ServerError> {
+    allow(&user, Permission::Decide)?;
+    let Json(body) = body.map_err(|e| ServerError::BadRequest(e.body_text()))?;
+    Ok(Json(st.desk.assign(&id, body.to.as_deref(), &user).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct EraseBody {
+    /// Why (kept in the audit trail: a ticket number, never personal data).
+    reason: String,
+}
+
+/// Erases a case on request (admins): its key and rows are destroyed; the audit trail keeps ids.
+#[utoipa::path(post, path = "/api/cases/{id}/erase", tag = "review", security(("session" = [])),
+    params(("id" = String, Path)), request_body = EraseBody,
+    responses((status = 200, description = "`{erased: reference}`"), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "Ditto ID is still waiting on it")))]
+async fn erase(
+    State(st): St,
+    Reviewer(user): Reviewer,
+    Path(id): Path<String>,
+    body: Result<Json<EraseBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ServerError> {
+    allow(&user, Permission::Erase)?;
+    let Json(body) = body.map_err(|e| ServerError::BadRequest(e.body_text()))?;
+    let reference = st.desk.erase(&id, &user.name, &body.reason).await?;
+    Ok(Json(json!({ "erased": reference })))
+}
+
+#[derive(Deserialize)]
+struct AuditParams {
+    before: Option<i64>,
+    limit: Option<u32>,
+    actor: Option<String>,
+    action: Option<String>,
+}
+
+/// The whole audit trail, newest first (auditors and admins); `next` pages further back.
+#[utoipa::path(get, path = "/api/audit", tag = "review", security(("session" = [])),
+    params(("before" = Option<i64>, Query), ("limit" = Option<u32>, Query), ("actor" = Option<String>, Query), ("action" = Option<String>, Query)),
+    responses((status = 200, description = "`{entries: [AuditEntry], next}`"), (status = 403, body = ErrorBody)))]
+async fn audit_trail(
+    State(st): St,
+    Reviewer(user): Reviewer,
+    Query(p): Query<AuditParams>,
+) -> Result<Json<Value>, ServerError> {
+    allow(&user, Permission::ReadAudit)?;
+    let store = st.desk.store().clone();
+    let limit = p.limit.unwrap_or(100).clamp(1, 500);
+    let entries = blocking(move || {
+        store.audit_page(p.before, limit, p.actor.as_deref(), p.action.as_deref())
+    })
+    .await?;
+    let next = (entries.len() == limit as usize)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    Ok(Json(json!({ "entries": entries, "next": next })))
+}
+
+/// Checks the audit trail's hash chain now (auditors and admins).
+#[utoipa::path(get, path = "/api/audit/verify", tag = "review", security(("session" = [])),
+    responses((status = 200, description = "`{intact: true, entries}` or `{intact: false, broken_at, reason}`"), (status = 403, body = ErrorBody)))]
+async fn audit_verify(State(st): St, Reviewer(user): Reviewer) -> Result<Json<Value>, ServerError> {
+    allow(&user, Permission::ReadAudit)?;
+    let store = st.desk.store().clone();
+    let verdict = blocking(move || store.verify_audit()).await?;
+    Ok(Json(match verdict {
+        kyc_core::audit::Verdict::Intact { entries } => json!({"intact": true, "entries": entries}),
+        kyc_core::audit::Verdict::Broken { id, reason } => {
+            json!({"intact": false, "broken_at": id, "reason": reason})
+        }
+    }))
+}
+
+/// The role check every guarded handler makes (the table is `Role::may`).
+fn allow(user: &User, p: Permission) -> Result<(), ServerError> {
+    if user.role.may(p) {
         Ok(())
     } else {
-        Err(ServerError::Forbidden("only an admin may manage accounts"))
+        Err(ServerError::Forbidden(p.refusal()))
     }
+}
+
+/// Runs blocking store work off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
+) -> Result<T, ServerError> {
+    Ok(tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))??)
 }
 
 #[utoipa::path(get, path = "/api/users", tag = "review", security(("session" = [])),
@@ -547,7 +643,7 @@ async fn list_users(
     State(st): St,
     Reviewer(user): Reviewer,
 ) -> Result<Json<Vec<User>>, ServerError> {
-    require_admin(&user)?;
+    allow(&user, Permission::ManageUsers)?;
     let store = st.desk.store().clone();
     Ok(Json(
         tokio::task::spawn_blocking(move || store.users())
@@ -573,7 +669,7 @@ async fn add_user(
     Reviewer(user): Reviewer,
     body: Result<Json<NewUserBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<User>, ServerError> {
-    require_admin(&user)?;
+    allow(&user, Permission::ManageUsers)?;
     let Json(body) = body.map_err(|e| ServerError::BadRequest(e.body_text()))?;
     let role: kyc_core::users::Role = body.role.parse()?;
     let store = st.desk.store().clone();
@@ -610,11 +706,7 @@ async fn settings(State(st): St, _who: Reviewer) -> Json<SettingsView> {
 #[utoipa::path(get, path = "/api/settings/ditto-config", tag = "review", security(("session" = [])),
     responses((status = 200, description = "Ditto ID's kyc.service.api.config JSON (admins only)"), (status = 403, body = ErrorBody)))]
 async fn ditto_config(State(st): St, Reviewer(user): Reviewer) -> Result<Json<Value>, ServerError> {
-    if user.role != kyc_core::users::Role::Admin {
-        return Err(ServerError::Forbidden(
-            "only an admin may see the Ditto ID config (it holds secrets)",
-        ));
-    }
+    allow(&user, Permission::DittoConfig)?;
     tracing::info!(user = %user.name, "ditto config viewed");
     let store = st.desk.store().clone();
     tokio::task::spawn_blocking(move || {

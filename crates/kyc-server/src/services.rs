@@ -17,7 +17,7 @@ use crate::tls::{self, TlsMaterial};
 use crate::UiAssets;
 
 /// File name of the database inside the data dir.
-pub const DB_FILE: &str = "kyc-desk.sqlite3";
+pub use kyc_core::store::DB_FILE;
 
 /// The running services: where they listen and how to stop them.
 pub struct Running {
@@ -33,6 +33,8 @@ pub struct Running {
     pub warnings: Vec<String>,
     handles: Vec<Handle>,
     tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// Periodic jobs (retention); stopped on shutdown.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -51,6 +53,9 @@ impl Running {
     pub async fn shutdown(self, grace: Duration) {
         for h in &self.handles {
             h.graceful_shutdown(Some(grace));
+        }
+        for b in &self.background {
+            b.abort();
         }
         for t in self.tasks {
             let _ = t.await;
@@ -88,11 +93,37 @@ fn bind(key: &'static str, addr: SocketAddr) -> Result<std::net::TcpListener, Se
     Ok(l)
 }
 
-/// Opens the store and starts both listeners. Must be called inside a tokio runtime.
+/// Erases decided cases past the retention period: at start, then every hour.
+fn spawn_retention(desk: Arc<Desk>, keep_days: u32) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = desk
+                .sweep_retention(kyc_core::timefmt::now_ms(), keep_days)
+                .await
+            {
+                tracing::error!("retention sweep failed: {e}");
+            }
+        }
+    })
+}
+
+/// Opens the store (a passphrase only from `KYC_DESK_PASSPHRASE`) and starts both listeners.
+/// Must be called inside a tokio runtime.
 pub async fn start(loaded: &Loaded, ui: Option<Arc<dyn UiAssets>>) -> Result<Running, ServerError> {
+    let store = Store::open_in(loaded, || None)?;
+    start_with(loaded, store, ui).await
+}
+
+/// Starts both listeners on an opened store. Must be called inside a tokio runtime.
+pub async fn start_with(
+    loaded: &Loaded,
+    store: Store,
+    ui: Option<Arc<dyn UiAssets>>,
+) -> Result<Running, ServerError> {
     let cfg = &loaded.config;
-    std::fs::create_dir_all(&loaded.data_dir).map_err(kyc_core::CoreError::from)?;
-    let store = Arc::new(Store::open(&loaded.data_dir.join(DB_FILE))?);
+    let store = Arc::new(store);
     let desk = Arc::new(
         Desk::new(store, cfg.decision.clone(), cfg.receiver.mapping.clone())
             .with_notify(cfg.notify.enabled()),
@@ -137,6 +168,13 @@ pub async fn start(loaded: &Loaded, ui: Option<Arc<dyn UiAssets>>) -> Result<Run
     let receiver_handle = Handle::new();
     let review_handle = Handle::new();
     let mut tasks = Vec::new();
+    let mut background = Vec::new();
+    if cfg.retention.keep_decided_days > 0 {
+        background.push(spawn_retention(
+            desk.clone(),
+            cfg.retention.keep_decided_days,
+        ));
+    }
     tasks.push(tokio::spawn(
         axum_server::from_tcp_rustls(receiver_listener, rustls_config.clone())
             .handle(receiver_handle.clone())
@@ -190,5 +228,6 @@ pub async fn start(loaded: &Loaded, ui: Option<Arc<dyn UiAssets>>) -> Result<Run
             handles
         },
         tasks,
+        background,
     })
 }

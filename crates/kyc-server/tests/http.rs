@@ -890,6 +890,33 @@ async fn each_role_is_refused_what_it_may_not_do() {
             .await
             .unwrap();
         assert_eq!(create.status() == 200, may_admin, "{role} create");
+        let may_audit = matches!(*role, "admin" | "auditor");
+        for path in ["/api/audit", "/api/audit/verify"] {
+            let status = get(path).await.unwrap().status();
+            assert_eq!(status == 200, may_audit, "{role} {path}");
+        }
+        let post = |path: String, body: Value| {
+            desk.http
+                .post(desk.review(&path))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+        };
+        let erase = post(
+            format!("/api/cases/{id}/erase"),
+            json!({"reason": "ticket 7"}),
+        );
+        // Only an admin gets past the role check (then: Ditto ID still waits on the case).
+        let expected = if may_admin { 409 } else { 403 };
+        assert_eq!(erase.await.unwrap().status(), expected, "{role} erase");
+        let (to, expected) = match *role {
+            "reviewer" => (json!("sam"), 403),
+            "supervisor" => (json!("rita"), 200),
+            "auditor" => (json!("audrey"), 403),
+            _ => (Value::Null, 200),
+        };
+        let assign = post(format!("/api/cases/{id}/assign"), json!({ "to": to }));
+        assert_eq!(assign.await.unwrap().status(), expected, "{role} assign");
         // Everyone may read the queue and the case.
         assert_eq!(get("/api/cases").await.unwrap().status(), 200, "{role}");
         assert_eq!(

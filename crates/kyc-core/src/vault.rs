@@ -1,0 +1,334 @@
+//! Encryption at rest: a master key (key file or passphrase) wraps one random AES-256-GCM data key
+//! per case; personal data is sealed under the case key, and search uses keyed blind-index tags.
+//! Destroying a case's wrapped key makes everything sealed under it unreadable (crypto-shredding).
+
+use std::path::Path;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+
+use crate::config::{KeySource, StorageConfig};
+use crate::error::CoreError;
+
+/// Default master key file inside the data dir.
+pub const MASTER_KEY_FILE: &str = "master.key";
+/// Environment variable holding the passphrase when `storage.key_source = "passphrase"`.
+pub const PASSPHRASE_ENV: &str = "KYC_DESK_PASSPHRASE";
+
+/// Format byte in front of every sealed value (nonce and ciphertext follow).
+const FORMAT_V1: u8 = 1;
+const NONCE_LEN: usize = 12;
+/// Bytes a sealed value has beyond its plaintext: format byte, nonce and GCM tag.
+pub const SEAL_OVERHEAD: i64 = 1 + NONCE_LEN as i64 + 16;
+const CHECK_PLAINTEXT: &[u8] = b"kyc-desk master key check v1";
+
+/// Where the master key comes from, before the database says which salt it uses.
+pub enum MasterKey {
+    /// 32 raw key bytes (from the key file).
+    Key([u8; 32]),
+    /// A passphrase; the key is derived with Argon2id and the salt stored in the database.
+    Passphrase(String),
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MasterKey::Key(_) => "MasterKey::Key(..)",
+            MasterKey::Passphrase(_) => "MasterKey::Passphrase(..)",
+        })
+    }
+}
+
+impl MasterKey {
+    /// Loads the master key as the config says: the key file (created, 0600, on first use) or
+    /// the passphrase from `KYC_DESK_PASSPHRASE`, else `prompt` (e.g. asked on the terminal).
+    pub fn load(
+        storage: &StorageConfig,
+        data_dir: &Path,
+        prompt: impl FnOnce() -> Option<String>,
+    ) -> Result<MasterKey, CoreError> {
+        match storage.key_source {
+            KeySource::File => {
+                let path = match &storage.key_file {
+                    Some(p) if p.is_absolute() => p.clone(),
+                    Some(p) => data_dir.join(p),
+                    None => data_dir.join(MASTER_KEY_FILE),
+                };
+                Ok(MasterKey::Key(load_or_create_key_file(&path)?))
+            }
+            KeySource::Passphrase => {
+                let pass = std::env::var(PASSPHRASE_ENV)
+                    .ok()
+                    .filter(|p| !p.is_empty())
+                    .or_else(prompt)
+                    .ok_or_else(|| {
+                        CoreError::Config(format!(
+                            "storage.key_source: \"passphrase\" needs the passphrase in {PASSPHRASE_ENV} \
+                             or typed at the prompt"
+                        ))
+                    })?;
+                if pass.chars().count() < 12 {
+                    return Err(CoreError::Config(
+                        "storage.key_source: the passphrase must be at least 12 characters".into(),
+                    ));
+                }
+                Ok(MasterKey::Passphrase(pass))
+            }
+        }
+    }
+}
+
+fn load_or_create_key_file(path: &Path) -> Result<[u8; 32], CoreError> {
+    let bad =
+        |why: String| CoreError::Config(format!("storage.key_file {}: {why}", path.display()));
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map_err(|_| bad("not a base64 key".into()))?;
+            bytes
+                .try_into()
+                .map_err(|_| bad("the key must be 32 bytes (base64)".into()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; 32];
+            rand::thread_rng().fill_bytes(&mut key);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| bad(e.to_string()))?;
+            }
+            let text = base64::engine::general_purpose::STANDARD.encode(key) + "\n";
+            crate::fsutil::write_private(path, text.as_bytes()).map_err(|e| bad(e.to_string()))?;
+            Ok(key)
+        }
+        Err(e) => Err(bad(e.to_string())),
+    }
+}
+
+/// The unlocked master key: wraps case keys and derives the blind-index key.
+pub struct Vault {
+    master: Aes256Gcm,
+    index_key: [u8; 32],
+}
+
+impl Vault {
+    pub fn from_key(key: &[u8; 32]) -> Vault {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key size");
+        mac.update(b"kyc-desk blind index v1");
+        Vault {
+            master: Aes256Gcm::new(key.into()),
+            index_key: mac.finalize().into_bytes().into(),
+        }
+    }
+
+    /// Derives the master key from a passphrase with Argon2id (19 MiB, 2 passes).
+    pub fn from_passphrase(passphrase: &str, salt: &[u8]) -> Result<Vault, CoreError> {
+        let mut key = [0u8; 32];
+        argon2::Argon2::default()
+            .hash_password_into(passphrase.as_bytes(), salt, &mut key)
+            .map_err(|e| CoreError::Internal(format!("argon2: {e}")))?;
+        Ok(Vault::from_key(&key))
+    }
+
+    /// A sealed constant: stored once, it tells a wrong key or passphrase apart from damage.
+    pub fn check_value(&self) -> Vec<u8> {
+        seal(&self.master, b"check", CHECK_PLAINTEXT)
+    }
+
+    pub fn verify_check_value(&self, sealed: &[u8]) -> bool {
+        open(&self.master, b"check", sealed).is_ok_and(|p| p == CHECK_PLAINTEXT)
+    }
+
+    /// A fresh random key for a new case, and its wrapped form to store.
+    pub fn new_case_key(&self, case_id: i64) -> (CaseKey, Vec<u8>) {
+        let mut key = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut key);
+        let wrapped = seal(&self.master, &wrap_aad(case_id), &key);
+        (CaseKey::new(&key, case_id), wrapped)
+    }
+
+    pub fn unwrap_case_key(&self, case_id: i64, wrapped: &[u8]) -> Result<CaseKey, CoreError> {
+        let key = open(&self.master, &wrap_aad(case_id), wrapped)?;
+        let key: [u8; 32] = key
+            .try_into()
+            .map_err(|_| CoreError::Internal(format!("case {case_id}: bad case key length")))?;
+        Ok(CaseKey::new(&key, case_id))
+    }
+
+    /// Keyed tag of a normalised value (`kind` keeps names and document numbers apart): equal
+    /// values give equal tags, and without the master key a tag says nothing about its value.
+    pub fn tag(&self, kind: &str, value: &str) -> Vec<u8> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.index_key)
+            .expect("HMAC takes any key size");
+        mac.update(kind.as_bytes());
+        mac.update(&[0]);
+        mac.update(normalise(value).as_bytes());
+        mac.finalize().into_bytes()[..16].to_vec()
+    }
+
+    /// Search tags for a holder's name words and document number.
+    pub fn search_tags(&self, name: Option<&str>, document_number: Option<&str>) -> Vec<Vec<u8>> {
+        let mut tags: Vec<Vec<u8>> = name
+            .into_iter()
+            .flat_map(words)
+            .map(|w| self.tag("word", &w))
+            .collect();
+        if let Some(n) = document_number.filter(|n| !normalise(n).is_empty()) {
+            tags.push(self.tag("word", n));
+        }
+        tags.sort();
+        tags.dedup();
+        tags
+    }
+
+    /// The tags a search text must all match (one per word), or None when it has no words.
+    pub fn query_tags(&self, text: &str) -> Option<Vec<Vec<u8>>> {
+        let tags: Vec<Vec<u8>> = words(text).map(|w| self.tag("word", &w)).collect();
+        (!tags.is_empty()).then_some(tags)
+    }
+}
+
+/// Upper-case, accents folded, only letters and digits: "Bērziņa" and "BERZINA" match.
+fn normalise(value: &str) -> String {
+    crate::view::fold(value, false)
+}
+
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| c.is_whitespace() || c == ',' || c == '<')
+        .map(normalise)
+        .filter(|w| !w.is_empty())
+}
+
+fn wrap_aad(case_id: i64) -> Vec<u8> {
+    format!("kyc-desk/case-key/{case_id}").into_bytes()
+}
+
+/// One case's data key; every value is bound to the case and the field it was sealed for.
+pub struct CaseKey {
+    cipher: Aes256Gcm,
+    case_id: i64,
+}
+
+impl CaseKey {
+    fn new(key: &[u8; 32], case_id: i64) -> CaseKey {
+        CaseKey {
+            cipher: Aes256Gcm::new(key.into()),
+            case_id,
+        }
+    }
+
+    fn aad(&self, field: &str) -> Vec<u8> {
+        format!("kyc-desk/case/{}/{field}", self.case_id).into_bytes()
+    }
+
+    pub fn seal(&self, field: &str, plaintext: &[u8]) -> Vec<u8> {
+        seal(&self.cipher, &self.aad(field), plaintext)
+    }
+
+    pub fn open(&self, field: &str, sealed: &[u8]) -> Result<Vec<u8>, CoreError> {
+        open(&self.cipher, &self.aad(field), sealed)
+    }
+}
+
+fn seal(cipher: &Aes256Gcm, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let mut nonce = [0u8; NONCE_LEN];
+    rand::thread_rng().fill_bytes(&mut nonce);
+    let ct = cipher
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
+        .expect("AES-GCM encryption of an in-memory buffer cannot fail");
+    let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
+    out.push(FORMAT_V1);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ct);
+    out
+}
+
+fn open(cipher: &Aes256Gcm, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CoreError> {
+    let damaged = || CoreError::Internal("sealed data is damaged or under another key".into());
+    if sealed.len() < 1 + NONCE_LEN + 16 || sealed[0] != FORMAT_V1 {
+        return Err(damaged());
+    }
+    let (nonce, ct) = sealed[1..].split_at(NONCE_LEN);
+    cipher
+        .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad })
+        .map_err(|_| damaged())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_values_are_bound_to_case_and_field() {
+        let vault = Vault::from_key(&[7; 32]);
+        let (key, wrapped) = vault.new_case_key(1);
+        let sealed = key.seal("pii", b"Anna");
+        assert_eq!(key.open("pii", &sealed).unwrap(), b"Anna");
+        assert!(key.open("raw", &sealed).is_err(), "another field");
+        let other = vault.unwrap_case_key(1, &wrapped).unwrap();
+        assert_eq!(other.open("pii", &sealed).unwrap(), b"Anna");
+        assert!(vault.unwrap_case_key(2, &wrapped).is_err(), "another case");
+        assert!(Vault::from_key(&[8; 32])
+            .unwrap_case_key(1, &wrapped)
+            .is_err());
+        let mut flipped = sealed.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        assert!(key.open("pii", &flipped).is_err());
+    }
+
+    #[test]
+    fn check_value_tells_keys_apart() {
+        let a = Vault::from_passphrase("correct horse battery", b"0123456789abcdef").unwrap();
+        let b = Vault::from_passphrase("correct horse battery", b"0123456789abcdef").unwrap();
+        let c = Vault::from_passphrase("wrong horse battery", b"0123456789abcdef").unwrap();
+        assert!(b.verify_check_value(&a.check_value()));
+        assert!(!c.verify_check_value(&a.check_value()));
+    }
+
+    #[test]
+    fn tags_normalise_and_differ_by_key() {
+        let v = Vault::from_key(&[1; 32]);
+        assert_eq!(v.tag("word", "Bērziņa"), v.tag("word", "BERZINA"));
+        assert_ne!(v.tag("word", "Anna"), v.tag("word", "Anne"));
+        assert_ne!(
+            v.tag("word", "Anna"),
+            Vault::from_key(&[2; 32]).tag("word", "Anna")
+        );
+        assert_eq!(v.query_tags("  anna  "), Some(vec![v.tag("word", "Anna")]));
+        assert_eq!(v.query_tags(" ,, "), None);
+    }
+
+    #[test]
+    fn key_file_is_created_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = StorageConfig::default();
+        let MasterKey::Key(a) = MasterKey::load(&cfg, dir.path(), || None).unwrap() else {
+            panic!("file key expected");
+        };
+        let MasterKey::Key(b) = MasterKey::load(&cfg, dir.path(), || None).unwrap() else {
+            panic!("file key expected");
+        };
+        assert_eq!(a, b);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(MASTER_KEY_FILE))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(dir.path().join(MASTER_KEY_FILE), "c2hvcnQ=").unwrap();
+        let err = MasterKey::load(&cfg, dir.path(), || None).unwrap_err();
+        assert!(err.to_string().contains("storage.key_file"), "{err}");
+    }
+}

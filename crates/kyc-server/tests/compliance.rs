@@ -1,0 +1,331 @@
+//! Compliance over the HTTP API: personal data encrypted at rest (byte search of the database
+//! file and its WAL), erasure on request and by retention (crypto-shredding), assignment.
+
+mod common;
+
+use common::{start, submission, PASSWORD};
+use kyc_core::store::{Store, DB_FILE};
+use kyc_core::vault::{MasterKey, MASTER_KEY_FILE};
+use kyc_sim::Scenario;
+use serde_json::{json, Value};
+
+/// The database file and its WAL, concatenated (whatever of them exists).
+fn database_bytes(dir: &std::path::Path) -> Vec<u8> {
+    let mut out = Vec::new();
+    for name in [DB_FILE.to_string(), format!("{DB_FILE}-wal")] {
+        if let Ok(b) = std::fs::read(dir.join(name)) {
+            out.extend(b);
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+async fn get_bytes(d: &common::Desk, path: &str) -> (u16, Vec<u8>) {
+    let resp = d
+        .http
+        .get(d.review(path))
+        .bearer_auth(&d.token)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.bytes().await.unwrap().to_vec())
+}
+
+async fn post_as(d: &common::Desk, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let resp = d
+        .http
+        .post(d.review(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Posts a simulator case, approves it with a comment naming the holder, returns (id, images).
+async fn decided_case(d: &common::Desk, index: u64) -> (kyc_sim::Submission, i64, Vec<Vec<u8>>) {
+    let sub = submission(Scenario::Clean, index);
+    let held = d.post_in_background(&sub.payload);
+    let id = d.wait_for_case(&sub.requester_id).await["id"]
+        .as_i64()
+        .unwrap();
+    let (status, detail) = d.get(&format!("/api/cases/{id}")).await;
+    assert_eq!(status, 200);
+    let mut images = Vec::new();
+    for img in detail["images"].as_array().unwrap() {
+        let name = img["name"].as_str().unwrap();
+        let (status, bytes) = get_bytes(d, &format!("/api/cases/{id}/images/{name}")).await;
+        assert_eq!(status, 200, "{name}");
+        assert_eq!(
+            bytes.len() as u64,
+            img["size"].as_u64().unwrap(),
+            "{name} size"
+        );
+        images.push(bytes);
+    }
+    assert!(images.len() >= 3, "document pages, portrait and selfie");
+    let comment = format!("Called {} {} back", sub.given_names, sub.surname);
+    let (status, _) = d
+        .decide(id, json!({"decision": "approve", "comment": comment}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(held.await.unwrap()["result"], true);
+    (sub, id, images)
+}
+
+#[tokio::test]
+async fn the_database_holds_no_readable_personal_data() {
+    let d = start(|_| {}).await;
+    let (sub, id, images) = decided_case(&d, 11).await;
+    // The desk shows everything in the clear...
+    let (_, detail) = d.get(&format!("/api/cases/{id}")).await;
+    assert_eq!(detail["document_number"], sub.document_number);
+    assert!(detail["decisions"][0]["comment"]
+        .as_str()
+        .unwrap()
+        .contains(&sub.surname));
+    // ...and finds the case by surname and by document number (blind index), whole words only.
+    for q in [sub.surname.to_uppercase(), sub.document_number.clone()] {
+        let (_, page) = d.get(&format!("/api/cases?status=all&q={q}")).await;
+        assert_eq!(page["cases"][0]["id"], id, "search {q}");
+    }
+    let partial = &sub.document_number[..sub.document_number.len() - 1];
+    let (_, page) = d.get(&format!("/api/cases?status=all&q={partial}")).await;
+    assert_eq!(
+        page["cases"].as_array().unwrap().len(),
+        0,
+        "no prefix match"
+    );
+
+    // The files on disk do not.
+    let bytes = database_bytes(&d.dir);
+    assert!(bytes.len() > 100_000, "the images are in the database");
+    let mrz_surname = sub.surname.to_uppercase();
+    for needle in [
+        sub.surname.as_str(),
+        mrz_surname.as_str(),
+        sub.given_names.as_str(),
+        sub.document_number.as_str(),
+    ] {
+        assert!(
+            !contains(&bytes, needle.as_bytes()),
+            "{needle:?} found in the database"
+        );
+    }
+    assert!(
+        !contains(&bytes, b"JFIF"),
+        "a JPEG header found in the database"
+    );
+    for img in &images {
+        assert!(!contains(&bytes, &img[..4]), "an image's first bytes found");
+        let mid = img.len() / 2;
+        assert!(
+            !contains(&bytes, &img[mid..mid + 32]),
+            "an image's bytes found"
+        );
+    }
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn an_erased_case_cannot_be_read_back_even_with_the_master_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = common::start_in(tmp.path(), |_| {}).await;
+    let (sub, id, _) = decided_case(&d, 12).await;
+    let (_, kept, _) = decided_case(&d, 13).await;
+    // What an attacker with the master key would need: the wrapped case key and the ciphertext.
+    let db = rusqlite::Connection::open(d.dir.join(DB_FILE)).unwrap();
+    let wrapped: Vec<u8> = db
+        .query_row(
+            "SELECT wrapped FROM case_keys WHERE case_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let sealed: Vec<u8> = db
+        .query_row(
+            "SELECT bytes FROM images WHERE case_id = ?1 LIMIT 1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    drop(db);
+    assert!(contains(&database_bytes(&d.dir), &wrapped));
+
+    let admin = d.login("ada").await;
+    let (status, body) = post_as(&d, &admin, &format!("/api/cases/{id}/erase"), json!({})).await;
+    assert_eq!(status, 400, "a reason is required: {body}");
+    let (status, body) = post_as(
+        &d,
+        &admin,
+        &format!("/api/cases/{id}/erase"),
+        json!({"reason": "DSR ticket 4711"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let reference = body["erased"].as_str().unwrap().to_string();
+    assert_eq!(d.get(&format!("/api/cases/{id}")).await.0, 404);
+    assert_eq!(
+        get_bytes(&d, &format!("/api/cases/{id}/images/selfie"))
+            .await
+            .0,
+        404
+    );
+    let (_, page) = d
+        .get(&format!("/api/cases?status=all&q={}", sub.surname))
+        .await;
+    assert!(page["cases"].as_array().unwrap().is_empty());
+
+    // Neither the wrapped key nor the ciphertext is left in the database file or its WAL.
+    let bytes = database_bytes(&d.dir);
+    assert!(!contains(&bytes, &wrapped), "the wrapped case key survived");
+    assert!(
+        !contains(&bytes, &sealed[..64]),
+        "the sealed image survived"
+    );
+
+    // The audit trail keeps the id, the reference and the reason, and nothing about the person.
+    let auditor = d.login("ada").await;
+    let resp = d
+        .http
+        .get(d.review("/api/audit?action=case.erased"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap();
+    let trail: Value = resp.json().await.unwrap();
+    let entry = &trail["entries"][0];
+    assert_eq!(entry["case_id"], id);
+    assert_eq!(entry["detail"]["reference"], reference);
+    assert_eq!(entry["detail"]["reason"], "DSR ticket 4711");
+    assert_eq!(entry["actor"], "ada");
+    let (_, verify) = {
+        let r = d
+            .http
+            .get(d.review("/api/audit/verify"))
+            .bearer_auth(&auditor)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!(verify["intact"], true, "{verify}");
+    let dir = d.dir.clone();
+    d.stop().await;
+
+    // With the master key, the store still opens the other case and knows nothing of this one.
+    let key = std::fs::read_to_string(dir.join(MASTER_KEY_FILE)).unwrap();
+    let key: [u8; 32] =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, key.trim())
+            .unwrap()
+            .try_into()
+            .unwrap();
+    let store = Store::open(&dir.join(DB_FILE), MasterKey::Key(key)).unwrap();
+    assert!(store.raw_json(id).is_err());
+    assert!(store.image(id, "selfie").is_err());
+    assert!(store.raw_json(kept).is_ok(), "the other case is intact");
+    assert_eq!(store.count().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn retention_erases_decided_cases_only_after_the_period() {
+    let d = start(|c| c.decision.hold_secs = 0).await;
+    let (_, old, _) = {
+        let sub = submission(Scenario::Clean, 14);
+        let (status, _) = d.post(&sub.payload).await;
+        assert_eq!(status, 200, "answered by the timeout fallback");
+        let id = d.wait_for_case(&sub.requester_id).await["id"]
+            .as_i64()
+            .unwrap();
+        let (status, _) = d.decide(id, json!({"decision": "approve"})).await;
+        assert_eq!(status, 200);
+        (sub, id, ())
+    };
+    let pending = submission(Scenario::Clean, 15);
+    d.post(&pending.payload).await;
+    let pending = d.wait_for_case(&pending.requester_id).await["id"]
+        .as_i64()
+        .unwrap();
+    let desk = &d.running.desk;
+    let now = kyc_core::timefmt::now_ms();
+    assert_eq!(
+        desk.sweep_retention(now, 0).await.unwrap(),
+        0,
+        "0 keeps forever"
+    );
+    assert_eq!(
+        desk.sweep_retention(now + 86_400_000 / 2, 1).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        desk.sweep_retention(now + 2 * 86_400_000, 1).await.unwrap(),
+        1
+    );
+    assert_eq!(d.get(&format!("/api/cases/{old}")).await.0, 404);
+    assert_eq!(
+        d.get(&format!("/api/cases/{pending}")).await.0,
+        200,
+        "not decided: kept"
+    );
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn an_assigned_case_is_decided_by_its_assignee_until_a_supervisor_reassigns_it() {
+    let d = start(|_| {}).await;
+    for (name, role) in [
+        ("rob", kyc_core::users::Role::Reviewer),
+        ("sue", kyc_core::users::Role::Supervisor),
+    ] {
+        d.running
+            .desk
+            .store()
+            .add_user(name, role, PASSWORD)
+            .unwrap();
+    }
+    let (rob, sue) = (d.login("rob").await, d.login("sue").await);
+    let sub = submission(Scenario::Clean, 16);
+    let held = d.post_in_background(&sub.payload);
+    let id = d.wait_for_case(&sub.requester_id).await["id"]
+        .as_i64()
+        .unwrap();
+    let assign = format!("/api/cases/{id}/assign");
+    let decide = format!("/api/cases/{id}/decision");
+    let (status, case) = post_as(&d, &d.token, &assign, json!({"to": "rita"})).await;
+    assert_eq!(
+        (status, &case["assignee"]),
+        (200, &json!("rita")),
+        "rita takes it"
+    );
+    let (status, _) = post_as(&d, &rob, &assign, json!({"to": "rob"})).await;
+    assert_eq!(status, 403, "rob cannot take rita's case");
+    let (status, body) = post_as(&d, &rob, &decide, json!({"decision": "approve"})).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (409, Some("assigned_elsewhere"))
+    );
+    let (status, _) = post_as(&d, &sue, &assign, json!({"to": "nobody-here"})).await;
+    assert_eq!(status, 400, "unknown account");
+    let (status, case) = post_as(&d, &sue, &assign, json!({"to": "rob"})).await;
+    assert_eq!((status, &case["assignee"]), (200, &json!("rob")));
+    let (status, _) = post_as(&d, &d.token, &decide, json!({"decision": "approve"})).await;
+    assert_eq!(status, 409, "now rita may not");
+    let (status, _) = post_as(&d, &rob, &decide, json!({"decision": "approve"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(held.await.unwrap()["result"], true);
+    let (_, detail) = d.get(&format!("/api/cases/{id}")).await;
+    let actions: Vec<&str> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions.iter().filter(|a| **a == "case.assigned").count(), 2);
+    d.stop().await;
+}
