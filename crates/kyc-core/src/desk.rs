@@ -242,6 +242,30 @@ impl Desk {
         Ok(detail)
     }
 
+    /// The PDF case report (file name, bytes); the export is audited.
+    pub async fn report(&self, key: &str, by: &str) -> Result<(String, Vec<u8>), CoreError> {
+        let detail = self.detail(key).await?;
+        let store = self.store.clone();
+        let by = by.to_string();
+        blocking(move || {
+            let id = detail.summary.id;
+            let mut images = Vec::with_capacity(detail.images.len());
+            for info in &detail.images {
+                images.push((info.clone(), store.image(id, &info.name)?.1));
+            }
+            let pdf =
+                crate::report::case_pdf(&detail, &images, &by, &crate::timefmt::rfc3339(now_ms()))?;
+            store.audit(
+                &by,
+                "case.report_exported",
+                Some(id),
+                serde_json::json!({"format": "pdf"}),
+            )?;
+            Ok((format!("{}.pdf", detail.summary.reference), pdf))
+        })
+        .await
+    }
+
     /// Assigns a case: supervisors and admins to anyone (or nobody); others may only take an
     /// unassigned case for themselves or give back their own.
     pub async fn assign(

@@ -105,6 +105,11 @@ pub(crate) fn fold(v: &str, icao: bool) -> String {
         .collect()
 }
 
+/// A value as compared across sources: upper case, letters and digits only, accents dropped.
+pub fn comparison_key(v: &str) -> String {
+    fold(v, false)
+}
+
 /// Whether two sources' values say the same thing (case, accents, fillers and ICAO spelling aside).
 pub fn same_value(a: &str, b: &str) -> bool {
     fold(a, false) == fold(b, false) || fold(a, true) == fold(b, true)

@@ -117,6 +117,9 @@ pub fn router(state: Arc<ReviewState>) -> Router {
         .route("/api/cases/{id}/images/{name}", get(case_image))
         .route("/api/cases/{id}/decision", post(decide))
         .route("/api/cases/{id}/assign", post(assign))
+        .route("/api/cases/{id}/report.pdf", get(case_report))
+        .route("/api/stats", get(statistics))
+        .route("/api/exports/decisions.csv", get(export_decisions))
         .route("/api/cases/{id}/erase", post(erase))
         .route("/api/audit", get(audit_trail))
         .route("/api/audit/verify", get(audit_verify))
@@ -616,6 +619,130 @@ async fn audit_verify(State(st): St, Reviewer(user): Reviewer) -> Result<Json<Va
             json!({"intact": false, "broken_at": id, "reason": reason})
         }
     }))
+}
+
+/// The PDF case report, as a download (`Content-Disposition: attachment`); audited.
+#[utoipa::path(get, path = "/api/cases/{id}/report.pdf", tag = "review", security(("session" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, content_type = "application/pdf", description = "The case report"), (status = 404, body = ErrorBody)))]
+async fn case_report(
+    State(st): St,
+    Reviewer(user): Reviewer,
+    Path(id): Path<String>,
+) -> Result<Response, ServerError> {
+    let (file_name, pdf) = st.desk.report(&id, &user.name).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        pdf,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct RangeParams {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `from`..=`to` as dates (default: the last 30 days) and as `[from_ms, to_ms)`.
+fn date_range(p: RangeParams) -> Result<(time::Date, time::Date, i64, i64), ServerError> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let parse = |v: Option<String>, name: &str| -> Result<Option<time::Date>, ServerError> {
+        match non_empty(v) {
+            None => Ok(None),
+            Some(t) => time::Date::parse(t.trim(), &fmt)
+                .map(Some)
+                .map_err(|_| ServerError::BadRequest(format!("{name}: use YYYY-MM-DD"))),
+        }
+    };
+    let to = parse(p.to, "to")?
+        .unwrap_or_else(|| kyc_core::timefmt::date_of(kyc_core::timefmt::now_ms()));
+    let from = parse(p.from, "from")?.unwrap_or(to - time::Duration::days(29));
+    if from > to || (to - from).whole_days() > 3660 {
+        return Err(ServerError::BadRequest(
+            "from, to: from must not be after to, and the range at most ten years".into(),
+        ));
+    }
+    let ms = |d: time::Date| d.midnight().assume_utc().unix_timestamp() * 1000;
+    Ok((from, to, ms(from), ms(to) + 86_400_000))
+}
+
+/// Statistics over the cases received in a date range (supervisors, admins, auditors).
+#[utoipa::path(get, path = "/api/stats", tag = "review", security(("session" = [])),
+    params(("from" = Option<String>, Query, description = "YYYY-MM-DD, default 29 days before `to`"), ("to" = Option<String>, Query, description = "YYYY-MM-DD, default today (UTC)")),
+    responses((status = 200, body = kyc_core::stats::Stats), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn statistics(
+    State(st): St,
+    Reviewer(user): Reviewer,
+    Query(p): Query<RangeParams>,
+) -> Result<Json<kyc_core::stats::Stats>, ServerError> {
+    allow(&user, Permission::Statistics)?;
+    let (from, to, from_ms, to_ms) = date_range(p)?;
+    let store = st.desk.store().clone();
+    Ok(Json(
+        blocking(move || kyc_core::stats::statistics(&store, from, to, from_ms, to_ms)).await?,
+    ))
+}
+
+/// The decisions made in a date range as CSV, streamed; `X-Export-Rows` says how many rows will
+/// follow (for a progress bar). Supervisors, admins, auditors; audited.
+#[utoipa::path(get, path = "/api/exports/decisions.csv", tag = "review", security(("session" = [])),
+    params(("from" = Option<String>, Query), ("to" = Option<String>, Query)),
+    responses((status = 200, content_type = "text/csv", description = "One row per decision"), (status = 403, body = ErrorBody)))]
+async fn export_decisions(
+    State(st): St,
+    Reviewer(user): Reviewer,
+    Query(p): Query<RangeParams>,
+) -> Result<Response, ServerError> {
+    allow(&user, Permission::Export)?;
+    let (from, to, from_ms, to_ms) = date_range(p)?;
+    let store = st.desk.store().clone();
+    let rows = blocking(move || {
+        let rows = kyc_core::export::count(&store, from_ms, to_ms)?;
+        store.audit(
+            &user.name,
+            "export.decisions",
+            None,
+            json!({"from": from.to_string(), "to": to.to_string(), "rows": rows}),
+        )?;
+        Ok(rows)
+    })
+    .await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(8);
+    let store = st.desk.store().clone();
+    tokio::task::spawn_blocking(move || {
+        let sent = kyc_core::export::decisions_csv(&store, from_ms, to_ms, |chunk| {
+            tx.blocking_send(Ok(chunk)).is_ok()
+        });
+        if let Err(e) = sent {
+            tracing::error!("decisions export failed: {e}");
+            let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
+        }
+    });
+    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"kyc-decisions-{from}-to-{to}.csv\""),
+            ),
+            (
+                header::HeaderName::from_static("x-export-rows"),
+                rows.to_string(),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// The role check every guarded handler makes (the table is `Role::may`).

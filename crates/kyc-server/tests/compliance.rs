@@ -329,3 +329,178 @@ async fn an_assigned_case_is_decided_by_its_assignee_until_a_supervisor_reassign
     assert_eq!(actions.iter().filter(|a| **a == "case.assigned").count(), 2);
     d.stop().await;
 }
+
+/// All text of a PDF, as a PDF text extractor reads it.
+fn pdf_text(bytes: &[u8]) -> String {
+    let doc = lopdf::Document::load_mem(bytes).expect("a PDF lopdf can read");
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    assert!(!pages.is_empty());
+    doc.extract_text(&pages).expect("extractable text")
+}
+
+#[tokio::test]
+async fn the_pdf_report_holds_the_case_its_decision_and_images() {
+    let d = start(|_| {}).await;
+    let (sub, id, images) = decided_case(&d, 17).await;
+    let resp = d
+        .http
+        .get(d.review(&format!("/api/cases/{id}/report.pdf")))
+        .bearer_auth(&d.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    let disposition = resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let pdf = resp.bytes().await.unwrap().to_vec();
+    assert!(pdf.starts_with(b"%PDF-"));
+    let (_, detail) = d.get(&format!("/api/cases/{id}")).await;
+    let reference = detail["reference"].as_str().unwrap();
+    assert!(
+        disposition.contains(&format!("{reference}.pdf")),
+        "{disposition}"
+    );
+    let text = pdf_text(&pdf);
+    assert!(text.contains(reference), "{text}");
+    assert!(text.contains("approve by rita"), "{text}");
+    assert!(text.contains("Ditto ID answer"));
+    assert!(text.contains("Face match"));
+    assert!(text.contains("case.decided"), "the timeline");
+    // The holder's name, accents folded for the PDF base fonts where Latin-1 has none.
+    let folded: String = kyc_core::view::comparison_key(&sub.surname);
+    assert!(
+        kyc_core::view::comparison_key(&text).contains(&folded),
+        "{} in {text}",
+        sub.surname
+    );
+    // The images are embedded as they are (JPEG, DCT) and the report is audited.
+    for img in &images {
+        assert!(contains(&pdf, &img[img.len() / 2..img.len() / 2 + 32]));
+    }
+    let (_, detail) = d.get(&format!("/api/cases/{id}")).await;
+    let exported = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["action"] == "case.report_exported" && e["actor"] == "rita");
+    assert!(exported);
+    assert_eq!(d.get("/api/cases/999999/report.pdf").await.0, 404);
+    d.stop().await;
+}
+
+#[tokio::test]
+async fn statistics_and_the_decisions_csv_count_what_happened() {
+    let d = start(|c| c.decision.hold_secs = 2).await;
+    for (name, role) in [
+        ("sam", kyc_core::users::Role::Supervisor),
+        ("audrey", kyc_core::users::Role::Auditor),
+    ] {
+        d.running
+            .desk
+            .store()
+            .add_user(name, role, PASSWORD)
+            .unwrap();
+    }
+    let admin = d.login("ada").await;
+    let mut ids = Vec::new();
+    let mut held = Vec::new();
+    for i in 0..4 {
+        let sub = submission(Scenario::Clean, 30 + i);
+        held.push(d.post_in_background(&sub.payload));
+        ids.push(
+            d.wait_for_case(&sub.requester_id).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let decide = format!("/api/cases/{}/decision", ids[0]);
+    assert_eq!(
+        post_as(&d, &d.token, &decide, json!({"decision": "approve"}))
+            .await
+            .0,
+        200
+    );
+    let decide = format!("/api/cases/{}/decision", ids[1]);
+    let reject = json!({"decision": "reject", "reasons": ["poor_image_quality"]});
+    assert_eq!(post_as(&d, &d.token, &decide, reject).await.0, 200);
+    let decide = format!("/api/cases/{}/decision", ids[2]);
+    assert_eq!(
+        post_as(&d, &admin, &decide, json!({"decision": "approve"}))
+            .await
+            .0,
+        200
+    );
+    // ids[3] is left alone: the timeout fallback answers it.
+    for h in held {
+        h.await.unwrap();
+    }
+
+    let sam = d.login("sam").await;
+    let get_as = |token: &str, path: &str| d.http.get(d.review(path)).bearer_auth(token).send();
+    assert_eq!(get_as(&d.token, "/api/stats").await.unwrap().status(), 403);
+    let stats: Value = get_as(&sam, "/api/stats")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["received"], 4, "{stats}");
+    assert_eq!(stats["approved"], 2);
+    assert_eq!(stats["rejected"], 1);
+    assert_eq!(stats["pending"], 1);
+    assert_eq!(stats["timeouts"], 1);
+    let rate = stats["approval_rate"].as_f64().unwrap();
+    assert!((rate - 2.0 / 3.0).abs() < 1e-9);
+    assert!(stats["median_secs"].as_f64().unwrap() >= 0.0);
+    assert!(stats["p90_secs"].as_f64().unwrap() >= stats["median_secs"].as_f64().unwrap());
+    let days = stats["days"].as_array().unwrap();
+    assert_eq!(days.len(), 30, "the last 30 days by default");
+    assert_eq!(days.last().unwrap()["received"], 4);
+    let by: Vec<(String, u64)> = stats["by_reviewer"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["decided"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(by, vec![("rita".to_string(), 2), ("ada".to_string(), 1)]);
+    let bad = get_as(&sam, "/api/stats?from=2026-02-30").await.unwrap();
+    assert_eq!(bad.status(), 400);
+
+    let auditor = d.login("audrey").await;
+    assert_eq!(
+        get_as(&d.token, "/api/exports/decisions.csv")
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let resp = get_as(&auditor, "/api/exports/decisions.csv")
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-export-rows"], "3");
+    let csv = resp.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(lines[0].starts_with("decided_at,reference,requester_id,user_id,decision"));
+    assert!(lines
+        .iter()
+        .any(|l| l.contains(",reject,") && l.contains("poor_image_quality")));
+    assert_eq!(lines.iter().filter(|l| l.contains(",rita,")).count(), 2);
+    let (_, trail) = {
+        let r = get_as(&auditor, "/api/audit?action=export.decisions")
+            .await
+            .unwrap();
+        (r.status(), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!(trail["entries"][0]["detail"]["rows"], 3);
+    d.stop().await;
+}

@@ -890,6 +890,11 @@ async fn each_role_is_refused_what_it_may_not_do() {
             .await
             .unwrap();
         assert_eq!(create.status() == 200, may_admin, "{role} create");
+        let may_see_stats = *role != "reviewer";
+        for path in ["/api/stats", "/api/exports/decisions.csv"] {
+            let status = get(path).await.unwrap().status();
+            assert_eq!(status == 200, may_see_stats, "{role} {path}");
+        }
         let may_audit = matches!(*role, "admin" | "auditor");
         for path in ["/api/audit", "/api/audit/verify"] {
             let status = get(path).await.unwrap().status();
