@@ -1,6 +1,8 @@
 //! The desktop shell (wiring only): parses the command line, runs subcommands through kyc-cli, and
 //! otherwise starts the services in one tokio runtime and opens the desk window on the review URL.
 
+mod save;
+
 use std::borrow::Cow;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -71,6 +73,7 @@ fn desktop(cli: Cli) -> anyhow::Result<()> {
     print!("{}", kyc_cli::describe(&loaded, &running));
     let url = running.local_review_url();
     tauri::Builder::default()
+        .invoke_handler(tauri::generate_handler![save::save_file])
         .setup(move |app| {
             WebviewWindowBuilder::new(app, "main", WebviewUrl::External(url.parse()?))
                 .title("KYC Desk")
