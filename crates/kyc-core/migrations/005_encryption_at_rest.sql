@@ -26,3 +26,11 @@ CREATE INDEX cases_document_tag ON cases (document_tag);
 -- images.bytes and decisions.comment are sealed once `sealed` = 1.
 ALTER TABLE images ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE decisions ADD COLUMN comment_sealed BLOB;
+-- Ditto ID's user id is often an e-mail address or a phone number: sealed in pii, matched by tag.
+-- The answer's user id, a decision's linked user id and webhook bodies (which carry them) too.
+ALTER TABLE cases ADD COLUMN user_tag BLOB;
+DROP INDEX cases_user_id;
+CREATE INDEX cases_user_tag ON cases (user_tag);
+ALTER TABLE cases ADD COLUMN answer_user BLOB;
+ALTER TABLE decisions ADD COLUMN link_sealed BLOB;
+ALTER TABLE deliveries ADD COLUMN body_sealed BLOB;

@@ -208,7 +208,7 @@ pub fn history_flags(store: &Store, sub: &Submission) -> Result<Vec<Flag>, CoreE
     if let Some(number) = sub.payload.document_number() {
         let seen = store.document_seen(number, &sub.user_id)?;
         if !seen.is_empty() {
-            let refs: Vec<&str> = seen.iter().map(|(r, _)| r.as_str()).collect();
+            let refs: Vec<&str> = seen.iter().map(String::as_str).collect();
             flags.push(Flag::new(
                 "document_reused",
                 Severity::Warning,

@@ -89,9 +89,10 @@ pub fn decisions_csv(
     let csv_err = |e: csv::Error| CoreError::Internal(format!("csv: {e}"));
     store.with_reader(|c| {
         let mut stmt = c.prepare(
-            "SELECT d.decided_at, c.reference, c.requester_id, c.user_id, d.decision, d.final, d.by_kind, \
-             d.by_user, d.reasons, d.rule, d.link_user_id, c.received_at, c.answer_result, c.answer_by, c.answer_at \
-             FROM decisions d JOIN cases c ON c.id = d.case_id \
+            "SELECT d.decided_at, c.reference, c.requester_id, c.id, d.decision, d.final, d.by_kind, \
+             d.by_user, d.reasons, d.rule, d.link_sealed, c.received_at, c.answer_result, c.answer_by, c.answer_at, \
+             k.wrapped, c.pii, d.id \
+             FROM decisions d JOIN cases c ON c.id = d.case_id JOIN case_keys k ON k.case_id = c.id \
              WHERE d.decided_at >= ?1 AND d.decided_at < ?2 ORDER BY d.id",
         )?;
         let mut rows = stmt.query([from_ms, to_ms])?;
@@ -105,18 +106,25 @@ pub fn decisions_csv(
             let reasons: String = r.get(8)?;
             let reasons: Vec<String> = serde_json::from_str(&reasons).unwrap_or_default();
             let opt = |v: Option<String>| v.unwrap_or_default();
+            let link: Option<Vec<u8>> = r.get(10)?;
+            let (user_id, linked) = store.open_user_ids(
+                r.get(3)?,
+                &r.get::<_, Vec<u8>>(15)?,
+                &r.get::<_, Vec<u8>>(16)?,
+                link.map(|l| Ok::<_, rusqlite::Error>((r.get(17)?, l))).transpose()?,
+            )?;
             let record = [
                 rfc3339(decided_at),
                 r.get(1)?,
                 r.get(2)?,
-                r.get(3)?,
+                user_id,
                 r.get(4)?,
                 r.get::<_, bool>(5)?.to_string(),
                 r.get(6)?,
                 opt(r.get(7)?),
                 reasons.join(" "),
                 opt(r.get(9)?),
-                opt(r.get(10)?),
+                opt(linked),
                 rfc3339(received_at),
                 format!("{:.3}", (decided_at - received_at).max(0) as f64 / 1000.0),
                 r.get::<_, Option<bool>>(12)?

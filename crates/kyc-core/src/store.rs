@@ -171,13 +171,16 @@ pub struct CasePage {
 }
 
 const SUMMARY_COLS: &str =
-    "cases.id, reference, requester_id, user_id, status, received_at, case_keys.wrapped, \
-     pii, document_type, answer_result, answer_at, answer_by, answer_user_id, assignee";
+    "cases.id, reference, requester_id, answer_user, status, received_at, case_keys.wrapped, \
+     pii, document_type, answer_result, answer_at, answer_by, assignee";
 const SUMMARY_FROM: &str = "cases LEFT JOIN case_keys ON case_keys.case_id = cases.id";
 
 /// The sealed part of a case's summary (under the case key, field `pii`).
 #[derive(Debug, Default, Serialize, serde::Deserialize)]
 struct Pii {
+    /// Ditto ID's user id (an e-mail address or phone number, often).
+    #[serde(default)]
+    user_id: String,
     holder_name: Option<String>,
     document_number: Option<String>,
     flags: Vec<Flag>,
@@ -195,21 +198,25 @@ fn summary_from_row(
         let reference: String = row.get(1)?;
         let wrapped: Option<Vec<u8>> = row.get(6)?;
         let sealed: Option<Vec<u8>> = row.get(7)?;
-        let pii: Pii = match (wrapped, sealed) {
-            (Some(w), Some(p)) => {
-                let key = vault.unwrap_case_key(id, &w).map_err(sealed_err)?;
-                let bytes = key.open("pii", &p).map_err(sealed_err)?;
-                serde_json::from_slice(&bytes)
-                    .map_err(|e| sealed_err(CoreError::Internal(e.to_string())))?
-            }
+        let key = match wrapped {
+            Some(w) => Some(vault.unwrap_case_key(id, &w).map_err(sealed_err)?),
+            None => None,
+        };
+        let pii: Pii = match (&key, sealed) {
+            (Some(key), Some(p)) => open_json(key, "pii", &p).map_err(sealed_err)?,
             _ => Pii::default(),
+        };
+        let answer_user: Option<Vec<u8>> = row.get(3)?;
+        let answer_user = match (&key, answer_user) {
+            (Some(key), Some(a)) => open_text(key, "answer_user", &a).map_err(sealed_err)?,
+            _ => String::new(),
         };
         let answer = match row.get::<_, Option<bool>>(9)? {
             Some(result) => Some(Answer {
                 result,
                 at: rfc3339(row.get(10)?),
                 by: row.get(11)?,
-                user_id: row.get(12)?,
+                user_id: answer_user,
                 reference: reference.clone(),
             }),
             None => None,
@@ -218,7 +225,7 @@ fn summary_from_row(
             id,
             reference,
             requester_id: row.get(2)?,
-            user_id: row.get(3)?,
+            user_id: pii.user_id,
             status: row.get(4)?,
             received_at: rfc3339(row.get(5)?),
             holder_name: pii.holder_name,
@@ -226,7 +233,7 @@ fn summary_from_row(
             document_type: row.get(8)?,
             flags: pii.flags,
             answer,
-            assignee: row.get(13)?,
+            assignee: row.get(12)?,
             hold_until: None,
         })
     }
@@ -358,19 +365,19 @@ impl Store {
             let (key, wrapped) = vault.new_case_key(next_id);
             let holder_name = p.holder_name();
             let pii = Pii {
+                user_id: sub.user_id.clone(),
                 holder_name: holder_name.clone(),
                 document_number: p.document_number().map(str::to_string),
                 flags: flags.to_vec(),
             };
             tx.execute(
                 "INSERT INTO cases (id, reference, requester_id, user_id, app_id, body_sha256, received_at, \
-                 document_type, flags, raw_json, pii, raw, document_tag) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '', ?10, ?11, ?12)",
+                 document_type, flags, raw_json, pii, raw, document_tag, user_tag) \
+                 VALUES (?1, ?2, ?3, '', ?4, ?5, ?6, ?7, ?8, '', ?9, ?10, ?11, ?12)",
                 params![
                     next_id,
                     reference,
                     sub.requester_id,
-                    sub.user_id,
                     sub.app_id,
                     &sub.body_sha256[..],
                     received_at_ms,
@@ -379,6 +386,7 @@ impl Store {
                     seal_json(&key, "pii", &pii)?,
                     key.seal("raw", sub.raw_json.as_bytes()),
                     p.document_number().map(|n| vault.tag("document", n)),
+                    vault.tag("user", &sub.user_id),
                 ],
             )?;
             tx.execute(
@@ -442,8 +450,8 @@ impl Store {
             sql += &format!(" AND requester_id = ?{}", args.len());
         }
         if let Some(u) = &q.user_id {
-            args.push(u.clone().into());
-            sql += &format!(" AND user_id = ?{}", args.len());
+            args.push(self.vault.tag("user", u).into());
+            sql += &format!(" AND user_tag = ?{}", args.len());
         }
         if let Some(f) = &q.flag {
             args.push(f.clone().into());
@@ -479,6 +487,8 @@ impl Store {
                 .replace('_', "\\_");
             args.push(format!("%{escaped}%").into());
             let n = args.len();
+            args.push(self.vault.tag("user", text).into());
+            let user = args.len();
             // Names and document numbers are sealed: they match by whole words through their
             // blind-index tags (every word of the search must be one of the case's words).
             let mut by_tags = String::from("0");
@@ -496,7 +506,7 @@ impl Store {
             }
             sql += &format!(
                 " AND (reference LIKE ?{n} ESCAPE '\\' OR requester_id LIKE ?{n} ESCAPE '\\' \
-                 OR user_id LIKE ?{n} ESCAPE '\\' OR {by_tags})"
+                                  OR user_tag = ?{user} OR {by_tags})"
             );
         }
         if let Some(cursor) = q.cursor {
@@ -587,20 +597,22 @@ impl Store {
     pub fn decisions(&self, id: i64) -> Result<Vec<DecisionRecord>, CoreError> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT decision, reasons, comment_sealed, by_kind, by_user, decided_at, rule, link_user_id, final, id \
+                "SELECT decision, reasons, comment_sealed, by_kind, by_user, decided_at, rule, link_sealed, final, id \
                  FROM decisions WHERE case_id = ?1 ORDER BY id",
             )?;
             let key = self.case_key(c, id)?;
             let rows = stmt.query_map([id], |r| {
                 let reasons: String = r.get(1)?;
                 let sealed: Option<Vec<u8>> = r.get(2)?;
+                let row_id: i64 = r.get(9)?;
                 let comment = match sealed {
-                    Some(s) => {
-                        let field = format!("comment/{}", r.get::<_, i64>(9)?);
-                        String::from_utf8_lossy(&key.open(&field, &s).map_err(sealed_err)?)
-                            .into_owned()
-                    }
+                    Some(s) => open_text(&key, &format!("comment/{row_id}"), &s).map_err(sealed_err)?,
                     None => String::new(),
+                };
+                let link: Option<Vec<u8>> = r.get(7)?;
+                let link_user_id = match link {
+                    Some(l) => Some(open_text(&key, &format!("link/{row_id}"), &l).map_err(sealed_err)?),
+                    None => None,
                 };
                 Ok(DecisionRecord {
                     decision: r.get(0)?,
@@ -610,7 +622,7 @@ impl Store {
                     by_user: r.get(4)?,
                     at: rfc3339(r.get(5)?),
                     rule: r.get(6)?,
-                    link_user_id: r.get(7)?,
+                    link_user_id,
                     is_final: r.get(8)?,
                 })
             })?;
@@ -713,8 +725,15 @@ impl Store {
                     "ditto_answer": case.answer.as_ref().map(|a| serde_json::json!({"result": a.result, "by": a.by, "at": a.at})),
                 });
                 tx.execute(
-                    "INSERT INTO deliveries (case_id, event, body, next_at, created_at) VALUES (?1, 'case.decided', ?2, ?3, ?3)",
-                    params![id, body.to_string(), now],
+                    "INSERT INTO deliveries (case_id, event, body, next_at, created_at) VALUES (?1, 'case.decided', '', ?2, ?2)",
+                    params![id, now],
+                )?;
+                let delivery = tx.last_insert_rowid();
+                let sealed = case_key_in(&tx, vault, id)?
+                    .seal(&format!("delivery/{delivery}"), body.to_string().as_bytes());
+                tx.execute(
+                    "UPDATE deliveries SET body_sealed = ?2 WHERE id = ?1",
+                    params![delivery, sealed],
                 )?;
             }
             tx.commit()?;
@@ -731,11 +750,11 @@ impl Store {
     ) -> Result<Option<Answer>, CoreError> {
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let (status, answered, user_id): (String, Option<bool>, String) = tx
+            let (status, answered): (String, Option<bool>) = tx
                 .query_row(
-                    "SELECT status, answer_result, user_id FROM cases WHERE id = ?1",
+                    "SELECT status, answer_result FROM cases WHERE id = ?1",
                     [id],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?
                 .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
@@ -743,23 +762,31 @@ impl Store {
                 let settled = match status.as_str() {
                     "pending" => fallback.map(|r| (r, "timeout".to_string(), None)),
                     decided => {
-                        let (by, link): (String, Option<String>) = tx.query_row(
-                            "SELECT by_kind, link_user_id FROM decisions WHERE case_id = ?1 AND final = 1 \
+                        let (by, link, row): (String, Option<Vec<u8>>, i64) = tx.query_row(
+                            "SELECT by_kind, link_sealed, id FROM decisions WHERE case_id = ?1 AND final = 1 \
                              ORDER BY id DESC LIMIT 1",
                             [id],
-                            |r| Ok((r.get(0)?, r.get(1)?)),
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                         )?;
-                        Some((decided == "approved", by, link))
+                        Some((decided == "approved", by, link.map(|l| (row, l))))
                     }
                 };
                 let Some((result, by, link)) = settled else {
                     return Ok(None);
                 };
-                let user_id = link.unwrap_or(user_id);
+                let key = case_key_in(&tx, &self.vault, id)?;
+                let user_id = match link {
+                    Some((row, sealed)) => open_text(&key, &format!("link/{row}"), &sealed)?,
+                    None => {
+                        let pii: Vec<u8> =
+                            tx.query_row("SELECT pii FROM cases WHERE id = ?1", [id], |r| r.get(0))?;
+                        open_json::<Pii>(&key, "pii", &pii)?.user_id
+                    }
+                };
                 tx.execute(
-                    "UPDATE cases SET answer_result = ?2, answer_at = ?3, answer_by = ?4, answer_user_id = ?5 \
+                    "UPDATE cases SET answer_result = ?2, answer_at = ?3, answer_by = ?4, answer_user = ?5 \
                      WHERE id = ?1",
-                    params![id, result, now_ms(), by, user_id],
+                    params![id, result, now_ms(), by, key.seal("answer_user", user_id.as_bytes())],
                 )?;
                 crate::audit::append(&tx, "system", "case.answered", Some(id), &serde_json::json!({"result": result, "by": by}))?;
                 tx.commit()?;
@@ -768,6 +795,24 @@ impl Store {
             }
             Ok(summary(conn, &self.vault, id)?.answer)
         })
+    }
+
+    /// For exports: the sealed user id of a case (from its wrapped key and `pii`) and a decision's
+    /// sealed linked user id.
+    pub(crate) fn open_user_ids(
+        &self,
+        case_id: i64,
+        wrapped: &[u8],
+        pii: &[u8],
+        link: Option<(i64, Vec<u8>)>,
+    ) -> Result<(String, Option<String>), CoreError> {
+        let key = self.vault.unwrap_case_key(case_id, wrapped)?;
+        let user = open_json::<Pii>(&key, "pii", pii)?.user_id;
+        let link = match link {
+            Some((row, sealed)) => Some(open_text(&key, &format!("link/{row}"), &sealed)?),
+            None => None,
+        };
+        Ok((user, link))
     }
 
     pub(crate) fn with_writer<T>(
@@ -784,19 +829,18 @@ impl Store {
         self.read(f)
     }
 
-    /// Other users' cases with this document number (reference, user id), newest first.
-    pub fn document_seen(
-        &self,
-        number: &str,
-        except_user: &str,
-    ) -> Result<Vec<(String, String)>, CoreError> {
-        let tag = self.vault.tag("document", number);
+    /// Other users' cases with this document number (their references), newest first.
+    pub fn document_seen(&self, number: &str, except_user: &str) -> Result<Vec<String>, CoreError> {
+        let (tag, user) = (
+            self.vault.tag("document", number),
+            self.vault.tag("user", except_user),
+        );
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT reference, user_id FROM cases WHERE document_tag = ?1 AND user_id <> ?2 \
+                "SELECT reference FROM cases WHERE document_tag = ?1 AND user_tag <> ?2 \
                  ORDER BY id DESC LIMIT 5",
             )?;
-            let rows = stmt.query_map(params![tag, except_user], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let rows = stmt.query_map(params![tag, user], |r| r.get(0))?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }
@@ -805,13 +849,20 @@ impl Store {
     pub fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<DueDelivery>, CoreError> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT id, body, attempts FROM deliveries WHERE status = 'pending' AND next_at <= ?1 \
+                "SELECT id, case_id, body_sealed, attempts FROM deliveries WHERE status = 'pending' AND next_at <= ?1 \
                  ORDER BY next_at LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![now, limit], |r| {
-                Ok(DueDelivery { id: r.get(0)?, body: r.get(1)?, attempts: r.get(2)? })
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?, r.get(3)?))
             })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            let mut due = Vec::new();
+            for row in rows {
+                let (id, case_id, sealed, attempts) = row?;
+                let key = case_key_in(c, &self.vault, case_id)?;
+                let body = open_text(&key, &format!("delivery/{id}"), &sealed)?;
+                due.push(DueDelivery { id, body, attempts });
+            }
+            Ok(due)
         })
     }
 
@@ -1056,6 +1107,19 @@ fn flag_codes(flags: &[Flag]) -> String {
     serde_json::Value::Array(codes).to_string()
 }
 
+fn open_json<T: serde::de::DeserializeOwned>(
+    key: &CaseKey,
+    field: &str,
+    sealed: &[u8],
+) -> Result<T, CoreError> {
+    serde_json::from_slice(&key.open(field, sealed)?)
+        .map_err(|e| CoreError::Internal(e.to_string()))
+}
+
+fn open_text(key: &CaseKey, field: &str, sealed: &[u8]) -> Result<String, CoreError> {
+    String::from_utf8(key.open(field, sealed)?).map_err(|e| CoreError::Internal(e.to_string()))
+}
+
 fn seal_json<T: Serialize>(key: &CaseKey, field: &str, value: &T) -> Result<Vec<u8>, CoreError> {
     let bytes = serde_json::to_vec(value).map_err(|e| CoreError::Internal(e.to_string()))?;
     Ok(key.seal(field, &bytes))
@@ -1100,19 +1164,22 @@ fn insert_decision(
         "auto"
     };
     tx.execute(
-        "INSERT INTO decisions (case_id, decision, reasons, comment, by_kind, by_user, decided_at, rule, link_user_id, final) \
-         VALUES (?1, ?2, ?3, '', ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![id, decision, reasons, by_kind, d.by_user, now, d.rule, d.link_user_id, is_final],
+        "INSERT INTO decisions (case_id, decision, reasons, comment, by_kind, by_user, decided_at, rule, final) \
+         VALUES (?1, ?2, ?3, '', ?4, ?5, ?6, ?7, ?8)",
+        params![id, decision, reasons, by_kind, d.by_user, now, d.rule, is_final],
     )?;
-    if !d.comment.is_empty() {
-        let row = tx.last_insert_rowid();
-        let sealed =
-            case_key_in(tx, vault, id)?.seal(&format!("comment/{row}"), d.comment.as_bytes());
-        tx.execute(
-            "UPDATE decisions SET comment_sealed = ?2 WHERE id = ?1",
-            params![row, sealed],
-        )?;
-    }
+    let row = tx.last_insert_rowid();
+    let key = case_key_in(tx, vault, id)?;
+    let comment =
+        (!d.comment.is_empty()).then(|| key.seal(&format!("comment/{row}"), d.comment.as_bytes()));
+    let link = d
+        .link_user_id
+        .as_ref()
+        .map(|l| key.seal(&format!("link/{row}"), l.as_bytes()));
+    tx.execute(
+        "UPDATE decisions SET comment_sealed = ?2, link_sealed = ?3 WHERE id = ?1",
+        params![row, comment, link],
+    )?;
     Ok(())
 }
 
@@ -1181,12 +1248,19 @@ fn seal_plaintext_rows(conn: &mut Connection, vault: &Vault) -> Result<(), CoreE
     );
     let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
     for id in legacy {
-        let (name, number, flags, raw): (Option<String>, Option<String>, String, String) = tx
-            .query_row(
-                "SELECT holder_name, document_number, flags, raw_json FROM cases WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )?;
+        type Plain = (
+            Option<String>,
+            Option<String>,
+            String,
+            String,
+            String,
+            Option<String>,
+        );
+        let (name, number, flags, raw, user_id, answer_user): Plain = tx.query_row(
+            "SELECT holder_name, document_number, flags, raw_json, user_id, answer_user_id FROM cases WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )?;
         let flags: Vec<Flag> = serde_json::from_str(&flags).unwrap_or_default();
         let (key, wrapped) = vault.new_case_key(id);
         tx.execute(
@@ -1198,20 +1272,25 @@ fn seal_plaintext_rows(conn: &mut Connection, vault: &Vault) -> Result<(), CoreE
             id,
             &vault.search_tags(name.as_deref(), number.as_deref()),
         )?;
+        let user_tag = vault.tag("user", &user_id);
         let pii = Pii {
+            user_id,
             holder_name: name,
             document_number: number.clone(),
             flags,
         };
         tx.execute(
-            "UPDATE cases SET pii = ?2, raw = ?3, document_tag = ?4, flags = ?5, holder_name = NULL, \
-             document_number = NULL, raw_json = '' WHERE id = ?1",
+            "UPDATE cases SET pii = ?2, raw = ?3, document_tag = ?4, flags = ?5, user_tag = ?6, answer_user = ?7, \
+             holder_name = NULL, document_number = NULL, raw_json = '', user_id = '', answer_user_id = NULL \
+             WHERE id = ?1",
             params![
                 id,
                 seal_json(&key, "pii", &pii)?,
                 key.seal("raw", raw.as_bytes()),
                 number.map(|n| vault.tag("document", &n)),
                 flag_codes(&pii.flags),
+                user_tag,
+                answer_user.map(|u| key.seal("answer_user", u.as_bytes())),
             ],
         )?;
         let images: Vec<(String, Vec<u8>)> = {
@@ -1226,17 +1305,30 @@ fn seal_plaintext_rows(conn: &mut Connection, vault: &Vault) -> Result<(), CoreE
                 params![id, name, key.seal(&image_field(&name), &bytes)],
             )?;
         }
-        let comments: Vec<(i64, String)> = {
-            let mut stmt = tx.prepare(
-                "SELECT id, comment FROM decisions WHERE case_id = ?1 AND comment <> ''",
+        let decisions: Vec<(i64, String, Option<String>)> = {
+            let mut stmt =
+                tx.prepare("SELECT id, comment, link_user_id FROM decisions WHERE case_id = ?1")?;
+            let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for (row, comment, link) in decisions {
+            let comment = (!comment.is_empty())
+                .then(|| key.seal(&format!("comment/{row}"), comment.as_bytes()));
+            let link = link.map(|l| key.seal(&format!("link/{row}"), l.as_bytes()));
+            tx.execute(
+                "UPDATE decisions SET comment = '', comment_sealed = ?2, link_user_id = NULL, link_sealed = ?3 WHERE id = ?1",
+                params![row, comment, link],
             )?;
+        }
+        let deliveries: Vec<(i64, String)> = {
+            let mut stmt = tx.prepare("SELECT id, body FROM deliveries WHERE case_id = ?1")?;
             let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
             rows.collect::<Result<_, _>>()?
         };
-        for (row, comment) in comments {
+        for (row, body) in deliveries {
             tx.execute(
-                "UPDATE decisions SET comment = '', comment_sealed = ?2 WHERE id = ?1",
-                params![row, key.seal(&format!("comment/{row}"), comment.as_bytes())],
+                "UPDATE deliveries SET body = '', body_sealed = ?2 WHERE id = ?1",
+                params![row, key.seal(&format!("delivery/{row}"), body.as_bytes())],
             )?;
         }
     }
@@ -1294,8 +1386,8 @@ mod tests {
             conn.pragma_update(None, "user_version", 4).unwrap();
             conn.execute(
                 "INSERT INTO cases (id, reference, requester_id, user_id, body_sha256, received_at, status, \
-                 holder_name, document_number, flags, raw_json) VALUES (1, 'KYC-2025-000001', 'r-1', 'u-1', x'00', 0, \
-                 'approved', 'Zelda Quartermaine', 'ZQ1234567', '[]', '{\"name\":\"Zelda Quartermaine\"}')",
+                 holder_name, document_number, flags, raw_json) VALUES (1, 'KYC-2025-000001', 'r-1', 'zelda@example.com', x'00', 0, \
+                                  'approved', 'Zelda Quartermaine', 'ZQ1234567', '[]', '{\"name\":\"Zelda Quartermaine\"}')",
                 [],
             )
             .unwrap();
@@ -1327,9 +1419,16 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(store.list(&q).unwrap().cases.len(), 1);
+        assert_eq!(s.user_id, "zelda@example.com");
+        let q = CaseQuery {
+            user_id: Some("zelda@example.com".into()),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(store.list(&q).unwrap().cases.len(), 1);
         drop(store);
         let bytes = file_bytes(&path);
-        for needle in [&b"Zelda"[..], b"ZQ1234567", b"JFIF"] {
+        for needle in [&b"Zelda"[..], b"zelda@", b"ZQ1234567", b"JFIF"] {
             assert!(
                 !contains(&bytes, needle),
                 "{}",

@@ -90,8 +90,9 @@ async fn the_database_holds_no_readable_personal_data() {
         .as_str()
         .unwrap()
         .contains(&sub.surname));
-    // ...and finds the case by surname and by document number (blind index), whole words only.
-    for q in [sub.surname.to_uppercase(), sub.document_number.clone()] {
+    // ...and finds the case by surname, document number and user id (blind index), whole words.
+    for q in [sub.surname.to_uppercase(), sub.document_number.clone(), sub.user_id.clone()] {
+        let q = q.replace('+', "%2B");
         let (_, page) = d.get(&format!("/api/cases?status=all&q={q}")).await;
         assert_eq!(page["cases"][0]["id"], id, "search {q}");
     }
@@ -112,6 +113,7 @@ async fn the_database_holds_no_readable_personal_data() {
         mrz_surname.as_str(),
         sub.given_names.as_str(),
         sub.document_number.as_str(),
+        sub.user_id.as_str(),
     ] {
         assert!(
             !contains(&bytes, needle.as_bytes()),
