@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_PROFILE_DEV_DEBUG=0
+echo "test: svelte-check (UI types)"
+(cd ui && npm run check --silent)
 echo "test: cargo fmt --check"
 cargo fmt --all --check
 echo "test: cargo clippy"

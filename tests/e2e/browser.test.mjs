@@ -3,13 +3,14 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { chromium } from 'playwright-core';
 
 import * as flow from './flow.mjs';
 import {
-  Cleanup, T, addUser, apiCase, apiLogin, ensureScreenshotDir, expectedFromPayload, makeTempDir,
+  Cleanup, T, addUser, apiCase, apiLogin, apiRequest, ensureScreenshotDir, expectedFromPayload, makeTempDir,
   readPayloads, simulateResults, startServe, startSimulate, waitUntil, writeConfig,
 } from './lib.mjs';
 
@@ -18,6 +19,8 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const LIMIT = 5 * 60_000;
 const USER = 'alice';
 const PASSWORD = 'correct horse battery staple';
+const REVIEWER = 'bob';
+const REVIEWER_PASSWORD = 'bob reviews cases 42';
 
 describe('browser: kyc-desk serve + Chromium', () => {
   const cleanup = new Cleanup();
@@ -36,6 +39,23 @@ describe('browser: kyc-desk serve + Chromium', () => {
       }
     });
   let dir, config, server, context, page, ui, shots;
+  // Playwright helpers of the admin and reviewer tests (by data-testid, as in SELECTORS.md).
+  const tid = (id) => page.locator(`[data-testid="${id}"]`);
+  const text = async (loc) => ((await loc.textContent({ timeout: T.ui })) ?? '').replace(/\s+/g, ' ').trim();
+  const attr = (loc, name) => loc.getAttribute(name, { timeout: T.ui });
+  const waitAttr = (loc, name, want, what) =>
+    waitUntil(async () => (await loc.count()) > 0 && (await attr(loc, name)) === want, { what: `${what}: ${name}="${want}"` });
+  /** Clicks `testid` and returns the download it starts: {name, bytes}. */
+  const downloadBy = async (id) => {
+    const [dl] = await Promise.all([page.waitForEvent('download', { timeout: T.ui }), tid(id).click({ timeout: T.ui })]);
+    return { name: dl.suggestedFilename(), bytes: await readFile(await dl.path()) };
+  };
+  /** A review API call that must succeed; its JSON body. */
+  const apiOk = async (method, path, body, token) => {
+    const r = await apiRequest(server.review, token, method, path, body);
+    assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
   const pageErrors = [];
   let navigations = 0;
   let step = 'start';
@@ -173,6 +193,212 @@ describe('browser: kyc-desk serve + Chromium', () => {
     assert.deepEqual(results, expected, sim.describe());
     const ac = await apiCase(server.review, token, approveExp.requesterId);
     assert.equal(ac.answer?.by, 'reviewer');
+  });
+
+  check('an admin downloads the PDF report, takes and assigns a case, reads the statistics, exports the CSV, verifies the audit trail and erases a decided case', async () => {
+    step = 'admin';
+    const admin = await apiLogin(server.review, USER, PASSWORD);
+    const api = (method, path, body, token = admin) => apiOk(method, path, body, token);
+    // A reviewer account, made through the API the settings page uses.
+    await api('POST', '/api/users', { username: REVIEWER, role: 'reviewer', password: REVIEWER_PASSWORD });
+    const bob = await apiLogin(server.review, REVIEWER, REVIEWER_PASSWORD);
+
+    // A new held case, opened by a click on its row.
+    const payloads = join(dir, 'payloads-admin');
+    const sim = startSimulate(config, cleanup, { receiver: server.receiver, scenario: 'clean', seed: 303, payloadDir: payloads, name: 'simulate-admin' });
+    const [{ payload }] = await readPayloads(payloads, 1);
+    const exp = expectedFromPayload(payload);
+    const row = await flow.waitHeldRow(ui, exp.requesterId);
+    const queueRow = page.locator(`[data-testid="queue-row"][data-requester-id="${exp.requesterId}"]`);
+    await queueRow.click({ timeout: T.ui });
+    await flow.waitState(ui, (x) => x.caseView?.reference === row.reference, `case-view data-reference=${row.reference}`);
+    const caseId = (await apiCase(server.review, admin, exp.requesterId)).id;
+
+    // The PDF report.
+    const pdf = await downloadBy('report-pdf');
+    assert.match(pdf.name, /\.pdf$/, `the report's file name ends with .pdf: ${pdf.name}`);
+    assert.equal(pdf.bytes.subarray(0, 5).toString('latin1'), '%PDF-', 'the report is a PDF');
+    assert.ok(pdf.bytes.length > 500, `the PDF has content (${pdf.bytes.length} bytes)`);
+    await waitUntil(async () => /downloaded/i.test(await text(tid('report-status'))), { what: 'report-status to say it was downloaded' });
+
+    // Assignment: take, hand to the reviewer, the reviewer gives it back (seen live), take again.
+    const assignee = tid('assignee');
+    await waitAttr(assignee, 'data-assignee', '', 'a new case is unassigned');
+    assert.match(await text(assignee), /unassigned/i);
+    await tid('take-case').click({ timeout: T.ui });
+    await waitAttr(assignee, 'data-assignee', USER, 'Take assigns the case to the admin');
+    await waitUntil(async () => (await text(queueRow.locator('[data-testid="row-assignee"]'))) === 'you', { what: 'the queue row to show "you"' });
+    assert.equal(await tid('give-back').count(), 1, 'give-back is offered for one\'s own case');
+    await tid('assign-select').selectOption(REVIEWER, { timeout: T.ui });
+    await tid('assign-button').click({ timeout: T.ui });
+    await waitAttr(assignee, 'data-assignee', REVIEWER, `Assign hands the case to ${REVIEWER}`);
+    await waitUntil(async () => (await text(queueRow.locator('[data-testid="row-assignee"]'))) === REVIEWER, { what: `the queue row to show ${REVIEWER}` });
+    assert.equal((await apiCase(server.review, admin, exp.requesterId)).assignee, REVIEWER, 'the server has the assignment');
+    const refused = await apiRequest(server.review, bob, 'POST', `/api/cases/${caseId}/assign`, { to: 'nobody-else' });
+    assert.equal(refused.status, 403, `a reviewer may not hand a case to someone else: ${JSON.stringify(refused)}`);
+    await api('POST', `/api/cases/${caseId}/assign`, { to: null }, bob);
+    await waitAttr(assignee, 'data-assignee', '', 'the give-back by the reviewer, shown live (case.assigned event)');
+    await tid('take-case').click({ timeout: T.ui });
+    await waitAttr(assignee, 'data-assignee', USER, 'Take again');
+    await page.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
+    await page.screenshot({ path: join(shots, 'browser-case-admin.png') });
+
+    // Approve (keyboard), Ditto ID gets result=true.
+    await flow.approveByKeyboard(ui, row.reference, USER);
+    await sim.waitFor(/result=\S+/, T.answer, 'simulate to print the answer');
+    assert.equal((await sim.waitExit(T.answer)).code, 0, sim.describe());
+    assert.deepEqual(simulateResults(sim.out), [{ result: 'true', reference: row.reference, userId: exp.userId }], sim.describe());
+
+    // Statistics: the tiles and the chart show what the server counts.
+    step = 'stats';
+    await tid('nav-stats').click({ timeout: T.ui });
+    await tid('stats-page').waitFor({ timeout: T.ui });
+    const stats = await api('GET', '/api/stats');
+    assert.ok(stats.received >= 4, `the simulated cases are counted: ${JSON.stringify(stats)}`);
+    await waitAttr(tid('tile-received'), 'data-value', String(stats.received), 'tile-received');
+    assert.equal(await attr(tid('tile-pending'), 'data-value'), String(stats.pending), 'tile-pending');
+    assert.equal(await attr(tid('tile-timeouts'), 'data-value'), String(stats.timeouts), 'tile-timeouts');
+    assert.equal(Number(await attr(tid('tile-approval-rate'), 'data-value')), stats.approval_rate, 'tile-approval-rate');
+    const big = (id) => text(tid(id).locator('strong'));
+    assert.match(await big('tile-approval-rate'), /^\d+\.\d %$/, 'the approval rate reads as a percentage');
+    assert.match(await big('tile-median'), /^(< )?\d+ (s|min|h|d)\b/, 'the median time reads as a duration');
+    assert.match(await big('tile-p90'), /^(< )?\d+ (s|min|h|d)\b/, 'the 90th percentile reads as a duration');
+    const chart = tid('chart-days');
+    await chart.waitFor({ timeout: T.ui });
+    const bars = await chart.evaluate((svg) => ({
+      days: [...svg.querySelectorAll('g.day')].map((g) => ({ day: g.getAttribute('data-day'), received: Number(g.getAttribute('data-received')) })),
+      segments: [...svg.querySelectorAll('rect.seg')].map((r) => r.getBBox().height),
+    }));
+    assert.equal(bars.days.length, stats.days.length, 'one bar per day of the range');
+    assert.deepEqual(bars.days.filter((d) => d.received > 0), stats.days.filter((d) => d.received > 0).map((d) => ({ day: d.day, received: d.received })), 'the bars carry the server\'s daily counts');
+    assert.ok(bars.segments.length > 0 && bars.segments.every((h) => h > 0), `the stacked bars are drawn: ${JSON.stringify(bars.segments)}`);
+    const mine = stats.by_reviewer.find((r) => r.name === USER);
+    assert.ok(mine && mine.decided >= 4, `the admin's decisions are counted: ${JSON.stringify(stats.by_reviewer)}`);
+    await waitAttr(tid('by-reviewer').locator(`[data-testid="reviewer-row"][data-name="${USER}"]`), 'data-decided', String(mine.decided), 'by-reviewer row of the admin');
+
+    // The decisions CSV, with its progress.
+    const csv = await downloadBy('export-csv');
+    assert.match(csv.name, /\.csv$/, `the export's file name ends with .csv: ${csv.name}`);
+    const lines = csv.bytes.toString('utf8').split(/\r?\n/).filter((l) => l !== '');
+    assert.ok(lines[0].startsWith('decided_at,reference'), `the CSV header: ${lines[0]}`);
+    assert.ok(lines.length - 1 >= 4, `one row per decision (at least the 4 made here): ${lines.length - 1}`);
+    assert.ok(lines.some((l) => l.includes(row.reference)), 'the CSV lists the decision just made');
+    const progress = tid('export-progress');
+    await waitAttr(progress, 'data-rows', String(lines.length - 1), 'export-progress counts the rows');
+    assert.equal(await attr(progress, 'data-total'), String(lines.length - 1), 'export-progress knows the total (X-Export-Rows)');
+    assert.match(await text(progress), new RegExp(`${lines.length - 1} of ${lines.length - 1} rows`));
+    assert.match(await text(tid('export-result')), /downloaded/i);
+    await page.screenshot({ path: join(shots, 'browser-stats.png'), fullPage: true });
+
+    // The audit trail: the actions of this test are there, the chain verifies.
+    step = 'audit';
+    await tid('nav-audit').click({ timeout: T.ui });
+    await tid('audit-page').waitFor({ timeout: T.ui });
+    const actions = async () => page.locator('[data-testid="audit-row"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
+    await waitUntil(async () => {
+      const a = await actions();
+      return ['case.assigned', 'case.report_exported', 'export.decisions', 'case.decided'].every((x) => a.includes(x));
+    }, { what: 'audit rows for the assignment, the report, the export and the decision' });
+    await tid('verify-audit').click({ timeout: T.ui });
+    await waitAttr(tid('audit-verdict'), 'data-intact', 'true', 'audit-verdict');
+    assert.match(await text(tid('audit-verdict')), /intact/i);
+    await tid('audit-action').selectOption('case.assigned', { timeout: T.ui });
+    await waitUntil(async () => {
+      const a = await actions();
+      return a.length >= 4 && a.every((x) => x === 'case.assigned');
+    }, { what: 'the action filter to keep only case.assigned (4 assignments were made)' });
+    await tid('audit-action').selectOption('', { timeout: T.ui });
+    await waitUntil(async () => new Set(await actions()).size > 1, { what: 'every action again without the filter' });
+    await page.screenshot({ path: join(shots, 'browser-audit.png') });
+
+    // A case id in the trail opens the case; an admin erases the (decided) case.
+    step = 'erase';
+    await page.locator(`[data-testid="audit-case-link"][data-case-id="${caseId}"]`).first().click({ timeout: T.ui });
+    await flow.waitState(ui, (x) => x.caseView?.reference === row.reference && x.caseView?.status === 'approved', 'the case opened from the audit trail');
+    await tid('filter-status').selectOption('all', { timeout: T.ui });
+    await queueRow.waitFor({ timeout: T.ui });
+    await waitUntil(async () => tid('erase-case').isEnabled(), { what: 'erase-case enabled once Ditto ID has its answer' });
+    await tid('erase-case').click({ timeout: T.ui });
+    await tid('erase-panel').waitFor({ timeout: T.ui });
+    assert.equal(await tid('erase-confirm').isDisabled(), true, 'no erasure without a reason');
+    await tid('erase-reason').fill('TICKET-4711', { timeout: T.ui });
+    await page.screenshot({ path: join(shots, 'browser-erase.png') });
+    await tid('erase-confirm').click({ timeout: T.ui });
+    await flow.waitState(ui, (x) => !x.present['case-view'], 'the case view to close after erasing');
+    await queueRow.waitFor({ state: 'detached', timeout: T.ui });
+    assert.match(await text(tid('desk-notice')), new RegExp(`${row.reference}.*erased`));
+    const gone = await apiRequest(server.review, admin, 'GET', `/api/cases/${caseId}`);
+    assert.equal(gone.status, 404, 'the erased case is gone from the server');
+    await tid('filter-status').selectOption('pending', { timeout: T.ui });
+
+    // The trail keeps the erasure (ids only) and still verifies.
+    await tid('nav-audit').click({ timeout: T.ui });
+    await tid('audit-action').selectOption('case.erased', { timeout: T.ui });
+    const erasedRow = page.locator(`[data-testid="audit-row"][data-action="case.erased"]`);
+    await erasedRow.first().waitFor({ timeout: T.ui });
+    const detail = await text(erasedRow.first());
+    assert.ok(detail.includes('TICKET-4711') && detail.includes(row.reference), `the erasure entry keeps reference and reason: ${detail}`);
+    assert.ok(!exp.docNumberValue || !detail.includes(exp.docNumberValue), 'no personal data in the erasure entry');
+    await tid('verify-audit').click({ timeout: T.ui });
+    await waitAttr(tid('audit-verdict'), 'data-intact', 'true', 'audit-verdict after the erasure');
+    await tid('nav-queue').click({ timeout: T.ui });
+  });
+
+  check('a reviewer takes and gives back a case, sees neither statistics nor the audit trail, and is told when a case is assigned to someone else', async () => {
+    step = 'reviewer';
+    const admin = await apiLogin(server.review, USER, PASSWORD);
+    const payloads = join(dir, 'payloads-reviewer');
+    const sim = startSimulate(config, cleanup, { receiver: server.receiver, scenario: 'clean', seed: 404, count: 2, payloadDir: payloads, name: 'simulate-reviewer' });
+    const [mine, other] = (await readPayloads(payloads, 2)).map((x) => expectedFromPayload(x.payload));
+    // The second case goes to the admin before the reviewer signs in.
+    const otherCase = await waitUntil(() => apiCase(server.review, admin, other.requesterId), { timeout: T.appear, what: 'the second case on the server' });
+    await apiOk('POST', `/api/cases/${otherCase.id}/assign`, { to: USER }, admin);
+
+    await tid('sign-out').click({ timeout: T.ui });
+    await flow.login(ui, REVIEWER, REVIEWER_PASSWORD);
+    assert.equal(await tid('nav-stats').count(), 0, 'no Statistics for a reviewer');
+    assert.equal(await tid('nav-audit').count(), 0, 'no Audit trail for a reviewer');
+    const mineRow = await flow.waitHeldRow(ui, mine.requesterId);
+    const otherRow = await flow.waitHeldRow(ui, other.requesterId);
+    const rowOf = (e) => page.locator(`[data-testid="queue-row"][data-requester-id="${e.requesterId}"]`);
+    assert.equal(await text(rowOf(other).locator('[data-testid="row-assignee"]')), USER, 'the queue shows who has the other case');
+
+    // Take, give back, take again; no select of accounts for a reviewer.
+    await rowOf(mine).click({ timeout: T.ui });
+    await flow.waitState(ui, (x) => x.caseView?.reference === mineRow.reference, `case-view ${mineRow.reference}`);
+    const assignee = tid('assignee');
+    await waitAttr(assignee, 'data-assignee', '', 'unassigned at first');
+    assert.equal(await tid('assign-select').count(), 0, 'a reviewer cannot assign to others');
+    await tid('take-case').click({ timeout: T.ui });
+    await waitAttr(assignee, 'data-assignee', REVIEWER, 'Take');
+    await waitUntil(async () => (await text(rowOf(mine).locator('[data-testid="row-assignee"]'))) === 'you', { what: 'the row to show "you"' });
+    await tid('give-back').click({ timeout: T.ui });
+    await waitAttr(assignee, 'data-assignee', '', 'Give back');
+    await tid('take-case').click({ timeout: T.ui });
+    await waitAttr(assignee, 'data-assignee', REVIEWER, 'Take again');
+    await page.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
+    await flow.approveByKeyboard(ui, mineRow.reference, REVIEWER);
+
+    // The admin's case: no Take, and deciding it says why it was refused.
+    await rowOf(other).click({ timeout: T.ui });
+    await flow.waitState(ui, (x) => x.caseView?.reference === otherRow.reference, `case-view ${otherRow.reference}`);
+    await waitAttr(assignee, 'data-assignee', USER, 'assigned to the admin');
+    assert.equal(await tid('take-case').count(), 0, 'a reviewer cannot take a case assigned to someone else');
+    await page.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
+    await ui.press('a');
+    await flow.waitState(ui, (x) => x.present['confirm-dialog'], 'confirm-dialog after "a"');
+    await ui.press('Enter');
+    await waitUntil(async () => (await tid('decision-error').count()) > 0, { what: 'decision-error after a refused decision' });
+    assert.match(await text(tid('decision-error')), new RegExp(`assigned to ${USER}`), 'the refusal names who has the case');
+    assert.equal((await flow.snapshot(ui)).caseView?.status, 'pending', 'the refused decision changed nothing');
+    await page.screenshot({ path: join(shots, 'browser-case-reviewer.png') });
+
+    // The admin decides it, so Ditto ID gets both answers; the admin signs in again.
+    await apiOk('POST', `/api/cases/${otherCase.id}/decision`, { decision: 'approve', reasons: [], comment: '' }, admin);
+    assert.equal((await sim.waitExit(T.answer)).code, 0, sim.describe());
+    assert.deepEqual(simulateResults(sim.out).map((r) => r.result), ['true', 'true'], sim.describe());
+    await tid('sign-out').click({ timeout: T.ui });
+    await flow.login(ui, USER, PASSWORD);
   });
 
   check('the page threw no uncaught errors', () => {

@@ -2,7 +2,7 @@
 // tauri-driver → WebKitWebDriver, through the same approve flow as the browser suite.
 
 import assert from 'node:assert/strict';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 
 import * as flow from './flow.mjs';
 import {
-  BIN, Cleanup, Proc, T, UI_DIR, addUser, apiCase, apiLogin, ensureScreenshotDir,
+  BIN, Cleanup, Proc, T, UI_DIR, addUser, apiCase, apiLogin, ensureScreenshotDir, waitUntil,
   expectedFromPayload, freePort, makeTempDir, readPayloads, simulateResults, startSimulate,
   writeConfig,
 } from './lib.mjs';
@@ -46,7 +46,7 @@ describe('desktop: the Tauri window through tauri-driver', () => {
         throw e;
       }
     });
-  let dir, config, receiver, driverProc, wd, ui, shots;
+  let dir, config, receiver, driverProc, wd, ui, shots, saveDir, reference;
 
   before(async () => {
     for (const tool of ['tauri-driver', 'WebKitWebDriver', 'xvfb-run', 'dbus-run-session']) {
@@ -67,6 +67,9 @@ describe('desktop: the Tauri window through tauri-driver', () => {
       await mkdir(xdg[k], { recursive: true });
     }
     await chmod(xdg.XDG_RUNTIME_DIR, 0o700);
+    // The save_file command writes here instead of asking in the native dialog.
+    saveDir = join(dir, 'saved');
+    await mkdir(saveDir, { recursive: true });
 
     // A private session bus that activates no services: without it the app's GTK/WebKit would
     // start the desktop portals, whose document portal mounts a FUSE file system in
@@ -96,6 +99,7 @@ describe('desktop: the Tauri window through tauri-driver', () => {
           PATH,
           ...xdg,
           KYC_DESK_UI_DIR: UI_DIR,
+          KYC_DESK_SAVE_DIR: saveDir,
           NO_AT_BRIDGE: '1', // no accessibility bus either
           // Software rendering: no GPU under Xvfb.
           WEBKIT_DISABLE_COMPOSITING_MODE: '1',
@@ -162,6 +166,18 @@ describe('desktop: the Tauri window through tauri-driver', () => {
     const c = await apiCase(reviewOrigin, token, exp.requesterId);
     assert.equal(c.answer?.by, 'reviewer', 'Ditto ID got the reviewer\'s answer (not the timeout)');
     await flow.rowNoLongerHeld(ui, exp.requesterId);
+    reference = row.reference;
+  });
+
+  check('the case report is saved through the desktop save command as a PDF', async () => {
+    assert.ok(reference, 'the approve test ran first');
+    await ui.click('report-pdf');
+    const file = join(saveDir, `${reference}.pdf`);
+    await waitUntil(async () => (await readdir(saveDir)).includes(`${reference}.pdf`), { timeout: T.ui, what: `${file} to be saved` });
+    const pdf = await readFile(file);
+    assert.equal(pdf.subarray(0, 5).toString(), '%PDF-');
+    assert.ok(pdf.includes(`(${reference})`), 'the reference is in the report text');
+    assert.ok(pdf.includes('approve by dana'), 'the decision is in the report text');
   });
 
   check('the window threw no uncaught errors', async () => {

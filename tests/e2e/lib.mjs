@@ -417,6 +417,24 @@ export async function apiLogin(review, username, password) {
   return (await r.json()).token;
 }
 
+/**
+ * One review API call with a bearer token: resolves with {status, body} (body parsed as JSON when
+ * it is JSON), whatever the status.
+ */
+export async function apiRequest(review, token, method, path, body) {
+  const headers = { authorization: `Bearer ${token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const r = await fetch(`http://${review}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  let parsed = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
+  return { status: r.status, body: parsed };
+}
+
 /** The whole case of a requester_id, as GET /api/cases/{id} gives it. */
 export async function apiCase(review, token, requesterId) {
   const get = async (path) => {

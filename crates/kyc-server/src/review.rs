@@ -765,12 +765,14 @@ async fn blocking<T: Send + 'static>(
 
 #[utoipa::path(get, path = "/api/users", tag = "review", security(("session" = [])),
     responses((status = 200, body = Vec<User>), (status = 403, body = ErrorBody)))]
-/// The accounts (admins only).
+/// The accounts: names and roles (admins, and supervisors who assign cases to them).
 async fn list_users(
     State(st): St,
     Reviewer(user): Reviewer,
 ) -> Result<Json<Vec<User>>, ServerError> {
-    allow(&user, Permission::ManageUsers)?;
+    if !user.role.may(Permission::Reassign) {
+        allow(&user, Permission::ManageUsers)?;
+    }
     let store = st.desk.store().clone();
     Ok(Json(
         tokio::task::spawn_blocking(move || store.users())

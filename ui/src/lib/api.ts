@@ -7,7 +7,7 @@ export interface CaseSummary {
   id: number; reference: string; requester_id: string; user_id: string;
   status: "pending" | "approved" | "rejected"; received_at: string;
   holder_name: string | null; document_number: string | null; document_type: string | null;
-  flags: Flag[]; answer: Answer | null; hold_until?: string;
+  flags: Flag[]; answer: Answer | null; assignee: string | null; hold_until?: string;
 }
 export interface Score { value: number | null; threshold: number; passed: boolean | null }
 export interface FieldRow { name: string; value: string | null; status: string | null; sources: Record<string, string>; mismatch: boolean }
@@ -41,7 +41,15 @@ export interface CaseFilters {
   status?: string; q?: string; flag?: string; document_type?: string; from?: string; to?: string;
   answered_by?: string; user_id?: string; cursor?: string; limit?: number;
 }
-export interface DeskEvent { type: "case.created" | "case.decided" | "case.answered"; case: CaseSummary; hold_until?: string }
+export interface DeskEvent { type: "case.created" | "case.decided" | "case.answered" | "case.assigned"; case: CaseSummary; hold_until?: string }
+export interface StatsDay { day: string; received: number; approved: number; rejected: number; pending: number; timeouts: number }
+export interface ReviewerStats { name: string; decided: number; approved: number; rejected: number; median_secs: number | null }
+export interface Stats {
+  from: string; to: string; received: number; approved: number; rejected: number; pending: number; timeouts: number;
+  approval_rate: number | null; median_secs: number | null; p90_secs: number | null; days: StatsDay[]; by_reviewer: ReviewerStats[];
+}
+export interface AuditPage { entries: AuditEntry[]; next: number | null }
+export type AuditVerdict = { intact: true; entries: number } | { intact: false; broken_at: number; reason: string };
 
 export class ApiError extends Error {
   constructor(public status: number, public code: string, message: string) { super(message); }
@@ -116,8 +124,85 @@ export const resendDelivery = (id: number) => call<void>("POST", `/api/deliverie
 export function subscribe(onEvent: (e: DeskEvent) => void, onState: (live: boolean) => void): () => void {
   const es = new EventSource("/api/events", { withCredentials: true });
   const handler = (m: MessageEvent) => { try { onEvent(JSON.parse(m.data)); } catch { /* ignore */ } };
-  for (const t of ["case.created", "case.decided", "case.answered"]) es.addEventListener(t, handler as EventListener);
+  for (const t of ["case.created", "case.decided", "case.answered", "case.assigned"]) es.addEventListener(t, handler as EventListener);
   es.onopen = () => onState(true);
   es.onerror = () => onState(false);
   return () => es.close();
+}
+
+export const assign = (id: number, to: string | null) => call<CaseSummary>("POST", `/api/cases/${id}/assign`, { to });
+export const erase = (id: number, reason: string) => call<{ erased: string }>("POST", `/api/cases/${id}/erase`, { reason });
+export function stats(from?: string, to?: string): Promise<Stats> {
+  const qs = new URLSearchParams();
+  if (from) qs.set("from", from);
+  if (to) qs.set("to", to);
+  return call<Stats>("GET", `/api/stats?${qs}`);
+}
+export function auditTrail(p: { before?: number; actor?: string; action?: string; limit?: number } = {}): Promise<AuditPage> {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(p)) if (v !== undefined && v !== "") qs.set(k, String(v));
+  return call<AuditPage>("GET", `/api/audit?${qs}`);
+}
+export const verifyAudit = () => call<AuditVerdict>("GET", "/api/audit/verify");
+export const reportPath = (id: number) => `/api/cases/${id}/report.pdf`;
+export function decisionsCsvPath(from?: string, to?: string): string {
+  const qs = new URLSearchParams();
+  if (from) qs.set("from", from);
+  if (to) qs.set("to", to);
+  return `/api/exports/decisions.csv?${qs}`;
+}
+
+/** Progress of a download: bytes and, for the CSV export, rows (of `total` announced by the server). */
+export interface Progress { bytes: number; rows?: number; total?: number }
+
+/** What `download` did: saved (desktop: where), handed to the browser, or cancelled in the dialog. */
+export type Saved = { kind: "saved"; path: string } | { kind: "downloaded"; name: string } | { kind: "cancelled" };
+
+interface TauriInternals { invoke: (cmd: string, args?: unknown, options?: { headers?: Record<string, string> }) => Promise<unknown> }
+function tauri(): TauriInternals | null {
+  return (window as unknown as { __TAURI_INTERNALS__?: TauriInternals }).__TAURI_INTERNALS__ ?? null;
+}
+
+/**
+ * Fetches a file from the review API with progress, then saves it: in the desktop app through the
+ * native save dialog (the `save_file` command), in a browser as a download.
+ */
+export async function download(path: string, onProgress?: (p: Progress) => void): Promise<Saved> {
+  const headers: Record<string, string> = {};
+  if (token) headers["Authorization"] = `Bearer ${token}`;
+  const resp = await fetch(path, { headers, credentials: "same-origin" });
+  if (!resp.ok) {
+    let code = "http_" + resp.status, message = resp.statusText;
+    try { const j = await resp.json(); code = j.error ?? code; message = j.message ?? message; } catch { /* not JSON */ }
+    throw new ApiError(resp.status, code, message);
+  }
+  const name = /filename="([^"]+)"/.exec(resp.headers.get("content-disposition") ?? "")?.[1] ?? "download";
+  const mime = resp.headers.get("content-type") ?? "application/octet-stream";
+  const totalHeader = resp.headers.get("x-export-rows");
+  const total = totalHeader === null ? undefined : Number(totalHeader);
+  const chunks: Uint8Array[] = [];
+  let bytes = 0, newlines = 0;
+  const reader = resp.body!.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    bytes += value.length;
+    if (total !== undefined) for (const b of value) if (b === 10) newlines++;
+    onProgress?.({ bytes, ...(total !== undefined ? { rows: Math.max(0, newlines - 1), total } : {}) });
+  }
+  const all = new Uint8Array(bytes);
+  let at = 0;
+  for (const c of chunks) { all.set(c, at); at += c.length; }
+  const t = tauri();
+  if (t) {
+    const path = await t.invoke("save_file", all, { headers: { "x-file-name": encodeURIComponent(name) } });
+    return path ? { kind: "saved", path: String(path) } : { kind: "cancelled" };
+  }
+  const url = URL.createObjectURL(new Blob([all], { type: mime }));
+  const a = document.createElement("a");
+  a.href = url; a.download = name;
+  document.body.appendChild(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return { kind: "downloaded", name };
 }
