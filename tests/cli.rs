@@ -216,8 +216,27 @@ fn simulate_plays_ditto_id_against_serve() {
     server.child.wait().unwrap();
 }
 
+/// 1,000 distinct submissions: 40 simulated people (all scenarios, real images) with fresh ids.
+fn crash_load(today: &kyc_sim::Today) -> Vec<(String, Value)> {
+    let people: Vec<kyc_sim::Submission> = (0..40)
+        .map(|i| kyc_sim::generate(kyc_sim::Scenario::Mixed, i, 99, today))
+        .collect();
+    (0..1000)
+        .map(|i| {
+            let p = &people[i % people.len()];
+            let rid = format!("c0ffee00-0000-4000-8000-{i:012x}");
+            let text = p
+                .payload
+                .to_string()
+                .replace(&p.requester_id, &rid)
+                .replace(&p.user_id, &format!("load-{i}@example.com"));
+            (rid, serde_json::from_str(&text).unwrap())
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_mid_stream_loses_no_answered_submission() {
+async fn sigkill_during_a_1000_submission_load_loses_no_answered_submission() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), "[decision]\nhold_secs = 0\n");
     add_user(&config, "auditor1", "password for the crash test");
@@ -226,24 +245,26 @@ async fn sigkill_mid_stream_loses_no_answered_submission() {
     let url = format!("https://{}/kyc", server.receiver);
     let (year, month, day) = kyc_core::timefmt::today();
     let today = kyc_sim::Today { year, month, day };
-    let subs: Vec<kyc_sim::Submission> = (0..48)
-        .map(|i| kyc_sim::generate(kyc_sim::Scenario::Mixed, i, 99, &today))
-        .collect();
+    let subs = Arc::new(crash_load(&today));
     let answered: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();
     let server = Arc::new(Mutex::new(server));
 
-    // Four senders post in a loop; the server is killed once a dozen answers are in.
+    // Eight senders post in a loop; the server is killed (SIGKILL) once 400 answers are in.
     let mut senders = Vec::new();
-    for lane in 0..4 {
-        let (http, url, answered, server) =
-            (http.clone(), url.clone(), answered.clone(), server.clone());
-        let mine: Vec<_> = subs.iter().skip(lane).step_by(4).cloned().collect();
+    for lane in 0..8 {
+        let (http, url, answered, server, subs) = (
+            http.clone(),
+            url.clone(),
+            answered.clone(),
+            server.clone(),
+            subs.clone(),
+        );
         senders.push(tokio::spawn(async move {
-            for sub in mine {
+            for (rid, payload) in subs.iter().skip(lane).step_by(8) {
                 let resp = http
                     .post(&url)
                     .bearer_auth("test-token-0123456789abcdef")
-                    .json(&sub.payload)
+                    .json(payload)
                     .send()
                     .await;
                 let Ok(resp) = resp else { return };
@@ -251,8 +272,8 @@ async fn sigkill_mid_stream_loses_no_answered_submission() {
                     return;
                 };
                 let mut a = answered.lock().unwrap();
-                a.push((sub.requester_id.clone(), body));
-                if a.len() == 12 {
+                a.push((rid.clone(), body));
+                if a.len() == 400 {
                     server.lock().unwrap().child.kill().unwrap(); // SIGKILL on Unix
                 }
             }
@@ -264,8 +285,8 @@ async fn sigkill_mid_stream_loses_no_answered_submission() {
     server.lock().unwrap().child.wait().unwrap();
     let answered = answered.lock().unwrap().clone();
     assert!(
-        answered.len() >= 12 && answered.len() < subs.len(),
-        "killed mid-stream: {}",
+        answered.len() >= 400 && answered.len() < subs.len(),
+        "killed mid-load: {}",
         answered.len()
     );
 
@@ -282,57 +303,65 @@ async fn sigkill_mid_stream_loses_no_answered_submission() {
         .await
         .unwrap();
     let token = login["token"].as_str().unwrap().to_string();
+    let get = |path: String| {
+        let (http, token, review) = (http.clone(), token.clone(), review.clone());
+        async move {
+            let resp = http
+                .get(format!("{review}{path}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200, "{path}");
+            resp.json::<Value>().await.unwrap()
+        }
+    };
+    // Every stored case, page by page.
+    let mut stored = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let page = get(format!("/api/cases?status=all&limit=500{cursor}")).await;
+        stored.extend(page["cases"].as_array().unwrap().iter().cloned());
+        match page["next"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
     for (requester_id, answer) in &answered {
-        let page: Value = http
-            .get(format!(
-                "{review}/api/cases?status=all&requester_id={requester_id}"
-            ))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let case = &page["cases"][0];
+        let case = stored
+            .iter()
+            .find(|c| c["requester_id"] == requester_id.as_str())
+            .unwrap_or_else(|| panic!("answered {requester_id} is not stored"));
         assert_eq!(
             case["reference"], answer["reference_number"],
             "{requester_id}"
         );
         assert_eq!(case["answer"]["result"], answer["result"]);
     }
-    // Nothing half-written: every stored case has all the images its submission carried.
-    let page: Value = http
-        .get(format!("{review}/api/cases?status=all&limit=500"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    for case in page["cases"].as_array().unwrap() {
-        let sub = subs
+    // Nothing half-written: every stored case opens (its sealed data decrypts) with all the
+    // images its submission carried, byte for byte.
+    assert!(stored.len() >= answered.len());
+    for case in &stored {
+        let (_, payload) = subs
             .iter()
-            .find(|s| s.requester_id == case["requester_id"])
+            .find(|(rid, _)| case["requester_id"] == rid.as_str())
             .unwrap();
-        let detail: Value = http
-            .get(format!("{review}/api/cases/{}", case["id"]))
+        let detail = get(format!("/api/cases/{}", case["id"])).await;
+        let body = kyc_core::ingest::OpenedBody::plain(serde_json::to_vec(payload).unwrap());
+        let expected = kyc_core::ingest::open(&body).unwrap().images;
+        let images = detail["images"].as_array().unwrap();
+        assert_eq!(images.len(), expected.len(), "{}", case["reference"]);
+        let first = &expected[0];
+        let resp = http
+            .get(format!(
+                "{review}/api/cases/{}/images/{}",
+                case["id"], first.name
+            ))
             .bearer_auth(&token)
             .send()
             .await
-            .unwrap()
-            .json()
-            .await
             .unwrap();
-        let body = kyc_core::ingest::OpenedBody::plain(serde_json::to_vec(&sub.payload).unwrap());
-        let expected = kyc_core::ingest::open(&body).unwrap().images.len();
-        assert_eq!(
-            detail["images"].as_array().unwrap().len(),
-            expected,
-            "{}",
-            case["reference"]
-        );
+        assert_eq!(resp.bytes().await.unwrap().as_ref(), first.bytes.as_slice());
     }
     restarted.child.kill().unwrap();
     restarted.child.wait().unwrap();

@@ -126,6 +126,13 @@ impl Desk {
     /// Receives one submission: validates, stores (durably) and returns Ditto ID's answer once the
     /// case is decided or the hold window ends. The same body again gets the same answer.
     pub async fn submit(&self, body: OpenedBody) -> Result<Answer, CoreError> {
+        let case = self.accept(body).await?;
+        self.answer(case).await
+    }
+
+    /// The first half of `submit`: validates and stores the case durably (and applies the policy's
+    /// automatic decision). The heavy, memory-hungry part; `answer` then only waits.
+    pub async fn accept(&self, body: OpenedBody) -> Result<CaseSummary, CoreError> {
         let store = self.store.clone();
         let policy = self.policy.clone();
         let mapping = self.mapping.clone();
@@ -157,10 +164,17 @@ impl Desk {
                 }
             }
         };
+        Ok(case)
+    }
+
+    /// The second half of `submit`: the stored answer, or the decision within the hold window,
+    /// or the timeout fallback.
+    pub async fn answer(&self, case: CaseSummary) -> Result<Answer, CoreError> {
         if let Some(answer) = case.answer {
             return Ok(answer);
         }
-        self.hold(case.id, hold).await
+        self.hold(case.id, Duration::from_secs(self.policy.hold_secs))
+            .await
     }
 
     async fn settle(&self, id: i64, fallback: Option<bool>) -> Result<Option<Answer>, CoreError> {

@@ -35,6 +35,9 @@ struct ReceiverState {
     answer: kyc_core::config::AnswerConfig,
     max_body_bytes: usize,
     max_body_mb: u32,
+    /// Bodies decrypted, parsed and stored at once: bounds memory (a body costs several times its
+    /// size while it is opened) and CPU contention; the others wait, read but unopened.
+    ingest: tokio::sync::Semaphore,
 }
 
 /// Builds the receiver's routes; the OAuth2 token endpoint exists only in `oauth2` mode.
@@ -65,6 +68,9 @@ pub fn router(
         answer: cfg.answer.clone(),
         max_body_bytes: cfg.max_body_mb as usize * 1024 * 1024,
         max_body_mb: cfg.max_body_mb,
+        ingest: tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
+        ),
     });
     let mut router = Router::new().route(&cfg.path, post(receive));
     if cfg.auth.mode == AuthMode::Oauth2 {
@@ -217,9 +223,23 @@ async fn receive(
     if !acceptable {
         return Err(ServerError::UnsupportedMediaType);
     }
+    // The body is read before a permit is taken: over HTTP/2 the streams share one flow-control
+    // window, and bodies left unread behind a permit would stall the ones being read.
     let bytes = read_body(body, &headers, state.max_body_bytes, state.max_body_mb).await?;
-    let opened = SealedBody(bytes).open(state.request_suite.as_ref())?;
-    let answer = state.desk.submit(opened).await?;
+    let case = {
+        let _permit = state
+            .ingest
+            .acquire()
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let suite = state.request_suite.clone();
+        let opened = tokio::task::spawn_blocking(move || SealedBody(bytes).open(suite.as_ref()))
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))??;
+        state.desk.accept(opened).await?
+    };
+    // Waiting for the reviewer holds no permit.
+    let answer = state.desk.answer(case).await?;
     let shaped = kyc_core::answer::shape(&answer, &state.answer);
     Ok(match &state.response_suite {
         None => Json(shaped).into_response(),

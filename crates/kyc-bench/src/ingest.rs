@@ -1,0 +1,499 @@
+//! The ingest benchmark and its floor. Both servers run as child processes so the OS can say how
+//! much CPU each used; the same client posts the same bodies to both.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use base64::Engine;
+use kyc_core::config::{AutoApprove, Config};
+use kyc_core::crypto::AesSuite;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+
+use crate::proc_stats;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The kyc-desk binary to measure (build it with `cargo build --release`).
+    #[arg(long, default_value = "target/release/kyc-desk")]
+    bin: PathBuf,
+    /// Concurrency levels (simultaneous senders).
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16,32")]
+    concurrency: Vec<usize>,
+    /// Submissions per level (at least 4 per sender are sent).
+    #[arg(long, default_value_t = 64)]
+    per_level: usize,
+    /// Size of each encrypted body to aim at, in MB.
+    #[arg(long, default_value_t = 5.0)]
+    body_mb: f64,
+    /// Folder for the servers' data (on the disk being measured: fsync must cost what it costs).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct FloorArgs {
+    #[arg(long)]
+    listen: SocketAddr,
+    #[arg(long)]
+    cert: PathBuf,
+    #[arg(long)]
+    key: PathBuf,
+    /// The file every body is appended to.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// The floor: HTTPS with the same TLS stack and configuration as KYC Desk's receiver; it reads the
+/// body, appends it to one file, fsyncs and answers 200. Nothing a receiver could do less.
+pub fn floor(a: FloorArgs) -> anyhow::Result<()> {
+    let material = kyc_server::tls::TlsMaterial {
+        cert_pem: std::fs::read(&a.cert)?,
+        key_pem: std::fs::read(&a.key)?,
+        fingerprint: String::new(),
+        self_signed: true,
+    };
+    let tls = kyc_server::tls::server_config(&material)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&a.out)?;
+    let file = Arc::new(Mutex::new(file));
+    let app = axum::Router::new()
+        .fallback(axum::routing::post(
+            |axum::extract::State(file): axum::extract::State<Arc<Mutex<std::fs::File>>>,
+             body: axum::body::Bytes| async move {
+                let ok = tokio::task::spawn_blocking(move || {
+                    let mut f = file.lock().expect("floor file lock");
+                    f.write_all(&body)?;
+                    f.sync_data()
+                })
+                .await;
+                match ok {
+                    Ok(Ok(())) => (axum::http::StatusCode::OK, "{\"result\":true}"),
+                    _ => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "{}"),
+                }
+            },
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(64 << 20))
+        .with_state(file);
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let listener = std::net::TcpListener::bind(a.listen)?;
+        listener.set_nonblocking(true)?;
+        println!("floor listening on {}", listener.local_addr()?);
+        axum_server::from_tcp_rustls(
+            listener,
+            axum_server::tls_rustls::RustlsConfig::from_config(tls),
+        )
+        .serve(app.into_make_service())
+        .await?;
+        Ok(())
+    })
+}
+
+/// A server under test, killed when dropped.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a child and waits for its "<what> listening on ADDR" line.
+fn spawn(mut cmd: Command, what: &str) -> anyhow::Result<Server> {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {cmd:?}"))?;
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+    let needle = format!("{what} listening on ");
+    let addr = loop {
+        let Some(line) = lines.next() else {
+            bail!("{cmd:?} exited before listening");
+        };
+        if let Some(rest) = line?.split(&needle).nth(1) {
+            break rest.trim().parse::<SocketAddr>()?;
+        }
+    };
+    // Keep draining its output so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Ok(Server { child, addr })
+}
+
+/// A JPEG of noisy texture (it does not compress away) of about `bytes` bytes.
+fn big_jpeg(bytes: usize, seed: u64) -> Vec<u8> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let (mut w, mut h) = (1200u32, 900u32);
+    let mut out = Vec::new();
+    for _ in 0..3 {
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            let n: u8 = rng.gen();
+            image::Rgb([
+                ((x / 3) as u8).wrapping_add(n / 2),
+                ((y / 3) as u8).wrapping_add(n / 3),
+                n,
+            ])
+        });
+        out.clear();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+            .encode_image(&img)
+            .expect("JPEG encoding in memory");
+        let scale = (bytes as f64 / out.len() as f64).sqrt();
+        if (0.97..1.03).contains(&scale) {
+            break;
+        }
+        w = ((w as f64 * scale) as u32).max(16);
+        h = ((h as f64 * scale) as u32).max(16);
+    }
+    out
+}
+
+/// Replaces every embedded JPEG (long base64 strings) of a payload; returns how many.
+fn replace_images(v: &mut Value, images: &[String], next: &mut usize) {
+    match v {
+        Value::String(s) if s.len() > 4000 && s.starts_with("/9j/") => {
+            *s = images[*next % images.len()].clone();
+            *next += 1;
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| replace_images(x, images, next)),
+        Value::Object(o) => o.values_mut().for_each(|x| replace_images(x, images, next)),
+        _ => {}
+    }
+}
+
+const RID: &str = "00000000-0000-4000-8000-rid000000000";
+
+/// A clean ID-card submission (front, back, portrait, selfie) with big JPEGs, as JSON text with a
+/// placeholder requester id.
+fn template(body_mb: f64) -> anyhow::Result<String> {
+    let (year, month, day) = kyc_core::timefmt::today();
+    let today = kyc_sim::Today { year, month, day };
+    let sub = (0..64)
+        .map(|i| kyc_sim::generate(kyc_sim::Scenario::Clean, i, 7, &today))
+        .find(|s| s.payload.to_string().contains("\"back_page\""))
+        .context("no ID card among the simulated people")?;
+    let mut payload = sub.payload.clone();
+    // body = base64(AES(json)); json ≈ base64(images): raw images ≈ body × (3/4)².
+    let per_image = (body_mb * 1e6 * 0.75 * 0.75 / 4.0) as usize;
+    let images: Vec<String> = (0..4)
+        .map(|i| base64::engine::general_purpose::STANDARD.encode(big_jpeg(per_image, i)))
+        .collect();
+    let mut n = 0;
+    replace_images(&mut payload, &images, &mut n);
+    if n != 4 {
+        bail!("expected 4 images in the simulated payload, found {n}");
+    }
+    let text = payload.to_string();
+    Ok(text.replace(&sub.requester_id, RID))
+}
+
+struct Level {
+    target: &'static str,
+    concurrency: usize,
+    count: usize,
+    ok: usize,
+    secs: f64,
+    latencies_ms: Vec<f64>,
+    cpu_secs: Option<f64>,
+    peak_rss_mib: Option<f64>,
+}
+
+impl Level {
+    fn throughput(&self) -> f64 {
+        self.ok as f64 / self.secs
+    }
+    fn percentile(&self, p: f64) -> f64 {
+        let mut v = self.latencies_ms.clone();
+        v.sort_by(f64::total_cmp);
+        let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
+        v.get(rank.min(v.len()) - 1).copied().unwrap_or(f64::NAN)
+    }
+    fn cpu_ms_per_sub(&self) -> Option<f64> {
+        self.cpu_secs.map(|c| c * 1000.0 / self.ok.max(1) as f64)
+    }
+}
+
+/// Posts `bodies` with `concurrency` senders; returns the level's figures.
+async fn post_all(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    content_type: &str,
+    bodies: &[Arc<Vec<u8>>],
+    concurrency: usize,
+    check: Option<&AesSuite>,
+) -> (usize, f64, Vec<f64>) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for body in bodies {
+        let (http, url, token, ct, body, permits) = (
+            http.clone(),
+            url.to_string(),
+            token.to_string(),
+            content_type.to_string(),
+            body.clone(),
+            permits.clone(),
+        );
+        let check = check.cloned();
+        tasks.push(tokio::spawn(async move {
+            let _p = permits.acquire_owned().await;
+            let t = Instant::now();
+            let resp = http
+                .post(&url)
+                .bearer_auth(&token)
+                .header("content-type", ct)
+                .body(body.as_ref().clone())
+                .send()
+                .await;
+            let ok = match resp {
+                Ok(r) if r.status() == 200 => {
+                    let bytes = r.bytes().await.unwrap_or_default();
+                    match &check {
+                        // KYC Desk: the (encrypted) answer must say result=true.
+                        Some(suite) => suite
+                            .open_body(&bytes)
+                            .ok()
+                            .and_then(|p| serde_json::from_slice::<Value>(&p).ok())
+                            .is_some_and(|v| v["result"] == true),
+                        None => true,
+                    }
+                }
+                Ok(r) => {
+                    eprintln!(
+                        "HTTP {}: {}",
+                        r.status(),
+                        r.text().await.unwrap_or_default()
+                    );
+                    false
+                }
+                Err(e) => {
+                    eprintln!("request failed: {e}");
+                    false
+                }
+            };
+            (ok, t.elapsed().as_secs_f64() * 1000.0)
+        }));
+    }
+    let mut ok = 0;
+    let mut lat = Vec::new();
+    for t in tasks {
+        if let Ok((good, ms)) = t.await {
+            ok += usize::from(good);
+            lat.push(ms);
+        }
+    }
+    (ok, started.elapsed().as_secs_f64(), lat)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn write_config(dir: &Path, port: u16) -> anyhow::Result<(PathBuf, Config)> {
+    let mut c = Config::first_start();
+    c.data_dir = Some(dir.join("desk"));
+    c.receiver.listen = format!("127.0.0.1:{port}").parse()?;
+    c.receiver.max_body_mb = 32;
+    c.receiver.auth.token_ttl_secs = 3600;
+    c.review.listen = "127.0.0.1:0".parse()?;
+    c.decision.auto_approve = AutoApprove::Clean;
+    c.decision.hold_secs = 60;
+    let path = dir.join("kyc-desk.toml");
+    std::fs::write(&path, toml::to_string_pretty(&c)?)?;
+    Ok((path, c))
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    if !a.bin.exists() {
+        bail!(
+            "{} not found: build it with `cargo build --release` (or pass --bin)",
+            a.bin.display()
+        );
+    }
+    let work = match &a.work_dir {
+        Some(d) => tempfile::Builder::new()
+            .prefix("kyc-bench-")
+            .tempdir_in(d)?,
+        None => tempfile::Builder::new().prefix("kyc-bench-").tempdir()?,
+    };
+    let (config_path, config) = write_config(work.path(), free_port()?)?;
+    let mut cmd = Command::new(&a.bin);
+    cmd.arg("--config")
+        .arg(&config_path)
+        .arg("serve")
+        .env("RUST_LOG", "warn");
+    let desk = spawn(cmd, "receiver")?;
+    let data = work.path().join("desk");
+    let cert = std::fs::read(data.join("tls-cert.pem"))?;
+    let http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&cert)?)
+        .timeout(Duration::from_secs(300))
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let request = AesSuite::from_config(&config.receiver.request_encryption, "request")?;
+    let response = AesSuite::from_config(&config.receiver.response_encryption, "response")?;
+    let auth = &config.receiver.auth;
+    let base = format!("https://{}", desk.addr);
+
+    println!("building a {} MB submission template...", a.body_mb);
+    let template = template(a.body_mb)?;
+    let mut floor_cmd = Command::new(std::env::current_exe()?);
+    floor_cmd
+        .arg("floor")
+        .arg("--listen")
+        .arg("127.0.0.1:0")
+        .arg("--cert")
+        .arg(data.join("tls-cert.pem"))
+        .arg("--key")
+        .arg(data.join("tls-key.pem"))
+        .arg("--out")
+        .arg(work.path().join("floor.bin"));
+    let floor = spawn(floor_cmd, "floor")?;
+
+    let rt = tokio::runtime::Runtime::new()?;
+    let levels = rt.block_on(async {
+        let token: Value = http
+            .post(format!("{base}{}", auth.token_path))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", auth.client_id.as_deref().unwrap_or_default()),
+                (
+                    "client_secret",
+                    auth.client_secret.as_deref().unwrap_or_default(),
+                ),
+            ])
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let token = token["access_token"]
+            .as_str()
+            .context("no access_token")?
+            .to_string();
+        let url = format!("{base}{}", config.receiver.path);
+        let floor_url = format!("https://{}/", floor.addr);
+        let run_id: u32 = rand::random();
+        let mut levels = Vec::new();
+        let mut size = 0;
+        for (li, &c) in a.concurrency.iter().enumerate() {
+            let count = a.per_level.max(4 * c);
+            let (bodies, content_type) = {
+                let mut ct = "";
+                let bodies: Vec<Arc<Vec<u8>>> = (0..count)
+                    .map(|i| {
+                        let rid = format!("{run_id:08x}-{li:04x}-4000-8000-{i:012x}");
+                        let (body, t) = request.seal_body(template.replace(RID, &rid).as_bytes());
+                        ct = t;
+                        Arc::new(body)
+                    })
+                    .collect();
+                (bodies, ct.to_string())
+            };
+            size = bodies[0].len();
+            for (target, server, url, check) in [
+                ("KYC Desk", &desk, url.as_str(), Some(&response)),
+                ("floor", &floor, floor_url.as_str(), None),
+            ] {
+                let pid = server.child.id();
+                let cpu0 = proc_stats::cpu_secs(pid);
+                let (ok, secs, latencies_ms) =
+                    post_all(&http, url, &token, &content_type, &bodies, c, check).await;
+                let cpu1 = proc_stats::cpu_secs(pid);
+                let level = Level {
+                    target,
+                    concurrency: c,
+                    count,
+                    ok,
+                    secs,
+                    latencies_ms,
+                    cpu_secs: cpu0.zip(cpu1).map(|(a, b)| b - a),
+                    peak_rss_mib: proc_stats::peak_rss_mib(pid),
+                };
+                eprintln!(
+                    "{target:>8} c={c:<2} {ok}/{count} ok in {secs:.1} s: {:.2}/s, p50 {:.0} ms, CPU {:.1} ms/submission",
+                    level.throughput(),
+                    level.percentile(50.0),
+                    level.cpu_ms_per_sub().unwrap_or(f64::NAN)
+                );
+                levels.push(level);
+            }
+        }
+        Ok::<_, anyhow::Error>((levels, size))
+    })?;
+    let (levels, size) = levels;
+    print!("{}", report(&levels, size, &a));
+    if levels.iter().any(|l| l.ok != l.count) {
+        bail!("some submissions failed (see above)");
+    }
+    Ok(())
+}
+
+fn fmt_opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or("n/a".into(), |v| format!("{v:.digits$}"))
+}
+
+fn report(levels: &[Level], size: usize, a: &Args) -> String {
+    let mut out = format!(
+        "\n### Ingest: {:.2} MB encrypted bodies (AES/CBC, 4 JPEGs), HTTPS + OAuth2, auto-approved\n\n\
+         | target | senders | submissions | throughput (/s) | p50 ms | p99 ms | server CPU ms/submission | server peak RSS MiB |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|\n",
+        size as f64 / 1e6
+    );
+    for l in levels {
+        out += &format!(
+            "| {} | {} | {}/{} | {:.2} | {:.0} | {:.0} | {} | {} |\n",
+            l.target,
+            l.concurrency,
+            l.ok,
+            l.count,
+            l.throughput(),
+            l.percentile(50.0),
+            l.percentile(99.0),
+            fmt_opt(l.cpu_ms_per_sub(), 1),
+            fmt_opt(l.peak_rss_mib, 0)
+        );
+    }
+    out += "\n| senders | CPU/submission vs floor (goal ≤ 1.5×) | throughput vs floor (goal ≥ 0.7×) | peak RSS (goal < 300 MiB at 32) |\n|---:|---:|---:|---:|\n";
+    for pair in levels.chunks(2) {
+        if let [desk, floor] = pair {
+            let cpu = desk
+                .cpu_ms_per_sub()
+                .zip(floor.cpu_ms_per_sub())
+                .map(|(d, f)| d / f);
+            out += &format!(
+                "| {} | {}× | {:.2}× | {} MiB |\n",
+                desk.concurrency,
+                fmt_opt(cpu, 2),
+                desk.throughput() / floor.throughput(),
+                fmt_opt(desk.peak_rss_mib, 0)
+            );
+        }
+    }
+    out += &format!(
+        "\nCommand: `kyc-bench ingest --concurrency {} --per-level {} --body-mb {}`\n",
+        a.concurrency
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+        a.per_level,
+        a.body_mb
+    );
+    out
+}

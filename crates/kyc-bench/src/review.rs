@@ -1,0 +1,338 @@
+//! The review benchmark: a store seeded with many cases (simulated people, flags, decisions over
+//! 90 days), then the review API timed over HTTP as the desk uses it: the first queue page, a
+//! filtered search, opening a case with its images, and the time from a POST to `case.created`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use base64::Engine;
+use futures::StreamExt;
+use kyc_core::config::{AuthMode, Config, Loaded, OnTimeout};
+use kyc_core::ingest::OpenedBody;
+use kyc_core::store::NewDecision;
+use serde_json::{json, Value};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Cases in the store.
+    #[arg(long, default_value_t = 100_000)]
+    cases: usize,
+    /// Samples per measurement.
+    #[arg(long, default_value_t = 30)]
+    repeat: usize,
+    /// Folder for the data (on the disk being measured).
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+}
+
+/// A tiny valid JPEG (the bulk of the seeded cases do not need real pictures).
+fn tiny_jpeg() -> String {
+    let img = image::RgbImage::from_pixel(64, 48, image::Rgb([180, 160, 140]));
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+        .encode_image(&img)
+        .expect("JPEG in memory");
+    base64::engine::general_purpose::STANDARD.encode(out)
+}
+
+fn shrink_images(v: &mut Value, tiny: &str) {
+    match v {
+        Value::String(s) if s.len() > 4000 && s.starts_with("/9j/") => *s = tiny.to_string(),
+        Value::Array(a) => a.iter_mut().for_each(|x| shrink_images(x, tiny)),
+        Value::Object(o) => o.values_mut().for_each(|x| shrink_images(x, tiny)),
+        _ => {}
+    }
+}
+
+struct Timing {
+    what: &'static str,
+    goal_ms: f64,
+    samples: Vec<f64>,
+}
+
+impl Timing {
+    fn pct(&self, p: f64) -> f64 {
+        let mut v = self.samples.clone();
+        v.sort_by(f64::total_cmp);
+        let rank = ((p / 100.0) * v.len() as f64).ceil().max(1.0) as usize;
+        v[rank.min(v.len()) - 1]
+    }
+}
+
+async fn timed<F, Fut>(
+    what: &'static str,
+    goal_ms: f64,
+    n: usize,
+    mut f: F,
+) -> anyhow::Result<Timing>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    // One warm-up call, then the samples.
+    f(0).await?;
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n {
+        let t = Instant::now();
+        f(i + 1).await?;
+        samples.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(Timing {
+        what,
+        goal_ms,
+        samples,
+    })
+}
+
+pub fn run(a: Args) -> anyhow::Result<()> {
+    let work = match &a.work_dir {
+        Some(d) => tempfile::Builder::new()
+            .prefix("kyc-bench-review-")
+            .tempdir_in(d)?,
+        None => tempfile::Builder::new()
+            .prefix("kyc-bench-review-")
+            .tempdir()?,
+    };
+    let mut config = Config::first_start();
+    config.receiver.auth.mode = AuthMode::None;
+    config.receiver.request_encryption = Default::default();
+    config.receiver.response_encryption = Default::default();
+    config.receiver.listen = "127.0.0.1:0".parse()?;
+    config.review.listen = "127.0.0.1:0".parse()?;
+    config.decision.hold_secs = 0;
+    config.decision.on_timeout = OnTimeout::Accept;
+    let loaded = Loaded {
+        config: config.clone(),
+        path: work.path().join("kyc-desk.toml"),
+        data_dir: work.path().to_path_buf(),
+        created: false,
+    };
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let running = kyc_server::start(&loaded, None).await?;
+        let store = running.desk.store().clone();
+        store.add_user("bench", kyc_core::users::Role::Admin, "bench password 123")?;
+        for r in ["rita", "rob", "sam"] {
+            store.add_user(r, kyc_core::users::Role::Reviewer, "bench password 123")?;
+        }
+
+        // Seed: 40 simulated people (all scenarios) as templates; real images for the last 20.
+        let (year, month, day) = kyc_core::timefmt::today();
+        let today = kyc_sim::Today { year, month, day };
+        let sims: Vec<kyc_sim::Submission> = (0..40)
+            .map(|i| kyc_sim::generate(kyc_sim::Scenario::Mixed, i, 11, &today))
+            .collect();
+        let tiny = tiny_jpeg();
+        let templates: Vec<(String, String, String)> = sims
+            .iter()
+            .map(|s| {
+                let mut p = s.payload.clone();
+                shrink_images(&mut p, &tiny);
+                (p.to_string(), s.requester_id.clone(), s.user_id.clone())
+            })
+            .collect();
+        let started = Instant::now();
+        let now = kyc_core::timefmt::now_ms();
+        let seeded = {
+            let store = store.clone();
+            let policy = config.decision.clone();
+            let n = a.cases;
+            let sims = sims.clone();
+            tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<i64>> {
+                let mut real = Vec::new();
+                for i in 0..n {
+                    let k = i % templates.len();
+                    let rid = format!("{:08x}-0000-4000-8000-{i:012x}", 0xbe_u32);
+                    let user = format!("user-{}@example.com", i % 30_000);
+                    let text = if i + 20 >= n {
+                        sims[k].payload.to_string()
+                    } else {
+                        templates[k].0.clone()
+                    };
+                    let text = text
+                        .replace(&templates[k].1, &rid)
+                        .replace(&templates[k].2, &user);
+                    let sub = kyc_core::ingest::open(&OpenedBody::plain(text.into_bytes()))?;
+                    // Spread over 90 days, oldest first.
+                    let at = now - ((n - i) as i64 * 90 * 86_400_000 / n as i64);
+                    let flags = kyc_core::checks::evaluate(
+                        &sub.payload,
+                        &policy,
+                        kyc_core::timefmt::date_of(at),
+                    );
+                    let case = match store.insert_case(&sub, &flags, at)? {
+                        kyc_core::store::Inserted::New(c) => c,
+                        kyc_core::store::Inserted::Existing(c) => c,
+                    };
+                    if i + 20 >= n {
+                        real.push(case.id);
+                    } else if i % 5 != 0 {
+                        let approve = i % 7 != 0;
+                        store.decide(
+                            case.id,
+                            &NewDecision {
+                                approve,
+                                reasons: if approve { vec![] } else { vec!["data_mismatch".into()] },
+                                comment: String::new(),
+                                by_user: Some(["rita", "rob", "sam"][i % 3].into()),
+                                rule: None,
+                                link_user_id: None,
+                                respect_assignment: false,
+                            },
+                            false,
+                            false,
+                        )?;
+                    }
+                    if i % 10_000 == 9_999 {
+                        eprintln!("seeded {} cases ({:.0} s)", i + 1, started.elapsed().as_secs_f64());
+                    }
+                }
+                Ok(real)
+            })
+            .await??
+        };
+        let seed_secs = started.elapsed().as_secs_f64();
+        let db_mib = std::fs::metadata(work.path().join(kyc_core::store::DB_FILE))?.len() as f64
+            / (1 << 20) as f64;
+        eprintln!("seeded {} cases in {seed_secs:.0} s ({db_mib:.0} MiB)", a.cases);
+
+        let http = reqwest::Client::builder()
+            .add_root_certificate(reqwest::Certificate::from_pem(&running.tls.cert_pem)?)
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        let review = running.review_url();
+        let login: Value = http
+            .post(format!("{review}/api/login"))
+            .json(&json!({"username": "bench", "password": "bench password 123"}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let token = login["token"].as_str().context("login")?.to_string();
+        let get = |path: String| {
+            let (http, token, review) = (http.clone(), token.clone(), review.clone());
+            async move {
+                let r = http
+                    .get(format!("{review}{path}"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await?;
+                anyhow::ensure!(r.status() == 200, "{path}: HTTP {}", r.status());
+                Ok::<_, anyhow::Error>(r.bytes().await?)
+            }
+        };
+        let surname = sims[3].surname.clone();
+        let mut timings = Vec::new();
+        timings.push(
+            timed("first queue page (pending, 50)", 50.0, a.repeat, |_| {
+                let g = get("/api/cases?status=pending&limit=50".into());
+                async move { g.await.map(|_| ()) }
+            })
+            .await?,
+        );
+        timings.push(
+            timed("first page of all cases (50)", 50.0, a.repeat, |_| {
+                let g = get("/api/cases?status=all&limit=50".into());
+                async move { g.await.map(|_| ()) }
+            })
+            .await?,
+        );
+        timings.push(
+            timed("search by surname (all statuses)", 100.0, a.repeat, |_| {
+                let g = get(format!("/api/cases?status=all&limit=50&q={surname}"));
+                async move { g.await.map(|_| ()) }
+            })
+            .await?,
+        );
+        timings.push(
+            timed("filter: flag + status + date range", 100.0, a.repeat, |_| {
+                let from = kyc_core::timefmt::rfc3339(now - 30 * 86_400_000);
+                let g = get(format!(
+                    "/api/cases?status=approved&flag=user_seen_before&from={}&limit=50",
+                    &from[..10]
+                ));
+                async move { g.await.map(|_| ()) }
+            })
+            .await?,
+        );
+        let real = Arc::new(seeded);
+        timings.push(
+            timed("open a case with its images", 150.0, a.repeat, |i| {
+                let id = real[i % real.len()];
+                async move {
+                    let detail: Value = serde_json::from_slice(&get(format!("/api/cases/{id}")).await?)?;
+                    let images = detail["images"].as_array().context("images")?.clone();
+                    let fetches = images.iter().map(|img| {
+                        get(format!("/api/cases/{id}/images/{}", img["name"].as_str().unwrap_or("")))
+                    });
+                    for r in futures::future::join_all(fetches).await {
+                        r?;
+                    }
+                    Ok(())
+                }
+            })
+            .await?,
+        );
+
+        // POST → case.created on the event stream.
+        let mut events = http
+            .get(format!("{review}/api/events"))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .bytes_stream();
+        let receiver = format!("https://{}/kyc", running.receiver_addr);
+        let mut samples = Vec::new();
+        for i in 0..a.repeat.min(20) {
+            let sub = kyc_sim::generate(kyc_sim::Scenario::Clean, 1000 + i as u64, 99, &today);
+            let t = Instant::now();
+            let post = {
+                let (http, receiver, body) = (http.clone(), receiver.clone(), sub.payload.clone());
+                tokio::spawn(async move { http.post(receiver).json(&body).send().await })
+            };
+            let mut buf = String::new();
+            loop {
+                let chunk = tokio::time::timeout(Duration::from_secs(10), events.next())
+                    .await
+                    .context("no case.created within 10 s")?
+                    .context("event stream ended")??;
+                buf.push_str(&String::from_utf8_lossy(&chunk));
+                if buf.contains("event: case.created") && buf.contains(&sub.requester_id) {
+                    break;
+                }
+            }
+            samples.push(t.elapsed().as_secs_f64() * 1000.0);
+            post.await??;
+        }
+        timings.push(Timing {
+            what: "POST (≈0.5 MB, 4 JPEGs) → case.created event",
+            goal_ms: 500.0,
+            samples,
+        });
+
+        println!(
+            "\n### Review API with {} cases ({db_mib:.0} MiB database, seeded in {seed_secs:.0} s)\n\n\
+             | measurement | p50 ms | p95 ms | max ms | goal |\n|---|---:|---:|---:|---:|",
+            a.cases
+        );
+        for t in &timings {
+            println!(
+                "| {} | {:.1} | {:.1} | {:.1} | < {} ms {} |",
+                t.what,
+                t.pct(50.0),
+                t.pct(95.0),
+                t.pct(100.0),
+                t.goal_ms,
+                if t.pct(95.0) < t.goal_ms { "✓" } else { "✗" }
+            );
+        }
+        println!(
+            "\nCommand: `kyc-bench review --cases {} --repeat {}` ({} samples after one warm-up each)",
+            a.cases, a.repeat, a.repeat
+        );
+        running.shutdown(Duration::from_secs(2)).await;
+        Ok(())
+    })
+}
