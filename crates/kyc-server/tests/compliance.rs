@@ -91,7 +91,11 @@ async fn the_database_holds_no_readable_personal_data() {
         .unwrap()
         .contains(&sub.surname));
     // ...and finds the case by surname, document number and user id (blind index), whole words.
-    for q in [sub.surname.to_uppercase(), sub.document_number.clone(), sub.user_id.clone()] {
+    for q in [
+        sub.surname.to_uppercase(),
+        sub.document_number.clone(),
+        sub.user_id.clone(),
+    ] {
         let q = q.replace('+', "%2B");
         let (_, page) = d.get(&format!("/api/cases?status=all&q={q}")).await;
         assert_eq!(page["cases"][0]["id"], id, "search {q}");
