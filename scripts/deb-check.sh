@@ -15,14 +15,13 @@ export PATH="$HOME/.cargo/bin:$PATH"
 step() { echo "deb-check: $*"; }
 fail() { echo "deb-check: FAILED: $*" >&2; exit 1; }
 
-scripts/setup.sh >/dev/null
+scripts/setup.sh
 for p in xvfb xauth dbus-x11 curl; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
     || { $SUDO apt-get update -qq; DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$p"; }
 done
 
-step "building the UI and the .deb (npx @tauri-apps/cli@2 build --bundles deb)"
-(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
+step "building the .deb (npx @tauri-apps/cli@2 build --bundles deb; setup.sh built the UI)"
 npx --yes @tauri-apps/cli@2 build --bundles deb --ci
 DEB=$(ls -t target/release/bundle/deb/*.deb | head -1)
 [ -f "$DEB" ] || fail "no .deb under target/release/bundle/deb"
@@ -37,7 +36,10 @@ DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$ROOT/$DEB"
 cleanup() {
   [ -n "${SERVE_PID:-}" ] && kill "$SERVE_PID" 2>/dev/null || true
   [ -n "${WIN_PID:-}" ] && kill "$WIN_PID" 2>/dev/null || true
-  [ -n "${WORK:-}" ] && rm -rf "$WORK"
+  if [ -n "${WORK:-}" ]; then
+    fusermount -u "$WORK/home/.cache/doc" 2>/dev/null || true
+    rm -rf "$WORK" || true
+  fi
   if [ -z "${KEEP_INSTALLED:-}" ]; then $SUDO apt-get remove -y -qq kyc-desk >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
@@ -47,8 +49,16 @@ step "kyc-desk is $BIN"
 kyc-desk --help | grep -q "simulate" || fail "kyc-desk --help does not list the commands"
 
 WORK=$(mktemp -d)
-export HOME="$WORK/home" XDG_DATA_HOME="$WORK/data" XDG_CONFIG_HOME="$WORK/config"
-mkdir -p "$HOME"
+export HOME="$WORK/home" XDG_DATA_HOME="$WORK/data" XDG_CONFIG_HOME="$WORK/config" XDG_RUNTIME_DIR="$WORK/run"
+mkdir -p "$HOME" "$XDG_RUNTIME_DIR"; chmod 700 "$XDG_RUNTIME_DIR"
+# A private session bus that activates no services (no desktop portals mounting FUSE dirs).
+cat > "$WORK/bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>session</type><listen>unix:tmpdir=$XDG_RUNTIME_DIR</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy>
+</busconfig>
+EOF
 CONFIG="$WORK/kyc-desk.toml"
 cat > "$CONFIG" <<EOF
 data_dir = "data"
@@ -71,7 +81,8 @@ curl -fsS "http://$REVIEW/" | grep -qi "<html" || fail "the packaged UI is not s
 kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true; SERVE_PID=""
 
 step "the desktop window (Xvfb)"
-xvfb-run -a dbus-run-session -- env WEBKIT_DISABLE_DMABUF_RENDERER=1 LIBGL_ALWAYS_SOFTWARE=1 \
+xvfb-run -a dbus-run-session --config-file="$WORK/bus.conf" -- env NO_AT_BRIDGE=1 \
+  WEBKIT_DISABLE_DMABUF_RENDERER=1 LIBGL_ALWAYS_SOFTWARE=1 \
   kyc-desk --config "$CONFIG" > "$WORK/window.log" 2>&1 &
 WIN_PID=$!
 for _ in $(seq 50); do grep -q "review listening on" "$WORK/window.log" && break; sleep 0.2; done

@@ -49,7 +49,8 @@ pub struct FloorArgs {
     out: PathBuf,
 }
 
-/// The floor: HTTPS with the same TLS stack and configuration as KYC Desk's receiver; it reads the
+/// The floor: HTTPS with the same TLS stack and configuration as KYC Desk's receiver (rustls,
+/// HTTP/1.1); it reads the
 /// body, appends it to one file, fsyncs and answers 200. Nothing a receiver could do less.
 pub fn floor(a: FloorArgs) -> anyhow::Result<()> {
     let material = kyc_server::tls::TlsMaterial {
@@ -58,7 +59,7 @@ pub fn floor(a: FloorArgs) -> anyhow::Result<()> {
         fingerprint: String::new(),
         self_signed: true,
     };
-    let tls = kyc_server::tls::server_config(&material)?;
+    let tls = kyc_server::tls::receiver_config(&material)?;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

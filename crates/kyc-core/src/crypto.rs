@@ -246,62 +246,88 @@ impl AesSuite {
 
     /// Decrypts raw bytes; any failure (length, padding, tag) is the same [`Undecryptable`].
     pub fn decrypt_bytes(&self, ciphertext: &[u8]) -> Result<Vec<u8>, Undecryptable> {
+        self.decrypt_in_place(ciphertext.to_vec())
+    }
+
+    /// Decrypts in the buffer itself (a body's ciphertext is megabytes: no second copy).
+    pub fn decrypt_in_place(&self, mut buf: Vec<u8>) -> Result<Vec<u8>, Undecryptable> {
         let (k, iv) = (&self.key[..], &self.iv[..]);
         match self.spec {
             CipherSpec::Cbc => {
-                with_aes!(self.key.len(), A => cbc::Decryptor::<A>::new_from_slices(k, iv)
-                .map_err(|_| Undecryptable)?
-                .decrypt_padded_vec_mut::<Pkcs7>(ciphertext)
-                .map_err(|_| Undecryptable))
+                let n = with_aes!(self.key.len(), A => cbc::Decryptor::<A>::new_from_slices(k, iv)
+                    .map_err(|_| Undecryptable)?
+                    .decrypt_padded_mut::<Pkcs7>(&mut buf)
+                    .map_err(|_| Undecryptable)?
+                    .len());
+                buf.truncate(n);
+                Ok(buf)
             }
             CipherSpec::Ecb => {
-                with_aes!(self.key.len(), A => ecb::Decryptor::<A>::new_from_slice(k)
-                .map_err(|_| Undecryptable)?
-                .decrypt_padded_vec_mut::<Pkcs7>(ciphertext)
-                .map_err(|_| Undecryptable))
+                let n = with_aes!(self.key.len(), A => ecb::Decryptor::<A>::new_from_slice(k)
+                    .map_err(|_| Undecryptable)?
+                    .decrypt_padded_mut::<Pkcs7>(&mut buf)
+                    .map_err(|_| Undecryptable)?
+                    .len());
+                buf.truncate(n);
+                Ok(buf)
             }
             CipherSpec::Ctr => with_aes!(self.key.len(), A => {
-                let mut buf = ciphertext.to_vec();
                 ctr::Ctr128BE::<A>::new_from_slices(k, iv)
                     .map_err(|_| Undecryptable)?
                     .apply_keystream(&mut buf);
                 Ok(buf)
             }),
-            CipherSpec::Gcm => with_aes!(self.key.len(), A => {
-                if iv.len() == 12 {
-                    aes_gcm::AesGcm::<A, U12>::new_from_slice(k)
-                        .map_err(|_| Undecryptable)?
-                        .decrypt(iv.into(), ciphertext)
-                        .map_err(|_| Undecryptable)
-                } else {
-                    aes_gcm::AesGcm::<A, U16>::new_from_slice(k)
-                        .map_err(|_| Undecryptable)?
-                        .decrypt(iv.into(), ciphertext)
-                        .map_err(|_| Undecryptable)
-                }
-            }),
+            CipherSpec::Gcm => self.decrypt_gcm(&buf),
         }
+    }
+
+    /// GCM: the tag is checked before anything is returned.
+    fn decrypt_gcm(&self, ciphertext: &[u8]) -> Result<Vec<u8>, Undecryptable> {
+        let (k, iv) = (&self.key[..], &self.iv[..]);
+        with_aes!(self.key.len(), A => {
+            if iv.len() == 12 {
+                aes_gcm::AesGcm::<A, U12>::new_from_slice(k)
+                    .map_err(|_| Undecryptable)?
+                    .decrypt(iv.into(), ciphertext)
+                    .map_err(|_| Undecryptable)
+            } else {
+                aes_gcm::AesGcm::<A, U16>::new_from_slice(k)
+                    .map_err(|_| Undecryptable)?
+                    .decrypt(iv.into(), ciphertext)
+                    .map_err(|_| Undecryptable)
+            }
+        })
     }
 
     /// Opens an HTTP body: envelope → base64 → plaintext.
     pub fn open_body(&self, body: &[u8]) -> Result<Vec<u8>, Undecryptable> {
         let text = std::str::from_utf8(body).map_err(|_| Undecryptable)?.trim();
-        let b64: String = match self.envelope {
+        let owned: String;
+        let b64: &str = match self.envelope {
             Envelope::Base64 if text.starts_with('"') => {
-                serde_json::from_str(text).map_err(|_| Undecryptable)?
+                owned = serde_json::from_str(text).map_err(|_| Undecryptable)?;
+                &owned
             }
-            Envelope::Base64 => text.to_string(),
+            Envelope::Base64 => text,
             Envelope::Json => {
                 let v: serde_json::Value = serde_json::from_str(text).map_err(|_| Undecryptable)?;
-                v.get(&self.json_field)
+                owned = v
+                    .get(&self.json_field)
                     .and_then(|f| f.as_str())
                     .ok_or(Undecryptable)?
-                    .to_string()
+                    .to_string();
+                &owned
             }
         };
-        let compact: String = b64.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-        let raw = B64_IN.decode(compact).map_err(|_| Undecryptable)?;
-        self.decrypt_bytes(&raw)
+        // Line breaks (MIME-style base64) are dropped; most bodies have none and are not copied.
+        let raw = if b64.bytes().any(|b| b.is_ascii_whitespace()) {
+            let compact: Vec<u8> = b64.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+            B64_IN.decode(compact)
+        } else {
+            B64_IN.decode(b64)
+        }
+        .map_err(|_| Undecryptable)?;
+        self.decrypt_in_place(raw)
     }
 
     /// Seals an HTTP body the way [`AesSuite::open_body`] (and Ditto ID) reads it; returns the body

@@ -35,8 +35,8 @@ struct ReceiverState {
     answer: kyc_core::config::AnswerConfig,
     max_body_bytes: usize,
     max_body_mb: u32,
-    /// Bodies decrypted, parsed and stored at once: bounds memory (a body costs several times its
-    /// size while it is opened) and CPU contention; the others wait, read but unopened.
+    /// Bodies read, decrypted, parsed and stored at once: bounds memory (a body costs several
+    /// times its size while it is opened) and CPU contention.
     ingest: tokio::sync::Semaphore,
 }
 
@@ -69,7 +69,7 @@ pub fn router(
         max_body_bytes: cfg.max_body_mb as usize * 1024 * 1024,
         max_body_mb: cfg.max_body_mb,
         ingest: tokio::sync::Semaphore::new(
-            std::thread::available_parallelism().map_or(2, |n| n.get()) * 2,
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
         ),
     });
     let mut router = Router::new().route(&cfg.path, post(receive));
@@ -223,15 +223,15 @@ async fn receive(
     if !acceptable {
         return Err(ServerError::UnsupportedMediaType);
     }
-    // The body is read before a permit is taken: over HTTP/2 the streams share one flow-control
-    // window, and bodies left unread behind a permit would stall the ones being read.
-    let bytes = read_body(body, &headers, state.max_body_bytes, state.max_body_mb).await?;
     let case = {
+        // Only `ingest` bodies are in memory at once: the others wait, unread, in their own
+        // connections (the receiver speaks HTTP/1.1 only; see `tls::receiver_config`).
         let _permit = state
             .ingest
             .acquire()
             .await
             .map_err(|e| CoreError::Internal(e.to_string()))?;
+        let bytes = read_body(body, &headers, state.max_body_bytes, state.max_body_mb).await?;
         let suite = state.request_suite.clone();
         let opened = tokio::task::spawn_blocking(move || SealedBody(bytes).open(suite.as_ref()))
             .await

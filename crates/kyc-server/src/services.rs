@@ -176,9 +176,12 @@ pub async fn start_with(
         ));
     }
     tasks.push(tokio::spawn(
-        axum_server::from_tcp_rustls(receiver_listener, rustls_config.clone())
-            .handle(receiver_handle.clone())
-            .serve(receiver_app.into_make_service()),
+        axum_server::from_tcp_rustls(
+            receiver_listener,
+            RustlsConfig::from_config(tls::receiver_config(&material)?),
+        )
+        .handle(receiver_handle.clone())
+        .serve(receiver_app.into_make_service()),
     ));
     let mut handles = vec![receiver_handle];
     let mut local_review_addr = review_addr;

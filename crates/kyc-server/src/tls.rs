@@ -84,8 +84,24 @@ pub fn fingerprint(der: &[u8]) -> String {
         .join(":")
 }
 
-/// A rustls server config (ring provider, TLS 1.2 and 1.3) for the material.
+/// A rustls server config (ring provider, TLS 1.2 and 1.3) for the material, offering HTTP/2 and
+/// HTTP/1.1 (the review listener).
 pub fn server_config(m: &TlsMaterial) -> Result<Arc<rustls::ServerConfig>, ServerError> {
+    config_with_alpn(m, &[b"h2", b"http/1.1"])
+}
+
+/// The receiver's config: HTTP/1.1 only, so every submission has a connection of its own and a
+/// body not yet read waits in that connection's socket (HTTP/2 streams share one flow-control
+/// window, where unread bodies would stall the others). Ditto ID's server-to-server calls are
+/// HTTP/1.1 anyway.
+pub fn receiver_config(m: &TlsMaterial) -> Result<Arc<rustls::ServerConfig>, ServerError> {
+    config_with_alpn(m, &[b"http/1.1"])
+}
+
+fn config_with_alpn(
+    m: &TlsMaterial,
+    protocols: &[&[u8]],
+) -> Result<Arc<rustls::ServerConfig>, ServerError> {
     let certs = CertificateDer::pem_slice_iter(&m.cert_pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(tls_err)?;
@@ -98,6 +114,6 @@ pub fn server_config(m: &TlsMaterial) -> Result<Arc<rustls::ServerConfig>, Serve
     .with_no_client_auth()
     .with_single_cert(certs, key)
     .map_err(tls_err)?;
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = protocols.iter().map(|p| p.to_vec()).collect();
     Ok(Arc::new(config))
 }

@@ -949,3 +949,23 @@ async fn each_role_is_refused_what_it_may_not_do() {
     );
     assert_eq!(held.await.unwrap()["result"], true);
 }
+
+#[tokio::test]
+async fn the_receiver_offers_http1_only_so_waiting_bodies_stay_in_their_own_connections() {
+    let desk = start(|c| c.decision.hold_secs = 0).await;
+    let sub = submission(Scenario::Clean, 900);
+    let resp = desk
+        .http
+        .post(desk.receiver())
+        .json(&sub.payload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.version(),
+        reqwest::Version::HTTP_11,
+        "ALPN picked HTTP/1.1"
+    );
+    desk.stop().await;
+}
