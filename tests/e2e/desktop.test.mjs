@@ -2,33 +2,22 @@
 // tauri-driver → WebKitWebDriver, through the same approve flow as the browser suite.
 
 import assert from 'node:assert/strict';
-import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { execFileSync } from 'node:child_process';
 
 import * as flow from './flow.mjs';
 import {
-  BIN, Cleanup, Proc, T, UI_DIR, addUser, apiCase, apiLogin, ensureScreenshotDir, waitUntil,
+  BIN, Cleanup, T, UI_DIR, addUser, apiCase, apiLogin, ensureScreenshotDir, waitUntil,
   expectedFromPayload, freePort, makeTempDir, readPayloads, simulateResults, startSimulate,
   writeConfig,
 } from './lib.mjs';
-import { WebDriver } from './webdriver.mjs';
+import { startDriver, which } from './desktop-env.mjs';
 
 /** A safety net only: every wait inside has its own, shorter timeout. */
 const LIMIT = 5 * 60_000;
 const USER = 'dana';
 const PASSWORD = 'desktop reviewer password';
-const PATH = [join(homedir(), '.cargo', 'bin'), process.env.PATH].join(delimiter);
-
-function which(cmd) {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${cmd}`], { env: { ...process.env, PATH }, encoding: 'utf8' }).trim();
-  } catch {
-    return null;
-  }
-}
 
 describe('desktop: the Tauri window through tauri-driver', () => {
   const cleanup = new Cleanup();
@@ -61,57 +50,11 @@ describe('desktop: the Tauri window through tauri-driver', () => {
     await addUser(config, USER, PASSWORD);
     shots = await ensureScreenshotDir('desktop');
 
-    const xdg = {};
-    for (const [k, sub] of [['XDG_DATA_HOME', 'data'], ['XDG_CONFIG_HOME', 'config'], ['XDG_CACHE_HOME', 'cache'], ['XDG_RUNTIME_DIR', 'runtime']]) {
-      xdg[k] = join(dir, 'xdg', sub);
-      await mkdir(xdg[k], { recursive: true });
-    }
-    await chmod(xdg.XDG_RUNTIME_DIR, 0o700);
     // The save_file command writes here instead of asking in the native dialog.
     saveDir = join(dir, 'saved');
     await mkdir(saveDir, { recursive: true });
-
-    // A private session bus that activates no services: without it the app's GTK/WebKit would
-    // start the desktop portals, whose document portal mounts a FUSE file system in
-    // XDG_RUNTIME_DIR that can outlive the run and hang the removal of the temp dir.
-    const busConfig = join(dir, 'session-bus.conf');
-    await writeFile(busConfig, `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:tmpdir=${xdg.XDG_RUNTIME_DIR}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`);
-
-    const [driverPort, nativePort] = [await freePort(), await freePort()];
-    driverProc = new Proc(
-      'xvfb-run',
-      ['-a', '-s', '-screen 0 1920x1080x24', 'dbus-run-session', `--config-file=${busConfig}`, '--', 'tauri-driver', '--port', String(driverPort), '--native-port', String(nativePort)],
-      {
-        name: 'tauri-driver',
-        env: {
-          PATH,
-          ...xdg,
-          KYC_DESK_UI_DIR: UI_DIR,
-          KYC_DESK_SAVE_DIR: saveDir,
-          NO_AT_BRIDGE: '1', // no accessibility bus either
-          // Software rendering: no GPU under Xvfb.
-          WEBKIT_DISABLE_COMPOSITING_MODE: '1',
-          WEBKIT_DISABLE_DMABUF_RENDERER: '1',
-          LIBGL_ALWAYS_SOFTWARE: '1',
-        },
-      },
-    );
-    cleanup.child(driverProc.child);
-    wd = new WebDriver(`http://127.0.0.1:${driverPort}`);
+    ({ driverProc, wd } = await startDriver(dir, cleanup, { KYC_DESK_UI_DIR: UI_DIR, KYC_DESK_SAVE_DIR: saveDir }));
     try {
-      await wd.waitReady(T.start, () => !driverProc.exited);
       await wd.newSession({
         alwaysMatch: {
           'tauri:options': { application: BIN, args: ['--config', config] },
