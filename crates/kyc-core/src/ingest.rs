@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::MAPPABLE_FIELDS;
 use crate::error::CoreError;
-use crate::model::Payload;
+use crate::model::{KycInfo, Payload, RequestInfo};
 
 /// Largest accepted image side, in pixels.
 pub const MAX_IMAGE_SIDE: u32 = 12_000;
@@ -470,9 +470,29 @@ pub fn sniff_image(bytes: &[u8]) -> Result<(ImageFormat, u32, u32), String> {
 }
 
 /// Reads a stored raw payload back into the typed model (images are markers there).
+///
+/// A default body was stored in the model's shape. A custom body (`[receiver.mapping]`) is stored
+/// as it was received, and its own top-level `request_info` or `kyc_info`, if it has one, need not
+/// have the model's shape: such a part is left out instead of making the whole case unreadable.
 pub fn reparse(raw_json: &str) -> Result<Payload, CoreError> {
     let mut de = serde_json::Deserializer::from_str(raw_json);
-    Payload::deserialize(&mut de).map_err(|e| CoreError::Internal(format!("stored payload: {e}")))
+    let err = match Payload::deserialize(&mut de) {
+        Ok(payload) => return Ok(payload),
+        Err(e) => CoreError::Internal(format!("stored payload: {e}")),
+    };
+    let Ok(Value::Object(body)) = serde_json::from_str::<Value>(raw_json) else {
+        return Err(err);
+    };
+    Ok(Payload {
+        request_info: body
+            .get("request_info")
+            .and_then(|v| Option::<RequestInfo>::deserialize(v).ok())
+            .flatten(),
+        kyc_info: body
+            .get("kyc_info")
+            .and_then(|v| Option::<KycInfo>::deserialize(v).ok())
+            .flatten(),
+    })
 }
 
 #[cfg(test)]
@@ -627,6 +647,56 @@ mod custom_tests {
         assert!(custom.carried.contains(&"date_of_birth".to_string()));
         assert!(custom.missing.contains(&"selfie_image".to_string()));
         assert!(custom.missing.contains(&"face_score".to_string()));
+    }
+
+    /// Found by the `payload_mapped` fuzz target (the crashing input, byte for byte, with the
+    /// target's mapping): a custom body whose own `kyc_info` is not the model's shape (here an
+    /// array) was accepted, but its stored form did not read back, so the case view failed.
+    #[test]
+    fn fuzz_a_custom_body_with_its_own_kyc_info_reads_back() {
+        let mapping: BTreeMap<String, String> = [
+            ("user_id", "/userId"),
+            ("requester_id", "/ref"),
+            ("name", "/holder"),
+            ("surname", "/holder/surname"),
+            ("given_names", "/holder/given~1names"),
+            ("date_of_birth", "/dob"),
+            ("document_number", "/doc/number"),
+            ("document_type", "/doc/type"),
+            ("date_of_expiry", "/doc/expiry"),
+            ("face_score", "/scores/0"),
+            ("liveness_score", "/scores/1"),
+            ("selfie_image", "/selfie"),
+            ("front_page", "/pages/0"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let crasher: &[u8] = b"\n\n\n\n\n{\"holzer\":{\"given/names\":\"Anna\",\"surname\":\"Berzina\"},\"page'\":[\"iVBOR=\"],\"r.ef\":\"req-43\",\"scholzer\":{\"given/names\":\"Anna\",\"surname\":\"Berzina\"},\"page'\":[\"iVBOR=\"],\"r.ef\":\"req-43\",\"scores\":[1.4,\"99.1\"],\"lsfeie\":\"/BCSMzUvreq/Z\",\"kyc_info\":[1.4,\"99.1\"],\"lsfeie\":\"/BCSMzUvreq/Z\",\"userId\":\"cuholst-43\"}";
+        let sub = open_mapped(&OpenedBody::plain(crasher.to_vec()), &mapping).unwrap();
+        assert_eq!(sub.user_id, "cuholst-43");
+        assert_eq!(sub.payload.face_score(), Some(1.4));
+        let stored = reparse(&sub.raw_json).unwrap();
+        assert!(
+            stored.kyc_info.is_none(),
+            "the body's own kyc_info is left out"
+        );
+    }
+
+    #[test]
+    fn a_custom_bodys_own_model_keys_are_kept_where_they_fit() {
+        let body = json!({"userId": "u", "request_info": 5, "kyc_info": {"face_matcher_result": {"score": 2}}});
+        let sub = open_mapped(
+            &OpenedBody::plain(serde_json::to_vec(&body).unwrap()),
+            &mapping(),
+        )
+        .unwrap();
+        let stored = reparse(&sub.raw_json).unwrap();
+        assert!(stored.request_info.is_none());
+        assert_eq!(stored.face_score(), Some(2.0));
+        // What is not a JSON object at all is still an error.
+        assert!(matches!(reparse("[1]"), Err(CoreError::Internal(_))));
+        assert!(matches!(reparse("{nope"), Err(CoreError::Internal(_))));
     }
 
     #[test]
