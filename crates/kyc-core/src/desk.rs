@@ -65,7 +65,8 @@ pub struct Desk {
     events: broadcast::Sender<Event>,
 }
 
-async fn blocking<T: Send + 'static>(
+/// Runs blocking store work off the async threads (the edges use it too).
+pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
 ) -> Result<T, CoreError> {
     tokio::task::spawn_blocking(f)
@@ -352,12 +353,11 @@ impl Desk {
             if due.is_empty() {
                 break;
             }
-            for id in due {
-                let store = self.store.clone();
-                let reason = format!("retention: decided more than {keep_days} days ago");
-                blocking(move || store.erase(id, "retention", &reason)).await?;
-                erased += 1;
-            }
+            let store = self.store.clone();
+            let reason = format!("retention: decided more than {keep_days} days ago");
+            erased += blocking(move || store.erase_all(&due, "retention", &reason))
+                .await?
+                .len();
         }
         if erased > 0 {
             tracing::info!(erased, keep_days, "retention sweep");

@@ -1020,7 +1020,22 @@ impl Store {
     /// (`secure_delete`), and the WAL is checkpointed and truncated. The audit trail keeps the id,
     /// the reference and the event. Returns the reference.
     pub fn erase(&self, id: i64, by: &str, reason: &str) -> Result<String, CoreError> {
-        let reference = self.write(|conn| {
+        let mut refs = self.erase_all(&[id], by, reason)?;
+        Ok(refs.remove(0))
+    }
+
+    /// Erases several cases, one transaction each, then checkpoints the WAL once.
+    pub fn erase_all(&self, ids: &[i64], by: &str, reason: &str) -> Result<Vec<String>, CoreError> {
+        let mut refs = Vec::with_capacity(ids.len());
+        for &id in ids {
+            refs.push(self.erase_rows(id, by, reason)?);
+        }
+        self.checkpoint();
+        Ok(refs)
+    }
+
+    fn erase_rows(&self, id: i64, by: &str, reason: &str) -> Result<String, CoreError> {
+        self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let reference: String = tx
                 .query_row("SELECT reference FROM cases WHERE id = ?1", [id], |r| {
@@ -1039,9 +1054,7 @@ impl Store {
             )?;
             tx.commit()?;
             Ok(reference)
-        })?;
-        self.checkpoint();
-        Ok(reference)
+        })
     }
 
     /// Decided cases whose final decision is older than `keep_ms` at `now_ms` (oldest first).

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::Stream;
-use kyc_core::desk::Desk;
+use kyc_core::desk::{blocking, Desk};
 use kyc_core::store::{CaseQuery, NewDecision};
 use kyc_core::users::{Permission, User};
 use kyc_core::CoreError;
@@ -170,9 +170,7 @@ impl FromRequestParts<Arc<ReviewState>> for Reviewer {
         let token =
             session_token(&parts.headers).ok_or(ServerError::Core(CoreError::Unauthenticated))?;
         let store = state.desk.store().clone();
-        let user = tokio::task::spawn_blocking(move || store.session_user(&token))
-            .await
-            .map_err(|e| CoreError::Internal(e.to_string()))??;
+        let user = blocking(move || store.session_user(&token)).await?;
         Ok(Reviewer(user))
     }
 }
@@ -191,10 +189,7 @@ async fn login(
     let Json(body) = body.map_err(|e| ServerError::BadRequest(e.body_text()))?;
     let store = st.desk.store().clone();
     let minutes = st.session_minutes;
-    let session =
-        tokio::task::spawn_blocking(move || store.login(&body.username, &body.password, minutes))
-            .await
-            .map_err(|e| CoreError::Internal(e.to_string()))??;
+    let session = blocking(move || store.login(&body.username, &body.password, minutes)).await?;
     tracing::info!(user = %session.user.name, "login");
     let cookie = format!(
         "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
@@ -215,9 +210,7 @@ async fn login(
 async fn logout(State(st): St, headers: HeaderMap) -> Result<Response, ServerError> {
     if let Some(token) = session_token(&headers) {
         let store = st.desk.store().clone();
-        tokio::task::spawn_blocking(move || store.logout(&token))
-            .await
-            .map_err(|e| CoreError::Internal(e.to_string()))??;
+        blocking(move || store.logout(&token)).await?;
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut().insert(
@@ -325,11 +318,7 @@ async fn case_detail(
 ) -> Result<Response, ServerError> {
     let detail = st.desk.detail(&id).await?;
     let (store, case_id) = (st.desk.store().clone(), detail.summary.id);
-    tokio::task::spawn_blocking(move || {
-        store.audit(&user.name, "case.viewed", Some(case_id), json!({}))
-    })
-    .await
-    .map_err(|e| CoreError::Internal(e.to_string()))??;
+    blocking(move || store.audit(&user.name, "case.viewed", Some(case_id), json!({}))).await?;
     Ok(Json(detail).into_response())
 }
 #[utoipa::path(get, path = "/api/cases/{id}/images/{name}", tag = "review", security(("session" = [])),
@@ -452,9 +441,7 @@ async fn events(
 #[utoipa::path(get, path = "/api/setup", tag = "review", responses((status = 200, description = "`{needs_setup, receiver_url, tls_fingerprint, auth_mode}`")))]
 async fn setup_status(State(st): St) -> Result<Json<Value>, ServerError> {
     let store = st.desk.store().clone();
-    let users = tokio::task::spawn_blocking(move || store.user_count())
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))??;
+    let users = blocking(move || store.user_count()).await?;
     Ok(Json(json!({
         "needs_setup": users == 0,
         "receiver_url": st.settings.receiver_url,
@@ -473,9 +460,7 @@ async fn setup(
     let Json(body) = body.map_err(|e| ServerError::BadRequest(e.body_text()))?;
     let store = st.desk.store().clone();
     let (name, password) = (body.username.clone(), body.password.clone());
-    tokio::task::spawn_blocking(move || store.add_first_admin(&name, &password))
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))??;
+    blocking(move || store.add_first_admin(&name, &password)).await?;
     tracing::info!(user = %body.username, "first admin created");
     login(State(st), Ok(Json(body))).await
 }
@@ -495,15 +480,14 @@ async fn deliveries(
     Query(p): Query<DeliveryParams>,
 ) -> Result<Json<Value>, ServerError> {
     let store = st.desk.store().clone();
-    let log = tokio::task::spawn_blocking(move || {
+    let log = blocking(move || {
         let case = match p.case.filter(|c| !c.is_empty()) {
             Some(key) => Some(store.resolve(&key)?),
             None => None,
         };
         store.deliveries(case, 200)
     })
-    .await
-    .map_err(|e| CoreError::Internal(e.to_string()))??;
+    .await?;
     Ok(Json(json!({"deliveries": log})))
 }
 
@@ -517,16 +501,11 @@ async fn resend_delivery(
 ) -> Result<StatusCode, ServerError> {
     allow(&user, Permission::ResendDelivery)?;
     let store = st.desk.store().clone();
-    tokio::task::spawn_blocking(move || store.resend_delivery(id))
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))??;
+    blocking(move || store.resend_delivery(id)).await?;
     tracing::info!(delivery = id, user = %user.name, "delivery resent");
     let store = st.desk.store().clone();
-    tokio::task::spawn_blocking(move || {
-        store.audit(&user.name, "delivery.resent", None, json!({"delivery": id}))
-    })
-    .await
-    .map_err(|e| CoreError::Internal(e.to_string()))??;
+    blocking(move || store.audit(&user.name, "delivery.resent", None, json!({"delivery": id})))
+        .await?;
     st.desk.deliveries_changed().notify_one();
     Ok(StatusCode::ACCEPTED)
 }
@@ -754,15 +733,6 @@ fn allow(user: &User, p: Permission) -> Result<(), ServerError> {
     }
 }
 
-/// Runs blocking store work off the async threads.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
-) -> Result<T, ServerError> {
-    Ok(tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))??)
-}
-
 #[utoipa::path(get, path = "/api/users", tag = "review", security(("session" = [])),
     responses((status = 200, body = Vec<User>), (status = 403, body = ErrorBody)))]
 /// The accounts: names and roles (admins, and supervisors who assign cases to them).
@@ -774,11 +744,7 @@ async fn list_users(
         allow(&user, Permission::ManageUsers)?;
     }
     let store = st.desk.store().clone();
-    Ok(Json(
-        tokio::task::spawn_blocking(move || store.users())
-            .await
-            .map_err(|e| CoreError::Internal(e.to_string()))??,
-    ))
+    Ok(Json(blocking(move || store.users()).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -802,11 +768,9 @@ async fn add_user(
     let Json(body) = body.map_err(|e| ServerError::BadRequest(e.body_text()))?;
     let role: kyc_core::users::Role = body.role.parse()?;
     let store = st.desk.store().clone();
-    let created = tokio::task::spawn_blocking(move || {
-        store.add_user_by(&user.name, &body.username, role, &body.password)
-    })
-    .await
-    .map_err(|e| CoreError::Internal(e.to_string()))??;
+    let created =
+        blocking(move || store.add_user_by(&user.name, &body.username, role, &body.password))
+            .await?;
     Ok(Json(created))
 }
 
@@ -819,9 +783,7 @@ async fn openapi(_who: Reviewer) -> Json<Value> {
 #[utoipa::path(get, path = "/api/facets", tag = "review", security(("session" = [])), responses((status = 200, description = "`{document_types, flag_codes}`")))]
 async fn facets(State(st): St, _who: Reviewer) -> Result<Json<Value>, ServerError> {
     let store = st.desk.store().clone();
-    let types = tokio::task::spawn_blocking(move || store.document_types())
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))??;
+    let types = blocking(move || store.document_types()).await?;
     Ok(Json(
         json!({"document_types": types, "flag_codes": kyc_core::checks::FLAG_CODES}),
     ))
@@ -838,11 +800,8 @@ async fn ditto_config(State(st): St, Reviewer(user): Reviewer) -> Result<Json<Va
     allow(&user, Permission::DittoConfig)?;
     tracing::info!(user = %user.name, "ditto config viewed");
     let store = st.desk.store().clone();
-    tokio::task::spawn_blocking(move || {
-        store.audit(&user.name, "settings.ditto_config_viewed", None, json!({}))
-    })
-    .await
-    .map_err(|e| CoreError::Internal(e.to_string()))??;
+    blocking(move || store.audit(&user.name, "settings.ditto_config_viewed", None, json!({})))
+        .await?;
     Ok(Json(st.settings.ditto_config.clone()))
 }
 

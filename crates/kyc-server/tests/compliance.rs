@@ -24,30 +24,6 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-async fn get_bytes(d: &common::Desk, path: &str) -> (u16, Vec<u8>) {
-    let resp = d
-        .http
-        .get(d.review(path))
-        .bearer_auth(&d.token)
-        .send()
-        .await
-        .unwrap();
-    (resp.status().as_u16(), resp.bytes().await.unwrap().to_vec())
-}
-
-async fn post_as(d: &common::Desk, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let resp = d
-        .http
-        .post(d.review(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 /// Posts a simulator case, approves it with a comment naming the holder, returns (id, images).
 async fn decided_case(d: &common::Desk, index: u64) -> (kyc_sim::Submission, i64, Vec<Vec<u8>>) {
     let sub = submission(Scenario::Clean, index);
@@ -60,7 +36,7 @@ async fn decided_case(d: &common::Desk, index: u64) -> (kyc_sim::Submission, i64
     let mut images = Vec::new();
     for img in detail["images"].as_array().unwrap() {
         let name = img["name"].as_str().unwrap();
-        let (status, bytes) = get_bytes(d, &format!("/api/cases/{id}/images/{name}")).await;
+        let (status, bytes) = d.get_bytes(&format!("/api/cases/{id}/images/{name}")).await;
         assert_eq!(status, 200, "{name}");
         assert_eq!(
             bytes.len() as u64,
@@ -165,20 +141,22 @@ async fn an_erased_case_cannot_be_read_back_even_with_the_master_key() {
     assert!(contains(&database_bytes(&d.dir), &wrapped));
 
     let admin = d.login("ada").await;
-    let (status, body) = post_as(&d, &admin, &format!("/api/cases/{id}/erase"), json!({})).await;
+    let (status, body) = d
+        .post_as(&admin, &format!("/api/cases/{id}/erase"), json!({}))
+        .await;
     assert_eq!(status, 400, "a reason is required: {body}");
-    let (status, body) = post_as(
-        &d,
-        &admin,
-        &format!("/api/cases/{id}/erase"),
-        json!({"reason": "DSR ticket 4711"}),
-    )
-    .await;
+    let (status, body) = d
+        .post_as(
+            &admin,
+            &format!("/api/cases/{id}/erase"),
+            json!({"reason": "DSR ticket 4711"}),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let reference = body["erased"].as_str().unwrap().to_string();
     assert_eq!(d.get(&format!("/api/cases/{id}")).await.0, 404);
     assert_eq!(
-        get_bytes(&d, &format!("/api/cases/{id}/images/selfie"))
+        d.get_bytes(&format!("/api/cases/{id}/images/selfie"))
             .await
             .0,
         404
@@ -303,26 +281,32 @@ async fn an_assigned_case_is_decided_by_its_assignee_until_a_supervisor_reassign
         .unwrap();
     let assign = format!("/api/cases/{id}/assign");
     let decide = format!("/api/cases/{id}/decision");
-    let (status, case) = post_as(&d, &d.token, &assign, json!({"to": "rita"})).await;
+    let (status, case) = d.post_as(&d.token, &assign, json!({"to": "rita"})).await;
     assert_eq!(
         (status, &case["assignee"]),
         (200, &json!("rita")),
         "rita takes it"
     );
-    let (status, _) = post_as(&d, &rob, &assign, json!({"to": "rob"})).await;
+    let (status, _) = d.post_as(&rob, &assign, json!({"to": "rob"})).await;
     assert_eq!(status, 403, "rob cannot take rita's case");
-    let (status, body) = post_as(&d, &rob, &decide, json!({"decision": "approve"})).await;
+    let (status, body) = d
+        .post_as(&rob, &decide, json!({"decision": "approve"}))
+        .await;
     assert_eq!(
         (status, body["error"].as_str()),
         (409, Some("assigned_elsewhere"))
     );
-    let (status, _) = post_as(&d, &sue, &assign, json!({"to": "nobody-here"})).await;
+    let (status, _) = d.post_as(&sue, &assign, json!({"to": "nobody-here"})).await;
     assert_eq!(status, 400, "unknown account");
-    let (status, case) = post_as(&d, &sue, &assign, json!({"to": "rob"})).await;
+    let (status, case) = d.post_as(&sue, &assign, json!({"to": "rob"})).await;
     assert_eq!((status, &case["assignee"]), (200, &json!("rob")));
-    let (status, _) = post_as(&d, &d.token, &decide, json!({"decision": "approve"})).await;
+    let (status, _) = d
+        .post_as(&d.token, &decide, json!({"decision": "approve"}))
+        .await;
     assert_eq!(status, 409, "now rita may not");
-    let (status, _) = post_as(&d, &rob, &decide, json!({"decision": "approve"})).await;
+    let (status, _) = d
+        .post_as(&rob, &decide, json!({"decision": "approve"}))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(held.await.unwrap()["result"], true);
     let (_, detail) = d.get(&format!("/api/cases/{id}")).await;
@@ -424,17 +408,17 @@ async fn statistics_and_the_decisions_csv_count_what_happened() {
     }
     let decide = format!("/api/cases/{}/decision", ids[0]);
     assert_eq!(
-        post_as(&d, &d.token, &decide, json!({"decision": "approve"}))
+        d.post_as(&d.token, &decide, json!({"decision": "approve"}))
             .await
             .0,
         200
     );
     let decide = format!("/api/cases/{}/decision", ids[1]);
     let reject = json!({"decision": "reject", "reasons": ["poor_image_quality"]});
-    assert_eq!(post_as(&d, &d.token, &decide, reject).await.0, 200);
+    assert_eq!(d.post_as(&d.token, &decide, reject).await.0, 200);
     let decide = format!("/api/cases/{}/decision", ids[2]);
     assert_eq!(
-        post_as(&d, &admin, &decide, json!({"decision": "approve"}))
+        d.post_as(&admin, &decide, json!({"decision": "approve"}))
             .await
             .0,
         200

@@ -155,16 +155,34 @@ impl Desk {
     }
 
     pub async fn decide(&self, id: i64, body: Value) -> (u16, Value) {
+        self.post_as(&self.token, &format!("/api/cases/{id}/decision"), body)
+            .await
+    }
+
+    /// POSTs JSON to the review API with another user's token.
+    pub async fn post_as(&self, token: &str, path: &str, body: Value) -> (u16, Value) {
         let resp = self
             .http
-            .post(self.review(&format!("/api/cases/{id}/decision")))
-            .bearer_auth(&self.token)
+            .post(self.review(path))
+            .bearer_auth(token)
             .json(&body)
             .send()
             .await
             .unwrap();
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// GETs raw bytes (images, reports) from the review API.
+    pub async fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
+        let resp = self
+            .http
+            .get(self.review(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.bytes().await.unwrap().to_vec())
     }
 
     /// Waits until the case with this requester_id is listed, returning its summary.
