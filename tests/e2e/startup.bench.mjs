@@ -13,12 +13,14 @@ const RUNS = Number(process.argv[2] ?? 5);
 const USER = 'bench';
 const PASSWORD = 'bench password 12345';
 
+/** RSS of a process in KiB: total, anonymous (heap, stacks) and file-backed (code, libraries). */
 async function rssKiB(pid) {
   try {
     const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    const field = (name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+    return { total: field('VmRSS'), anon: field('RssAnon'), file: field('RssFile') + field('RssShmem') };
   } catch {
-    return 0;
+    return { total: 0, anon: 0, file: 0 };
   }
 }
 
@@ -32,12 +34,16 @@ async function cmdline(pid) {
 
 /** The app's process and the WebKit helpers (web, network) running now. */
 async function appProcesses(config) {
-  const out = { app: 0, webkit: 0 };
+  const out = { app: 0, appAnon: 0, appFile: 0, webkit: 0 };
   for (const pid of await readdir('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     const cmd = await cmdline(pid);
-    if (cmd.includes(BIN) && cmd.includes(config)) out.app += await rssKiB(pid);
-    else if (/WebKit(Web|Network)Process/.test(cmd)) out.webkit += await rssKiB(pid);
+    if (cmd.includes(BIN) && cmd.includes(config)) {
+      const rss = await rssKiB(pid);
+      out.app += rss.total;
+      out.appAnon += rss.anon;
+      out.appFile += rss.file;
+    } else if (/WebKit(Web|Network)Process/.test(cmd)) out.webkit += (await rssKiB(pid)).total;
   }
   return out;
 }
@@ -73,7 +79,14 @@ for (let run = 1; run <= RUNS; run++) {
     const queue = performance.now() - t1;
     await delay(5000);
     const mem = await appProcesses(config);
-    rows.push({ signInScreen, queue, app: mem.app / 1024, webkit: mem.webkit / 1024 });
+    rows.push({
+      signInScreen,
+      queue,
+      app: mem.app / 1024,
+      appAnon: mem.appAnon / 1024,
+      appFile: mem.appFile / 1024,
+      webkit: mem.webkit / 1024,
+    });
     console.error(`run ${run}: sign-in screen ${signInScreen.toFixed(0)} ms, queue ${queue.toFixed(0)} ms after sign-in, RSS app ${(mem.app / 1024).toFixed(0)} MiB + WebKit ${(mem.webkit / 1024).toFixed(0)} MiB`);
     await wd.deleteSession().catch(() => {});
   } finally {
@@ -91,6 +104,8 @@ console.log(`
 | launch → sign-in screen rendered (incl. WebDriver session set-up) | ${median(col('signInScreen')).toFixed(0)} ms | ${Math.min(...col('signInScreen')).toFixed(0)} ms | ${Math.max(...col('signInScreen')).toFixed(0)} ms | < 1500 ms to the queue |
 | sign-in → queue rendered | ${median(col('queue')).toFixed(0)} ms | ${Math.min(...col('queue')).toFixed(0)} ms | ${Math.max(...col('queue')).toFixed(0)} ms | |
 | idle RSS, kyc-desk process | ${median(col('app')).toFixed(0)} MiB | ${Math.min(...col('app')).toFixed(0)} MiB | ${Math.max(...col('app')).toFixed(0)} MiB | < 150 MiB |
+| of which anonymous (heap, stacks) | ${median(col('appAnon')).toFixed(0)} MiB | ${Math.min(...col('appAnon')).toFixed(0)} MiB | ${Math.max(...col('appAnon')).toFixed(0)} MiB | |
+| of which file-backed (binary, libraries) | ${median(col('appFile')).toFixed(0)} MiB | ${Math.min(...col('appFile')).toFixed(0)} MiB | ${Math.max(...col('appFile')).toFixed(0)} MiB | |
 | idle RSS, WebKit web + network processes | ${median(col('webkit')).toFixed(0)} MiB | ${Math.min(...col('webkit')).toFixed(0)} MiB | ${Math.max(...col('webkit')).toFixed(0)} MiB | |
 
 Command: \`KYC_DESK_BIN=target/release/kyc-desk node tests/e2e/startup.bench.mjs ${RUNS}\`

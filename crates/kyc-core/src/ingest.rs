@@ -3,8 +3,6 @@
 
 use std::io::Cursor;
 
-use base64::engine::{general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig};
-use base64::Engine;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -22,13 +20,6 @@ pub const MAX_IMAGE_PIXELS: u64 = 48_000_000;
 
 /// Prefix of the marker that replaces an image's base64 in the stored raw payload.
 pub const IMAGE_MARKER: &str = "kyc-desk:image/";
-
-const B64: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new()
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-        .with_decode_allow_trailing_bits(true),
-);
 
 /// A body as it arrived, possibly encrypted: only [`SealedBody::open`] looks inside.
 #[derive(Debug, Clone)]
@@ -58,7 +49,9 @@ impl SealedBody {
         match suite {
             None => Ok(OpenedBody::plain(self.0)),
             Some(s) => Ok(OpenedBody {
-                bytes: s.open_body(&self.0).map_err(|_| CoreError::Undecryptable)?,
+                bytes: s
+                    .open_body_vec(self.0)
+                    .map_err(|_| CoreError::Undecryptable)?,
                 was_encrypted: true,
             }),
         }
@@ -104,7 +97,6 @@ pub struct Submission {
     pub requester_id: String,
     pub user_id: String,
     pub app_id: Option<String>,
-    pub body_sha256: [u8; 32],
     pub payload: Payload,
     /// The received JSON with each image's base64 replaced by `kyc-desk:image/<name>`.
     pub raw_json: String,
@@ -200,18 +192,17 @@ pub fn open_mapped(
             CoreError::InvalidJson(e.to_string())
         }
     })?;
-    let sha: [u8; 32] = Sha256::digest(&body.bytes).into();
     if mapping.is_empty() {
-        open_default(root, sha)
+        open_default(root)
     } else {
-        open_custom(root, mapping, sha)
+        open_custom(root, mapping, &body.bytes)
     }
 }
 
 fn open_custom(
     mut original: Value,
     mapping: &BTreeMap<String, String>,
-    sha: [u8; 32],
+    body: &[u8],
 ) -> Result<Submission, CoreError> {
     if !original.is_object() {
         return Err(CoreError::invalid("$", "the body must be a JSON object"));
@@ -252,13 +243,14 @@ fn open_custom(
     }
     if synthetic.pointer("/request_info/requester_id").is_none() {
         // No correlation id in the template: the body itself is the identity of the request.
+        let sha = Sha256::digest(body);
         set_pointer(
             &mut synthetic,
             "/request_info/requester_id",
             Value::String(format!("body-{}", hex::encode(&sha[..16]))),
         );
     }
-    let mut sub = open_default(synthetic, sha).map_err(|e| match e {
+    let mut sub = open_default(synthetic).map_err(|e| match e {
         CoreError::InvalidPayload { field, message } => {
             let named = renames
                 .iter()
@@ -279,7 +271,7 @@ fn open_custom(
     Ok(sub)
 }
 
-fn open_default(mut root: Value, body_sha256: [u8; 32]) -> Result<Submission, CoreError> {
+fn open_default(mut root: Value) -> Result<Submission, CoreError> {
     if !root.is_object() {
         return Err(CoreError::invalid("$", "the body must be a JSON object"));
     }
@@ -331,7 +323,6 @@ fn open_default(mut root: Value, body_sha256: [u8; 32]) -> Result<Submission, Co
         requester_id,
         user_id,
         app_id,
-        body_sha256,
         payload,
         raw_json,
         images,
@@ -408,7 +399,8 @@ fn take_image(
             ))
         }
     };
-    let image = decode_image(name, &text).map_err(|m| CoreError::invalid(dotted(pointer), m))?;
+    let image =
+        decode_image_owned(name, text).map_err(|m| CoreError::invalid(dotted(pointer), m))?;
     *slot = Value::String(format!("{IMAGE_MARKER}{name}"));
     out.push(image);
     Ok(())
@@ -416,23 +408,23 @@ fn take_image(
 
 /// Decodes base64 (bare or as a data: URL, whitespace tolerated) and checks the image header.
 pub fn decode_image(name: &str, text: &str) -> Result<Image, String> {
-    let mut b64 = text.trim();
-    if let Some(rest) = b64.strip_prefix("data:") {
-        b64 = rest
-            .split_once(";base64,")
-            .map(|(_, data)| data)
+    decode_image_owned(name, text.to_string())
+}
+
+/// Like [`decode_image`], decoding inside the string's own buffer (no copy of the image).
+pub fn decode_image_owned(name: &str, text: String) -> Result<Image, String> {
+    let mut bytes = text.into_bytes();
+    let start = bytes.len() - bytes.trim_ascii_start().len();
+    if bytes[start..].starts_with(b"data:") {
+        let marker = b";base64,";
+        let at = bytes[start..]
+            .windows(marker.len())
+            .position(|w| w == marker)
             .ok_or("a data: URL must be base64")?;
+        bytes.drain(..start + at + marker.len());
     }
-    let bytes = match B64.decode(b64) {
-        Ok(b) => b,
-        Err(_) if b64.bytes().any(|c| c.is_ascii_whitespace()) => {
-            // Java's MIME encoder wraps lines: drop whitespace and try again.
-            let compact: Vec<u8> = b64.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
-            B64.decode(compact)
-                .map_err(|_| "is not valid base64".to_string())?
-        }
-        Err(_) => return Err("is not valid base64".into()),
-    };
+    let len = crate::crypto::decode_base64_in_place(&mut bytes).ok_or("is not valid base64")?;
+    bytes.truncate(len);
     let (format, width, height) = sniff_image(&bytes)?;
     Ok(Image {
         name: name.to_string(),
@@ -498,6 +490,7 @@ pub fn reparse(raw_json: &str) -> Result<Payload, CoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
     use serde_json::json;
 
     fn png(w: u32, h: u32) -> Vec<u8> {

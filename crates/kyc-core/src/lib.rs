@@ -12,6 +12,7 @@ pub mod error;
 pub mod export;
 pub mod fsutil;
 pub mod idcheck;
+pub mod imagefiles;
 pub mod ingest;
 pub mod model;
 pub mod mrz;

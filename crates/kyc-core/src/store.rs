@@ -1,6 +1,7 @@
 //! SQLite storage: WAL with `synchronous=FULL`, embedded migrations, one writer connection and a
-//! small pool of readers. A case and its images are written in one transaction, so a crash leaves
-//! either the whole case or nothing.
+//! small pool of readers. A case's rows are written in one transaction after its sealed images
+//! are durable in their file ([`crate::imagefiles`]), so a crash leaves either the whole case or
+//! nothing visible.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -10,6 +11,7 @@ use serde::Serialize;
 
 use crate::checks::Flag;
 use crate::error::CoreError;
+use crate::imagefiles::ImageFiles;
 use crate::ingest::Submission;
 use crate::timefmt::{now_ms, rfc3339};
 use crate::vault::{CaseKey, MasterKey, Vault};
@@ -22,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/004_four_eyes.sql"),
     include_str!("../migrations/005_encryption_at_rest.sql"),
     include_str!("../migrations/006_assignment.sql"),
+    include_str!("../migrations/007_image_files.sql"),
 ];
 
 const READER_POOL: usize = 4;
@@ -32,6 +35,7 @@ pub const DB_FILE: &str = "kyc-desk.sqlite3";
 pub struct Store {
     path: PathBuf,
     vault: Vault,
+    files: ImageFiles,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
 }
@@ -278,9 +282,12 @@ impl Store {
         }
         let vault = unlock(&conn, master)?;
         seal_plaintext_rows(&mut conn, &vault)?;
+        let files = ImageFiles::beside(path);
+        sweep_image_files(&conn, &files)?;
         Ok(Store {
             path: path.to_path_buf(),
             vault,
+            files,
             writer: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
         })
@@ -344,16 +351,16 @@ impl Store {
         let vault = &self.vault;
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let earlier: Option<(i64, Vec<u8>)> = tx
+            let earlier: Option<i64> = tx
                 .query_row(
-                    "SELECT id, body_sha256 FROM cases WHERE requester_id = ?1",
+                    "SELECT id FROM cases WHERE requester_id = ?1",
                     [&sub.requester_id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| r.get(0),
                 )
                 .optional()?;
-            if let Some((id, sha)) = earlier {
+            if let Some(id) = earlier {
                 drop(tx);
-                if sha == sub.body_sha256 {
+                if self.same_content(conn, id, sub)? {
                     return Ok(Inserted::Existing(summary(conn, vault, id)?));
                 }
                 return Err(CoreError::Conflict(sub.requester_id.clone()));
@@ -373,13 +380,12 @@ impl Store {
             tx.execute(
                 "INSERT INTO cases (id, reference, requester_id, user_id, app_id, body_sha256, received_at, \
                  document_type, flags, raw_json, pii, raw, document_tag, user_tag) \
-                 VALUES (?1, ?2, ?3, '', ?4, ?5, ?6, ?7, ?8, '', ?9, ?10, ?11, ?12)",
+                 VALUES (?1, ?2, ?3, '', ?4, x'', ?5, ?6, ?7, '', ?8, ?9, ?10, ?11)",
                 params![
                     next_id,
                     reference,
                     sub.requester_id,
                     sub.app_id,
-                    &sub.body_sha256[..],
                     received_at_ms,
                     p.document_type(),
                     flag_codes(flags),
@@ -401,16 +407,37 @@ impl Store {
                 Some(next_id),
                 &serde_json::json!({"reference": reference, "images": sub.images.len()}),
             )?;
-            {
-                let mut stmt = tx.prepare(
-                    "INSERT INTO images (case_id, name, mime, width, height, bytes, sealed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)",
-                )?;
-                for img in &sub.images {
-                    let sealed = key.seal(&image_field(&img.name), &img.bytes);
-                    stmt.execute(params![next_id, img.name, img.format.mime(), img.width, img.height, sealed])?;
-                }
+            // The sealed images go to the case's file, durable before the rows that point
+            // into it commit; if the commit fails the file goes too.
+            let mut sealed = Vec::with_capacity(
+                sub.images.iter().map(|i| i.bytes.len() + crate::vault::SEAL_OVERHEAD as usize).sum(),
+            );
+            let mut places = Vec::with_capacity(sub.images.len());
+            for img in &sub.images {
+                let start = sealed.len();
+                key.seal_append(&image_field(&img.name), &img.bytes, &mut sealed);
+                places.push((start as i64, (sealed.len() - start) as i64));
             }
-            tx.commit()?;
+            if !sub.images.is_empty() {
+                self.files.write(next_id, &sealed)?;
+            }
+            drop(sealed);
+            let rows = (|| -> Result<(), CoreError> {
+                let mut stmt = tx.prepare(
+                    "INSERT INTO images (case_id, name, mime, width, height, bytes, sealed, file_offset, file_len) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, x'', 1, ?6, ?7)",
+                )?;
+                for (img, (offset, len)) in sub.images.iter().zip(&places) {
+                    stmt.execute(params![next_id, img.name, img.format.mime(), img.width, img.height, offset, len])?;
+                }
+                drop(stmt);
+                tx.commit()?;
+                Ok(())
+            })();
+            if let Err(e) = rows {
+                let _ = self.files.remove(next_id);
+                return Err(e);
+            }
             Ok(Inserted::New(summary(conn, vault, next_id)?))
         })
     }
@@ -564,7 +591,8 @@ impl Store {
     pub fn images(&self, id: i64) -> Result<Vec<ImageInfo>, CoreError> {
         self.read(|c| {
             let mut stmt = c.prepare(
-                "SELECT name, mime, width, height, length(bytes) - ?2 FROM images WHERE case_id = ?1 ORDER BY name",
+                "SELECT name, mime, width, height, COALESCE(file_len, length(bytes)) - ?2 FROM images \
+                 WHERE case_id = ?1 ORDER BY name",
             )?;
             let rows = stmt.query_map(params![id, crate::vault::SEAL_OVERHEAD], |r| {
                 Ok(ImageInfo {
@@ -581,17 +609,72 @@ impl Store {
 
     pub fn image(&self, id: i64, name: &str) -> Result<(String, Vec<u8>), CoreError> {
         self.read(|c| {
-            let (mime, sealed): (String, Vec<u8>) = c
+            let (mime, inline, place): (String, Vec<u8>, Option<(i64, i64)>) = c
                 .query_row(
-                    "SELECT mime, bytes FROM images WHERE case_id = ?1 AND name = ?2",
+                    "SELECT mime, bytes, file_offset, file_len FROM images WHERE case_id = ?1 AND name = ?2",
                     params![id, name],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, file_place(r, 2)?)),
                 )
                 .optional()?
                 .ok_or_else(|| CoreError::NotFound(format!("{id}/images/{name}")))?;
+            let sealed = self.sealed_image(id, name, inline, place)?;
             let bytes = self.case_key(c, id)?.open(&image_field(name), &sealed)?;
             Ok((mime, bytes))
         })
+    }
+
+    /// A sealed image as stored: inline in its row (cases from before image files) or in the
+    /// case's file at `place` (offset, length).
+    fn sealed_image(
+        &self,
+        id: i64,
+        name: &str,
+        inline: Vec<u8>,
+        place: Option<(i64, i64)>,
+    ) -> Result<Vec<u8>, CoreError> {
+        match place {
+            None => Ok(inline),
+            Some((offset, len)) => self
+                .files
+                .read(id, offset as u64, len as u64)
+                .map_err(|e| CoreError::Internal(format!("case {id}: image file {name}: {e}"))),
+        }
+    }
+
+    /// Whether a stored case holds the same content as a submission (a repeated POST): the same
+    /// JSON (images as markers) and the same image bytes. Only read when a requester id repeats.
+    fn same_content(&self, c: &Connection, id: i64, sub: &Submission) -> Result<bool, CoreError> {
+        let key = case_key_in(c, &self.vault, id)?;
+        let raw: Vec<u8> =
+            c.query_row("SELECT raw FROM cases WHERE id = ?1", [id], |r| r.get(0))?;
+        if key.open("raw", &raw)? != sub.raw_json.as_bytes() {
+            return Ok(false);
+        }
+        let mut stmt = c.prepare(
+            "SELECT name, bytes, file_offset, file_len FROM images WHERE case_id = ?1 ORDER BY name",
+        )?;
+        let stored = stmt
+            .query_map([id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    file_place(r, 2)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        if stored.len() != sub.images.len() {
+            return Ok(false);
+        }
+        for (name, inline, place) in stored {
+            let Some(new) = sub.images.iter().find(|i| i.name == name) else {
+                return Ok(false);
+            };
+            let sealed = self.sealed_image(id, &name, inline, place)?;
+            if key.open(&image_field(&name), &sealed)? != new.bytes {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     pub fn decisions(&self, id: i64) -> Result<Vec<DecisionRecord>, CoreError> {
@@ -1053,6 +1136,10 @@ impl Store {
                 &serde_json::json!({"reference": reference, "reason": reason}),
             )?;
             tx.commit()?;
+            if let Err(e) = self.files.remove(id) {
+                // The key is gone, so the file is unreadable; the next start sweeps it away.
+                tracing::warn!(case = id, error = %e, "could not remove the erased case's image file");
+            }
             Ok(reference)
         })
     }
@@ -1103,6 +1190,15 @@ fn summary(c: &Connection, vault: &Vault, id: i64) -> Result<CaseSummary, CoreEr
     )
     .optional()?
     .ok_or_else(|| CoreError::NotFound(id.to_string()))
+}
+
+/// An image row's (offset, length) in its case file, read from columns `at` and `at + 1`; None
+/// when the image is inline.
+fn file_place(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<(i64, i64)>> {
+    Ok(match (r.get(at)?, r.get(at + 1)?) {
+        (Some(o), Some(l)) => Some((o, l)),
+        _ => None,
+    })
 }
 
 /// Field name an image is sealed under (binds the ciphertext to its name).
@@ -1246,6 +1342,24 @@ fn unlock(conn: &Connection, master: MasterKey) -> Result<Vault, CoreError> {
 
 /// Seals cases stored in the clear by a version before encryption at rest, then vacuums so no
 /// plaintext stays behind in free pages.
+/// Removes image files that no committed case points to (a crash between the file and the commit,
+/// or an interrupted removal after an erasure).
+fn sweep_image_files(conn: &Connection, files: &ImageFiles) -> Result<(), CoreError> {
+    let mut stmt =
+        conn.prepare("SELECT DISTINCT case_id FROM images WHERE file_len IS NOT NULL")?;
+    let live = stmt
+        .query_map([], |r| r.get::<_, i64>(0))?
+        .collect::<Result<std::collections::HashSet<i64>, _>>()?;
+    let removed = files.sweep(|id| live.contains(&id))?;
+    if removed > 0 {
+        tracing::info!(
+            files = removed,
+            "removed image files of cases that never committed"
+        );
+    }
+    Ok(())
+}
+
 fn seal_plaintext_rows(conn: &mut Connection, vault: &Vault) -> Result<(), CoreError> {
     let legacy: Vec<i64> = {
         let mut stmt = conn.prepare("SELECT id FROM cases WHERE pii IS NULL")?;
@@ -1364,6 +1478,21 @@ mod tests {
 
     fn contains(h: &[u8], n: &[u8]) -> bool {
         h.windows(n.len()).any(|w| w == n)
+    }
+
+    #[test]
+    fn image_files_of_uncommitted_cases_are_swept_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        drop(Store::open(&path, MasterKey::Key([4; 32])).unwrap());
+        // As if the process died after writing case 1's images but before its commit.
+        let files = ImageFiles::beside(&path);
+        files
+            .write(1, b"sealed bytes of a case that never committed")
+            .unwrap();
+        assert!(files.path(1).exists());
+        drop(Store::open(&path, MasterKey::Key([4; 32])).unwrap());
+        assert!(!files.path(1).exists());
     }
 
     #[test]

@@ -4,11 +4,10 @@
 
 use std::path::Path;
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use sha2::Sha256;
 
 use crate::config::{KeySource, StorageConfig};
@@ -110,7 +109,7 @@ fn load_or_create_key_file(path: &Path) -> Result<[u8; 32], CoreError> {
 
 /// The unlocked master key: wraps case keys and derives the blind-index key.
 pub struct Vault {
-    master: Aes256Gcm,
+    master: LessSafeKey,
     index_key: [u8; 32],
 }
 
@@ -119,7 +118,7 @@ impl Vault {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key size");
         mac.update(b"kyc-desk blind index v1");
         Vault {
-            master: Aes256Gcm::new(key.into()),
+            master: gcm_key(key),
             index_key: mac.finalize().into_bytes().into(),
         }
     }
@@ -208,14 +207,14 @@ fn wrap_aad(case_id: i64) -> Vec<u8> {
 
 /// One case's data key; every value is bound to the case and the field it was sealed for.
 pub struct CaseKey {
-    cipher: Aes256Gcm,
+    cipher: LessSafeKey,
     case_id: i64,
 }
 
 impl CaseKey {
     fn new(key: &[u8; 32], case_id: i64) -> CaseKey {
         CaseKey {
-            cipher: Aes256Gcm::new(key.into()),
+            cipher: gcm_key(key),
             case_id,
         }
     }
@@ -225,7 +224,15 @@ impl CaseKey {
     }
 
     pub fn seal(&self, field: &str, plaintext: &[u8]) -> Vec<u8> {
-        seal(&self.cipher, &self.aad(field), plaintext)
+        let mut out = Vec::with_capacity(plaintext.len() + SEAL_OVERHEAD as usize);
+        self.seal_append(field, plaintext, &mut out);
+        out
+    }
+
+    /// Appends the sealed form of `plaintext` to `out` (no intermediate copy): for writing several
+    /// sealed values into one buffer.
+    pub fn seal_append(&self, field: &str, plaintext: &[u8], out: &mut Vec<u8>) {
+        seal_append(&self.cipher, &self.aad(field), plaintext, out)
     }
 
     pub fn open(&self, field: &str, sealed: &[u8]) -> Result<Vec<u8>, CoreError> {
@@ -233,34 +240,50 @@ impl CaseKey {
     }
 }
 
-fn seal(cipher: &Aes256Gcm, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
-    let mut nonce = [0u8; NONCE_LEN];
-    rand::thread_rng().fill_bytes(&mut nonce);
-    let ct = cipher
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        )
-        .expect("AES-GCM encryption of an in-memory buffer cannot fail");
-    let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
-    out.push(FORMAT_V1);
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(&ct);
+/// AES-256-GCM through ring (the same implementation rustls uses: AES-NI/VAES + CLMUL).
+fn gcm_key(key: &[u8; 32]) -> LessSafeKey {
+    LessSafeKey::new(UnboundKey::new(&AES_256_GCM, key).expect("a 32-byte key fits AES-256-GCM"))
+}
+
+fn seal(cipher: &LessSafeKey, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(plaintext.len() + SEAL_OVERHEAD as usize);
+    seal_append(cipher, aad, plaintext, &mut out);
     out
 }
 
-fn open(cipher: &Aes256Gcm, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CoreError> {
+/// Layout: format byte, random 96-bit nonce, ciphertext, 16-byte tag.
+fn seal_append(cipher: &LessSafeKey, aad: &[u8], plaintext: &[u8], out: &mut Vec<u8>) {
+    let mut nonce = [0u8; NONCE_LEN];
+    rand::thread_rng().fill_bytes(&mut nonce);
+    out.reserve(plaintext.len() + SEAL_OVERHEAD as usize);
+    out.push(FORMAT_V1);
+    out.extend_from_slice(&nonce);
+    let start = out.len();
+    out.extend_from_slice(plaintext);
+    let tag = cipher
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            &mut out[start..],
+        )
+        .expect("AES-GCM sealing of an in-memory buffer cannot fail");
+    out.extend_from_slice(tag.as_ref());
+}
+
+fn open(cipher: &LessSafeKey, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CoreError> {
     let damaged = || CoreError::Internal("sealed data is damaged or under another key".into());
-    if sealed.len() < 1 + NONCE_LEN + 16 || sealed[0] != FORMAT_V1 {
+    if sealed.len() < SEAL_OVERHEAD as usize || sealed[0] != FORMAT_V1 {
         return Err(damaged());
     }
     let (nonce, ct) = sealed[1..].split_at(NONCE_LEN);
-    cipher
-        .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad })
-        .map_err(|_| damaged())
+    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| damaged())?;
+    let mut buf = ct.to_vec();
+    let len = cipher
+        .open_in_place(nonce, Aad::from(aad), &mut buf)
+        .map_err(|_| damaged())?
+        .len();
+    buf.truncate(len);
+    Ok(buf)
 }
 
 #[cfg(test)]
@@ -283,6 +306,34 @@ mod tests {
         let mut flipped = sealed.clone();
         *flipped.last_mut().unwrap() ^= 1;
         assert!(key.open("pii", &flipped).is_err());
+    }
+
+    #[test]
+    fn values_sealed_before_ring_still_open() {
+        // Databases written before the switch to ring hold values sealed with the aes-gcm crate.
+        use aes_gcm::aead::{Aead, KeyInit, Payload};
+        let key = [9u8; 32];
+        let nonce = [3u8; NONCE_LEN];
+        let ct = aes_gcm::Aes256Gcm::new((&key).into())
+            .encrypt(
+                aes_gcm::Nonce::from_slice(&nonce),
+                Payload {
+                    msg: b"Anna",
+                    aad: b"kyc-desk/case/5/pii",
+                },
+            )
+            .unwrap();
+        let mut old = vec![FORMAT_V1];
+        old.extend_from_slice(&nonce);
+        old.extend_from_slice(&ct);
+        let case = CaseKey::new(&key, 5);
+        assert_eq!(case.open("pii", &old).unwrap(), b"Anna");
+        let mut many = Vec::new();
+        case.seal_append("a", b"first", &mut many);
+        let first_len = many.len();
+        case.seal_append("b", b"second", &mut many);
+        assert_eq!(case.open("a", &many[..first_len]).unwrap(), b"first");
+        assert_eq!(case.open("b", &many[first_len..]).unwrap(), b"second");
     }
 
     #[test]

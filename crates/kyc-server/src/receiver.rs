@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use base64::Engine;
+use http_body_util::BodyExt;
 use kyc_core::config::{AuthConfig, AuthMode, ReceiverConfig};
 use kyc_core::crypto::AesSuite;
 use kyc_core::desk::Desk;
@@ -180,18 +181,20 @@ async fn read_body(
     if declared.is_some_and(|n| n > max) {
         return Err(ServerError::PayloadTooLarge(max_mb));
     }
-    match axum::body::to_bytes(body, max).await {
-        Ok(b) => Ok(b.to_vec()),
-        Err(e) => {
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-            if too_large {
-                Err(ServerError::PayloadTooLarge(max_mb))
-            } else {
-                Err(ServerError::BodyRead)
+    // Straight from hyper's chunks into one buffer sized by Content-Length: one copy of the body
+    // (collecting into `Bytes` and then into a `Vec` made two).
+    let mut out = Vec::with_capacity(declared.unwrap_or(0));
+    let mut body = body;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| ServerError::BodyRead)?;
+        if let Ok(data) = frame.into_data() {
+            if out.len() + data.len() > max {
+                return Err(ServerError::PayloadTooLarge(max_mb));
             }
+            out.extend_from_slice(&data);
         }
     }
+    Ok(out)
 }
 
 #[utoipa::path(post, path = "/kyc", tag = "receiver",

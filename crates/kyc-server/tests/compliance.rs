@@ -4,17 +4,24 @@
 mod common;
 
 use common::{start, submission, PASSWORD};
+use kyc_core::imagefiles::IMAGES_DIR;
 use kyc_core::store::{Store, DB_FILE};
 use kyc_core::vault::{MasterKey, MASTER_KEY_FILE};
 use kyc_sim::Scenario;
 use serde_json::{json, Value};
 
 /// The database file and its WAL, concatenated (whatever of them exists).
+/// Every byte KYC Desk keeps about cases: the database, its WAL and the image files.
 fn database_bytes(dir: &std::path::Path) -> Vec<u8> {
     let mut out = Vec::new();
     for name in [DB_FILE.to_string(), format!("{DB_FILE}-wal")] {
         if let Ok(b) = std::fs::read(dir.join(name)) {
             out.extend(b);
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(dir.join(IMAGES_DIR)) {
+        for entry in entries {
+            out.extend(std::fs::read(entry.unwrap().path()).unwrap());
         }
     }
     out
@@ -86,7 +93,7 @@ async fn the_database_holds_no_readable_personal_data() {
 
     // The files on disk do not.
     let bytes = database_bytes(&d.dir);
-    assert!(bytes.len() > 100_000, "the images are in the database");
+    assert!(bytes.len() > 100_000, "the images are stored");
     let mrz_surname = sub.surname.to_uppercase();
     for needle in [
         sub.surname.as_str(),
@@ -130,14 +137,16 @@ async fn an_erased_case_cannot_be_read_back_even_with_the_master_key() {
             |r| r.get(0),
         )
         .unwrap();
-    let sealed: Vec<u8> = db
+    let (offset, len): (usize, usize) = db
         .query_row(
-            "SELECT bytes FROM images WHERE case_id = ?1 LIMIT 1",
+            "SELECT file_offset, file_len FROM images WHERE case_id = ?1 LIMIT 1",
             [id],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
     drop(db);
+    let image_file = d.dir.join(IMAGES_DIR).join(format!("{id}.sealed"));
+    let sealed = std::fs::read(&image_file).unwrap()[offset..offset + len].to_vec();
     assert!(contains(&database_bytes(&d.dir), &wrapped));
 
     let admin = d.login("ada").await;
@@ -166,7 +175,9 @@ async fn an_erased_case_cannot_be_read_back_even_with_the_master_key() {
         .await;
     assert!(page["cases"].as_array().unwrap().is_empty());
 
-    // Neither the wrapped key nor the ciphertext is left in the database file or its WAL.
+    // Neither the wrapped key nor the ciphertext is left in the database file, its WAL or the
+    // image files; the other case's images are still there.
+    assert!(!image_file.exists(), "the erased case's image file is gone");
     let bytes = database_bytes(&d.dir);
     assert!(!contains(&bytes, &wrapped), "the wrapped case key survived");
     assert!(
@@ -214,6 +225,7 @@ async fn an_erased_case_cannot_be_read_back_even_with_the_master_key() {
     assert!(store.raw_json(id).is_err());
     assert!(store.image(id, "selfie").is_err());
     assert!(store.raw_json(kept).is_ok(), "the other case is intact");
+    assert!(store.image(kept, "selfie").is_ok(), "with its images");
     assert_eq!(store.count().unwrap(), 1);
 }
 

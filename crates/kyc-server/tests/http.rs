@@ -157,6 +157,18 @@ async fn timeout_answers_the_fallback_and_a_repost_gets_the_same_answer() {
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"], "requester_id_conflict");
     assert_eq!(desk.count(), 1);
+
+    // Same JSON, but one byte of the selfie differs: also a conflict (images are compared too).
+    let selfie_at = "/kyc_info/liveness_check/video/autocapture_result/selfie_image";
+    let mut selfie = b64_field(&sub.payload, selfie_at);
+    let mid = selfie.len() / 2;
+    selfie[mid] ^= 0x01;
+    let mut changed = sub.payload.clone();
+    *changed.pointer_mut(selfie_at).unwrap() =
+        json!(base64::engine::general_purpose::STANDARD.encode(&selfie));
+    let (status, body) = desk.post(&changed).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(desk.count(), 1);
 }
 
 #[tokio::test]
@@ -311,6 +323,18 @@ async fn malformed_corpus_is_refused_with_json_errors_and_nothing_stored() {
             "payload_too_large",
         ),
     ];
+    // The same limit holds for a chunked body that declares no length.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        (0..17).map(|_| Ok(vec![b' '; 64 * 1024])).collect();
+    let resp = desk
+        .http
+        .post(desk.receiver())
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
+        .send()
+        .await
+        .expect("an answer, not a reset");
+    assert_eq!(resp.status(), 413, "a chunked over-long body");
     for (body, ct, want_status, want_text) in cases {
         let (status, err) = desk.post_raw(body, ct).await;
         assert_eq!(status, want_status, "{want_text}: {err}");
