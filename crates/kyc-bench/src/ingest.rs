@@ -28,6 +28,9 @@ pub struct Args {
     /// Submissions per level (at least 4 per sender are sent).
     #[arg(long, default_value_t = 64)]
     per_level: usize,
+    /// Unmeasured submissions posted to each server first (caches, files and heaps warm up).
+    #[arg(long, default_value_t = 16)]
+    warmup: usize,
     /// Size of each encrypted body to aim at, in MB.
     #[arg(long, default_value_t = 5.0)]
     body_mb: f64,
@@ -390,22 +393,33 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let url = format!("{base}{}", config.receiver.path);
         let floor_url = format!("https://{}/", floor.addr);
         let run_id: u32 = rand::random();
+        let bodies_for = |li: usize, count: usize| {
+            let mut ct = "";
+            let bodies: Vec<Arc<Vec<u8>>> = (0..count)
+                .map(|i| {
+                    let rid = format!("{run_id:08x}-{li:04x}-4000-8000-{i:012x}");
+                    let (body, t) = request.seal_body(template.replace(RID, &rid).as_bytes());
+                    ct = t;
+                    Arc::new(body)
+                })
+                .collect();
+            (bodies, ct.to_string())
+        };
+        if a.warmup > 0 {
+            let (bodies, content_type) = bodies_for(0xffff, a.warmup);
+            for (server_url, check) in [(url.as_str(), Some(&response)), (floor_url.as_str(), None)] {
+                let (ok, _, _) =
+                    post_all(&http, server_url, &token, &content_type, &bodies, 1, check).await;
+                if ok != bodies.len() {
+                    bail!("warm-up: {ok}/{} submissions to {server_url} succeeded", bodies.len());
+                }
+            }
+        }
         let mut levels = Vec::new();
         let mut size = 0;
         for (li, &c) in a.concurrency.iter().enumerate() {
             let count = a.per_level.max(4 * c);
-            let (bodies, content_type) = {
-                let mut ct = "";
-                let bodies: Vec<Arc<Vec<u8>>> = (0..count)
-                    .map(|i| {
-                        let rid = format!("{run_id:08x}-{li:04x}-4000-8000-{i:012x}");
-                        let (body, t) = request.seal_body(template.replace(RID, &rid).as_bytes());
-                        ct = t;
-                        Arc::new(body)
-                    })
-                    .collect();
-                (bodies, ct.to_string())
-            };
+            let (bodies, content_type) = bodies_for(li, count);
             size = bodies[0].len();
             for (target, server, url, check) in [
                 ("KYC Desk", &desk, url.as_str(), Some(&response)),
@@ -487,13 +501,14 @@ fn report(levels: &[Level], size: usize, a: &Args) -> String {
         }
     }
     out += &format!(
-        "\nCommand: `kyc-bench ingest --concurrency {} --per-level {} --body-mb {}`\n",
+        "\nCommand: `kyc-bench ingest --concurrency {} --per-level {} --warmup {} --body-mb {}`\n",
         a.concurrency
             .iter()
             .map(|c| c.to_string())
             .collect::<Vec<_>>()
             .join(","),
         a.per_level,
+        a.warmup,
         a.body_mb
     );
     out

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/005_encryption_at_rest.sql"),
     include_str!("../migrations/006_assignment.sql"),
     include_str!("../migrations/007_image_files.sql"),
+    include_str!("../migrations/008_case_flags.sql"),
 ];
 
 const READER_POOL: usize = 4;
@@ -400,6 +401,13 @@ impl Store {
                 params![next_id, wrapped],
             )?;
             insert_tags(&tx, next_id, &vault.search_tags(holder_name.as_deref(), p.document_number()))?;
+            {
+                let mut stmt =
+                    tx.prepare_cached("INSERT OR IGNORE INTO case_flags (code, case_id) VALUES (?1, ?2)")?;
+                for f in flags {
+                    stmt.execute(params![f.code, next_id])?;
+                }
+            }
             crate::audit::append(
                 &tx,
                 "ditto-id",
@@ -483,7 +491,7 @@ impl Store {
         if let Some(f) = &q.flag {
             args.push(f.clone().into());
             sql += &format!(
-                " AND EXISTS (SELECT 1 FROM json_each(cases.flags) WHERE json_extract(value, '$.code') = ?{})",
+                " AND cases.id IN (SELECT case_id FROM case_flags WHERE code = ?{})",
                 args.len()
             );
         }
@@ -1529,7 +1537,8 @@ mod tests {
             conn.execute(
                 "INSERT INTO cases (id, reference, requester_id, user_id, body_sha256, received_at, status, \
                  holder_name, document_number, flags, raw_json) VALUES (1, 'KYC-2025-000001', 'r-1', 'zelda@example.com', x'00', 0, \
-                                  'approved', 'Zelda Quartermaine', 'ZQ1234567', '[]', '{\"name\":\"Zelda Quartermaine\"}')",
+                                  'approved', 'Zelda Quartermaine', 'ZQ1234567', \
+                                  '[{\"code\":\"face_mismatch\",\"severity\":\"high\",\"message\":\"Zelda?\"}]', '{\"name\":\"Zelda Quartermaine\"}')",
                 [],
             )
             .unwrap();
@@ -1568,6 +1577,15 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(store.list(&q).unwrap().cases.len(), 1);
+        // The flag filter finds it through case_flags, filled from the old flags column.
+        for (flag, found) in [("face_mismatch", 1), ("expired", 0)] {
+            let q = CaseQuery {
+                flag: Some(flag.into()),
+                limit: 10,
+                ..Default::default()
+            };
+            assert_eq!(store.list(&q).unwrap().cases.len(), found, "{flag}");
+        }
         drop(store);
         let bytes = file_bytes(&path);
         for needle in [&b"Zelda"[..], b"zelda@", b"ZQ1234567", b"JFIF"] {
