@@ -145,7 +145,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 for i in 0..n {
                     let k = i % templates.len();
                     let rid = format!("{:08x}-0000-4000-8000-{i:012x}", 0xbe_u32);
-                    let user = format!("user-{}@example.com", i % 30_000);
+                    let user = format!("user-{}@example.com", i % (n * 3 / 10).max(1));
                     let text = if i + 20 >= n {
                         sims[k].payload.to_string()
                     } else {
@@ -157,11 +157,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     let sub = kyc_core::ingest::open(&OpenedBody::plain(text.into_bytes()))?;
                     // Spread over 90 days, oldest first.
                     let at = now - ((n - i) as i64 * 90 * 86_400_000 / n as i64);
-                    let flags = kyc_core::checks::evaluate(
+                    let mut flags = kyc_core::checks::evaluate(
                         &sub.payload,
                         &policy,
                         kyc_core::timefmt::date_of(at),
                     );
+                    // As the receiver does: repeat users and reused documents are flagged.
+                    flags.extend(kyc_core::checks::history_flags(&store, &sub)?);
                     let case = match store.insert_case(&sub, &flags, at)? {
                         kyc_core::store::Inserted::New(c) => c,
                         kyc_core::store::Inserted::Existing(c) => c,
@@ -224,6 +226,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             }
         };
         let surname = sims[3].surname.clone();
+        let from = kyc_core::timefmt::rfc3339(now - 30 * 86_400_000)[..10].to_string();
+        let search = format!("/api/cases?status=all&limit=50&q={surname}");
+        let filter =
+            format!("/api/cases?status=approved&flag=user_seen_before&from={from}&limit=50");
+        // A fast empty answer would prove nothing: both queries must find a full first page.
+        for (what, path) in [("search", &search), ("filter", &filter)] {
+            let page: Value = serde_json::from_slice(&get(path.clone()).await?)?;
+            let n = page["cases"].as_array().map_or(0, Vec::len);
+            if n < 50 {
+                anyhow::bail!("the {what} {path} found {n} cases, not a full page of 50");
+            }
+        }
         let mut timings = Vec::new();
         timings.push(
             timed("first queue page (pending, 50)", 50.0, a.repeat, |_| {
@@ -241,18 +255,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
         timings.push(
             timed("search by surname (all statuses)", 100.0, a.repeat, |_| {
-                let g = get(format!("/api/cases?status=all&limit=50&q={surname}"));
+                let g = get(search.clone());
                 async move { g.await.map(|_| ()) }
             })
             .await?,
         );
         timings.push(
             timed("filter: flag + status + date range", 100.0, a.repeat, |_| {
-                let from = kyc_core::timefmt::rfc3339(now - 30 * 86_400_000);
-                let g = get(format!(
-                    "/api/cases?status=approved&flag=user_seen_before&from={}&limit=50",
-                    &from[..10]
-                ));
+                let g = get(filter.clone());
                 async move { g.await.map(|_| ()) }
             })
             .await?,

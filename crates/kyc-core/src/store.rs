@@ -30,6 +30,9 @@ const MIGRATIONS: &[&str] = &[
 
 const READER_POOL: usize = 4;
 
+/// Up to this many cases with a flag, the flag filter starts from those cases (see `list`).
+const RARE_FLAG_CASES: i64 = 2000;
+
 /// The database file inside the data dir.
 pub const DB_FILE: &str = "kyc-desk.sqlite3";
 
@@ -489,11 +492,27 @@ impl Store {
             sql += &format!(" AND user_tag = ?{}", args.len());
         }
         if let Some(f) = &q.flag {
+            // A common flag: walk the cases in page order and look each one up (a page fills
+            // quickly). A rare one: start from its few cases and sort them.
+            let common = self.read(|c| {
+                Ok(c.query_row(
+                    "SELECT count(*) > ?2 FROM (SELECT 1 FROM case_flags WHERE code = ?1 LIMIT ?2 + 1)",
+                    params![f, RARE_FLAG_CASES],
+                    |r| r.get::<_, bool>(0),
+                )?)
+            })?;
             args.push(f.clone().into());
-            sql += &format!(
-                " AND cases.id IN (SELECT case_id FROM case_flags WHERE code = ?{})",
-                args.len()
-            );
+            sql += &if common {
+                format!(
+                    " AND EXISTS (SELECT 1 FROM case_flags WHERE code = ?{} AND case_id = cases.id)",
+                    args.len()
+                )
+            } else {
+                format!(
+                    " AND cases.id IN (SELECT case_id FROM case_flags WHERE code = ?{})",
+                    args.len()
+                )
+            };
         }
         if let Some(t) = &q.document_type {
             args.push(t.clone().into());
