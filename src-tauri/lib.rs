@@ -41,18 +41,19 @@ impl Assets<Wry> for NoAssets {
     }
 }
 
-fn ui_assets() -> Arc<dyn UiAssets> {
+/// The UI for the review listener: `KYC_DESK_UI_DIR` when set, else the build embedded in `ctx`
+/// (taken out of it: the window shows the review URL, not Tauri's asset protocol).
+fn ui_assets(ctx: &mut tauri::Context<Wry>) -> Arc<dyn UiAssets> {
     if let Some(dir) = std::env::var_os("KYC_DESK_UI_DIR").filter(|d| !d.is_empty()) {
         return Arc::new(kyc_server::DirAssets(dir.into()));
     }
-    let mut ctx = context();
     Arc::new(EmbeddedUi(ctx.set_assets(Box::new(NoAssets))))
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     if cli.command.is_some() {
-        return kyc_cli::run(cli, Some(ui_assets()));
+        return kyc_cli::run(cli, Some(ui_assets(&mut context())));
     }
     kyc_cli::init_logging();
     match desktop(cli) {
@@ -66,10 +67,13 @@ pub fn main() -> ExitCode {
 
 fn desktop(cli: Cli) -> anyhow::Result<()> {
     let loaded = kyc_cli::load_config(cli.config.as_deref())?;
+    // One context: building it resolves the capabilities (compiling their URL patterns).
+    let mut ctx = context();
+    let assets = ui_assets(&mut ctx);
     let rt = tokio::runtime::Runtime::new()?;
     tauri::async_runtime::set(rt.handle().clone());
     let store = kyc_cli::open_store(&loaded)?;
-    let running = rt.block_on(kyc_server::start_with(&loaded, store, Some(ui_assets())))?;
+    let running = rt.block_on(kyc_server::start_with(&loaded, store, Some(assets)))?;
     print!("{}", kyc_cli::describe(&loaded, &running));
     let url = running.local_review_url();
     tauri::Builder::default()
@@ -82,7 +86,7 @@ fn desktop(cli: Cli) -> anyhow::Result<()> {
                 .build()?;
             Ok(())
         })
-        .run(context())?;
+        .run(ctx)?;
     rt.block_on(running.shutdown(std::time::Duration::from_secs(5)));
     Ok(())
 }
