@@ -465,7 +465,7 @@ fn write_new(path: &Path, config: &Config) -> Result<(), CoreError> {
 /// Parses and validates config text; errors name the key.
 pub fn parse(text: &str) -> Result<Config, CoreError> {
     let de = toml::Deserializer::new(text);
-    let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
         let key = e.path().to_string();
         let inner = e.into_inner();
         let msg = inner.message().to_string();
@@ -478,8 +478,24 @@ pub fn parse(text: &str) -> Result<Config, CoreError> {
             _ => CoreError::Config(format!("{key}: {msg}")),
         }
     })?;
+    config.receiver.share_request_keys();
     config.validate()?;
     Ok(config)
+}
+
+impl ReceiverConfig {
+    /// `[receiver.response_encryption]` enabled without a key of its own answers with the request
+    /// encryption's key and IV ("same keys", as Ditto ID's console is often given one pair for
+    /// both directions); its `cipher_spec` and `envelope` stay its own.
+    fn share_request_keys(&mut self) {
+        let (req, resp) = (&self.request_encryption, &mut self.response_encryption);
+        if resp.enable && resp.key.is_none() && req.enable && req.key.is_some() {
+            resp.key = req.key.clone();
+            if resp.iv.is_none() {
+                resp.iv = req.iv.clone();
+            }
+        }
+    }
 }
 
 /// Random printable text (letters and digits) of `len` characters: `len` bytes of key as UTF-8.
@@ -778,6 +794,42 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn response_encryption_without_keys_uses_the_request_keys() {
+        let text = r#"
+[receiver.request_encryption]
+enable = true
+cipher_spec = "AES/CBC/PKCS5Padding"
+key = "0123456789abcdef0123456789abcdef"
+iv = "fedcba9876543210"
+
+[receiver.response_encryption]
+enable = true
+"#;
+        let c = parse(text).unwrap();
+        let (req, resp) = (
+            &c.receiver.request_encryption,
+            &c.receiver.response_encryption,
+        );
+        assert_eq!(resp.key, req.key);
+        assert_eq!(resp.iv, req.iv);
+        // Its own key wins; without request keys there is nothing to share.
+        let own = text.replace(
+            "[receiver.response_encryption]\nenable = true",
+            "[receiver.response_encryption]\nenable = true\nkey = \"hex:000102030405060708090a0b0c0d0e0f\"\niv = \"hex:000102030405060708090a0b0c0d0e0f\"",
+        );
+        let c = parse(&own).unwrap();
+        assert_eq!(
+            c.receiver.response_encryption.key.as_deref(),
+            Some("hex:000102030405060708090a0b0c0d0e0f")
+        );
+        let err = parse("[receiver.response_encryption]\nenable = true\n").unwrap_err();
+        assert!(
+            err.to_string().contains("receiver.response_encryption"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn first_start_config_round_trips_and_validates() {
