@@ -136,17 +136,21 @@ fn check_name(name: &str) -> Result<(), CoreError> {
 }
 
 impl Store {
+    /// Creates an account from the command line (audited as by `system`).
     pub fn add_user(&self, name: &str, role: Role, password: &str) -> Result<User, CoreError> {
-        self.insert_user(name, role, password, false)
+        self.insert_user("system", name, role, password, false)
     }
 
     /// First run: creates the first admin, only while no account exists at all.
     pub fn add_first_admin(&self, name: &str, password: &str) -> Result<User, CoreError> {
-        self.insert_user(name, Role::Admin, password, true)
+        self.insert_user("setup", name, Role::Admin, password, true)
     }
 
+    /// Creates the account and its one `user.created` audit entry (naming `actor`) in one
+    /// transaction.
     fn insert_user(
         &self,
+        actor: &str,
         name: &str,
         role: Role,
         password: &str,
@@ -180,7 +184,7 @@ impl Store {
             }
             crate::audit::append(
                 &tx,
-                if only_if_first { "setup" } else { "system" },
+                actor,
                 "user.created",
                 None,
                 &serde_json::json!({"name": name, "role": role.as_str()}),
@@ -218,14 +222,7 @@ impl Store {
         role: Role,
         password: &str,
     ) -> Result<User, CoreError> {
-        let user = self.add_user(name, role, password)?;
-        self.audit(
-            actor,
-            "user.added",
-            None,
-            serde_json::json!({"name": name, "role": role.as_str()}),
-        )?;
-        Ok(user)
+        self.insert_user(actor, name, role, password, false)
     }
 
     pub fn user_count(&self) -> Result<i64, CoreError> {

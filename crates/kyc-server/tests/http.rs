@@ -879,6 +879,31 @@ async fn each_role_is_refused_what_it_may_not_do() {
         .await
         .unwrap();
     assert_eq!(dup.status(), 409);
+    // Each account made in the desk is one audit entry naming the admin who made it.
+    let trail: Value = desk
+        .http
+        .get(desk.review("/api/audit?action=user.created"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let made: Vec<(&str, &str)> = trail["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "ada")
+        .map(|e| {
+            (
+                e["detail"]["name"].as_str().unwrap(),
+                e["detail"]["role"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(made.len(), 2, "{trail}");
+    assert!(made.contains(&("sam", "supervisor")) && made.contains(&("audrey", "auditor")));
     let sub = submission(Scenario::Clean, 700);
     let held = desk.post_in_background(&sub.payload);
     let id = desk.wait_for_case(&sub.requester_id).await["id"]
