@@ -100,6 +100,9 @@ pub struct Submission {
     pub payload: Payload,
     /// The received JSON with each image's base64 replaced by `kyc-desk:image/<name>`.
     pub raw_json: String,
+    /// For a custom body: the model it was mapped into (images as markers); None when the body
+    /// is in the model's shape already.
+    pub model_json: Option<String>,
     pub images: Vec<Image>,
     /// For a custom body (`[receiver.mapping]`): which mapped fields it carried and which it lacked.
     pub custom: Option<CustomBody>,
@@ -266,7 +269,7 @@ fn open_custom(
     })?;
     missing.sort();
     missing.dedup();
-    sub.raw_json = original.to_string();
+    sub.model_json = Some(std::mem::replace(&mut sub.raw_json, original.to_string()));
     sub.custom = Some(CustomBody { carried, missing });
     Ok(sub)
 }
@@ -325,6 +328,7 @@ fn open_default(mut root: Value) -> Result<Submission, CoreError> {
         app_id,
         payload,
         raw_json,
+        model_json: None,
         images,
         custom: None,
     })

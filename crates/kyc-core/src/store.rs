@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/006_assignment.sql"),
     include_str!("../migrations/007_image_files.sql"),
     include_str!("../migrations/008_case_flags.sql"),
+    include_str!("../migrations/009_mapped_model.sql"),
 ];
 
 const READER_POOL: usize = 4;
@@ -73,6 +74,27 @@ pub struct CaseSummary {
     /// While Ditto ID's request is held open: when the window closes (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hold_until: Option<String>,
+}
+
+impl CaseSummary {
+    /// What is left to say about an erased case (its live event): id and reference only.
+    pub fn erased(id: i64, reference: String) -> CaseSummary {
+        CaseSummary {
+            id,
+            reference,
+            requester_id: String::new(),
+            user_id: String::new(),
+            status: "erased".into(),
+            received_at: String::new(),
+            holder_name: None,
+            document_number: None,
+            document_type: None,
+            flags: Vec::new(),
+            answer: None,
+            assignee: None,
+            hold_until: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -383,8 +405,8 @@ impl Store {
             };
             tx.execute(
                 "INSERT INTO cases (id, reference, requester_id, user_id, app_id, body_sha256, received_at, \
-                 document_type, flags, raw_json, pii, raw, document_tag, user_tag) \
-                 VALUES (?1, ?2, ?3, '', ?4, x'', ?5, ?6, ?7, '', ?8, ?9, ?10, ?11)",
+                 document_type, flags, raw_json, pii, raw, document_tag, user_tag, model) \
+                 VALUES (?1, ?2, ?3, '', ?4, x'', ?5, ?6, ?7, '', ?8, ?9, ?10, ?11, ?12)",
                 params![
                     next_id,
                     reference,
@@ -397,6 +419,7 @@ impl Store {
                     key.seal("raw", sub.raw_json.as_bytes()),
                     p.document_number().map(|n| vault.tag("document", n)),
                     vault.tag("user", &sub.user_id),
+                    sub.model_json.as_ref().map(|m| key.seal("model", m.as_bytes())),
                 ],
             )?;
             tx.execute(
@@ -607,6 +630,23 @@ impl Store {
                 .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
             let bytes = self.case_key(c, id)?.open("raw", &raw)?;
             String::from_utf8(bytes).map_err(|e| CoreError::Internal(e.to_string()))
+        })
+    }
+
+    /// For a custom body: the model it was mapped into (None for a default body).
+    pub fn model_json(&self, id: i64) -> Result<Option<String>, CoreError> {
+        self.read(|c| {
+            let sealed: Option<Vec<u8>> = c
+                .query_row("SELECT model FROM cases WHERE id = ?1", [id], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
+            let Some(sealed) = sealed else {
+                return Ok(None);
+            };
+            let bytes = self.case_key(c, id)?.open("model", &sealed)?;
+            String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|e| CoreError::Internal(e.to_string()))
         })
     }
 

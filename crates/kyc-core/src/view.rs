@@ -186,7 +186,11 @@ pub fn detail(store: &Store, key: &str, policy: &DecisionConfig) -> Result<CaseD
     let id = store.resolve(key)?;
     let summary = store.summary(id)?;
     let raw_json = store.raw_json(id)?;
-    let payload = ingest::reparse(&raw_json)?;
+    // A custom body is shown through the model it was mapped into; `raw` stays as received.
+    let payload = match store.model_json(id)? {
+        Some(model) => ingest::reparse(&model)?,
+        None => ingest::reparse(&raw_json)?,
+    };
     let raw: Value =
         serde_json::from_str(&raw_json).map_err(|e| CoreError::Internal(e.to_string()))?;
     let document = payload.document().map(|d| {

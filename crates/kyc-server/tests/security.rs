@@ -404,12 +404,14 @@ async fn custom_template_bodies_are_mapped_and_say_what_is_missing() {
             ("name", "/name"),
             ("date_of_birth", "/dob"),
             ("document_number", "/documentNumber"),
+            ("face_score", "/match/score"),
         ] {
             c.receiver.mapping.insert(k.into(), v.into());
         }
     })
     .await;
-    let body = json!({"userId": "cust-000042", "name": "Anna Bērziņa", "dob": "12.03.1985", "documentNumber": "PA9992592"});
+    let body = json!({"userId": "cust-000042", "name": "Anna Bērziņa", "dob": "12.03.1985", "documentNumber": "PA9992592",
+                      "match": {"score": 0.93}});
     let (status, answer) = d.post(&body).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["user_id"], "cust-000042");
@@ -433,6 +435,13 @@ async fn custom_template_bodies_are_mapped_and_say_what_is_missing() {
     );
     let (_, detail) = d.get(&format!("/api/cases/{}", case["id"])).await;
     assert_eq!(detail["raw"]["dob"], "12.03.1985");
+    // The case view shows what was mapped: the score and the document's fields.
+    assert_eq!(detail["face_match"]["value"], 0.93, "{detail}");
+    let fields = detail["fields"].to_string();
+    assert!(
+        fields.contains("PA9992592") && fields.contains("12.03.1985"),
+        "{fields}"
+    );
     // The same body again is the same request (no correlation id in the template).
     assert_eq!(d.post(&body).await.1, answer);
     assert_eq!(d.count(), 1);
