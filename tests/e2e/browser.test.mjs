@@ -81,15 +81,20 @@ describe('browser: kyc-desk serve + Chromium', () => {
     page.on('framenavigated', (f) => {
       if (f === page.mainFrame()) navigations += 1;
     });
-    const sel = (id) => page.locator(`[data-testid="${id}"]`);
-    ui = {
-      js: (fn, ...args) => page.evaluate(`(${fn.toString()})(...${JSON.stringify(args)})`),
-      press: (key) => page.keyboard.press(key),
+    ui = uiFor(page);
+  }, { timeout: LIMIT });
+
+  /** The adapter flow.mjs drives a page through. */
+  function uiFor(p) {
+    const sel = (id) => p.locator(`[data-testid="${id}"]`);
+    return {
+      js: (fn, ...args) => p.evaluate(`(${fn.toString()})(...${JSON.stringify(args)})`),
+      press: (key) => p.keyboard.press(key),
       type: (id, text) => sel(id).fill(text, { timeout: T.ui }),
       click: (id) => sel(id).click({ timeout: T.ui }),
-      screenshot: (file) => page.screenshot({ path: file }),
+      screenshot: (file) => p.screenshot({ path: file }),
     };
-  }, { timeout: LIMIT });
+  }
 
   after(async () => {
     await context?.close().catch(() => {});
@@ -318,6 +323,13 @@ describe('browser: kyc-desk serve + Chromium', () => {
     await tid('filter-status').selectOption('all', { timeout: T.ui });
     await queueRow.waitFor({ timeout: T.ui });
     await waitUntil(async () => tid('erase-case').isEnabled(), { what: 'erase-case enabled once Ditto ID has its answer' });
+    // A second desk (another tab of the same session) lists the case: it must drop it live.
+    const other = await context.newPage();
+    await other.goto(`http://${server.review}/`, { timeout: T.start });
+    await flow.waitState(uiFor(other), (x) => x.present.queue && x.live === 'live', 'the second tab live on the queue', T.start);
+    await other.locator('[data-testid="filter-status"]').selectOption('all', { timeout: T.ui });
+    const otherRow = other.locator(`[data-testid="queue-row"][data-requester-id="${exp.requesterId}"]`);
+    await otherRow.waitFor({ timeout: T.ui });
     await tid('erase-case').click({ timeout: T.ui });
     await tid('erase-panel').waitFor({ timeout: T.ui });
     assert.equal(await tid('erase-confirm').isDisabled(), true, 'no erasure without a reason');
@@ -327,6 +339,8 @@ describe('browser: kyc-desk serve + Chromium', () => {
     await flow.waitState(ui, (x) => !x.present['case-view'], 'the case view to close after erasing');
     await queueRow.waitFor({ state: 'detached', timeout: T.ui });
     assert.match(await text(tid('desk-notice')), new RegExp(`${row.reference}.*erased`));
+    await otherRow.waitFor({ state: 'detached', timeout: T.ui });
+    await other.close();
     const gone = await apiRequest(server.review, admin, 'GET', `/api/cases/${caseId}`);
     assert.equal(gone.status, 404, 'the erased case is gone from the server');
     await tid('filter-status').selectOption('pending', { timeout: T.ui });

@@ -27,6 +27,9 @@ pub enum EventKind {
     Answered,
     #[serde(rename = "case.assigned")]
     Assigned,
+    /// Carries only the case's id and reference.
+    #[serde(rename = "case.erased")]
+    Erased,
 }
 
 impl EventKind {
@@ -36,6 +39,7 @@ impl EventKind {
             EventKind::Decided => "case.decided",
             EventKind::Answered => "case.answered",
             EventKind::Assigned => "case.assigned",
+            EventKind::Erased => "case.erased",
         }
     }
 }
@@ -336,6 +340,11 @@ impl Desk {
         let (by, reason) = (by.to_string(), reason.to_string());
         let reference = blocking(move || store.erase(id, &by, &reason)).await?;
         tracing::info!(case = id, "erased");
+        self.emit(
+            EventKind::Erased,
+            CaseSummary::erased(id, reference.clone()),
+            None,
+        );
         Ok(reference)
     }
 
@@ -355,9 +364,12 @@ impl Desk {
             }
             let store = self.store.clone();
             let reason = format!("retention: decided more than {keep_days} days ago");
-            erased += blocking(move || store.erase_all(&due, "retention", &reason))
-                .await?
-                .len();
+            let ids = due.clone();
+            let refs = blocking(move || store.erase_all(&due, "retention", &reason)).await?;
+            erased += refs.len();
+            for (id, reference) in ids.into_iter().zip(refs) {
+                self.emit(EventKind::Erased, CaseSummary::erased(id, reference), None);
+            }
         }
         if erased > 0 {
             tracing::info!(erased, keep_days, "retention sweep");

@@ -424,7 +424,7 @@ async fn decide(
     Ok(Json(detail).into_response())
 }
 #[utoipa::path(get, path = "/api/events", tag = "review", security(("session" = [])),
-    responses((status = 200, content_type = "text/event-stream", description = "Server-sent events case.created, case.decided, case.answered; data is `{type, case, hold_until?}`")))]
+    responses((status = 200, content_type = "text/event-stream", description = "Server-sent events case.created, case.decided, case.answered, case.assigned, case.erased (its case carries only id and reference); data is `{type, case, hold_until?}`")))]
 async fn events(
     State(st): St,
     _who: Reviewer,

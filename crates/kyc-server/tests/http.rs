@@ -482,6 +482,24 @@ async fn review_api_needs_a_session() {
     assert_eq!(resp.json::<Value>().await.unwrap()["role"], "reviewer");
 }
 
+/// Reads the event stream until `done` says what was read is enough (or the deadline fails it).
+async fn read_events_until(
+    stream: &mut reqwest::Response,
+    deadline: tokio::time::Instant,
+    done: impl Fn(&str) -> bool,
+) -> String {
+    let mut seen = String::new();
+    while !done(&seen) {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    seen
+}
+
 #[tokio::test]
 async fn events_stream_announces_new_cases() {
     let desk = start(|c| c.decision.hold_secs = 0).await;
@@ -496,17 +514,43 @@ async fn events_stream_announces_new_cases() {
     let sub = submission(Scenario::Clean, 8);
     let (status, _) = desk.post(&sub.payload).await;
     assert_eq!(status, 200);
-    let mut seen = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !(seen.contains("event: case.created") && seen.contains("event: case.answered")) {
-        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        seen.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    let seen = read_events_until(&mut stream, deadline, |seen| {
+        seen.contains("event: case.created") && seen.contains("event: case.answered")
+    })
+    .await;
     assert!(seen.contains(&sub.requester_id));
+
+    // An erasure is announced too, with the id and reference only.
+    let id = desk.wait_for_case(&sub.requester_id).await["id"]
+        .as_i64()
+        .unwrap();
+    let admin = desk.login("ada").await;
+    let (status, body) = desk
+        .post_as(
+            &admin,
+            &format!("/api/cases/{id}/erase"),
+            json!({"reason": "DSR 1"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let seen = read_events_until(&mut stream, deadline, |seen| {
+        seen.contains("event: case.erased") && seen.ends_with("\n\n")
+    })
+    .await;
+    let data = seen[seen.find("event: case.erased").unwrap()..]
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .unwrap();
+    let event: Value = serde_json::from_str(data).unwrap();
+    assert_eq!(event["type"], "case.erased");
+    assert_eq!(event["case"]["id"], id);
+    assert_eq!(event["case"]["reference"], body["erased"]);
+    assert_eq!(event["case"]["status"], "erased");
+    assert!(
+        !data.contains(&sub.surname) && !data.contains(&sub.requester_id),
+        "{data}"
+    );
 }
 
 #[tokio::test]

@@ -41,7 +41,8 @@ export interface CaseFilters {
   status?: string; q?: string; flag?: string; document_type?: string; from?: string; to?: string;
   answered_by?: string; user_id?: string; cursor?: string; limit?: number;
 }
-export interface DeskEvent { type: "case.created" | "case.decided" | "case.answered" | "case.assigned"; case: CaseSummary; hold_until?: string }
+/** `case.erased` carries only the case's id and reference. */
+export interface DeskEvent { type: "case.created" | "case.decided" | "case.answered" | "case.assigned" | "case.erased"; case: CaseSummary; hold_until?: string }
 export interface StatsDay { day: string; received: number; approved: number; rejected: number; pending: number; timeouts: number }
 export interface ReviewerStats { name: string; decided: number; approved: number; rejected: number; median_secs: number | null }
 export interface Stats {
@@ -124,7 +125,7 @@ export const resendDelivery = (id: number) => call<void>("POST", `/api/deliverie
 export function subscribe(onEvent: (e: DeskEvent) => void, onState: (live: boolean) => void): () => void {
   const es = new EventSource("/api/events", { withCredentials: true });
   const handler = (m: MessageEvent) => { try { onEvent(JSON.parse(m.data)); } catch { /* ignore */ } };
-  for (const t of ["case.created", "case.decided", "case.answered", "case.assigned"]) es.addEventListener(t, handler as EventListener);
+  for (const t of ["case.created", "case.decided", "case.answered", "case.assigned", "case.erased"]) es.addEventListener(t, handler as EventListener);
   es.onopen = () => onState(true);
   es.onerror = () => onState(false);
   return () => es.close();
