@@ -403,20 +403,15 @@ fn take_image(
             ))
         }
     };
-    let image =
-        decode_image_owned(name, text).map_err(|m| CoreError::invalid(dotted(pointer), m))?;
+    let image = decode_image(name, text).map_err(|m| CoreError::invalid(dotted(pointer), m))?;
     *slot = Value::String(format!("{IMAGE_MARKER}{name}"));
     out.push(image);
     Ok(())
 }
 
-/// Decodes base64 (bare or as a data: URL, whitespace tolerated) and checks the image header.
-pub fn decode_image(name: &str, text: &str) -> Result<Image, String> {
-    decode_image_owned(name, text.to_string())
-}
-
-/// Like [`decode_image`], decoding inside the string's own buffer (no copy of the image).
-pub fn decode_image_owned(name: &str, text: String) -> Result<Image, String> {
+/// Decodes base64 (bare or as a data: URL, whitespace tolerated) inside the string's own buffer
+/// (no copy of the image) and checks the image header.
+pub fn decode_image(name: &str, text: String) -> Result<Image, String> {
     let mut bytes = text.into_bytes();
     let start = bytes.len() - bytes.trim_ascii_start().len();
     if bytes[start..].starts_with(b"data:") {

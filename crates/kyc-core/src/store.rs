@@ -310,7 +310,7 @@ impl Store {
         let vault = unlock(&conn, master)?;
         seal_plaintext_rows(&mut conn, &vault)?;
         let files = ImageFiles::beside(path);
-        sweep_image_files(&conn, &files)?;
+        sweep_image_files(&mut conn, &files)?;
         Ok(Store {
             path: path.to_path_buf(),
             vault,
@@ -624,30 +624,28 @@ impl Store {
 
     /// The stored raw payload (images as markers).
     pub fn raw_json(&self, id: i64) -> Result<String, CoreError> {
-        self.read(|c| {
-            let raw: Vec<u8> = c
-                .query_row("SELECT raw FROM cases WHERE id = ?1", [id], |r| r.get(0))
-                .optional()?
-                .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
-            let bytes = self.case_key(c, id)?.open("raw", &raw)?;
-            String::from_utf8(bytes).map_err(|e| CoreError::Internal(e.to_string()))
-        })
+        Ok(self.payload_json(id)?.0)
     }
 
-    /// For a custom body: the model it was mapped into (None for a default body).
-    pub fn model_json(&self, id: i64) -> Result<Option<String>, CoreError> {
+    /// The stored raw payload and, for a custom body, the model it was mapped into (None for a
+    /// default body), read and opened together.
+    pub fn payload_json(&self, id: i64) -> Result<(String, Option<String>), CoreError> {
         self.read(|c| {
-            let sealed: Option<Vec<u8>> = c
-                .query_row("SELECT model FROM cases WHERE id = ?1", [id], |r| r.get(0))
+            let (raw, model): (Vec<u8>, Option<Vec<u8>>) = c
+                .query_row("SELECT raw, model FROM cases WHERE id = ?1", [id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
                 .optional()?
                 .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
-            let Some(sealed) = sealed else {
-                return Ok(None);
+            let key = self.case_key(c, id)?;
+            let text = |field: &str, sealed: &[u8]| {
+                String::from_utf8(key.open(field, sealed)?)
+                    .map_err(|e| CoreError::Internal(e.to_string()))
             };
-            let bytes = self.case_key(c, id)?.open("model", &sealed)?;
-            String::from_utf8(bytes)
-                .map(Some)
-                .map_err(|e| CoreError::Internal(e.to_string()))
+            Ok((
+                text("raw", &raw)?,
+                model.map(|m| text("model", &m)).transpose()?,
+            ))
         })
     }
 
@@ -1408,17 +1406,24 @@ fn unlock(conn: &Connection, master: MasterKey) -> Result<Vault, CoreError> {
     }
 }
 
-/// Seals cases stored in the clear by a version before encryption at rest, then vacuums so no
-/// plaintext stays behind in free pages.
 /// Removes image files that no committed case points to (a crash between the file and the commit,
 /// or an interrupted removal after an erasure).
-fn sweep_image_files(conn: &Connection, files: &ImageFiles) -> Result<(), CoreError> {
-    let mut stmt =
-        conn.prepare("SELECT DISTINCT case_id FROM images WHERE file_len IS NOT NULL")?;
-    let live = stmt
-        .query_map([], |r| r.get::<_, i64>(0))?
-        .collect::<Result<std::collections::HashSet<i64>, _>>()?;
+///
+/// Runs holding the write lock: another process on the same database (the service while the CLI
+/// opens the store) writes a case's file inside its write transaction, so no file is half-way
+/// to its commit while this looks.
+fn sweep_image_files(conn: &mut Connection, files: &ImageFiles) -> Result<(), CoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let live = {
+        let mut stmt =
+            tx.prepare("SELECT DISTINCT case_id FROM images WHERE file_len IS NOT NULL")?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, i64>(0))?
+            .collect::<Result<std::collections::HashSet<i64>, _>>()?;
+        ids
+    };
     let removed = files.sweep(|id| live.contains(&id))?;
+    drop(tx);
     if removed > 0 {
         tracing::info!(
             files = removed,
@@ -1428,6 +1433,8 @@ fn sweep_image_files(conn: &Connection, files: &ImageFiles) -> Result<(), CoreEr
     Ok(())
 }
 
+/// Seals cases stored in the clear by a version before encryption at rest, then vacuums so no
+/// plaintext stays behind in free pages.
 fn seal_plaintext_rows(conn: &mut Connection, vault: &Vault) -> Result<(), CoreError> {
     let legacy: Vec<i64> = {
         let mut stmt = conn.prepare("SELECT id FROM cases WHERE pii IS NULL")?;
@@ -1601,6 +1608,32 @@ mod tests {
             .unwrap();
         assert!(files.path(1).exists());
         drop(Store::open(&path, MasterKey::Key([4; 32])).unwrap());
+        assert!(!files.path(1).exists());
+    }
+
+    #[test]
+    fn the_sweep_waits_for_a_write_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        drop(Store::open(&path, MasterKey::Key([4; 32])).unwrap());
+        // Another process inside insert_case: write lock taken, case file written, not committed.
+        let mut other = Connection::open(&path).unwrap();
+        let tx = other
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .unwrap();
+        let files = ImageFiles::beside(&path);
+        files
+            .write(1, b"sealed bytes about to be committed")
+            .unwrap();
+        let opening = std::thread::spawn({
+            let path = path.clone();
+            move || Store::open(&path, MasterKey::Key([4; 32])).map(drop)
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(!opening.is_finished(), "the sweep waits for the write lock");
+        assert!(files.path(1).exists());
+        drop(tx); // rolled back: the file is an orphan now
+        opening.join().unwrap().unwrap();
         assert!(!files.path(1).exists());
     }
 

@@ -185,12 +185,9 @@ fn score(value: Option<f64>, threshold: f64) -> Score {
 pub fn detail(store: &Store, key: &str, policy: &DecisionConfig) -> Result<CaseDetail, CoreError> {
     let id = store.resolve(key)?;
     let summary = store.summary(id)?;
-    let raw_json = store.raw_json(id)?;
+    let (raw_json, model_json) = store.payload_json(id)?;
     // A custom body is shown through the model it was mapped into; `raw` stays as received.
-    let payload = match store.model_json(id)? {
-        Some(model) => ingest::reparse(&model)?,
-        None => ingest::reparse(&raw_json)?,
-    };
+    let payload = ingest::reparse(model_json.as_deref().unwrap_or(&raw_json))?;
     let raw: Value =
         serde_json::from_str(&raw_json).map_err(|e| CoreError::Internal(e.to_string()))?;
     let document = payload.document().map(|d| {

@@ -187,29 +187,13 @@ async fn an_erased_case_cannot_be_read_back_even_with_the_master_key() {
 
     // The audit trail keeps the id, the reference and the reason, and nothing about the person.
     let auditor = d.login("ada").await;
-    let resp = d
-        .http
-        .get(d.review("/api/audit?action=case.erased"))
-        .bearer_auth(&auditor)
-        .send()
-        .await
-        .unwrap();
-    let trail: Value = resp.json().await.unwrap();
+    let (_, trail) = d.get_as(&auditor, "/api/audit?action=case.erased").await;
     let entry = &trail["entries"][0];
     assert_eq!(entry["case_id"], id);
     assert_eq!(entry["detail"]["reference"], reference);
     assert_eq!(entry["detail"]["reason"], "DSR ticket 4711");
     assert_eq!(entry["actor"], "ada");
-    let (_, verify) = {
-        let r = d
-            .http
-            .get(d.review("/api/audit/verify"))
-            .bearer_auth(&auditor)
-            .send()
-            .await
-            .unwrap();
-        (r.status(), r.json::<Value>().await.unwrap())
-    };
+    let (_, verify) = d.get_as(&auditor, "/api/audit/verify").await;
     assert_eq!(verify["intact"], true, "{verify}");
     let dir = d.dir.clone();
     d.stop().await;

@@ -924,16 +924,7 @@ async fn each_role_is_refused_what_it_may_not_do() {
         .unwrap();
     assert_eq!(dup.status(), 409);
     // Each account made in the desk is one audit entry naming the admin who made it.
-    let trail: Value = desk
-        .http
-        .get(desk.review("/api/audit?action=user.created"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, trail) = desk.get_as(&admin, "/api/audit?action=user.created").await;
     let made: Vec<(&str, &str)> = trail["entries"]
         .as_array()
         .unwrap()

@@ -143,10 +143,15 @@ impl Desk {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.get_as(&self.token, path).await
+    }
+
+    /// GETs JSON from the review API with another user's token.
+    pub async fn get_as(&self, token: &str, path: &str) -> (u16, Value) {
         let resp = self
             .http
             .get(self.review(path))
-            .bearer_auth(&self.token)
+            .bearer_auth(token)
             .send()
             .await
             .unwrap();
