@@ -11,7 +11,7 @@ use clap::Parser;
 use kyc_cli::Cli;
 use kyc_server::UiAssets;
 use tauri::utils::assets::{AssetKey, AssetsIter, CspHash};
-use tauri::{Assets, WebviewUrl, WebviewWindowBuilder, Wry};
+use tauri::{Assets, Manager, WebviewUrl, WebviewWindowBuilder, Wry};
 
 fn context() -> tauri::Context<Wry> {
     tauri::generate_context!()
@@ -75,11 +75,23 @@ fn desktop(cli: Cli) -> anyhow::Result<()> {
     let store = kyc_cli::open_store(&loaded)?;
     let running = rt.block_on(kyc_server::start_with(&loaded, store, Some(assets)))?;
     print!("{}", kyc_cli::describe(&loaded, &running));
-    let url = running.local_review_url();
+    // The window's own first-run screen gets the setup code in the URL fragment.
+    let url = running.window_url();
+    let origin = running.local_review_url();
     tauri::Builder::default()
         .invoke_handler(tauri::generate_handler![save::save_file])
         .setup(move |app| {
+            // `save_file` is granted to the exact origin of this run's desk, nothing else.
+            app.add_capability(
+                tauri::ipc::CapabilityBuilder::new("desk-window")
+                    .remote(format!("{origin}/*"))
+                    .window("main")
+                    .permission("allow-save-file"),
+            )?;
+            let desk: tauri::Url = origin.parse()?;
             WebviewWindowBuilder::new(app, "main", WebviewUrl::External(url.parse()?))
+                // The window never leaves the desk (a link or a script cannot take it elsewhere).
+                .on_navigation(move |to| to.origin() == desk.origin())
                 .title("KYC Desk")
                 .inner_size(1280.0, 800.0)
                 .min_inner_size(1024.0, 640.0)

@@ -1,5 +1,6 @@
 // Browser suite: `kyc-desk serve` + Chromium (Playwright), driven by the keyboard like a reviewer.
-// A real `kyc-desk simulate` plays Ditto ID and must receive the reviewer's decision.
+// A real `kyc-desk simulate` plays Ditto ID and must receive the reviewer's decision. The first
+// admin is made in the desk with the setup code serve prints (no account is made beforehand).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -10,17 +11,37 @@ import { chromium } from 'playwright-core';
 
 import * as flow from './flow.mjs';
 import {
-  Cleanup, T, addUser, apiCase, apiLogin, apiRequest, ensureScreenshotDir, expectedFromPayload, makeTempDir,
-  readPayloads, simulateResults, startServe, startSimulate, waitUntil, writeConfig,
+  Cleanup, SETUP_CODE_RE, T, addUser, apiCase, apiLogin, apiRequest, apiSetupStatus, ensureScreenshotDir,
+  expectedFromPayload, makeTempDir, readPayloads, simulateResults, startServe, startSimulate, waitUntil,
+  writeConfig, wrongSetupCode,
 } from './lib.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 /** A safety net only: every wait inside has its own, shorter timeout. */
 const LIMIT = 5 * 60_000;
+// Passwords must pass the server's rule: 12+ characters and not easy to guess (zxcvbn score >= 3).
 const USER = 'alice';
-const PASSWORD = 'correct horse battery staple';
+const PASSWORD = 'Quiet-Harbor-Lantern-47';
 const REVIEWER = 'bob';
-const REVIEWER_PASSWORD = 'bob reviews cases 42';
+const REVIEWER_PASSWORD = 'Amber-Falcon-Ledger-83';
+/** The account the admin disables and whose password is reset (made with `kyc-desk user add`). */
+const OTHER = 'carol';
+const OTHER_PASSWORD = 'Copper-Meadow-Violin-62';
+const OTHER_TEMPORARY = 'Granite-Orchid-Ferry-58';
+const OTHER_NEW = 'Velvet-Compass-Rain-71';
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run',
+];
+/** A Chromium of its own (own profile, so own cookies: another person's desk). */
+const launch = (profile) =>
+  chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1280, height: 800 },
+    timeout: T.start,
+  });
 
 describe('browser: kyc-desk serve + Chromium', () => {
   const cleanup = new Cleanup();
@@ -63,19 +84,10 @@ describe('browser: kyc-desk serve + Chromium', () => {
   before(async () => {
     dir = cleanup.dir(await makeTempDir('kyc-e2e-browser-'));
     ({ path: config } = await writeConfig(dir));
-    await addUser(config, USER, PASSWORD);
-    server = await startServe(config, cleanup);
+    // No account: serve prints the one-time setup code the first admin needs.
+    server = await startServe(config, cleanup, { setupCode: true });
     shots = await ensureScreenshotDir('browser');
-    context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run',
-      ],
-      viewport: { width: 1280, height: 800 },
-      timeout: T.start,
-    });
+    context = await launch(join(dir, 'chromium-profile'));
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => pageErrors.push(`${step}: ${e}`));
     page.on('framenavigated', (f) => {
@@ -101,10 +113,31 @@ describe('browser: kyc-desk serve + Chromium', () => {
     await cleanup.run();
   }, { timeout: LIMIT });
 
-  check('signs in with the account made by `kyc-desk user add`', async () => {
-    step = 'sign-in';
+  check('first run: a wrong setup code is refused and creates nothing; the code serve printed creates the admin, signed in', async () => {
+    step = 'setup';
+    assert.match(server.setupCode, SETUP_CODE_RE, `serve prints the setup code in groups of 4: ${server.setupCode}`);
+    const status = await apiSetupStatus(server.review);
+    assert.equal(status.needs_setup, true, 'no account yet');
+    assert.equal(status.code_required, true, 'setup needs the code');
     await page.goto(`http://${server.review}/`, { timeout: T.start });
-    await flow.login(ui, USER, PASSWORD);
+    await flow.waitState(ui, (x) => x.present['setup-form'], 'setup-form on a fresh desk', T.start);
+    assert.equal((await flow.snapshot(ui)).setupCode, '', 'a browser gets no code handed over: the field is empty');
+    assert.match(await text(tid('setup-form')), /kyc-desk serve/, 'the form says where the code comes from');
+
+    const wrong = await flow.submitSetup(ui, { code: wrongSetupCode(server.setupCode), username: USER, password: PASSWORD });
+    assert.ok(wrong.setupError, 'setup-error after a wrong code');
+    assert.ok(wrong.present['setup-form'], 'the setup form stays');
+    assert.equal((await apiSetupStatus(server.review)).needs_setup, true, 'a wrong code creates no account');
+    const refused = await fetch(`http://${server.review}/api/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: USER, password: PASSWORD }),
+    });
+    assert.equal(refused.status, 401, `no account ${USER} after the wrong code`);
+
+    const right = await flow.submitSetup(ui, { code: server.setupCode, username: USER, password: PASSWORD });
+    assert.equal(right.setupError, '', `the printed code is accepted: ${right.setupError}`);
+    await flow.afterSetup(ui);
+    assert.equal((await apiSetupStatus(server.review)).needs_setup, false, 'the first admin exists');
+    await apiLogin(server.review, USER, PASSWORD);
   });
 
   check('a held clean case appears live, is opened by keyboard, shows the payload, and approving answers Ditto ID result=true', async () => {
@@ -413,6 +446,76 @@ describe('browser: kyc-desk serve + Chromium', () => {
     assert.deepEqual(simulateResults(sim.out).map((r) => r.result), ['true', 'true'], sim.describe());
     await tid('sign-out').click({ timeout: T.ui });
     await flow.login(ui, USER, PASSWORD);
+  });
+
+  check('an admin disables an account signed in elsewhere (its desk goes back to the sign-in), and a password reset makes it choose a new password first', async () => {
+    step = 'accounts';
+    await addUser(config, OTHER, OTHER_PASSWORD, 'reviewer');
+    // The other person's desk: a browser of its own (its own cookies), signed in and live.
+    const ctx2 = await launch(join(dir, 'chromium-profile-other'));
+    try {
+      const p2 = ctx2.pages()[0] ?? (await ctx2.newPage());
+      p2.on('pageerror', (e) => pageErrors.push(`${step} (${OTHER}'s desk): ${e}`));
+      const ui2 = uiFor(p2);
+      await p2.goto(`http://${server.review}/`, { timeout: T.start });
+      await flow.login(ui2, OTHER, OTHER_PASSWORD);
+
+      // The admin's accounts table.
+      await tid('nav-settings').click({ timeout: T.ui });
+      await tid('users-table').waitFor({ timeout: T.ui });
+      const status = tid(`user-status-${OTHER}`);
+      await waitAttr(status, 'data-status', 'active', `${OTHER} listed`);
+      assert.notEqual(await text(tid(`user-last-login-${OTHER}`)), 'never', `${OTHER} signed in: last sign-in shown`);
+      assert.equal(await tid(`user-role-${OTHER}`).inputValue({ timeout: T.ui }), 'reviewer');
+      assert.equal(await tid(`user-toggle-${USER}`).isDisabled(), true, 'an admin cannot disable the own account');
+
+      // Disable: the other desk's event stream ends, /api/me says 401, back to the sign-in.
+      const t0 = Date.now();
+      await tid(`user-toggle-${OTHER}`).click({ timeout: T.ui });
+      await waitAttr(status, 'data-status', 'disabled', `${OTHER} disabled`);
+      assert.equal(await text(tid(`user-toggle-${OTHER}`)), 'Enable');
+      // The server ends the stream within 2 s; allow for a slow machine, not for a reconnect loop.
+      const ended = await flow.waitState(ui2, (x) => x.present['login-form'], `${OTHER}'s desk to go back to the sign-in`, 10_000);
+      const tookMs = Date.now() - t0;
+      assert.ok(tookMs < 10_000, `within seconds (${tookMs} ms)`);
+      assert.match(ended.loginNotice, /session has ended/i, `login-notice says why: "${ended.loginNotice}"`);
+      assert.equal(ended.present.queue, false, 'the queue is gone');
+      await ui2.type('login-username', OTHER);
+      await ui2.type('login-password', OTHER_PASSWORD);
+      await ui2.click('login-submit');
+      const refused = await flow.waitState(ui2, (x) => x.loginError, 'login-error for a disabled account');
+      assert.match(refused.loginError, /disabled/i, 'a disabled account is told so');
+
+      // Enable, then reset the password to a temporary one (typed twice).
+      await tid(`user-toggle-${OTHER}`).click({ timeout: T.ui });
+      await waitAttr(status, 'data-status', 'active', `${OTHER} enabled again`);
+      await tid(`user-reset-${OTHER}`).click({ timeout: T.ui });
+      await tid('reset-password').fill(OTHER_TEMPORARY, { timeout: T.ui });
+      await tid('reset-password2').fill(OTHER_TEMPORARY, { timeout: T.ui });
+      await tid('reset-submit').click({ timeout: T.ui });
+      await waitAttr(status, 'data-status', 'must-change-password', `${OTHER} must change the password`);
+      assert.match(await text(tid('accounts-message')), new RegExp(OTHER));
+      await page.evaluate(() => document.activeElement instanceof HTMLElement && document.activeElement.blur());
+      await tid('accounts').screenshot({ path: join(shots, 'browser-accounts.png'), timeout: T.ui });
+
+      // The server holds everything but the password change until it is done.
+      const temp = await apiLogin(server.review, OTHER, OTHER_TEMPORARY);
+      const held = await apiRequest(server.review, temp, 'GET', '/api/cases');
+      assert.equal(held.status, 403, `the temporary password opens nothing but the password change: ${JSON.stringify(held)}`);
+      assert.equal(held.body?.error, 'password_change_required');
+
+      // The other person signs in with it: password-change-form first, then the queue.
+      await flow.loginAndChangePassword(ui2, OTHER, OTHER_TEMPORARY, OTHER_NEW);
+      await apiLogin(server.review, OTHER, OTHER_NEW);
+      await assert.rejects(apiLogin(server.review, OTHER, OTHER_TEMPORARY), /401/, 'the temporary password is gone');
+      const admin = await apiLogin(server.review, USER, PASSWORD);
+      const accounts = await apiOk('GET', '/api/users', undefined, admin);
+      const other = accounts.find((a) => a.name === OTHER);
+      assert.deepEqual([other?.disabled, other?.must_change_password], [false, false], JSON.stringify(other));
+    } finally {
+      await ctx2.close().catch(() => {});
+    }
+    await tid('nav-queue').click({ timeout: T.ui });
   });
 
   check('the page threw no uncaught errors', () => {

@@ -1,5 +1,6 @@
 // Desktop suite: the real Tauri window (`kyc-desk` with no subcommand) under Xvfb, driven through
-// tauri-driver → WebKitWebDriver, through the same approve flow as the browser suite.
+// tauri-driver → WebKitWebDriver, through the same approve flow as the browser suite. The window
+// starts on a fresh data dir (no account): its first-run screen has the setup code filled in.
 
 import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
@@ -8,8 +9,8 @@ import { after, before, describe, test } from 'node:test';
 
 import * as flow from './flow.mjs';
 import {
-  BIN, Cleanup, T, UI_DIR, addUser, apiCase, apiLogin, ensureScreenshotDir, waitUntil,
-  expectedFromPayload, freePort, makeTempDir, readPayloads, simulateResults, startSimulate,
+  BIN, Cleanup, SETUP_CODE_RE, T, UI_DIR, apiCase, apiLogin, apiSetupStatus, delay, ensureScreenshotDir,
+  waitUntil, expectedFromPayload, freePort, makeTempDir, readPayloads, simulateResults, startSimulate,
   writeConfig,
 } from './lib.mjs';
 import { startDriver, which } from './desktop-env.mjs';
@@ -17,7 +18,8 @@ import { startDriver, which } from './desktop-env.mjs';
 /** A safety net only: every wait inside has its own, shorter timeout. */
 const LIMIT = 5 * 60_000;
 const USER = 'dana';
-const PASSWORD = 'desktop reviewer password';
+// The server's rule: 12+ characters and not easy to guess (zxcvbn score >= 3).
+const PASSWORD = 'Maple-Circuit-Harbor-35';
 
 describe('desktop: the Tauri window through tauri-driver', () => {
   const cleanup = new Cleanup();
@@ -46,8 +48,8 @@ describe('desktop: the Tauri window through tauri-driver', () => {
     // receiver gets a port picked here (free a moment ago) so simulate can post to it.
     const port = await freePort();
     receiver = `127.0.0.1:${port}`;
+    // No account is made: the window must offer the first-run setup with the code filled in.
     ({ path: config } = await writeConfig(dir, { receiverListen: receiver }));
-    await addUser(config, USER, PASSWORD);
     shots = await ensureScreenshotDir('desktop');
 
     // The save_file command writes here instead of asking in the native dialog.
@@ -72,9 +74,23 @@ describe('desktop: the Tauri window through tauri-driver', () => {
     await cleanup.run();
   }, { timeout: LIMIT });
 
-  check('the window shows the desk and signs in', async () => {
+  check('first run: the window shows the setup screen with the setup code already filled in (not typed); completing it signs in', async () => {
     await flow.recordPageErrors(ui);
-    await flow.login(ui, USER, PASSWORD);
+    const s = await flow.waitState(ui, (x) => x.present['setup-form'], 'setup-form in a window on a fresh data dir', T.start);
+    assert.match(s.setupCode ?? '', SETUP_CODE_RE, `setup-code is filled in by the window: "${s.setupCode}"`);
+    const loc = await ui.js(() => ({ href: location.href, hash: location.hash }));
+    assert.equal(loc.hash, '', `the code is taken out of the address (history.replaceState): ${loc.href.replace(/#.*/, '#…')}`);
+    const review = new URL(loc.href).host;
+    assert.equal((await apiSetupStatus(review)).needs_setup, true, 'no account yet');
+    // WebKitWebDriver's screenshot hangs on a window nobody has touched yet under Xvfb: focus a field first.
+    await ui.click('setup-username');
+    await ui.screenshot(join(shots, 'desktop-setup.png'));
+
+    const r = await flow.submitSetup(ui, { code: null, username: USER, password: PASSWORD });
+    assert.equal(r.setupError, '', `setup with the handed-over code: setup-error "${r.setupError}"`);
+    await flow.afterSetup(ui);
+    assert.equal((await apiSetupStatus(review)).needs_setup, false, 'the first admin exists');
+    await apiLogin(review, USER, PASSWORD);
   });
 
   check('a held clean case appears live in the window, is opened by keyboard, shows the payload, and approving answers Ditto ID result=true', async () => {
@@ -121,6 +137,28 @@ describe('desktop: the Tauri window through tauri-driver', () => {
     assert.equal(pdf.subarray(0, 5).toString(), '%PDF-');
     assert.ok(pdf.includes(`(${reference})`), 'the reference is in the report text');
     assert.ok(pdf.includes('approve by dana'), 'the decision is in the report text');
+  });
+
+  check('the window cannot be navigated away from the desk', async () => {
+    const origin = await ui.js(() => {
+      window.__kycE2eStay = true;
+      return location.origin;
+    });
+    // Run after the script returns, so the driver's answer does not race the navigation.
+    await ui.js(() => {
+      setTimeout(() => {
+        location.href = 'http://127.0.0.1:9/elsewhere';
+      }, 0);
+      return true;
+    });
+    await delay(2000);
+    const after = await waitUntil(
+      () => ui.js(() => ({ origin: location.origin, stayed: window.__kycE2eStay === true, queue: !!document.querySelector('[data-testid="queue"]') })),
+      { timeout: T.ui, what: 'the window to answer after the navigation attempt' },
+    );
+    assert.equal(after.origin, origin, 'the window still shows the desk\'s origin');
+    assert.equal(after.stayed, true, 'the same document: the navigation was refused, not reloaded');
+    assert.equal(after.queue, true, 'the desk is still there');
   });
 
   check('the window threw no uncaught errors', async () => {

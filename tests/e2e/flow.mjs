@@ -44,8 +44,9 @@ function probe() {
       (ae.tagName === 'INPUT' && !['checkbox', 'radio', 'button', 'submit', 'reset'].includes(ae.type)));
   const present = {};
   for (const id of [
-    'setup-form', 'login-form', 'login-error', 'queue', 'case-view', 'decision-panel',
-    'confirm-dialog', 'decision-summary', 'shortcuts-help', 'live-status',
+    'setup-form', 'setup-error', 'login-form', 'login-error', 'login-notice', 'password-change-form', 'password-error',
+    'queue', 'case-view', 'decision-panel', 'confirm-dialog', 'decision-summary', 'shortcuts-help', 'live-status',
+    'settings-page',
   ]) {
     present[id] = vis(one(id));
   }
@@ -57,6 +58,10 @@ function probe() {
     present,
     live: (one('live-status')?.textContent ?? '').trim(),
     loginError: (one('login-error')?.textContent ?? '').trim(),
+    loginNotice: (one('login-notice')?.textContent ?? '').trim(),
+    setupError: (one('setup-error')?.textContent ?? '').trim(),
+    passwordError: (one('password-error')?.textContent ?? '').trim(),
+    setupCode: one('setup-code') ? one('setup-code').value : null,
     rows,
     caseView: cv && vis(cv) ? { reference: cv.getAttribute('data-reference'), status: cv.getAttribute('data-status') } : null,
     summary: vis(one('decision-summary')) ? one('decision-summary').textContent.replace(/\s+/g, ' ').trim() : null,
@@ -167,6 +172,54 @@ export async function login(ui, username, password) {
   const s = await waitState(ui, (x) => x.present.queue || x.loginError, 'the queue after signing in', T.start);
   assert.equal(s.loginError, '', `login-error shown: ${s.loginError}`);
   await waitState(ui, (x) => x.live === 'live', 'live-status to read "live"', T.start);
+}
+
+/**
+ * First run: fills setup-form (the setup code unless `code` is null, i.e. already filled in; the
+ * admin's name; the password twice) and submits it. Returns the snapshot once setup-error shows or
+ * the form is gone.
+ */
+export async function submitSetup(ui, { code, username, password }) {
+  await waitState(ui, (s) => s.present['setup-form'], 'setup-form (no account exists yet)', T.start);
+  if (code !== null && code !== undefined) await ui.type('setup-code', code);
+  await ui.type('setup-username', username);
+  await ui.type('setup-password', password);
+  await ui.type('setup-password2', password);
+  // Submitting clears the error of an earlier try at once, before the server answers.
+  await ui.click('setup-submit');
+  return waitState(ui, (x) => x.setupError || !x.present['setup-form'], 'setup-error or the desk after submitting setup-form', T.start);
+}
+
+/**
+ * After a successful setup (the desk opens on the settings page): to the queue, live.
+ */
+export async function afterSetup(ui) {
+  const s = await waitState(ui, (x) => x.present['settings-page'] || x.present.queue, 'the desk after setup', T.start);
+  assert.equal(s.setupError, '', `setup-error shown: ${s.setupError}`);
+  if (!s.present.queue) await ui.click('nav-queue');
+  await waitState(ui, (x) => x.present.queue && x.live === 'live', 'the queue, live, after setup', T.start);
+}
+
+/**
+ * Signs in with a password an admin reset: password-change-form must show instead of the queue;
+ * the new password is set there, then the queue shows, live.
+ */
+export async function loginAndChangePassword(ui, username, temporary, newPassword) {
+  await waitState(ui, (s) => s.present['login-form'], 'the sign-in form', T.start);
+  await ui.type('login-username', username);
+  await ui.type('login-password', temporary);
+  await ui.click('login-submit');
+  const s = await waitState(ui, (x) => x.present['password-change-form'] || x.present.queue || x.loginError, 'password-change-form after signing in', T.start);
+  assert.equal(s.loginError, '', `login-error shown: ${s.loginError}`);
+  assert.ok(s.present['password-change-form'], 'an account whose password was reset must choose a new one first');
+  assert.equal(s.present.queue, false, 'no queue before the new password is chosen');
+  await ui.type('password-current', temporary);
+  await ui.type('password-new', newPassword);
+  await ui.type('password-new2', newPassword);
+  await ui.click('password-submit');
+  const after = await waitState(ui, (x) => x.present.queue || x.passwordError, 'the queue after choosing the new password', T.start);
+  assert.equal(after.passwordError, '', `password-error shown: ${after.passwordError}`);
+  await waitState(ui, (x) => x.live === 'live', 'live-status to read "live" after the new password', T.start);
 }
 
 /** Waits for the case of `requesterId` to appear in the queue, held with a countdown. */

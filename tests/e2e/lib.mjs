@@ -286,7 +286,10 @@ export class Proc {
   }
 }
 
-/** `kyc-desk user add NAME --role admin --password-stdin`. */
+/**
+ * `kyc-desk user add NAME --role admin --password-stdin`. The password must pass the rule: at least
+ * 12 characters and not easy to guess (zxcvbn score 3 or more), e.g. `Quiet-Harbor-Lantern-47`.
+ */
 export async function addUser(config, name, password, role = 'admin') {
   const p = new Proc(BIN, ['--config', config, 'user', 'add', name, '--role', role, '--password-stdin'], {
     stdin: 'pipe',
@@ -298,11 +301,16 @@ export async function addUser(config, name, password, role = 'admin') {
   return p;
 }
 
+/** The first-run setup code as `kyc-desk serve` prints it: 28 Crockford base32 symbols in groups of 4. */
+export const SETUP_CODE_RE = /^[0-9A-Z]{4}(-[0-9A-Z]{4}){6}$/;
+
 /**
  * `kyc-desk serve --config FILE` (UI embedded, or from KYC_DESK_UI_DIR); resolves once both
  * `... listening on ADDR` lines are printed. Returns {proc, receiver, review} (host:port strings).
+ * With `setupCode: true` (no account exists yet) it also waits for the line
+ * `  Setup code:          XXXX-XXXX-…` and returns the code as `setupCode`.
  */
-export async function startServe(config, cleanup, { uiDir = UI_DIR } = {}) {
+export async function startServe(config, cleanup, { uiDir = UI_DIR, setupCode = false } = {}) {
   const proc = new Proc(BIN, ['--config', config, 'serve'], {
     env: { KYC_DESK_UI_DIR: uiDir },
     name: 'serve',
@@ -311,11 +319,25 @@ export async function startServe(config, cleanup, { uiDir = UI_DIR } = {}) {
   try {
     const recv = await proc.waitFor(/^receiver listening on (\S+)\s*$/m, T.start);
     const rev = await proc.waitFor(/^review listening on (\S+)\s*$/m, T.start);
-    return { proc, receiver: recv[1], review: rev[1] };
+    const out = { proc, receiver: recv[1], review: rev[1] };
+    if (setupCode) {
+      const m = await proc.waitFor(/^\s*Setup code:\s+(\S+)\s*$/m, T.start, 'serve to print its "Setup code:" line');
+      out.setupCode = m[1];
+    }
+    return out;
   } catch (e) {
     e.message += `\n${proc.describe()}`;
     throw e;
   }
+}
+
+/**
+ * A setup code of the right form that is not `code`: one symbol changed (to a digit, so the
+ * server's Crockford reading O→0, I/L→1 cannot map it back).
+ */
+export function wrongSetupCode(code) {
+  const i = code.length - 1;
+  return code.slice(0, i) + (code[i] === '7' ? '3' : '7');
 }
 
 /**
@@ -413,8 +435,15 @@ export async function apiLogin(review, username, password) {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ username, password }),
   });
-  if (!r.ok) throw new Error(`POST /api/login: HTTP ${r.status}`);
+  if (!r.ok) throw new Error(`POST /api/login: HTTP ${r.status} ${await r.text().catch(() => '')}`);
   return (await r.json()).token;
+}
+
+/** `GET /api/setup` (no session needed): {needs_setup, code_required, receiver_url, ...}. */
+export async function apiSetupStatus(review) {
+  const r = await fetch(`http://${review}/api/setup`);
+  if (!r.ok) throw new Error(`GET /api/setup: HTTP ${r.status}`);
+  return r.json();
 }
 
 /**

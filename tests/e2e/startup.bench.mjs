@@ -11,7 +11,7 @@ import { startDriver } from './desktop-env.mjs';
 
 const RUNS = Number(process.argv[2] ?? 5);
 const USER = 'bench';
-const PASSWORD = 'bench password 12345';
+const PASSWORD = 'Silver-Canyon-Thistle-29';
 
 /** RSS of a process in KiB: total, anonymous (heap, stacks) and file-backed (code, libraries). */
 async function rssKiB(pid) {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use kyc_core::config::{self, Loaded};
 use kyc_core::store::Store;
-use kyc_core::users::Role;
+use kyc_core::users::{AccountChange, Role};
 use kyc_server::services::DB_FILE;
 use kyc_server::{Running, UiAssets};
 
@@ -72,13 +72,36 @@ pub enum UserAction {
     /// Create an account (the password is read from standard input).
     Add {
         name: String,
-        #[arg(long, value_parser = ["reviewer", "supervisor", "admin", "auditor"])]
+        #[arg(long, value_parser = ROLES)]
         role: String,
         /// Read the password from the first line of standard input.
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// List the accounts: role, state, last sign-in.
+    List,
+    /// Disable an account: it cannot sign in, its sessions end at once (never deleted: the
+    /// audit trail names it).
+    Disable { name: String },
+    /// Enable a disabled account again.
+    Enable { name: String },
+    /// Change an account's role (its sessions end).
+    SetRole {
+        name: String,
+        #[arg(value_parser = ROLES)]
+        role: String,
+    },
+    /// Set a temporary password (from standard input); the account must choose its own at its
+    /// next sign-in, and its sessions end.
+    ResetPassword {
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
 }
+
+const ROLES: [&str; 4] = ["reviewer", "supervisor", "admin", "auditor"];
 
 /// Logs go to stderr; `RUST_LOG` overrides the default level.
 pub fn init_logging() {
@@ -151,6 +174,12 @@ pub fn describe(loaded: &Loaded, running: &Running) -> String {
     );
     out += &format!("  Receiver auth mode:  {:?}\n", cfg.receiver.auth.mode);
     out += &format!("  Review desk:         {}\n", running.review_url());
+    if let Some(code) = running.setup.display() {
+        out += &format!("  Setup code:          {code}\n");
+        out +=
+            "    No account yet: open the review desk and enter this one-time code to create the\n";
+        out += "    first admin (or: kyc-desk user add NAME --role admin --password-stdin).\n";
+    }
     out += &format!("  Config:              {}\n", loaded.path.display());
     out += &format!("  Data:                {}\n", loaded.data_dir.display());
     out
@@ -174,11 +203,6 @@ fn serve(config: Option<PathBuf>, ui: Option<Arc<dyn UiAssets>>) -> anyhow::Resu
     rt.block_on(async move {
         let mut running = kyc_server::start_with(&loaded, open_store(&loaded)?, ui).await?;
         print!("{}", describe(&loaded, &running));
-        if running.desk.store().user_count()? == 0 {
-            println!(
-                "  No reviewer accounts yet: create one with\n    kyc-desk user add NAME --role admin --password-stdin"
-            );
-        }
         use std::io::Write;
         std::io::stdout().flush()?;
         tokio::select! {
@@ -192,29 +216,65 @@ fn serve(config: Option<PathBuf>, ui: Option<Arc<dyn UiAssets>>) -> anyhow::Resu
     })
 }
 
+/// The first line of standard input, without its line end; refused when empty.
+fn password_from_stdin() -> anyhow::Result<String> {
+    let mut password = String::new();
+    std::io::stdin().lock().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        anyhow::bail!("no password on standard input (use --password-stdin and pipe it in)");
+    }
+    Ok(password)
+}
+
 fn user(config: Option<PathBuf>, action: UserAction) -> anyhow::Result<()> {
-    match action {
-        UserAction::Add {
-            name,
-            role,
-            password_stdin: _,
-        } => {
-            let loaded = load_config(config.as_deref())?;
+    let loaded = load_config(config.as_deref())?;
+    let change = match action {
+        UserAction::Add { name, role, .. } => {
             let role: Role = role.parse()?;
-            let mut password = String::new();
-            std::io::stdin().lock().read_line(&mut password)?;
-            let password = password.trim_end_matches(['\r', '\n']);
-            if password.is_empty() {
-                anyhow::bail!(
-                    "no password on standard input (use --password-stdin and pipe it in)"
+            let password = password_from_stdin()?;
+            let user = open_store(&loaded)?.add_user(&name, role, &password)?;
+            println!("Created {} account {}", user.role.as_str(), user.name);
+            return Ok(());
+        }
+        UserAction::List => {
+            let accounts = open_store(&loaded)?.accounts()?;
+            println!("{:<24} {:<10} {:<22} LAST SIGN-IN", "NAME", "ROLE", "STATE");
+            for a in accounts {
+                let state = match (a.disabled, a.must_change_password) {
+                    (true, _) => "disabled",
+                    (false, true) => "must change password",
+                    (false, false) => "active",
+                };
+                println!(
+                    "{:<24} {:<10} {:<22} {}",
+                    a.name,
+                    a.role.as_str(),
+                    state,
+                    a.last_login_at.as_deref().unwrap_or("never")
                 );
             }
-            let store = open_store(&loaded)?;
-            let user = store.add_user(&name, role, password)?;
-            println!("Created {} account {}", user.role.as_str(), user.name);
-            Ok(())
+            return Ok(());
         }
-    }
+        UserAction::Disable { name } => (name, AccountChange::Disable),
+        UserAction::Enable { name } => (name, AccountChange::Enable),
+        UserAction::SetRole { name, role } => (name, AccountChange::SetRole(role.parse()?)),
+        UserAction::ResetPassword { name, .. } => {
+            (name, AccountChange::ResetPassword(password_from_stdin()?))
+        }
+    };
+    let (name, change) = change;
+    let what = match &change {
+        AccountChange::Disable => "disabled".to_string(),
+        AccountChange::Enable => "enabled".to_string(),
+        AccountChange::SetRole(r) => format!("now {}", r.as_str()),
+        AccountChange::ResetPassword(_) => {
+            "given a temporary password (a new one is chosen at the next sign-in)".to_string()
+        }
+    };
+    let account = open_store(&loaded)?.change_account("system", &name, change)?;
+    println!("Account {} {what}; its sessions have ended.", account.name);
+    Ok(())
 }
 
 fn ditto_config(

@@ -136,8 +136,12 @@ impl Caller {
         }
     }
 
-    /// Posts one submission; returns the HTTP status and the (decrypted) answer.
-    async fn send(&self, sub: &kyc_sim::Submission) -> anyhow::Result<(u16, Value)> {
+    /// Posts one submission; returns the HTTP status, the (decrypted) answer and who answered
+    /// (`reviewer`, `auto` or `timeout`, from KYC Desk's `X-KYC-Desk-Answered-By`).
+    async fn send(
+        &self,
+        sub: &kyc_sim::Submission,
+    ) -> anyhow::Result<(u16, Value, Option<String>)> {
         let mut req = self
             .http
             .post(&self.url)
@@ -148,6 +152,11 @@ impl Caller {
         }
         let resp = req.send().await?;
         let status = resp.status().as_u16();
+        let by = resp
+            .headers()
+            .get("x-kyc-desk-answered-by")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let bytes = resp.bytes().await?;
         let plain = match (&self.response_suite, status) {
             (Some(s), 200) => s.open_body(&bytes).map_err(|_| {
@@ -159,7 +168,7 @@ impl Caller {
         };
         let v = serde_json::from_slice(&plain)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&plain).into()));
-        Ok((status, v))
+        Ok((status, v, by))
     }
 
     /// Reads a field of the answer through the configured locator.
@@ -261,17 +270,23 @@ pub fn run(config: Option<PathBuf>, args: SimulateArgs) -> anyhow::Result<()> {
                 );
                 let a = &caller.config.receiver.answer;
                 match outcome {
-                    Ok((200, body)) => {
+                    Ok((200, body, by)) => {
                         let show = |path: &str| caller.read(&body, path).map_or("?".to_string(), |v| v.to_string());
+                        let how = match by.as_deref() {
+                            Some("timeout") => " [timeout fallback: nobody decided within decision.hold_secs]",
+                            Some("reviewer") => " [decided by a reviewer]",
+                            Some("auto") => " [automatic rule]",
+                            _ => "",
+                        };
                         println!(
-                            "{label}\n     -> HTTP 200 in {secs:.1} s: result={} reference_number={} user_id={}",
+                            "{label}\n     -> HTTP 200 in {secs:.1} s: result={} reference_number={} user_id={}{how}",
                             show(&a.result),
                             show(&a.reference_number).trim_matches('"'),
                             show(&a.user_id).trim_matches('"')
                         );
                         false
                     }
-                    Ok((status, body)) => {
+                    Ok((status, body, _)) => {
                         println!("{label}\n     -> HTTP {status} in {secs:.1} s: {body}");
                         true
                     }

@@ -352,7 +352,8 @@ impl Default for DecisionConfig {
     fn default() -> Self {
         DecisionConfig {
             hold_secs: 20,
-            on_timeout: OnTimeout::Accept,
+            // Fail closed: what nobody decided in time is not waved through.
+            on_timeout: OnTimeout::Reject,
             auto_approve: AutoApprove::Never,
             face_match_threshold: 1.6,
             liveness_threshold: 80.0,
@@ -371,6 +372,11 @@ pub struct ReviewConfig {
     pub listen: SocketAddr,
     /// Lifetime of a review session (login) in minutes.
     pub session_minutes: u64,
+    /// Host names (besides the listening address, `localhost` and loopback addresses) the
+    /// review listener answers to, e.g. `["kyc-desk.example.lan"]`; any other `Host` gets 421
+    /// (a page the reviewer visits cannot reach the desk through a rebinding name).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub public_names: Vec<String>,
 }
 
 impl Default for ReviewConfig {
@@ -378,6 +384,7 @@ impl Default for ReviewConfig {
         ReviewConfig {
             listen: "127.0.0.1:8700".parse().expect("static address"),
             session_minutes: 8 * 60,
+            public_names: Vec::new(),
         }
     }
 }
@@ -453,13 +460,34 @@ fn write_new(path: &Path, config: &Config) -> Result<(), CoreError> {
             ))
         })?;
     }
+    let body = toml::to_string_pretty(config).map_err(|e| CoreError::Config(e.to_string()))?;
     let text = format!(
         "# KYC Desk configuration, written with safe defaults on first start.\n\
          # Keys: see the README (Configuration). Secrets below were generated randomly.\n\n{}",
-        toml::to_string_pretty(config).map_err(|e| CoreError::Config(e.to_string()))?
+        annotate_first_start(&body)
     );
     crate::fsutil::write_private(path, text.as_bytes())
         .map_err(|e| CoreError::Config(format!("cannot write config {}: {e}", path.display())))
+}
+
+/// The comment written above `on_timeout` in a new config: the trade-off, in the file itself.
+pub const ON_TIMEOUT_COMMENT: &str = "\
+# on_timeout: what Ditto ID is told when nobody decided within hold_secs.
+#   \"reject\" (the safe default for a compliance control): result=false; an expired, mismatched
+#     or tampered ID is never waved through unseen. The reviewer's later decision is still
+#     recorded and sent by the webhook ([notify]), so a wrongly refused person can be let in.
+#   \"accept\": result=true (\"accepted for offline review\"): nobody waits, but everything
+#     undecided goes through, flagged or not, until a reviewer looks at it.
+# auto_approve = \"clean\" answers cases without any warning or error at once (per policy).
+";
+
+/// Puts [`ON_TIMEOUT_COMMENT`] above the `on_timeout` line of a serialised config.
+fn annotate_first_start(body: &str) -> String {
+    body.replacen(
+        "\non_timeout = ",
+        &format!("\n{ON_TIMEOUT_COMMENT}on_timeout = "),
+        1,
+    )
 }
 
 /// Parses and validates config text; errors name the key.
@@ -784,6 +812,19 @@ impl Config {
         if !(5..=7 * 24 * 60).contains(&self.review.session_minutes) {
             return bad("review.session_minutes", "must be between 5 and 10080");
         }
+        for (i, name) in self.review.public_names.iter().enumerate() {
+            let ok = !name.is_empty()
+                && name.len() <= 253
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+            if !ok {
+                return bad(
+                    &format!("review.public_names[{i}]"),
+                    "a host name (letters, digits, '.', '-'), without scheme or port",
+                );
+            }
+        }
         if self.review.listen == r.listen && r.listen.port() != 0 {
             return bad("review.listen", "must differ from receiver.listen");
         }
@@ -874,6 +915,24 @@ enable = true
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains(key), "{text:?}: {err}");
         }
+    }
+
+    #[test]
+    fn a_fresh_config_fails_closed_and_says_why() {
+        assert_eq!(Config::first_start().decision.on_timeout, OnTimeout::Reject);
+        // A config that does not say keeps failing closed; one that says keeps what it says.
+        assert_eq!(parse("").unwrap().decision.on_timeout, OnTimeout::Reject);
+        let accept = parse("[decision]\non_timeout = \"accept\"\n").unwrap();
+        assert_eq!(accept.decision.on_timeout, OnTimeout::Accept);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kyc-desk.toml");
+        load_or_init(Some(&path)).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let at = text.find("on_timeout = \"reject\"").expect(&text);
+        assert!(text[..at].ends_with(ON_TIMEOUT_COMMENT), "{text}");
+        assert_eq!(parse(&text).unwrap().decision.on_timeout, OnTimeout::Reject);
+        let err = parse("[review]\npublic_names = [\"https://x\"]\n").unwrap_err();
+        assert!(err.to_string().contains("review.public_names[0]"), "{err}");
     }
 
     #[test]

@@ -43,6 +43,23 @@ pub enum CoreError {
     Unauthenticated,
     #[error("user {0} already exists")]
     UserExists(String),
+    #[error("no account named {0}")]
+    UnknownUser(String),
+    /// The password is right but an admin disabled the account.
+    #[error("this account is disabled; ask an admin")]
+    AccountDisabled,
+    /// The change would leave no enabled admin account.
+    #[error("refused: it would leave no enabled admin account")]
+    LastAdmin,
+    /// The password rule refused it; the message says why (never the password).
+    #[error("{0}")]
+    WeakPassword(String),
+    /// An admin reset this account's password: it must choose a new one first.
+    #[error("choose a new password first (POST /api/me/password)")]
+    PasswordChangeRequired,
+    /// The first-run setup code is missing or wrong.
+    #[error("the setup code is missing or wrong; use the one `kyc-desk serve` printed")]
+    BadSetupCode,
     /// OAuth2 client authentication failed (RFC 6749 §5.2 `invalid_client`).
     #[error("client authentication failed")]
     InvalidClient,
@@ -72,6 +89,70 @@ impl CoreError {
         CoreError::InvalidPayload {
             field: field.into(),
             message: message.into(),
+        }
+    }
+}
+
+/// A serde error message without the value that was sent: `invalid type: string "+4479...",
+/// expected a boolean` becomes `invalid type, expected a boolean`. Used wherever a message about
+/// a caller's JSON is returned: a mistyped field may hold personal data (a phone number).
+pub fn redact_serde_message(msg: &str) -> String {
+    let msg = match msg.rfind(" at line ") {
+        Some(i) if msg[i..].contains(" column ") => &msg[..i],
+        _ => msg,
+    };
+    for kind in ["invalid type", "invalid value", "unknown variant"] {
+        if let Some(rest) = msg.strip_prefix(kind) {
+            return match rest.find(", expected") {
+                Some(i) => format!("{kind}{}", &rest[i..]),
+                None => kind.to_string(),
+            };
+        }
+    }
+    if msg.starts_with("invalid length")
+        || msg.starts_with("missing field")
+        || msg.starts_with("unknown field")
+        || msg.starts_with("duplicate field")
+        || !msg.contains(['"', '`', '\''])
+    {
+        msg.to_string()
+    } else {
+        "invalid value".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_serde_message as r;
+
+    #[test]
+    fn serde_messages_keep_the_expectation_and_drop_the_value() {
+        let table = [
+            (
+                "invalid type: string \"+447911123456\", expected a boolean at line 1 column 30",
+                "invalid type, expected a boolean",
+            ),
+            (
+                "invalid value: integer `-5`, expected u32",
+                "invalid value, expected u32",
+            ),
+            (
+                "unknown variant `maybe@x.com`, expected `approve` or `reject`",
+                "unknown variant, expected `approve` or `reject`",
+            ),
+            ("missing field `decision`", "missing field `decision`"),
+            (
+                "invalid length 3, expected 2",
+                "invalid length 3, expected 2",
+            ),
+            (
+                "trailing characters at line 1 column 9",
+                "trailing characters",
+            ),
+            ("custom: \"jane@example.com\" is odd", "invalid value"),
+        ];
+        for (input, want) in table {
+            assert_eq!(r(input), want, "{input}");
         }
     }
 }

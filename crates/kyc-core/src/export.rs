@@ -62,16 +62,10 @@ impl std::io::Write for Shared {
     }
 }
 
-/// A cell a spreadsheet would run as a formula gets a leading `'` (OWASP CSV injection); phone
-/// numbers such as `+371 2...` stay as they are.
+/// A cell a spreadsheet could run as a formula gets a leading `'` (OWASP CSV injection): every
+/// cell starting with `=`, `+`, `-`, `@`, tab or carriage return, whatever follows.
 fn cell(v: &str) -> std::borrow::Cow<'_, str> {
-    let mut chars = v.chars();
-    let risky = match chars.next() {
-        Some('=' | '@' | '\t' | '\r') => true,
-        Some('+' | '-') => !chars.next().is_some_and(|c| c.is_ascii_digit() || c == ' '),
-        _ => false,
-    };
-    if risky {
+    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{v}").into()
     } else {
         v.into()
@@ -161,8 +155,11 @@ mod tests {
         assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(cell("+cmd|' /C calc'!A0"), "'+cmd|' /C calc'!A0");
-        assert_eq!(cell("+371 20000000"), "+371 20000000");
-        assert_eq!(cell("+37120000000"), "+37120000000");
+        // A digit after the sign is no safer: `-2+3+cmd|...` runs as a formula.
+        assert_eq!(cell("-2+3+cmd|' /C calc'!A0"), "'-2+3+cmd|' /C calc'!A0");
+        assert_eq!(cell("+37120000000"), "'+37120000000");
+        assert_eq!(cell("\tx"), "'\tx");
+        assert_eq!(cell("\rx"), "'\rx");
         assert_eq!(cell("anna@example.com"), "anna@example.com");
     }
 }

@@ -3,7 +3,7 @@
 //! SQLite WAL and again through its checkpoint. The rows in `images` keep each image's offset and
 //! length; a file whose case never committed (a crash in between) is swept away on open.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -37,8 +37,8 @@ impl ImageFiles {
     /// Writes a case's file (replacing a leftover one) and makes it durable: the data, then the
     /// folder entry.
     pub fn write(&self, case_id: i64, bytes: &[u8]) -> io::Result<()> {
-        fs::create_dir_all(&self.dir)?;
-        let mut file = OpenOptions::new()
+        crate::fsutil::private_dir(&self.dir)?;
+        let mut file = crate::fsutil::private_options()
             .write(true)
             .create(true)
             .truncate(true)

@@ -312,7 +312,10 @@ fn open_default(mut root: Value) -> Result<Submission, CoreError> {
 
     let payload: Payload = serde_path_to_error::deserialize(&root).map_err(|e| {
         let path = e.path().to_string();
-        CoreError::invalid(path, e.into_inner().to_string())
+        CoreError::invalid(
+            path,
+            crate::error::redact_serde_message(&e.into_inner().to_string()),
+        )
     })?;
     let info = payload
         .request_info

@@ -11,6 +11,7 @@ pub mod ditto;
 pub mod error;
 pub mod export;
 pub mod fsutil;
+pub mod guard;
 pub mod idcheck;
 pub mod imagefiles;
 pub mod ingest;

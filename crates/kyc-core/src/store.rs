@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/007_image_files.sql"),
     include_str!("../migrations/008_case_flags.sql"),
     include_str!("../migrations/009_mapped_model.sql"),
+    include_str!("../migrations/010_account_lifecycle.sql"),
 ];
 
 const READER_POOL: usize = 4;
@@ -282,8 +283,24 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 impl Store {
     /// Opens (creating if needed) the database and applies pending migrations.
     pub fn open(path: &Path, master: MasterKey) -> Result<Store, CoreError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::fsutil::private_dir(dir)?;
+        }
+        // Owner-only before SQLite first writes to it; its -wal and -shm files take the
+        // database file's permissions. Stores made before this are tightened here too.
+        crate::fsutil::private_options()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            crate::fsutil::restrict_file(Path::new(&p))?;
+        }
+        let images = ImageFiles::beside(path);
+        if images.dir().exists() {
+            crate::fsutil::private_dir(images.dir())?;
         }
         let mut conn = Connection::open(path)?;
         let mode: String =
@@ -326,7 +343,7 @@ impl Store {
         loaded: &crate::config::Loaded,
         prompt: impl FnOnce() -> Option<String>,
     ) -> Result<Store, CoreError> {
-        std::fs::create_dir_all(&loaded.data_dir)?;
+        crate::fsutil::private_dir(&loaded.data_dir)?;
         let master = MasterKey::load(&loaded.config.storage, &loaded.data_dir, prompt)?;
         Store::open(&loaded.data_dir.join(DB_FILE), master)
     }

@@ -1,13 +1,18 @@
-//! Reviewer accounts (argon2id password hashes) and login sessions (random tokens, stored hashed).
+//! Reviewer accounts (argon2id password hashes, a strength rule), their lifecycle (disable,
+//! role change, reset with a forced change; never deleted: the audit trail names them) and
+//! sign-in sessions (random tokens, stored hashed), which every account change revokes.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::PasswordHash;
 use argon2::Argon2;
 use rand::RngCore;
-use rusqlite::{params, OptionalExtension};
+use rusqlite::{params, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use std::net::IpAddr;
+
 use crate::error::CoreError;
+use crate::guard::{AuditNote, LoginGuard, SetupCode};
 use crate::store::Store;
 use crate::timefmt::now_ms;
 
@@ -96,9 +101,9 @@ impl std::str::FromStr for Role {
             "supervisor" => Ok(Role::Supervisor),
             "admin" => Ok(Role::Admin),
             "auditor" => Ok(Role::Auditor),
-            _ => Err(CoreError::BadRequest(format!(
-                "unknown role {s:?}: use reviewer, supervisor, admin or auditor"
-            ))),
+            _ => Err(CoreError::BadRequest(
+                "role: use reviewer, supervisor, admin or auditor".to_string(),
+            )),
         }
     }
 }
@@ -107,6 +112,21 @@ impl std::str::FromStr for Role {
 pub struct User {
     pub name: String,
     pub role: Role,
+    /// An admin reset the password: the account must choose a new one before anything else.
+    #[serde(default)]
+    pub must_change_password: bool,
+}
+
+/// An account as admins see it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Account {
+    pub name: String,
+    pub role: Role,
+    pub disabled: bool,
+    pub must_change_password: bool,
+    /// RFC 3339; `None` when the account never signed in.
+    pub last_login_at: Option<String>,
+    pub created_at: String,
 }
 
 /// A fresh login: the bearer token (shown once) and who it belongs to.
@@ -121,8 +141,12 @@ fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-fn check_name(name: &str) -> Result<(), CoreError> {
-    let ok = (1..=64).contains(&name.len())
+/// Longest user name (also the bound on what a sign-in attempt may carry).
+pub const MAX_NAME: usize = 64;
+
+/// Checks a user name: 1 to 64 letters, digits, '.', '_', '-', '@'.
+pub fn check_name(name: &str) -> Result<(), CoreError> {
+    let ok = (1..=MAX_NAME).contains(&name.len())
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
@@ -132,6 +156,214 @@ fn check_name(name: &str) -> Result<(), CoreError> {
         Err(CoreError::BadRequest(
             "user name: 1 to 64 characters of letters, digits, '.', '_', '-', '@'".into(),
         ))
+    }
+}
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD: usize = 12;
+/// Longest password accepted (bytes): hashing has a cost, a sign-in body a bound.
+pub const MAX_PASSWORD: usize = 1024;
+
+/// The password rule: at least 12 characters and not easy to guess (zxcvbn score 3 or more,
+/// knowing the account's name); the error says why.
+pub fn check_password(name: &str, password: &str) -> Result<(), CoreError> {
+    let weak = |why: String| Err(CoreError::WeakPassword(format!("password: {why}")));
+    if password.chars().count() < MIN_PASSWORD {
+        return weak(format!("use at least {MIN_PASSWORD} characters"));
+    }
+    if password.len() > MAX_PASSWORD {
+        return weak(format!("use at most {MAX_PASSWORD} bytes"));
+    }
+    // zxcvbn's cost grows with length; the first 100 characters decide.
+    let probe: String = password.chars().take(100).collect();
+    let estimate = zxcvbn::zxcvbn(&probe, &[name, "kyc", "desk", "kycdesk", "ditto"]);
+    if estimate.score() >= zxcvbn::Score::Three {
+        return Ok(());
+    }
+    let mut why = String::from("too easy to guess");
+    if let Some(f) = estimate.feedback() {
+        if let Some(w) = f.warning() {
+            why += &format!(": {}", w.to_string().trim_end_matches('.'));
+        }
+        let tips: Vec<String> = f.suggestions().iter().map(|s| s.to_string()).collect();
+        if !tips.is_empty() {
+            why += &format!(". {}", tips.join(" "));
+        }
+    }
+    if !why.contains("Add another word") {
+        why += ". A few unrelated words make a strong password.";
+    }
+    weak(why)
+}
+
+/// Argon2's working memory (19 MiB at the default cost), kept and reused: hashing on whichever
+/// thread a request runs on would otherwise leave a freed 19 MiB in each thread's allocator
+/// arena, and a burst of sign-ins would grow the process by hundreds of MB.
+static MEMORY: std::sync::Mutex<Vec<Vec<argon2::Block>>> = std::sync::Mutex::new(Vec::new());
+/// Buffers kept at most (hashing runs one per core at a time; see the server's hash permits).
+const KEPT_MEMORY: usize = 4;
+
+fn with_memory<R>(blocks: usize, f: impl FnOnce(&mut [argon2::Block]) -> R) -> R {
+    let taken = MEMORY.lock().ok().and_then(|mut pool| pool.pop());
+    let mut buf = taken.unwrap_or_default();
+    if buf.len() < blocks {
+        buf.resize(blocks, argon2::Block::new());
+    }
+    let out = f(&mut buf[..blocks]);
+    if let Ok(mut pool) = MEMORY.lock() {
+        if pool.len() < KEPT_MEMORY {
+            pool.push(buf);
+        }
+    }
+    out
+}
+
+/// Argon2 of `password` with `salt` under `params` into `out`, in reused memory.
+fn argon2_into(
+    algorithm: argon2::Algorithm,
+    version: argon2::Version,
+    params: argon2::Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), CoreError> {
+    let blocks = params.block_count();
+    let argon = Argon2::new(algorithm, version, params);
+    with_memory(blocks, |mem| {
+        argon.hash_password_into_with_memory(password, salt, out, mem)
+    })
+    .map_err(|e| CoreError::Internal(format!("argon2: {e}")))
+}
+
+/// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`) of `password` with a random salt.
+fn hash_password(password: &str) -> Result<String, CoreError> {
+    use base64::Engine;
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let params = argon2::Params::default();
+    let mut out = [0u8; 32];
+    argon2_into(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        params.clone(),
+        password.as_bytes(),
+        &salt,
+        &mut out,
+    )?;
+    let b64 = base64::engine::general_purpose::STANDARD_NO_PAD;
+    Ok(format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        b64.encode(salt),
+        b64.encode(out)
+    ))
+}
+
+/// Verifies `password` against `stored`, or against a dummy hash when there is no account, so
+/// timing does not reveal which names exist.
+fn verify_password(stored: Option<&str>, password: &str) -> Result<bool, CoreError> {
+    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0fLhZ2vLwYdGnmW3kQ0Yw2u+0Jv0n7r7aH1nHqZ8f5Q";
+    let bad = |e: &dyn std::fmt::Display| CoreError::Internal(format!("argon2: {e}"));
+    let parsed = PasswordHash::new(stored.unwrap_or(DUMMY)).map_err(|e| bad(&e))?;
+    let algorithm = argon2::Algorithm::try_from(parsed.algorithm).map_err(|e| bad(&e))?;
+    let version = parsed
+        .version
+        .map_or(Ok(argon2::Version::V0x13), argon2::Version::try_from)
+        .map_err(|e| bad(&e))?;
+    let params = argon2::Params::try_from(&parsed).map_err(|e| bad(&e))?;
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Err(bad(&"the stored hash has no salt or output"));
+    };
+    let mut salt_buf = [0u8; 64];
+    let salt = salt.decode_b64(&mut salt_buf).map_err(|e| bad(&e))?;
+    let mut out = vec![0u8; expected.len()];
+    argon2_into(
+        algorithm,
+        version,
+        params,
+        password.as_bytes(),
+        salt,
+        &mut out,
+    )?;
+    let same: bool = subtle::ConstantTimeEq::ct_eq(out.as_slice(), expected.as_bytes()).into();
+    Ok(same && stored.is_some())
+}
+
+fn new_token() -> String {
+    let mut raw = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    hex::encode(raw)
+}
+
+/// Opens a session inside `tx`; returns the token and its expiry (ms).
+fn open_session(
+    tx: &Transaction,
+    name: &str,
+    ttl_minutes: u64,
+) -> Result<(String, i64), CoreError> {
+    let token = new_token();
+    let now = now_ms();
+    let expires = now + (ttl_minutes as i64) * 60_000;
+    tx.execute("DELETE FROM sessions WHERE expires_at < ?1", [now])?;
+    tx.execute(
+        "INSERT INTO sessions (token_sha256, user_name, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+        params![token_hash(&token), name, now, expires],
+    )?;
+    Ok((token, expires))
+}
+
+/// Every column an [`Account`] needs, in `account_from_row`'s order.
+const ACCOUNT_COLS: &str =
+    "name, role, disabled_at IS NOT NULL, must_change_password, last_login_at, created_at";
+
+fn account_from_row(r: &rusqlite::Row) -> rusqlite::Result<(Account, String)> {
+    let role: String = r.get(1)?;
+    Ok((
+        Account {
+            name: r.get(0)?,
+            role: Role::Reviewer,
+            disabled: r.get(2)?,
+            must_change_password: r.get(3)?,
+            last_login_at: r.get::<_, Option<i64>>(4)?.map(crate::timefmt::rfc3339),
+            created_at: crate::timefmt::rfc3339(r.get(5)?),
+        },
+        role,
+    ))
+}
+
+fn account(tx: &Transaction, name: &str) -> Result<Account, CoreError> {
+    let row = tx
+        .query_row(
+            &format!("SELECT {ACCOUNT_COLS} FROM users WHERE name = ?1"),
+            [name],
+            account_from_row,
+        )
+        .optional()?;
+    let (mut a, role) = row.ok_or_else(|| CoreError::UnknownUser(name.to_string()))?;
+    a.role = role.parse()?;
+    Ok(a)
+}
+
+/// What an admin changes about an account.
+#[derive(Debug, Clone)]
+pub enum AccountChange {
+    Disable,
+    Enable,
+    SetRole(Role),
+    /// A temporary password the account must replace at its next sign-in.
+    ResetPassword(String),
+}
+
+impl AccountChange {
+    fn action(&self) -> &'static str {
+        match self {
+            AccountChange::Disable => "user.disabled",
+            AccountChange::Enable => "user.enabled",
+            AccountChange::SetRole(_) => "user.role_changed",
+            AccountChange::ResetPassword(_) => "user.password_reset",
+        }
     }
 }
 
@@ -157,16 +389,8 @@ impl Store {
         only_if_first: bool,
     ) -> Result<User, CoreError> {
         check_name(name)?;
-        if password.chars().count() < 10 {
-            return Err(CoreError::BadRequest(
-                "password: at least 10 characters".into(),
-            ));
-        }
-        let salt = SaltString::generate(&mut rand::rngs::OsRng);
-        let hash = Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map_err(|e| CoreError::Internal(format!("argon2: {e}")))?
-            .to_string();
+        check_password(name, password)?;
+        let hash = hash_password(password)?;
         self.with_writer(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             if only_if_first {
@@ -193,22 +417,20 @@ impl Store {
             Ok(User {
                 name: name.to_string(),
                 role,
+                must_change_password: false,
             })
         })
     }
 
-    /// Every account (names and roles only).
-    pub fn users(&self) -> Result<Vec<User>, CoreError> {
+    /// Every account, for admins (and supervisors, who assign cases to them).
+    pub fn accounts(&self) -> Result<Vec<Account>, CoreError> {
         self.with_reader(|c| {
-            let mut stmt = c.prepare("SELECT name, role FROM users ORDER BY name")?;
-            let rows =
-                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            let mut stmt = c.prepare(&format!("SELECT {ACCOUNT_COLS} FROM users ORDER BY name"))?;
+            let rows = stmt.query_map([], account_from_row)?;
             rows.map(|row| {
-                let (name, role) = row?;
-                Ok(User {
-                    name,
-                    role: role.parse()?,
-                })
+                let (mut a, role) = row?;
+                a.role = role.parse()?;
+                Ok(a)
             })
             .collect()
         })
@@ -229,93 +451,275 @@ impl Store {
         self.with_reader(|c| Ok(c.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?))
     }
 
+    /// Changes an account (`actor` is the admin, or `system` from the command line): the change,
+    /// its audit entry and the revocation of every session of the account are one transaction.
+    /// Refused when it would leave no enabled admin.
+    pub fn change_account(
+        &self,
+        actor: &str,
+        name: &str,
+        change: AccountChange,
+    ) -> Result<Account, CoreError> {
+        let new_hash = match &change {
+            AccountChange::ResetPassword(p) => {
+                check_password(name, p)?;
+                Some(hash_password(p)?)
+            }
+            _ => None,
+        };
+        self.with_writer(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let before = account(&tx, name)?;
+            let mut detail = serde_json::json!({"name": name});
+            match &change {
+                AccountChange::Disable => {
+                    tx.execute(
+                        "UPDATE users SET disabled_at = COALESCE(disabled_at, ?2) WHERE name = ?1",
+                        params![name, now_ms()],
+                    )?;
+                }
+                AccountChange::Enable => {
+                    tx.execute("UPDATE users SET disabled_at = NULL WHERE name = ?1", [name])?;
+                }
+                AccountChange::SetRole(role) => {
+                    tx.execute(
+                        "UPDATE users SET role = ?2 WHERE name = ?1",
+                        params![name, role.as_str()],
+                    )?;
+                    detail["from"] = before.role.as_str().into();
+                    detail["to"] = role.as_str().into();
+                }
+                AccountChange::ResetPassword(_) => {
+                    tx.execute(
+                        "UPDATE users SET password_hash = ?2, must_change_password = 1 WHERE name = ?1",
+                        params![name, new_hash],
+                    )?;
+                }
+            }
+            let admins: i64 = tx.query_row(
+                "SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL",
+                [],
+                |r| r.get(0),
+            )?;
+            if admins == 0 {
+                return Err(CoreError::LastAdmin);
+            }
+            let revoked = tx.execute("DELETE FROM sessions WHERE user_name = ?1", [name])?;
+            detail["sessions_revoked"] = revoked.into();
+            crate::audit::append(&tx, actor, change.action(), None, &detail)?;
+            let after = account(&tx, name)?;
+            tx.commit()?;
+            Ok(after)
+        })
+    }
+
+    /// The account changes its own password (the current one proves it is them): every session
+    /// of it ends, and a new one is opened for the caller.
+    pub fn change_own_password(
+        &self,
+        name: &str,
+        current: &str,
+        new: &str,
+        ttl_minutes: u64,
+    ) -> Result<Session, CoreError> {
+        let stored: Option<String> = self.with_reader(|c| {
+            Ok(c.query_row(
+                "SELECT password_hash FROM users WHERE name = ?1 AND disabled_at IS NULL",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })?;
+        if !verify_password(stored.as_deref(), current)? {
+            return Err(CoreError::BadRequest(
+                "current_password: that is not your current password".into(),
+            ));
+        }
+        if new == current {
+            return Err(CoreError::WeakPassword(
+                "password: choose a password different from the current one".into(),
+            ));
+        }
+        check_password(name, new)?;
+        let hash = hash_password(new)?;
+        self.with_writer(|c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            tx.execute(
+                "UPDATE users SET password_hash = ?2, must_change_password = 0 WHERE name = ?1",
+                params![name, hash],
+            )?;
+            let revoked = tx.execute("DELETE FROM sessions WHERE user_name = ?1", [name])?;
+            crate::audit::append(
+                &tx,
+                name,
+                "user.password_changed",
+                None,
+                &serde_json::json!({"name": name, "sessions_revoked": revoked}),
+            )?;
+            let (token, expires) = open_session(&tx, name, ttl_minutes)?;
+            let a = account(&tx, name)?;
+            tx.commit()?;
+            Ok(Session {
+                token,
+                user: User {
+                    name: a.name,
+                    role: a.role,
+                    must_change_password: false,
+                },
+                expires_at: crate::timefmt::rfc3339(expires),
+            })
+        })
+    }
+
     /// Checks a password (in constant work whether or not the user exists) and opens a session.
-    /// After five failures for a name within 15 minutes (since its last success), that name is
-    /// refused for a minute after its latest failure: guessing slows down, nobody is locked out long.
+    /// The caller throttles attempts ([`crate::guard::LoginGuard`]) and records failures.
+    /// A disabled account is refused (`AccountDisabled`) only when its password was right.
     pub fn login(
         &self,
         name: &str,
         password: &str,
         ttl_minutes: u64,
     ) -> Result<Session, CoreError> {
-        const WINDOW_MS: i64 = 15 * 60_000;
-        const LOCK_MS: i64 = 60_000;
-        let (failures, last): (i64, Option<i64>) = self.with_reader(|c| {
-            Ok(c.query_row(
-                "SELECT count(*), max(at) FROM audit WHERE action = 'login.failed' AND actor = ?1 AND at > ?2 \
-                 AND id > COALESCE((SELECT max(id) FROM audit WHERE action = 'login' AND actor = ?1), 0)",
-                params![name, now_ms() - WINDOW_MS],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?)
-        })?;
-        if failures >= 5 {
-            let wait = last.map_or(0, |at| at + LOCK_MS - now_ms());
-            if wait > 0 {
-                return Err(CoreError::TooManyAttempts((wait + 999) / 1000));
-            }
+        check_name(name).map_err(|_| CoreError::BadCredentials)?;
+        if password.len() > MAX_PASSWORD {
+            return Err(CoreError::BadCredentials);
         }
-        let row: Option<(String, String)> = self.with_reader(|c| {
+        let row: Option<(String, String, bool, bool)> = self.with_reader(|c| {
             Ok(c.query_row(
-                "SELECT role, password_hash FROM users WHERE name = ?1",
+                "SELECT role, password_hash, disabled_at IS NOT NULL, must_change_password \
+                 FROM users WHERE name = ?1",
                 [name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?)
         })?;
-        // An unknown user still costs one hash, so timing does not reveal which names exist.
-        const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0fLhZ2vLwYdGnmW3kQ0Yw2u+0Jv0n7r7aH1nHqZ8f5Q";
-        let stored = row.as_ref().map_or(DUMMY, |(_, h)| h.as_str());
-        let parsed =
-            PasswordHash::new(stored).map_err(|e| CoreError::Internal(format!("argon2: {e}")))?;
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        let Some((role, _)) = row.filter(|_| ok) else {
-            self.audit(name, "login.failed", None, serde_json::json!({}))?;
+        let ok = verify_password(row.as_ref().map(|(_, h, _, _)| h.as_str()), password)?;
+        let Some((role, _, disabled, must_change)) = row.filter(|_| ok) else {
             return Err(CoreError::BadCredentials);
         };
-        let mut raw = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut raw);
-        let token = hex::encode(raw);
-        let now = now_ms();
-        let expires = now + (ttl_minutes as i64) * 60_000;
+        if disabled {
+            return Err(CoreError::AccountDisabled);
+        }
         self.with_writer(|c| {
-            c.execute("DELETE FROM sessions WHERE expires_at < ?1", [now])?;
             let tx = c.transaction()?;
+            let (token, expires) = open_session(&tx, name, ttl_minutes)?;
             tx.execute(
-                "INSERT INTO sessions (token_sha256, user_name, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
-                params![token_hash(&token), name, now, expires],
+                "UPDATE users SET last_login_at = ?2 WHERE name = ?1",
+                params![name, now_ms()],
             )?;
             crate::audit::append(&tx, name, "login", None, &serde_json::json!({}))?;
             tx.commit()?;
-            Ok(())
-        })?;
-        Ok(Session {
-            token,
-            user: User {
-                name: name.to_string(),
-                role: role.parse()?,
-            },
-            expires_at: crate::timefmt::rfc3339(expires),
+            Ok(Session {
+                token,
+                user: User {
+                    name: name.to_string(),
+                    role: role.parse()?,
+                    must_change_password: must_change,
+                },
+                expires_at: crate::timefmt::rfc3339(expires),
+            })
         })
     }
 
-    /// The user behind a session token, if the session exists and has not expired.
+    /// The user behind a session token, if the session exists, has not expired and its account
+    /// is enabled.
     pub fn session_user(&self, token: &str) -> Result<User, CoreError> {
-        let row: Option<(String, String)> = self.with_reader(|c| {
+        let row: Option<(String, String, bool)> = self.with_reader(|c| {
             Ok(c.query_row(
-                "SELECT u.name, u.role FROM sessions s JOIN users u ON u.name = s.user_name \
-                 WHERE s.token_sha256 = ?1 AND s.expires_at > ?2",
+                "SELECT u.name, u.role, u.must_change_password FROM sessions s \
+                 JOIN users u ON u.name = s.user_name \
+                 WHERE s.token_sha256 = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
                 params![token_hash(token), now_ms()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?)
         })?;
-        let (name, role) = row.ok_or(CoreError::Unauthenticated)?;
+        let (name, role, must_change_password) = row.ok_or(CoreError::Unauthenticated)?;
         Ok(User {
             name,
             role: role.parse()?,
+            must_change_password,
         })
+    }
+
+    /// A sign-in attempt from `addr` through the door's guard: refused at once while that
+    /// address (or this name from it) must wait; a failure is counted and recorded as at most one
+    /// `login.failed` audit entry per name, address and minute (with the count it stands for).
+    pub fn login_guarded(
+        &self,
+        guard: &LoginGuard,
+        addr: IpAddr,
+        name: &str,
+        password: &str,
+        ttl_minutes: u64,
+    ) -> Result<Session, CoreError> {
+        check_name(name)?;
+        guard
+            .check(name, addr, now_ms())
+            .map_err(CoreError::TooManyAttempts)?;
+        match self.login(name, password, ttl_minutes) {
+            Ok(session) => {
+                guard.succeeded(name, addr);
+                Ok(session)
+            }
+            Err(e @ (CoreError::BadCredentials | CoreError::AccountDisabled)) => {
+                if let AuditNote::Write { count } = guard.failed(name, addr, now_ms()) {
+                    self.audit_failed_logins(name, addr, count)?;
+                }
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One `login.failed` entry standing for `count` failures of `name` from `addr`.
+    pub fn audit_failed_logins(
+        &self,
+        name: &str,
+        addr: IpAddr,
+        count: u64,
+    ) -> Result<(), CoreError> {
+        self.audit(
+            name,
+            "login.failed",
+            None,
+            serde_json::json!({"address": addr.to_string(), "count": count}),
+        )
+    }
+
+    /// First run: the setup code opens the door once; wrong codes count against the address.
+    /// On success the code is closed for good and the new admin signed in.
+    pub fn setup_first_admin(
+        &self,
+        code: &SetupCode,
+        guard: &LoginGuard,
+        addr: IpAddr,
+        typed_code: &str,
+        (name, password): (&str, &str),
+        ttl_minutes: u64,
+    ) -> Result<Session, CoreError> {
+        if !code.is_open() {
+            return Err(CoreError::BadRequest(
+                "setup is done: accounts exist already; sign in".into(),
+            ));
+        }
+        guard
+            .check_anonymous(addr, now_ms())
+            .map_err(CoreError::TooManyAttempts)?;
+        if !code.matches(typed_code) {
+            guard.failed_anonymous(addr, now_ms());
+            return Err(CoreError::BadSetupCode);
+        }
+        match self.add_first_admin(name, password) {
+            Ok(_) => code.close(),
+            Err(e) => {
+                if self.user_count()? > 0 {
+                    code.close();
+                }
+                return Err(e);
+            }
+        }
+        self.login(name, password, ttl_minutes)
     }
 
     pub fn logout(&self, token: &str) -> Result<(), CoreError> {
@@ -326,5 +730,64 @@ impl Store {
             )?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_need_twelve_characters_and_must_not_be_easy_to_guess() {
+        for (pw, ok) in [
+            ("short", false),
+            ("password1234", false),
+            ("aaaaaaaaaaaaaaaa", false),
+            ("qwertyuiop12", false),
+            ("adaada123456", false),
+            ("Password1234", false),
+            ("Quiet-Harbor-Lantern-47", true),
+            ("violet tractor umbrella sings", true),
+        ] {
+            let r = check_password("ada", pw);
+            assert_eq!(r.is_ok(), ok, "{pw}: {r:?}");
+            if let Err(e) = r {
+                let m = e.to_string();
+                assert!(m.starts_with("password: "), "{m}");
+                assert!(
+                    !m.contains(pw),
+                    "the refusal never echoes the password: {m}"
+                );
+            }
+        }
+        assert!(check_password("ada", "short")
+            .unwrap_err()
+            .to_string()
+            .contains("at least 12 characters"));
+        assert!(check_password("ada", &"x".repeat(2000)).is_err());
+    }
+
+    #[test]
+    fn hashes_are_standard_phc_strings_that_verify() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier, SaltString};
+        let ours = hash_password("Quiet-Harbor-Lantern-47").unwrap();
+        assert!(
+            ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{ours}"
+        );
+        // The argon2 crate's own verifier accepts ours, and ours accepts its hashes.
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"Quiet-Harbor-Lantern-47", &parsed)
+            .is_ok());
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let theirs = Argon2::default()
+            .hash_password(b"violet tractor umbrella", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_password(Some(&theirs), "violet tractor umbrella").unwrap());
+        assert!(!verify_password(Some(&theirs), "violet tractor umbrellas").unwrap());
+        assert!(verify_password(Some(&ours), "Quiet-Harbor-Lantern-47").unwrap());
+        assert!(!verify_password(None, "anything at all").unwrap());
     }
 }

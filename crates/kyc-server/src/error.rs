@@ -36,6 +36,12 @@ pub enum ServerError {
     BadRequest(String),
     #[error("not found")]
     NotFound,
+    /// A review request whose `Host` is not on the allow-list (DNS rebinding).
+    #[error("this desk does not answer to that host name; add it to [review] public_names")]
+    MisdirectedRequest,
+    /// A small JSON body (sign-in, setup, decisions) over its limit.
+    #[error("the request body is larger than {0} KiB")]
+    BodyTooLarge(usize),
     #[error("{0}")]
     Forbidden(&'static str),
     #[error("tls: {0}")]
@@ -68,6 +74,14 @@ impl ServerError {
                 }
                 CoreError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
                 CoreError::UserExists(_) => (StatusCode::CONFLICT, "user_exists"),
+                CoreError::UnknownUser(_) => (StatusCode::NOT_FOUND, "not_found"),
+                CoreError::AccountDisabled => (StatusCode::FORBIDDEN, "account_disabled"),
+                CoreError::LastAdmin => (StatusCode::CONFLICT, "last_admin"),
+                CoreError::WeakPassword(_) => (StatusCode::BAD_REQUEST, "weak_password"),
+                CoreError::PasswordChangeRequired => {
+                    (StatusCode::FORBIDDEN, "password_change_required")
+                }
+                CoreError::BadSetupCode => (StatusCode::FORBIDDEN, "bad_setup_code"),
                 CoreError::InvalidClient => (StatusCode::UNAUTHORIZED, "invalid_client"),
                 CoreError::InvalidTokenRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
                 CoreError::UnsupportedGrantType => {
@@ -88,6 +102,10 @@ impl ServerError {
             ServerError::ReceiverUnauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ServerError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ServerError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ServerError::MisdirectedRequest => {
+                (StatusCode::MISDIRECTED_REQUEST, "misdirected_request")
+            }
+            ServerError::BodyTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ServerError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ServerError::Tls(_) | ServerError::Bind { .. } => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")

@@ -2,6 +2,8 @@
 //! started by [`services::start`] inside one tokio runtime (used by `serve` and the desktop app).
 
 pub mod error;
+pub mod extract;
+pub mod hardening;
 pub mod notify;
 pub mod openapi;
 pub mod receiver;

@@ -29,6 +29,8 @@ const TOKEN_BODY_LIMIT: usize = 16 * 1024;
 
 struct ReceiverState {
     desk: Arc<Desk>,
+    /// Throttles failed client authentication at the token endpoint, per client address.
+    guard: Arc<kyc_core::guard::LoginGuard>,
     auth: AuthConfig,
     issuer: Option<TokenIssuer>,
     request_suite: Option<AesSuite>,
@@ -46,6 +48,7 @@ pub fn router(
     desk: Arc<Desk>,
     cfg: &ReceiverConfig,
     data_dir: &Path,
+    guard: Arc<kyc_core::guard::LoginGuard>,
 ) -> Result<Router, ServerError> {
     let suite = |enc: &kyc_core::config::EncryptionConfig,
                  section: &str|
@@ -62,6 +65,7 @@ pub fn router(
     };
     let state = Arc::new(ReceiverState {
         desk,
+        guard,
         auth: cfg.auth.clone(),
         issuer,
         request_suite: suite(&cfg.request_encryption, "receiver.request_encryption")?,
@@ -244,7 +248,10 @@ async fn receive(
     // Waiting for the reviewer holds no permit.
     let answer = state.desk.answer(case).await?;
     let shaped = kyc_core::answer::shape(&answer, &state.answer);
-    Ok(match &state.response_suite {
+    // Who answered (reviewer, auto or timeout): Ditto ID ignores it; `simulate` and an admin's
+    // tools read it to tell a decision from the timeout fallback.
+    let by = HeaderValue::from_str(&answer.by).unwrap_or(HeaderValue::from_static("unknown"));
+    let mut resp = match &state.response_suite {
         None => Json(shaped).into_response(),
         Some(suite) => {
             let (body, content_type) = suite.seal_body(shaped.to_string().as_bytes());
@@ -254,8 +261,14 @@ async fn receive(
             )
                 .into_response()
         }
-    })
+    };
+    resp.headers_mut().insert(ANSWERED_BY, by);
+    Ok(resp)
 }
+
+/// The answer's header naming who decided it: `reviewer`, `auto` or `timeout`.
+pub const ANSWERED_BY: header::HeaderName =
+    header::HeaderName::from_static("x-kyc-desk-answered-by");
 
 #[utoipa::path(post, path = "/kyc-service-access-token-endpoint", tag = "receiver",
     description = "OAuth2 client credentials (RFC 6749 §4.4); the path is `receiver.auth.token_path`.",
@@ -265,9 +278,14 @@ async fn receive(
 /// RFC 6749 §4.4 client credentials: client authenticated by HTTP Basic or by form fields.
 async fn token(
     State(state): State<Arc<ReceiverState>>,
+    crate::extract::ClientIp(ip): crate::extract::ClientIp,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ServerError> {
+    state
+        .guard
+        .check_anonymous(ip, kyc_core::timefmt::now_ms())
+        .map_err(CoreError::TooManyAttempts)?;
     let bad = |m: &str| ServerError::Core(CoreError::InvalidTokenRequest(m.to_string()));
     if media_type(&headers).as_deref() != Some("application/x-www-form-urlencoded") {
         return Err(bad(
@@ -318,7 +336,10 @@ async fn token(
     let issued = match issuer.issue(&client_id, &client_secret) {
         Ok(t) => t,
         Err(e) => {
-            tracing::warn!("token request refused: invalid client");
+            tracing::warn!(address = %ip, "token request refused: invalid client");
+            state
+                .guard
+                .failed_anonymous(ip, kyc_core::timefmt::now_ms());
             return Err(e.into());
         }
     };

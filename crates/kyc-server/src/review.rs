@@ -14,15 +14,17 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::Stream;
 use kyc_core::desk::{blocking, Desk};
+use kyc_core::guard::{LoginGuard, SetupCode};
 use kyc_core::store::{CaseQuery, NewDecision};
-use kyc_core::users::{Permission, User};
+use kyc_core::users::{Account, AccountChange, Permission, Role, User};
 use kyc_core::CoreError;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio_stream::wrappers::BroadcastStream;
-use tokio_stream::StreamExt;
 
 use crate::error::{ErrorBody, ServerError};
+use crate::extract::{ApiJson, ClientIp};
+use crate::hardening::HostAllowList;
 use crate::UiAssets;
 
 pub const SESSION_COOKIE: &str = "kyc_session";
@@ -101,17 +103,29 @@ pub struct ReviewState {
     pub desk: Arc<Desk>,
     pub session_minutes: u64,
     pub ui: Option<Arc<dyn UiAssets>>,
-    /// Whether the review listener is HTTPS (cookies get `Secure`).
+    /// Whether the review listener is HTTPS (cookies get `Secure`, responses HSTS).
     pub https: bool,
+    /// Throttles of the sign-in, setup and password doors (shared by every review listener).
+    pub guard: Arc<LoginGuard>,
+    /// The first-run setup code (closed once an account exists).
+    pub setup: Arc<SetupCode>,
+    /// Password hashing is memory-hard (19 MiB each): at most this many at once.
+    pub hash_permits: Arc<tokio::sync::Semaphore>,
 }
+
+/// Sign-in, setup and password bodies: small, so a flood cannot make the process buffer much.
+const DOOR_KIB: usize = 8;
 
 type St = State<Arc<ReviewState>>;
 
-pub fn router(state: Arc<ReviewState>) -> Router {
+/// The review routes behind the `Host` allow-list and the hardening headers.
+pub fn router(state: Arc<ReviewState>, hosts: HostAllowList) -> Router {
+    let https = state.https;
     Router::new()
         .route("/api/login", post(login))
         .route("/api/logout", post(logout))
         .route("/api/me", get(me))
+        .route("/api/me/password", post(change_own_password))
         .route("/api/cases", get(list_cases))
         .route("/api/cases/{id}", get(case_detail))
         .route("/api/cases/{id}/images/{name}", get(case_image))
@@ -132,15 +146,37 @@ pub fn router(state: Arc<ReviewState>) -> Router {
         .route("/api/settings/ditto-config", get(ditto_config))
         .route("/api/openapi.json", get(openapi))
         .route("/api/users", get(list_users).post(add_user))
+        .route("/api/users/{name}/disable", post(disable_user))
+        .route("/api/users/{name}/enable", post(enable_user))
+        .route("/api/users/{name}/role", post(set_user_role))
+        .route(
+            "/api/users/{name}/reset-password",
+            post(reset_user_password),
+        )
         .route(
             "/api/{*rest}",
             axum::routing::any(|| async { ServerError::NotFound }),
         )
         .fallback(get(ui_asset))
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::new(hosts),
+            crate::hardening::require_allowed_host,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            https,
+            crate::hardening::security_headers,
+        ))
 }
 
-/// The signed-in reviewer, from `Authorization: Bearer` or the session cookie.
+/// Any signed-in account, from `Authorization: Bearer` or the session cookie, even one that must
+/// change its password first (only `me`, `logout` and the password change take this).
+pub struct SignedIn {
+    pub user: User,
+    pub token: String,
+}
+
+/// A signed-in account that may use the desk (not one that must change its password first).
 pub struct Reviewer(pub User);
 
 fn session_token(headers: &HeaderMap) -> Option<String> {
@@ -160,7 +196,7 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-impl FromRequestParts<Arc<ReviewState>> for Reviewer {
+impl FromRequestParts<Arc<ReviewState>> for SignedIn {
     type Rejection = ServerError;
 
     async fn from_request_parts(
@@ -170,9 +206,53 @@ impl FromRequestParts<Arc<ReviewState>> for Reviewer {
         let token =
             session_token(&parts.headers).ok_or(ServerError::Core(CoreError::Unauthenticated))?;
         let store = state.desk.store().clone();
-        let user = blocking(move || store.session_user(&token)).await?;
+        let t = token.clone();
+        let user = blocking(move || store.session_user(&t)).await?;
+        Ok(SignedIn { user, token })
+    }
+}
+
+impl FromRequestParts<Arc<ReviewState>> for Reviewer {
+    type Rejection = ServerError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<ReviewState>,
+    ) -> Result<Self, Self::Rejection> {
+        let SignedIn { user, .. } = SignedIn::from_request_parts(parts, state).await?;
+        if user.must_change_password {
+            return Err(CoreError::PasswordChangeRequired.into());
+        }
         Ok(Reviewer(user))
     }
+}
+
+/// The session answer of sign-in, setup and a password change: `{token, user, expires_at}` and
+/// the session cookie (`HttpOnly; SameSite=Strict`, `Secure` on HTTPS).
+fn session_response(st: &ReviewState, session: kyc_core::users::Session) -> Response {
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        session.token,
+        st.session_minutes * 60,
+        if st.https { "; Secure" } else { "" }
+    );
+    let mut resp = Json(
+        json!({"token": session.token, "user": session.user, "expires_at": session.expires_at}),
+    )
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// A permit to hash a password (bounded memory and CPU under a flood of attempts).
+async fn hash_permit(st: &ReviewState) -> Result<tokio::sync::OwnedSemaphorePermit, ServerError> {
+    st.hash_permits
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()).into())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -184,27 +264,27 @@ struct LoginBody {
     responses((status = 200, description = "`{token, user, expires_at}`; also sets the session cookie"), (status = 401, body = ErrorBody)))]
 async fn login(
     State(st): St,
-    body: Result<Json<LoginBody>, axum::extract::rejection::JsonRejection>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<LoginBody, DOOR_KIB>,
 ) -> Result<Response, ServerError> {
-    let Json(body) = body.map_err(|e| ServerError::BadRequest(e.body_text()))?;
-    let store = st.desk.store().clone();
-    let minutes = st.session_minutes;
-    let session = blocking(move || store.login(&body.username, &body.password, minutes)).await?;
-    tracing::info!(user = %session.user.name, "login");
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
-        session.token,
-        minutes * 60,
-        if st.https { "; Secure" } else { "" }
+    kyc_core::users::check_name(&body.username)?;
+    let _permit = hash_permit(&st).await?;
+    let (store, guard, minutes) = (
+        st.desk.store().clone(),
+        st.guard.clone(),
+        st.session_minutes,
     );
-    let mut resp = Json(
-        json!({"token": session.token, "user": session.user, "expires_at": session.expires_at}),
-    )
-    .into_response();
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        resp.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    Ok(resp)
+    let name = body.username.clone();
+    let session =
+        blocking(move || store.login_guarded(&guard, ip, &body.username, &body.password, minutes))
+            .await
+            .inspect_err(|e| {
+                if matches!(e, CoreError::TooManyAttempts(_)) {
+                    tracing::warn!(address = %ip, "sign-in throttled");
+                }
+            })?;
+    tracing::info!(user = %name, "login");
+    Ok(session_response(&st, session))
 }
 #[utoipa::path(post, path = "/api/logout", tag = "review", responses((status = 204, description = "Signed out")))]
 async fn logout(State(st): St, headers: HeaderMap) -> Result<Response, ServerError> {
@@ -220,8 +300,39 @@ async fn logout(State(st): St, headers: HeaderMap) -> Result<Response, ServerErr
     Ok(resp)
 }
 #[utoipa::path(get, path = "/api/me", tag = "review", security(("session" = [])), responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
-async fn me(Reviewer(user): Reviewer) -> Json<User> {
+async fn me(SignedIn { user, .. }: SignedIn) -> Json<User> {
     Json(user)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct OwnPasswordBody {
+    current_password: String,
+    new_password: String,
+}
+
+/// Changes the caller's own password (also the forced change after a reset): every session of
+/// the account ends and a new one is returned.
+#[utoipa::path(post, path = "/api/me/password", tag = "review", security(("session" = [])), request_body = OwnPasswordBody,
+    responses((status = 200, description = "`{token, user, expires_at}`: a new session"), (status = 400, body = ErrorBody, description = "Wrong current password or weak new one")))]
+async fn change_own_password(
+    State(st): St,
+    SignedIn { user, .. }: SignedIn,
+    ApiJson(body): ApiJson<OwnPasswordBody, DOOR_KIB>,
+) -> Result<Response, ServerError> {
+    let _permit = hash_permit(&st).await?;
+    let (store, minutes) = (st.desk.store().clone(), st.session_minutes);
+    let session = blocking(move || {
+        store.change_own_password(
+            &user.name,
+            &body.current_password,
+            &body.new_password,
+            minutes,
+        )
+    })
+    .await?;
+    tracing::info!(user = %session.user.name, "password changed");
+    Ok(session_response(&st, session))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -262,14 +373,16 @@ async fn list_cases(
     _who: Reviewer,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ServerError> {
-    let Query(p) = params.map_err(|e| ServerError::BadRequest(e.body_text()))?;
+    let Query(p) = params.map_err(|e| {
+        ServerError::BadRequest(kyc_core::error::redact_serde_message(&e.body_text()))
+    })?;
     let status = match p.status.as_deref() {
         None | Some("all") | Some("") => None,
         Some(s @ ("pending" | "approved" | "rejected")) => Some(s.to_string()),
-        Some(other) => {
-            return Err(ServerError::BadRequest(format!(
-                "status {other:?}: use pending, approved, rejected or all"
-            )))
+        Some(_) => {
+            return Err(ServerError::BadRequest(
+                "status: use pending, approved, rejected or all".into(),
+            ))
         }
     };
     let cursor = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
@@ -282,10 +395,10 @@ async fn list_cases(
     let answered_by = match non_empty(p.answered_by).as_deref() {
         None => None,
         Some(s @ ("reviewer" | "auto" | "timeout" | "none")) => Some(s.to_string()),
-        Some(other) => {
-            return Err(ServerError::BadRequest(format!(
-                "answered_by {other:?}: use reviewer, auto, timeout or none"
-            )))
+        Some(_) => {
+            return Err(ServerError::BadRequest(
+                "answered_by: use reviewer, auto, timeout or none".into(),
+            ))
         }
     };
     let page = st
@@ -333,8 +446,7 @@ async fn case_image(
     Ok((
         [
             (header::CONTENT_TYPE, mime),
-            (header::CACHE_CONTROL, "private, max-age=3600".to_string()),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (header::CACHE_CONTROL, "no-store".to_string()),
         ],
         bytes,
     )
@@ -360,17 +472,16 @@ async fn decide(
     State(st): St,
     Reviewer(user): Reviewer,
     Path(id): Path<String>,
-    body: Result<Json<DecisionBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<DecisionBody>,
 ) -> Result<Response, ServerError> {
     allow(&user, Permission::Decide)?;
-    let Json(body) = body.map_err(|e| ServerError::BadRequest(e.body_text()))?;
     let approve = match body.decision.as_str() {
         "approve" => true,
         "reject" => false,
-        other => {
-            return Err(ServerError::BadRequest(format!(
-                "decision {other:?}: use approve or reject"
-            )))
+        _ => {
+            return Err(ServerError::BadRequest(
+                "decision: use approve or reject".into(),
+            ))
         }
     };
     if !approve && body.reasons.is_empty() {
@@ -392,13 +503,13 @@ async fn decide(
         }
         Some(u) => Some(kyc_core::ingest::validate_user_id(u, "user_id")?),
     };
-    if let Some(unknown) = body
+    if let Some(i) = body
         .reasons
         .iter()
-        .find(|r| !st.settings.reasons.iter().any(|k| &k.code == *r))
+        .position(|r| !st.settings.reasons.iter().any(|k| &k.code == r))
     {
         return Err(ServerError::BadRequest(format!(
-            "reasons: {unknown:?} is not a configured reason code"
+            "reasons[{i}]: not a configured reason code"
         )));
     }
     if body.comment.len() > 4000 || body.reasons.iter().any(|r| r.is_empty() || r.len() > 200) {
@@ -427,15 +538,38 @@ async fn decide(
     responses((status = 200, content_type = "text/event-stream", description = "Server-sent events case.created, case.decided, case.answered, case.assigned, case.erased (its case carries only id and reference); data is `{type, case, hold_until?}`")))]
 async fn events(
     State(st): St,
-    _who: Reviewer,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let stream = BroadcastStream::new(st.desk.subscribe()).filter_map(|ev| {
-        let ev = ev.ok()?;
-        let data = serde_json::to_string(&ev).ok()?;
-        Some(Ok(SseEvent::default().event(ev.kind.as_str()).data(data)))
-    });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    SignedIn { user, token }: SignedIn,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ServerError> {
+    use futures::StreamExt as _;
+    if user.must_change_password {
+        return Err(CoreError::PasswordChangeRequired.into());
+    }
+    let stream =
+        tokio_stream::StreamExt::filter_map(BroadcastStream::new(st.desk.subscribe()), |ev| {
+            let ev = ev.ok()?;
+            let data = serde_json::to_string(&ev).ok()?;
+            Some(Ok(SseEvent::default().event(ev.kind.as_str()).data(data)))
+        });
+    // The stream ends within 2 s of its session ending (logout, expiry, or an account change,
+    // which revokes every session of the account).
+    let store = st.desk.store().clone();
+    let ended = async move {
+        let mut tick = tokio::time::interval(SESSION_RECHECK);
+        loop {
+            tick.tick().await;
+            let (s, t) = (store.clone(), token.clone());
+            match blocking(move || s.session_user(&t)).await {
+                Ok(u) if !u.must_change_password => {}
+                Err(CoreError::Storage(_) | CoreError::Internal(_)) => {}
+                _ => break,
+            }
+        }
+    };
+    Ok(Sse::new(stream.take_until(Box::pin(ended))).keep_alive(KeepAlive::default()))
 }
+
+/// How often an open event stream re-checks its session.
+const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_millis(1000);
 
 /// First run: whether an admin must still be created, and where Ditto ID must send.
 #[utoipa::path(get, path = "/api/setup", tag = "review", responses((status = 200, description = "`{needs_setup, receiver_url, tls_fingerprint, auth_mode}`")))]
@@ -444,25 +578,59 @@ async fn setup_status(State(st): St) -> Result<Json<Value>, ServerError> {
     let users = blocking(move || store.user_count()).await?;
     Ok(Json(json!({
         "needs_setup": users == 0,
+        "code_required": true,
         "receiver_url": st.settings.receiver_url,
         "tls_fingerprint": st.settings.tls_fingerprint,
         "auth_mode": st.settings.auth_mode,
     })))
 }
 
-/// First run: creates the first admin (only while there are no accounts) and signs them in.
-#[utoipa::path(post, path = "/api/setup", tag = "review", request_body = LoginBody,
-    responses((status = 200, description = "The first admin is created and signed in"), (status = 400, body = ErrorBody, description = "Accounts exist already")))]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct SetupBody {
+    /// The one-time code `kyc-desk serve` printed (the desktop window fills it in itself).
+    setup_code: String,
+    username: String,
+    password: String,
+}
+
+/// First run: creates the first admin (only with the one-time setup code, only while there are
+/// no accounts) and signs them in.
+#[utoipa::path(post, path = "/api/setup", tag = "review", request_body = SetupBody,
+    responses((status = 200, description = "The first admin is created and signed in"),
+        (status = 400, body = ErrorBody, description = "Accounts exist already, or a weak password"),
+        (status = 403, body = ErrorBody, description = "Missing or wrong setup code"),
+        (status = 429, body = ErrorBody, description = "Too many wrong codes from this address")))]
 async fn setup(
     State(st): St,
-    body: Result<Json<LoginBody>, axum::extract::rejection::JsonRejection>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<SetupBody, DOOR_KIB>,
 ) -> Result<Response, ServerError> {
-    let Json(body) = body.map_err(|e| ServerError::BadRequest(e.body_text()))?;
-    let store = st.desk.store().clone();
-    let (name, password) = (body.username.clone(), body.password.clone());
-    blocking(move || store.add_first_admin(&name, &password)).await?;
-    tracing::info!(user = %body.username, "first admin created");
-    login(State(st), Ok(Json(body))).await
+    let _permit = hash_permit(&st).await?;
+    let (store, guard, code, minutes) = (
+        st.desk.store().clone(),
+        st.guard.clone(),
+        st.setup.clone(),
+        st.session_minutes,
+    );
+    let session = blocking(move || {
+        store.setup_first_admin(
+            &code,
+            &guard,
+            ip,
+            &body.setup_code,
+            (&body.username, &body.password),
+            minutes,
+        )
+    })
+    .await
+    .inspect_err(|e| {
+        if matches!(e, CoreError::BadSetupCode | CoreError::TooManyAttempts(_)) {
+            tracing::warn!(address = %ip, "setup refused: wrong setup code");
+        }
+    })?;
+    tracing::info!(user = %session.user.name, "first admin created");
+    Ok(session_response(&st, session))
 }
 
 #[derive(Deserialize)]
@@ -525,10 +693,9 @@ async fn assign(
     State(st): St,
     Reviewer(user): Reviewer,
     Path(id): Path<String>,
-    body: Result<Json<AssignBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<AssignBody>,
 ) -> Result<Json<kyc_core::store::CaseSummary>, ServerError> {
     allow(&user, Permission::Decide)?;
-    let Json(body) = body.map_err(|e| ServerError::BadRequest(e.body_text()))?;
     Ok(Json(st.desk.assign(&id, body.to.as_deref(), &user).await?))
 }
 
@@ -547,10 +714,9 @@ async fn erase(
     State(st): St,
     Reviewer(user): Reviewer,
     Path(id): Path<String>,
-    body: Result<Json<EraseBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<EraseBody>,
 ) -> Result<Json<Value>, ServerError> {
     allow(&user, Permission::Erase)?;
-    let Json(body) = body.map_err(|e| ServerError::BadRequest(e.body_text()))?;
     let reference = st.desk.erase(&id, &user.name, &body.reason).await?;
     Ok(Json(json!({ "erased": reference })))
 }
@@ -734,17 +900,104 @@ fn allow(user: &User, p: Permission) -> Result<(), ServerError> {
 }
 
 #[utoipa::path(get, path = "/api/users", tag = "review", security(("session" = [])),
-    responses((status = 200, body = Vec<User>), (status = 403, body = ErrorBody)))]
-/// The accounts: names and roles (admins, and supervisors who assign cases to them).
+    responses((status = 200, body = Vec<Account>), (status = 403, body = ErrorBody)))]
+/// The accounts: names, roles, state and last sign-in (admins, and supervisors who assign cases).
 async fn list_users(
     State(st): St,
     Reviewer(user): Reviewer,
-) -> Result<Json<Vec<User>>, ServerError> {
+) -> Result<Json<Vec<Account>>, ServerError> {
     if !user.role.may(Permission::Reassign) {
         allow(&user, Permission::ManageUsers)?;
     }
     let store = st.desk.store().clone();
-    Ok(Json(blocking(move || store.users()).await?))
+    Ok(Json(blocking(move || store.accounts()).await?))
+}
+
+/// An admin's change to an account: audited, and every session of the account ends at once.
+async fn change_account(
+    st: &ReviewState,
+    admin: User,
+    name: String,
+    change: AccountChange,
+) -> Result<Json<Account>, ServerError> {
+    allow(&admin, Permission::ManageUsers)?;
+    let _permit = match change {
+        AccountChange::ResetPassword(_) => Some(hash_permit(st).await?),
+        _ => None,
+    };
+    let store = st.desk.store().clone();
+    let account = blocking(move || store.change_account(&admin.name, &name, change)).await?;
+    tracing::info!(user = %account.name, "account changed; its sessions were revoked");
+    Ok(Json(account))
+}
+
+/// Disables an account (admins): it can no longer sign in; its sessions end.
+#[utoipa::path(post, path = "/api/users/{name}/disable", tag = "review", security(("session" = [])),
+    params(("name" = String, Path)), responses((status = 200, body = Account), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "The last enabled admin")))]
+async fn disable_user(
+    State(st): St,
+    Reviewer(admin): Reviewer,
+    Path(name): Path<String>,
+) -> Result<Json<Account>, ServerError> {
+    change_account(&st, admin, name, AccountChange::Disable).await
+}
+
+/// Enables a disabled account again (admins).
+#[utoipa::path(post, path = "/api/users/{name}/enable", tag = "review", security(("session" = [])),
+    params(("name" = String, Path)), responses((status = 200, body = Account), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn enable_user(
+    State(st): St,
+    Reviewer(admin): Reviewer,
+    Path(name): Path<String>,
+) -> Result<Json<Account>, ServerError> {
+    change_account(&st, admin, name, AccountChange::Enable).await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RoleBody {
+    /// reviewer, supervisor, admin or auditor.
+    role: String,
+}
+
+/// Changes an account's role (admins); its sessions end.
+#[utoipa::path(post, path = "/api/users/{name}/role", tag = "review", security(("session" = [])),
+    params(("name" = String, Path)), request_body = RoleBody,
+    responses((status = 200, body = Account), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "The last enabled admin")))]
+async fn set_user_role(
+    State(st): St,
+    Reviewer(admin): Reviewer,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<RoleBody>,
+) -> Result<Json<Account>, ServerError> {
+    let role: Role = body.role.parse()?;
+    change_account(&st, admin, name, AccountChange::SetRole(role)).await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ResetBody {
+    /// A temporary password; the account must choose its own at its next sign-in.
+    password: String,
+}
+
+/// Resets an account's password (admins): its sessions end and it must choose a new one.
+#[utoipa::path(post, path = "/api/users/{name}/reset-password", tag = "review", security(("session" = [])),
+    params(("name" = String, Path)), request_body = ResetBody,
+    responses((status = 200, body = Account), (status = 400, body = ErrorBody, description = "Weak password"), (status = 403, body = ErrorBody)))]
+async fn reset_user_password(
+    State(st): St,
+    Reviewer(admin): Reviewer,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<ResetBody, DOOR_KIB>,
+) -> Result<Json<Account>, ServerError> {
+    change_account(
+        &st,
+        admin,
+        name,
+        AccountChange::ResetPassword(body.password),
+    )
+    .await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -762,11 +1015,11 @@ struct NewUserBody {
 async fn add_user(
     State(st): St,
     Reviewer(user): Reviewer,
-    body: Result<Json<NewUserBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<NewUserBody>,
 ) -> Result<Json<User>, ServerError> {
     allow(&user, Permission::ManageUsers)?;
-    let Json(body) = body.map_err(|e| ServerError::BadRequest(e.body_text()))?;
-    let role: kyc_core::users::Role = body.role.parse()?;
+    let role: Role = body.role.parse()?;
+    let _permit = hash_permit(&st).await?;
     let store = st.desk.store().clone();
     let created =
         blocking(move || store.add_user_by(&user.name, &body.username, role, &body.password))

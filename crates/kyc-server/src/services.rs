@@ -9,6 +9,7 @@ use axum_server::tls_rustls::RustlsConfig;
 use axum_server::Handle;
 use kyc_core::config::Loaded;
 use kyc_core::desk::Desk;
+use kyc_core::guard::{LoginGuard, SetupCode};
 use kyc_core::store::Store;
 
 use crate::error::ServerError;
@@ -31,6 +32,9 @@ pub struct Running {
     pub desk: Arc<Desk>,
     /// Dangerous-but-working settings (also shown in the desk).
     pub warnings: Vec<String>,
+    /// The first-run setup code while no account exists (shown by `serve`, given to the window).
+    pub setup: Arc<SetupCode>,
+    guard: Arc<LoginGuard>,
     handles: Vec<Handle>,
     tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
     /// Periodic jobs (retention); stopped on shutdown.
@@ -49,11 +53,21 @@ impl Running {
         format!("http://{}", self.local_review_addr)
     }
 
+    /// The URL the desktop window opens, carrying the setup code in its fragment while setup is
+    /// pending (a fragment never reaches a server or its logs), so the owner need not type it.
+    pub fn window_url(&self) -> String {
+        match self.setup.display() {
+            Some(code) => format!("{}/#setup={code}", self.local_review_url()),
+            None => self.local_review_url(),
+        }
+    }
+
     /// Stops both listeners, letting requests in flight finish for up to `grace`.
     pub async fn shutdown(self, grace: Duration) {
         for h in &self.handles {
             h.graceful_shutdown(Some(grace));
         }
+        flush_failed_logins(&self.desk, &self.guard);
         for b in &self.background {
             b.abort();
         }
@@ -109,6 +123,31 @@ fn spawn_retention(desk: Arc<Desk>, keep_days: u32) -> tokio::task::JoinHandle<(
     })
 }
 
+/// Writes the failed sign-ins folded into minutes that have ended (one entry per name, address
+/// and minute, with its count).
+fn flush_failed_logins(desk: &Desk, guard: &LoginGuard) {
+    for (name, addr, count) in guard.flush(kyc_core::timefmt::now_ms()) {
+        if let Err(e) = desk.store().audit_failed_logins(&name, addr, count) {
+            tracing::error!("recording failed sign-ins: {e}");
+        }
+    }
+}
+
+/// Flushes folded failed sign-ins every 30 s.
+fn spawn_failed_login_flush(
+    desk: Arc<Desk>,
+    guard: Arc<LoginGuard>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        loop {
+            tick.tick().await;
+            let (desk, guard) = (desk.clone(), guard.clone());
+            let _ = tokio::task::spawn_blocking(move || flush_failed_logins(&desk, &guard)).await;
+        }
+    })
+}
+
 /// Opens the store (a passphrase only from `KYC_DESK_PASSPHRASE`) and starts both listeners.
 /// Must be called inside a tokio runtime.
 pub async fn start(loaded: &Loaded, ui: Option<Arc<dyn UiAssets>>) -> Result<Running, ServerError> {
@@ -123,6 +162,16 @@ pub async fn start_with(
     ui: Option<Arc<dyn UiAssets>>,
 ) -> Result<Running, ServerError> {
     let cfg = &loaded.config;
+    // No account yet: the first admin needs the one-time code this process prints.
+    let setup = Arc::new(if store.user_count()? == 0 {
+        SetupCode::generate()
+    } else {
+        SetupCode::closed()
+    });
+    let guard = Arc::new(LoginGuard::default());
+    let hash_permits = Arc::new(tokio::sync::Semaphore::new(
+        std::thread::available_parallelism().map_or(2, |n| n.get()),
+    ));
     let store = Arc::new(store);
     let desk = Arc::new(
         Desk::new(store, cfg.decision.clone(), cfg.receiver.mapping.clone())
@@ -145,7 +194,8 @@ pub async fn start_with(
     for w in &warnings {
         tracing::warn!("{w}");
     }
-    let receiver_app = crate::receiver::router(desk.clone(), &cfg.receiver, &loaded.data_dir)?;
+    let receiver_app =
+        crate::receiver::router(desk.clone(), &cfg.receiver, &loaded.data_dir, guard.clone())?;
     // What the desk shows uses the address actually bound (port 0 in the config means "any").
     let mut bound = loaded.clone();
     bound.config.receiver.listen = receiver_addr;
@@ -157,9 +207,15 @@ pub async fn start_with(
             ui: ui.clone(),
             https,
             settings: settings.clone(),
+            guard: guard.clone(),
+            setup: setup.clone(),
+            hash_permits: hash_permits.clone(),
         })
     };
-    let review_app = crate::review::router(review_state(review_https));
+    let hosts = |addr: SocketAddr| {
+        crate::hardening::HostAllowList::new(addr.ip(), &cfg.review.public_names)
+    };
+    let review_app = crate::review::router(review_state(review_https), hosts(review_addr));
 
     if cfg.notify.enabled() {
         // Runs for the life of the runtime; deliveries live in the database between restarts.
@@ -168,7 +224,7 @@ pub async fn start_with(
     let receiver_handle = Handle::new();
     let review_handle = Handle::new();
     let mut tasks = Vec::new();
-    let mut background = Vec::new();
+    let mut background = vec![spawn_failed_login_flush(desk.clone(), guard.clone())];
     if cfg.retention.keep_decided_days > 0 {
         background.push(spawn_retention(
             desk.clone(),
@@ -181,7 +237,7 @@ pub async fn start_with(
             RustlsConfig::from_config(tls::receiver_config(&material)?),
         )
         .handle(receiver_handle.clone())
-        .serve(receiver_app.into_make_service()),
+        .serve(receiver_app.into_make_service_with_connect_info::<SocketAddr>()),
     ));
     let mut handles = vec![receiver_handle];
     let mut local_review_addr = review_addr;
@@ -189,7 +245,7 @@ pub async fn start_with(
         tasks.push(tokio::spawn(
             axum_server::from_tcp_rustls(review_listener, rustls_config)
                 .handle(review_handle.clone())
-                .serve(review_app.into_make_service()),
+                .serve(review_app.into_make_service_with_connect_info::<SocketAddr>()),
         ));
         // The team listens over HTTPS with the (maybe self-signed) certificate; this machine's own
         // window gets a loopback HTTP listener of its own, so it never meets a certificate warning.
@@ -202,14 +258,17 @@ pub async fn start_with(
         tasks.push(tokio::spawn(
             axum_server::from_tcp(local)
                 .handle(local_handle.clone())
-                .serve(crate::review::router(review_state(false)).into_make_service()),
+                .serve(
+                    crate::review::router(review_state(false), hosts(local_review_addr))
+                        .into_make_service_with_connect_info::<SocketAddr>(),
+                ),
         ));
         handles.push(local_handle);
     } else {
         tasks.push(tokio::spawn(
             axum_server::from_tcp(review_listener)
                 .handle(review_handle.clone())
-                .serve(review_app.into_make_service()),
+                .serve(review_app.into_make_service_with_connect_info::<SocketAddr>()),
         ));
     }
     tracing::info!(
@@ -218,6 +277,13 @@ pub async fn start_with(
         fingerprint = %material.fingerprint,
         "listening"
     );
+    if let Some(code) = setup.display() {
+        let scheme = if review_https { "https" } else { "http" };
+        tracing::warn!(
+            "no account yet: open {scheme}://{} and enter the setup code {code} to create the first admin",
+            browsable(review_addr)
+        );
+    }
     Ok(Running {
         receiver_addr,
         review_addr,
@@ -226,6 +292,8 @@ pub async fn start_with(
         desk,
         warnings,
         local_review_addr,
+        setup,
+        guard,
         handles: {
             handles.push(review_handle);
             handles

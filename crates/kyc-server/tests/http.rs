@@ -173,7 +173,11 @@ async fn timeout_answers_the_fallback_and_a_repost_gets_the_same_answer() {
 
 #[tokio::test]
 async fn zero_hold_accept_answers_at_once() {
-    let desk = start(|c| c.decision.hold_secs = 0).await;
+    let desk = start(|c| {
+        c.decision.hold_secs = 0;
+        c.decision.on_timeout = OnTimeout::Accept;
+    })
+    .await;
     let sub = submission(Scenario::Clean, 3);
     let (status, answer) = desk.post(&sub.payload).await;
     assert_eq!(status, 200);
@@ -599,69 +603,6 @@ async fn many_held_requests_do_not_block_each_other_or_the_review_api() {
         assert_eq!(answer["result"], i % 2 == 0, "case {i}");
         assert_eq!(answer["user_id"], subs[i].user_id.as_str());
     }
-}
-
-#[tokio::test]
-async fn first_run_setup_creates_one_admin_only_while_there_are_no_accounts() {
-    // A desk with no accounts at all (the shared harness would create some).
-    let fresh = tempfile::tempdir().unwrap();
-    let mut config = kyc_core::config::Config::first_start();
-    config.receiver.listen = "127.0.0.1:0".parse().unwrap();
-    config.review.listen = "127.0.0.1:0".parse().unwrap();
-    let loaded = kyc_core::config::Loaded {
-        config,
-        path: fresh.path().join("k.toml"),
-        data_dir: fresh.path().to_path_buf(),
-        created: false,
-    };
-    let running = kyc_server::start(&loaded, None).await.unwrap();
-    let http = reqwest::Client::new();
-    let url = |p: &str| format!("{}{p}", running.review_url());
-    let status: Value = http
-        .get(url("/api/setup"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(status["needs_setup"], true);
-    assert_eq!(
-        status["receiver_url"],
-        format!("https://{}/kyc", running.receiver_addr),
-        "the bound address, not the configured port 0"
-    );
-    assert!(status["tls_fingerprint"].as_str().unwrap().contains(':'));
-    let resp = http
-        .post(url("/api/setup"))
-        .json(&json!({"username": "admin", "password": "first admin password"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let session: Value = resp.json().await.unwrap();
-    assert_eq!(session["user"]["role"], "admin");
-    let again = http
-        .post(url("/api/setup"))
-        .json(&json!({"username": "intruder", "password": "another password!"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        again.status(),
-        400,
-        "setup is closed once an account exists"
-    );
-    let status: Value = http
-        .get(url("/api/setup"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(status["needs_setup"], false);
-    running.shutdown(Duration::from_secs(1)).await;
 }
 
 #[tokio::test]

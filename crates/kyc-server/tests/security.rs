@@ -333,6 +333,7 @@ async fn every_cipher_round_trips_a_full_submission_and_its_answer() {
         let (req_cfg, resp_cfg) = (request.clone(), response.clone());
         let d = start(move |c| {
             c.decision.hold_secs = 0;
+            c.decision.on_timeout = kyc_core::config::OnTimeout::Accept;
             c.receiver.request_encryption = req_cfg;
             c.receiver.response_encryption = resp_cfg;
         })
@@ -454,6 +455,7 @@ async fn custom_template_bodies_are_mapped_and_say_what_is_missing() {
 async fn answers_follow_the_configured_locators() {
     let d = start(|c| {
         c.decision.hold_secs = 0;
+        c.decision.on_timeout = kyc_core::config::OnTimeout::Accept;
         c.receiver.answer.result = "data.kyc.passed".into();
         c.receiver.answer.reference_number = "data.reference".into();
         c.receiver.answer.user_id = "user.id".into();

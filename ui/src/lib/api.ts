@@ -1,6 +1,16 @@
 // The one module that talks to KYC Desk's review API (same origin; session cookie + bearer token).
 
-export interface User { name: string; role: string }
+export interface User {
+  name: string; role: string;
+  /** An admin reset the password: every call but /api/me, /api/logout and /api/me/password is refused until it is changed. */
+  must_change_password?: boolean;
+}
+/** An account as `GET /api/users` lists it (admins; supervisors, to assign). */
+export interface Account {
+  name: string; role: string; disabled: boolean; must_change_password: boolean;
+  last_login_at: string | null; created_at: string;
+}
+export const ROLES = ["reviewer", "supervisor", "admin", "auditor"] as const;
 export interface Flag { code: string; severity: "info" | "warning" | "error"; message: string }
 export interface Answer { result: boolean; at: string; by: string; user_id: string; reference: string }
 export interface CaseSummary {
@@ -36,7 +46,7 @@ export interface Settings {
   hold_secs: number; on_timeout: string; auto_approve: string; face_match_threshold: number; liveness_threshold: number;
   reasons: Reason[]; four_eyes: boolean; config_path: string; data_dir: string; warnings: string[]; restart_needed_to_change: boolean;
 }
-export interface SetupStatus { needs_setup: boolean; receiver_url: string; tls_fingerprint: string; auth_mode: string }
+export interface SetupStatus { needs_setup: boolean; code_required?: boolean; receiver_url: string; tls_fingerprint: string; auth_mode: string }
 export interface CaseFilters {
   status?: string; q?: string; flag?: string; document_type?: string; from?: string; to?: string;
   answered_by?: string; user_id?: string; cursor?: string; limit?: number;
@@ -57,54 +67,101 @@ export class ApiError extends Error {
 }
 
 const TOKEN_KEY = "kyc-desk-token";
-/** Called when the server says the session is gone (expired or signed out elsewhere). */
+/** Called when the server says the session is gone (expired, signed out elsewhere, account disabled...). */
 let sessionExpired: (() => void) | null = null;
 export function onSessionExpired(f: () => void) { sessionExpired = f; }
+/** Called when the server refuses a call until the account's password is changed. */
+let passwordChangeRequired: (() => void) | null = null;
+export function onPasswordChangeRequired(f: () => void) { passwordChangeRequired = f; }
 let token: string | null = sessionStorage.getItem(TOKEN_KEY);
+/** Whether this page believes it is signed in (a 401 then means the session ended). */
+let active = token !== null;
+
+function storeSession(t: string) {
+  token = t;
+  active = true;
+  sessionStorage.setItem(TOKEN_KEY, t);
+}
+function dropSession() {
+  token = null;
+  active = false;
+  sessionStorage.removeItem(TOKEN_KEY);
+}
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = {};
   if (token) headers["Authorization"] = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
-  if (!resp.ok) {
-    let code = "http_" + resp.status, message = resp.statusText;
-    try { const j = await resp.json(); code = j.error ?? code; message = j.message ?? message; } catch { /* not JSON */ }
-    if (resp.status === 401 && path !== "/api/login" && path !== "/api/setup") {
-      const had = token !== null;
-      token = null; sessionStorage.removeItem(TOKEN_KEY);
-      if (had) sessionExpired?.();
-    }
-    throw new ApiError(resp.status, code, message);
-  }
+  if (!resp.ok) throw await failure(resp, path);
   if (resp.status === 204) return undefined as T;
   return resp.json() as Promise<T>;
 }
 
+/**
+ * The ApiError of a refused call; tells the desk when the answer means the session is over (401)
+ * or the password must be changed first (403 password_change_required).
+ */
+async function failure(resp: Response, path: string): Promise<ApiError> {
+  let code = "http_" + resp.status, message = resp.statusText;
+  try { const j = await resp.json(); code = j.error ?? code; message = j.message ?? message; } catch { /* not JSON */ }
+  // A wrong password (sign-in, setup, or the current one when changing it) is not a lost session.
+  if (resp.status === 401 && path !== "/api/login" && path !== "/api/setup" && code !== "bad_credentials") {
+    const had = active;
+    dropSession();
+    if (had) sessionExpired?.();
+  }
+  if (resp.status === 403 && code === "password_change_required") passwordChangeRequired?.();
+  return new ApiError(resp.status, code, message);
+}
+
+interface SessionReply { token: string; user: User; expires_at: string }
+
 export async function login(username: string, password: string): Promise<User> {
-  const r = await call<{ token: string; user: User }>("POST", "/api/login", { username, password });
-  token = r.token;
-  sessionStorage.setItem(TOKEN_KEY, r.token);
+  const r = await call<SessionReply>("POST", "/api/login", { username, password });
+  storeSession(r.token);
   return r.user;
 }
-export async function setup(username: string, password: string): Promise<User> {
-  const r = await call<{ token: string; user: User }>("POST", "/api/setup", { username, password });
-  token = r.token;
-  sessionStorage.setItem(TOKEN_KEY, r.token);
+/** First run: the setup code (printed by `kyc-desk serve`, or handed to the desktop window) and the first admin. */
+export async function setup(setupCode: string, username: string, password: string): Promise<User> {
+  const r = await call<SessionReply>("POST", "/api/setup", { setup_code: setupCode, username, password });
+  storeSession(r.token);
+  return r.user;
+}
+/**
+ * Changes the signed-in account's own password. The server ends every session of the account
+ * (this one too) and answers with a new one, which is kept like a sign-in's.
+ */
+export async function changePassword(currentPassword: string, newPassword: string): Promise<User> {
+  const r = await call<SessionReply>("POST", "/api/me/password", { current_password: currentPassword, new_password: newPassword });
+  storeSession(r.token);
   return r.user;
 }
 export const setupStatus = () => call<SetupStatus>("GET", "/api/setup");
 export const settings = () => call<Settings>("GET", "/api/settings");
 export const dittoConfig = () => call<unknown>("GET", "/api/settings/ditto-config");
-export const users = () => call<User[]>("GET", "/api/users");
+export const users = () => call<Account[]>("GET", "/api/users");
 export const addUser = (username: string, role: string, password: string) =>
   call<User>("POST", "/api/users", { username, role, password });
+const userPath = (name: string, action: string) => `/api/users/${encodeURIComponent(name)}/${action}`;
+/** Admin actions on an account; each ends that account's sessions at once and answers the updated account. */
+export const disableUser = (name: string) => call<Account>("POST", userPath(name, "disable"));
+export const enableUser = (name: string) => call<Account>("POST", userPath(name, "enable"));
+export const setRole = (name: string, role: string) => call<Account>("POST", userPath(name, "role"), { role });
+/** Sets a temporary password; the account must choose a new one at its next sign-in. */
+export const resetPassword = (name: string, password: string) =>
+  call<Account>("POST", userPath(name, "reset-password"), { password });
 export const facets = () => call<{ document_types: string[]; flag_codes: string[] }>("GET", "/api/facets");
 
 export async function logout(): Promise<void> {
-  try { await call("POST", "/api/logout"); } finally { token = null; sessionStorage.removeItem(TOKEN_KEY); }
+  active = false; // a 401 here is no news
+  try { await call("POST", "/api/logout"); } finally { dropSession(); }
 }
-export const me = () => call<User>("GET", "/api/me");
+export async function me(): Promise<User> {
+  const u = await call<User>("GET", "/api/me");
+  active = true; // signed in (possibly by the session cookie alone, e.g. a second tab)
+  return u;
+}
 export function listCases(params: CaseFilters = {}): Promise<CasePage> {
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== "") qs.set(k, String(v));
@@ -121,14 +178,61 @@ export interface Delivery {
 export const deliveries = (caseId: number) => call<{ deliveries: Delivery[] }>("GET", `/api/deliveries?case=${caseId}`);
 export const resendDelivery = (id: number) => call<void>("POST", `/api/deliveries/${id}/resend`);
 
-/** Live events; the session cookie authenticates the stream. Returns a function that closes it. */
+/**
+ * Live events; the session cookie authenticates the stream. The server ends the stream when the
+ * session ends (signed out elsewhere, expired, account disabled, role changed, password reset):
+ * whenever the stream breaks, /api/me tells why. A 401 there ends the session in the desk (the
+ * onSessionExpired handler) and the stream is not opened again; a password that must be changed
+ * calls the onPasswordChangeRequired handler; otherwise the stream is opened again, with a growing
+ * pause while the server cannot be reached. Returns a function that closes it.
+ */
 export function subscribe(onEvent: (e: DeskEvent) => void, onState: (live: boolean) => void): () => void {
-  const es = new EventSource("/api/events", { withCredentials: true });
+  let es: EventSource | null = null;
+  let stopped = false;
+  let checking = false;
+  let retry: ReturnType<typeof setTimeout> | null = null;
+  let pause = 1000;
   const handler = (m: MessageEvent) => { try { onEvent(JSON.parse(m.data)); } catch { /* ignore */ } };
-  for (const t of ["case.created", "case.decided", "case.answered", "case.assigned", "case.erased"]) es.addEventListener(t, handler as EventListener);
-  es.onopen = () => onState(true);
-  es.onerror = () => onState(false);
-  return () => es.close();
+
+  function stop() {
+    stopped = true;
+    if (retry !== null) { clearTimeout(retry); retry = null; }
+    es?.close();
+    es = null;
+  }
+  function open() {
+    retry = null;
+    if (stopped) return;
+    es?.close();
+    const source = new EventSource("/api/events", { withCredentials: true });
+    es = source;
+    for (const t of ["case.created", "case.decided", "case.answered", "case.assigned", "case.erased"]) source.addEventListener(t, handler as EventListener);
+    source.onopen = () => { pause = 1000; onState(true); };
+    source.onerror = () => { if (es === source) { onState(false); void check(); } };
+  }
+  /** Opens the stream again later if the browser gave up on it (it retries dropped connections itself). */
+  function reopenIfClosed() {
+    if (stopped || retry !== null || (es && es.readyState !== EventSource.CLOSED)) return;
+    retry = setTimeout(open, pause);
+    pause = Math.min(pause * 2, 30_000);
+  }
+  async function check() {
+    if (checking || stopped) return;
+    checking = true;
+    try {
+      const u = await me();
+      if (stopped) return;
+      if (u.must_change_password) { stop(); passwordChangeRequired?.(); return; }
+      reopenIfClosed();
+    } catch (e) {
+      if (stopped) return;
+      // The session is over (the handlers were called by `call`): no more reconnecting.
+      if (e instanceof ApiError && (e.status === 401 || e.code === "password_change_required")) { stop(); return; }
+      reopenIfClosed(); // the server is unreachable or failing: try again later
+    } finally { checking = false; }
+  }
+  open();
+  return stop;
 }
 
 export const assign = (id: number, to: string | null) => call<CaseSummary>("POST", `/api/cases/${id}/assign`, { to });
@@ -172,11 +276,7 @@ export async function download(path: string, onProgress?: (p: Progress) => void)
   const headers: Record<string, string> = {};
   if (token) headers["Authorization"] = `Bearer ${token}`;
   const resp = await fetch(path, { headers, credentials: "same-origin" });
-  if (!resp.ok) {
-    let code = "http_" + resp.status, message = resp.statusText;
-    try { const j = await resp.json(); code = j.error ?? code; message = j.message ?? message; } catch { /* not JSON */ }
-    throw new ApiError(resp.status, code, message);
-  }
+  if (!resp.ok) throw await failure(resp, path);
   const name = /filename="([^"]+)"/.exec(resp.headers.get("content-disposition") ?? "")?.[1] ?? "download";
   const mime = resp.headers.get("content-type") ?? "application/octet-stream";
   const totalHeader = resp.headers.get("x-export-rows");

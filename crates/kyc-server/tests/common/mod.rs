@@ -35,8 +35,16 @@ pub async fn start(tune: impl FnOnce(&mut Config)) -> Desk {
     desk
 }
 
-/// Starts on a given data dir (a restart reuses it); the reviewer account is created if missing.
-pub async fn start_in(dir: &std::path::Path, tune: impl FnOnce(&mut Config)) -> Desk {
+/// A desk with no account at all (a first start); `token` is empty.
+pub async fn start_bare(tune: impl FnOnce(&mut Config)) -> Desk {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut desk = launch(tmp.path(), tune).await;
+    desk._tmp = Some(tmp);
+    desk
+}
+
+/// The test config (auth none, no encryption, both listeners on loopback port 0), tuned.
+fn test_config(dir: &std::path::Path, tune: impl FnOnce(&mut Config)) -> Loaded {
     let mut config = Config::first_start();
     config.receiver.auth.mode = AuthMode::None;
     config.receiver.request_encryption = Default::default();
@@ -46,34 +54,45 @@ pub async fn start_in(dir: &std::path::Path, tune: impl FnOnce(&mut Config)) -> 
     config.decision.hold_secs = 30;
     tune(&mut config);
     config.validate().unwrap();
-    let loaded = Loaded {
+    Loaded {
         config,
         path: dir.join("kyc-desk.toml"),
         data_dir: dir.to_path_buf(),
         created: false,
-    };
-    let running = kyc_server::start(&loaded, None).await.unwrap();
-    for (name, role) in [
-        ("rita", kyc_core::users::Role::Reviewer),
-        ("ada", kyc_core::users::Role::Admin),
-    ] {
-        match running.desk.store().add_user(name, role, PASSWORD) {
-            Ok(_) | Err(kyc_core::CoreError::UserExists(_)) => {}
-            Err(e) => panic!("{e}"),
-        }
     }
+}
+
+/// Starts the services on `dir` with no sign-in.
+async fn launch(dir: &std::path::Path, tune: impl FnOnce(&mut Config)) -> Desk {
+    let running = kyc_server::start(&test_config(dir, tune), None)
+        .await
+        .unwrap();
     let http = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&running.tls.cert_pem).unwrap())
         .timeout(Duration::from_secs(60))
         .build()
         .unwrap();
-    let mut desk = Desk {
+    Desk {
         running,
         http,
         token: String::new(),
         dir: dir.to_path_buf(),
         _tmp: None,
-    };
+    }
+}
+
+/// Starts on a given data dir (a restart reuses it); the reviewer account is created if missing.
+pub async fn start_in(dir: &std::path::Path, tune: impl FnOnce(&mut Config)) -> Desk {
+    let mut desk = launch(dir, tune).await;
+    for (name, role) in [
+        ("rita", kyc_core::users::Role::Reviewer),
+        ("ada", kyc_core::users::Role::Admin),
+    ] {
+        match desk.running.desk.store().add_user(name, role, PASSWORD) {
+            Ok(_) | Err(kyc_core::CoreError::UserExists(_)) => {}
+            Err(e) => panic!("{e}"),
+        }
+    }
     let login: Value = desk
         .http
         .post(desk.review("/api/login"))

@@ -1,0 +1,77 @@
+//! The review API's own extractors: JSON bodies with a size bound and errors that name the field
+//! but never echo its value, and the client's address (for the sign-in throttles).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::error::ServerError;
+
+/// A JSON body of at most `KIB` KiB (default 64), deserialised with errors that name the field
+/// (`reasons[0]: invalid type, expected a string`) and never the value sent.
+pub struct ApiJson<T, const KIB: usize = 64>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned, const KIB: usize> FromRequest<S> for ApiJson<T, KIB> {
+    type Rejection = ServerError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| {
+                let m = m.trim().to_ascii_lowercase();
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            });
+        if !json {
+            return Err(ServerError::UnsupportedMediaType);
+        }
+        let limit = KIB * 1024;
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > limit as u64) {
+            return Err(ServerError::BodyTooLarge(KIB));
+        }
+        // Reading stops at the limit, whatever the body claims (chunked bodies have no length).
+        let body = axum::body::to_bytes(req.into_body(), limit)
+            .await
+            .map_err(|_| ServerError::BodyTooLarge(KIB))?;
+        let mut de = serde_json::Deserializer::from_slice(&body);
+        let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let message = kyc_core::error::redact_serde_message(&e.into_inner().to_string());
+            ServerError::BadRequest(if path == "." {
+                message
+            } else {
+                format!("{path}: {message}")
+            })
+        })?;
+        de.end()
+            .map_err(|_| ServerError::BadRequest("trailing characters after the JSON".into()))?;
+        Ok(ApiJson(value))
+    }
+}
+
+/// The address of the client's end of the connection (unspecified when not known, e.g. in a
+/// router driven without a listener).
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
+        ))
+    }
+}
