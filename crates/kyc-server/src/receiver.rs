@@ -29,6 +29,10 @@ const TOKEN_BODY_LIMIT: usize = 16 * 1024;
 
 struct ReceiverState {
     desk: Arc<Desk>,
+    /// Refused requests whose bodies are being read and discarded (lingering close) at once.
+    lingering: tokio::sync::Semaphore,
+    /// How much of a refused request's body is read and discarded at most.
+    linger_bytes: usize,
     /// Throttles failed client authentication at the token endpoint, per client address.
     guard: Arc<kyc_core::guard::LoginGuard>,
     auth: AuthConfig,
@@ -76,6 +80,8 @@ pub fn router(
         ingest: tokio::sync::Semaphore::new(
             std::thread::available_parallelism().map_or(2, |n| n.get()),
         ),
+        lingering: tokio::sync::Semaphore::new(LINGERING_AT_ONCE),
+        linger_bytes: cfg.max_body_mb as usize * 1024 * 1024 + LINGER_MARGIN,
     });
     let mut router = Router::new().route(&cfg.path, post(receive));
     if cfg.auth.mode == AuthMode::Oauth2 {
@@ -83,8 +89,55 @@ pub fn router(
     }
     Ok(router
         .layer(DefaultBodyLimit::disable())
-        .fallback(|| async { ServerError::NotFound })
+        .fallback(not_found)
         .with_state(state))
+}
+
+/// A wrong path: 404, readable by a sender that writes its whole body before reading.
+async fn not_found(State(state): State<Arc<ReceiverState>>, body: Body) -> ServerError {
+    linger(&state, body, None).await;
+    ServerError::NotFound
+}
+
+/// Extra bytes read past `max_body_mb` when a refused body is discarded.
+const LINGER_MARGIN: usize = 16 * 1024 * 1024;
+/// How long a refused body is read and discarded at most.
+const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(10);
+/// Refused bodies discarded at once; past that a refusal closes at once (as before).
+const LINGERING_AT_ONCE: usize = 64;
+
+/// Lingering close, as nginx does: before a refusal is sent, the rest of the request body is read
+/// and thrown away (never buffered; at most `linger_bytes` and `LINGER_TIME`, without an ingest
+/// permit), so a client that writes its whole body before reading the answer (Java's HttpClient,
+/// which Ditto ID runs, and Python `requests`) reads the JSON error instead of a broken pipe.
+/// A body declared larger than the bound is not waited for.
+async fn linger(state: &ReceiverState, mut body: Body, declared: Option<usize>) {
+    if declared.is_some_and(|n| n > state.linger_bytes) {
+        return;
+    }
+    let Ok(_slot) = state.lingering.try_acquire() else {
+        return;
+    };
+    let mut seen = 0usize;
+    let drain = async {
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Ok(data) = frame.into_data() {
+                seen += data.len();
+                if seen > state.linger_bytes {
+                    break;
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER_TIME, drain).await;
+}
+
+/// The body length the request declares, if any.
+fn declared_length(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
 }
 
 fn ct_eq(a: &str, b: &str) -> bool {
@@ -172,23 +225,45 @@ fn is_json(media: Option<&str>) -> bool {
     })
 }
 
-async fn read_body(
-    body: Body,
+/// What can be refused before reading the body: credentials, content type, declared size.
+fn admissible(
+    state: &ReceiverState,
     headers: &HeaderMap,
+    declared: Option<usize>,
+) -> Result<(), ServerError> {
+    authenticate(state, headers)?;
+    let media = media_type(headers);
+    let acceptable = match state.request_suite {
+        None => is_json(media.as_deref()),
+        // An encrypted body is base64 text, whatever the sender calls it.
+        Some(_) => {
+            is_json(media.as_deref())
+                || matches!(
+                    media.as_deref(),
+                    Some("text/plain" | "application/octet-stream") | None
+                )
+        }
+    };
+    if !acceptable {
+        return Err(ServerError::UnsupportedMediaType);
+    }
+    if declared.is_some_and(|n| n > state.max_body_bytes) {
+        return Err(ServerError::PayloadTooLarge(state.max_body_mb));
+    }
+    Ok(())
+}
+
+/// Reads the body into one buffer sized by Content-Length, refusing it past `max` bytes (the
+/// rest stays in `body`, for [`linger`]).
+async fn read_body(
+    body: &mut Body,
+    declared: Option<usize>,
     max: usize,
     max_mb: u32,
 ) -> Result<Vec<u8>, ServerError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return Err(ServerError::PayloadTooLarge(max_mb));
-    }
     // Straight from hyper's chunks into one buffer sized by Content-Length: one copy of the body
     // (collecting into `Bytes` and then into a `Vec` made two).
-    let mut out = Vec::with_capacity(declared.unwrap_or(0));
-    let mut body = body;
+    let mut out = Vec::with_capacity(declared.unwrap_or(0).min(max));
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|_| ServerError::BodyRead)?;
         if let Ok(data) = frame.into_data() {
@@ -214,31 +289,30 @@ async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ServerError> {
-    authenticate(&state, &headers)?;
-    let media = media_type(&headers);
-    let acceptable = match state.request_suite {
-        None => is_json(media.as_deref()),
-        // An encrypted body is base64 text, whatever the sender calls it.
-        Some(_) => {
-            is_json(media.as_deref())
-                || matches!(
-                    media.as_deref(),
-                    Some("text/plain" | "application/octet-stream") | None
-                )
-        }
-    };
-    if !acceptable {
-        return Err(ServerError::UnsupportedMediaType);
+    let declared = declared_length(&headers);
+    // Refused before the body is read: the body is discarded first, so the sender reads the error.
+    if let Err(refusal) = admissible(&state, &headers, declared) {
+        linger(&state, body, declared).await;
+        return Err(refusal);
     }
+    let mut body = body;
     let case = {
         // Only `ingest` bodies are in memory at once: the others wait, unread, in their own
         // connections (the receiver speaks HTTP/1.1 only; see `tls::receiver_config`).
-        let _permit = state
+        let permit = state
             .ingest
             .acquire()
             .await
             .map_err(|e| CoreError::Internal(e.to_string()))?;
-        let bytes = read_body(body, &headers, state.max_body_bytes, state.max_body_mb).await?;
+        let read = read_body(&mut body, declared, state.max_body_bytes, state.max_body_mb).await;
+        let bytes = match read {
+            Ok(bytes) => bytes,
+            Err(refusal) => {
+                drop(permit);
+                linger(&state, body, None).await;
+                return Err(refusal);
+            }
+        };
         let suite = state.request_suite.clone();
         let opened = tokio::task::spawn_blocking(move || SealedBody(bytes).open(suite.as_ref()))
             .await

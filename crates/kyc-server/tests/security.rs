@@ -543,3 +543,88 @@ async fn real_oauth2_client_libraries_get_tokens_that_open_the_receiver() {
         assert_eq!(post_with(&d, token, &sub.payload).await.status(), 200);
     }
 }
+
+/// A 5 MB body sent in 64 KiB chunks, written whole before the answer is read.
+fn five_mb_stream() -> reqwest::Body {
+    let chunk = axum::body::Bytes::from(vec![b'x'; 64 * 1024]);
+    reqwest::Body::wrap_stream(futures::stream::iter(
+        (0..80).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+    ))
+}
+
+#[tokio::test]
+async fn refusals_before_the_body_are_readable_by_senders_that_write_the_whole_body_first() {
+    const TOKEN: &str = "bearer-token-0123456789";
+    let d = start(|c| {
+        c.receiver.auth.mode = AuthMode::Bearer;
+        c.receiver.auth.token = Some(TOKEN.into());
+        c.receiver.max_body_mb = 1;
+    })
+    .await;
+    let ca = d.dir.join(kyc_server::tls::SELF_SIGNED_CERT);
+    let wrong_path = format!("https://{}/not-kyc", d.running.receiver_addr);
+    // (url, content type, authorization, status, error code)
+    let cases = [
+        (
+            d.receiver(),
+            "application/json",
+            "Bearer wrong-token-0123456789",
+            401,
+            "unauthorized",
+        ),
+        (
+            d.receiver(),
+            "text/html",
+            &*format!("Bearer {TOKEN}"),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            d.receiver(),
+            "application/json",
+            &*format!("Bearer {TOKEN}"),
+            413,
+            "payload_too_large",
+        ),
+        (
+            wrong_path,
+            "application/json",
+            &*format!("Bearer {TOKEN}"),
+            404,
+            "not_found",
+        ),
+    ];
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/refusal_client.py");
+    for (url, content_type, authorization, status, code) in &cases {
+        // Python requests (sendall, then read).
+        let out = tokio::process::Command::new("python3")
+            .args([script, url.as_str()])
+            .arg(&ca)
+            .args([content_type, authorization])
+            .output()
+            .await
+            .expect("python3 with requests (installed by scripts/setup.sh)");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            stdout.trim(),
+            format!("{status} {code}"),
+            "{url} {content_type}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // reqwest with a streaming (chunked) body.
+        let resp = d
+            .http
+            .post(url.as_str())
+            .header("content-type", *content_type)
+            .header("authorization", *authorization)
+            .body(five_mb_stream())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{url} {content_type}: the refusal was lost: {e:?}"));
+        assert_eq!(resp.status().as_u16(), *status, "{url} {content_type}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], *code);
+    }
+    assert_eq!(d.count(), 0);
+    d.stop().await;
+}
