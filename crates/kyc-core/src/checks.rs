@@ -51,6 +51,7 @@ pub const FLAG_CODES: &[&str] = &[
     "check_failed",
     "nfc_not_read",
     "custom_body",
+    "payload_coerced",
     "mrz_unreadable",
     "mrz_check_digit",
     "mrz_composite",
@@ -170,6 +171,29 @@ pub fn evaluate(p: &Payload, policy: &DecisionConfig, received: time::Date) -> V
 /// True when no flag is a warning or an error.
 pub fn is_clean(flags: &[Flag]) -> bool {
     flags.iter().all(|f| f.severity == Severity::Info)
+}
+
+/// Says which values of an unexpected type the tolerant reader coerced or set aside.
+pub fn coerced_flag(notes: &[crate::ingest::Coercion]) -> Flag {
+    let listed: Vec<String> = notes
+        .iter()
+        .take(20)
+        .map(|c| format!("{} {}", c.field, c.note))
+        .collect();
+    let more = notes.len().saturating_sub(listed.len());
+    Flag::new(
+        "payload_coerced",
+        Severity::Info,
+        format!(
+            "Ditto ID sent values of an unexpected type: {}{}",
+            listed.join("; "),
+            if more > 0 {
+                format!("; and {more} more")
+            } else {
+                String::new()
+            }
+        ),
+    )
 }
 
 /// Says what a custom (template) body carried and what the desk has to do without.

@@ -149,6 +149,9 @@ impl Desk {
             if let Some(custom) = &sub.custom {
                 flags.push(checks::custom_body_flag(custom));
             }
+            if !sub.coerced.is_empty() {
+                flags.push(checks::coerced_flag(&sub.coerced));
+            }
             flags.extend(checks::history_flags(&store, &sub)?);
             Ok((store.insert_case(&sub, &flags, received)?, flags))
         })

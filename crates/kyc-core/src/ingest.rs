@@ -106,6 +106,16 @@ pub struct Submission {
     pub images: Vec<Image>,
     /// For a custom body (`[receiver.mapping]`): which mapped fields it carried and which it lacked.
     pub custom: Option<CustomBody>,
+    /// What the tolerant reader did to fit an unexpected value into the model (shown as a flag).
+    pub coerced: Vec<Coercion>,
+}
+
+/// One value the tolerant reader coerced or set aside: the field (a dotted path) and what was done.
+/// Never the value itself (it may be personal data).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coercion {
+    pub field: String,
+    pub note: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -310,19 +320,23 @@ fn open_default(mut root: Value) -> Result<Submission, CoreError> {
         }
     }
 
-    let payload: Payload = serde_path_to_error::deserialize(&root).map_err(|e| {
-        let path = e.path().to_string();
-        CoreError::invalid(
-            path,
-            crate::error::redact_serde_message(&e.into_inner().to_string()),
-        )
-    })?;
+    let (payload, mut coerced) = read_tolerantly(&root)?;
     let info = payload
         .request_info
         .as_ref()
         .ok_or_else(|| CoreError::invalid("request_info", "is required"))?;
     let user_id = check_user_id(info.user_id.as_deref())?;
-    let requester_id = check_requester_id(info.requester_id.as_deref())?;
+    let requester_id = match info.requester_id.as_deref().map(str::trim) {
+        // A braced UUID (`{...}`, as some Windows tools write them) is the UUID inside.
+        Some(braced) if braced.len() > 2 && braced.starts_with('{') && braced.ends_with('}') => {
+            coerced.push(Coercion {
+                field: "request_info.requester_id".into(),
+                note: "sent in braces; read without them".into(),
+            });
+            check_requester_id(Some(&braced[1..braced.len() - 1]))?
+        }
+        other => check_requester_id(other)?,
+    };
     let app_id = info.app_id.clone();
     let raw_json = root.to_string();
     Ok(Submission {
@@ -334,7 +348,150 @@ fn open_default(mut root: Value) -> Result<Submission, CoreError> {
         model_json: None,
         images,
         custom: None,
+        coerced,
     })
+}
+
+/// Fields the desk cannot work without: a wrong type there still refuses the submission.
+const REQUIRED: &[&str] = &["request_info.user_id", "request_info.requester_id"];
+/// Repairs at most this many values before giving up on a body.
+const MAX_REPAIRS: usize = 64;
+
+/// The typed model, read tolerantly: a known optional field with an unexpected type is coerced
+/// where that is unambiguous (`"true"` for a boolean, `"3"` for an integer) or set aside (read as
+/// absent), and each such repair is noted; only the required fields refuse the body. The
+/// repairs are made on a copy: what was sent is stored as it was.
+fn read_tolerantly(sent: &Value) -> Result<(Payload, Vec<Coercion>), CoreError> {
+    if let Ok(payload) = serde_path_to_error::deserialize::<_, Payload>(sent) {
+        return Ok((payload, Vec::new()));
+    }
+    let mut copy = sent.clone();
+    let root = &mut copy;
+    let mut notes: Vec<Coercion> = Vec::new();
+    loop {
+        let err = match serde_path_to_error::deserialize::<_, Payload>(&*root) {
+            Ok(payload) => return Ok((payload, notes)),
+            Err(e) => e,
+        };
+        let path = err.path().to_string();
+        let message = err.inner().to_string();
+        let refuse =
+            || CoreError::invalid(path.clone(), crate::error::redact_serde_message(&message));
+        let pointer = json_pointer(err.path());
+        let seen_before = notes.iter().filter(|n| n.field == path).count();
+        if REQUIRED.contains(&path.as_str()) || notes.len() >= MAX_REPAIRS || seen_before > 1 {
+            return Err(refuse());
+        }
+        if seen_before == 1 {
+            // Absent did not fit either (not an optional slot): drop the entry itself.
+            if !remove_pointer(root, &pointer) {
+                return Err(refuse());
+            }
+            notes.push(Coercion {
+                field: path,
+                note: "could not be read; left out".into(),
+            });
+            continue;
+        }
+        let Some(slot) = root.pointer_mut(&pointer) else {
+            return Err(refuse());
+        };
+        let note = coerce(slot, &message);
+        notes.push(Coercion { field: path, note });
+    }
+}
+
+/// What a JSON value is, in words (never the value).
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Coerces `slot` to what the model expected (from serde's message) or sets it aside (null);
+/// returns the note.
+fn coerce(slot: &mut Value, message: &str) -> String {
+    let sent = kind_of(slot);
+    let expected_bool = message.contains("expected a boolean");
+    let expected_int = [
+        "expected i64",
+        "expected u64",
+        "expected i32",
+        "expected u32",
+    ]
+    .iter()
+    .any(|e| message.contains(e));
+    let expected_text = message.contains("expected a string");
+    let replacement = match (&*slot, expected_bool, expected_int, expected_text) {
+        (Value::String(t), true, _, _) => match t.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" => Some(Value::Bool(true)),
+            "false" | "no" | "0" => Some(Value::Bool(false)),
+            _ => None,
+        },
+        (Value::Number(n), true, _, _) => match n.as_i64() {
+            Some(1) => Some(Value::Bool(true)),
+            Some(0) => Some(Value::Bool(false)),
+            _ => None,
+        },
+        (Value::String(t), _, true, _) => t.trim().parse::<i64>().ok().map(Value::from),
+        (Value::Number(n), _, true, _) => n
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| Value::from(f as i64)),
+        (Value::Number(_) | Value::Bool(_), _, _, true) => Some(Value::String(slot.to_string())),
+        _ => None,
+    };
+    match replacement {
+        Some(v) => {
+            let read = kind_of(&v);
+            *slot = v;
+            format!("sent as {sent}; read as {read}")
+        }
+        None => {
+            *slot = Value::Null;
+            format!("sent as {sent}, which it cannot be; read as absent")
+        }
+    }
+}
+
+/// The JSON pointer of a serde path.
+fn json_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in path.iter() {
+        out.push('/');
+        match seg {
+            Segment::Seq { index } => out += &index.to_string(),
+            Segment::Map { key } => out += &key.replace('~', "~0").replace('/', "~1"),
+            Segment::Enum { variant } => out += variant,
+            Segment::Unknown => out += "?",
+        }
+    }
+    out
+}
+
+/// Removes the value at `pointer` from its parent object or list; false when there is none.
+fn remove_pointer(root: &mut Value, pointer: &str) -> bool {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return false;
+    };
+    let key = last.replace("~1", "/").replace("~0", "~");
+    match root.pointer_mut(parent) {
+        Some(Value::Object(map)) => map.remove(&key).is_some(),
+        Some(Value::Array(items)) => match key.parse::<usize>() {
+            Ok(i) if i < items.len() => {
+                items.remove(i);
+                true
+            }
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// Checks a user id the way one from Ditto ID is checked (also for reviewer-linked ids).
@@ -547,12 +704,6 @@ mod tests {
         );
         assert_eq!(
             err_field(
-                json!({"request_info": ids, "kyc_info": {"face_matcher_result": {"score": {"x": 1}}}})
-            ),
-            "kyc_info.face_matcher_result.score"
-        );
-        assert_eq!(
-            err_field(
                 json!({"request_info": ids, "kyc_info": {"document": {"document_images": {"portrait_image": "%%%"}}}})
             ),
             "kyc_info.document.document_images.portrait_image"
@@ -575,6 +726,151 @@ mod tests {
             open(&OpenedBody::plain(b"{nope".to_vec())),
             Err(CoreError::InvalidJson(_))
         ));
+    }
+
+    /// The tolerant reader: (field pointer, value sent, what the model reads, the note's ending).
+    #[test]
+    fn unexpected_types_in_optional_fields_are_coerced_or_set_aside_and_noted() {
+        let status = "/kyc_info/document/document_status";
+        type Read = fn(&Payload) -> String;
+        let table: Vec<(String, Value, Read, &str)> = vec![
+            (
+                format!("{status}/is_nfc_document"),
+                json!("true"),
+                |p| {
+                    format!(
+                        "{:?}",
+                        p.kyc_info
+                            .as_ref()
+                            .unwrap()
+                            .document
+                            .as_ref()
+                            .unwrap()
+                            .document_status
+                            .as_ref()
+                            .unwrap()
+                            .is_nfc_document
+                    )
+                },
+                "sent as text; read as a boolean",
+            ),
+            (
+                format!("{status}/is_nfc_document"),
+                json!("+447911123456"),
+                |p| {
+                    format!(
+                        "{:?}",
+                        p.kyc_info
+                            .as_ref()
+                            .unwrap()
+                            .document
+                            .as_ref()
+                            .unwrap()
+                            .document_status
+                            .as_ref()
+                            .unwrap()
+                            .is_nfc_document
+                    )
+                },
+                "sent as text, which it cannot be; read as absent",
+            ),
+            (
+                "/kyc_info/document/document_info/field_count".into(),
+                json!("3"),
+                |p| {
+                    format!(
+                        "{:?}",
+                        p.kyc_info
+                            .as_ref()
+                            .unwrap()
+                            .document
+                            .as_ref()
+                            .unwrap()
+                            .document_info
+                            .as_ref()
+                            .unwrap()
+                            .field_count
+                    )
+                },
+                "sent as text; read as a number",
+            ),
+            (
+                "/kyc_info/face_matcher_result/score".into(),
+                json!(""),
+                |p| format!("{:?}", p.face_score()),
+                "read as absent",
+            ),
+            (
+                "/kyc_info/face_matcher_result/score".into(),
+                json!("NaN"),
+                |p| format!("{:?}", p.face_score()),
+                "read as absent",
+            ),
+            (
+                "/kyc_info/face_matcher_result/score".into(),
+                json!({"x": 1}),
+                |p| format!("{:?}", p.face_score()),
+                "read as absent",
+            ),
+            (
+                format!("{status}/checks_performed"),
+                json!([5, {"check_type": "x"}]),
+                |p| {
+                    format!(
+                        "{}",
+                        p.kyc_info
+                            .as_ref()
+                            .unwrap()
+                            .document
+                            .as_ref()
+                            .unwrap()
+                            .document_status
+                            .as_ref()
+                            .unwrap()
+                            .checks_performed
+                            .len()
+                    )
+                },
+                "left out",
+            ),
+        ];
+        let wanted = ["Some(true)", "None", "Some(3)", "None", "None", "None", "1"];
+        for ((pointer, sent, read, note), want) in table.into_iter().zip(wanted) {
+            let mut v = json!({"request_info": {"user_id": "u", "requester_id": "r-1"}});
+            kyc_put(&mut v, &pointer, sent.clone());
+            let sub = open(&body(v)).unwrap_or_else(|e| panic!("{pointer} = {sent}: {e}"));
+            assert_eq!(read(&sub.payload), want, "{pointer} = {sent}");
+            let last = sub
+                .coerced
+                .last()
+                .unwrap_or_else(|| panic!("{pointer}: no note"));
+            assert!(last.note.ends_with(note), "{pointer}: {last:?}");
+            assert!(
+                !format!("{:?}", sub.coerced).contains("447911123456"),
+                "notes never hold values"
+            );
+            // What was sent is kept as it was.
+            assert!(sub.raw_json.contains(&sent.to_string()), "{pointer}");
+        }
+        // A braced UUID is the UUID inside.
+        let sub = open(&body(json!({"request_info": {"user_id": "u", "requester_id": "{0f8fad5b-d9cb-469f-a165-70867728950e}"}}))).unwrap();
+        assert_eq!(sub.requester_id, "0f8fad5b-d9cb-469f-a165-70867728950e");
+        assert_eq!(sub.coerced[0].field, "request_info.requester_id");
+        // What the desk cannot work without still refuses.
+        assert_eq!(
+            err_field(json!({"request_info": {"user_id": ["u"], "requester_id": "r"}})),
+            "request_info.user_id"
+        );
+        let clean = open(&body(
+            json!({"request_info": {"user_id": "u", "requester_id": "r-1"}}),
+        ))
+        .unwrap();
+        assert!(clean.coerced.is_empty());
+    }
+
+    /// Sets `v` at `pointer`, making the objects on the way.
+    fn kyc_put(root: &mut Value, pointer: &str, v: Value) {
+        set_pointer(root, pointer, v);
     }
 
     #[test]

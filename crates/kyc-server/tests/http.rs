@@ -276,16 +276,6 @@ async fn malformed_corpus_is_refused_with_json_errors_and_nothing_stored() {
         ),
         (
             serde_json::to_vec(&with(
-                "/kyc_info/face_matcher_result/score",
-                json!({"a": 1}),
-            ))
-            .unwrap(),
-            "application/json",
-            400,
-            "kyc_info.face_matcher_result.score",
-        ),
-        (
-            serde_json::to_vec(&with(
                 "/kyc_info/document/document_info/document_images/portrait_image",
                 json!("not base64 at all!"),
             ))
@@ -993,4 +983,42 @@ async fn the_receiver_offers_http1_only_so_waiting_bodies_stay_in_their_own_conn
         "ALPN picked HTTP/1.1"
     );
     desk.stop().await;
+}
+
+#[tokio::test]
+async fn optional_fields_of_an_unexpected_type_are_read_tolerantly_and_flagged() {
+    let desk = start(|c| c.decision.hold_secs = 0).await;
+    let mut sub = submission(Scenario::Clean, 8);
+    let status = "/kyc_info/document/document_status";
+    *sub.payload
+        .pointer_mut(&format!("{status}/is_nfc_document"))
+        .unwrap() = json!("true");
+    *sub.payload
+        .pointer_mut("/kyc_info/face_matcher_result/score")
+        .unwrap() = json!("NaN");
+    let (code, answer) = desk.post(&sub.payload).await;
+    assert_eq!(code, 200, "the whole KYC is not refused: {answer}");
+    let case = desk.wait_for_case(&sub.requester_id).await;
+    let (_, detail) = desk.get(&format!("/api/cases/{}", case["id"])).await;
+    let flags = detail["flags"].as_array().unwrap();
+    let coerced = flags
+        .iter()
+        .find(|f| f["code"] == "payload_coerced")
+        .expect("flagged");
+    let message = coerced["message"].as_str().unwrap();
+    assert!(
+        message.contains("is_nfc_document sent as text; read as a boolean"),
+        "{message}"
+    );
+    assert!(message.contains("face_matcher_result.score"), "{message}");
+    // The missing score is a finding of its own; what was sent is kept as sent.
+    assert!(
+        flags.iter().any(|f| f["code"] == "face_score_missing"),
+        "{flags:?}"
+    );
+    assert_eq!(
+        detail["raw"].pointer("/kyc_info/face_matcher_result/score"),
+        Some(&json!("NaN")),
+        "the raw payload keeps what was sent"
+    );
 }

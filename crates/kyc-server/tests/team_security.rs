@@ -586,17 +586,12 @@ async fn the_token_endpoint_throttles_wrong_client_secrets() {
 async fn errors_name_the_field_never_the_value() {
     let d = start(|_| {}).await;
     let phone = "+447911123456";
-    // The receiver: a phone number where a boolean belongs.
+    // The receiver: a phone number as a number where the user id (text) belongs.
     let mut sub = submission(Scenario::Clean, 2);
-    *sub.payload
-        .pointer_mut("/kyc_info/document/document_status/is_nfc_document")
-        .unwrap() = json!(phone);
+    *sub.payload.pointer_mut("/request_info/user_id").unwrap() = json!(447911123456_u64);
     let (status, body) = d.post(&sub.payload).await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        body["field"].as_str().unwrap().contains("is_nfc_document"),
-        "{body}"
-    );
+    assert_eq!(body["field"], "request_info.user_id", "{body}");
     assert!(!body.to_string().contains("447911123456"), "{body}");
     assert_eq!(d.count(), 0);
 
