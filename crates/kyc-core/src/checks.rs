@@ -52,6 +52,7 @@ pub const FLAG_CODES: &[&str] = &[
     "nfc_not_read",
     "custom_body",
     "payload_coerced",
+    "image_unreadable",
     "mrz_unreadable",
     "mrz_check_digit",
     "mrz_composite",
@@ -171,6 +172,24 @@ pub fn evaluate(p: &Payload, policy: &DecisionConfig, received: time::Date) -> V
 /// True when no flag is a warning or an error.
 pub fn is_clean(flags: &[Flag]) -> bool {
     flags.iter().all(|f| f.severity == Severity::Info)
+}
+
+/// Names the images the desk cannot show (stored as sent and downloadable all the same).
+pub fn unreadable_images_flag(images: &[crate::ingest::Image]) -> Option<Flag> {
+    let problems: Vec<String> = images
+        .iter()
+        .filter_map(|i| i.problem.as_ref().map(|p| format!("{}: {p}", i.name)))
+        .collect();
+    (!problems.is_empty()).then(|| {
+        Flag::new(
+            "image_unreadable",
+            Severity::Warning,
+            format!(
+                "Image could not be shown (kept as sent; download it from the case): {}",
+                problems.join("; ")
+            ),
+        )
+    })
 }
 
 /// Says which values of an unexpected type the tolerant reader coerced or set aside.

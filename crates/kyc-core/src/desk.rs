@@ -152,6 +152,7 @@ impl Desk {
             if !sub.coerced.is_empty() {
                 flags.push(checks::coerced_flag(&sub.coerced));
             }
+            flags.extend(checks::unreadable_images_flag(&sub.images));
             flags.extend(checks::history_flags(&store, &sub)?);
             Ok((store.insert_case(&sub, &flags, received)?, flags))
         })
@@ -434,6 +435,50 @@ impl Desk {
             store.image(id, &n)
         })
         .await
+    }
+
+    /// An image as the desk shows it: (mime, bytes, download file name when it is not shown
+    /// inline). JPEG 2000 becomes a PNG; a PDF or unknown format is a download of the bytes as
+    /// sent. `original` asks for the bytes as sent, always as a download.
+    pub async fn image_for_display(
+        &self,
+        key: &str,
+        name: &str,
+        original: bool,
+    ) -> Result<(String, Vec<u8>, Option<String>), CoreError> {
+        let (mime, bytes) = self.image(key, name).await?;
+        let download = |mime: String, bytes| {
+            let ext = match mime.as_str() {
+                "image/jpeg" => "jpg",
+                "image/png" => "png",
+                "image/webp" => "webp",
+                "image/gif" => "gif",
+                "image/jp2" => "jp2",
+                "application/pdf" => "pdf",
+                _ => "bin",
+            };
+            let safe: String = name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            Ok((mime, bytes, Some(format!("{safe}.{ext}"))))
+        };
+        if original {
+            return download(mime, bytes);
+        }
+        blocking(move || Ok(crate::picture::for_display(&mime, &bytes)).map(|s| (s, mime, bytes)))
+            .await
+            .and_then(|(shown, mime, bytes)| match shown {
+                crate::picture::Shown::AsSent => Ok((mime, bytes, None)),
+                crate::picture::Shown::Converted(png) => Ok(("image/png".into(), png, None)),
+                crate::picture::Shown::Download => download(mime, bytes),
+            })
     }
 }
 

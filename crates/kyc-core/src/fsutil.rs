@@ -50,6 +50,8 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .create(true)
         .truncate(true)
         .open(&tmp)?;
+    // A leftover temporary file keeps its old mode: tighten it before writing.
+    restrict_file(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
     drop(f);

@@ -136,6 +136,26 @@ struct LoginState {
     by_name: Throttle<(String, IpAddr)>,
     /// (name, address) → (minute window start, failures in it not yet written to the audit).
     audit_windows: HashMap<(String, IpAddr), (i64, u64)>,
+    /// Entries written in the current minute (all names and addresses), and that minute's start.
+    written: (i64, u32),
+    /// Failures past the per-minute cap of entries: written as one entry by the next flush.
+    overflow: u64,
+}
+
+/// At most this many `login.failed` entries a minute, whatever the flood; the rest are counted
+/// into one entry by the next flush.
+const MAX_ENTRIES_PER_MINUTE: u32 = 120;
+
+/// The throttling key of a client address: IPv4-mapped IPv6 as IPv4, and IPv6 by its /64 (one
+/// machine can use every address of its network).
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(std::net::Ipv6Addr::from(bits))
+        }
+        v4 => v4,
+    }
 }
 
 /// What to record about a failed sign-in.
@@ -163,6 +183,8 @@ impl LoginGuard {
                 by_address: Throttle::new(per_address),
                 by_name: Throttle::new(per_name),
                 audit_windows: HashMap::new(),
+                written: (i64::MIN, 0),
+                overflow: 0,
             }),
         }
     }
@@ -174,6 +196,7 @@ impl LoginGuard {
 
     /// `Err(seconds)` when this address, or this name from this address, must wait.
     pub fn check(&self, name: &str, addr: IpAddr, now: i64) -> Result<(), i64> {
+        let addr = client_key(addr);
         let s = self.state();
         s.by_address.check(&addr, now)?;
         s.by_name.check(&(name.to_string(), addr), now)
@@ -181,30 +204,50 @@ impl LoginGuard {
 
     /// Counts a failure; says whether to write an audit entry now.
     pub fn failed(&self, name: &str, addr: IpAddr, now: i64) -> AuditNote {
-        let mut s = self.state();
+        let addr = client_key(addr);
+        let mut guard = self.state();
+        let s = &mut *guard;
         let key = (name.to_string(), addr);
         s.by_address.fail(&addr, now);
         s.by_name.fail(&key, now);
+        if now.saturating_sub(s.written.0) >= AUDIT_WINDOW_MS {
+            s.written = (now, 0);
+        }
         if !s.audit_windows.contains_key(&key) && s.audit_windows.len() >= MAX_KEYS {
-            s.audit_windows
-                .retain(|_, (start, _)| now - *start < AUDIT_WINDOW_MS);
+            // Full: count it into the overflow entry rather than forget anything.
+            s.overflow += 1;
+            return AuditNote::Folded;
         }
         let window = s.audit_windows.entry(key).or_insert((i64::MIN, 0));
         window.1 += 1;
-        if now.saturating_sub(window.0) >= AUDIT_WINDOW_MS {
-            let count = window.1;
-            *window = (now, 0);
-            AuditNote::Write { count }
-        } else {
-            AuditNote::Folded
+        if now.saturating_sub(window.0) < AUDIT_WINDOW_MS {
+            return AuditNote::Folded;
         }
+        if s.written.1 >= MAX_ENTRIES_PER_MINUTE {
+            // Past the cap: this one waits for the flush (its count stays in the window).
+            window.0 = now;
+            return AuditNote::Folded;
+        }
+        let count = window.1;
+        *window = (now, 0);
+        s.written.1 += 1;
+        AuditNote::Write { count }
     }
 
     /// Failures folded into minutes that have ended and not yet written: (name, address, count),
-    /// to be written now (called periodically, so the last minute of a flood is counted too).
+    /// to be written now (called periodically, so the last minute of a flood is counted too;
+    /// `i64::MAX` at shutdown writes everything). Failures past the table or the per-minute cap
+    /// come as one entry named `*` with the unspecified address.
     pub fn flush(&self, now: i64) -> Vec<(String, IpAddr, u64)> {
         let mut s = self.state();
         let mut out = Vec::new();
+        if s.overflow > 0 {
+            out.push((
+                "*".to_string(),
+                IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                std::mem::take(&mut s.overflow),
+            ));
+        }
         s.audit_windows.retain(|(name, addr), (start, folded)| {
             if now.saturating_sub(*start) < AUDIT_WINDOW_MS {
                 return true;
@@ -219,17 +262,19 @@ impl LoginGuard {
 
     /// A successful sign-in clears that name's count from that address (not the address's).
     pub fn succeeded(&self, name: &str, addr: IpAddr) {
-        self.state().by_name.clear(&(name.to_string(), addr));
+        self.state()
+            .by_name
+            .clear(&(name.to_string(), client_key(addr)));
     }
 
     /// Counts a failure of a door that has no names (setup code, OAuth2 client credentials).
     pub fn failed_anonymous(&self, addr: IpAddr, now: i64) {
-        self.state().by_address.fail(&addr, now);
+        self.state().by_address.fail(&client_key(addr), now);
     }
 
     /// `Err(seconds)` while this address must wait at a door without names.
     pub fn check_anonymous(&self, addr: IpAddr, now: i64) -> Result<(), i64> {
-        self.state().by_address.check(&addr, now)
+        self.state().by_address.check(&client_key(addr), now)
     }
 }
 
@@ -367,6 +412,54 @@ mod tests {
         assert_eq!(g.flush(120_000), vec![("ada".to_string(), A, 2)]);
         assert_eq!(g.flush(180_000), vec![], "written once");
         assert_eq!(g.failed("ada", A, 180_001), AuditNote::Write { count: 1 });
+    }
+
+    #[test]
+    fn addresses_are_keyed_by_machine_not_by_spelling() {
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        assert_eq!(client_key(mapped), A);
+        let (x, y): (IpAddr, IpAddr) = (
+            "2001:db8:1:2::1".parse().unwrap(),
+            "2001:db8:1:2:ffff::9".parse().unwrap(),
+        );
+        assert_eq!(client_key(x), client_key(y), "one /64");
+        assert_ne!(
+            client_key(x),
+            client_key("2001:db8:1:3::1".parse().unwrap())
+        );
+        let g = LoginGuard::default();
+        for i in 0..5 {
+            g.failed("ada", mapped, i);
+        }
+        assert!(
+            g.check("ada", A, 10).is_err(),
+            "the mapped spelling is the same machine"
+        );
+    }
+
+    #[test]
+    fn a_flood_of_names_writes_at_most_the_cap_then_one_overflow_entry() {
+        let g = LoginGuard::new(
+            Limit {
+                max: u32::MAX,
+                window_ms: 1,
+                lock_ms: 0,
+            },
+            Limit {
+                max: u32::MAX,
+                window_ms: 1,
+                lock_ms: 0,
+            },
+        );
+        let writes = (0..1000)
+            .filter(|i| matches!(g.failed(&format!("n{i}"), A, 1), AuditNote::Write { .. }))
+            .count();
+        assert_eq!(writes, MAX_ENTRIES_PER_MINUTE as usize);
+        // At shutdown everything is written, the held-back names with their counts.
+        let flushed = g.flush(i64::MAX);
+        let total: u64 = flushed.iter().map(|(_, _, n)| n).sum();
+        assert_eq!(total as usize + writes, 1000);
+        assert!(g.flush(i64::MAX).is_empty());
     }
 
     #[test]

@@ -13,10 +13,21 @@ use crate::config::MAPPABLE_FIELDS;
 use crate::error::CoreError;
 use crate::model::{KycInfo, Payload, RequestInfo};
 
-/// Largest accepted image side, in pixels.
-pub const MAX_IMAGE_SIDE: u32 = 12_000;
-/// Largest accepted image area, in pixels (a decompression-bomb guard: nothing is decoded anyway).
-pub const MAX_IMAGE_PIXELS: u64 = 48_000_000;
+/// Largest image side shown, in pixels (larger images are stored and flagged, not shown).
+pub const MAX_IMAGE_SIDE: u32 = 20_000;
+/// Largest image area shown, in pixels: a decompression-bomb guard for what is decoded (JPEG
+/// 2000 for display, images in the PDF report) and for the browser; past it an image is stored
+/// as sent and flagged.
+pub const MAX_IMAGE_PIXELS: u64 = 100_000_000;
+
+/// Whether an image of `w` x `h` pixels is within the limits for decoding and showing.
+pub fn within_limits(w: u32, h: u32) -> bool {
+    w > 0
+        && h > 0
+        && w <= MAX_IMAGE_SIDE
+        && h <= MAX_IMAGE_SIDE
+        && u64::from(w) * u64::from(h) <= MAX_IMAGE_PIXELS
+}
 
 /// Prefix of the marker that replaces an image's base64 in the stored raw payload.
 pub const IMAGE_MARKER: &str = "kyc-desk:image/";
@@ -58,10 +69,17 @@ impl SealedBody {
     }
 }
 
+/// What an image was sent as (its bytes are kept exactly as sent, whatever the format).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageFormat {
     Jpeg,
     Png,
+    Webp,
+    Gif,
+    /// JPEG 2000 (a JP2 file or a raw codestream), as e-Passport chips carry the portrait.
+    Jpeg2000,
+    Pdf,
+    Unknown,
 }
 
 impl ImageFormat {
@@ -69,14 +87,38 @@ impl ImageFormat {
         match self {
             ImageFormat::Jpeg => "image/jpeg",
             ImageFormat::Png => "image/png",
+            ImageFormat::Webp => "image/webp",
+            ImageFormat::Gif => "image/gif",
+            ImageFormat::Jpeg2000 => "image/jp2",
+            ImageFormat::Pdf => "application/pdf",
+            ImageFormat::Unknown => "application/octet-stream",
         }
     }
 
     pub fn from_mime(mime: &str) -> Option<Self> {
-        match mime {
-            "image/jpeg" => Some(ImageFormat::Jpeg),
-            "image/png" => Some(ImageFormat::Png),
-            _ => None,
+        [
+            ImageFormat::Jpeg,
+            ImageFormat::Png,
+            ImageFormat::Webp,
+            ImageFormat::Gif,
+            ImageFormat::Jpeg2000,
+            ImageFormat::Pdf,
+            ImageFormat::Unknown,
+        ]
+        .into_iter()
+        .find(|f| f.mime() == mime)
+    }
+
+    /// The format's name as a reviewer reads it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ImageFormat::Jpeg => "JPEG",
+            ImageFormat::Png => "PNG",
+            ImageFormat::Webp => "WebP",
+            ImageFormat::Gif => "GIF",
+            ImageFormat::Jpeg2000 => "JPEG 2000",
+            ImageFormat::Pdf => "PDF",
+            ImageFormat::Unknown => "an unknown format",
         }
     }
 }
@@ -89,6 +131,8 @@ pub struct Image {
     pub width: u32,
     pub height: u32,
     pub bytes: Vec<u8>,
+    /// Why the desk cannot show it (stored all the same, downloadable, and flagged).
+    pub problem: Option<String>,
 }
 
 /// A validated submission, ready to store.
@@ -584,40 +628,85 @@ pub fn decode_image(name: &str, text: String) -> Result<Image, String> {
     }
     let len = crate::crypto::decode_base64_in_place(&mut bytes).ok_or("is not valid base64")?;
     bytes.truncate(len);
-    let (format, width, height) = sniff_image(&bytes)?;
+    let sniffed = sniff_image(&bytes);
     Ok(Image {
         name: name.to_string(),
-        format,
-        width,
-        height,
+        format: sniffed.format,
+        width: sniffed.width,
+        height: sniffed.height,
         bytes,
+        problem: sniffed.problem,
     })
 }
 
-/// Reads only the header: format and dimensions, refusing oversized (bomb) images.
-pub fn sniff_image(bytes: &[u8]) -> Result<(ImageFormat, u32, u32), String> {
-    let reader = image::ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|_| "is not a JPEG or PNG image".to_string())?;
-    let format = match reader.format() {
-        Some(image::ImageFormat::Jpeg) => ImageFormat::Jpeg,
-        Some(image::ImageFormat::Png) => ImageFormat::Png,
-        _ => return Err("is not a JPEG or PNG image".into()),
+/// What the header of an image says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sniffed {
+    pub format: ImageFormat,
+    pub width: u32,
+    pub height: u32,
+    /// Why it cannot be shown, if it cannot.
+    pub problem: Option<String>,
+}
+
+/// Reads only the header: format and dimensions. Never refuses: a format the desk cannot show,
+/// a corrupt header or an image over the pixel limits (a decompression bomb) is reported in
+/// `problem`, and the image is kept as sent.
+pub fn sniff_image(bytes: &[u8]) -> Sniffed {
+    let sniffed = |format, (width, height): (u32, u32), problem: Option<String>| Sniffed {
+        format,
+        width,
+        height,
+        problem,
     };
-    let (w, h) = reader
-        .into_dimensions()
-        .map_err(|_| "has a corrupt image header".to_string())?;
-    if w == 0
-        || h == 0
-        || w > MAX_IMAGE_SIDE
-        || h > MAX_IMAGE_SIDE
-        || u64::from(w) * u64::from(h) > MAX_IMAGE_PIXELS
-    {
-        return Err(format!(
-            "image is {w}x{h} pixels; the limit is {MAX_IMAGE_SIDE} per side and {MAX_IMAGE_PIXELS} pixels"
-        ));
+    if bytes.starts_with(b"%PDF-") {
+        return sniffed(
+            ImageFormat::Pdf,
+            (0, 0),
+            Some("PDF is shown as a download".into()),
+        );
     }
-    Ok((format, w, h))
+    let jp2 = bytes.starts_with(b"\x00\x00\x00\x0CjP  ") || bytes.starts_with(b"\xFF\x4F\xFF\x51");
+    let (format, dims) = if jp2 {
+        let header = hayro_jpeg2000::Image::new(bytes, &hayro_jpeg2000::DecodeSettings::default());
+        (
+            ImageFormat::Jpeg2000,
+            header.ok().map(|h| (h.width(), h.height())),
+        )
+    } else {
+        let format = image::ImageReader::new(Cursor::new(bytes))
+            .with_guessed_format()
+            .ok()
+            .and_then(|r| r.format());
+        let format = match format {
+            Some(image::ImageFormat::Jpeg) => ImageFormat::Jpeg,
+            Some(image::ImageFormat::Png) => ImageFormat::Png,
+            Some(image::ImageFormat::WebP) => ImageFormat::Webp,
+            Some(image::ImageFormat::Gif) => ImageFormat::Gif,
+            _ => return sniffed(ImageFormat::Unknown, (0, 0), Some("unknown format".into())),
+        };
+        let dims = image::ImageReader::new(Cursor::new(bytes))
+            .with_guessed_format()
+            .ok()
+            .and_then(|r| r.into_dimensions().ok());
+        (format, dims)
+    };
+    match dims {
+        None => sniffed(
+            format,
+            (0, 0),
+            Some(format!("{} with a corrupt header", format.label())),
+        ),
+        Some((w, h)) if !within_limits(w, h) => sniffed(
+            format,
+            (w, h),
+            Some(format!(
+                "{} of {w}x{h} pixels, over the limit of {MAX_IMAGE_SIDE} per side and {MAX_IMAGE_PIXELS} pixels",
+                format.label()
+            )),
+        ),
+        Some(dims) => sniffed(format, dims, None),
+    }
 }
 
 /// Reads a stored raw payload back into the typed model (images are markers there).
@@ -713,14 +802,6 @@ mod tests {
                 json!({"request_info": ids, "kyc_info": {"document": {"document_info": {"document_images": {"back_page": 7}}}}})
             ),
             "kyc_info.document.document_info.document_images.back_page"
-        );
-        let not_image =
-            base64::engine::general_purpose::STANDARD.encode(b"hello world, not an image");
-        assert_eq!(
-            err_field(
-                json!({"request_info": ids, "kyc_info": {"liveness_check": {"video": {"autocapture_result": {"selfie_image": not_image}}}}})
-            ),
-            "kyc_info.liveness_check.video.autocapture_result.selfie_image"
         );
         assert!(matches!(
             open(&OpenedBody::plain(b"{nope".to_vec())),
@@ -874,15 +955,89 @@ mod tests {
     }
 
     #[test]
-    fn refuses_a_png_bomb_from_its_header() {
-        // A valid PNG header claiming 60000 x 60000 pixels: refused without decoding.
+    fn a_png_bomb_is_kept_but_not_shown() {
+        // A valid PNG header claiming 60000 x 60000 pixels: found out without decoding.
         let mut bytes = png(1, 1);
         bytes[16..20].copy_from_slice(&60_000u32.to_be_bytes());
         bytes[20..24].copy_from_slice(&60_000u32.to_be_bytes());
         let crc = crc_of(&bytes[12..29]);
         bytes[29..33].copy_from_slice(&crc.to_be_bytes());
-        let err = sniff_image(&bytes).unwrap_err();
-        assert!(err.contains("60000x60000"), "{err}");
+        let s = sniff_image(&bytes);
+        assert_eq!(
+            (s.format, s.width, s.height),
+            (ImageFormat::Png, 60_000, 60_000)
+        );
+        assert!(s.problem.unwrap().contains("60000x60000"));
+    }
+
+    /// Every format Ditto ID may send is kept; what cannot be shown says why.
+    #[test]
+    fn images_of_every_kind_are_sniffed_from_their_headers() {
+        let fixture = |f: &str| {
+            std::fs::read(format!(
+                "{}/tests/fixtures/images/{f}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .unwrap()
+        };
+        for (bytes, format, dims, problem) in [
+            (png(4, 3), ImageFormat::Png, (4, 3), None),
+            (
+                fixture("portrait.jp2"),
+                ImageFormat::Jpeg2000,
+                (60, 80),
+                None,
+            ),
+            (
+                fixture("portrait.j2k"),
+                ImageFormat::Jpeg2000,
+                (60, 80),
+                None,
+            ),
+            (fixture("page.webp"), ImageFormat::Webp, (60, 80), None),
+            (fixture("page.gif"), ImageFormat::Gif, (60, 80), None),
+            (fixture("scan.pdf"), ImageFormat::Pdf, (0, 0), Some("PDF")),
+            (
+                b"hello world, not an image".to_vec(),
+                ImageFormat::Unknown,
+                (0, 0),
+                Some("unknown"),
+            ),
+            (
+                b"\x00\x00\x00\x0CjP  \r\n\x87\nbroken".to_vec(),
+                ImageFormat::Jpeg2000,
+                (0, 0),
+                Some("corrupt"),
+            ),
+        ] {
+            let s = sniff_image(&bytes);
+            assert_eq!(
+                (s.format, (s.width, s.height)),
+                (format, dims),
+                "{format:?}"
+            );
+            match (problem, &s.problem) {
+                (None, None) => {}
+                (Some(want), Some(got)) => assert!(got.contains(want), "{format:?}: {got}"),
+                _ => panic!("{format:?}: {:?}", s.problem),
+            }
+            assert_eq!(ImageFormat::from_mime(format.mime()), Some(format));
+        }
+        // In a submission: stored as sent, none of them refuses the case.
+        let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+        let sub = open(&body(json!({
+            "request_info": {"user_id": "u1", "requester_id": "r-1"},
+            "kyc_info": {"document": {"document_images": {
+                "portrait_image": b64(&fixture("portrait.jp2")),
+                "front_page": b64(&fixture("scan.pdf")),
+                "back_page": b64(b"??")
+            }}}
+        })))
+        .unwrap();
+        let by_name = |n: &str| sub.images.iter().find(|i| i.name == n).unwrap();
+        assert_eq!(by_name("portrait_image").bytes, fixture("portrait.jp2"));
+        assert_eq!(by_name("front_page").format, ImageFormat::Pdf);
+        assert!(by_name("back_page").problem.is_some());
     }
 
     fn crc_of(data: &[u8]) -> u32 {

@@ -18,6 +18,7 @@ pub mod ingest;
 pub mod model;
 pub mod mrz;
 pub mod oauth;
+pub mod picture;
 pub mod report;
 pub mod stats;
 pub mod store;

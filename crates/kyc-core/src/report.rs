@@ -28,7 +28,7 @@ struct Embedded {
     height: u32,
 }
 
-/// JPEGs go in as they are (DCT); anything else is decoded and deflated as RGB.
+/// JPEGs go in as they are (DCT); other images are decoded and deflated as RGB.
 fn embed(info: &ImageInfo, bytes: &[u8]) -> Option<Embedded> {
     if info.mime == "image/jpeg" {
         if let Ok(dec) = image::codecs::jpeg::JpegDecoder::new(Cursor::new(bytes)) {
@@ -46,6 +46,20 @@ fn embed(info: &ImageInfo, bytes: &[u8]) -> Option<Embedded> {
             }
         }
     }
+    // Within the pixel limits only; JPEG 2000 as its display PNG; a PDF or unknown format is
+    // not an image to place (the report lists it).
+    if !crate::ingest::within_limits(info.width, info.height) {
+        return None;
+    }
+    let converted;
+    let bytes = match crate::picture::for_display(&info.mime, bytes) {
+        crate::picture::Shown::AsSent => bytes,
+        crate::picture::Shown::Converted(png) => {
+            converted = png;
+            &converted
+        }
+        crate::picture::Shown::Download => return None,
+    };
     let img = image::load_from_memory(bytes).ok()?.to_rgb8();
     Some(Embedded {
         name: info.name.clone(),

@@ -200,8 +200,11 @@ pub fn check_password(name: &str, password: &str) -> Result<(), CoreError> {
 /// thread a request runs on would otherwise leave a freed 19 MiB in each thread's allocator
 /// arena, and a burst of sign-ins would grow the process by hundreds of MB.
 static MEMORY: std::sync::Mutex<Vec<Vec<argon2::Block>>> = std::sync::Mutex::new(Vec::new());
-/// Buffers kept at most (hashing runs one per core at a time; see the server's hash permits).
-const KEPT_MEMORY: usize = 4;
+/// Password hashes computed at once (the server's permits): memory-hard work is bounded to
+/// `HASHES_AT_ONCE` x 19 MiB, whatever the number of cores.
+pub const HASHES_AT_ONCE: usize = 2;
+/// Buffers kept at most: one per hash that may run at once.
+const KEPT_MEMORY: usize = HASHES_AT_ONCE;
 
 fn with_memory<R>(blocks: usize, f: impl FnOnce(&mut [argon2::Block]) -> R) -> R {
     let taken = MEMORY.lock().ok().and_then(|mut pool| pool.pop());
@@ -513,15 +516,21 @@ impl Store {
         })
     }
 
-    /// The account changes its own password (the current one proves it is them): every session
-    /// of it ends, and a new one is opened for the caller.
+    /// The account changes its own password (the current one proves it is them; wrong ones are
+    /// throttled and audited like failed sign-ins): every session of it ends, and a new one is
+    /// opened for the caller. The change applies only to the password that was checked, so an
+    /// admin's reset in between wins.
     pub fn change_own_password(
         &self,
+        guard: &LoginGuard,
+        addr: IpAddr,
         name: &str,
-        current: &str,
-        new: &str,
+        (current, new): (&str, &str),
         ttl_minutes: u64,
     ) -> Result<Session, CoreError> {
+        guard
+            .check(name, addr, now_ms())
+            .map_err(CoreError::TooManyAttempts)?;
         let stored: Option<String> = self.with_reader(|c| {
             Ok(c.query_row(
                 "SELECT password_hash FROM users WHERE name = ?1 AND disabled_at IS NULL",
@@ -531,9 +540,15 @@ impl Store {
             .optional()?)
         })?;
         if !verify_password(stored.as_deref(), current)? {
-            return Err(CoreError::BadRequest(
-                "current_password: that is not your current password".into(),
-            ));
+            if let AuditNote::Write { count } = guard.failed(name, addr, now_ms()) {
+                self.audit(
+                    name,
+                    "password_change.failed",
+                    None,
+                    serde_json::json!({"address": addr.to_string(), "count": count}),
+                )?;
+            }
+            return Err(CoreError::BadCredentials);
         }
         if new == current {
             return Err(CoreError::WeakPassword(
@@ -544,10 +559,15 @@ impl Store {
         let hash = hash_password(new)?;
         self.with_writer(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            tx.execute(
-                "UPDATE users SET password_hash = ?2, must_change_password = 0 WHERE name = ?1",
-                params![name, hash],
+            let changed = tx.execute(
+                "UPDATE users SET password_hash = ?2, must_change_password = 0 \
+                 WHERE name = ?1 AND password_hash = ?3 AND disabled_at IS NULL",
+                params![name, hash, stored],
             )?;
+            if changed == 0 {
+                // Reset, disabled or changed elsewhere since the check: nothing is overwritten.
+                return Err(CoreError::Unauthenticated);
+            }
             let revoked = tx.execute("DELETE FROM sessions WHERE user_name = ?1", [name])?;
             crate::audit::append(
                 &tx,

@@ -1,7 +1,7 @@
 //! The review API's own extractors: JSON bodies with a size bound and errors that name the field
 //! but never echo its value, and the client's address (for the sign-in throttles).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::header;
@@ -59,19 +59,21 @@ impl<S: Send + Sync, T: DeserializeOwned, const KIB: usize> FromRequest<S> for A
     }
 }
 
-/// The address of the client's end of the connection (unspecified when not known, e.g. in a
-/// router driven without a listener).
+/// The address of the client's end of the connection. A router served without connection info
+/// refuses (500) rather than putting every client in one throttle bucket.
 pub struct ClientIp(pub IpAddr);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
+    type Rejection = ServerError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip()),
-        ))
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| ClientIp(c.0.ip()))
+            .ok_or_else(|| {
+                kyc_core::CoreError::Internal("no client address (serve with connect info)".into())
+                    .into()
+            })
     }
 }

@@ -268,6 +268,10 @@ async fn login(
     ApiJson(body): ApiJson<LoginBody, DOOR_KIB>,
 ) -> Result<Response, ServerError> {
     kyc_core::users::check_name(&body.username)?;
+    // Refused at once while throttled: a flood does not queue behind real hashing.
+    st.guard
+        .check(&body.username, ip, kyc_core::timefmt::now_ms())
+        .map_err(CoreError::TooManyAttempts)?;
     let _permit = hash_permit(&st).await?;
     let (store, guard, minutes) = (
         st.desk.store().clone(),
@@ -317,18 +321,22 @@ struct OwnPasswordBody {
     responses((status = 200, description = "`{token, user, expires_at}`: a new session"), (status = 400, body = ErrorBody, description = "Wrong current password or weak new one")))]
 async fn change_own_password(
     State(st): St,
+    ClientIp(ip): ClientIp,
     SignedIn { user, .. }: SignedIn,
     ApiJson(body): ApiJson<OwnPasswordBody, DOOR_KIB>,
 ) -> Result<Response, ServerError> {
+    st.guard
+        .check(&user.name, ip, kyc_core::timefmt::now_ms())
+        .map_err(CoreError::TooManyAttempts)?;
     let _permit = hash_permit(&st).await?;
-    let (store, minutes) = (st.desk.store().clone(), st.session_minutes);
+    let (store, guard, minutes) = (
+        st.desk.store().clone(),
+        st.guard.clone(),
+        st.session_minutes,
+    );
     let session = blocking(move || {
-        store.change_own_password(
-            &user.name,
-            &body.current_password,
-            &body.new_password,
-            minutes,
-        )
+        let passwords = (body.current_password.as_str(), body.new_password.as_str());
+        store.change_own_password(&guard, ip, &user.name, passwords, minutes)
     })
     .await?;
     tracing::info!(user = %session.user.name, "password changed");
@@ -435,22 +443,33 @@ async fn case_detail(
     Ok(Json(detail).into_response())
 }
 #[utoipa::path(get, path = "/api/cases/{id}/images/{name}", tag = "review", security(("session" = [])),
-    params(("id" = String, Path), ("name" = String, Path, description = "selfie, portrait_image, front_page, back_page...")),
-    responses((status = 200, description = "The image bytes (image/jpeg or image/png)"), (status = 404, body = ErrorBody)))]
+    params(("id" = String, Path), ("name" = String, Path, description = "selfie, portrait_image, front_page, back_page..."),
+        ("original" = Option<bool>, Query, description = "the bytes as sent, as a download")),
+    responses((status = 200, description = "JPEG, PNG, WebP and GIF as sent; JPEG 2000 as a PNG for display; a PDF or unknown format as a download (Content-Disposition: attachment)"), (status = 404, body = ErrorBody)))]
 async fn case_image(
     State(st): St,
     _who: Reviewer,
     Path((id, name)): Path<(String, String)>,
+    Query(q): Query<ImageParams>,
 ) -> Result<Response, ServerError> {
-    let (mime, bytes) = st.desk.image(&id, &name).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, mime),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        bytes,
-    )
-        .into_response())
+    let (mime, bytes, download) = st
+        .desk
+        .image_for_display(&id, &name, q.original.unwrap_or(false))
+        .await?;
+    let mut resp = ([(header::CONTENT_TYPE, mime)], bytes).into_response();
+    if let Some(file) = download {
+        // Not shown inline (a PDF, an unknown format, or the original asked for): a download.
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+            resp.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+struct ImageParams {
+    /// The bytes exactly as Ditto ID sent them, as a download.
+    original: Option<bool>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -551,25 +570,32 @@ async fn events(
             Some(Ok(SseEvent::default().event(ev.kind.as_str()).data(data)))
         });
     // The stream ends within 2 s of its session ending (logout, expiry, or an account change,
-    // which revokes every session of the account).
+    // which revokes every session of the account). The check runs in a task of its own, so it
+    // goes on while the client does not read, and no event is sent once it has fired.
+    let (ended_tx, ended_rx) = tokio::sync::oneshot::channel::<()>();
     let store = st.desk.store().clone();
-    let ended = async move {
+    tokio::spawn(async move {
         let mut tick = tokio::time::interval(SESSION_RECHECK);
-        loop {
+        let mut failures = 0;
+        while !ended_tx.is_closed() {
             tick.tick().await;
             let (s, t) = (store.clone(), token.clone());
             match blocking(move || s.session_user(&t)).await {
-                Ok(u) if !u.must_change_password => {}
-                Err(CoreError::Storage(_) | CoreError::Internal(_)) => {}
+                Ok(u) if !u.must_change_password => failures = 0,
+                // A storage hiccup gets one more try; never more (fail closed).
+                Err(CoreError::Storage(_) | CoreError::Internal(_)) if failures == 0 => {
+                    failures += 1
+                }
                 _ => break,
             }
         }
-    };
-    Ok(Sse::new(stream.take_until(Box::pin(ended))).keep_alive(KeepAlive::default()))
+        let _ = ended_tx.send(());
+    });
+    Ok(Sse::new(stream.take_until(ended_rx)).keep_alive(KeepAlive::default()))
 }
 
 /// How often an open event stream re-checks its session.
-const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_millis(1000);
+const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_millis(700);
 
 /// First run: whether an admin must still be created, and where Ditto ID must send.
 #[utoipa::path(get, path = "/api/setup", tag = "review", responses((status = 200, description = "`{needs_setup, receiver_url, tls_fingerprint, auth_mode}`")))]
@@ -606,6 +632,9 @@ async fn setup(
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<SetupBody, DOOR_KIB>,
 ) -> Result<Response, ServerError> {
+    st.guard
+        .check_anonymous(ip, kyc_core::timefmt::now_ms())
+        .map_err(CoreError::TooManyAttempts)?;
     let _permit = hash_permit(&st).await?;
     let (store, guard, code, minutes) = (
         st.desk.store().clone(),
@@ -665,9 +694,12 @@ async fn deliveries(
 async fn resend_delivery(
     State(st): St,
     Reviewer(user): Reviewer,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<StatusCode, ServerError> {
     allow(&user, Permission::ResendDelivery)?;
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ServerError::BadRequest("delivery id: a number".into()))?;
     let store = st.desk.store().clone();
     blocking(move || store.resend_delivery(id)).await?;
     tracing::info!(delivery = id, user = %user.name, "delivery resent");

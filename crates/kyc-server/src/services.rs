@@ -67,7 +67,8 @@ impl Running {
         for h in &self.handles {
             h.graceful_shutdown(Some(grace));
         }
-        flush_failed_logins(&self.desk, &self.guard);
+        // Everything still folded is written, the current minute's too.
+        flush_failed_logins(&self.desk, &self.guard, i64::MAX);
         for b in &self.background {
             b.abort();
         }
@@ -125,8 +126,8 @@ fn spawn_retention(desk: Arc<Desk>, keep_days: u32) -> tokio::task::JoinHandle<(
 
 /// Writes the failed sign-ins folded into minutes that have ended (one entry per name, address
 /// and minute, with its count).
-fn flush_failed_logins(desk: &Desk, guard: &LoginGuard) {
-    for (name, addr, count) in guard.flush(kyc_core::timefmt::now_ms()) {
+fn flush_failed_logins(desk: &Desk, guard: &LoginGuard, now: i64) {
+    for (name, addr, count) in guard.flush(now) {
         if let Err(e) = desk.store().audit_failed_logins(&name, addr, count) {
             tracing::error!("recording failed sign-ins: {e}");
         }
@@ -143,7 +144,10 @@ fn spawn_failed_login_flush(
         loop {
             tick.tick().await;
             let (desk, guard) = (desk.clone(), guard.clone());
-            let _ = tokio::task::spawn_blocking(move || flush_failed_logins(&desk, &guard)).await;
+            let _ = tokio::task::spawn_blocking(move || {
+                flush_failed_logins(&desk, &guard, kyc_core::timefmt::now_ms())
+            })
+            .await;
         }
     })
 }
@@ -169,9 +173,7 @@ pub async fn start_with(
         SetupCode::closed()
     });
     let guard = Arc::new(LoginGuard::default());
-    let hash_permits = Arc::new(tokio::sync::Semaphore::new(
-        std::thread::available_parallelism().map_or(2, |n| n.get()),
-    ));
+    let hash_permits = Arc::new(tokio::sync::Semaphore::new(kyc_core::users::HASHES_AT_ONCE));
     let store = Arc::new(store);
     let desk = Arc::new(
         Desk::new(store, cfg.decision.clone(), cfg.receiver.mapping.clone())

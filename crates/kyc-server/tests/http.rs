@@ -241,8 +241,6 @@ async fn malformed_corpus_is_refused_with_json_errors_and_nothing_stored() {
         *p.pointer_mut(pointer).unwrap() = v;
         p
     };
-    let not_image =
-        base64::engine::general_purpose::STANDARD.encode(b"%PDF-1.4 this is not a picture at all");
     let cases: Vec<(Vec<u8>, &str, u16, &str)> = vec![
         (
             b"{\"request_info\": {".to_vec(),
@@ -283,26 +281,6 @@ async fn malformed_corpus_is_refused_with_json_errors_and_nothing_stored() {
             "application/json",
             400,
             "kyc_info.document.document_info.document_images.portrait_image",
-        ),
-        (
-            serde_json::to_vec(&with(
-                "/kyc_info/document/document_info/document_images/front_page",
-                json!(not_image),
-            ))
-            .unwrap(),
-            "application/json",
-            400,
-            "kyc_info.document.document_info.document_images.front_page",
-        ),
-        (
-            serde_json::to_vec(&with(
-                "/kyc_info/liveness_check/video/autocapture_result/selfie_image",
-                json!(png_bomb()),
-            ))
-            .unwrap(),
-            "application/json",
-            400,
-            "selfie_image",
         ),
         (
             serde_json::to_vec(&good).unwrap(),
@@ -1021,4 +999,115 @@ async fn optional_fields_of_an_unexpected_type_are_read_tolerantly_and_flagged()
         Some(&json!("NaN")),
         "the raw payload keeps what was sent"
     );
+}
+
+#[tokio::test]
+async fn images_of_every_kind_are_kept_as_sent_shown_where_possible_and_never_refuse_the_case() {
+    let desk = start(|c| c.decision.hold_secs = 0).await;
+    let fixture = |f: &str| {
+        std::fs::read(format!(
+            "{}/../kyc-core/tests/fixtures/images/{f}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    };
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let mut sub = submission(Scenario::Clean, 9);
+    let images = "/kyc_info/document/document_info/document_images";
+    let (jp2, pdf, webp) = (
+        fixture("portrait.jp2"),
+        fixture("scan.pdf"),
+        fixture("page.webp"),
+    );
+    for (name, bytes) in [
+        ("portrait_image", &jp2),
+        ("front_page", &pdf),
+        ("back_page", &webp),
+    ] {
+        kyc_core::ingest::set_pointer(
+            &mut sub.payload,
+            &format!("{images}/{name}"),
+            json!(b64(bytes)),
+        );
+    }
+    let selfie = "/kyc_info/liveness_check/video/autocapture_result/selfie_image";
+    *sub.payload.pointer_mut(selfie).unwrap() = json!(png_bomb());
+    let (status, answer) = desk.post(&sub.payload).await;
+    assert_eq!(status, 200, "{answer}");
+    let case = desk.wait_for_case(&sub.requester_id).await;
+    let id = case["id"].as_i64().unwrap();
+    let (_, detail) = desk.get(&format!("/api/cases/{id}")).await;
+    let mime = |n: &str| {
+        detail["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == n)
+            .unwrap()["mime"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(mime("portrait_image"), "image/jp2");
+    assert_eq!(mime("front_page"), "application/pdf");
+    assert_eq!(mime("back_page"), "image/webp");
+    let flag = detail["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "image_unreadable")
+        .expect("flagged");
+    let message = flag["message"].as_str().unwrap();
+    assert!(
+        message.contains("front_page: PDF") && message.contains("selfie: PNG of 50000x50000"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("portrait_image") && !message.contains("back_page"),
+        "{message}"
+    );
+
+    let get = |path: String| {
+        let req = desk.http.get(desk.review(&path)).bearer_auth(&desk.token);
+        async move {
+            let resp = req.send().await.unwrap();
+            let headers = resp.headers().clone();
+            (headers, resp.bytes().await.unwrap().to_vec())
+        }
+    };
+    // JPEG 2000 is shown as a PNG of the same picture; the original is a download, byte for byte.
+    let (h, png) = get(format!("/api/cases/{id}/images/portrait_image")).await;
+    assert_eq!(h["content-type"], "image/png");
+    let shown = image::load_from_memory(&png).unwrap();
+    assert_eq!((shown.width(), shown.height()), (60, 80));
+    let (h, original) = get(format!(
+        "/api/cases/{id}/images/portrait_image?original=true"
+    ))
+    .await;
+    assert_eq!(
+        (h["content-type"].to_str().unwrap(), original),
+        ("image/jp2", jp2)
+    );
+    assert!(h["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+    // A PDF is a download, never shown inline; WebP is shown as sent.
+    let (h, bytes) = get(format!("/api/cases/{id}/images/front_page")).await;
+    assert_eq!(h["content-type"], "application/pdf");
+    assert!(h["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment; filename=\"front_page.pdf"));
+    assert_eq!(bytes, pdf);
+    let (h, bytes) = get(format!("/api/cases/{id}/images/back_page")).await;
+    assert_eq!(
+        (h["content-type"].to_str().unwrap(), bytes),
+        ("image/webp", webp)
+    );
+    assert!(h.get("content-disposition").is_none());
+    // The PDF report still renders (the JPEG 2000 portrait placed, the others listed).
+    let (status, pdf_report) = desk.get_bytes(&format!("/api/cases/{id}/report.pdf")).await;
+    assert_eq!(status, 200);
+    assert!(pdf_report.starts_with(b"%PDF-"));
 }
