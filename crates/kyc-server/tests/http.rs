@@ -989,6 +989,13 @@ async fn optional_fields_of_an_unexpected_type_are_read_tolerantly_and_flagged()
         "{message}"
     );
     assert!(message.contains("face_matcher_result.score"), "{message}");
+    // The case view reads the stored payload back as tolerantly: the document is all there.
+    assert_eq!(
+        detail["document"]["is_nfc_document"],
+        json!(true),
+        "{}",
+        detail["document"]
+    );
     // The missing score is a finding of its own; what was sent is kept as sent.
     assert!(
         flags.iter().any(|f| f["code"] == "face_score_missing"),
