@@ -392,6 +392,22 @@ fn simulate_speaks_oauth2_and_aes_both_ways_with_first_start_defaults() {
 }
 
 #[test]
+fn simulate_sends_a_secret_in_a_header_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_full_config(dir.path(), |c| {
+        c.decision.hold_secs = 0;
+        c.receiver.auth.mode = kyc_core::config::AuthMode::Header;
+        c.receiver.auth.header_name = Some("x-api-key".into());
+        c.receiver.auth.header_value = Some("k3y-0123456789abcdef".into());
+    });
+    let mut server = serve(&config);
+    let stdout = simulate(&config, &server, 1, "clean", 12);
+    assert_eq!(stdout.matches("-> HTTP 200").count(), 1, "{stdout}");
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+}
+
+#[test]
 fn simulate_fills_a_custom_template_and_reads_shaped_answers() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_full_config(dir.path(), |c| {

@@ -83,7 +83,7 @@ impl Caller {
     async fn authorization(&self) -> anyhow::Result<Option<String>> {
         let a = &self.config.receiver.auth;
         Ok(match a.mode {
-            AuthMode::None => None,
+            AuthMode::None | AuthMode::Header => None,
             AuthMode::Basic => Some(format!(
                 "Basic {}",
                 base64::engine::general_purpose::STANDARD.encode(format!(
@@ -149,6 +149,13 @@ impl Caller {
             .body(self.body(sub));
         if let Some(a) = self.authorization().await? {
             req = req.header("authorization", a);
+        }
+        let auth = &self.config.receiver.auth;
+        if auth.mode == AuthMode::Header {
+            req = req.header(
+                auth.header_name.as_deref().unwrap_or_default(),
+                auth.header_value.as_deref().unwrap_or_default(),
+            );
         }
         let resp = req.send().await?;
         let status = resp.status().as_u16();

@@ -210,6 +210,8 @@ pub enum AuthMode {
     Basic,
     Bearer,
     Oauth2,
+    /// A secret in a static header of its own (`header_name`, e.g. `x-api-key`, `header_value`).
+    Header,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -231,6 +233,11 @@ pub struct AuthConfig {
     pub password: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// header mode: the header's name (e.g. `x-api-key`) and the secret it must carry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_value: Option<String>,
 }
 
 impl Default for AuthConfig {
@@ -245,6 +252,8 @@ impl Default for AuthConfig {
             username: None,
             password: None,
             token: None,
+            header_name: None,
+            header_value: None,
         }
     }
 }
@@ -639,6 +648,27 @@ impl Config {
                     return bad(
                         "receiver.auth.token",
                         "bearer mode needs a token of at least 16 characters",
+                    );
+                }
+            }
+            AuthMode::Header => {
+                let name_ok = a.header_name.as_deref().is_some_and(|n| {
+                    !n.is_empty()
+                        && n.bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                        && !n.eq_ignore_ascii_case("authorization")
+                        && !n.eq_ignore_ascii_case("content-type")
+                });
+                if !name_ok {
+                    return bad(
+                        "receiver.auth.header_name",
+                        "header mode needs a header name such as \"x-api-key\" (not Authorization: use basic or bearer)",
+                    );
+                }
+                if a.header_value.as_deref().map_or(0, str::len) < 16 {
+                    return bad(
+                        "receiver.auth.header_value",
+                        "header mode needs a secret of at least 16 characters",
                     );
                 }
             }

@@ -114,6 +114,9 @@ pub fn export(cfg: &Config) -> Value {
             );
             headers.push(json!({"headerName": "Authorization", "headerValue": format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(creds))}));
         }
+        AuthMode::Header => {
+            headers.push(json!({"headerName": auth.header_name.as_deref().unwrap_or_default(), "headerValue": auth.header_value.as_deref().unwrap_or_default()}));
+        }
         AuthMode::Bearer => {
             headers.push(json!({"headerName": "Authorization", "headerValue": format!("Bearer {}", auth.token.as_deref().unwrap_or_default())}));
         }
@@ -257,8 +260,32 @@ pub fn import(v: &Value, base: &Config, key_encoding: KeyEncoding) -> Result<Con
         token_ttl_secs: keep_ttl,
         ..Default::default()
     };
+    // Without an Authorization header, a static header of another name that carries a value is
+    // the shared secret (e.g. `x-api-key`): imported as header auth, never as no auth at all.
+    let custom_secret = headers.iter().find_map(|h| {
+        let name = h
+            .get("headerName")
+            .or_else(|| h.get("name"))
+            .and_then(Value::as_str)?;
+        let value = h
+            .get("headerValue")
+            .or_else(|| h.get("value"))
+            .and_then(Value::as_str)?;
+        let ordinary = ["authorization", "content-type", "accept", "user-agent"]
+            .iter()
+            .any(|o| name.eq_ignore_ascii_case(o));
+        (!ordinary && !value.trim().is_empty())
+            .then(|| (name.to_string(), value.trim().to_string()))
+    });
     match authorization.map(str::trim) {
-        None => auth.mode = AuthMode::None,
+        None => match custom_secret {
+            Some((name, value)) => {
+                auth.mode = AuthMode::Header;
+                auth.header_name = Some(name);
+                auth.header_value = Some(value);
+            }
+            None => auth.mode = AuthMode::None,
+        },
         Some(h) if h.ends_with(TOKEN_PLACEHOLDER) => {
             auth.mode = AuthMode::Oauth2;
             let endpoint = v.get("accessTokenEndpoint").ok_or_else(|| {
@@ -388,5 +415,29 @@ mod tests {
         assert_eq!(r.mapping["user_id"], "/user/id");
         assert_eq!(r.answer.result, "data.ok");
         assert_eq!(r.answer.user_id, "user_id");
+    }
+
+    #[test]
+    fn a_secret_in_a_header_of_its_own_imports_as_header_auth_and_exports_back() {
+        let base = Config::first_start();
+        let ditto = json!({
+            "url": "https://kyc.example.com:9443/kyc",
+            "headers": [
+                {"headerName": "Content-Type", "headerValue": "application/json"},
+                {"headerName": "x-api-key", "headerValue": "k3y-0123456789abcdef"}
+            ]
+        });
+        let c = import(&ditto, &base, KeyEncoding::Text).unwrap();
+        let a = &c.receiver.auth;
+        assert_eq!(a.mode, AuthMode::Header, "not imported as no auth at all");
+        assert_eq!(a.header_name.as_deref(), Some("x-api-key"));
+        assert_eq!(a.header_value.as_deref(), Some("k3y-0123456789abcdef"));
+        c.validate().unwrap();
+        let back = export(&c);
+        assert!(back["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["headerName"] == "x-api-key" && h["headerValue"] == "k3y-0123456789abcdef"));
     }
 }

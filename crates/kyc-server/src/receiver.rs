@@ -199,6 +199,20 @@ fn authenticate(state: &ReceiverState, headers: &HeaderMap) -> Result<(), Server
                 Err(ServerError::ReceiverUnauthorized(challenge))
             }
         }
+        AuthMode::Header => {
+            let challenge = "ApiKey realm=\"kyc-desk\"";
+            let name = auth.header_name.as_deref().unwrap_or_default();
+            let sent = headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .ok_or(ServerError::ReceiverUnauthorized(challenge))?;
+            if ct_eq(sent, auth.header_value.as_deref().unwrap_or_default()) {
+                Ok(())
+            } else {
+                Err(ServerError::ReceiverUnauthorized(challenge))
+            }
+        }
         AuthMode::Oauth2 => {
             let token = bearer_token(headers).ok_or(ServerError::ReceiverUnauthorized(
                 "Bearer realm=\"kyc-desk\"",

@@ -628,3 +628,51 @@ async fn refusals_before_the_body_are_readable_by_senders_that_write_the_whole_b
     assert_eq!(d.count(), 0);
     d.stop().await;
 }
+
+#[tokio::test]
+async fn a_secret_in_a_static_header_of_its_own_opens_the_receiver() {
+    let d = start(|c| {
+        c.decision.hold_secs = 0;
+        c.receiver.auth.mode = AuthMode::Header;
+        c.receiver.auth.header_name = Some("x-api-key".into());
+        c.receiver.auth.header_value = Some("k3y-0123456789abcdef".into());
+    })
+    .await;
+    let sub = submission(Scenario::Clean, 70);
+    let post = |key: Option<&str>| {
+        let mut req = d.http.post(d.receiver()).json(&sub.payload);
+        if let Some(k) = key {
+            req = req.header("X-Api-Key", k);
+        }
+        req.send()
+    };
+    for key in [None, Some("k3y-0123456789abcdeX"), Some("")] {
+        let resp = post(key).await.unwrap();
+        assert_eq!(resp.status(), 401, "{key:?}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "unauthorized");
+    }
+    assert_eq!(d.count(), 0);
+    assert_eq!(
+        post(Some("k3y-0123456789abcdef")).await.unwrap().status(),
+        200
+    );
+    assert_eq!(d.count(), 1);
+    // The config names the key when the header or the secret is missing.
+    let mut c = Config::first_start();
+    c.receiver.auth.mode = AuthMode::Header;
+    c.receiver.auth.header_name = Some("Authorization".into());
+    c.receiver.auth.header_value = Some("k3y-0123456789abcdef".into());
+    assert!(c
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("receiver.auth.header_name"));
+    c.receiver.auth.header_name = Some("x-api-key".into());
+    c.receiver.auth.header_value = Some("short".into());
+    assert!(c
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("receiver.auth.header_value"));
+}
