@@ -309,6 +309,9 @@ fn ditto_config(
     let json: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| anyhow::anyhow!("{} is not JSON: {e}", file.display()))?;
     let imported = kyc_core::ditto::import(&json, &loaded.config, key_encoding)?;
+    for note in kyc_core::ditto::import_notes(&json) {
+        eprintln!("note: {note}");
+    }
     let target = output.unwrap_or_else(|| loaded.path.clone());
     if target.exists() {
         let backup = target.with_extension("toml.bak");

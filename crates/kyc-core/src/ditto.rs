@@ -350,14 +350,72 @@ pub fn import(v: &Value, base: &Config, key_encoding: KeyEncoding) -> Result<Con
     };
 
     r.mapping = BTreeMap::new();
-    let template = str_at(v, "requestBody").trim();
-    if !template.is_empty() {
-        let t: Value = serde_json::from_str(template)
-            .map_err(|_| bad("requestBody", "is not a JSON template"))?;
+    if let Some(t) = request_template(v)? {
         collect_macros(&t, String::new(), &mut r.mapping);
     }
     cfg.validate()?;
     Ok(cfg)
+}
+
+/// The `requestBody` template: a JSON text (as the console stores it) or a JSON object or list
+/// (as the docs' short example writes it); `None` when there is none (the default payload).
+fn request_template(v: &Value) -> Result<Option<Value>, CoreError> {
+    match v.get("requestBody") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) if text.trim().is_empty() => Ok(None),
+        Some(Value::String(text)) => serde_json::from_str(text.trim())
+            .map(Some)
+            .map_err(|_| bad("requestBody", "is not a JSON template")),
+        Some(t @ (Value::Object(_) | Value::Array(_))) => Ok(Some(t.clone())),
+        Some(_) => Err(bad(
+            "requestBody",
+            "is neither a JSON template nor a JSON object",
+        )),
+    }
+}
+
+/// What an import of `v` cannot carry over, said so the admin can act (never dropped silently):
+/// macros KYC Desk does not know, and macros inside a longer string (`"Mr ${name}"`).
+pub fn import_notes(v: &Value) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Ok(Some(t)) = request_template(v) {
+        macro_notes(&t, String::new(), &mut notes);
+    }
+    notes
+}
+
+fn macro_notes(v: &Value, pointer: String, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                let p = format!("{pointer}/{}", k.replace('~', "~0").replace('/', "~1"));
+                macro_notes(child, p, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                macro_notes(child, format!("{pointer}/{i}"), out);
+            }
+        }
+        Value::String(s) => {
+            let whole = s
+                .trim()
+                .strip_prefix("${")
+                .and_then(|x| x.strip_suffix('}'))
+                .filter(|x| !x.contains("${"));
+            match whole {
+                Some(name) if crate::config::MAPPABLE_FIELDS.contains(&field_for(name)) => {}
+                Some(name) => out.push(format!(
+                    "requestBody {pointer}: macro ${{{name}}} is not one KYC Desk maps; the value is kept in the raw payload only"
+                )),
+                None if s.contains("${") => out.push(format!(
+                    "requestBody {pointer}: a macro inside a longer string is not mapped (the field keeps the whole text); map it to a field of its own in Ditto ID's template"
+                )),
+                None => {}
+            }
+        }
+        _ => {}
+    }
 }
 
 fn collect_macros(v: &Value, pointer: String, out: &mut BTreeMap<String, String>) {
@@ -415,6 +473,35 @@ mod tests {
         assert_eq!(r.mapping["user_id"], "/user/id");
         assert_eq!(r.answer.result, "data.ok");
         assert_eq!(r.answer.user_id, "user_id");
+    }
+
+    #[test]
+    fn a_template_given_as_a_json_object_is_imported_as_the_template_it_is() {
+        let v = json!({
+            "url": "https://kyc.example.com/kyc",
+            "requestBody": {"name": "${name}", "dob": "${dob}", "documentNumber": "${doc_no}",
+                            "userId": "${user_id}", "greeting": "Mr ${name}", "x": "${unknown_macro}"}
+        });
+        let cfg = import(&v, &Config::first_start(), KeyEncoding::Text).unwrap();
+        let m = &cfg.receiver.mapping;
+        assert_eq!(m["name"], "/name");
+        assert_eq!(m["date_of_birth"], "/dob");
+        assert_eq!(m["user_id"], "/userId");
+        let notes = import_notes(&v);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(notes
+            .iter()
+            .any(|n| n.contains("/greeting") && n.contains("longer string")));
+        assert!(notes.iter().any(|n| n.contains("${unknown_macro}")));
+        // A text template reads the same.
+        let text = json!({"url": "https://kyc.example.com/kyc", "requestBody": v["requestBody"].to_string()});
+        assert_eq!(
+            import(&text, &Config::first_start(), KeyEncoding::Text)
+                .unwrap()
+                .receiver
+                .mapping,
+            *m
+        );
     }
 
     #[test]
