@@ -375,16 +375,31 @@ async fn token(
         .check_anonymous(ip, kyc_core::timefmt::now_ms())
         .map_err(CoreError::TooManyAttempts)?;
     let bad = |m: &str| ServerError::Core(CoreError::InvalidTokenRequest(m.to_string()));
-    if media_type(&headers).as_deref() != Some("application/x-www-form-urlencoded") {
+    let media = media_type(&headers);
+    let form = media.as_deref() == Some("application/x-www-form-urlencoded");
+    // RFC 6749 says form; a sender configured to post JSON (some Ditto ID token endpoint configs
+    // do) gets the same answer rather than a refusal it cannot explain.
+    if !form && !is_json(media.as_deref()) {
         return Err(bad(
-            "the token request must be application/x-www-form-urlencoded",
+            "the token request must be application/x-www-form-urlencoded (or JSON)",
         ));
     }
     let bytes = axum::body::to_bytes(body, TOKEN_BODY_LIMIT)
         .await
         .map_err(|_| bad("the token request body is too large or unreadable"))?;
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_bytes(&bytes).map_err(|_| bad("the form body cannot be parsed"))?;
+    let pairs: Vec<(String, String)> = if form {
+        serde_urlencoded::from_bytes(&bytes).map_err(|_| bad("the form body cannot be parsed"))?
+    } else {
+        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes)
+            .map_err(|_| bad("the JSON body must be an object of text parameters"))?;
+        object
+            .into_iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(text) => Ok((k, text)),
+                _ => Err(bad("the JSON body must be an object of text parameters")),
+            })
+            .collect::<Result<_, _>>()?
+    };
     let mut seen = std::collections::HashSet::new();
     if let Some((dup, _)) = pairs.iter().find(|(k, _)| !seen.insert(k.as_str())) {
         return Err(bad(&format!("parameter {dup} appears more than once")));

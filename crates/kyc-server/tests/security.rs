@@ -676,3 +676,46 @@ async fn a_secret_in_a_static_header_of_its_own_opens_the_receiver() {
         .to_string()
         .contains("receiver.auth.header_value"));
 }
+
+#[tokio::test]
+async fn the_token_endpoint_also_takes_a_json_body() {
+    let d = start(oauth2).await;
+    let resp = d
+        .http
+        .post(token_url(&d))
+        .json(&json!({"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let token: Value = resp.json().await.unwrap();
+    let sub = submission(Scenario::Clean, 80);
+    let access = token["access_token"].as_str().unwrap();
+    assert_eq!(post_with(&d, access, &sub.payload).await.status(), 200);
+    // The same rules: a wrong secret is invalid_client, a non-text value a clear invalid_request.
+    let wrong = json!({"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": "wrong-secret-0123456789"});
+    let resp = d
+        .http
+        .post(token_url(&d))
+        .json(&wrong)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let odd =
+        json!({"grant_type": "client_credentials", "client_id": CLIENT_ID, "client_secret": 5});
+    let resp = d.http.post(token_url(&d)).json(&odd).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+    // Neither form nor JSON is still refused.
+    let resp = d
+        .http
+        .post(token_url(&d))
+        .header("content-type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+}
