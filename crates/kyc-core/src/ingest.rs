@@ -828,105 +828,60 @@ mod tests {
     #[test]
     fn unexpected_types_in_optional_fields_are_coerced_or_set_aside_and_noted() {
         let status = "/kyc_info/document/document_status";
-        type Read = fn(&Payload) -> String;
+        let doc_status = |p: &Payload| {
+            p.document()
+                .and_then(|d| d.document_status.clone())
+                .unwrap_or_default()
+        };
+        let nfc = |p: &Payload| format!("{:?}", doc_status(p).is_nfc_document);
+        let field_count = |p: &Payload| {
+            let info = p.document().and_then(|d| d.document_info.clone());
+            format!("{:?}", info.unwrap_or_default().field_count)
+        };
+        let face = |p: &Payload| format!("{:?}", p.face_score());
+        let checks = |p: &Payload| doc_status(p).checks_performed.len().to_string();
+        type Read<'a> = &'a dyn Fn(&Payload) -> String;
         let table: Vec<(String, Value, Read, &str)> = vec![
             (
                 format!("{status}/is_nfc_document"),
                 json!("true"),
-                |p| {
-                    format!(
-                        "{:?}",
-                        p.kyc_info
-                            .as_ref()
-                            .unwrap()
-                            .document
-                            .as_ref()
-                            .unwrap()
-                            .document_status
-                            .as_ref()
-                            .unwrap()
-                            .is_nfc_document
-                    )
-                },
+                &nfc,
                 "sent as text; read as a boolean",
             ),
             (
                 format!("{status}/is_nfc_document"),
                 json!("+447911123456"),
-                |p| {
-                    format!(
-                        "{:?}",
-                        p.kyc_info
-                            .as_ref()
-                            .unwrap()
-                            .document
-                            .as_ref()
-                            .unwrap()
-                            .document_status
-                            .as_ref()
-                            .unwrap()
-                            .is_nfc_document
-                    )
-                },
+                &nfc,
                 "sent as text, which it cannot be; read as absent",
             ),
             (
                 "/kyc_info/document/document_info/field_count".into(),
                 json!("3"),
-                |p| {
-                    format!(
-                        "{:?}",
-                        p.kyc_info
-                            .as_ref()
-                            .unwrap()
-                            .document
-                            .as_ref()
-                            .unwrap()
-                            .document_info
-                            .as_ref()
-                            .unwrap()
-                            .field_count
-                    )
-                },
+                &field_count,
                 "sent as text; read as a number",
             ),
             (
                 "/kyc_info/face_matcher_result/score".into(),
                 json!(""),
-                |p| format!("{:?}", p.face_score()),
+                &face,
                 "read as absent",
             ),
             (
                 "/kyc_info/face_matcher_result/score".into(),
                 json!("NaN"),
-                |p| format!("{:?}", p.face_score()),
+                &face,
                 "read as absent",
             ),
             (
                 "/kyc_info/face_matcher_result/score".into(),
                 json!({"x": 1}),
-                |p| format!("{:?}", p.face_score()),
+                &face,
                 "read as absent",
             ),
             (
                 format!("{status}/checks_performed"),
                 json!([5, {"check_type": "x"}]),
-                |p| {
-                    format!(
-                        "{}",
-                        p.kyc_info
-                            .as_ref()
-                            .unwrap()
-                            .document
-                            .as_ref()
-                            .unwrap()
-                            .document_status
-                            .as_ref()
-                            .unwrap()
-                            .checks_performed
-                            .len()
-                    )
-                },
+                &checks,
                 "left out",
             ),
         ];
