@@ -472,13 +472,13 @@ impl Desk {
         if original {
             return download(mime, bytes);
         }
-        blocking(move || Ok(crate::picture::for_display(&mime, &bytes)).map(|s| (s, mime, bytes)))
-            .await
-            .and_then(|(shown, mime, bytes)| match shown {
-                crate::picture::Shown::AsSent => Ok((mime, bytes, None)),
-                crate::picture::Shown::Converted(png) => Ok(("image/png".into(), png, None)),
-                crate::picture::Shown::Download => download(mime, bytes),
-            })
+        let (shown, mime, bytes) =
+            blocking(move || Ok((crate::picture::for_display(&mime, &bytes), mime, bytes))).await?;
+        match shown {
+            crate::picture::Shown::AsSent => Ok((mime, bytes, None)),
+            crate::picture::Shown::Converted(png) => Ok(("image/png".into(), png, None)),
+            crate::picture::Shown::Download => download(mime, bytes),
+        }
     }
 }
 

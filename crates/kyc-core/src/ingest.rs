@@ -682,22 +682,17 @@ pub fn sniff_image(bytes: &[u8]) -> Sniffed {
             header.ok().map(|h| (h.width(), h.height())),
         )
     } else {
-        let format = image::ImageReader::new(Cursor::new(bytes))
-            .with_guessed_format()
-            .ok()
-            .and_then(|r| r.format());
-        let format = match format {
+        let Ok(reader) = image::ImageReader::new(Cursor::new(bytes)).with_guessed_format() else {
+            return sniffed(ImageFormat::Unknown, (0, 0), Some("unknown format".into()));
+        };
+        let format = match reader.format() {
             Some(image::ImageFormat::Jpeg) => ImageFormat::Jpeg,
             Some(image::ImageFormat::Png) => ImageFormat::Png,
             Some(image::ImageFormat::WebP) => ImageFormat::Webp,
             Some(image::ImageFormat::Gif) => ImageFormat::Gif,
             _ => return sniffed(ImageFormat::Unknown, (0, 0), Some("unknown format".into())),
         };
-        let dims = image::ImageReader::new(Cursor::new(bytes))
-            .with_guessed_format()
-            .ok()
-            .and_then(|r| r.into_dimensions().ok());
-        (format, dims)
+        (format, reader.into_dimensions().ok())
     };
     match dims {
         None => sniffed(

@@ -540,14 +540,7 @@ impl Store {
             .optional()?)
         })?;
         if !verify_password(stored.as_deref(), current)? {
-            if let AuditNote::Write { count } = guard.failed(name, addr, now_ms()) {
-                self.audit(
-                    name,
-                    "password_change.failed",
-                    None,
-                    serde_json::json!({"address": addr.to_string(), "count": count}),
-                )?;
-            }
+            self.count_failed_sign_in(guard, name, addr)?;
             return Err(CoreError::BadCredentials);
         }
         if new == current {
@@ -683,12 +676,24 @@ impl Store {
                 Ok(session)
             }
             Err(e @ (CoreError::BadCredentials | CoreError::AccountDisabled)) => {
-                if let AuditNote::Write { count } = guard.failed(name, addr, now_ms()) {
-                    self.audit_failed_logins(name, addr, count)?;
-                }
+                self.count_failed_sign_in(guard, name, addr)?;
                 Err(e)
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// Counts a failed sign-in (or a wrong current password) with the guard, and writes the
+    /// folded `login.failed` entry when the guard says one is due.
+    fn count_failed_sign_in(
+        &self,
+        guard: &LoginGuard,
+        name: &str,
+        addr: IpAddr,
+    ) -> Result<(), CoreError> {
+        match guard.failed(name, addr, now_ms()) {
+            AuditNote::Write { count } => self.audit_failed_logins(name, addr, count),
+            AuditNote::Folded => Ok(()),
         }
     }
 

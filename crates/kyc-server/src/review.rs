@@ -246,6 +246,23 @@ fn session_response(st: &ReviewState, session: kyc_core::users::Session) -> Resp
     resp
 }
 
+/// The way through a door that hashes a password (sign-in, setup, own password): refused at
+/// once while `name` from `ip` (or, with no name, `ip`) must wait, so a flood never queues behind
+/// real hashing; then a hash permit. The core checks the guard again once the permit is held.
+async fn enter_door(
+    st: &ReviewState,
+    name: Option<&str>,
+    ip: std::net::IpAddr,
+) -> Result<tokio::sync::OwnedSemaphorePermit, ServerError> {
+    let now = kyc_core::timefmt::now_ms();
+    match name {
+        Some(name) => st.guard.check(name, ip, now),
+        None => st.guard.check_anonymous(ip, now),
+    }
+    .map_err(CoreError::TooManyAttempts)?;
+    hash_permit(st).await
+}
+
 /// A permit to hash a password (bounded memory and CPU under a flood of attempts).
 async fn hash_permit(st: &ReviewState) -> Result<tokio::sync::OwnedSemaphorePermit, ServerError> {
     st.hash_permits
@@ -268,11 +285,7 @@ async fn login(
     ApiJson(body): ApiJson<LoginBody, DOOR_KIB>,
 ) -> Result<Response, ServerError> {
     kyc_core::users::check_name(&body.username)?;
-    // Refused at once while throttled: a flood does not queue behind real hashing.
-    st.guard
-        .check(&body.username, ip, kyc_core::timefmt::now_ms())
-        .map_err(CoreError::TooManyAttempts)?;
-    let _permit = hash_permit(&st).await?;
+    let _permit = enter_door(&st, Some(&body.username), ip).await?;
     let (store, guard, minutes) = (
         st.desk.store().clone(),
         st.guard.clone(),
@@ -325,10 +338,7 @@ async fn change_own_password(
     SignedIn { user, .. }: SignedIn,
     ApiJson(body): ApiJson<OwnPasswordBody, DOOR_KIB>,
 ) -> Result<Response, ServerError> {
-    st.guard
-        .check(&user.name, ip, kyc_core::timefmt::now_ms())
-        .map_err(CoreError::TooManyAttempts)?;
-    let _permit = hash_permit(&st).await?;
+    let _permit = enter_door(&st, Some(&user.name), ip).await?;
     let (store, guard, minutes) = (
         st.desk.store().clone(),
         st.guard.clone(),
@@ -632,10 +642,7 @@ async fn setup(
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<SetupBody, DOOR_KIB>,
 ) -> Result<Response, ServerError> {
-    st.guard
-        .check_anonymous(ip, kyc_core::timefmt::now_ms())
-        .map_err(CoreError::TooManyAttempts)?;
-    let _permit = hash_permit(&st).await?;
+    let _permit = enter_door(&st, None, ip).await?;
     let (store, guard, code, minutes) = (
         st.desk.store().clone(),
         st.guard.clone(),
