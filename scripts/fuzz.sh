@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Fuzzes KYC Desk's parsers with cargo-fuzz (libFuzzer + AddressSanitizer, debug assertions on):
 # payload parsing (default and mapped bodies), decryption, MRZ parsing, the document checks and
-# config parsing. Each target runs SECONDS (default 600) from its seeds (fuzz/seeds/<target>) and
+# config parsing, image sniffing and JPEG 2000 decoding. Each target runs SECONDS (default 600) from its seeds (fuzz/seeds/<target>) and
 # the corpus it grew before (fuzz/corpus/<target>).
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET...]      targets: payload payload_mapped decrypt mrz idcheck config
+#   scripts/fuzz.sh [SECONDS] [TARGET...]      targets: payload payload_mapped decrypt mrz idcheck config image
 #   FUZZ_PARALLEL=2 scripts/fuzz.sh 600        two targets at once (one per core)
 #
 # Exits 1 when any target found a crash, a hang (an input over 10 s), a leak or an out-of-memory;
@@ -18,10 +18,10 @@ export PATH="$HOME/.cargo/bin:$PATH"
 export RUSTC_BOOTSTRAP=1
 export CARGO_PROFILE_DEV_DEBUG=0
 
-ALL=(payload payload_mapped decrypt mrz idcheck config)
+ALL=(payload payload_mapped decrypt mrz idcheck config image)
 # Longest input each target is given (bytes): JSON bodies up to 64 KiB (the seeds are ~12 KiB),
 # an MRZ is at most 92 characters.
-declare -A MAX_LEN=([payload]=65536 [payload_mapped]=65536 [idcheck]=65536 [decrypt]=16384 [mrz]=512 [config]=16384)
+declare -A MAX_LEN=([payload]=65536 [payload_mapped]=65536 [idcheck]=65536 [decrypt]=16384 [mrz]=512 [config]=16384 [image]=65536)
 RSS_LIMIT_MB=2048
 HANG_SECS=10
 

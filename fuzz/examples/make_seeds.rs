@@ -45,6 +45,26 @@ fn main() {
     mrz_seeds(&root.join("mrz"), &sims);
     idcheck_seeds(&root.join("idcheck"), &sims);
     config_seeds(&root.join("config"));
+    image_seeds(&root.join("image"));
+}
+
+/// The image fixtures of kyc-core's tests (JPEG 2000 as JP2 and codestream, WebP, GIF, PDF) and
+/// tiny PNG/JPEG files.
+fn image_seeds(dir: &Path) {
+    reset(dir);
+    let fixtures =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/kyc-core/tests/fixtures/images");
+    for name in [
+        "portrait.jp2",
+        "portrait.j2k",
+        "page.webp",
+        "page.gif",
+        "scan.pdf",
+    ] {
+        write(dir, name, std::fs::read(fixtures.join(name)).unwrap());
+    }
+    write(dir, "tiny.png", tiny_png());
+    write(dir, "tiny.jpg", tiny_jpeg());
 }
 
 fn tiny_png() -> Vec<u8> {
@@ -154,6 +174,22 @@ fn payload_seeds(dir: &Path, sims: &[Value]) {
         }
     });
     write(dir, "images.json", serde_json::to_vec(&body).unwrap());
+    // What the tolerant reader coerces or keeps raw: text for booleans and numbers, empty and
+    // NaN scores, a braced requester id, a number as a string field.
+    let odd = json!({
+        "request_info": {"user_id": 42, "requester_id": "{0F8FAD5B-D9CB-469F-A165-70867728950E}"},
+        "kyc_info": {
+            "liveness_check": {"video": {"liveness_result": {"score": "NaN"}}},
+            "face_matcher_result": {"score": "", "score_percent": "3"},
+            "document": {
+                "document_info": {"field_count": "3", "document_type_code": "11", "field_locales": {"0": "Latin", "1062": 1062}},
+                "document_status": {"is_nfc_document": "true", "error_list": "Expired Document",
+                    "checks_performed": {"check_name": "Hologram", "check_detail": [{"match_percentage": 87}]}},
+                "identity_data": {"Document number": 123456}
+            }
+        }
+    });
+    write(dir, "odd-types.json", serde_json::to_vec(&odd).unwrap());
 }
 
 fn mapped_seeds(dir: &Path) {
