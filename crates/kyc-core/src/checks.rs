@@ -49,6 +49,7 @@ pub const FLAG_CODES: &[&str] = &[
     "document_status",
     "ditto_error",
     "check_failed",
+    "field_status",
     "nfc_not_read",
     "custom_body",
     "payload_coerced",
@@ -61,6 +62,7 @@ pub const FLAG_CODES: &[&str] = &[
     "document_expiring",
     "under_age",
     "date_impossible",
+    "date_ambiguous",
     "document_reused",
     "user_seen_before",
 ];
@@ -151,6 +153,9 @@ pub fn evaluate(p: &Payload, policy: &DecisionConfig, received: time::Date) -> V
                     ));
                 }
             }
+            if let Some(f) = p.document().and_then(field_status_flag) {
+                flags.push(f);
+            }
             for c in &status.checks_performed {
                 let st = c.check_status.as_deref().unwrap_or("").trim();
                 if st == "ERROR" || st == "NOT DONE" {
@@ -167,6 +172,34 @@ pub fn evaluate(p: &Payload, policy: &DecisionConfig, received: time::Date) -> V
         }
     }
     flags
+}
+
+/// Names the fields Ditto ID's own `field_status` marks as ERROR ("Surname (Latvian)").
+fn field_status_flag(doc: &crate::model::Document) -> Option<Flag> {
+    let mut failed: Vec<String> = Vec::new();
+    for (locale, fields) in &doc.identity_data_details {
+        for f in fields {
+            let status = f
+                .field_details
+                .as_ref()
+                .and_then(|d| d.field_status.as_ref())
+                .map(|t| t.0.trim());
+            if status.is_some_and(|s| s.eq_ignore_ascii_case("ERROR")) {
+                let name = f.field_name.as_deref().unwrap_or("?").trim();
+                let label = crate::view::field_label(doc, locale, name);
+                if !failed.contains(&label) {
+                    failed.push(label);
+                }
+            }
+        }
+    }
+    (!failed.is_empty()).then(|| {
+        Flag::new(
+            "field_status",
+            Severity::Error,
+            format!("Ditto ID marks as ERROR: {}", failed.join(", ")),
+        )
+    })
 }
 
 /// True when no flag is a warning or an error.
@@ -311,4 +344,44 @@ pub fn automatic_decision(flags: &[Flag], d: &DecisionConfig) -> Option<NewDecis
         });
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn fields_ditto_id_marks_as_error_are_a_finding() {
+        let field = |name: &str, status: &str| json!({"field_name": name, "field_details": {"field_status": status, "field_value": "x"}});
+        let p: Payload = serde_json::from_value(json!({"kyc_info": {"document": {
+            "document_status": {"overall_document_status": "OK"},
+            "document_info": {"field_locales": {"0": "Latin", "1062": "Latvian"}},
+            "identity_data_details": {
+                "0": [field("Surname", "ERROR"), field("Given names", "OK"), field("Sex", "WARNING")],
+                "1062": [field("Surname", " error "), field("Date of birth", "NOT DONE")],
+            }
+        }}}))
+        .unwrap();
+        let found: Vec<Flag> = evaluate(
+            &p,
+            &DecisionConfig::default(),
+            time::macros::date!(2026 - 01 - 01),
+        )
+        .into_iter()
+        .filter(|f| f.code == "field_status")
+        .collect();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].severity, Severity::Error);
+        assert_eq!(
+            found[0].message,
+            "Ditto ID marks as ERROR: Surname, Surname (Latvian)"
+        );
+        // No ERROR, no finding.
+        let mut clean = p.clone();
+        let doc = clean.kyc_info.as_mut().unwrap().document.as_mut().unwrap();
+        doc.identity_data_details.remove("1062");
+        doc.identity_data_details.get_mut("0").unwrap().remove(0);
+        assert!(field_status_flag(doc).is_none());
+    }
 }

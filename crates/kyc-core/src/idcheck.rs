@@ -7,6 +7,7 @@ use time::Date;
 use crate::checks::{Flag, Severity};
 use crate::model::{Document, FieldDetail, Payload};
 use crate::mrz::{self, Mrz};
+use crate::translit;
 use crate::view::{fold, same_value};
 
 /// The thresholds of the document checks.
@@ -30,7 +31,7 @@ impl Default for DocumentPolicy {
 
 /// The document flags of a submission received on `received`:
 /// `mrz_unreadable`, `mrz_check_digit`, `mrz_composite`, `mrz_mismatch`, `document_expired`,
-/// `document_expiring`, `under_age`, `date_impossible`.
+/// `document_expiring`, `under_age`, `date_impossible`, `date_ambiguous`.
 pub fn document_flags(p: &Payload, received: Date, policy: &DocumentPolicy) -> Vec<Flag> {
     let Some(doc) = p.document() else {
         return Vec::new();
@@ -147,15 +148,6 @@ fn source_label(code: &str) -> String {
     }
 }
 
-/// Whether every letter of `s` is a Latin letter (national-script values are not compared with the
-/// MRZ: "ЭРИКССОН" is not a mismatch of "ERIKSSON").
-fn is_latin(s: &str) -> bool {
-    s.chars().all(|c| {
-        let u = c as u32;
-        !c.is_alphabetic() || u < 0x250 || (0x1E00..=0x1EFF).contains(&u)
-    })
-}
-
 /// One field's values: the sender's MRZ reading and those of the other sources.
 struct Sources<'a> {
     mrz: Option<&'a str>,
@@ -177,7 +169,7 @@ fn sources<'a>(doc: &'a Document, names: &[&str]) -> Sources<'a> {
             }
             if code.eq_ignore_ascii_case("M") {
                 mrz = mrz.or(Some(value));
-            } else if locale == "0" || is_latin(value) {
+            } else if locale == "0" || translit::comparable(value) {
                 let label = source_label(&code.to_ascii_uppercase());
                 if !others.iter().any(|(l, v)| *l == label && *v == value) {
                     others.push((label, value));
@@ -264,7 +256,7 @@ const FIELDS: [FieldSpec; 7] = [
 enum Norm {
     /// Names and numbers: compared with `same_value` (case, accents, fillers, ICAO spelling).
     Text(String),
-    Date(Date),
+    Date(Reading),
     Sex(char),
     Code(String),
 }
@@ -273,7 +265,7 @@ impl Norm {
     fn display(&self) -> String {
         match self {
             Norm::Text(s) | Norm::Code(s) => s.clone(),
-            Norm::Date(d) => dotted(*d),
+            Norm::Date(r) => r.display(),
             Norm::Sex(c) => c.to_string(),
         }
     }
@@ -289,38 +281,43 @@ fn from_mrz(m: &Mrz, kind: Kind, received: Date) -> Option<Norm> {
         Kind::Number => Norm::Text(m.document_number.clone()),
         Kind::Surname => Norm::Text(m.surname.clone()),
         Kind::GivenNames => Norm::Text(m.given_names.clone()),
-        Kind::Birth => Norm::Date(m.birth_date_on(received)?),
-        Kind::Expiry => Norm::Date(m.expiry_date_on(received)?),
+        Kind::Birth => Norm::Date(Reading::One(m.birth_date_on(received)?)),
+        Kind::Expiry => Norm::Date(Reading::One(m.expiry_date_on(received)?)),
         Kind::Sex => Norm::Sex(parse_sex(&m.sex.to_string())?),
         Kind::Nationality => Norm::Code(parse_code(&m.nationality)?),
     })
 }
 
 /// A source's value of a field; `None` when it cannot be read as one (then it is not compared).
-fn normalise(kind: Kind, value: &str, received: Date) -> Option<Norm> {
+/// A date is read in the document's `order` when that is known, else both ways.
+fn normalise(kind: Kind, value: &str, received: Date, order: Option<Order>) -> Option<Norm> {
+    let date = |kind| parse_date(value, kind, received).map(|r| Norm::Date(r.resolve(order)));
     match kind {
         Kind::Number | Kind::Surname | Kind::GivenNames => {
             Some(Norm::Text(value.trim().to_string()))
         }
-        Kind::Birth => parse_date(value, DateKind::Past, received).map(Norm::Date),
-        Kind::Expiry => parse_date(value, DateKind::Expiry, received).map(Norm::Date),
+        Kind::Birth => date(DateKind::Past),
+        Kind::Expiry => date(DateKind::Expiry),
         Kind::Sex => parse_sex(value).map(Norm::Sex),
         Kind::Nationality => parse_code(value).map(Norm::Code),
     }
 }
 
-/// Whether a source's value agrees with the MRZ's; `truncated` allows a cut-off MRZ name.
+/// Whether a source's value agrees with the MRZ's; `truncated` allows a cut-off MRZ name. A date
+/// that reads both ways agrees when either reading is the MRZ's (the MRZ is the reference).
 fn agrees(mrz: &Norm, other: &Norm, truncated: bool) -> bool {
     match (mrz, other) {
+        (Norm::Date(a), Norm::Date(b)) => a.dates().any(|x| b.dates().any(|y| x == y)),
         (Norm::Text(a), Norm::Text(b)) => {
             // A value with no letters or digits ("-") says nothing.
             if !b.chars().any(char::is_alphanumeric) || same_value(a, b) {
                 return true;
             }
             truncated
-                && [false, true].iter().any(|&icao| {
-                    let (a, b) = (fold(a, icao), fold(b, icao));
-                    b.starts_with(&a)
+                && translit::latin_spellings(b).iter().any(|b| {
+                    [false, true]
+                        .iter()
+                        .any(|&icao| fold(b, icao).starts_with(&fold(a, icao)))
                 })
         }
         (a, b) => a == b,
@@ -366,6 +363,7 @@ fn shown(v: &str) -> String {
 }
 
 fn mismatch_flags(doc: &Document, mrz: Option<&Mrz>, received: Date, flags: &mut Vec<Flag>) {
+    let order = date_order(doc, mrz);
     for spec in &FIELDS {
         let src = sources(doc, spec.names);
         let (mrz_value, truncated) = match mrz {
@@ -374,7 +372,8 @@ fn mismatch_flags(doc: &Document, mrz: Option<&Mrz>, received: Date, flags: &mut
                 m.names_may_be_truncated && matches!(spec.kind, Kind::Surname | Kind::GivenNames),
             ),
             None => (
-                src.mrz.and_then(|v| normalise(spec.kind, v, received)),
+                src.mrz
+                    .and_then(|v| normalise(spec.kind, v, received, order)),
                 false,
             ),
         };
@@ -385,7 +384,7 @@ fn mismatch_flags(doc: &Document, mrz: Option<&Mrz>, received: Date, flags: &mut
             .others
             .iter()
             .filter(|(_, value)| {
-                normalise(spec.kind, value, received)
+                normalise(spec.kind, value, received, order)
                     .is_some_and(|n| !agrees(&mrz_value, &n, truncated))
             })
             .map(|(label, value)| format!("{label} {}", shown(value)))
@@ -449,8 +448,9 @@ fn digits_of(token: &str, max_len: usize) -> Option<u32> {
 }
 
 /// A date in any of the formats seen on documents: "12.03.1985", "1985-03-12", "12/03/1985",
-/// "850312", "19850312", "12 MAR 1985" (also two-digit years, placed by `kind`).
-fn parse_date(text: &str, kind: DateKind, received: Date) -> Option<Date> {
+/// "850312", "19850312", "12 MAR 1985" (also two-digit years, placed by `kind`). "12/01/2008"
+/// reads both ways; "12/25/2008" only month first; a dotted date is always day first.
+fn parse_date(text: &str, kind: DateKind, received: Date) -> Option<Reading> {
     let upper = text.trim().to_uppercase();
     // An ISO timestamp: keep the date.
     let t = match upper.split_once('T') {
@@ -460,7 +460,7 @@ fn parse_date(text: &str, kind: DateKind, received: Date) -> Option<Date> {
     if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit()) {
         let n = |a: usize, b: usize| t.get(a..b).and_then(|s| s.parse::<u32>().ok());
         let small = |v: u32| u8::try_from(v).ok();
-        return match t.len() {
+        let date = match t.len() {
             6 => two_digit_year(n(0, 2)?, small(n(2, 4)?)?, small(n(4, 6)?)?, kind, received),
             8 => {
                 let ymd_first = i32::try_from(n(0, 4)?)
@@ -476,6 +476,7 @@ fn parse_date(text: &str, kind: DateKind, received: Date) -> Option<Date> {
             }
             _ => None,
         };
+        return date.map(Reading::One);
     }
     let tokens: Vec<&str> = t
         .split(|c: char| matches!(c, '.' | '/' | '-' | ',') || c.is_whitespace())
@@ -484,19 +485,132 @@ fn parse_date(text: &str, kind: DateKind, received: Date) -> Option<Date> {
     let [a, b, c] = tokens[..] else {
         return None;
     };
-    let (year, month, day) = if a.len() == 4 && a.chars().all(|c| c.is_ascii_digit()) {
-        (a, b, c)
-    } else if month_of(a).is_some() && !a.chars().all(|c| c.is_ascii_digit()) {
-        (c, a, b) // "MAR 12 1985"
-    } else {
-        (c, b, a)
+    let numeric = |t: &str| t.chars().all(|c| c.is_ascii_digit());
+    let on = |year: &str, month: &str, day: &str| -> Option<Date> {
+        let month = month_of(month)?;
+        let day = u8::try_from(digits_of(day, 2)?).ok()?;
+        match year.len() {
+            4 => mrz::ymd(i32::try_from(digits_of(year, 4)?).ok()?, month, day),
+            2 => two_digit_year(digits_of(year, 2)?, month, day, kind, received),
+            _ => None,
+        }
     };
-    let month = month_of(month)?;
-    let day = u8::try_from(digits_of(day, 2)?).ok()?;
-    match year.len() {
-        4 => mrz::ymd(i32::try_from(digits_of(year, 4)?).ok()?, month, day),
-        2 => two_digit_year(digits_of(year, 2)?, month, day, kind, received),
-        _ => None,
+    if a.len() == 4 && numeric(a) {
+        return on(a, b, c).map(Reading::One); // "1985-03-12"
+    }
+    if !numeric(a) && month_of(a).is_some() {
+        return on(c, a, b).map(Reading::One); // "MAR 12 1985"
+    }
+    if !(numeric(a) && numeric(b)) {
+        return on(c, b, a).map(Reading::One); // "12 MAR 1985"
+    }
+    // "12.01.2008": dotted dates are day first everywhere.
+    if t.contains('.') {
+        return on(c, b, a).map(Reading::One);
+    }
+    // "12/01/2008": day first in most of the world, month first in the United States.
+    match (on(c, b, a), on(c, a, b)) {
+        (Some(day_first), Some(month_first)) if day_first != month_first => Some(Reading::Either {
+            day_first,
+            month_first,
+        }),
+        (Some(d), _) | (None, Some(d)) => Some(Reading::One(d)),
+        (None, None) => None,
+    }
+}
+
+/// A date as read from a document's text: one date, or two when day and month can be swapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    One(Date),
+    Either { day_first: Date, month_first: Date },
+}
+
+impl Reading {
+    fn dates(self) -> impl Iterator<Item = Date> {
+        let (a, b) = match self {
+            Reading::One(d) => (d, None),
+            Reading::Either {
+                day_first,
+                month_first,
+            } => (day_first, Some(month_first)),
+        };
+        std::iter::once(a).chain(b)
+    }
+
+    /// The one reading `order` picks; still both when the order is not known.
+    fn resolve(self, order: Option<Order>) -> Reading {
+        match (self, order) {
+            (Reading::Either { day_first, .. }, Some(Order::DayFirst)) => Reading::One(day_first),
+            (Reading::Either { month_first, .. }, Some(Order::MonthFirst)) => {
+                Reading::One(month_first)
+            }
+            (r, _) => r,
+        }
+    }
+
+    /// The reading that is the same day as `reference`, if one is.
+    fn matching(self, reference: Option<Date>) -> Option<Date> {
+        self.dates().find(|d| Some(*d) == reference)
+    }
+
+    fn display(self) -> String {
+        match self {
+            Reading::One(d) => dotted(d),
+            Reading::Either {
+                day_first,
+                month_first,
+            } => format!("{} or {}", dotted(day_first), dotted(month_first)),
+        }
+    }
+}
+
+/// Which comes first in a document's numeric dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    DayFirst,
+    MonthFirst,
+}
+
+/// States whose documents print the month first (ICAO codes).
+const MONTH_FIRST_STATES: [&str; 6] = ["USA", "PHL", "FSM", "PLW", "MHL", "BLZ"];
+/// Windows locale ids (`field_locales`) whose dates put the month first: en-US, en-PH, en-BZ.
+const MONTH_FIRST_LOCALES: [&str; 3] = ["1033", "13321", "10249"];
+
+/// The date order of a document: from its issuing state (the MRZ's, else `Issuing state code`),
+/// else from its national locales (`field_locales` and the locales of its field details; "0",
+/// Latin, says nothing); `None` when nothing says.
+fn date_order(doc: &Document, mrz: Option<&Mrz>) -> Option<Order> {
+    let state = mrz
+        .map(|m| m.issuing_state.trim_matches('<').to_uppercase())
+        .filter(|s| s.len() == 3 && s.chars().all(|c| c.is_ascii_uppercase()))
+        .or_else(|| {
+            final_value(doc, &["Issuing state code"])
+                .and_then(parse_code)
+                .filter(|s| s.len() == 3)
+        });
+    if let Some(state) = state {
+        return Some(if MONTH_FIRST_STATES.contains(&state.as_str()) {
+            Order::MonthFirst
+        } else {
+            Order::DayFirst
+        });
+    }
+    let info_locales = doc
+        .document_info
+        .iter()
+        .flat_map(|i| i.field_locales.keys());
+    let locales: Vec<&str> = info_locales
+        .chain(doc.identity_data_details.keys())
+        .map(|k| k.trim())
+        .filter(|k| !k.is_empty() && *k != "0")
+        .collect();
+    if locales.is_empty() {
+        None
+    } else if locales.iter().any(|l| MONTH_FIRST_LOCALES.contains(l)) {
+        Some(Order::MonthFirst)
+    } else {
+        Some(Order::DayFirst)
     }
 }
 
@@ -516,27 +630,94 @@ fn years_before(d: Date, years: i32) -> Option<Date> {
     mrz::ymd(y, m, d.day()).or_else(|| mrz::ymd(y, m, d.day().saturating_sub(1)))
 }
 
-/// A date from the MRZ when its check digit holds, else from `identity_data`, else from the MRZ
-/// anyway.
+/// One of a document's dates for the checks.
+struct DateField {
+    label: &'static str,
+    /// Its name in the MRZ's check digits (`None`: the MRZ has no such date).
+    mrz_check: Option<&'static str>,
+    names: &'static [&'static str],
+    kind: DateKind,
+    /// Which reading of an ambiguous date the checks assume (the one that raises a flag sooner),
+    /// or none (the date is not checked).
+    cautious: fn(Date, Date) -> Option<Date>,
+}
+
+const BIRTH: DateField = DateField {
+    label: "Date of birth",
+    mrz_check: Some("date of birth"),
+    names: &["Date of birth"],
+    kind: DateKind::Past,
+    cautious: |a, b| Some(a.max(b)),
+};
+const EXPIRY: DateField = DateField {
+    label: "Date of expiry",
+    mrz_check: Some("date of expiry"),
+    names: &["Date of expiry"],
+    kind: DateKind::Expiry,
+    cautious: |a, b| Some(a.min(b)),
+};
+const ISSUE: DateField = DateField {
+    label: "Date of issue",
+    mrz_check: None,
+    names: &["Date of issue"],
+    kind: DateKind::Past,
+    cautious: |_, _| None,
+};
+
+/// A date from the MRZ when its check digit holds, else from `identity_data` (read in the
+/// document's date order, or as the MRZ's reading when it reads both ways), else from the MRZ
+/// anyway. A date that stays ambiguous gets a `date_ambiguous` flag and its cautious reading.
 fn pick_date(
     doc: &Document,
     mrz: Option<&Mrz>,
-    field: &str,
-    names: &[&str],
-    kind: DateKind,
+    field: &DateField,
+    order: Option<Order>,
     received: Date,
+    flags: &mut Vec<Flag>,
 ) -> Option<Date> {
-    let from_mrz = mrz.and_then(|m| match kind {
-        DateKind::Past => m.birth_date_on(received),
-        DateKind::Expiry => m.expiry_date_on(received),
+    let from_mrz = mrz.and_then(|m| match (field.mrz_check, field.kind) {
+        (None, _) => None,
+        (Some(_), DateKind::Past) => m.birth_date_on(received),
+        (Some(_), DateKind::Expiry) => m.expiry_date_on(received),
     });
-    let trusted = mrz.is_some_and(|m| m.check(field).is_none_or(|c| c.ok()));
+    let trusted = field
+        .mrz_check
+        .is_some_and(|c| mrz.is_some_and(|m| m.check(c).is_none_or(|c| c.ok())));
     if trusted && from_mrz.is_some() {
         return from_mrz;
     }
-    final_value(doc, names)
-        .and_then(|v| parse_date(v, kind, received))
-        .or(from_mrz)
+    let sent = final_value(doc, field.names);
+    let Some(reading) = sent.and_then(|v| parse_date(v, field.kind, received)) else {
+        return from_mrz;
+    };
+    match reading.resolve(order) {
+        Reading::One(d) => Some(d),
+        either => either.matching(from_mrz).or_else(|| {
+            let Reading::Either {
+                day_first,
+                month_first,
+            } = either
+            else {
+                return None;
+            };
+            let assumed = (field.cautious)(day_first, month_first);
+            flags.push(Flag::new(
+                "date_ambiguous",
+                Severity::Warning,
+                format!(
+                    "{} \"{}\" reads as {} and nothing on the document says which; {}",
+                    field.label,
+                    shown(sent.unwrap_or_default()),
+                    either.display(),
+                    match assumed {
+                        Some(d) => format!("the checks assume {}", dotted(d)),
+                        None => "it is not checked".into(),
+                    }
+                ),
+            ));
+            assumed
+        }),
+    }
 }
 
 fn date_flags(
@@ -546,24 +727,10 @@ fn date_flags(
     policy: &DocumentPolicy,
     flags: &mut Vec<Flag>,
 ) {
-    let birth = pick_date(
-        doc,
-        mrz,
-        "date of birth",
-        &["Date of birth"],
-        DateKind::Past,
-        received,
-    );
-    let expiry = pick_date(
-        doc,
-        mrz,
-        "date of expiry",
-        &["Date of expiry"],
-        DateKind::Expiry,
-        received,
-    );
-    let issue =
-        final_value(doc, &["Date of issue"]).and_then(|v| parse_date(v, DateKind::Past, received));
+    let order = date_order(doc, mrz);
+    let birth = pick_date(doc, mrz, &BIRTH, order, received, flags);
+    let expiry = pick_date(doc, mrz, &EXPIRY, order, received, flags);
+    let issue = pick_date(doc, mrz, &ISSUE, order, received, flags);
     let impossible = |message: String| Flag::new("date_impossible", Severity::Error, message);
 
     if let Some(e) = expiry {
@@ -897,6 +1064,12 @@ mod tests {
                 Severity::Warning,
                 "Surname: MRZ ERIKSSON, visual ĒRIKSONA",
             ),
+            // A national-script value that transliterates to another name.
+            (
+                &[("1049", "Surname", &[("V", "ПЕТРОВА")])],
+                Severity::Warning,
+                "Surname: MRZ ERIKSSON, visual ПЕТРОВА",
+            ),
         ];
         for (extra, severity, message) in cases {
             let flags = run(&specimen_with(TD3, extra, &[]), RECEIVED);
@@ -966,8 +1139,12 @@ mod tests {
             )],
             &[("0", "Nationality code", &[("V", "uto"), ("B", "UTO<")])],
             &[("0", "Nationality", &[("V", "Utopian")])],
-            // National script is not compared with the MRZ.
+            // National scripts are compared through ICAO 9303 transliteration.
             &[("1049", "Surname", &[("V", "ЭРИКССОН")])],
+            &[("1032", "Given names", &[("V", "ΑΝΝΑ ΜΑΡΙΑ")])],
+            &[("1025", "Surname", &[("V", "إريكسون")])],
+            // A script with no table is not compared.
+            &[("1041", "Surname", &[("V", "エリクソン")])],
         ];
         for extra in cases {
             assert_eq!(
@@ -1227,34 +1404,181 @@ mod tests {
     #[test]
     fn parses_date_formats() {
         let on = date!(2025 - 06 - 01);
-        let d = Some(date!(1985 - 03 - 12));
+        let d = vec![date!(1985 - 03 - 12)];
+        // Day and month swappable: both readings, day first first.
+        let both = vec![date!(1985 - 03 - 12), date!(1985 - 12 - 03)];
         for (text, kind, expected) in [
-            ("12.03.1985", DateKind::Past, d),
-            ("1985-03-12", DateKind::Past, d),
-            ("12/03/1985", DateKind::Past, d),
-            ("850312", DateKind::Past, d),
-            ("19850312", DateKind::Past, d),
-            ("12031985", DateKind::Past, d),
-            ("12 MAR 1985", DateKind::Past, d),
-            ("12 march 1985", DateKind::Past, d),
-            ("12.3.85", DateKind::Past, d),
-            ("Mar 12, 1985", DateKind::Past, d),
-            ("  12.03.1985  ", DateKind::Past, d),
-            ("1985-03-12T10:00:00+02:00", DateKind::Past, d),
-            ("300101", DateKind::Expiry, Some(date!(2030 - 01 - 01))),
-            ("300101", DateKind::Past, Some(date!(1930 - 01 - 01))),
-            ("01 JAN 30", DateKind::Expiry, Some(date!(2030 - 01 - 01))),
-            ("31.02.1985", DateKind::Past, None),
-            ("12.13.1985", DateKind::Past, None),
-            ("12 ABC 1985", DateKind::Past, None),
-            ("12.03.19850", DateKind::Past, None),
-            ("", DateKind::Past, None),
-            ("１２.０３.１９８５", DateKind::Past, None),
-            ("12 MÄR 1985", DateKind::Past, None),
-            ("99999999999999999999", DateKind::Past, None),
+            ("12.03.1985", DateKind::Past, d.clone()),
+            ("1985-03-12", DateKind::Past, d.clone()),
+            ("12/03/1985", DateKind::Past, both.clone()),
+            (
+                "03/12/1985",
+                DateKind::Past,
+                both.iter().rev().copied().collect(),
+            ),
+            ("850312", DateKind::Past, d.clone()),
+            ("19850312", DateKind::Past, d.clone()),
+            ("12031985", DateKind::Past, d.clone()),
+            ("12 MAR 1985", DateKind::Past, d.clone()),
+            ("12 march 1985", DateKind::Past, d.clone()),
+            ("12.3.85", DateKind::Past, d.clone()),
+            ("12-03-1985", DateKind::Past, both.clone()),
+            ("Mar 12, 1985", DateKind::Past, d.clone()),
+            ("  12.03.1985  ", DateKind::Past, d.clone()),
+            ("1985-03-12T10:00:00+02:00", DateKind::Past, d.clone()),
+            // Only one reading is a date.
+            ("25.03.1985", DateKind::Past, vec![date!(1985 - 03 - 25)]),
+            ("03/25/1985", DateKind::Past, vec![date!(1985 - 03 - 25)]),
+            ("12/13/1985", DateKind::Past, vec![date!(1985 - 12 - 13)]),
+            ("12.13.1985", DateKind::Past, vec![]),
+            // Both readings are the same day.
+            ("07/07/1985", DateKind::Past, vec![date!(1985 - 07 - 07)]),
+            ("300101", DateKind::Expiry, vec![date!(2030 - 01 - 01)]),
+            ("300101", DateKind::Past, vec![date!(1930 - 01 - 01)]),
+            ("01 JAN 30", DateKind::Expiry, vec![date!(2030 - 01 - 01)]),
+            ("31.02.1985", DateKind::Past, vec![]),
+            ("13.13.1985", DateKind::Past, vec![]),
+            ("12 ABC 1985", DateKind::Past, vec![]),
+            ("12.03.19850", DateKind::Past, vec![]),
+            ("", DateKind::Past, vec![]),
+            ("１２.０３.１９８５", DateKind::Past, vec![]),
+            ("12 MÄR 1985", DateKind::Past, vec![]),
+            ("99999999999999999999", DateKind::Past, vec![]),
         ] {
-            assert_eq!(parse_date(text, kind, on), expected, "{text}");
+            let read: Vec<Date> = parse_date(text, kind, on)
+                .map(|r| r.dates().collect())
+                .unwrap_or_default();
+            assert_eq!(read, expected, "{text}");
         }
+    }
+
+    #[test]
+    fn the_date_order_comes_from_the_issuing_state_then_the_locales() {
+        let order = |identity: &[(&str, &str)], locales: &[&str]| {
+            let mut p = payload(identity, &[]);
+            let doc = p.kyc_info.as_mut().unwrap().document.as_mut().unwrap();
+            let mut info = crate::model::DocumentInfo::default();
+            for l in locales {
+                info.field_locales
+                    .insert((*l).into(), crate::model::Text("x".into()));
+            }
+            doc.document_info = Some(info);
+            let mrz = final_value(doc, &["MRZ lines"]).and_then(|t| mrz::parse(t).ok());
+            date_order(doc, mrz.as_ref())
+        };
+        use Order::{DayFirst, MonthFirst};
+        for (identity, locales, expected) in [
+            (&[][..], &[][..], None),
+            (&[], &["0"], None),
+            (&[("Issuing state code", "USA")], &[], Some(MonthFirst)),
+            (
+                &[("Issuing state code", "usa")],
+                &["1062"],
+                Some(MonthFirst),
+            ),
+            (&[("Issuing state code", "LVA")], &["1033"], Some(DayFirst)),
+            (&[("Issuing state code", "D")], &[], None),
+            (&[("MRZ lines", TD3)], &[], Some(DayFirst)),
+            (
+                &[("MRZ lines", TD3), ("Issuing state code", "USA")],
+                &[],
+                Some(DayFirst),
+            ),
+            (&[], &["0", "1033"], Some(MonthFirst)),
+            (&[], &["0", "1062"], Some(DayFirst)),
+        ] {
+            assert_eq!(
+                order(identity, locales),
+                expected,
+                "{identity:?} {locales:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_swappable_visual_date_is_read_by_the_state_or_else_by_the_mrz() {
+        let birth = |state: Option<&str>| {
+            let mut identity = vec![];
+            if let Some(s) = state {
+                identity.push(("Issuing state code", s));
+            }
+            payload(
+                &identity,
+                &[(
+                    "0",
+                    "Date of birth",
+                    &[("M", "081201"), ("V", "12/01/2008")],
+                )],
+            )
+        };
+        let on = date!(2030 - 01 - 01);
+        // The United States print the month first: 1 December 2008, as the MRZ says.
+        assert_eq!(codes(&run(&birth(Some("USA")), on)), Vec::<&str>::new());
+        // Nothing says: the MRZ is the reference, and one reading is its date.
+        assert_eq!(codes(&run(&birth(None), on)), Vec::<&str>::new());
+        // Latvia prints the day first: 12 January 2008 is not the MRZ's date.
+        let flags = run(&birth(Some("LVA")), on);
+        assert_eq!(codes(&flags), ["mrz_mismatch"]);
+        assert_eq!(
+            flags[0].message,
+            "Date of birth: MRZ 01.12.2008, visual 12/01/2008"
+        );
+        // No reading matches: a mismatch that names both readings' source value.
+        let p = payload(
+            &[],
+            &[(
+                "0",
+                "Date of birth",
+                &[("M", "081202"), ("V", "12/01/2008")],
+            )],
+        );
+        assert_eq!(codes(&run(&p, on)), ["mrz_mismatch"]);
+    }
+
+    #[test]
+    fn an_ambiguous_date_is_flagged_and_checked_cautiously() {
+        // 12 January 2008 (18 on the day of receipt) or 1 December 2008 (17).
+        let received = date!(2026 - 06 - 01);
+        let p = |identity: &[(&str, &str)]| {
+            let mut id = vec![("Date of birth", "12/01/2008")];
+            id.extend_from_slice(identity);
+            payload(&id, &[])
+        };
+        let flags = run(&p(&[]), received);
+        assert_eq!(codes(&flags), ["date_ambiguous", "under_age"], "{flags:?}");
+        assert_eq!(
+            flags[0].message,
+            "Date of birth \"12/01/2008\" reads as 12.01.2008 or 01.12.2008 and nothing on the document says which; the checks assume 01.12.2008"
+        );
+        assert_eq!(flags[0].severity, Severity::Warning);
+        // A month-first state: under age, not ambiguous; a day-first state: neither.
+        assert_eq!(
+            codes(&run(&p(&[("Issuing state code", "USA")]), received)),
+            ["under_age"]
+        );
+        assert!(run(&p(&[("Issuing state code", "FRA")]), received).is_empty());
+        // An expiry assumes the earlier reading; a date of issue is not checked.
+        let expiry = payload(&[("Date of expiry", "06/05/2026")], &[]);
+        let flags = run(&expiry, received);
+        assert_eq!(
+            codes(&flags),
+            ["date_ambiguous", "document_expired"],
+            "{flags:?}"
+        );
+        let issue = payload(
+            &[
+                ("Date of issue", "02/03/2020"),
+                ("Date of birth", "1990-01-01"),
+            ],
+            &[],
+        );
+        let flags = run(&issue, received);
+        assert_eq!(codes(&flags), ["date_ambiguous"]);
+        assert!(
+            flags[0].message.ends_with("it is not checked"),
+            "{}",
+            flags[0].message
+        );
     }
 
     /// Deterministic garbage in every field the checks read: never a panic.

@@ -23,6 +23,7 @@ pub mod report;
 pub mod stats;
 pub mod store;
 pub mod timefmt;
+pub mod translit;
 pub mod users;
 pub mod vault;
 pub mod view;

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::config::DecisionConfig;
 use crate::error::CoreError;
 use crate::ingest;
-use crate::model::{Check, Payload};
+use crate::model::{Check, Document, Payload};
 use crate::store::{CaseSummary, DecisionRecord, ImageInfo, Store};
 
 /// One identity field with its value as read from each source.
@@ -78,6 +78,107 @@ pub fn source_name(code: &str) -> String {
     }
 }
 
+/// Names of the Windows locale ids (LCIDs) Ditto ID's document reader uses in `field_locales` and
+/// `identity_data_details`, for when the payload does not name them itself.
+const LOCALES: &[(&str, &str)] = &[
+    ("0", "Latin"),
+    ("1025", "Arabic"),
+    ("1026", "Bulgarian"),
+    ("1027", "Catalan"),
+    ("1028", "Chinese (Taiwan)"),
+    ("1029", "Czech"),
+    ("1030", "Danish"),
+    ("1031", "German"),
+    ("1032", "Greek"),
+    ("1033", "English (United States)"),
+    ("1034", "Spanish"),
+    ("1035", "Finnish"),
+    ("1036", "French"),
+    ("1037", "Hebrew"),
+    ("1038", "Hungarian"),
+    ("1039", "Icelandic"),
+    ("1040", "Italian"),
+    ("1041", "Japanese"),
+    ("1042", "Korean"),
+    ("1043", "Dutch"),
+    ("1044", "Norwegian"),
+    ("1045", "Polish"),
+    ("1046", "Portuguese (Brazil)"),
+    ("1048", "Romanian"),
+    ("1049", "Russian"),
+    ("1050", "Croatian"),
+    ("1051", "Slovak"),
+    ("1052", "Albanian"),
+    ("1053", "Swedish"),
+    ("1054", "Thai"),
+    ("1055", "Turkish"),
+    ("1056", "Urdu"),
+    ("1057", "Indonesian"),
+    ("1058", "Ukrainian"),
+    ("1059", "Belarusian"),
+    ("1060", "Slovenian"),
+    ("1061", "Estonian"),
+    ("1062", "Latvian"),
+    ("1063", "Lithuanian"),
+    ("1064", "Tajik"),
+    ("1065", "Persian"),
+    ("1066", "Vietnamese"),
+    ("1067", "Armenian"),
+    ("1068", "Azerbaijani"),
+    ("1069", "Basque"),
+    ("1071", "Macedonian"),
+    ("1079", "Georgian"),
+    ("1081", "Hindi"),
+    ("1082", "Maltese"),
+    ("1086", "Malay"),
+    ("1087", "Kazakh"),
+    ("1088", "Kyrgyz"),
+    ("1090", "Turkmen"),
+    ("1091", "Uzbek"),
+    ("1104", "Mongolian"),
+    ("1106", "Welsh"),
+    ("1110", "Galician"),
+    ("2052", "Chinese (PRC)"),
+    ("2057", "English (United Kingdom)"),
+    ("2070", "Portuguese"),
+    ("2074", "Serbian (Latin)"),
+    ("2108", "Irish"),
+    ("3082", "Spanish"),
+    ("3098", "Serbian (Cyrillic)"),
+    ("10249", "English (Belize)"),
+    ("13321", "English (Philippines)"),
+];
+
+/// The reviewer's name of a locale code: the payload's own name (`field_locales`), else the
+/// known LCID's, else the code.
+pub fn locale_name(doc: &Document, code: &str) -> String {
+    let code = code.trim();
+    let sent = doc
+        .document_info
+        .as_ref()
+        .and_then(|i| i.field_locales.get(code))
+        .map(|t| t.0.trim())
+        .filter(|n| !n.is_empty() && !n.chars().all(|c| c.is_ascii_digit()));
+    sent.map(str::to_string)
+        .or_else(|| {
+            LOCALES
+                .iter()
+                .find(|(c, _)| *c == code)
+                .map(|(_, n)| (*n).to_string())
+        })
+        .unwrap_or_else(|| code.to_string())
+}
+
+/// A field's name as the desk shows it: Latin fields by name, others with their locale's name
+/// ("Surname (Latvian)").
+pub fn field_label(doc: &Document, locale: &str, name: &str) -> String {
+    if locale.trim() == "0" {
+        name.to_string()
+    } else {
+        format!("{name} ({})", locale_name(doc, locale))
+    }
+}
+
 /// Upper-case letters and digits only, accents dropped (`Bērziņa` → `BERZINA`), or with ICAO 9303
 /// transliteration first (`Müller` → `MUELLER`) when `icao` is set.
 pub(crate) fn fold(v: &str, icao: bool) -> String {
@@ -110,9 +211,18 @@ pub fn comparison_key(v: &str) -> String {
     fold(v, false)
 }
 
-/// Whether two sources' values say the same thing (case, accents, fillers and ICAO spelling aside).
+/// Whether two sources' values say the same thing (case, accents, fillers and ICAO spelling aside;
+/// Cyrillic and Greek through ICAO 9303 transliteration, Arabic by its consonants).
 pub fn same_value(a: &str, b: &str) -> bool {
-    fold(a, false) == fold(b, false) || fold(a, true) == fold(b, true)
+    use crate::translit;
+    if translit::has_arabic(a) || translit::has_arabic(b) {
+        return translit::consonants(a) == translit::consonants(b);
+    }
+    let (a, b) = (translit::latin_spellings(a), translit::latin_spellings(b));
+    [false, true].iter().any(|&icao| {
+        a.iter()
+            .any(|x| b.iter().any(|y| fold(x, icao) == fold(y, icao)))
+    })
 }
 
 pub fn fields(p: &Payload) -> Vec<FieldRow> {
@@ -141,11 +251,7 @@ pub fn fields(p: &Payload) -> Vec<FieldRow> {
             let mismatch = values
                 .iter()
                 .any(|a| values.iter().any(|b| !same_value(a, b)));
-            let label = if locale == "0" {
-                name
-            } else {
-                format!("{name} ({locale})")
-            };
+            let label = field_label(doc, locale, &name);
             rows.push(FieldRow {
                 value: details
                     .and_then(|d| d.field_value.as_ref())
@@ -238,7 +344,53 @@ pub fn detail(store: &Store, key: &str, policy: &DecisionConfig) -> Result<CaseD
 
 #[cfg(test)]
 mod tests {
-    use super::same_value;
+    use super::{fields, same_value};
+    use crate::model::Payload;
+    use serde_json::json;
+
+    fn document(field_locales: serde_json::Value) -> Payload {
+        let field = |name: &str, value: &str| {
+            json!({"field_name": name, "field_details": {"field_value": value,
+                   "field_source_and_values": {"V": value}}})
+        };
+        serde_json::from_value(json!({"kyc_info": {"document": {
+            "document_info": {"field_locales": field_locales},
+            "identity_data_details": {
+                "0": [field("Surname", "BERZINA")],
+                "1062": [field("Surname", "Bērziņa")],
+                "1049": [field("Surname", "Берзиня")],
+                "99999": [field("Surname", "?")],
+            }
+        }}}))
+        .unwrap()
+    }
+
+    #[test]
+    fn national_fields_are_labelled_by_locale_name() {
+        let names =
+            |p: &Payload| -> Vec<String> { fields(p).into_iter().map(|r| r.name).collect() };
+        // Named by the payload where it names them, else by the LCID table, else by the code.
+        assert_eq!(
+            names(&document(
+                json!({"0": "Latin", "1062": "Latviešu", "1049": 1049})
+            )),
+            [
+                "Surname",
+                "Surname (Russian)",
+                "Surname (Latviešu)",
+                "Surname (99999)"
+            ]
+        );
+        assert_eq!(
+            names(&document(json!(null))),
+            [
+                "Surname",
+                "Surname (Russian)",
+                "Surname (Latvian)",
+                "Surname (99999)"
+            ]
+        );
+    }
 
     #[test]
     fn names_compare_across_sources() {
@@ -251,5 +403,11 @@ mod tests {
         assert!(same_value("12.03.1985", "12.03.1985"));
         assert!(!same_value("OZOLA", "OZOLINA"));
         assert!(!same_value("12.03.1985", "12.03.1986"));
+        assert!(same_value("ЭРИКССОН", "ERIKSSON"));
+        assert!(same_value("Шевченко", "SHEVCHENKO"));
+        assert!(same_value("ΠΑΠΑΔΟΠΟΥΛΟΣ", "PAPADOPOULOS"));
+        assert!(same_value("محمد", "MOHAMMED"));
+        assert!(!same_value("ЭРИКССОН", "ERIKSEN"));
+        assert!(!same_value("محمد", "AHMED"));
     }
 }
