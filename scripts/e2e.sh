@@ -12,9 +12,10 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 export PATH="$HOME/.cargo/bin:$PATH"
 
-# System packages: the browser, a virtual X server, a session bus, WebKitGTK's WebDriver; and the
-# libraries the desktop binary builds against (scripts/setup.sh installs the same, if it ran).
-APT_PACKAGES=(chromium xvfb xauth dbus-x11 webkit2gtk-driver
+# System packages: the browser, a virtual X server, a session bus, WebKitGTK's WebDriver, a PDF
+# text extractor (poppler's pdftotext reads the saved report); and the libraries the desktop
+# binary builds against (scripts/setup.sh installs the same, if it ran).
+APT_PACKAGES=(chromium xvfb xauth dbus-x11 webkit2gtk-driver poppler-utils
               libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev librsvg2-dev libxdo-dev)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

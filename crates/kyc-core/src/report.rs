@@ -1,5 +1,6 @@
 //! The PDF case report: images, scores, flags, Ditto ID's document checks, fields by source,
-//! decisions and the timeline, on A4 pages with the PDF base fonts (text stays extractable).
+//! decisions and the timeline, on A4 pages, in an embedded subset of DejaVu Sans so every name
+//! prints as sent (Latin, Cyrillic, Greek; text stays extractable through a ToUnicode map).
 
 use std::io::Cursor;
 
@@ -71,55 +72,77 @@ fn embed(info: &ImageInfo, bytes: &[u8]) -> Option<Embedded> {
     })
 }
 
-/// Text in the base fonts' WinAnsi encoding: Latin-1 as is, other letters without their accents
-/// (`ē` → `e`), anything else `?`.
-fn win_ansi(text: &str) -> Vec<u8> {
-    use unicode_normalization::UnicodeNormalization;
-    let mut out = Vec::with_capacity(text.len());
-    for c in text.chars() {
-        match c as u32 {
-            0x20..=0x7E | 0xA0..=0xFF => out.push(c as u32 as u8),
-            0x2013 | 0x2014 => out.push(b'-'),
-            0x2018 | 0x2019 => out.push(b'\''),
-            0x201C | 0x201D => out.push(b'"'),
-            0x2022 => out.push(0xB7),
-            _ => match c
-                .nfd()
-                .next()
-                .filter(|b| (*b as u32) < 0x7F && !b.is_control())
-            {
-                Some(base) => out.push(base as u8),
-                None if c.is_whitespace() => out.push(b' '),
-                None => out.push(b'?'),
-            },
-        }
-    }
-    out
+/// DejaVu Sans (Bitstream Vera licence, see `fonts/LICENSE`): Latin, Cyrillic, Greek and more,
+/// embedded as a subset of the glyphs a report uses.
+const REGULAR_TTF: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+const BOLD_TTF: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold.ttf");
+
+/// One glyph placed: its id in the subset (the CID written on the page), the character it shows
+/// and its advance in thousandths of an em.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Glyph {
+    cid: u16,
+    ch: char,
+    width: f32,
 }
 
-/// Approximate Helvetica advance (em fraction) for wrapping.
-fn text_width(bytes: &[u8], size: f32) -> f32 {
-    bytes
-        .iter()
-        .map(|b| match b {
-            b'i' | b'l' | b'j' | b'.' | b',' | b':' | b';' | b'\'' | b'|' | b'!' => 0.25,
-            b' ' | b'f' | b't' | b'r' | b'I' | b'(' | b')' | b'[' | b']' | b'-' | b'/' => 0.32,
-            b'm' | b'w' | b'M' | b'W' | b'@' => 0.85,
-            b'A'..=b'Z' | b'0'..=b'9' => 0.64,
-            _ => 0.54,
-        })
-        .sum::<f32>()
-        * size
+/// A font as the report uses it: the face, the glyphs used so far (renumbered for the subset)
+/// and what each shows.
+struct Font {
+    data: &'static [u8],
+    face: ttf_parser::Face<'static>,
+    remapper: subsetter::GlyphRemapper,
+    used: std::collections::BTreeMap<u16, (char, f32)>,
+}
+
+impl Font {
+    fn new(data: &'static [u8]) -> Font {
+        Font {
+            data,
+            face: ttf_parser::Face::parse(data, 0).expect("the bundled font parses"),
+            remapper: subsetter::GlyphRemapper::new(),
+            used: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// The glyphs of `text`: a character the font lacks as its base letter (accent dropped),
+    /// else `?`; control characters as spaces.
+    fn glyphs(&mut self, text: &str) -> Vec<Glyph> {
+        use unicode_normalization::UnicodeNormalization;
+        let mut out = Vec::with_capacity(text.len());
+        for c in text.chars() {
+            let c = if c.is_control() { ' ' } else { c };
+            let found = self.face.glyph_index(c).map(|g| (c, g)).or_else(|| {
+                let base = c.nfd().next()?;
+                self.face.glyph_index(base).map(|g| (base, g))
+            });
+            let (ch, gid) = found
+                .or_else(|| self.face.glyph_index('?').map(|g| ('?', g)))
+                .unwrap_or(('?', ttf_parser::GlyphId(0)));
+            let units = f32::from(self.face.units_per_em().max(1));
+            let width = f32::from(self.face.glyph_hor_advance(gid).unwrap_or(0)) * 1000.0 / units;
+            let cid = self.remapper.remap(gid.0);
+            self.used.entry(cid).or_insert((ch, width));
+            out.push(Glyph { cid, ch, width });
+        }
+        out
+    }
+}
+
+/// Width of placed glyphs at `size` points.
+fn text_width(glyphs: &[Glyph], size: f32) -> f32 {
+    glyphs.iter().map(|g| g.width).sum::<f32>() * size / 1000.0
 }
 
 /// Greedy word wrap to `width` points.
-fn wrap(bytes: &[u8], size: f32, width: f32) -> Vec<Vec<u8>> {
+fn wrap(glyphs: &[Glyph], size: f32, width: f32) -> Vec<Vec<Glyph>> {
     let mut lines = Vec::new();
-    let mut line: Vec<u8> = Vec::new();
-    for word in bytes.split(|b| *b == b' ') {
+    let mut line: Vec<Glyph> = Vec::new();
+    let space = glyphs.iter().find(|g| g.ch == ' ').copied();
+    for word in glyphs.split(|g| g.ch == ' ') {
         let mut candidate = line.clone();
-        if !candidate.is_empty() {
-            candidate.push(b' ');
+        if let (false, Some(space)) = (candidate.is_empty(), space) {
+            candidate.push(space);
         }
         candidate.extend_from_slice(word);
         if text_width(&candidate, size) <= width || line.is_empty() {
@@ -144,10 +167,17 @@ fn wrap(bytes: &[u8], size: f32, width: f32) -> Vec<Vec<u8>> {
     lines
 }
 
+/// The bytes a page shows for glyphs (Identity-H: two bytes per CID).
+fn encoded(glyphs: &[Glyph]) -> Vec<u8> {
+    glyphs.iter().flat_map(|g| g.cid.to_be_bytes()).collect()
+}
+
 /// Flows text and images down A4 pages.
 struct Layout {
     pages: Vec<Content>,
     y: f32,
+    /// Regular and bold.
+    fonts: [Font; 2],
 }
 
 impl Layout {
@@ -155,6 +185,7 @@ impl Layout {
         let mut l = Layout {
             pages: Vec::new(),
             y: 0.0,
+            fonts: [Font::new(REGULAR_TTF), Font::new(BOLD_TTF)],
         };
         l.new_page();
         l
@@ -175,17 +206,22 @@ impl Layout {
         self.pages.last_mut().expect("a page exists")
     }
 
-    fn text_at(&mut self, x: f32, y: f32, font: Name<'static>, size: f32, bytes: &[u8]) {
+    fn glyphs(&mut self, font: Name<'static>, text: &str) -> Vec<Glyph> {
+        self.fonts[usize::from(font == BOLD)].glyphs(text)
+    }
+
+    fn text_at(&mut self, x: f32, y: f32, font: Name<'static>, size: f32, glyphs: &[Glyph]) {
         let c = self.page();
         c.begin_text();
         c.set_font(font, size);
         c.next_line(x, y);
-        c.show(Str(bytes));
+        c.show(Str(&encoded(glyphs)));
         c.end_text();
     }
 
     fn paragraph(&mut self, font: Name<'static>, size: f32, indent: f32, text: &str) {
-        for line in wrap(&win_ansi(text), size, PAGE_W - 2.0 * MARGIN - indent) {
+        let glyphs = self.glyphs(font, text);
+        for line in wrap(&glyphs, size, PAGE_W - 2.0 * MARGIN - indent) {
             self.room(size * 1.35);
             self.y -= size * 1.35;
             let y = self.y;
@@ -206,18 +242,24 @@ impl Layout {
         self.y -= 6.0;
     }
 
+    /// A label and its value side by side, each wrapped in its own column.
     fn field(&mut self, label: &str, value: &str) {
         let size = BODY;
         let label_w = 130.0;
-        let lines = wrap(&win_ansi(value), size, PAGE_W - 2.0 * MARGIN - label_w);
-        for (i, line) in lines.iter().enumerate() {
+        let value = self.glyphs(REGULAR, value);
+        let label = self.glyphs(BOLD, label);
+        let values = wrap(&value, size, PAGE_W - 2.0 * MARGIN - label_w);
+        let labels = wrap(&label, size, label_w - 8.0);
+        for i in 0..values.len().max(labels.len()) {
             self.room(size * 1.35);
             self.y -= size * 1.35;
             let y = self.y;
-            if i == 0 {
-                self.text_at(MARGIN, y, BOLD, size, &win_ansi(label));
+            if let Some(line) = labels.get(i) {
+                self.text_at(MARGIN, y, BOLD, size, line);
             }
-            self.text_at(MARGIN + label_w, y, REGULAR, size, line);
+            if let Some(line) = values.get(i) {
+                self.text_at(MARGIN + label_w, y, REGULAR, size, line);
+            }
         }
     }
 
@@ -234,7 +276,8 @@ impl Layout {
             c.transform([w, 0.0, 0.0, height, x, top - height]);
             c.x_object(Name(name.as_bytes()));
             c.restore_state();
-            self.text_at(x, top - height - 11.0, REGULAR, 8.0, &win_ansi(&img.name));
+            let caption = self.glyphs(REGULAR, &img.name);
+            self.text_at(x, top - height - 11.0, REGULAR, 8.0, &caption);
             x += w + 12.0;
         }
         self.y = top - height - 16.0;
@@ -408,11 +451,11 @@ pub fn case_pdf(
         );
     }
 
-    Ok(assemble(l.pages, &embedded, &s.reference))
+    Ok(assemble(l.pages, l.fonts, &embedded, &s.reference))
 }
 
 /// Writes the page tree, fonts, images and content streams.
-fn assemble(pages: Vec<Content>, images: &[Embedded], title: &str) -> Vec<u8> {
+fn assemble(pages: Vec<Content>, fonts: [Font; 2], images: &[Embedded], title: &str) -> Vec<u8> {
     let mut pdf = Pdf::new();
     let mut next = 1;
     let mut alloc = || {
@@ -422,7 +465,12 @@ fn assemble(pages: Vec<Content>, images: &[Embedded], title: &str) -> Vec<u8> {
     let catalog = alloc();
     let tree = alloc();
     let info = alloc();
-    let (regular, bold) = (alloc(), alloc());
+    // Per font: Type0 font, CIDFont, descriptor, font file, ToUnicode map.
+    let font_refs: Vec<[Ref; 5]> = fonts
+        .iter()
+        .map(|_| [alloc(), alloc(), alloc(), alloc(), alloc()])
+        .collect();
+    let (regular, bold) = (font_refs[0][0], font_refs[1][0]);
     let image_refs: Vec<Ref> = images.iter().map(|_| alloc()).collect();
     let page_refs: Vec<(Ref, Ref)> = pages.iter().map(|_| (alloc(), alloc())).collect();
     pdf.catalog(catalog).pages(tree);
@@ -432,10 +480,8 @@ fn assemble(pages: Vec<Content>, images: &[Embedded], title: &str) -> Vec<u8> {
     pdf.document_info(info)
         .title(TextStr(&format!("KYC Desk case report {title}")))
         .producer(TextStr("KYC Desk"));
-    for (id, base) in [(regular, "Helvetica"), (bold, "Helvetica-Bold")] {
-        pdf.type1_font(id)
-            .base_font(Name(base.as_bytes()))
-            .encoding_predefined(Name(b"WinAnsiEncoding"));
+    for ((font, refs), tag) in fonts.iter().zip(&font_refs).zip(["KYCDRA", "KYCDBA"]) {
+        write_font(&mut pdf, font, *refs, tag);
     }
     for (img, id) in images.iter().zip(&image_refs) {
         let mut x = pdf.image_xobject(*id, &img.data);
@@ -470,24 +516,135 @@ fn assemble(pages: Vec<Content>, images: &[Embedded], title: &str) -> Vec<u8> {
     pdf.finish()
 }
 
+/// A font as a Type0 font with an Identity-H CIDFontType2 descendant over the subset, with the
+/// widths of the glyphs used and a ToUnicode map (so text can be searched and copied).
+fn write_font(
+    pdf: &mut Pdf,
+    font: &Font,
+    [type0, cid, descriptor, file, cmap]: [Ref; 5],
+    tag: &str,
+) {
+    use pdf_writer::types::{CidFontType, FontFlags, SystemInfo};
+    let face = &font.face;
+    let ps_name = face
+        .names()
+        .into_iter()
+        .find(|n| n.name_id == ttf_parser::name_id::POST_SCRIPT_NAME)
+        .and_then(|n| n.to_string())
+        .unwrap_or_else(|| "DejaVuSans".into());
+    let base = format!("{tag}+{ps_name}");
+    let system_info = SystemInfo {
+        registry: Str(b"Adobe"),
+        ordering: Str(b"Identity"),
+        supplement: 0,
+    };
+    pdf.type0_font(type0)
+        .base_font(Name(base.as_bytes()))
+        .encoding_predefined(Name(b"Identity-H"))
+        .descendant_font(cid)
+        .to_unicode(cmap);
+    let mut c = pdf.cid_font(cid);
+    c.subtype(CidFontType::Type2)
+        .base_font(Name(base.as_bytes()))
+        .system_info(system_info)
+        .font_descriptor(descriptor)
+        .default_width(0.0)
+        .cid_to_gid_map_predefined(Name(b"Identity"));
+    let mut widths = c.widths();
+    for (cid, (_, width)) in &font.used {
+        widths.consecutive(*cid, [*width]);
+    }
+    widths.finish();
+    c.finish();
+    let units = f32::from(face.units_per_em().max(1));
+    let scale = |v: i16| f32::from(v) * 1000.0 / units;
+    let bbox = face.global_bounding_box();
+    pdf.font_descriptor(descriptor)
+        .name(Name(base.as_bytes()))
+        .flags(FontFlags::NON_SYMBOLIC)
+        .bbox(Rect::new(
+            scale(bbox.x_min),
+            scale(bbox.y_min),
+            scale(bbox.x_max),
+            scale(bbox.y_max),
+        ))
+        .italic_angle(0.0)
+        .ascent(scale(face.ascender()))
+        .descent(scale(face.descender()))
+        .cap_height(scale(face.capital_height().unwrap_or(face.ascender())))
+        .stem_v(80.0)
+        .font_file2(file);
+    let data = font.data;
+    let subset = subsetter::subset(data, 0, &font.remapper).unwrap_or_else(|_| data.to_vec());
+    let packed = compress_to_vec_zlib(&subset, 6);
+    pdf.stream(file, &packed).filter(Filter::FlateDecode);
+    pdf.cmap(cmap, &to_unicode(&font.used));
+}
+
+/// The ToUnicode CMap of the glyphs used: the minimal form of the PDF specification's example
+/// (ISO 32000-1 §9.10.3), which every text extractor reads; at most 100 entries per section.
+fn to_unicode(used: &std::collections::BTreeMap<u16, (char, f32)>) -> Vec<u8> {
+    let mut out = String::from(
+        "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n\
+         /CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n\
+         /CMapName /Adobe-Identity-UCS def\n/CMapType 2 def\n\
+         1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n",
+    );
+    let entries: Vec<(&u16, &(char, f32))> = used.iter().collect();
+    for chunk in entries.chunks(100) {
+        out += &format!("{} beginbfchar\n", chunk.len());
+        for (cid, (ch, _)) in chunk {
+            let mut units = [0u16; 2];
+            let utf16: String = ch
+                .encode_utf16(&mut units)
+                .iter()
+                .map(|u| format!("{u:04X}"))
+                .collect();
+            out += &format!("<{cid:04X}> <{utf16}>\n");
+        }
+        out += "endbfchar\n";
+    }
+    out += "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n";
+    out.into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn win_ansi_keeps_latin1_and_folds_other_accents() {
-        assert_eq!(win_ansi("Müller"), b"M\xfcller");
-        assert_eq!(win_ansi("Bērziņa"), b"Berzina");
-        assert_eq!(win_ansi("Ж"), b"?");
+    fn every_letter_has_a_glyph_or_its_base_letter() {
+        let mut font = Font::new(REGULAR_TTF);
+        let chars = |text: &str, font: &mut Font| -> String {
+            font.glyphs(text).iter().map(|g| g.ch).collect()
+        };
+        for name in [
+            "Müller",
+            "Bērziņa",
+            "ŅEMCOVA",
+            "Иванов",
+            "ΠΑΠΑΔΟΠΟΥΛΟΣ",
+            "Łukasz Żółć",
+        ] {
+            assert_eq!(chars(name, &mut font), name);
+        }
+        // A letter the font lacks: its base letter, else "?".
+        assert_eq!(chars("山田", &mut font), "??");
+        assert_eq!(chars("a\tb", &mut font), "a b");
+        // One CID per glyph, the same each time.
+        let a = font.glyphs("Ņ")[0];
+        assert_eq!(font.glyphs("Ņ")[0], a);
+        assert_ne!(font.glyphs("N")[0].cid, a.cid);
     }
 
     #[test]
     fn wrap_respects_the_width_and_cuts_long_words() {
-        let text = win_ansi(&"word ".repeat(60));
+        let mut font = Font::new(REGULAR_TTF);
+        let text = font.glyphs(&"word ".repeat(60));
         let lines = wrap(&text, 10.0, 200.0);
         assert!(lines.len() > 3);
         assert!(lines.iter().all(|l| text_width(l, 10.0) <= 200.0));
-        let long = wrap(&[b'W'; 200], 10.0, 100.0);
+        let long = wrap(&font.glyphs(&"W".repeat(200)), 10.0, 100.0);
         assert!(long.len() > 5 && long.iter().all(|l| text_width(l, 10.0) <= 100.0));
     }
 }
