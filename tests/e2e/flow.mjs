@@ -94,8 +94,13 @@ function caseProbe(field) {
       for (const td of tr.querySelectorAll('td[data-source]')) row[td.getAttribute('data-source')] = td.textContent.trim();
     }
   }
+  const portrait = cv.querySelector('[data-testid="case-image"][data-image="portrait_image"]');
   return {
     images,
+    appId: cv.querySelector('[data-testid="app-id"]')?.textContent.trim() ?? null,
+    portraitLabel: portrait?.closest('.viewer')?.querySelector('.chip')?.textContent.trim() ?? null,
+    checkImages: [...cv.querySelectorAll('[data-testid^="check-detail-"] [data-testid="case-image"]')].map((i) => i.getAttribute('data-image')),
+    matchPercentages: [...cv.querySelectorAll('[data-testid="match-percentage"]')].map((m) => m.textContent.trim()),
     face: score('score-face'),
     liveness: score('score-liveness'),
     hasTable: !!table,
@@ -352,6 +357,11 @@ export async function checkCaseShowsPayload(ui, exp) {
   assert.equal(c.row.MRZ, exp.docNumberMrz, 'Document number, MRZ cell = field_source_and_values.M');
   assert.equal(c.row.Visual, exp.docNumberVisual, 'Document number, Visual cell = field_source_and_values.V');
   assert.equal(c.row.value, exp.docNumberValue, 'Document number, final value = field_value');
+  assert.equal(c.appId, exp.appId, 'app-id = request_info.app_id');
+  assert.equal(c.portraitLabel, `Document portrait · from the ${exp.portraitFrom}`, 'the portrait says where it was read');
+  for (const name of exp.nationalFields) assert.ok(c.fields.includes(name), `fields-table row ${name} (locale by name): ${c.fields}`);
+  assert.deepEqual(c.checkImages.sort(), exp.checkImages.sort(), 'each check shows the images Ditto ID sent with it');
+  assert.ok(c.matchPercentages.includes(`match ${exp.hologramMatch}%`), `match-percentage of the hologram check: ${c.matchPercentages}`);
   return c;
 }
 

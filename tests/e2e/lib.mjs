@@ -388,7 +388,19 @@ export function expectedFromPayload(payload) {
   const docNo = details.find((f) => f.field_name === 'Document number');
   if (!docNo) throw new Error('payload has no "Document number" in identity_data_details["0"]');
   const sv = docNo.field_details.field_source_and_values;
+  const info = doc.document_info;
+  const national = Object.entries(info.field_locales).filter(([code]) => code !== '0');
+  const checks = doc.document_status.checks_performed;
+  const checkImages = checks.flatMap((c, i) => c.check_detail.flatMap((d, j) =>
+    ['etalon', 'actual'].filter((w) => d[`${w}_image`]).map((w) => `check-${i}-${j}-${w}`)));
+  const hologram = checks.find((c) => c.check_name === 'Hologram').check_detail[0];
   return {
+    appId: payload.request_info.app_id,
+    portraitFrom: { V: 'visual zone', R: 'chip' }[info.document_images.portrait_image_source],
+    nationalFields: national.flatMap(([code, language]) =>
+      (doc.identity_data_details[code] ?? []).map((f) => `${f.field_name} (${language})`)),
+    checkImages,
+    hologramMatch: hologram.match_percentage,
     requesterId: payload.request_info.requester_id,
     userId: payload.request_info.user_id,
     faceScore: kyc.face_matcher_result.score,

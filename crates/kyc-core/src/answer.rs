@@ -43,6 +43,9 @@ pub fn status_message(a: &Answer) -> &'static str {
 pub fn shape(a: &Answer, cfg: &AnswerConfig) -> Value {
     let mut root = Map::new();
     for (key, path) in cfg.locators() {
+        if key == "user_id" && a.user_id.is_empty() {
+            continue; // no user named: Ditto ID keeps its own (it renames to what is answered)
+        }
         let value = match key {
             "result" => json!(a.result),
             "reference_number" => json!(a.reference),

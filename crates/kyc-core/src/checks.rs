@@ -52,6 +52,7 @@ pub const FLAG_CODES: &[&str] = &[
     "field_status",
     "nfc_not_read",
     "custom_body",
+    "user_id_missing",
     "payload_coerced",
     "image_unreadable",
     "mrz_unreadable",
@@ -279,8 +280,25 @@ fn document_checks(p: &Payload, policy: &DecisionConfig, received: time::Date) -
 }
 
 /// What the store already knows about this person and document.
+/// A custom body that named no user (its template has no user-id macro, and no
+/// `receiver.default_user_id` is set).
+pub fn user_id_missing_flag(sub: &Submission) -> Option<Flag> {
+    sub.user_id.is_empty().then(|| {
+        Flag::new(
+            "user_id_missing",
+            Severity::Warning,
+            "The body names no user (Ditto ID's template has no user-id macro and no \
+             receiver.default_user_id is set): the answer leaves user_id out, unless the \
+             reviewer links the case to a customer id",
+        )
+    })
+}
+
 pub fn history_flags(store: &Store, sub: &Submission) -> Result<Vec<Flag>, CoreError> {
     let mut flags = Vec::new();
+    if sub.user_id.is_empty() {
+        return Ok(flags); // no user: no history to compare with
+    }
     if let Some(number) = sub.payload.document_number() {
         let seen = store.document_seen(number, &sub.user_id)?;
         if !seen.is_empty() {

@@ -122,6 +122,24 @@ pub struct ReceiverConfig {
     /// incoming body. Empty: the default payload v3.0.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub mapping: BTreeMap<String, String>,
+    /// A custom body whose template carries no user id (no `user_id` in `mapping`): the user id
+    /// its cases get. Empty: none; the case is flagged `user_id_missing` and the answer leaves
+    /// `user_id` out (Ditto ID renames its user to a `user_id` answered, so none is safer than "").
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub default_user_id: String,
+    /// A custom body whose template carries no requester id: how a POST finds its case.
+    pub correlation: Correlation,
+}
+
+/// How a custom body without a requester id is matched to a case.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Correlation {
+    /// Every POST is a case of its own: a person re-doing KYC never gets an earlier answer.
+    #[default]
+    Request,
+    /// A byte-identical body is the same request (a retry) and gets its first case's answer.
+    Body,
 }
 
 /// The model fields a custom body can be mapped onto.
@@ -199,6 +217,8 @@ impl Default for ReceiverConfig {
             answer: AnswerConfig::default(),
             public_url: None,
             mapping: BTreeMap::new(),
+            default_user_id: String::new(),
+            correlation: Correlation::Request,
         }
     }
 }
@@ -219,6 +239,10 @@ pub enum AuthMode {
 pub struct AuthConfig {
     pub mode: AuthMode,
     pub token_path: String,
+    /// oauth2 mode: how Ditto ID calls the token endpoint (`accessTokenEndpoint.method`): `POST`
+    /// (default; form or JSON body) or also `GET` (parameters in the query string, which proxies
+    /// may log: only when Ditto ID is configured so).
+    pub token_method: TokenMethod,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -245,6 +269,7 @@ impl Default for AuthConfig {
         AuthConfig {
             mode: AuthMode::None,
             token_path: "/kyc-service-access-token-endpoint".into(),
+            token_method: TokenMethod::Post,
             client_id: None,
             client_secret: None,
             clients: Vec::new(),
@@ -256,6 +281,16 @@ impl Default for AuthConfig {
             header_value: None,
         }
     }
+}
+
+/// The HTTP method of the token endpoint.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum TokenMethod {
+    #[default]
+    Post,
+    /// POST, and GET with the parameters in the query string.
+    Get,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -734,10 +769,14 @@ impl Config {
                 );
             }
         }
-        if !r.mapping.is_empty() && !r.mapping.contains_key("user_id") {
+        let default_user = r.default_user_id.as_str();
+        if default_user.trim() != default_user
+            || default_user.chars().count() > 256
+            || default_user.chars().any(char::is_control)
+        {
             return bad(
-                "receiver.mapping.user_id",
-                "a custom body must carry the user id: Ditto ID renames its user to the user_id answered",
+                "receiver.default_user_id",
+                "must be at most 256 characters, without control characters or surrounding spaces",
             );
         }
         let locators = r.answer.locators();

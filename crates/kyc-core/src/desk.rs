@@ -1,7 +1,7 @@
 //! The decision loop: store a submission durably, hold Ditto ID's request until a reviewer decides
 //! (or policy decides, or the window closes), and publish what happens as events.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -58,8 +58,8 @@ pub struct Event {
 pub struct Desk {
     store: Arc<Store>,
     policy: DecisionConfig,
-    /// `[receiver.mapping]`: non-empty for custom request bodies.
-    mapping: Arc<BTreeMap<String, String>>,
+    /// How custom request bodies are read (`[receiver] mapping`, `default_user_id`, `correlation`).
+    custom: Arc<ingest::CustomRules>,
     /// Cases whose Ditto ID request is held open now: id → (window end in unix ms, requests).
     held: Arc<Mutex<HashMap<i64, (i64, usize)>>>,
     /// Whether final decisions queue a webhook delivery (`[notify]`).
@@ -79,16 +79,12 @@ pub async fn blocking<T: Send + 'static>(
 }
 
 impl Desk {
-    pub fn new(
-        store: Arc<Store>,
-        policy: DecisionConfig,
-        mapping: BTreeMap<String, String>,
-    ) -> Desk {
+    pub fn new(store: Arc<Store>, policy: DecisionConfig, custom: ingest::CustomRules) -> Desk {
         let (events, _) = broadcast::channel(1024);
         Desk {
             store,
             policy,
-            mapping: Arc::new(mapping),
+            custom: Arc::new(custom),
             held: Arc::default(),
             notify: false,
             deliveries: Arc::default(),
@@ -140,15 +136,16 @@ impl Desk {
     pub async fn accept(&self, body: OpenedBody) -> Result<CaseSummary, CoreError> {
         let store = self.store.clone();
         let policy = self.policy.clone();
-        let mapping = self.mapping.clone();
+        let custom = self.custom.clone();
         let (inserted, flags) = blocking(move || {
-            let sub = ingest::open_mapped(&body, &mapping)?;
+            let sub = ingest::open_with(&body, &custom)?;
             let received = now_ms();
             let mut flags =
                 checks::evaluate(&sub.payload, &policy, crate::timefmt::date_of(received));
             if let Some(custom) = &sub.custom {
                 flags.push(checks::custom_body_flag(custom));
             }
+            flags.extend(checks::user_id_missing_flag(&sub));
             if !sub.coerced.is_empty() {
                 flags.push(checks::coerced_flag(&sub.coerced));
             }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::config::{AnswerConfig, AuthMode, Config, EncryptionConfig};
+use crate::config::{AnswerConfig, AuthMode, Config, EncryptionConfig, TokenMethod};
 use crate::error::CoreError;
 
 /// The header value Ditto ID replaces with the token it fetched.
@@ -160,7 +160,7 @@ pub fn export(cfg: &Config) -> Value {
     if auth.mode == AuthMode::Oauth2 {
         out["accessTokenEndpoint"] = json!({
             "url": format!("{base}{}", auth.token_path),
-            "method": "POST",
+            "method": if auth.token_method == TokenMethod::Get { "GET" } else { "POST" },
             "headers": [{"name": "Content-Type", "value": "application/x-www-form-urlencoded"}],
             "postParameters": [
                 {"name": "client_id", "value": auth.client_id.as_deref().unwrap_or_default()},
@@ -296,6 +296,14 @@ pub fn import(v: &Value, base: &Config, key_encoding: KeyEncoding) -> Result<Con
             })?;
             let (_, _, token_path) = split_url(str_at(endpoint, "url"), "accessTokenEndpoint.url")?;
             auth.token_path = token_path;
+            auth.token_method = if str_at(endpoint, "method")
+                .trim()
+                .eq_ignore_ascii_case("GET")
+            {
+                TokenMethod::Get
+            } else {
+                TokenMethod::Post
+            };
             let params = endpoint
                 .get("postParameters")
                 .and_then(Value::as_array)
@@ -376,10 +384,36 @@ fn request_template(v: &Value) -> Result<Option<Value>, CoreError> {
 
 /// What an import of `v` cannot carry over, said so the admin can act (never dropped silently):
 /// macros KYC Desk does not know, and macros inside a longer string (`"Mr ${name}"`).
+/// Also a template without a user id or a requester id, and how such bodies are then handled.
 pub fn import_notes(v: &Value) -> Vec<String> {
     let mut notes = Vec::new();
+    let token_url = v
+        .pointer("/accessTokenEndpoint/url")
+        .and_then(Value::as_str);
+    if let (Ok((host, port, _)), Some(Ok((t_host, t_port, t_path)))) = (
+        split_url(str_at(v, "url"), "url"),
+        token_url.map(|u| split_url(u, "accessTokenEndpoint.url")),
+    ) {
+        if !host.eq_ignore_ascii_case(&t_host) || port != t_port {
+            notes.push(format!(
+                "accessTokenEndpoint.url is on {t_host}:{t_port}, not on the receiver's {host}:{port}: KYC Desk issues the tokens it accepts, so Ditto ID must take them from KYC Desk's own endpoint (path {t_path} kept; point the URL at this receiver)"
+            ));
+        }
+    }
     if let Ok(Some(t)) = request_template(v) {
         macro_notes(&t, String::new(), &mut notes);
+        let mut mapping = BTreeMap::new();
+        collect_macros(&t, String::new(), &mut mapping);
+        if !mapping.contains_key("user_id") {
+            notes.push(
+                "requestBody has no user-id macro: set receiver.default_user_id, or each case is flagged user_id_missing and its answer leaves user_id out (a reviewer can link it to a customer id)".into(),
+            );
+        }
+        if !mapping.contains_key("requester_id") {
+            notes.push(
+                "requestBody has no requester-id macro: each POST becomes a case of its own (receiver.correlation = \"request\"); set it to \"body\" to answer a byte-identical retry from its first case".into(),
+            );
+        }
     }
     notes
 }
@@ -476,6 +510,60 @@ mod tests {
     }
 
     #[test]
+    fn a_token_endpoint_by_get_or_on_another_host_is_imported_with_a_warning() {
+        let v = |token_url: &str, method: &str| {
+            json!({
+                "url": "https://kyc.example.com:9443/kyc",
+                "headers": [{"headerName": "Authorization", "headerValue": format!("Bearer {TOKEN_PLACEHOLDER}")}],
+                "accessTokenEndpoint": {"url": token_url, "method": method, "postParameters": [
+                    {"name": "client_id", "value": "ditto"}, {"name": "client_secret", "value": "a-long-client-secret-123"}]}
+            })
+        };
+        let here = v("https://kyc.example.com:9443/oauth/token", "GET");
+        let cfg = import(&here, &Config::first_start(), KeyEncoding::Text).unwrap();
+        assert_eq!(cfg.receiver.auth.token_method, TokenMethod::Get);
+        assert_eq!(cfg.receiver.auth.token_path, "/oauth/token");
+        assert!(import_notes(&here)
+            .iter()
+            .all(|n| !n.contains("accessTokenEndpoint")));
+        // Exported again as it came.
+        let out = export(&cfg);
+        assert_eq!(out["accessTokenEndpoint"]["method"], "GET");
+        // A token URL elsewhere: kept (the path), with a warning that names both places.
+        let elsewhere = v("https://idp.example.com/oauth/token", "post");
+        let cfg = import(&elsewhere, &Config::first_start(), KeyEncoding::Text).unwrap();
+        assert_eq!(cfg.receiver.auth.token_method, TokenMethod::Post);
+        assert_eq!(cfg.receiver.auth.token_path, "/oauth/token");
+        let notes = import_notes(&elsewhere);
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("idp.example.com:443") && n.contains("kyc.example.com:9443")),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn the_docs_template_without_a_user_id_imports_with_notes() {
+        // Ditto ID's own short example: no user id, no requester id.
+        let v = json!({
+            "url": "https://kyc.example.com/kyc",
+            "requestBody": {"name": "${name}", "dob": "${dob}", "documentNumber": "${doc_no}"}
+        });
+        let cfg = import(&v, &Config::first_start(), KeyEncoding::Text).unwrap();
+        assert!(!cfg.receiver.mapping.contains_key("user_id"));
+        assert_eq!(cfg.receiver.mapping["document_number"], "/documentNumber");
+        let notes = import_notes(&v);
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("no user-id macro") && n.contains("receiver.default_user_id")),
+            "{notes:?}"
+        );
+        assert!(notes.iter().any(|n| n.contains("no requester-id macro")));
+    }
+
+    #[test]
     fn a_template_given_as_a_json_object_is_imported_as_the_template_it_is() {
         let v = json!({
             "url": "https://kyc.example.com/kyc",
@@ -488,7 +576,8 @@ mod tests {
         assert_eq!(m["date_of_birth"], "/dob");
         assert_eq!(m["user_id"], "/userId");
         let notes = import_notes(&v);
-        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert_eq!(notes.len(), 3, "{notes:?}");
+        assert!(notes.iter().any(|n| n.contains("no requester-id macro")));
         assert!(notes
             .iter()
             .any(|n| n.contains("/greeting") && n.contains("longer string")));

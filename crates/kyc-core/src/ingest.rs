@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::config::MAPPABLE_FIELDS;
+use crate::config::{Correlation, MAPPABLE_FIELDS};
 use crate::error::CoreError;
 use crate::model::{KycInfo, Payload, RequestInfo};
 
@@ -225,7 +225,8 @@ const DOCUMENT_IMAGES: &[&str] = &[
     "ghostportrait_image",
     "visualportrait_image",
 ];
-const DOCUMENT_IMAGE_PARENTS: &[&str] = &[
+/// Where `document_images` may be (the first is the documented place).
+pub const DOCUMENT_IMAGE_PARENTS: &[&str] = &[
     "/kyc_info/document/document_info/document_images",
     "/kyc_info/document/document_images",
 ];
@@ -236,12 +237,43 @@ pub fn open(body: &OpenedBody) -> Result<Submission, CoreError> {
     open_mapped(body, &BTreeMap::new())
 }
 
+/// How custom bodies are read: `[receiver] mapping`, `default_user_id` and `correlation`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomRules {
+    pub mapping: BTreeMap<String, String>,
+    pub default_user_id: String,
+    pub correlation: Correlation,
+}
+
+impl CustomRules {
+    pub fn of(receiver: &crate::config::ReceiverConfig) -> CustomRules {
+        CustomRules {
+            mapping: receiver.mapping.clone(),
+            default_user_id: receiver.default_user_id.clone(),
+            correlation: receiver.correlation,
+        }
+    }
+}
+
 /// Like [`open`], but with a non-empty `mapping` the body is a custom one (Ditto ID's `requestBody`
-/// template): mapped fields are read from their JSON pointers into the model.
+/// template): mapped fields are read from their JSON pointers into the model. No default user id;
+/// a body without a requester id is a case of its own.
 pub fn open_mapped(
     body: &OpenedBody,
     mapping: &BTreeMap<String, String>,
 ) -> Result<Submission, CoreError> {
+    open_with(
+        body,
+        &CustomRules {
+            mapping: mapping.clone(),
+            ..CustomRules::default()
+        },
+    )
+}
+
+/// [`open`] or [`open_mapped`] by `rules`.
+pub fn open_with(body: &OpenedBody, rules: &CustomRules) -> Result<Submission, CoreError> {
+    let mapping = &rules.mapping;
     let root: Value = serde_json::from_slice(&body.bytes).map_err(|e| {
         if body.was_encrypted {
             CoreError::Undecryptable
@@ -250,17 +282,26 @@ pub fn open_mapped(
         }
     })?;
     if mapping.is_empty() {
-        open_default(root)
+        open_default(root, UserId::Required)
     } else {
-        open_custom(root, mapping, &body.bytes)
+        open_custom(root, rules, &body.bytes)
     }
+}
+
+/// Whether a body must name its user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UserId {
+    Required,
+    /// A custom body whose template has no user id (and no default is configured).
+    MayBeEmpty,
 }
 
 fn open_custom(
     mut original: Value,
-    mapping: &BTreeMap<String, String>,
+    rules: &CustomRules,
     body: &[u8],
 ) -> Result<Submission, CoreError> {
+    let mapping = &rules.mapping;
     if !original.is_object() {
         return Err(CoreError::invalid("$", "the body must be a JSON object"));
     }
@@ -299,15 +340,34 @@ fn open_custom(
         }
     }
     if synthetic.pointer("/request_info/requester_id").is_none() {
-        // No correlation id in the template: the body itself is the identity of the request.
-        let sha = Sha256::digest(body);
+        // No correlation id in the template: each POST is a case of its own, or (configured)
+        // the body itself is the identity of the request.
+        let id = match rules.correlation {
+            Correlation::Request => {
+                let mut bytes = [0u8; 16];
+                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+                format!("post-{}", hex::encode(bytes))
+            }
+            Correlation::Body => format!("body-{}", hex::encode(&Sha256::digest(body)[..16])),
+        };
         set_pointer(
             &mut synthetic,
             "/request_info/requester_id",
-            Value::String(format!("body-{}", hex::encode(&sha[..16]))),
+            Value::String(id),
         );
     }
-    let mut sub = open_default(synthetic).map_err(|e| match e {
+    // A template without a user id: the configured default, or none. (A mapped user id the body
+    // lacks still refuses it.)
+    let mut user_rule = UserId::Required;
+    if !mapping.contains_key("user_id") {
+        user_rule = UserId::MayBeEmpty;
+        set_pointer(
+            &mut synthetic,
+            "/request_info/user_id",
+            Value::String(rules.default_user_id.clone()),
+        );
+    }
+    let mut sub = open_default(synthetic, user_rule).map_err(|e| match e {
         CoreError::InvalidPayload { field, message } => {
             let named = renames
                 .iter()
@@ -328,7 +388,7 @@ fn open_custom(
     Ok(sub)
 }
 
-fn open_default(mut root: Value) -> Result<Submission, CoreError> {
+fn open_default(mut root: Value, user_rule: UserId) -> Result<Submission, CoreError> {
     if !root.is_object() {
         return Err(CoreError::invalid("$", "the body must be a JSON object"));
     }
@@ -369,7 +429,10 @@ fn open_default(mut root: Value) -> Result<Submission, CoreError> {
         .request_info
         .as_ref()
         .ok_or_else(|| CoreError::invalid("request_info", "is required"))?;
-    let user_id = check_user_id(info.user_id.as_deref())?;
+    let user_id = match (user_rule, info.user_id.as_deref()) {
+        (UserId::MayBeEmpty, Some("")) => String::new(),
+        (_, sent) => check_user_id(sent)?,
+    };
     let requester_id = match info.requester_id.as_deref().map(str::trim) {
         // A braced UUID (`{...}`, as some Windows tools write them) is the UUID inside.
         Some(braced) if braced.len() > 2 && braced.starts_with('{') && braced.ends_with('}') => {
@@ -1052,7 +1115,7 @@ mod custom_tests {
         )
         .unwrap();
         assert_eq!(sub.user_id, "cust-42");
-        assert!(sub.requester_id.starts_with("body-"));
+        assert!(sub.requester_id.starts_with("post-"));
         assert_eq!(sub.payload.holder_name().as_deref(), Some("Anna Berzina"));
         assert_eq!(sub.payload.document_number(), Some("PA9992592"));
         assert!(
@@ -1137,5 +1200,43 @@ mod custom_tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("user_id"), "{err}");
+    }
+
+    #[test]
+    fn a_custom_body_without_user_or_requester_id_gets_a_default_and_a_case_of_its_own() {
+        let body = OpenedBody::plain(
+            br#"{"name": "Anna Berzina", "dob": "1985-03-12", "documentNumber": "PA9992592"}"#
+                .to_vec(),
+        );
+        let mapping: BTreeMap<String, String> = [
+            ("name", "/name"),
+            ("date_of_birth", "/dob"),
+            ("document_number", "/documentNumber"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut rules = CustomRules {
+            mapping,
+            ..CustomRules::default()
+        };
+        // No user id and no default: empty (flagged by the desk), and every POST is new.
+        let a = open_with(&body, &rules).unwrap();
+        let b = open_with(&body, &rules).unwrap();
+        assert_eq!(a.user_id, "");
+        assert!(a.requester_id.starts_with("post-"), "{}", a.requester_id);
+        assert_ne!(a.requester_id, b.requester_id);
+        // A default user id; byte-identical bodies are one request when so configured.
+        rules.default_user_id = "kyc-web".into();
+        rules.correlation = Correlation::Body;
+        let a = open_with(&body, &rules).unwrap();
+        let b = open_with(&body, &rules).unwrap();
+        assert_eq!(a.user_id, "kyc-web");
+        assert!(a.requester_id.starts_with("body-"));
+        assert_eq!(a.requester_id, b.requester_id);
+        // A user id the body does carry is still checked.
+        rules.mapping.insert("user_id".into(), "/name".into());
+        let blank = OpenedBody::plain(br#"{"name": "", "dob": "1985-03-12"}"#.to_vec());
+        assert!(open_with(&blank, &rules).is_err());
     }
 }

@@ -51,6 +51,9 @@ pub struct CaseDetail {
     #[serde(flatten)]
     pub summary: CaseSummary,
     pub app_id: Option<String>,
+    /// Where the document portrait was read (`portrait_image_source`): "Chip", "Visual", or the
+    /// code as sent.
+    pub portrait_source: Option<String>,
     pub face_match: Score,
     pub liveness: Score,
     /// Reported but never trusted (it is 0 even for matches).
@@ -311,8 +314,16 @@ pub fn detail(store: &Store, key: &str, policy: &DecisionConfig) -> Result<CaseD
             checks: st.checks_performed,
         }
     });
+    let portrait_source = ingest::DOCUMENT_IMAGE_PARENTS
+        .iter()
+        .find_map(|parent| raw.pointer(&format!("{parent}/portrait_image_source")))
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|code| source_name(&code.to_ascii_uppercase()));
     Ok(CaseDetail {
         app_id: payload.request_info.as_ref().and_then(|r| r.app_id.clone()),
+        portrait_source,
         face_match: score(payload.face_score(), policy.face_match_threshold),
         liveness: score(payload.liveness_score(), policy.liveness_threshold),
         face_score_percent: payload

@@ -14,7 +14,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use base64::Engine;
 use http_body_util::BodyExt;
-use kyc_core::config::{AuthConfig, AuthMode, ReceiverConfig};
+use kyc_core::config::{AuthConfig, AuthMode, ReceiverConfig, TokenMethod};
 use kyc_core::crypto::AesSuite;
 use kyc_core::desk::Desk;
 use kyc_core::ingest::SealedBody;
@@ -85,7 +85,10 @@ pub fn router(
     });
     let mut router = Router::new().route(&cfg.path, post(receive));
     if cfg.auth.mode == AuthMode::Oauth2 {
-        router = router.route(&cfg.auth.token_path, post(token));
+        router = match cfg.auth.token_method {
+            TokenMethod::Post => router.route(&cfg.auth.token_path, post(token)),
+            TokenMethod::Get => router.route(&cfg.auth.token_path, post(token).get(token)),
+        };
     }
     Ok(router
         .layer(DefaultBodyLimit::disable())
@@ -367,6 +370,8 @@ pub const ANSWERED_BY: header::HeaderName =
 async fn token(
     State(state): State<Arc<ReceiverState>>,
     crate::extract::ClientIp(ip): crate::extract::ClientIp,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ServerError> {
@@ -377,17 +382,23 @@ async fn token(
     let bad = |m: &str| ServerError::Core(CoreError::InvalidTokenRequest(m.to_string()));
     let media = media_type(&headers);
     let form = media.as_deref() == Some("application/x-www-form-urlencoded");
+    let get = method == axum::http::Method::GET;
     // RFC 6749 says form; a sender configured to post JSON (some Ditto ID token endpoint configs
-    // do) gets the same answer rather than a refusal it cannot explain.
-    if !form && !is_json(media.as_deref()) {
+    // do) gets the same answer rather than a refusal it cannot explain. GET (only routed when
+    // `token_method = "GET"`) carries the parameters in the query string.
+    if !get && !form && !is_json(media.as_deref()) {
         return Err(bad(
             "the token request must be application/x-www-form-urlencoded (or JSON)",
         ));
     }
-    let bytes = axum::body::to_bytes(body, TOKEN_BODY_LIMIT)
-        .await
-        .map_err(|_| bad("the token request body is too large or unreadable"))?;
-    let pairs: Vec<(String, String)> = if form {
+    let bytes = if get {
+        axum::body::Bytes::from(uri.query().unwrap_or_default().to_string())
+    } else {
+        axum::body::to_bytes(body, TOKEN_BODY_LIMIT)
+            .await
+            .map_err(|_| bad("the token request body is too large or unreadable"))?
+    };
+    let pairs: Vec<(String, String)> = if get || form {
         serde_urlencoded::from_bytes(&bytes).map_err(|_| bad("the form body cannot be parsed"))?
     } else {
         let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes)

@@ -176,8 +176,12 @@ pub async fn start_with(
     let hash_permits = Arc::new(tokio::sync::Semaphore::new(kyc_core::users::HASHES_AT_ONCE));
     let store = Arc::new(store);
     let desk = Arc::new(
-        Desk::new(store, cfg.decision.clone(), cfg.receiver.mapping.clone())
-            .with_notify(cfg.notify.enabled()),
+        Desk::new(
+            store,
+            cfg.decision.clone(),
+            kyc_core::ingest::CustomRules::of(&cfg.receiver),
+        )
+        .with_notify(cfg.notify.enabled()),
     );
     let material = tls::load_or_create(&cfg.receiver, &loaded.data_dir)?;
     let rustls_config = RustlsConfig::from_config(tls::server_config(&material)?);

@@ -1118,3 +1118,53 @@ async fn images_of_every_kind_are_kept_as_sent_shown_where_possible_and_never_re
     assert_eq!(status, 200);
     assert!(pdf_report.starts_with(b"%PDF-"));
 }
+
+#[tokio::test]
+async fn the_case_names_its_app_portrait_source_locales_and_hologram_images() {
+    let desk = start(|c| c.decision.hold_secs = 0).await;
+    let sub = submission(Scenario::Tampered, 3);
+    let (status, _) = desk.post(&sub.payload).await;
+    assert_eq!(status, 200);
+    let id = desk.wait_for_case(&sub.requester_id).await["id"]
+        .as_i64()
+        .unwrap();
+    let (_, detail) = desk.get(&format!("/api/cases/{id}")).await;
+    assert_eq!(detail["app_id"], sub.payload["request_info"]["app_id"]);
+    // portrait_image_source "V": read from the visual zone.
+    assert_eq!(detail["portrait_source"], "Visual");
+    // National fields are labelled by their locale's name, not its LCID.
+    let locales = sub.payload["kyc_info"]["document"]["document_info"]["field_locales"]
+        .as_object()
+        .unwrap();
+    let (code, language) = locales.iter().find(|(k, _)| *k != "0").unwrap();
+    let names: Vec<&str> = detail["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    let language = language.as_str().unwrap();
+    assert!(
+        names.contains(&format!("Surname ({language})").as_str()),
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|n| n.contains(&format!("({code})"))));
+    // The hologram check's reference and captured images are stored and served, next to the
+    // check they belong to (checks_performed[3].check_detail[0]).
+    let checks = detail["document"]["checks"].as_array().unwrap();
+    assert_eq!(checks[3]["check_name"], "Hologram");
+    for which in ["etalon", "actual"] {
+        let (status, bytes) = desk
+            .get_bytes(&format!("/api/cases/{id}/images/check-3-0-{which}"))
+            .await;
+        assert_eq!(status, 200, "{which}");
+        assert!(image::load_from_memory(&bytes).is_ok(), "{which}");
+    }
+    assert_eq!(
+        checks[3]["check_detail"][0]["match_percentage"]
+            .as_str()
+            .map(|p| p.parse::<u32>().is_ok()),
+        Some(true)
+    );
+    desk.stop().await;
+}

@@ -179,6 +179,62 @@ async fn token_endpoint_follows_rfc_6749_client_credentials() {
 }
 
 #[tokio::test]
+async fn the_token_endpoint_answers_get_only_where_configured_so() {
+    let query = [
+        ("grant_type", "client_credentials"),
+        ("client_id", CLIENT_ID),
+        ("client_secret", CLIENT_SECRET),
+    ];
+    let d = start(oauth2).await;
+    let resp = d
+        .http
+        .get(token_url(&d))
+        .query(&query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405, "POST only by default");
+    d.stop().await;
+
+    let d = start(|c| {
+        oauth2(c);
+        c.receiver.auth.token_method = kyc_core::config::TokenMethod::Get;
+    })
+    .await;
+    let resp = d
+        .http
+        .get(token_url(&d))
+        .query(&query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let issued: Value = resp.json().await.unwrap();
+    let token = issued["access_token"].as_str().unwrap();
+    let sub = submission(Scenario::Clean, 61);
+    assert_eq!(post_with(&d, token, &sub.payload).await.status(), 200);
+    // The same checks as a POST: a wrong secret is invalid_client; POST still works.
+    let resp = d
+        .http
+        .get(token_url(&d))
+        .query(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", CLIENT_ID),
+            ("client_secret", "wrong-secret-0123456789"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error"],
+        "invalid_client"
+    );
+    assert_eq!(take_token(&d, &query, None).await.0, 200);
+    d.stop().await;
+}
+
+#[tokio::test]
 async fn receiver_refuses_every_bad_token_with_invalid_token() {
     let d = start(oauth2).await;
     let sub = submission(Scenario::Clean, 21);
@@ -443,12 +499,64 @@ async fn custom_template_bodies_are_mapped_and_say_what_is_missing() {
         fields.contains("PA9992592") && fields.contains("12.03.1985"),
         "{fields}"
     );
-    // The same body again is the same request (no correlation id in the template).
-    assert_eq!(d.post(&body).await.1, answer);
-    assert_eq!(d.count(), 1);
+    // No correlation id in the template: the same body again is a new case (a person re-doing
+    // KYC never gets the earlier answer).
+    let (_, again) = d.post(&body).await;
+    assert_ne!(again["reference_number"], answer["reference_number"]);
+    assert_eq!(d.count(), 2);
     let (status, err) = d.post(&json!({"userId": 42, "name": "x"})).await;
     assert_eq!(status, 400);
     assert_eq!(err["field"], "/userId");
+}
+
+#[tokio::test]
+async fn the_docs_template_without_a_user_id_is_received_flagged_and_answered_without_one() {
+    // Ditto ID's own short example: {"name":"${name}","dob":"${dob}","documentNumber":"${doc_no}"}.
+    let template = |c: &mut kyc_core::config::Config| {
+        c.decision.hold_secs = 0;
+        c.decision.on_timeout = kyc_core::config::OnTimeout::Accept;
+        for (k, v) in [
+            ("name", "/name"),
+            ("date_of_birth", "/dob"),
+            ("document_number", "/documentNumber"),
+        ] {
+            c.receiver.mapping.insert(k.into(), v.into());
+        }
+    };
+    let body = json!({"name": "Anna Bērziņa", "dob": "12.03.1985", "documentNumber": "PA9992592"});
+    let d = start(template).await;
+    let (status, answer) = d.post(&body).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["result"], true);
+    assert!(
+        answer.get("user_id").is_none(),
+        "no user to rename to: {answer}"
+    );
+    let (_, page) = d.get("/api/cases?status=all").await;
+    let case = &page["cases"][0];
+    assert_eq!(case["user_id"], "");
+    assert!(
+        case["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "user_id_missing"),
+        "{case}"
+    );
+    d.stop().await;
+
+    // A default user id, and retries of a byte-identical body answered from the first case.
+    let d = start(|c| {
+        template(c);
+        c.receiver.default_user_id = "web-onboarding".into();
+        c.receiver.correlation = kyc_core::config::Correlation::Body;
+    })
+    .await;
+    let (_, first) = d.post(&body).await;
+    assert_eq!(first["user_id"], "web-onboarding");
+    assert_eq!(d.post(&body).await.1, first);
+    assert_eq!(d.count(), 1);
+    d.stop().await;
 }
 
 #[tokio::test]

@@ -120,6 +120,24 @@ fn detail(
     })
 }
 
+/// The hologram check's images, as Ditto ID sends them: the reference (etalon) and the captured
+/// area of the front page; a tampered document's capture is washed out (no hologram).
+fn hologram_images(front: &image::RgbImage, tampered: bool) -> (String, String) {
+    let (w, h) = (front.width() / 4, front.height() / 4);
+    let area = image::imageops::crop_imm(front, front.width() - w - w / 4, h / 4, w, h).to_image();
+    let mut captured = area.clone();
+    for p in captured.pixels_mut() {
+        for c in p.0.iter_mut() {
+            *c = if tampered {
+                200 + *c / 5
+            } else {
+                c.saturating_add(12)
+            };
+        }
+    }
+    (b64_jpeg(&area), b64_jpeg(&captured))
+}
+
 fn check(category: &str, name: &str, details: Vec<Value>) -> Value {
     let worst = details
         .iter()
@@ -442,15 +460,14 @@ pub(crate) fn build(requested: Scenario, index: u64, seed: u64, today: &Today) -
         art_seed: ri.next_u64(),
     };
     let mut images = Map::new();
-    if passport {
-        images.insert(
-            "front_page".into(),
-            b64_jpeg(&docs::passport_page(&art)).into(),
-        );
+    let front = if passport {
+        docs::passport_page(&art)
     } else {
-        images.insert("front_page".into(), b64_jpeg(&docs::id_front(&art)).into());
         images.insert("back_page".into(), b64_jpeg(&docs::id_back(&art)).into());
-    }
+        docs::id_front(&art)
+    };
+    images.insert("front_page".into(), b64_jpeg(&front).into());
+    let hologram_images = hologram_images(&front, scenario == Scenario::Tampered);
     images.insert(
         "portrait_image".into(),
         b64_jpeg(&docs::portrait(&look)).into(),
@@ -554,7 +571,7 @@ pub(crate) fn build(requested: Scenario, index: u64, seed: u64, today: &Today) -
             "BARCODE",
         ));
     }
-    let hologram = if scenario == Scenario::Tampered {
+    let mut hologram = if scenario == Scenario::Tampered {
         detail(
             "Hologram",
             "ERROR",
@@ -577,6 +594,8 @@ pub(crate) fn build(requested: Scenario, index: u64, seed: u64, today: &Today) -
             0,
         )
     };
+    hologram["etalon_image"] = hologram_images.0.into();
+    hologram["actual_image"] = hologram_images.1.into();
     let pages = if passport { 1 } else { 2 };
     let glare = (0..pages)
         .map(|p| detail("Glares", "OK", "No glare detected", "", "", "", "0", p))

@@ -33,7 +33,7 @@ export interface DocumentView {
   is_nfc_document: boolean | null; nfc_scan_status: string | null; nfc_scan_status_reason: string | null; checks: Check[];
 }
 export interface CaseDetail extends CaseSummary {
-  app_id: string | null; face_match: Score; liveness: Score; face_score_percent: number | null;
+  app_id: string | null; portrait_source: string | null; face_match: Score; liveness: Score; face_score_percent: number | null;
   document: DocumentView | null; fields: FieldRow[]; images: ImageInfo[]; decisions: DecisionRecord[];
   history: CaseSummary[]; timeline: AuditEntry[]; raw: unknown;
 }
