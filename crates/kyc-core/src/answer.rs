@@ -39,23 +39,47 @@ pub fn status_message(a: &Answer) -> &'static str {
     }
 }
 
-/// The JSON body Ditto ID receives.
+/// The JSON body Ditto ID receives. A part with nothing to say (no user id, no linked customer
+/// id, no use case for this outcome) is left out rather than sent empty.
 pub fn shape(a: &Answer, cfg: &AnswerConfig) -> Value {
     let mut root = Map::new();
+    let linked = a.linked_user_id();
+    let primary_configured = !cfg.primary_user_id.is_empty();
     for (key, path) in cfg.locators() {
-        if key == "user_id" && a.user_id.is_empty() {
-            continue; // no user named: Ditto ID keeps its own (it renames to what is answered)
-        }
         let value = match key {
-            "result" => json!(a.result),
-            "reference_number" => json!(a.reference),
-            "user_id" => json!(a.user_id),
-            "status_code" => json!(200),
-            _ => json!(status_message(a)),
+            "result" => Some(json!(a.result)),
+            "reference_number" => Some(json!(a.reference)),
+            "user_id" if primary_configured => text(&a.sent_user_id),
+            "user_id" => text(&a.user_id),
+            "status_code" => Some(json!(200)),
+            "primary_user_id" => linked.and_then(text),
+            "login_ids" => {
+                let mut ids: Vec<&str> = [a.sent_user_id.as_str()]
+                    .into_iter()
+                    .chain(linked)
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                ids.dedup();
+                (!ids.is_empty()).then(|| json!(ids))
+            }
+            "for_user_id" => text(&a.sent_user_id),
+            "orchestration_use_case" => text(if a.result {
+                &cfg.use_case_approved
+            } else {
+                &cfg.use_case_rejected
+            }),
+            _ => Some(json!(status_message(a))),
         };
-        put(&mut root, path, value);
+        if let Some(value) = value {
+            put(&mut root, path, value);
+        }
     }
     Value::Object(root)
+}
+
+/// A text value, or nothing for an empty one.
+fn text(s: &str) -> Option<Value> {
+    (!s.is_empty()).then(|| json!(s))
 }
 
 #[cfg(test)]
@@ -69,6 +93,7 @@ mod tests {
             by: "reviewer".into(),
             user_id: "testuser1".into(),
             reference: "KYC-2026-000001".into(),
+            sent_user_id: "testuser1".into(),
         }
     }
 
@@ -88,11 +113,48 @@ mod tests {
             user_id: "user.id".into(),
             status_code: "status.code".into(),
             status_message: "status.message".into(),
+            ..AnswerConfig::default()
         };
         let v = shape(&answer(), &cfg);
         assert_eq!(locate(&v, "data.kyc.approved"), Some(&json!(true)));
         assert_eq!(locate(&v, "data.ref"), Some(&json!("KYC-2026-000001")));
         assert_eq!(locate(&v, "user.id"), Some(&json!("testuser1")));
         assert_eq!(locate(&v, "status.message"), Some(&json!("approved")));
+    }
+
+    #[test]
+    fn the_extra_locators_carry_the_linked_id_login_ids_the_user_and_the_use_case() {
+        let cfg = AnswerConfig {
+            primary_user_id: "primaryUserId".into(),
+            login_ids: "loginIds".into(),
+            for_user_id: "forUserId".into(),
+            orchestration_use_case: "next.useCase".into(),
+            use_case_approved: "onboarding-complete".into(),
+            use_case_rejected: String::new(),
+            ..AnswerConfig::default()
+        };
+        // Not linked: the user id sent everywhere; no primary id; the approved use case.
+        let v = shape(&answer(), &cfg);
+        assert_eq!(
+            v,
+            json!({"result": true, "reference_number": "KYC-2026-000001", "user_id": "testuser1",
+                   "loginIds": ["testuser1"], "forUserId": "testuser1",
+                   "next": {"useCase": "onboarding-complete"}})
+        );
+        // Linked to a customer id: the primary id and a second login id; user_id is not renamed
+        // while a primary locator is configured. Rejected: no use case configured, none sent.
+        let linked = Answer {
+            result: false,
+            user_id: "CUST-77".into(),
+            ..answer()
+        };
+        let v = shape(&linked, &cfg);
+        assert_eq!(v["user_id"], "testuser1");
+        assert_eq!(v["primaryUserId"], "CUST-77");
+        assert_eq!(v["loginIds"], json!(["testuser1", "CUST-77"]));
+        assert!(v.get("next").is_none(), "{v}");
+        // Without a primary locator the link renames the user, as before.
+        let plain = shape(&linked, &AnswerConfig::default());
+        assert_eq!(plain["user_id"], "CUST-77");
     }
 }

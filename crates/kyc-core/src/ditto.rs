@@ -149,12 +149,12 @@ pub fn export(cfg: &Config) -> Value {
             "resultLocator": a.result,
             "referenceNumberLocator": a.reference_number,
             "userIdLocator": a.user_id,
-            "primaryUserIdLocator": "",
-            "loginIdsLocator": "",
+            "primaryUserIdLocator": a.primary_user_id,
+            "loginIdsLocator": a.login_ids,
             "statusCodeLocator": a.status_code,
             "statusMessageLocator": a.status_message,
-            "forUserIdLocator": "",
-            "orchestrationUseCaseLocator": "",
+            "forUserIdLocator": a.for_user_id,
+            "orchestrationUseCaseLocator": a.orchestration_use_case,
         },
     });
     if auth.mode == AuthMode::Oauth2 {
@@ -355,6 +355,13 @@ pub fn import(v: &Value, base: &Config, key_encoding: KeyEncoding) -> Result<Con
         user_id: loc("userIdLocator", "user_id"),
         status_code: str_at(&rb, "statusCodeLocator").to_string(),
         status_message: str_at(&rb, "statusMessageLocator").to_string(),
+        primary_user_id: str_at(&rb, "primaryUserIdLocator").to_string(),
+        login_ids: str_at(&rb, "loginIdsLocator").to_string(),
+        for_user_id: str_at(&rb, "forUserIdLocator").to_string(),
+        orchestration_use_case: str_at(&rb, "orchestrationUseCaseLocator").to_string(),
+        // Ditto ID's config has no values for the use cases: kept from the current config.
+        use_case_approved: r.answer.use_case_approved.clone(),
+        use_case_rejected: r.answer.use_case_rejected.clone(),
     };
 
     r.mapping = BTreeMap::new();
@@ -507,6 +514,35 @@ mod tests {
         assert_eq!(r.mapping["user_id"], "/user/id");
         assert_eq!(r.answer.result, "data.ok");
         assert_eq!(r.answer.user_id, "user_id");
+    }
+
+    #[test]
+    fn every_answer_locator_is_imported_and_exported() {
+        let v = json!({
+            "url": "https://kyc.example.com/kyc",
+            "responseBody": {"resultLocator": "ok", "referenceNumberLocator": "ref", "userIdLocator": "uid",
+                "primaryUserIdLocator": "customer.id", "loginIdsLocator": "logins",
+                "statusCodeLocator": "", "statusMessageLocator": "msg",
+                "forUserIdLocator": "agent.forUser", "orchestrationUseCaseLocator": "useCase"}
+        });
+        let mut start = Config::first_start();
+        start.receiver.answer.use_case_approved = "welcome".into();
+        let cfg = import(&v, &start, KeyEncoding::Text).unwrap();
+        let a = &cfg.receiver.answer;
+        assert_eq!(
+            (
+                a.primary_user_id.as_str(),
+                a.login_ids.as_str(),
+                a.for_user_id.as_str()
+            ),
+            ("customer.id", "logins", "agent.forUser")
+        );
+        assert_eq!(a.orchestration_use_case, "useCase");
+        assert_eq!(
+            a.use_case_approved, "welcome",
+            "kept: Ditto ID's config has no values"
+        );
+        assert_eq!(export(&cfg)["responseBody"], v["responseBody"]);
     }
 
     #[test]

@@ -56,6 +56,17 @@ pub struct Answer {
     pub by: String,
     pub user_id: String,
     pub reference: String,
+    /// The user id Ditto ID sent (`user_id` differs when a reviewer linked a customer id).
+    #[serde(skip)]
+    pub sent_user_id: String,
+}
+
+impl Answer {
+    /// The customer id a reviewer linked the case to, if any.
+    pub fn linked_user_id(&self) -> Option<&str> {
+        (self.user_id != self.sent_user_id && !self.user_id.is_empty())
+            .then_some(self.user_id.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -250,6 +261,7 @@ fn summary_from_row(
                 by: row.get(11)?,
                 user_id: answer_user,
                 reference: reference.clone(),
+                sent_user_id: pii.user_id.clone(),
             }),
             None => None,
         };

@@ -229,6 +229,58 @@ async fn a_reviewer_can_link_the_user_to_another_id_on_approval() {
 }
 
 #[tokio::test]
+async fn the_customer_id_linked_on_approval_fills_the_primary_and_login_id_locators() {
+    let d = start(|c| {
+        let a = &mut c.receiver.answer;
+        a.primary_user_id = "primaryUserId".into();
+        a.login_ids = "loginIds".into();
+        a.for_user_id = "forUserId".into();
+        a.orchestration_use_case = "useCase".into();
+        a.use_case_approved = "onboarding-complete".into();
+        a.use_case_rejected = "manual-review".into();
+    })
+    .await;
+    let sub = submission(Scenario::Clean, 304);
+    let held = d.post_in_background(&sub.payload);
+    let id = d.wait_for_case(&sub.requester_id).await["id"]
+        .as_i64()
+        .unwrap();
+    let (status, detail) = d
+        .decide(id, json!({"decision": "approve", "user_id": "CUST-000043"}))
+        .await;
+    assert_eq!(status, 200, "{detail}");
+    let answer = tokio::time::timeout(Duration::from_secs(10), held)
+        .await
+        .unwrap()
+        .unwrap();
+    let sent = sub.payload["request_info"]["user_id"].clone();
+    assert_eq!(
+        answer["user_id"], sent,
+        "no rename while the primary id carries the link"
+    );
+    assert_eq!(answer["primaryUserId"], "CUST-000043");
+    assert_eq!(answer["loginIds"], json!([sent, "CUST-000043"]));
+    assert_eq!(answer["forUserId"], sent);
+    assert_eq!(answer["useCase"], "onboarding-complete");
+    // A rejection names its own use case and no primary id.
+    let other = submission(Scenario::Clean, 305);
+    let held = d.post_in_background(&other.payload);
+    let id = d.wait_for_case(&other.requester_id).await["id"]
+        .as_i64()
+        .unwrap();
+    let (status, _) = d
+        .decide(
+            id,
+            json!({"decision": "reject", "reasons": ["other"], "comment": "x"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let answer = held.await.unwrap();
+    assert_eq!(answer["useCase"], "manual-review");
+    assert!(answer.get("primaryUserId").is_none(), "{answer}");
+}
+
+#[tokio::test]
 async fn history_flags_show_reused_documents_and_returning_users() {
     let d = start(|c| c.decision.hold_secs = 0).await;
     let first = submission(Scenario::Clean, 303);
