@@ -662,6 +662,8 @@ fn five_mb_stream() -> reqwest::Body {
 
 #[tokio::test]
 async fn refusals_before_the_body_are_readable_by_senders_that_write_the_whole_body_first() {
+    // Java's HttpClient (Ditto ID's sender), Python requests and reqwest all read 401, 415, 413
+    // and 404 while their 5 MB body is still being sent.
     const TOKEN: &str = "bearer-token-0123456789";
     let d = start(|c| {
         c.receiver.auth.mode = AuthMode::Bearer;
@@ -704,6 +706,21 @@ async fn refusals_before_the_body_are_readable_by_senders_that_write_the_whole_b
     ];
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/refusal_client.py");
     for (url, content_type, authorization, status, code) in &cases {
+        // Java's HttpClient, as Ditto ID's IDV Server sends (the JDK's source launcher).
+        let java = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/RefusalClient.java");
+        let out = tokio::process::Command::new("java")
+            .args([java, url.as_str()])
+            .arg(&ca)
+            .args([content_type, authorization])
+            .output()
+            .await
+            .expect("java from a JDK (installed by scripts/setup.sh)");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            format!("{status} {code}"),
+            "Java HttpClient, {url} {content_type}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         // Python requests (sendall, then read).
         let out = tokio::process::Command::new("python3")
             .args([script, url.as_str()])
