@@ -157,13 +157,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     let sub = kyc_core::ingest::open(&OpenedBody::plain(text.into_bytes()))?;
                     // Spread over 90 days, oldest first.
                     let at = now - ((n - i) as i64 * 90 * 86_400_000 / n as i64);
-                    let mut flags = kyc_core::checks::evaluate(
+                    let flags = kyc_core::checks::evaluate(
                         &sub.payload,
                         &policy,
                         kyc_core::timefmt::date_of(at),
                     );
-                    // As the receiver does: repeat users and reused documents are flagged.
-                    flags.extend(kyc_core::checks::history_flags(&store, &sub)?);
+                    // As the receiver does: repeat users and reused documents are flagged (by
+                    // the store, inside the insert).
                     let case = match store.insert_case(&sub, &flags, at)? {
                         kyc_core::store::Inserted::New(c) => c,
                         kyc_core::store::Inserted::Existing(c) => c,

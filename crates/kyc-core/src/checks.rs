@@ -4,11 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::{AutoApprove, DecisionConfig};
-use crate::error::CoreError;
 use crate::ingest::CustomBody;
 use crate::ingest::Submission;
 use crate::model::Payload;
-use crate::store::{CaseQuery, NewDecision, Store};
+use crate::store::NewDecision;
 
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
@@ -294,35 +293,27 @@ pub fn user_id_missing_flag(sub: &Submission) -> Option<Flag> {
     })
 }
 
-pub fn history_flags(store: &Store, sub: &Submission) -> Result<Vec<Flag>, CoreError> {
+/// The history flags of a new case, from what the store already holds (read by
+/// [`crate::store::Store::insert_case`] inside the transaction that stores the case, so two
+/// simultaneous submissions of one document cannot both miss each other): `reused` are the
+/// references of other users' cases with the same document number, `earlier` the same user's
+/// cases as (reference, status).
+pub fn history_flags(reused: &[String], earlier: &[(String, String)]) -> Vec<Flag> {
     let mut flags = Vec::new();
-    if sub.user_id.is_empty() {
-        return Ok(flags); // no user: no history to compare with
+    if !reused.is_empty() {
+        flags.push(Flag::new(
+            "document_reused",
+            Severity::Warning,
+            format!(
+                "The same document number was submitted for another user in {}",
+                reused.join(", ")
+            ),
+        ));
     }
-    if let Some(number) = sub.payload.document_number() {
-        let seen = store.document_seen(number, &sub.user_id)?;
-        if !seen.is_empty() {
-            let refs: Vec<&str> = seen.iter().map(String::as_str).collect();
-            flags.push(Flag::new(
-                "document_reused",
-                Severity::Warning,
-                format!(
-                    "The same document number was submitted for another user in {}",
-                    refs.join(", ")
-                ),
-            ));
-        }
-    }
-    let earlier = store.list(&CaseQuery {
-        user_id: Some(sub.user_id.clone()),
-        limit: 5,
-        ..Default::default()
-    })?;
-    if !earlier.cases.is_empty() {
+    if !earlier.is_empty() {
         let list: Vec<String> = earlier
-            .cases
             .iter()
-            .map(|c| format!("{} ({})", c.reference, c.status))
+            .map(|(reference, status)| format!("{reference} ({status})"))
             .collect();
         flags.push(Flag::new(
             "user_seen_before",
@@ -330,7 +321,7 @@ pub fn history_flags(store: &Store, sub: &Submission) -> Result<Vec<Flag>, CoreE
             format!("This user has earlier cases: {}", list.join(", ")),
         ));
     }
-    Ok(flags)
+    flags
 }
 
 /// The policy's automatic decision for these flags, if any: a configured auto-reject flag wins;

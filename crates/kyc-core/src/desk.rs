@@ -137,7 +137,7 @@ impl Desk {
         let store = self.store.clone();
         let policy = self.policy.clone();
         let custom = self.custom.clone();
-        let (inserted, flags) = blocking(move || {
+        let inserted = blocking(move || {
             let sub = ingest::open_with(&body, &custom)?;
             let received = now_ms();
             let mut flags =
@@ -150,8 +150,8 @@ impl Desk {
                 flags.push(checks::coerced_flag(&sub.coerced));
             }
             flags.extend(checks::unreadable_images_flag(&sub.images));
-            flags.extend(checks::history_flags(&store, &sub)?);
-            Ok((store.insert_case(&sub, &flags, received)?, flags))
+            // The history flags are added by the store, inside the insert's transaction.
+            store.insert_case(&sub, &flags, received)
         })
         .await?;
         let hold = Duration::from_secs(self.policy.hold_secs);
@@ -161,10 +161,10 @@ impl Desk {
                 case
             }
             Inserted::New(case) => {
-                tracing::info!(case = case.id, reference = %case.reference, flags = flags.len(), "case stored");
+                tracing::info!(case = case.id, reference = %case.reference, flags = case.flags.len(), "case stored");
                 let until = crate::timefmt::rfc3339(now_ms() + hold.as_millis() as i64);
                 self.emit(EventKind::Created, case.clone(), Some(until));
-                match checks::automatic_decision(&flags, &self.policy) {
+                match checks::automatic_decision(&case.flags, &self.policy) {
                     Some(d) => self.decide_id(case.id, d).await?,
                     None => case,
                 }

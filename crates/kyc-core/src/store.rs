@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/008_case_flags.sql"),
     include_str!("../migrations/009_mapped_model.sql"),
     include_str!("../migrations/010_account_lifecycle.sql"),
+    include_str!("../migrations/011_case_counter.sql"),
 ];
 
 const READER_POOL: usize = 4;
@@ -229,6 +230,32 @@ struct Pii {
     flags: Vec<Flag>,
 }
 
+/// The history flags of `sub` from the cases already stored, read in the insert transaction.
+fn history_in(conn: &Connection, vault: &Vault, sub: &Submission) -> Result<Vec<Flag>, CoreError> {
+    let user = vault.tag("user", &sub.user_id);
+    let reused: Vec<String> = match sub.payload.document_number() {
+        Some(number) => conn
+            .prepare_cached(
+                "SELECT reference FROM cases WHERE document_tag = ?1 AND user_tag <> ?2 \
+                 ORDER BY id DESC LIMIT 5",
+            )?
+            .query_map(params![vault.tag("document", number), user], |r| r.get(0))?
+            .collect::<Result<_, _>>()?,
+        None => Vec::new(),
+    };
+    // A case without a user id (a custom template that has none) has no history of its own.
+    let earlier: Vec<(String, String)> = if sub.user_id.is_empty() {
+        Vec::new()
+    } else {
+        conn.prepare_cached(
+            "SELECT reference, status FROM cases WHERE user_tag = ?1 ORDER BY id DESC LIMIT 5",
+        )?
+        .query_map([user], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?
+    };
+    Ok(crate::checks::history_flags(&reused, &earlier))
+}
+
 fn sealed_err(e: CoreError) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))
 }
@@ -398,6 +425,8 @@ impl Store {
     }
 
     /// Stores a new case with its images in one durable transaction, or finds the earlier one.
+    /// The history flags (`document_reused`, `user_seen_before`) are added to `flags` inside that
+    /// transaction, under the write lock: simultaneous submissions see each other.
     pub fn insert_case(
         &self,
         sub: &Submission,
@@ -421,7 +450,15 @@ impl Store {
                 }
                 return Err(CoreError::Conflict(sub.requester_id.clone()));
             }
-            let next_id: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM cases", [], |r| r.get(0))?;
+            let mut flags = flags.to_vec();
+            flags.extend(history_in(&tx, vault, sub)?);
+            let flags = &flags[..];
+            // Never MAX(id) + 1: an erased case's number stays used.
+            let next_id: i64 = tx.query_row(
+                "UPDATE counters SET last = last + 1 WHERE name = 'case' RETURNING last",
+                [],
+                |r| r.get(0),
+            )?;
             let year = crate::timefmt::year_of(received_at_ms);
             let reference = format!("KYC-{year}-{next_id:06}");
             let p = &sub.payload;
@@ -1005,22 +1042,6 @@ impl Store {
         f: impl FnOnce(&Connection) -> Result<T, CoreError>,
     ) -> Result<T, CoreError> {
         self.read(f)
-    }
-
-    /// Other users' cases with this document number (their references), newest first.
-    pub fn document_seen(&self, number: &str, except_user: &str) -> Result<Vec<String>, CoreError> {
-        let (tag, user) = (
-            self.vault.tag("document", number),
-            self.vault.tag("user", except_user),
-        );
-        self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT reference FROM cases WHERE document_tag = ?1 AND user_tag <> ?2 \
-                 ORDER BY id DESC LIMIT 5",
-            )?;
-            let rows = stmt.query_map(params![tag, user], |r| r.get(0))?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
     }
 
     /// Webhook deliveries due now (oldest first).
@@ -1623,6 +1644,89 @@ mod tests {
             found.sort();
             assert_eq!(&found, expected, "{code}");
         }
+    }
+
+    #[test]
+    fn case_numbers_are_never_reused_after_erasure_or_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        let (year, month, day) = crate::timefmt::today();
+        let today = kyc_sim::Today { year, month, day };
+        let insert = |store: &Store, i: u64| {
+            let sim = kyc_sim::generate(kyc_sim::Scenario::Clean, i, 9, &today);
+            let body = crate::ingest::OpenedBody::plain(sim.payload.to_string().into_bytes());
+            let sub = crate::ingest::open(&body).unwrap();
+            match store.insert_case(&sub, &[], now_ms()).unwrap() {
+                Inserted::New(case) => case,
+                Inserted::Existing(_) => panic!("new case expected"),
+            }
+        };
+        let store = Store::open(&path, MasterKey::Key([6; 32])).unwrap();
+        let first = insert(&store, 0);
+        let newest = insert(&store, 1);
+        store.erase(newest.id, "admin", "test").unwrap();
+        drop(store);
+        let store = Store::open(&path, MasterKey::Key([6; 32])).unwrap();
+        let next = insert(&store, 2);
+        assert_eq!(next.id, newest.id + 1, "the erased number stays used");
+        assert_ne!(next.reference, newest.reference);
+        assert!(next.id > first.id);
+    }
+
+    /// The store adds the history flags itself, inside the insert: a caller that computed none
+    /// (as two simultaneous submissions would have, each before the other was stored) still gets
+    /// `document_reused` on the second case of one document.
+    #[test]
+    fn the_insert_itself_flags_a_document_another_user_submitted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join(DB_FILE), MasterKey::Key([7; 32])).unwrap();
+        let (year, month, day) = crate::timefmt::today();
+        let today = kyc_sim::Today { year, month, day };
+        let sim = kyc_sim::generate(kyc_sim::Scenario::Clean, 1, 11, &today).payload;
+        let mut twin = sim.clone();
+        twin["request_info"]["requester_id"] = "twin-1".into();
+        twin["request_info"]["user_id"] = "someone.else@example.com".into();
+        let mut again = sim.clone();
+        again["request_info"]["requester_id"] = "again-1".into();
+        let insert = |v: &serde_json::Value| {
+            let body = crate::ingest::OpenedBody::plain(v.to_string().into_bytes());
+            let sub = crate::ingest::open(&body).unwrap();
+            match store.insert_case(&sub, &[], now_ms()).unwrap() {
+                Inserted::New(case) => case,
+                Inserted::Existing(_) => panic!("new case expected"),
+            }
+        };
+        let first = insert(&sim);
+        assert!(first.flags.is_empty(), "{:?}", first.flags);
+        let codes = |c: &CaseSummary| c.flags.iter().map(|f| f.code.clone()).collect::<Vec<_>>();
+        let second = insert(&twin);
+        assert_eq!(codes(&second), ["document_reused"]);
+        assert!(second.flags[0].message.contains(&first.reference));
+        let third = insert(&again);
+        assert_eq!(codes(&third), ["document_reused", "user_seen_before"]);
+    }
+
+    /// A store from before the counter (schema v10) whose newest case was erased: the counter
+    /// starts after the erased number the audit trail still names.
+    #[test]
+    fn the_counter_migration_starts_after_every_number_ever_used() {
+        let conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..10] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute(
+            "INSERT INTO audit (at, actor, action, case_id, prev_hash, hash) \
+             VALUES (0, 'admin', 'case.erased', 7, x'', x'')",
+            [],
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATIONS[10]).unwrap();
+        let last: i64 = conn
+            .query_row("SELECT last FROM counters WHERE name = 'case'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(last, 7);
     }
 
     #[test]

@@ -220,6 +220,44 @@ async fn an_erased_case_cannot_be_read_back_even_with_the_master_key() {
 }
 
 #[tokio::test]
+async fn an_erased_number_is_never_given_to_the_next_person() {
+    let d = start(|_| {}).await;
+    let (_, id, _) = decided_case(&d, 14).await;
+    let (_, erased) = d.get(&format!("/api/cases/{id}")).await;
+    let erased_reference = erased["reference"].as_str().unwrap().to_string();
+    let admin = d.login("ada").await;
+    let (status, _) = d
+        .post_as(
+            &admin,
+            &format!("/api/cases/{id}/erase"),
+            json!({"reason": "DSR ticket 4712"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // The newest case is gone; the next, unrelated person gets a number of their own.
+    let next = submission(Scenario::Clean, 15);
+    let _held = d.post_in_background(&next.payload);
+    let case = d.wait_for_case(&next.requester_id).await;
+    assert_ne!(case["id"], id);
+    assert_ne!(case["reference"], erased_reference.as_str());
+    let (_, detail) = d.get(&format!("/api/cases/{}", case["id"])).await;
+    let actions: Vec<&str> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        !actions
+            .iter()
+            .any(|a| *a == "case.erased" || *a == "case.decided"),
+        "a clean timeline: {actions:?}"
+    );
+    assert_eq!(actions.first(), Some(&"case.received"));
+    d.stop().await;
+}
+
+#[tokio::test]
 async fn retention_erases_decided_cases_only_after_the_period() {
     let d = start(|c| c.decision.hold_secs = 0).await;
     let (_, old, _) = {

@@ -311,6 +311,38 @@ async fn history_flags_show_reused_documents_and_returning_users() {
 }
 
 #[tokio::test]
+async fn simultaneous_submissions_of_one_document_do_not_miss_each_other() {
+    let d = start(|c| c.decision.hold_secs = 0).await;
+    for pair in 0..6 {
+        let first = submission(Scenario::Clean, 320 + pair);
+        let mut second = first.payload.clone();
+        second["request_info"]["requester_id"] = json!(format!("twin-{pair}"));
+        second["request_info"]["user_id"] = json!(format!("twin-{pair}@example.com"));
+        let (a, b) = tokio::join!(d.post(&first.payload), d.post(&second));
+        assert_eq!((a.0, b.0), (200, 200));
+        // Whichever was stored second names the other.
+        let cases = [
+            d.wait_for_case(&first.requester_id).await,
+            d.wait_for_case(&format!("twin-{pair}")).await,
+        ];
+        let later = cases.iter().max_by_key(|c| c["id"].as_i64()).unwrap();
+        let earlier = cases.iter().min_by_key(|c| c["id"].as_i64()).unwrap();
+        let reused = |c: &Value| {
+            c["flags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["code"] == "document_reused")
+        };
+        assert!(reused(later), "pair {pair}: {later}");
+        assert!(!reused(earlier), "pair {pair}: {earlier}");
+        assert!(later["flags"]
+            .to_string()
+            .contains(earlier["reference"].as_str().unwrap()));
+    }
+}
+
+#[tokio::test]
 async fn the_mixed_scenario_carries_its_flags_and_answers_follow_the_policy() {
     let d = start(|c| {
         c.decision.hold_secs = 1;
