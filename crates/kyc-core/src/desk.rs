@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
+use serde_json::json;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
@@ -67,6 +68,8 @@ pub struct Desk {
     /// Wakes the webhook worker when a delivery is queued.
     deliveries: Arc<tokio::sync::Notify>,
     events: broadcast::Sender<Event>,
+    /// Who looked at what lately: one audit entry per look, not per refresh.
+    looks: Arc<crate::access::Looks>,
 }
 
 /// Runs blocking store work off the async threads (the edges use it too).
@@ -89,6 +92,7 @@ impl Desk {
             notify: false,
             deliveries: Arc::default(),
             events,
+            looks: Arc::default(),
         }
     }
 
@@ -260,6 +264,65 @@ impl Desk {
         let mut detail = blocking(move || view::detail(&store, &k, &policy)).await?;
         detail.summary.hold_until = self.hold_until(detail.summary.id);
         Ok(detail)
+    }
+
+    /// A case as `user` sees it; the opening is audited (`case.viewed`), its refreshes are not.
+    pub async fn detail_seen_by(&self, key: &str, user: &str) -> Result<CaseDetail, CoreError> {
+        let detail = self.detail(key).await?;
+        let id = detail.summary.id;
+        if self
+            .looks
+            .starts_opening(user, crate::access::Look::Case(id), now_ms())
+        {
+            let (store, user) = (self.store.clone(), user.to_string());
+            blocking(move || store.audit(&user, "case.viewed", Some(id), json!({}))).await?;
+        }
+        Ok(detail)
+    }
+
+    /// An image as `user` sees it ([`Desk::image_for_display`]): part of the case's opening when
+    /// the case is open, else audited on its own (`case.image_viewed`).
+    pub async fn image_seen_by(
+        &self,
+        key: &str,
+        name: &str,
+        original: bool,
+        user: &str,
+    ) -> Result<(String, Vec<u8>, Option<String>), CoreError> {
+        let shown = self.image_for_display(key, name, original).await?;
+        let store = self.store.clone();
+        let k = key.to_string();
+        let id = blocking(move || store.resolve(&k)).await?;
+        let now = now_ms();
+        let alone = !self.looks.has_open(user, id, now)
+            && self.looks.starts_opening(
+                user,
+                crate::access::Look::Image(id, name.to_string()),
+                now,
+            );
+        if alone {
+            let (store, user) = (self.store.clone(), user.to_string());
+            let detail = json!({"image": name, "original": original});
+            blocking(move || store.audit(&user, "case.image_viewed", Some(id), detail)).await?;
+        }
+        Ok(shown)
+    }
+
+    /// A list or search as `user` sees it: one `cases.listed` entry per distinct query while it
+    /// is looked at (its filter; search words and user ids only as keyed tags).
+    pub async fn list_seen_by(
+        &self,
+        q: crate::store::CaseQuery,
+        user: &str,
+    ) -> Result<crate::store::CasePage, CoreError> {
+        let detail = crate::access::query_detail(&q, |v| hex::encode(self.store.search_tag(v)));
+        let page = self.list(q).await?;
+        let look = crate::access::Look::Query(detail.to_string());
+        if self.looks.starts_opening(user, look, now_ms()) {
+            let (store, user) = (self.store.clone(), user.to_string());
+            blocking(move || store.audit(&user, "cases.listed", None, detail)).await?;
+        }
+        Ok(page)
     }
 
     /// The PDF case report (file name, bytes); the export is audited.

@@ -1,6 +1,7 @@
 //! KYC Desk core: the Ditto ID payload model, validation, KYC Desk's own checks, SQLite storage,
 //! reviewer accounts and the decision loop. No GUI and no HTTP here.
 
+pub mod access;
 pub mod answer;
 pub mod audit;
 pub mod checks;

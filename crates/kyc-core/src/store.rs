@@ -424,6 +424,11 @@ impl Store {
         out
     }
 
+    /// The keyed tag the audit trail records instead of a search word or user id.
+    pub fn search_tag(&self, value: &str) -> Vec<u8> {
+        self.vault.tag("audit-search", value)
+    }
+
     /// Stores a new case with its images in one durable transaction, or finds the earlier one.
     /// The history flags (`document_reused`, `user_seen_before`) are added to `flags` inside that
     /// transaction, under the write lock: simultaneous submissions see each other.

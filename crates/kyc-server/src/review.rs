@@ -388,7 +388,7 @@ fn date_param(v: Option<String>, name: &str, end_of_day: bool) -> Result<Option<
     responses((status = 200, body = kyc_core::store::CasePage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn list_cases(
     State(st): St,
-    _who: Reviewer,
+    Reviewer(user): Reviewer,
     params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Value>, ServerError> {
     let Query(p) = params.map_err(|e| {
@@ -421,19 +421,22 @@ async fn list_cases(
     };
     let page = st
         .desk
-        .list(CaseQuery {
-            status,
-            requester_id: non_empty(p.requester_id),
-            user_id: non_empty(p.user_id),
-            q: non_empty(p.q),
-            flag: non_empty(p.flag),
-            document_type: non_empty(p.document_type),
-            from_ms: date_param(p.from, "from", false)?,
-            to_ms: date_param(p.to, "to", true)?,
-            answered_by,
-            limit: p.limit.unwrap_or(50),
-            cursor,
-        })
+        .list_seen_by(
+            CaseQuery {
+                status,
+                requester_id: non_empty(p.requester_id),
+                user_id: non_empty(p.user_id),
+                q: non_empty(p.q),
+                flag: non_empty(p.flag),
+                document_type: non_empty(p.document_type),
+                from_ms: date_param(p.from, "from", false)?,
+                to_ms: date_param(p.to, "to", true)?,
+                answered_by,
+                limit: p.limit.unwrap_or(50),
+                cursor,
+            },
+            &user.name,
+        )
         .await?;
     Ok(Json(
         serde_json::to_value(page).map_err(|e| CoreError::Internal(e.to_string()))?,
@@ -447,9 +450,7 @@ async fn case_detail(
     Reviewer(user): Reviewer,
     Path(id): Path<String>,
 ) -> Result<Response, ServerError> {
-    let detail = st.desk.detail(&id).await?;
-    let (store, case_id) = (st.desk.store().clone(), detail.summary.id);
-    blocking(move || store.audit(&user.name, "case.viewed", Some(case_id), json!({}))).await?;
+    let detail = st.desk.detail_seen_by(&id, &user.name).await?;
     Ok(Json(detail).into_response())
 }
 #[utoipa::path(get, path = "/api/cases/{id}/images/{name}", tag = "review", security(("session" = [])),
@@ -458,13 +459,13 @@ async fn case_detail(
     responses((status = 200, description = "JPEG, PNG, WebP and GIF as sent; JPEG 2000 as a PNG for display; a PDF or unknown format as a download (Content-Disposition: attachment)"), (status = 404, body = ErrorBody)))]
 async fn case_image(
     State(st): St,
-    _who: Reviewer,
+    Reviewer(user): Reviewer,
     Path((id, name)): Path<(String, String)>,
     Query(q): Query<ImageParams>,
 ) -> Result<Response, ServerError> {
     let (mime, bytes, download) = st
         .desk
-        .image_for_display(&id, &name, q.original.unwrap_or(false))
+        .image_seen_by(&id, &name, q.original.unwrap_or(false), &user.name)
         .await?;
     let mut resp = ([(header::CONTENT_TYPE, mime)], bytes).into_response();
     if let Some(file) = download {

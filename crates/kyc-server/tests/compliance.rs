@@ -258,6 +258,79 @@ async fn an_erased_number_is_never_given_to_the_next_person() {
 }
 
 #[tokio::test]
+async fn every_look_at_personal_data_is_audited_once_per_opening() {
+    let d = start(|c| c.decision.hold_secs = 0).await;
+    let sub = submission(Scenario::Clean, 16);
+    assert_eq!(d.post(&sub.payload).await.0, 200);
+    let id = d.wait_for_case(&sub.requester_id).await["id"]
+        .as_i64()
+        .unwrap();
+    let admin = d.login("ada").await;
+    let entries = |actor: &str, action: &str| {
+        let path = format!("/api/audit?actor={actor}&action={action}&limit=100");
+        let (d, admin) = (&d, &admin);
+        async move {
+            let (status, page) = d.get_as(admin, &path).await;
+            assert_eq!(status, 200, "{page}");
+            page["entries"].as_array().unwrap().clone()
+        }
+    };
+    // rita opens the case; the live refreshes and its images are part of that one opening.
+    for _ in 0..5 {
+        assert_eq!(d.get(&format!("/api/cases/{id}")).await.0, 200);
+        for name in ["selfie", "portrait_image", "front_page"] {
+            assert_eq!(
+                d.get_bytes(&format!("/api/cases/{id}/images/{name}"))
+                    .await
+                    .0,
+                200
+            );
+        }
+    }
+    let viewed = entries("rita", "case.viewed").await;
+    assert_eq!(viewed.len(), 1, "{viewed:?}");
+    assert_eq!(viewed[0]["case_id"], id);
+    assert!(entries("rita", "case.image_viewed").await.is_empty());
+    // An image fetched without its case open is a look of its own (once while it is looked at).
+    for _ in 0..3 {
+        let resp = d
+            .http
+            .get(d.review(&format!("/api/cases/{id}/images/selfie")))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    let alone = entries("ada", "case.image_viewed").await;
+    assert_eq!(alone.len(), 1, "{alone:?}");
+    assert_eq!(alone[0]["detail"]["image"], "selfie");
+    // A search is one entry per query, its words only as a keyed tag.
+    let search = format!("/api/cases?status=all&q={}", sub.surname);
+    for _ in 0..3 {
+        assert_eq!(d.get(&search).await.0, 200);
+    }
+    let listed: Vec<Value> = entries("rita", "cases.listed")
+        .await
+        .into_iter()
+        .filter(|e| e["detail"].get("q_tag").is_some())
+        .collect();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(!listed[0].to_string().contains(&sub.surname));
+    assert!(!listed[0].to_string().contains(&sub.surname.to_lowercase()));
+    assert_eq!(listed[0]["detail"]["q_tag"].as_str().unwrap().len(), 32);
+    // Another filter is another query.
+    assert_eq!(d.get("/api/cases?status=approved").await.0, 200);
+    let approved = entries("rita", "cases.listed")
+        .await
+        .into_iter()
+        .filter(|e| e["detail"]["status"] == "approved")
+        .count();
+    assert_eq!(approved, 1);
+    d.stop().await;
+}
+
+#[tokio::test]
 async fn retention_erases_decided_cases_only_after_the_period() {
     let d = start(|c| c.decision.hold_secs = 0).await;
     let (_, old, _) = {
