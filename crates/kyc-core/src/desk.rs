@@ -2,6 +2,7 @@
 //! (or policy decides, or the window closes), and publish what happens as events.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -70,6 +71,8 @@ pub struct Desk {
     events: broadcast::Sender<Event>,
     /// Who looked at what lately: one audit entry per look, not per refresh.
     looks: Arc<crate::access::Looks>,
+    /// A task is finishing pending erasures.
+    finishing: Arc<AtomicBool>,
 }
 
 /// Runs blocking store work off the async threads (the edges use it too).
@@ -93,6 +96,7 @@ impl Desk {
             deliveries: Arc::default(),
             events,
             looks: Arc::default(),
+            finishing: Arc::default(),
         }
     }
 
@@ -386,7 +390,14 @@ impl Desk {
     }
 
     /// Erases a case on request (a data-subject request): refused while Ditto ID still waits on it.
-    pub async fn erase(&self, key: &str, by: &str, reason: &str) -> Result<String, CoreError> {
+    /// Returns the reference and whether the erasure is complete; a pending one (a reader still
+    /// holds an older snapshot of the WAL) completes in the background.
+    pub async fn erase(
+        &self,
+        key: &str,
+        by: &str,
+        reason: &str,
+    ) -> Result<(String, bool), CoreError> {
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > 200 {
             return Err(CoreError::BadRequest(
@@ -402,14 +413,46 @@ impl Desk {
         }
         let store = self.store.clone();
         let (by, reason) = (by.to_string(), reason.to_string());
-        let reference = blocking(move || store.erase(id, &by, &reason)).await?;
-        tracing::info!(case = id, "erased");
+        let (reference, complete) = blocking(move || store.erase(id, &by, &reason)).await?;
+        tracing::info!(case = id, complete, "erased");
+        if !complete {
+            self.finish_erasures_in_background();
+        }
         self.emit(
             EventKind::Erased,
             CaseSummary::erased(id, reference.clone()),
             None,
         );
-        Ok(reference)
+        Ok((reference, complete))
+    }
+
+    /// Retries the pending erasures every second until the WAL can be truncated, one task at a
+    /// time (also at start, for erasures a restart interrupted).
+    pub fn finish_erasures_in_background(&self) {
+        if self.finishing.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let (store, finishing) = (self.store.clone(), self.finishing.clone());
+        tokio::spawn(async move {
+            loop {
+                let s = store.clone();
+                match blocking(move || s.finish_erasures()).await {
+                    Ok(true) => {
+                        tracing::info!("pending erasures completed");
+                        finishing.store(false, Ordering::SeqCst);
+                        // One queued while this task was finishing: take it on.
+                        let s = store.clone();
+                        let more = blocking(move || s.erasures_pending()).await.unwrap_or(true);
+                        if !more || finishing.swap(true, Ordering::SeqCst) {
+                            return;
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "finishing erasures"),
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
     }
 
     /// Erases every decided case whose final decision is older than `keep_days` days at `now_ms`;
@@ -429,7 +472,11 @@ impl Desk {
             let store = self.store.clone();
             let reason = format!("retention: decided more than {keep_days} days ago");
             let ids = due.clone();
-            let refs = blocking(move || store.erase_all(&due, "retention", &reason)).await?;
+            let (refs, complete) =
+                blocking(move || store.erase_all(&due, "retention", &reason)).await?;
+            if !complete {
+                self.finish_erasures_in_background();
+            }
             erased += refs.len();
             for (id, reference) in ids.into_iter().zip(refs) {
                 self.emit(EventKind::Erased, CaseSummary::erased(id, reference), None);

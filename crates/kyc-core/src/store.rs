@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/009_mapped_model.sql"),
     include_str!("../migrations/010_account_lifecycle.sql"),
     include_str!("../migrations/011_case_counter.sql"),
+    include_str!("../migrations/012_pending_erasures.sql"),
 ];
 
 const READER_POOL: usize = 4;
@@ -309,6 +310,9 @@ fn summary_from_row(
         })
     }
 }
+
+/// How long an erasure waits for readers before it answers "pending".
+const ERASURE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -1223,19 +1227,71 @@ impl Store {
     /// tags and webhook deliveries go in one transaction, deleted rows are overwritten
     /// (`secure_delete`), and the WAL is checkpointed and truncated. The audit trail keeps the id,
     /// the reference and the event. Returns the reference.
-    pub fn erase(&self, id: i64, by: &str, reason: &str) -> Result<String, CoreError> {
-        let mut refs = self.erase_all(&[id], by, reason)?;
-        Ok(refs.remove(0))
+    /// Returns the reference, and whether the erasure is complete: false while a reader's
+    /// snapshot keeps the WAL from being truncated (then [`Store::finish_erasures`] completes it).
+    pub fn erase(&self, id: i64, by: &str, reason: &str) -> Result<(String, bool), CoreError> {
+        let (mut refs, complete) = self.erase_all(&[id], by, reason)?;
+        Ok((refs.remove(0), complete))
     }
 
-    /// Erases several cases, one transaction each, then checkpoints the WAL once.
-    pub fn erase_all(&self, ids: &[i64], by: &str, reason: &str) -> Result<Vec<String>, CoreError> {
+    /// Erases several cases, one transaction each, then checkpoints the WAL once; false when the
+    /// erasures are still pending.
+    pub fn erase_all(
+        &self,
+        ids: &[i64],
+        by: &str,
+        reason: &str,
+    ) -> Result<(Vec<String>, bool), CoreError> {
         let mut refs = Vec::with_capacity(ids.len());
         for &id in ids {
             refs.push(self.erase_rows(id, by, reason)?);
         }
-        self.checkpoint();
-        Ok(refs)
+        let complete = self.finish_erasures()?;
+        Ok((refs, complete))
+    }
+
+    /// Completes the pending erasures: checkpoints and truncates the WAL (waiting at most
+    /// `ERASURE_WAIT` for readers), then audits each as `case.erasure_completed`. False when a
+    /// reader still holds an older snapshot (nothing changed; try again later).
+    pub fn finish_erasures(&self) -> Result<bool, CoreError> {
+        self.write(|conn| {
+            conn.busy_timeout(ERASURE_WAIT)?;
+            let busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            });
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            if busy? != 0 {
+                return Ok(false);
+            }
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let pending: Vec<(i64, String)> = tx
+                .prepare("SELECT case_id, reference FROM pending_erasures ORDER BY case_id")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            for (id, reference) in &pending {
+                tx.execute("DELETE FROM pending_erasures WHERE case_id = ?1", [id])?;
+                crate::audit::append(
+                    &tx,
+                    "system",
+                    "case.erasure_completed",
+                    Some(*id),
+                    &serde_json::json!({"reference": reference}),
+                )?;
+            }
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    /// Whether erasures are waiting for readers to let go of the WAL.
+    pub fn erasures_pending(&self) -> Result<bool, CoreError> {
+        self.read(|c| {
+            Ok(
+                c.query_row("SELECT EXISTS (SELECT 1 FROM pending_erasures)", [], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
     }
 
     fn erase_rows(&self, id: i64, by: &str, reason: &str) -> Result<String, CoreError> {
@@ -1249,6 +1305,11 @@ impl Store {
                 .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
             tx.execute("DELETE FROM case_keys WHERE case_id = ?1", [id])?;
             tx.execute("DELETE FROM cases WHERE id = ?1", [id])?;
+            tx.execute(
+                "INSERT OR REPLACE INTO pending_erasures (case_id, reference, requested_at) \
+                 VALUES (?1, ?2, ?3)",
+                params![id, reference, now_ms()],
+            )?;
             crate::audit::append(
                 &tx,
                 by,
@@ -1284,19 +1345,6 @@ impl Store {
     }
 
     /// Copies the WAL into the database file and truncates it (best effort: readers may hold it).
-    fn checkpoint(&self) {
-        let done = self.write(|conn| {
-            Ok(conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                r.get::<_, i64>(0)
-            })?)
-        });
-        if !matches!(done, Ok(0)) {
-            tracing::warn!(
-                "WAL checkpoint after erasure did not complete; it will on the next one"
-            );
-        }
-    }
-
     /// Number of cases (for tests and status lines).
     pub fn count(&self) -> Result<i64, CoreError> {
         self.read(|c| Ok(c.query_row("SELECT count(*) FROM cases", [], |r| r.get(0))?))
@@ -1669,7 +1717,7 @@ mod tests {
         let store = Store::open(&path, MasterKey::Key([6; 32])).unwrap();
         let first = insert(&store, 0);
         let newest = insert(&store, 1);
-        store.erase(newest.id, "admin", "test").unwrap();
+        assert!(store.erase(newest.id, "admin", "test").unwrap().1);
         drop(store);
         let store = Store::open(&path, MasterKey::Key([6; 32])).unwrap();
         let next = insert(&store, 2);

@@ -749,16 +749,27 @@ struct EraseBody {
 /// Erases a case on request (admins): its key and rows are destroyed; the audit trail keeps ids.
 #[utoipa::path(post, path = "/api/cases/{id}/erase", tag = "review", security(("session" = [])),
     params(("id" = String, Path)), request_body = EraseBody,
-    responses((status = 200, description = "`{erased: reference}`"), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "Ditto ID is still waiting on it")))]
+    responses((status = 200, description = "`{erased: reference, complete: true}`: no copy is left"),
+        (status = 202, description = "`{erased: reference, complete: false}`: the case is gone from every query; a reader still holds an older snapshot of the WAL, and the erasure completes (audited as case.erasure_completed) as soon as it lets go"),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "Ditto ID is still waiting on it")))]
 async fn erase(
     State(st): St,
     Reviewer(user): Reviewer,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<EraseBody>,
-) -> Result<Json<Value>, ServerError> {
+) -> Result<Response, ServerError> {
     allow(&user, Permission::Erase)?;
-    let reference = st.desk.erase(&id, &user.name, &body.reason).await?;
-    Ok(Json(json!({ "erased": reference })))
+    let (reference, complete) = st.desk.erase(&id, &user.name, &body.reason).await?;
+    let status = if complete {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((
+        status,
+        Json(json!({ "erased": reference, "complete": complete })),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]

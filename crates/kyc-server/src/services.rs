@@ -183,6 +183,10 @@ pub async fn start_with(
         )
         .with_notify(cfg.notify.enabled()),
     );
+    if desk.store().erasures_pending()? {
+        // Erasures a restart interrupted before the WAL could be truncated.
+        desk.finish_erasures_in_background();
+    }
     let material = tls::load_or_create(&cfg.receiver, &loaded.data_dir)?;
     let rustls_config = RustlsConfig::from_config(tls::server_config(&material)?);
 

@@ -331,6 +331,63 @@ async fn every_look_at_personal_data_is_audited_once_per_opening() {
 }
 
 #[tokio::test]
+async fn an_erasure_a_long_reader_delays_is_pending_then_completes_with_no_copy_left() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = common::start_in(tmp.path(), |_| {}).await;
+    let (_, id, _) = decided_case(&d, 18).await;
+    let db = d.dir.join(DB_FILE);
+    let wrapped: Vec<u8> = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT wrapped FROM case_keys WHERE case_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    // Another process reading: its snapshot keeps the WAL from being truncated.
+    let reader = rusqlite::Connection::open(&db).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let _: i64 = reader
+        .query_row("SELECT count(*) FROM cases", [], |r| r.get(0))
+        .unwrap();
+    let admin = d.login("ada").await;
+    let (status, body) = d
+        .post_as(
+            &admin,
+            &format!("/api/cases/{id}/erase"),
+            json!({"reason": "DSR ticket 4713"}),
+        )
+        .await;
+    assert_eq!(status, 202, "pending, not claimed complete: {body}");
+    assert_eq!(body["complete"], false);
+    assert_eq!(d.get(&format!("/api/cases/{id}")).await.0, 404);
+    let completed = || {
+        let (d, admin) = (&d, &admin);
+        async move {
+            let (_, page) = d
+                .get_as(admin, "/api/audit?action=case.erasure_completed")
+                .await;
+            page["entries"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(completed().await, 0);
+    // The reader lets go: the erasure completes on its own, audited, with no copy left.
+    reader.execute_batch("COMMIT").unwrap();
+    drop(reader);
+    let mut waited = 0;
+    while completed().await == 0 {
+        assert!(waited < 100, "the pending erasure never completed");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert!(
+        !contains(&database_bytes(&d.dir), &wrapped),
+        "the wrapped case key survived in the database or its WAL"
+    );
+    d.stop().await;
+}
+
+#[tokio::test]
 async fn retention_erases_decided_cases_only_after_the_period() {
     let d = start(|c| c.decision.hold_secs = 0).await;
     let (_, old, _) = {
