@@ -534,6 +534,117 @@ fn ditto_config_then_import_reproduces_the_receiver_config() {
 }
 
 #[test]
+fn backup_while_serving_then_restore_elsewhere_and_a_damaged_backup_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "[decision]\nhold_secs = 0\n");
+    let mut server = serve(&config);
+    simulate(&config, &server, 5, "clean", 31);
+    // The backup runs while another 20 submissions arrive.
+    let backup = dir.path().join("backup");
+    let load = {
+        let url = format!("https://{}/kyc", server.receiver);
+        let config = config.clone();
+        std::thread::spawn(move || {
+            kyc(&config)
+                .args([
+                    "simulate",
+                    "--count",
+                    "20",
+                    "--scenario",
+                    "clean",
+                    "--seed",
+                    "32",
+                ])
+                .arg("--url")
+                .arg(url)
+                .output()
+                .unwrap()
+        })
+    };
+    let out = kyc(&config)
+        .arg("backup")
+        .arg("--output")
+        .arg(&backup)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("Backup written") && text.contains("master key is not in it"),
+        "{text}"
+    );
+    assert!(load.join().unwrap().status.success());
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    assert!(
+        !backup.join("master.key").exists(),
+        "the key never goes into a backup"
+    );
+
+    // Elsewhere: without the master key, the restore refuses before writing anything.
+    let other = tempfile::tempdir().unwrap();
+    let other_config = write_config(other.path(), "");
+    let restore = |config: &Path, from: &Path| {
+        kyc(config)
+            .arg("restore")
+            .arg("--from")
+            .arg(from)
+            .output()
+            .unwrap()
+    };
+    let refused = restore(&other_config, &backup);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("master key file"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    std::fs::create_dir_all(other.path().join("data")).unwrap();
+    std::fs::copy(
+        dir.path().join("data/master.key"),
+        other.path().join("data/master.key"),
+    )
+    .unwrap();
+    let restored = restore(&other_config, &backup);
+    let text = String::from_utf8_lossy(&restored.stdout).to_string();
+    assert!(
+        restored.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    assert!(text.contains("audit trail intact"), "{text}");
+    let verify = kyc(&other_config)
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(verify.status.success());
+
+    // One flipped byte in the backup's database: refused, naming it.
+    let db = backup.join("kyc-desk.sqlite3");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&db, bytes).unwrap();
+    let third = tempfile::tempdir().unwrap();
+    let third_config = write_config(third.path(), "");
+    std::fs::create_dir_all(third.path().join("data")).unwrap();
+    std::fs::copy(
+        dir.path().join("data/master.key"),
+        third.path().join("data/master.key"),
+    )
+    .unwrap();
+    let damaged = restore(&third_config, &backup);
+    assert!(!damaged.status.success());
+    let err = String::from_utf8_lossy(&damaged.stderr);
+    assert!(err.contains("kyc-desk.sqlite3 is damaged"), "{err}");
+    assert!(!third.path().join("data/kyc-desk.sqlite3").exists());
+}
+
+#[test]
 fn audit_verify_finds_an_entry_edited_in_the_database_file() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), "[decision]\nhold_secs = 0\n");

@@ -80,6 +80,9 @@ pub enum CoreError {
     Storage(#[from] rusqlite::Error),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    /// A backup that cannot be written, or one that is not whole and is refused.
+    #[error("backup: {0}")]
+    Backup(String),
     #[error("internal: {0}")]
     Internal(String),
 }

@@ -94,7 +94,7 @@ impl ImageFiles {
 
 /// Makes a new or removed folder entry durable (on Unix; Windows has no folder handles to sync,
 /// and NTFS journals its metadata).
-fn sync_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
         File::open(dir)?.sync_all()?;

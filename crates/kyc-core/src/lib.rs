@@ -4,6 +4,7 @@
 pub mod access;
 pub mod answer;
 pub mod audit;
+pub mod backup;
 pub mod checks;
 pub mod config;
 pub mod crypto;

@@ -2,7 +2,7 @@
 //! per case; personal data is sealed under the case key, and search uses keyed blind-index tags.
 //! Destroying a case's wrapped key makes everything sealed under it unreadable (crypto-shredding).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -42,6 +42,16 @@ impl std::fmt::Debug for MasterKey {
     }
 }
 
+/// Where the master key file is (`[storage] key_file`, relative to the data folder; default
+/// `master.key` in it).
+pub fn key_file_path(storage: &crate::config::StorageConfig, data_dir: &Path) -> PathBuf {
+    match &storage.key_file {
+        Some(p) if p.is_absolute() => p.clone(),
+        Some(p) => data_dir.join(p),
+        None => data_dir.join(MASTER_KEY_FILE),
+    }
+}
+
 impl MasterKey {
     /// Loads the master key as the config says: the key file (created, 0600, on first use) or
     /// the passphrase from `KYC_DESK_PASSPHRASE`, else `prompt` (e.g. asked on the terminal).
@@ -51,14 +61,9 @@ impl MasterKey {
         prompt: impl FnOnce() -> Option<String>,
     ) -> Result<MasterKey, CoreError> {
         match storage.key_source {
-            KeySource::File => {
-                let path = match &storage.key_file {
-                    Some(p) if p.is_absolute() => p.clone(),
-                    Some(p) => data_dir.join(p),
-                    None => data_dir.join(MASTER_KEY_FILE),
-                };
-                Ok(MasterKey::Key(load_or_create_key_file(&path)?))
-            }
+            KeySource::File => Ok(MasterKey::Key(load_or_create_key_file(&key_file_path(
+                storage, data_dir,
+            ))?)),
             KeySource::Passphrase => {
                 let pass = std::env::var(PASSPHRASE_ENV)
                     .ok()

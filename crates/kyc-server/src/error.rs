@@ -92,6 +92,7 @@ impl ServerError {
                 CoreError::Config(_)
                 | CoreError::Storage(_)
                 | CoreError::Io(_)
+                | CoreError::Backup(_)
                 | CoreError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             },
             ServerError::UnsupportedMediaType => {
