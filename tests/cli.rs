@@ -645,6 +645,51 @@ fn backup_while_serving_then_restore_elsewhere_and_a_damaged_backup_is_refused()
 }
 
 #[test]
+fn a_tail_cut_after_the_shutdown_checkpoint_is_reported_by_audit_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "[decision]\nhold_secs = 0\n");
+    let mut server = serve(&config);
+    simulate(&config, &server, 3, "clean", 41);
+    // A graceful stop (Ctrl-C) signs the chain's head as its last word.
+    let stopped = Command::new("kill")
+        .args(["-INT", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    assert!(server.child.wait().unwrap().success());
+    let checkpoints = dir.path().join("data/audit-checkpoints/checkpoints.jsonl");
+    let lines = std::fs::read_to_string(&checkpoints).unwrap();
+    let last: Value = serde_json::from_str(lines.lines().last().unwrap()).unwrap();
+    let verify = || kyc(&config).args(["audit", "verify"]).output().unwrap();
+    let ok = verify();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("signed checkpoints"));
+
+    // Someone with the database file cuts the newest entries: the chain alone would still hold.
+    let c = rusqlite::Connection::open(dir.path().join("data/kyc-desk.sqlite3")).unwrap();
+    c.execute_batch("DROP TRIGGER audit_no_delete;").unwrap();
+    c.execute(
+        "DELETE FROM audit WHERE id > ?1",
+        [last["entry_id"].as_i64().unwrap() - 2],
+    )
+    .unwrap();
+    drop(c);
+    let cut = verify();
+    assert!(!cut.status.success());
+    let err = String::from_utf8_lossy(&cut.stderr);
+    assert!(
+        err.contains(&format!("broken at entry {}", last["entry_id"]))
+            && err.contains("checkpoints.jsonl")
+            && err.contains("cut or rewritten"),
+        "{err}"
+    );
+}
+
+#[test]
 fn audit_verify_finds_an_entry_edited_in_the_database_file() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), "[decision]\nhold_secs = 0\n");

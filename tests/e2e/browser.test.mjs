@@ -340,6 +340,9 @@ describe('browser: kyc-desk serve + Chromium', () => {
     await tid('verify-audit').click({ timeout: T.ui });
     await waitAttr(tid('audit-verdict'), 'data-intact', 'true', 'audit-verdict');
     assert.match(await text(tid('audit-verdict')), /intact/i);
+    // The serve process signed a checkpoint at start: shown, agreeing, with its line to copy.
+    assert.match(await text(tid('audit-verdict')), /[1-9]\d* signed checkpoints? agrees?/);
+    assert.match(await text(tid('audit-checkpoint')), /audit checkpoint #\d+ [0-9a-f]{64} at .* signed [0-9a-f]{128}/);
     await tid('audit-action').selectOption('case.assigned', { timeout: T.ui });
     await waitUntil(async () => {
       const a = await actions();

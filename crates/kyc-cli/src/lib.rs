@@ -78,8 +78,13 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
-    /// Check the hash chain and report the first broken link (exit code 1 when broken).
-    Verify,
+    /// Check the chain and every signed checkpoint; report the first broken link or the
+    /// checkpoint the trail no longer holds (exit code 1).
+    Verify {
+        /// The checkpoint folder (default: `[audit] checkpoint_dir`).
+        #[arg(long, value_name = "DIR")]
+        checkpoints: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,8 +154,8 @@ pub fn run(cli: Cli, ui: Option<Arc<dyn UiAssets>>) -> ExitCode {
         Some(Command::User { action }) => user(cli.config, action),
         Some(Command::Simulate(args)) => simulate::run(cli.config, args),
         Some(Command::Audit {
-            action: AuditAction::Verify,
-        }) => audit_verify(cli.config),
+            action: AuditAction::Verify { checkpoints },
+        }) => audit_verify(cli.config, checkpoints),
         Some(Command::DittoConfig {
             import,
             key_encoding,
@@ -350,19 +355,24 @@ fn ditto_config(
     Ok(())
 }
 
-fn audit_verify(config: Option<PathBuf>) -> anyhow::Result<()> {
+fn audit_verify(config: Option<PathBuf>, checkpoints: Option<PathBuf>) -> anyhow::Result<()> {
     let loaded = load_config(config.as_deref())?;
     let db = loaded.data_dir.join(DB_FILE);
     if !db.exists() {
         anyhow::bail!("no database at {} (nothing to verify yet)", db.display());
     }
     let store = open_store(&loaded)?;
-    match store.verify_audit()? {
-        kyc_core::audit::Verdict::Intact { entries } => {
+    let dir = checkpoints.unwrap_or_else(|| loaded.checkpoint_dir());
+    match store.verify_with_checkpoints(&dir)? {
+        (kyc_core::audit::Verdict::Intact { entries }, agreed) => {
+            println!(
+                "{agreed} signed checkpoints in {} agree with it",
+                dir.display()
+            );
             println!("audit trail intact: {entries} entries");
             Ok(())
         }
-        kyc_core::audit::Verdict::Broken { id, reason } => {
+        (kyc_core::audit::Verdict::Broken { id, reason }, _) => {
             anyhow::bail!("audit trail broken at entry {id}: {reason}")
         }
     }

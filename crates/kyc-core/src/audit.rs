@@ -1,6 +1,8 @@
 //! The audit trail: an append-only table (update and delete refused by triggers) whose entries
-//! are chained by SHA-256 over the previous entry's hash and this entry's fields, so an edit made
-//! behind the program's back (in the database file itself) is found by [`verify`].
+//! are chained over the previous entry's hash and this entry's fields, by HMAC-SHA256 under a key
+//! derived from the master key (entries from before schema 13: SHA-256), so an edit made behind
+//! the program's back, even a whole chain recomputed, is found by [`verify`]; signed checkpoints
+//! kept outside the database (`checkpoint.rs`) catch a cut tail.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
@@ -9,6 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::error::CoreError;
 use crate::store::Store;
 use crate::timefmt::{now_ms, rfc3339};
+use crate::vault::Vault;
 
 /// One entry as the desk shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -35,36 +38,81 @@ pub enum Verdict {
     },
 }
 
-fn entry_hash(
-    prev: &[u8],
+/// The fields of an entry, length-prefixed (no two different entries share an encoding).
+fn fields(
     id: i64,
     at: i64,
     actor: &str,
     action: &str,
     case_id: Option<i64>,
     detail: &str,
-) -> Vec<u8> {
-    let mut h = Sha256::new();
-    h.update(prev);
-    // Length-prefixed fields: no two different entries share an encoding.
-    for part in [
+) -> [String; 6] {
+    [
         id.to_string(),
         at.to_string(),
         actor.to_string(),
         action.to_string(),
         case_id.map_or(String::new(), |c| c.to_string()),
         detail.to_string(),
-    ] {
+    ]
+}
+
+/// An entry written before keyed links (schema < 13): SHA-256 over the previous hash and fields.
+fn legacy_hash(prev: &[u8], fields: &[String; 6]) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(prev);
+    for part in fields {
         h.update((part.len() as u64).to_be_bytes());
         h.update(part.as_bytes());
     }
     h.finalize().to_vec()
 }
 
+/// A keyed link: HMAC-SHA256 under a key derived from the master key, over the previous hash
+/// and the fields; recomputing it needs the master key.
+fn keyed_hash(vault: &Vault, prev: &[u8], fields: &[String; 6]) -> Vec<u8> {
+    let mut parts: Vec<&[u8]> = vec![prev];
+    parts.extend(fields.iter().map(|f| f.as_bytes()));
+    vault.audit_mac(&parts)
+}
+
+const KEYED_FROM: &str = "audit_keyed_from";
+
+/// Records (MAC'd) that entries from the next id on are keyed; written once, when the keyed
+/// schema is applied.
+pub(crate) fn mark_keyed_from(c: &Connection, vault: &Vault) -> Result<(), CoreError> {
+    let next: i64 = c.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM audit", [], |r| {
+        r.get(0)
+    })?;
+    let mut value = next.to_be_bytes().to_vec();
+    value.extend(vault.audit_mac(&[KEYED_FROM.as_bytes(), &next.to_be_bytes()]));
+    c.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+        params![KEYED_FROM, value],
+    )?;
+    Ok(())
+}
+
+/// The first keyed entry's id, if the marker is there and its MAC holds.
+fn keyed_from(c: &Connection, vault: &Vault) -> Result<Option<i64>, CoreError> {
+    let value: Option<Vec<u8>> = c
+        .query_row("SELECT value FROM meta WHERE key = ?1", [KEYED_FROM], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(value.and_then(|v| {
+        let (id, mac) = v.split_at_checked(8)?;
+        let id = i64::from_be_bytes(id.try_into().ok()?);
+        let expected = vault.audit_mac(&[KEYED_FROM.as_bytes(), &id.to_be_bytes()]);
+        (mac == expected.as_slice()).then_some(id)
+    }))
+}
+
 /// Appends an entry inside the caller's transaction (so the entry and the action commit together).
 /// `detail` must hold ids and codes only, never personal data.
 pub fn append(
     c: &Connection,
+    vault: &Vault,
     actor: &str,
     action: &str,
     case_id: Option<i64>,
@@ -81,18 +129,31 @@ pub fn append(
     let id = last_id + 1;
     let at = now_ms();
     let detail = detail.to_string();
-    let hash = entry_hash(&prev, id, at, actor, action, case_id, &detail);
+    let hash = keyed_hash(
+        vault,
+        &prev,
+        &fields(id, at, actor, action, case_id, &detail),
+    );
     c.execute(
-        "INSERT INTO audit (id, at, actor, action, case_id, detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO audit (id, at, actor, action, case_id, detail, prev_hash, hash, keyed) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)",
         params![id, at, actor, action, case_id, detail, prev, hash],
     )?;
     Ok(())
 }
 
-/// Walks the whole chain and reports the first broken link.
-pub fn verify(c: &Connection) -> Result<Verdict, CoreError> {
+/// Walks the whole chain and reports the first broken link: an entry missing, a link that does
+/// not match, an edited entry, an unkeyed entry where keyed ones begin (a chain recomputed
+/// without the master key), or a missing or forged marker of where they begin.
+pub fn verify(c: &Connection, vault: &Vault) -> Result<Verdict, CoreError> {
+    let Some(keyed_from) = keyed_from(c, vault)? else {
+        return Ok(Verdict::Broken {
+            id: 0,
+            reason: "the marker of where keyed entries begin is missing or forged".into(),
+        });
+    };
     let mut stmt = c.prepare(
-        "SELECT id, at, actor, action, case_id, detail, prev_hash, hash FROM audit ORDER BY id",
+        "SELECT id, at, actor, action, case_id, detail, prev_hash, hash, keyed FROM audit ORDER BY id",
     )?;
     let mut rows = stmt.query([])?;
     let mut prev = vec![0u8; 32];
@@ -102,7 +163,13 @@ pub fn verify(c: &Connection) -> Result<Verdict, CoreError> {
         let id: i64 = r.get(0)?;
         let (at, actor, action): (i64, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?);
         let (case_id, detail): (Option<i64>, String) = (r.get(4)?, r.get(5)?);
-        let (prev_hash, hash): (Vec<u8>, Vec<u8>) = (r.get(6)?, r.get(7)?);
+        let (prev_hash, hash, keyed): (Vec<u8>, Vec<u8>, bool) = (r.get(6)?, r.get(7)?, r.get(8)?);
+        let broken = |reason: &str| {
+            Ok(Verdict::Broken {
+                id,
+                reason: reason.into(),
+            })
+        };
         if id != expected_id {
             return Ok(Verdict::Broken {
                 id,
@@ -110,16 +177,23 @@ pub fn verify(c: &Connection) -> Result<Verdict, CoreError> {
             });
         }
         if prev_hash != prev {
-            return Ok(Verdict::Broken {
-                id,
-                reason: "its link to the previous entry does not match".into(),
+            return broken("its link to the previous entry does not match");
+        }
+        if keyed != (id >= keyed_from) {
+            return broken(if keyed {
+                "a keyed entry before keyed entries begin"
+            } else {
+                "an unkeyed entry where keyed entries begin (recomputed without the master key)"
             });
         }
-        if entry_hash(&prev, id, at, &actor, &action, case_id, &detail) != hash {
-            return Ok(Verdict::Broken {
-                id,
-                reason: "its content does not match its hash (edited)".into(),
-            });
+        let f = fields(id, at, &actor, &action, case_id, &detail);
+        let computed = if keyed {
+            keyed_hash(vault, &prev, &f)
+        } else {
+            legacy_hash(&prev, &f)
+        };
+        if computed != hash {
+            return broken("its content does not match its hash (edited)");
         }
         prev = hash;
         expected_id += 1;
@@ -139,14 +213,14 @@ impl Store {
     ) -> Result<(), CoreError> {
         self.with_writer(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            append(&tx, actor, action, case_id, &detail)?;
+            append(&tx, self.vault(), actor, action, case_id, &detail)?;
             tx.commit()?;
             Ok(())
         })
     }
 
     pub fn verify_audit(&self) -> Result<Verdict, CoreError> {
-        self.with_reader(verify)
+        self.with_reader(|c| verify(c, self.vault()))
     }
 
     /// A case's timeline, oldest first.
@@ -203,9 +277,62 @@ fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The unkeyed (pre-schema-13) link of an entry, as anyone without the master key computes it.
+    pub(crate) fn unkeyed(
+        prev: &[u8],
+        id: i64,
+        at: i64,
+        actor: &str,
+        action: &str,
+        case_id: Option<i64>,
+        detail: &str,
+    ) -> Vec<u8> {
+        legacy_hash(prev, &fields(id, at, actor, action, case_id, detail))
+    }
+
+    /// A store from before keyed links (schema 12) keeps verifying; the chain continues keyed.
+    #[test]
+    fn entries_from_before_keyed_links_keep_verifying_and_the_chain_continues() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        {
+            let c = Connection::open(&path).unwrap();
+            for sql in &crate::store::MIGRATIONS[..12] {
+                c.execute_batch(sql).unwrap();
+            }
+            c.pragma_update(None, "user_version", 12).unwrap();
+            let mut prev = vec![0u8; 32];
+            for id in 1..=3i64 {
+                let hash = unkeyed(&prev, id, 1000 + id, "rita", "case.viewed", None, "{}");
+                c.execute(
+                    "INSERT INTO audit (id, at, actor, action, case_id, detail, prev_hash, hash) \
+                     VALUES (?1, ?2, 'rita', 'case.viewed', NULL, '{}', ?3, ?4)",
+                    params![id, 1000 + id, prev, hash],
+                )
+                .unwrap();
+                prev = hash;
+            }
+        }
+        let store = Store::open(&path, crate::vault::MasterKey::Key([3; 32])).unwrap();
+        store.audit("rita", "case.viewed", None, json!({})).unwrap();
+        assert_eq!(
+            store.verify_audit().unwrap(),
+            Verdict::Intact { entries: 4 }
+        );
+        let keyed: Vec<bool> = Connection::open(&path)
+            .unwrap()
+            .prepare("SELECT keyed FROM audit ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(keyed, [false, false, false, true]);
+    }
 
     #[test]
     fn the_chain_catches_edits_and_gaps_made_in_the_file() {

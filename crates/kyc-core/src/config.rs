@@ -39,6 +39,20 @@ pub struct Config {
     /// How long decided cases are kept before they are erased.
     #[serde(default)]
     pub retention: RetentionConfig,
+    /// Where the audit chain's signed checkpoints are kept.
+    #[serde(default)]
+    pub audit: AuditConfig,
+}
+
+/// `[audit]`: the signed checkpoints of the audit chain.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// Folder of `checkpoints.jsonl`; relative paths are relative to the data dir. Default
+    /// `<data_dir>/audit-checkpoints`. Better on another disk or a remote mount: a checkpoint
+    /// only proves what the trail held if whoever can rewrite the database cannot rewrite it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_dir: Option<PathBuf>,
 }
 
 /// Where the master key that wraps every case key comes from.
@@ -476,6 +490,17 @@ pub struct Loaded {
     pub created: bool,
 }
 
+impl Loaded {
+    /// The folder of the audit checkpoints (`[audit] checkpoint_dir`, resolved).
+    pub fn checkpoint_dir(&self) -> PathBuf {
+        match &self.config.audit.checkpoint_dir {
+            Some(p) if p.is_absolute() => p.clone(),
+            Some(p) => self.data_dir.join(p),
+            None => self.data_dir.join("audit-checkpoints"),
+        }
+    }
+}
+
 /// The platform's default data dir for KYC Desk (same as Tauri's `app_data_dir`).
 pub fn default_data_dir() -> Result<PathBuf, CoreError> {
     let base = directories::BaseDirs::new().ok_or_else(|| {
@@ -633,6 +658,7 @@ impl Config {
             notify: NotifyConfig::default(),
             storage: StorageConfig::default(),
             retention: RetentionConfig::default(),
+            audit: AuditConfig::default(),
         };
         let auth = &mut c.receiver.auth;
         auth.mode = AuthMode::Oauth2;

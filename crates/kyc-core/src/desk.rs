@@ -46,6 +46,13 @@ impl EventKind {
     }
 }
 
+/// An audit check: the chain's verdict, how many checkpoints agree, the newest checkpoint.
+pub type AuditCheck = (
+    crate::audit::Verdict,
+    usize,
+    Option<crate::checkpoint::Checkpoint>,
+);
+
 /// Something that happened to a case (sent to the review UI as server-sent events).
 #[derive(Debug, Clone, Serialize)]
 pub struct Event {
@@ -73,6 +80,9 @@ pub struct Desk {
     looks: Arc<crate::access::Looks>,
     /// A task is finishing pending erasures.
     finishing: Arc<AtomicBool>,
+    /// Where the audit chain's signed checkpoints go (`[audit] checkpoint_dir`); none in tests
+    /// that do not ask for them.
+    checkpoints: Option<std::path::PathBuf>,
 }
 
 /// Runs blocking store work off the async threads (the edges use it too).
@@ -97,7 +107,55 @@ impl Desk {
             events,
             looks: Arc::default(),
             finishing: Arc::default(),
+            checkpoints: None,
         }
+    }
+
+    /// Keep signed audit checkpoints in `dir`.
+    pub fn with_checkpoints(mut self, dir: std::path::PathBuf) -> Desk {
+        self.checkpoints = Some(dir);
+        self
+    }
+
+    /// Signs the audit chain's head into the checkpoint folder unless the newest checkpoint
+    /// there has it already; logged. `None` without a folder or when nothing is new.
+    pub async fn checkpoint(&self) -> Result<Option<crate::checkpoint::Checkpoint>, CoreError> {
+        let Some(dir) = self.checkpoints.clone() else {
+            return Ok(None);
+        };
+        let store = self.store.clone();
+        let written = blocking(move || {
+            let last = store.last_checkpoint(&dir)?.map(|c| c.entry_id);
+            store.write_checkpoint(&dir, last)
+        })
+        .await?;
+        if let Some(cp) = &written {
+            tracing::info!(entry = cp.entry_id, hash = %cp.hash, signature = %cp.signature, "audit checkpoint");
+        }
+        Ok(written)
+    }
+
+    /// The audit chain's head entry id.
+    pub async fn audit_head_id(&self) -> Result<Option<i64>, CoreError> {
+        let store = self.store.clone();
+        Ok(blocking(move || store.audit_head())
+            .await?
+            .map(|(id, _)| id))
+    }
+
+    /// Verifies the audit chain and, with a checkpoint folder, every checkpoint in it: the
+    /// verdict, how many checkpoints agree, and the newest one.
+    pub async fn verify_audit(&self) -> Result<AuditCheck, CoreError> {
+        let store = self.store.clone();
+        let dir = self.checkpoints.clone();
+        blocking(move || match dir {
+            Some(dir) => {
+                let (verdict, agreed) = store.verify_with_checkpoints(&dir)?;
+                Ok((verdict, agreed, store.last_checkpoint(&dir)?))
+            }
+            None => Ok((store.verify_audit()?, 0, None)),
+        })
+        .await
     }
 
     /// Queue a webhook delivery with every final decision.
@@ -330,8 +388,10 @@ impl Desk {
     }
 
     /// The PDF case report (file name, bytes); the export is audited.
+    /// The report carries a signed checkpoint of the audit chain taken as it is made.
     pub async fn report(&self, key: &str, by: &str) -> Result<(String, Vec<u8>), CoreError> {
         let detail = self.detail(key).await?;
+        let checkpoint = self.current_checkpoint().await?.map(|c| c.line());
         let store = self.store.clone();
         let by = by.to_string();
         blocking(move || {
@@ -340,8 +400,13 @@ impl Desk {
             for info in &detail.images {
                 images.push((info.clone(), store.image(id, &info.name)?.1));
             }
-            let pdf =
-                crate::report::case_pdf(&detail, &images, &by, &crate::timefmt::rfc3339(now_ms()))?;
+            let pdf = crate::report::case_pdf(
+                &detail,
+                &images,
+                &by,
+                &crate::timefmt::rfc3339(now_ms()),
+                checkpoint.as_deref(),
+            )?;
             store.audit(
                 &by,
                 "case.report_exported",
@@ -351,6 +416,19 @@ impl Desk {
             Ok((format!("{}.pdf", detail.summary.reference), pdf))
         })
         .await
+    }
+
+    /// A checkpoint of the chain's head now: a new one if the head moved, else the newest.
+    pub async fn current_checkpoint(
+        &self,
+    ) -> Result<Option<crate::checkpoint::Checkpoint>, CoreError> {
+        if let Some(new) = self.checkpoint().await? {
+            return Ok(Some(new));
+        }
+        let (store, Some(dir)) = (self.store.clone(), self.checkpoints.clone()) else {
+            return Ok(None);
+        };
+        blocking(move || store.last_checkpoint(&dir)).await
     }
 
     /// Assigns a case: supervisors and admins to anyone (or nobody); others may only take an

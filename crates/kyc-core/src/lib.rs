@@ -5,6 +5,7 @@ pub mod access;
 pub mod answer;
 pub mod audit;
 pub mod backup;
+pub mod checkpoint;
 pub mod checks;
 pub mod config;
 pub mod crypto;

@@ -301,6 +301,7 @@ pub fn case_pdf(
     images: &[(ImageInfo, Vec<u8>)],
     generated_by: &str,
     generated_at: &str,
+    checkpoint: Option<&str>,
 ) -> Result<Vec<u8>, CoreError> {
     let s = &detail.summary;
     let embedded: Vec<Embedded> = images.iter().filter_map(|(i, b)| embed(i, b)).collect();
@@ -451,6 +452,19 @@ pub fn case_pdf(
         );
     }
 
+    l.heading("Audit trail");
+    l.paragraph(
+        REGULAR,
+        BODY,
+        0.0,
+        &match checkpoint {
+            Some(line) => format!(
+                "Signed {line}. It proves what the trail held when this report was made: \
+                 kyc-desk audit verify checks it."
+            ),
+            None => "No signed audit checkpoint was available.".into(),
+        },
+    );
     Ok(assemble(l.pages, l.fonts, &embedded, &s.reference))
 }
 

@@ -17,7 +17,7 @@ use crate::timefmt::{now_ms, rfc3339};
 use crate::vault::{CaseKey, MasterKey, Vault};
 
 /// Embedded migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[
+pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/001_initial.sql"),
     include_str!("../migrations/002_policy_links_deliveries.sql"),
     include_str!("../migrations/003_audit.sql"),
@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/010_account_lifecycle.sql"),
     include_str!("../migrations/011_case_counter.sql"),
     include_str!("../migrations/012_pending_erasures.sql"),
+    include_str!("../migrations/013_keyed_audit.sql"),
 ];
 
 const READER_POOL: usize = 4;
@@ -311,6 +312,9 @@ fn summary_from_row(
     }
 }
 
+/// The schema version from which audit links are keyed (migration 013).
+const KEYED_AUDIT_VERSION: usize = 13;
+
 /// How long an erasure waits for readers before it answers "pending".
 const ERASURE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -368,6 +372,10 @@ impl Store {
             tx.commit()?;
         }
         let vault = unlock(&conn, master)?;
+        if version < KEYED_AUDIT_VERSION {
+            // Applied just now: the keyed links begin after the last entry written so far.
+            crate::audit::mark_keyed_from(&conn, &vault)?;
+        }
         seal_plaintext_rows(&mut conn, &vault)?;
         let files = ImageFiles::beside(path);
         sweep_image_files(&mut conn, &files)?;
@@ -393,6 +401,10 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    pub(crate) fn vault(&self) -> &Vault {
+        &self.vault
     }
 
     fn write<T>(
@@ -510,8 +522,7 @@ impl Store {
                     stmt.execute(params![f.code, next_id])?;
                 }
             }
-            crate::audit::append(
-                &tx,
+            crate::audit::append(&tx, &self.vault,
                 "ditto-id",
                 "case.received",
                 Some(next_id),
@@ -910,8 +921,7 @@ impl Store {
                     Some(_) => {}
                     None => {
                         insert_decision(&tx, vault, id, d, now, false)?;
-                        crate::audit::append(
-                            &tx,
+                        crate::audit::append(&tx, &self.vault,
                             d.by_user.as_deref().unwrap_or("policy"),
                             "case.first_approval",
                             Some(id),
@@ -924,8 +934,7 @@ impl Store {
             }
             insert_decision(&tx, vault, id, d, now, true)?;
             tx.execute("UPDATE cases SET status = ?2 WHERE id = ?1", params![id, status])?;
-            crate::audit::append(
-                &tx,
+            crate::audit::append(&tx, &self.vault,
                 d.by_user.as_deref().unwrap_or("policy"),
                 "case.decided",
                 Some(id),
@@ -1012,7 +1021,7 @@ impl Store {
                      WHERE id = ?1",
                     params![id, result, now_ms(), by, key.seal("answer_user", user_id.as_bytes())],
                 )?;
-                crate::audit::append(&tx, "system", "case.answered", Some(id), &serde_json::json!({"result": result, "by": by}))?;
+                crate::audit::append(&tx, &self.vault, "system", "case.answered", Some(id), &serde_json::json!({"result": result, "by": by}))?;
                 tx.commit()?;
             } else {
                 drop(tx);
@@ -1213,6 +1222,7 @@ impl Store {
             )?;
             crate::audit::append(
                 &tx,
+                &self.vault,
                 by,
                 "case.assigned",
                 Some(id),
@@ -1272,6 +1282,7 @@ impl Store {
                 tx.execute("DELETE FROM pending_erasures WHERE case_id = ?1", [id])?;
                 crate::audit::append(
                     &tx,
+                    &self.vault,
                     "system",
                     "case.erasure_completed",
                     Some(*id),
@@ -1310,8 +1321,7 @@ impl Store {
                  VALUES (?1, ?2, ?3)",
                 params![id, reference, now_ms()],
             )?;
-            crate::audit::append(
-                &tx,
+            crate::audit::append(&tx, &self.vault,
                 by,
                 "case.erased",
                 Some(id),

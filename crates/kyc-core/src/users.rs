@@ -409,8 +409,7 @@ impl Store {
             if inserted == 0 {
                 return Err(CoreError::UserExists(name.to_string()));
             }
-            crate::audit::append(
-                &tx,
+            crate::audit::append(&tx, self.vault(),
                 actor,
                 "user.created",
                 None,
@@ -509,7 +508,7 @@ impl Store {
             }
             let revoked = tx.execute("DELETE FROM sessions WHERE user_name = ?1", [name])?;
             detail["sessions_revoked"] = revoked.into();
-            crate::audit::append(&tx, actor, change.action(), None, &detail)?;
+            crate::audit::append(&tx, self.vault(), actor, change.action(), None, &detail)?;
             let after = account(&tx, name)?;
             tx.commit()?;
             Ok(after)
@@ -564,6 +563,7 @@ impl Store {
             let revoked = tx.execute("DELETE FROM sessions WHERE user_name = ?1", [name])?;
             crate::audit::append(
                 &tx,
+                self.vault(),
                 name,
                 "user.password_changed",
                 None,
@@ -620,7 +620,14 @@ impl Store {
                 "UPDATE users SET last_login_at = ?2 WHERE name = ?1",
                 params![name, now_ms()],
             )?;
-            crate::audit::append(&tx, name, "login", None, &serde_json::json!({}))?;
+            crate::audit::append(
+                &tx,
+                self.vault(),
+                name,
+                "login",
+                None,
+                &serde_json::json!({}),
+            )?;
             tx.commit()?;
             Ok(Session {
                 token,

@@ -116,16 +116,44 @@ fn load_or_create_key_file(path: &Path) -> Result<[u8; 32], CoreError> {
 pub struct Vault {
     master: LessSafeKey,
     index_key: [u8; 32],
+    /// Keys the audit chain's links (HMAC-SHA256).
+    audit_key: [u8; 32],
+    /// The Ed25519 seed that signs audit checkpoints.
+    checkpoint_seed: [u8; 32],
+}
+
+/// A 32-byte key derived from the master key for one purpose.
+fn derive(key: &[u8; 32], purpose: &[u8]) -> [u8; 32] {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key size");
+    mac.update(purpose);
+    mac.finalize().into_bytes().into()
 }
 
 impl Vault {
     pub fn from_key(key: &[u8; 32]) -> Vault {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key size");
-        mac.update(b"kyc-desk blind index v1");
         Vault {
             master: gcm_key(key),
-            index_key: mac.finalize().into_bytes().into(),
+            index_key: derive(key, b"kyc-desk blind index v1"),
+            audit_key: derive(key, b"kyc-desk audit chain v1"),
+            checkpoint_seed: derive(key, b"kyc-desk audit checkpoint v1"),
         }
+    }
+
+    /// HMAC-SHA256 of `parts` (each length-prefixed) under the audit chain's key.
+    pub fn audit_mac(&self, parts: &[&[u8]]) -> Vec<u8> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.audit_key)
+            .expect("HMAC takes any key size");
+        for p in parts {
+            mac.update(&(p.len() as u64).to_be_bytes());
+            mac.update(p);
+        }
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// The key pair that signs audit checkpoints (derived from the master key).
+    pub fn checkpoint_key(&self) -> ring::signature::Ed25519KeyPair {
+        ring::signature::Ed25519KeyPair::from_seed_unchecked(&self.checkpoint_seed)
+            .expect("any 32 bytes are an Ed25519 seed")
     }
 
     /// Derives the master key from a passphrase with Argon2id (19 MiB, 2 passes).

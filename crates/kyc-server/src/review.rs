@@ -804,15 +804,18 @@ async fn audit_trail(
 
 /// Checks the audit trail's hash chain now (auditors and admins).
 #[utoipa::path(get, path = "/api/audit/verify", tag = "review", security(("session" = [])),
-    responses((status = 200, description = "`{intact: true, entries}` or `{intact: false, broken_at, reason}`"), (status = 403, body = ErrorBody)))]
+    responses((status = 200, description = "`{intact: true, entries, checkpoints, last_checkpoint}` or `{intact: false, broken_at, reason, checkpoints}`: the chain and every signed checkpoint in `[audit] checkpoint_dir`"), (status = 403, body = ErrorBody)))]
 async fn audit_verify(State(st): St, Reviewer(user): Reviewer) -> Result<Json<Value>, ServerError> {
     allow(&user, Permission::ReadAudit)?;
-    let store = st.desk.store().clone();
-    let verdict = blocking(move || store.verify_audit()).await?;
+    let (verdict, checkpoints, last) = st.desk.verify_audit().await?;
+    let last =
+        last.map(|c| json!({"entry_id": c.entry_id, "hash": c.hash, "at": c.at, "line": c.line()}));
     Ok(Json(match verdict {
-        kyc_core::audit::Verdict::Intact { entries } => json!({"intact": true, "entries": entries}),
+        kyc_core::audit::Verdict::Intact { entries } => {
+            json!({"intact": true, "entries": entries, "checkpoints": checkpoints, "last_checkpoint": last})
+        }
         kyc_core::audit::Verdict::Broken { id, reason } => {
-            json!({"intact": false, "broken_at": id, "reason": reason})
+            json!({"intact": false, "broken_at": id, "reason": reason, "checkpoints": checkpoints})
         }
     }))
 }
@@ -911,6 +914,8 @@ async fn export_decisions(
         Ok(rows)
     })
     .await?;
+    // A signed checkpoint taken after the export's own audit entry.
+    let checkpoint = st.desk.current_checkpoint().await?.map(|c| c.line());
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(8);
     let store = st.desk.store().clone();
     tokio::task::spawn_blocking(move || {
@@ -935,6 +940,10 @@ async fn export_decisions(
                 rows.to_string(),
             ),
             (header::CACHE_CONTROL, "no-store".to_string()),
+            (
+                header::HeaderName::from_static("x-kyc-desk-audit-checkpoint"),
+                checkpoint.unwrap_or_default(),
+            ),
         ],
         body,
     )

@@ -75,6 +75,10 @@ impl Running {
         for t in self.tasks {
             let _ = t.await;
         }
+        // The last word of this run, signed.
+        if let Err(e) = self.desk.checkpoint().await {
+            tracing::error!("audit checkpoint at shutdown failed: {e}");
+        }
     }
 
     /// Waits until a listener stops (normally never).
@@ -106,6 +110,38 @@ fn bind(key: &'static str, addr: SocketAddr) -> Result<std::net::TcpListener, Se
     l.set_nonblocking(true)
         .map_err(|source| ServerError::Bind { key, addr, source })?;
     Ok(l)
+}
+
+/// Signs the audit chain's head at start, then whenever it is `checkpoint::EVERY_ENTRIES` past
+/// the last checkpoint or has moved for `checkpoint::EVERY_MS` (checked every 5 s).
+fn spawn_checkpoints(desk: Arc<Desk>) -> tokio::task::JoinHandle<()> {
+    use kyc_core::checkpoint::{EVERY_ENTRIES, EVERY_MS};
+    tokio::spawn(async move {
+        let mut last: Option<(i64, i64)> = None; // (entry id, when)
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            let now = kyc_core::timefmt::now_ms();
+            let head = match desk.audit_head_id().await {
+                Ok(Some(h)) => h,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::error!("audit head: {e}");
+                    continue;
+                }
+            };
+            let due = match last {
+                None => true,
+                Some((id, at)) => head - id >= EVERY_ENTRIES || (head > id && now - at >= EVERY_MS),
+            };
+            if due {
+                match desk.checkpoint().await {
+                    Ok(_) => last = Some((head, now)),
+                    Err(e) => tracing::error!("audit checkpoint failed: {e}"),
+                }
+            }
+        }
+    })
 }
 
 /// Erases decided cases past the retention period: at start, then every hour.
@@ -181,7 +217,8 @@ pub async fn start_with(
             cfg.decision.clone(),
             kyc_core::ingest::CustomRules::of(&cfg.receiver),
         )
-        .with_notify(cfg.notify.enabled()),
+        .with_notify(cfg.notify.enabled())
+        .with_checkpoints(loaded.checkpoint_dir()),
     );
     if desk.store().erasures_pending()? {
         // Erasures a restart interrupted before the WAL could be truncated.
@@ -234,7 +271,10 @@ pub async fn start_with(
     let receiver_handle = Handle::new();
     let review_handle = Handle::new();
     let mut tasks = Vec::new();
-    let mut background = vec![spawn_failed_login_flush(desk.clone(), guard.clone())];
+    let mut background = vec![
+        spawn_failed_login_flush(desk.clone(), guard.clone()),
+        spawn_checkpoints(desk.clone()),
+    ];
     if cfg.retention.keep_decided_days > 0 {
         background.push(spawn_retention(
             desk.clone(),

@@ -536,6 +536,11 @@ async fn the_pdf_report_holds_the_case_its_decision_and_images() {
     assert!(text.contains(&sub.surname), "{} in {text}", sub.surname);
     let flowing = text.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(flowing.contains(UNICODE_NAMES), "{text}");
+    // A signed checkpoint of the audit chain, taken as the report was made.
+    assert!(
+        flowing.contains("Signed audit checkpoint #") && flowing.contains("kyc-desk audit verify"),
+        "{text}"
+    );
     // The images are embedded as they are (JPEG, DCT) and the report is audited.
     for img in &images {
         assert!(contains(&pdf, &img[img.len() / 2..img.len() / 2 + 32]));
@@ -647,6 +652,11 @@ async fn statistics_and_the_decisions_csv_count_what_happened() {
         .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["x-export-rows"], "3");
+    let checkpoint = resp.headers()["x-kyc-desk-audit-checkpoint"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(checkpoint.starts_with("audit checkpoint #"), "{checkpoint}");
     let csv = resp.text().await.unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 4, "{csv}");

@@ -60,7 +60,10 @@ export interface Stats {
   approval_rate: number | null; median_secs: number | null; p90_secs: number | null; days: StatsDay[]; by_reviewer: ReviewerStats[];
 }
 export interface AuditPage { entries: AuditEntry[]; next: number | null }
-export type AuditVerdict = { intact: true; entries: number } | { intact: false; broken_at: number; reason: string };
+export interface AuditCheckpoint { entry_id: number; hash: string; at: string; line: string }
+export type AuditVerdict =
+  | { intact: true; entries: number; checkpoints: number; last_checkpoint: AuditCheckpoint | null }
+  | { intact: false; broken_at: number; reason: string; checkpoints: number };
 
 export class ApiError extends Error {
   constructor(public status: number, public code: string, message: string) { super(message); }
