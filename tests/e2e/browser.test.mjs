@@ -317,7 +317,9 @@ describe('browser: kyc-desk serve + Chromium', () => {
     // The decisions CSV, with its progress.
     const csv = await downloadBy('export-csv');
     assert.match(csv.name, /\.csv$/, `the export's file name ends with .csv: ${csv.name}`);
-    const lines = csv.bytes.toString('utf8').split(/\r?\n/).filter((l) => l !== '');
+    const all = csv.bytes.toString('utf8').split(/\r?\n/).filter((l) => l !== '');
+    assert.match(all[all.length - 1], /^# audit checkpoint #\d+ /, 'the CSV ends with the signed audit checkpoint');
+    const lines = all.filter((l) => !l.startsWith('#'));
     assert.ok(lines[0].startsWith('decided_at,reference'), `the CSV header: ${lines[0]}`);
     assert.ok(lines.length - 1 >= 4, `one row per decision (at least the 4 made here): ${lines.length - 1}`);
     assert.ok(lines.some((l) => l.includes(row.reference)), 'the CSV lists the decision just made');

@@ -891,7 +891,8 @@ async fn statistics(
 }
 
 /// The decisions made in a date range as CSV, streamed; `X-Export-Rows` says how many rows will
-/// follow (for a progress bar). Supervisors, admins, auditors; audited.
+/// follow (for a progress bar); the file ends with a `# audit checkpoint …` line, also sent as
+/// `X-KYC-Desk-Audit-Checkpoint`. Supervisors, admins, auditors; audited.
 #[utoipa::path(get, path = "/api/exports/decisions.csv", tag = "review", security(("session" = [])),
     params(("from" = Option<String>, Query), ("to" = Option<String>, Query)),
     responses((status = 200, content_type = "text/csv", description = "One row per decision"), (status = 403, body = ErrorBody)))]
@@ -918,13 +919,22 @@ async fn export_decisions(
     let checkpoint = st.desk.current_checkpoint().await?.map(|c| c.line());
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(8);
     let store = st.desk.store().clone();
+    let checkpoint_line = checkpoint.clone();
     tokio::task::spawn_blocking(move || {
         let sent = kyc_core::export::decisions_csv(&store, from_ms, to_ms, |chunk| {
             tx.blocking_send(Ok(chunk)).is_ok()
         });
-        if let Err(e) = sent {
-            tracing::error!("decisions export failed: {e}");
-            let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
+        match sent {
+            // The file ends with the signed checkpoint (a comment line, `#`).
+            Ok(_) => {
+                if let Some(line) = &checkpoint_line {
+                    let _ = tx.blocking_send(Ok(format!("# {line}\n").into_bytes()));
+                }
+            }
+            Err(e) => {
+                tracing::error!("decisions export failed: {e}");
+                let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
+            }
         }
     });
     let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));

@@ -659,7 +659,9 @@ async fn statistics_and_the_decisions_csv_count_what_happened() {
     assert!(checkpoint.starts_with("audit checkpoint #"), "{checkpoint}");
     let csv = resp.text().await.unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines.len(), 4, "{csv}");
+    assert_eq!(lines.len(), 5, "{csv}");
+    // The file ends with the signed checkpoint taken after the export's own audit entry.
+    assert_eq!(lines[4], format!("# {checkpoint}"));
     assert!(lines[0].starts_with("decided_at,reference,requester_id,user_id,decision"));
     assert!(lines
         .iter()

@@ -293,7 +293,7 @@ export async function download(path: string, onProgress?: (p: Progress) => void)
     chunks.push(value);
     bytes += value.length;
     if (total !== undefined) for (const b of value) if (b === 10) newlines++;
-    onProgress?.({ bytes, ...(total !== undefined ? { rows: Math.max(0, newlines - 1), total } : {}) });
+    onProgress?.({ bytes, ...(total !== undefined ? { rows: Math.min(total, Math.max(0, newlines - 1)), total } : {}) });
   }
   const all = new Uint8Array(bytes);
   let at = 0;
