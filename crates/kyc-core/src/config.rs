@@ -493,11 +493,10 @@ pub struct Loaded {
 impl Loaded {
     /// The folder of the audit checkpoints (`[audit] checkpoint_dir`, resolved).
     pub fn checkpoint_dir(&self) -> PathBuf {
-        match &self.config.audit.checkpoint_dir {
-            Some(p) if p.is_absolute() => p.clone(),
-            Some(p) => self.data_dir.join(p),
-            None => self.data_dir.join("audit-checkpoints"),
-        }
+        // Path::join keeps an absolute path as it is.
+        let dir = self.config.audit.checkpoint_dir.as_deref();
+        self.data_dir
+            .join(dir.unwrap_or(Path::new("audit-checkpoints")))
     }
 }
 

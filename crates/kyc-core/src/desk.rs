@@ -83,6 +83,8 @@ pub struct Desk {
     /// Where the audit chain's signed checkpoints go (`[audit] checkpoint_dir`); none in tests
     /// that do not ask for them.
     checkpoints: Option<std::path::PathBuf>,
+    /// The newest checkpoint there, once read or written.
+    last_checkpoint: Mutex<Option<crate::checkpoint::Checkpoint>>,
 }
 
 /// Runs blocking store work off the async threads (the edges use it too).
@@ -108,6 +110,7 @@ impl Desk {
             looks: Arc::default(),
             finishing: Arc::default(),
             checkpoints: None,
+            last_checkpoint: Mutex::new(None),
         }
     }
 
@@ -120,19 +123,34 @@ impl Desk {
     /// Signs the audit chain's head into the checkpoint folder unless the newest checkpoint
     /// there has it already; logged. `None` without a folder or when nothing is new.
     pub async fn checkpoint(&self) -> Result<Option<crate::checkpoint::Checkpoint>, CoreError> {
+        let (written, newest) = self.sign_head().await?;
+        Ok(newest.filter(|_| written))
+    }
+
+    /// Signs the head if it moved; returns whether it wrote, and the newest checkpoint. The
+    /// newest is remembered, so the folder is read once per process, not on every call.
+    async fn sign_head(&self) -> Result<(bool, Option<crate::checkpoint::Checkpoint>), CoreError> {
         let Some(dir) = self.checkpoints.clone() else {
-            return Ok(None);
+            return Ok((false, None));
         };
+        let known = self.last_checkpoint.lock().ok().and_then(|l| l.clone());
         let store = self.store.clone();
-        let written = blocking(move || {
-            let last = store.last_checkpoint(&dir)?.map(|c| c.entry_id);
-            store.write_checkpoint(&dir, last)
+        let (written, newest) = blocking(move || {
+            let last = match known {
+                Some(c) => Some(c),
+                None => store.last_checkpoint(&dir)?,
+            };
+            let written = store.write_checkpoint(&dir, last.as_ref().map(|c| c.entry_id))?;
+            Ok((written.is_some(), written.or(last)))
         })
         .await?;
-        if let Some(cp) = &written {
+        if let Ok(mut l) = self.last_checkpoint.lock() {
+            l.clone_from(&newest);
+        }
+        if let (true, Some(cp)) = (written, &newest) {
             tracing::info!(entry = cp.entry_id, hash = %cp.hash, signature = %cp.signature, "audit checkpoint");
         }
-        Ok(written)
+        Ok((written, newest))
     }
 
     /// The audit chain's head entry id.
@@ -422,13 +440,7 @@ impl Desk {
     pub async fn current_checkpoint(
         &self,
     ) -> Result<Option<crate::checkpoint::Checkpoint>, CoreError> {
-        if let Some(new) = self.checkpoint().await? {
-            return Ok(Some(new));
-        }
-        let (store, Some(dir)) = (self.store.clone(), self.checkpoints.clone()) else {
-            return Ok(None);
-        };
-        blocking(move || store.last_checkpoint(&dir)).await
+        Ok(self.sign_head().await?.1)
     }
 
     /// Assigns a case: supervisors and admins to anyone (or nobody); others may only take an

@@ -45,11 +45,13 @@ impl std::fmt::Debug for MasterKey {
 /// Where the master key file is (`[storage] key_file`, relative to the data folder; default
 /// `master.key` in it).
 pub fn key_file_path(storage: &crate::config::StorageConfig, data_dir: &Path) -> PathBuf {
-    match &storage.key_file {
-        Some(p) if p.is_absolute() => p.clone(),
-        Some(p) => data_dir.join(p),
-        None => data_dir.join(MASTER_KEY_FILE),
-    }
+    // Path::join keeps an absolute path as it is.
+    data_dir.join(
+        storage
+            .key_file
+            .as_deref()
+            .unwrap_or(Path::new(MASTER_KEY_FILE)),
+    )
 }
 
 impl MasterKey {
