@@ -1095,3 +1095,71 @@ async fn a_sign_in_flood_is_bounded_in_memory_and_on_disk() {
     server.child.kill().unwrap();
     server.child.wait().unwrap();
 }
+
+/// Writes a config whose review listener is on `listen` with the `[review]` keys in `review`.
+fn write_review_config(dir: &Path, listen: &str, review: &str) -> PathBuf {
+    let path = dir.join("kyc-desk.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "data_dir = \"data\"\n[receiver]\nlisten = \"127.0.0.1:0\"\n[review]\nlisten = \"{listen}\"\n{review}"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[tokio::test]
+async fn serve_refuses_plain_http_on_a_network_address_unless_opted_in() {
+    // 0.0.0.0 is reachable from every network this machine is on.
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_review_config(dir.path(), "0.0.0.0:0", "tls = false\n");
+    let out = kyc(&config).arg("serve").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("review.tls") && err.contains("allow_plain_http"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "refused before anything was created"
+    );
+
+    // The opt-in starts, and the desk says it on every page, the sign-in too.
+    let config = write_review_config(
+        dir.path(),
+        "0.0.0.0:0",
+        "tls = false\nallow_plain_http = true\n",
+    );
+    let mut server = serve(&config);
+    let setup: Value = reqwest::get(format!(
+        "http://127.0.0.1:{}/api/setup",
+        server.review.port()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(setup["plain_http_on_network"], true, "{setup}");
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    // `tls = true` on loopback: HTTPS with the receiver's certificate, HSTS, no plain HTTP.
+    let config = write_review_config(dir.path(), "127.0.0.1:0", "tls = true\n");
+    let mut server = serve(&config);
+    let resp = client(&dir.path().join("data"))
+        .get(format!("https://{}/api/setup", server.review))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().contains_key("strict-transport-security"));
+    let setup: Value = resp.json().await.unwrap();
+    assert_eq!(setup["plain_http_on_network"], false, "{setup}");
+    assert!(reqwest::get(format!("http://{}/api/setup", server.review))
+        .await
+        .is_err_and(|e| !e.is_status()));
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+}

@@ -26,6 +26,15 @@ pub struct Cli {
     /// Config file (default: $KYC_DESK_CONFIG, else <data dir>/kyc-desk.toml, written on first start).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Desktop app: connect to a team's KYC Desk server instead of running a desk on this
+    /// computer (kept in the config's [client] section; the window's Desk menu changes it).
+    #[arg(long, value_name = "URL")]
+    pub connect: Option<String>,
+    /// With --connect: the SHA-256 fingerprint of the server's certificate as its `serve`
+    /// printed it; any other certificate is refused. Without it the window shows the
+    /// server's fingerprint and asks.
+    #[arg(long, value_name = "SHA256", requires = "connect")]
+    pub fingerprint: Option<String>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -145,6 +154,15 @@ pub fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Loaded> {
     Ok(loaded)
 }
 
+/// The config if its file exists (nothing is written), else None.
+pub fn load_config_if_present(path: Option<&std::path::Path>) -> Option<Loaded> {
+    let resolved = config::resolve_path(path).ok()?;
+    resolved
+        .exists()
+        .then(|| config::load_or_init(Some(&resolved)).ok())
+        .flatten()
+}
+
 /// Runs a subcommand to completion and returns the process exit code.
 pub fn run(cli: Cli, ui: Option<Arc<dyn UiAssets>>) -> ExitCode {
     init_logging();
@@ -221,6 +239,13 @@ pub fn open_store(loaded: &Loaded) -> anyhow::Result<Store> {
 
 fn serve(config: Option<PathBuf>, ui: Option<Arc<dyn UiAssets>>) -> anyhow::Result<()> {
     let loaded = load_config(config.as_deref())?;
+    if let Some(server) = &loaded.config.client.server {
+        anyhow::bail!(
+            "{}: client.server = {server:?} makes this the config of a desktop app connected to a \
+             team server; `serve` runs a desk and needs a config without [client] server",
+            loaded.path.display()
+        );
+    }
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let mut running = kyc_server::start_with(&loaded, open_store(&loaded)?, ui).await?;

@@ -42,6 +42,143 @@ pub struct Config {
     /// Where the audit chain's signed checkpoints are kept.
     #[serde(default)]
     pub audit: AuditConfig,
+    /// The desktop app on this computer: a team server it connects to instead of running a desk
+    /// of its own, and its notifications. `serve` ignores it.
+    #[serde(default, skip_serializing_if = "ClientConfig::is_default")]
+    pub client: ClientConfig,
+}
+
+/// `[client]`: what the desktop app does on this computer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientConfig {
+    /// `https://host:port` of the team's KYC Desk server; unset: the app runs a desk itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// The SHA-256 fingerprint of the server's certificate (`AB:CD:…`, as the server prints it);
+    /// the app refuses any other certificate. Unset: the app shows the server's and asks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// A native notification when a case arrives that Ditto ID waits on and the window is not
+    /// focused.
+    pub notifications: bool,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            server: None,
+            fingerprint: None,
+            notifications: true,
+        }
+    }
+}
+
+impl ClientConfig {
+    fn is_default(&self) -> bool {
+        *self == ClientConfig::default()
+    }
+}
+
+/// A SHA-256 certificate fingerprint in the form the server prints (`AB:CD:…`, 32 bytes), from
+/// any common spelling: upper or lower case, with colons, spaces or nothing between the bytes,
+/// with or without a `sha256:` prefix.
+pub fn normalize_fingerprint(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let raw = raw
+        .strip_prefix("sha256:")
+        .or_else(|| raw.strip_prefix("SHA256:"))
+        .unwrap_or(raw);
+    let hex: String = raw
+        .chars()
+        .filter(|c| !matches!(c, ':' | ' ' | '-'))
+        .collect();
+    if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let upper = hex.to_ascii_uppercase();
+    let bytes: Vec<&str> = (0..32).map(|i| &upper[2 * i..2 * i + 2]).collect();
+    Some(bytes.join(":"))
+}
+
+/// The SHA-256 fingerprint of a DER certificate, as `AB:CD:…` (what the server prints and the
+/// desktop app pins).
+pub fn cert_fingerprint(der: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(der)
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Checks a team server address: `https://host[:port]`, nothing after it.
+pub fn check_server_url(raw: &str) -> Result<String, CoreError> {
+    let bad = |why: &str| Err(CoreError::Config(format!("client.server: {why}")));
+    let url = raw.trim().trim_end_matches('/');
+    let Some(rest) = url.strip_prefix("https://") else {
+        return bad("must start with https:// (the team server speaks HTTPS)");
+    };
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+        return bad("a server address like https://kyc-desk.example.lan:8700, without a path");
+    }
+    Ok(url.to_string())
+}
+
+/// Writes `[client]` keys into the config file at `path`, keeping everything else in it (comments
+/// too); creates the file with only them when it does not exist. `None` removes a key.
+pub fn write_client(
+    path: &Path,
+    server: Option<&str>,
+    fingerprint: Option<&str>,
+    notifications: Option<bool>,
+    update_connection: bool,
+) -> Result<(), CoreError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            return Err(CoreError::Config(format!(
+                "cannot read config file {}: {e}",
+                path.display()
+            )))
+        }
+    };
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| CoreError::Config(format!("{}: {e}", path.display())))?;
+    let table = doc
+        .entry("client")
+        .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
+        .as_table_mut()
+        .ok_or_else(|| CoreError::Config("client: must be a table".into()))?;
+    if update_connection {
+        for (key, value) in [("server", server), ("fingerprint", fingerprint)] {
+            match value {
+                Some(v) => {
+                    table.insert(key, toml_edit::value(v));
+                }
+                None => {
+                    table.remove(key);
+                }
+            }
+        }
+    }
+    if let Some(on) = notifications {
+        table.insert("notifications", toml_edit::value(on));
+    }
+    let out = doc.to_string();
+    parse(&out)?; // never leave a file that does not load
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            CoreError::Config(format!(
+                "cannot create config folder {}: {e}",
+                dir.display()
+            ))
+        })?;
+    }
+    crate::fsutil::write_private(path, out.as_bytes())
+        .map_err(|e| CoreError::Config(format!("cannot write {}: {e}", path.display())))
 }
 
 /// `[audit]`: the signed checkpoints of the audit chain.
@@ -468,6 +605,14 @@ pub struct ReviewConfig {
     /// (a page the reviewer visits cannot reach the desk through a rebinding name).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub public_names: Vec<String>,
+    /// Serve the review UI and API over HTTPS, with the receiver's certificate (configured or
+    /// self-signed). Default: on whenever `listen` is not a loopback address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<bool>,
+    /// Accept plain HTTP on a non-loopback `listen` (with `tls = false`): passwords, sessions and
+    /// ID images then cross the network in clear, and every reviewer sees a red banner saying so.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub allow_plain_http: bool,
 }
 
 impl Default for ReviewConfig {
@@ -476,6 +621,40 @@ impl Default for ReviewConfig {
             listen: "127.0.0.1:8700".parse().expect("static address"),
             session_minutes: 8 * 60,
             public_names: Vec::new(),
+            tls: None,
+            allow_plain_http: false,
+        }
+    }
+}
+
+/// The warning (and the desk's red banner) of `review.allow_plain_http` in use.
+pub const PLAIN_HTTP_WARNING: &str = "review.allow_plain_http: the desk is served over plain HTTP \
+     on the network; passwords, sessions and ID images cross it in clear. Turn review.tls on.";
+
+/// How the review listener speaks, decided by [`ReviewConfig::transport`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewTransport {
+    Https,
+    /// Plain HTTP on a loopback address: nothing leaves this machine.
+    PlainLoopback,
+    /// Plain HTTP reachable from the network, accepted by `review.allow_plain_http`.
+    PlainOnNetwork,
+}
+
+impl ReviewConfig {
+    /// How the review listener on `ip` speaks, or the error that refuses to start: plain HTTP on
+    /// an address other computers can reach needs the explicit `allow_plain_http` opt-in.
+    pub fn transport(&self, ip: std::net::IpAddr) -> Result<ReviewTransport, CoreError> {
+        let loopback = ip.is_loopback();
+        match self.tls.unwrap_or(!loopback) {
+            true => Ok(ReviewTransport::Https),
+            false if loopback => Ok(ReviewTransport::PlainLoopback),
+            false if self.allow_plain_http => Ok(ReviewTransport::PlainOnNetwork),
+            false => Err(CoreError::Config(format!(
+                "review.tls: plain HTTP on {ip}, an address other computers can reach, would send \
+                 passwords and ID images in clear; remove `tls = false` to serve HTTPS, listen on \
+                 127.0.0.1, or set review.allow_plain_http = true to accept the risk"
+            ))),
         }
     }
 }
@@ -658,6 +837,7 @@ impl Config {
             storage: StorageConfig::default(),
             retention: RetentionConfig::default(),
             audit: AuditConfig::default(),
+            client: ClientConfig::default(),
         };
         let auth = &mut c.receiver.auth;
         auth.mode = AuthMode::Oauth2;
@@ -701,6 +881,10 @@ impl Config {
                 "receiver.auth.mode = \"none\": anyone who can reach the receiver can submit cases"
                     .into(),
             );
+        }
+        if let Ok(ReviewTransport::PlainOnNetwork) = self.review.transport(self.review.listen.ip())
+        {
+            out.push(PLAIN_HTTP_WARNING.into());
         }
         out
     }
@@ -955,6 +1139,18 @@ impl Config {
         if self.review.listen == r.listen && r.listen.port() != 0 {
             return bad("review.listen", "must differ from receiver.listen");
         }
+        self.review.transport(self.review.listen.ip())?;
+        if let Some(server) = &self.client.server {
+            check_server_url(server)?;
+        }
+        if let Some(fp) = &self.client.fingerprint {
+            if normalize_fingerprint(fp).is_none() {
+                return bad(
+                    "client.fingerprint",
+                    "a SHA-256 fingerprint: 32 hex bytes, e.g. AB:CD:… as the server prints it",
+                );
+            }
+        }
         Ok(())
     }
 }
@@ -1060,6 +1256,121 @@ enable = true
         assert_eq!(parse(&text).unwrap().decision.on_timeout, OnTimeout::Reject);
         let err = parse("[review]\npublic_names = [\"https://x\"]\n").unwrap_err();
         assert!(err.to_string().contains("review.public_names[0]"), "{err}");
+    }
+
+    #[test]
+    fn plain_http_off_loopback_is_refused_unless_opted_in() {
+        use ReviewTransport::*;
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let table: &[(&str, &str, Result<ReviewTransport, ()>)] = &[
+            ("", "127.0.0.1", Ok(PlainLoopback)),
+            ("", "::1", Ok(PlainLoopback)),
+            ("", "0.0.0.0", Ok(Https)),
+            ("", "192.168.1.20", Ok(Https)),
+            ("tls = true\n", "127.0.0.1", Ok(Https)),
+            ("tls = false\n", "127.0.0.1", Ok(PlainLoopback)),
+            ("tls = false\n", "0.0.0.0", Err(())),
+            ("tls = false\n", "10.0.0.5", Err(())),
+            (
+                "tls = false\nallow_plain_http = true\n",
+                "10.0.0.5",
+                Ok(PlainOnNetwork),
+            ),
+            ("allow_plain_http = true\n", "10.0.0.5", Ok(Https)),
+        ];
+        for (keys, addr, want) in table {
+            let cfg: ReviewConfig = toml::from_str(keys).unwrap();
+            let got = cfg.transport(ip(addr));
+            match (want, &got) {
+                (Ok(w), Ok(g)) => assert_eq!(w, g, "{keys:?} on {addr}"),
+                (Err(()), Err(e)) => {
+                    let text = e.to_string();
+                    assert!(
+                        text.contains("review.tls") && text.contains("allow_plain_http"),
+                        "{text}"
+                    );
+                }
+                _ => panic!("{keys:?} on {addr}: {got:?}"),
+            }
+        }
+        // Checked when the file is read, naming the key; the opt-in is a warning (the red banner).
+        let refused = parse("[review]\nlisten = \"0.0.0.0:8700\"\ntls = false\n").unwrap_err();
+        assert!(refused.to_string().contains("review.tls"), "{refused}");
+        let opted =
+            parse("[review]\nlisten = \"0.0.0.0:8700\"\ntls = false\nallow_plain_http = true\n")
+                .unwrap();
+        assert!(opted.warnings().contains(&PLAIN_HTTP_WARNING.to_string()));
+        assert!(!parse("")
+            .unwrap()
+            .warnings()
+            .contains(&PLAIN_HTTP_WARNING.to_string()));
+    }
+
+    #[test]
+    fn fingerprints_and_server_addresses_are_read_in_their_common_spellings() {
+        let colons = (0..32)
+            .map(|i| format!("{i:02X}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        for raw in [
+            colons.clone(),
+            colons.to_lowercase(),
+            colons.replace(':', ""),
+            colons.replace(':', " "),
+            format!("sha256:{}", colons.replace(':', "")),
+        ] {
+            assert_eq!(
+                normalize_fingerprint(&raw).as_deref(),
+                Some(colons.as_str()),
+                "{raw}"
+            );
+        }
+        for bad in ["", "AB:CD", &colons[3..], &colons.replace("1F", "ZZ")] {
+            assert_eq!(normalize_fingerprint(bad), None, "{bad}");
+        }
+        assert_eq!(
+            check_server_url("https://desk.lan:8700/").unwrap(),
+            "https://desk.lan:8700"
+        );
+        for bad in [
+            "http://desk.lan",
+            "desk.lan",
+            "https://",
+            "https://desk.lan/api",
+            "https://u@desk",
+        ] {
+            assert!(
+                check_server_url(bad)
+                    .unwrap_err()
+                    .to_string()
+                    .contains("client.server"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_client_section_is_written_into_the_file_keeping_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kyc-desk.toml");
+        // A client-only file from nothing.
+        write_client(&path, Some("https://desk.lan:8700"), Some("AA"), None, true).unwrap_err();
+        let fp = normalize_fingerprint(&"ab".repeat(32)).unwrap();
+        write_client(&path, Some("https://desk.lan:8700"), Some(&fp), None, true).unwrap();
+        let c = parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(c.client.server.as_deref(), Some("https://desk.lan:8700"));
+        assert_eq!(c.client.fingerprint.as_deref(), Some(fp.as_str()));
+        // A desk's file keeps its comments and keys; notifications alone leave the connection.
+        std::fs::write(&path, "# mine\n[review]\nsession_minutes = 60\n").unwrap();
+        write_client(&path, None, None, Some(false), false).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("# mine\n"), "{text}");
+        let c = parse(&text).unwrap();
+        assert_eq!(
+            (c.review.session_minutes, c.client.notifications),
+            (60, false)
+        );
+        assert_eq!(c.client.server, None);
     }
 
     #[test]

@@ -85,6 +85,8 @@ pub struct Desk {
     checkpoints: Option<std::path::PathBuf>,
     /// The newest checkpoint there, once read or written.
     last_checkpoint: Mutex<Option<crate::checkpoint::Checkpoint>>,
+    /// Who has which case open now.
+    presence: Arc<crate::presence::Presence>,
 }
 
 /// Runs blocking store work off the async threads (the edges use it too).
@@ -111,6 +113,7 @@ impl Desk {
             finishing: Arc::default(),
             checkpoints: None,
             last_checkpoint: Mutex::new(None),
+            presence: Arc::default(),
         }
     }
 
@@ -193,6 +196,11 @@ impl Desk {
 
     pub fn policy(&self) -> &DecisionConfig {
         &self.policy
+    }
+
+    /// Who has which case open (reviewers' heartbeats), published to the live events.
+    pub fn presence(&self) -> &Arc<crate::presence::Presence> {
+        &self.presence
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {

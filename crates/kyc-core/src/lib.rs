@@ -22,6 +22,7 @@ pub mod model;
 pub mod mrz;
 pub mod oauth;
 pub mod picture;
+pub mod presence;
 pub mod report;
 pub mod stats;
 pub mod store;

@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use futures::Stream;
 use kyc_core::desk::{blocking, Desk};
@@ -50,6 +50,9 @@ pub struct SettingsView {
     pub config_path: String,
     pub data_dir: String,
     pub warnings: Vec<String>,
+    /// The review listener is plain HTTP on a network address (`review.allow_plain_http`): every
+    /// reviewer sees a red banner, the sign-in page too.
+    pub plain_http_on_network: bool,
     /// Every value here is read from the config file at start: changing it needs a restart.
     pub restart_needed_to_change: bool,
     #[serde(skip)]
@@ -92,6 +95,7 @@ impl SettingsView {
             config_path: loaded.path.display().to_string(),
             data_dir: loaded.data_dir.display().to_string(),
             warnings: warnings.to_vec(),
+            plain_http_on_network: false,
             restart_needed_to_change: true,
             ditto_config: kyc_core::ditto::export(c),
         }
@@ -131,6 +135,8 @@ pub fn router(state: Arc<ReviewState>, hosts: HostAllowList) -> Router {
         .route("/api/cases/{id}/images/{name}", get(case_image))
         .route("/api/cases/{id}/decision", post(decide))
         .route("/api/cases/{id}/assign", post(assign))
+        .route("/api/cases/{id}/presence", put(present).delete(absent))
+        .route("/api/presence", get(presence))
         .route("/api/cases/{id}/report.pdf", get(case_report))
         .route("/api/stats", get(statistics))
         .route("/api/exports/decisions.csv", get(export_decisions))
@@ -306,6 +312,11 @@ async fn login(
 #[utoipa::path(post, path = "/api/logout", tag = "review", responses((status = 204, description = "Signed out")))]
 async fn logout(State(st): St, headers: HeaderMap) -> Result<Response, ServerError> {
     if let Some(token) = session_token(&headers) {
+        let store = st.desk.store().clone();
+        let t = token.clone();
+        if let Ok(user) = blocking(move || store.session_user(&t)).await {
+            st.desk.presence().leave_all(&user.name);
+        }
         let store = st.desk.store().clone();
         blocking(move || store.logout(&token)).await?;
     }
@@ -574,12 +585,18 @@ async fn events(
     if user.must_change_password {
         return Err(CoreError::PasswordChangeRequired.into());
     }
-    let stream =
+    let cases =
         tokio_stream::StreamExt::filter_map(BroadcastStream::new(st.desk.subscribe()), |ev| {
             let ev = ev.ok()?;
             let data = serde_json::to_string(&ev).ok()?;
             Some(Ok(SseEvent::default().event(ev.kind.as_str()).data(data)))
         });
+    // Who views what: the current state first, then every change.
+    let viewers = tokio_stream::wrappers::WatchStream::new(st.desk.presence().watch()).map(|v| {
+        let data = json!({"type": "presence", "viewers": v}).to_string();
+        Ok(SseEvent::default().event("presence").data(data))
+    });
+    let stream = futures::stream::select(cases, viewers);
     // The stream ends within 2 s of its session ending (logout, expiry, or an account change,
     // which revokes every session of the account). The check runs in a task of its own, so it
     // goes on while the client does not read, and no event is sent once it has fired.
@@ -609,7 +626,7 @@ async fn events(
 const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_millis(700);
 
 /// First run: whether an admin must still be created, and where Ditto ID must send.
-#[utoipa::path(get, path = "/api/setup", tag = "review", responses((status = 200, description = "`{needs_setup, receiver_url, tls_fingerprint, auth_mode}`")))]
+#[utoipa::path(get, path = "/api/setup", tag = "review", responses((status = 200, description = "`{needs_setup, receiver_url, tls_fingerprint, auth_mode, plain_http_on_network}`")))]
 async fn setup_status(State(st): St) -> Result<Json<Value>, ServerError> {
     let store = st.desk.store().clone();
     let users = blocking(move || store.user_count()).await?;
@@ -619,6 +636,7 @@ async fn setup_status(State(st): St) -> Result<Json<Value>, ServerError> {
         "receiver_url": st.settings.receiver_url,
         "tls_fingerprint": st.settings.tls_fingerprint,
         "auth_mode": st.settings.auth_mode,
+        "plain_http_on_network": st.settings.plain_http_on_network,
     })))
 }
 
@@ -737,6 +755,49 @@ async fn assign(
 ) -> Result<Json<kyc_core::store::CaseSummary>, ServerError> {
     allow(&user, Permission::Decide)?;
     Ok(Json(st.desk.assign(&id, body.to.as_deref(), &user).await?))
+}
+
+/// A numeric case id from the path (presence is kept by id).
+fn numeric_id(id: &str) -> Result<i64, ServerError> {
+    id.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ServerError::BadRequest("the case id must be a positive number".into()))
+}
+
+/// A heartbeat of a case open in this reviewer's desk: others see "<name> is viewing" until it
+/// closes or beats stop for `presence::TTL_MS`.
+#[utoipa::path(put, path = "/api/cases/{id}/presence", tag = "review", security(("session" = [])),
+    params(("id" = i64, Path)), responses((status = 204), (status = 400, body = ErrorBody)))]
+async fn present(
+    State(st): St,
+    Reviewer(user): Reviewer,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ServerError> {
+    let id = numeric_id(&id)?;
+    st.desk
+        .presence()
+        .touch(id, &user.name, kyc_core::timefmt::now_ms());
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The case was closed in this reviewer's desk.
+#[utoipa::path(delete, path = "/api/cases/{id}/presence", tag = "review", security(("session" = [])),
+    params(("id" = i64, Path)), responses((status = 204), (status = 400, body = ErrorBody)))]
+async fn absent(
+    State(st): St,
+    Reviewer(user): Reviewer,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ServerError> {
+    st.desk.presence().leave(numeric_id(&id)?, &user.name);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who has which case open now: `{"<case id>": ["name", ...]}` (also sent as `presence` events).
+#[utoipa::path(get, path = "/api/presence", tag = "review", security(("session" = [])),
+    responses((status = 200, description = "case id → names of the reviewers viewing it")))]
+async fn presence(State(st): St, Reviewer(_): Reviewer) -> Json<kyc_core::presence::Viewers> {
+    Json(st.desk.presence().viewers())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

@@ -1,5 +1,5 @@
-//! Starting and stopping the two listeners (receiver over HTTPS; review over HTTP on loopback,
-//! HTTPS otherwise) around one shared [`Desk`].
+//! Starting and stopping the two listeners (receiver over HTTPS; review over HTTPS unless it is on
+//! loopback or `[review] tls` says otherwise) around one shared [`Desk`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum_server::tls_rustls::RustlsConfig;
 use axum_server::Handle;
-use kyc_core::config::Loaded;
+use kyc_core::config::{Loaded, ReviewTransport};
 use kyc_core::desk::Desk;
 use kyc_core::guard::{LoginGuard, SetupCode};
 use kyc_core::store::Store;
@@ -144,6 +144,17 @@ fn spawn_checkpoints(desk: Arc<Desk>) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Forgets reviewers whose open case stopped beating (closed tab, lost connection), every second.
+fn spawn_presence_sweep(desk: Arc<Desk>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            desk.presence().expire(kyc_core::timefmt::now_ms());
+        }
+    })
+}
+
 /// Erases decided cases past the retention period: at start, then every hour.
 fn spawn_retention(desk: Arc<Desk>, keep_days: u32) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -235,7 +246,9 @@ pub async fn start_with(
     let review_addr = review_listener
         .local_addr()
         .map_err(kyc_core::CoreError::from)?;
-    let review_https = !review_addr.ip().is_loopback();
+    // Refused here too for a config built in code (a loaded file was checked when read).
+    let transport = cfg.review.transport(review_addr.ip())?;
+    let review_https = transport == ReviewTransport::Https;
 
     let warnings = cfg.warnings();
     for w in &warnings {
@@ -246,7 +259,8 @@ pub async fn start_with(
     // What the desk shows uses the address actually bound (port 0 in the config means "any").
     let mut bound = loaded.clone();
     bound.config.receiver.listen = receiver_addr;
-    let settings = crate::review::SettingsView::new(&bound, &material, &warnings);
+    let mut settings = crate::review::SettingsView::new(&bound, &material, &warnings);
+    settings.plain_http_on_network = transport == ReviewTransport::PlainOnNetwork;
     let review_state = |https: bool| {
         Arc::new(ReviewState {
             desk: desk.clone(),
@@ -274,6 +288,7 @@ pub async fn start_with(
     let mut background = vec![
         spawn_failed_login_flush(desk.clone(), guard.clone()),
         spawn_checkpoints(desk.clone()),
+        spawn_presence_sweep(desk.clone()),
     ];
     if cfg.retention.keep_decided_days > 0 {
         background.push(spawn_retention(

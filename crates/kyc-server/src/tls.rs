@@ -8,7 +8,6 @@ use kyc_core::config::ReceiverConfig;
 use kyc_core::fsutil::write_private;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use sha2::{Digest, Sha256};
 
 use crate::error::ServerError;
 
@@ -77,11 +76,7 @@ pub fn load_or_create(cfg: &ReceiverConfig, data_dir: &Path) -> Result<TlsMateri
 
 /// `AB:CD:...` SHA-256 fingerprint of a DER certificate.
 pub fn fingerprint(der: &[u8]) -> String {
-    Sha256::digest(der)
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect::<Vec<_>>()
-        .join(":")
+    kyc_core::config::cert_fingerprint(der)
 }
 
 /// A rustls server config (ring provider, TLS 1.2 and 1.3) for the material, offering HTTP/2 and

@@ -1168,3 +1168,72 @@ async fn the_case_names_its_app_portrait_source_locales_and_hologram_images() {
     );
     desk.stop().await;
 }
+
+#[tokio::test]
+async fn presence_shows_who_views_a_case_live_and_fades_when_beats_stop() {
+    let desk = start(|c| c.decision.hold_secs = 0).await;
+    let sub = submission(Scenario::Clean, 31);
+    assert_eq!(desk.post(&sub.payload).await.0, 200);
+    let id = desk.wait_for_case(&sub.requester_id).await["id"]
+        .as_i64()
+        .unwrap();
+    let ada = desk.login("ada").await;
+    let mut stream = desk
+        .http
+        .get(desk.review("/api/events"))
+        .bearer_auth(&ada)
+        .send()
+        .await
+        .unwrap();
+    let beat = |method: reqwest::Method, token: &str, path: String| {
+        let req = desk
+            .http
+            .request(method, desk.review(&path))
+            .bearer_auth(token);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    let path = format!("/api/cases/{id}/presence");
+    assert_eq!(
+        beat(reqwest::Method::PUT, &desk.token, path.clone()).await,
+        204
+    );
+    // Ada's stream says rita is viewing, and so does the list.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let wanted = format!("\"{id}\":[\"rita\"]");
+    let seen = read_events_until(&mut stream, deadline, |s| s.contains(&wanted)).await;
+    assert!(seen.contains("event: presence"), "{seen}");
+    let (_, now) = desk.get_as(&ada, "/api/presence").await;
+    assert_eq!(now[id.to_string()], json!(["rita"]), "{now}");
+    // Closing the case: gone at once.
+    assert_eq!(
+        beat(reqwest::Method::DELETE, &desk.token, path.clone()).await,
+        204
+    );
+    assert_eq!(desk.get_as(&ada, "/api/presence").await.1, json!({}));
+    // A lost connection: the beats stop and the viewer fades within 10 s.
+    assert_eq!(
+        beat(reqwest::Method::PUT, &desk.token, path.clone()).await,
+        204
+    );
+    let started = tokio::time::Instant::now();
+    loop {
+        let (_, now) = desk.get_as(&ada, "/api/presence").await;
+        if now == json!({}) {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "still {now}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // Bad ids are refused with a JSON error; no session, no presence.
+    let resp = desk
+        .http
+        .put(desk.review("/api/cases/KYC-x/presence"))
+        .bearer_auth(&desk.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert_eq!(resp.json::<Value>().await.unwrap()["error"], "bad_request");
+    let anonymous = desk.http.put(desk.review(&path)).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
