@@ -1,6 +1,9 @@
-//! The desktop shell (wiring only): parses the command line, runs subcommands through kyc-cli, and
-//! otherwise starts the services in one tokio runtime and opens the desk window on the review URL.
+//! The desktop shell (wiring only): parses the command line, runs subcommands through kyc-cli,
+//! and otherwise opens the desk window on this computer's own desk (kyc-server) or on a team
+//! server through the pinned relay (kyc-client), or on the connect screen to choose.
 
+mod modes;
+mod notify;
 mod save;
 
 use std::borrow::Cow;
@@ -10,6 +13,7 @@ use std::sync::Arc;
 use clap::Parser;
 use kyc_cli::Cli;
 use kyc_server::UiAssets;
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::utils::assets::{AssetKey, AssetsIter, CspHash};
 use tauri::{Assets, Manager, WebviewUrl, WebviewWindowBuilder, Wry};
 
@@ -17,16 +21,30 @@ fn context() -> tauri::Context<Wry> {
     tauri::generate_context!()
 }
 
-/// The web UI embedded by Tauri, lent to the review listener so browsers get the same build.
-struct EmbeddedUi(Box<dyn Assets<Wry>>);
+/// The web UI embedded by Tauri, shared by the window (its connect screen) and the review
+/// listener (so browsers get the same build).
+#[derive(Clone)]
+struct SharedUi(Arc<dyn Assets<Wry>>);
 
-impl UiAssets for EmbeddedUi {
+impl UiAssets for SharedUi {
     fn get(&self, path: &str) -> Option<Vec<u8>> {
         self.0.get(&AssetKey::from(path)).map(Cow::into_owned)
     }
 }
 
-/// Stands in for the assets taken out of a context that is not used for a window.
+impl Assets<Wry> for SharedUi {
+    fn get(&self, key: &AssetKey) -> Option<Cow<'_, [u8]>> {
+        self.0.get(key)
+    }
+    fn iter(&self) -> Box<AssetsIter<'_>> {
+        self.0.iter()
+    }
+    fn csp_hashes(&self, html_path: &AssetKey) -> Box<dyn Iterator<Item = CspHash<'_>> + '_> {
+        self.0.csp_hashes(html_path)
+    }
+}
+
+/// Stands in while the embedded assets are moved into [`SharedUi`].
 struct NoAssets;
 
 impl Assets<Wry> for NoAssets {
@@ -42,12 +60,14 @@ impl Assets<Wry> for NoAssets {
 }
 
 /// The UI for the review listener: `KYC_DESK_UI_DIR` when set, else the build embedded in `ctx`
-/// (taken out of it: the window shows the review URL, not Tauri's asset protocol).
+/// (which keeps serving the window's connect screen).
 fn ui_assets(ctx: &mut tauri::Context<Wry>) -> Arc<dyn UiAssets> {
+    let embedded = SharedUi(Arc::from(ctx.set_assets(Box::new(NoAssets))));
+    ctx.set_assets(Box::new(embedded.clone()));
     if let Some(dir) = std::env::var_os("KYC_DESK_UI_DIR").filter(|d| !d.is_empty()) {
         return Arc::new(kyc_server::DirAssets(dir.into()));
     }
-    Arc::new(EmbeddedUi(ctx.set_assets(Box::new(NoAssets))))
+    Arc::new(embedded)
 }
 
 pub fn main() -> ExitCode {
@@ -65,40 +85,72 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// The window's menu: Desk → Change server…, Quit.
+fn menu(app: &tauri::AppHandle) -> tauri::Result<Menu<Wry>> {
+    let change = MenuItem::with_id(app, "change-server", "Change server…", true, None::<&str>)?;
+    let quit = PredefinedMenuItem::quit(app, Some("Quit"))?;
+    let desk = Submenu::with_items(app, "Desk", true, &[&change, &quit])?;
+    Menu::with_items(app, &[&desk])
+}
+
 fn desktop(cli: Cli) -> anyhow::Result<()> {
-    let loaded = kyc_cli::load_config(cli.config.as_deref())?;
     // One context: building it resolves the capabilities (compiling their URL patterns).
     let mut ctx = context();
     let assets = ui_assets(&mut ctx);
     let rt = tokio::runtime::Runtime::new()?;
     tauri::async_runtime::set(rt.handle().clone());
-    let store = kyc_cli::open_store(&loaded)?;
-    let running = rt.block_on(kyc_server::start_with(&loaded, store, Some(assets)))?;
-    print!("{}", kyc_cli::describe(&loaded, &running));
-    // The window's own first-run screen gets the setup code in the URL fragment.
-    let url = running.window_url();
-    let origin = running.local_review_url();
+    let shell = Arc::new(modes::Shell::new(cli.config.clone(), assets)?);
+    if let Some(server) = &cli.connect {
+        shell.keep_connection(server, cli.fingerprint.as_deref())?;
+    }
+    // Where the window opens: the desk (local or relayed), or the connect screen.
+    let start = rt.block_on(shell.open_configured())?;
+    let nav = shell.clone();
+    let on_close = shell.clone();
+    let granted = shell.clone();
     tauri::Builder::default()
-        .invoke_handler(tauri::generate_handler![save::save_file])
+        .plugin(tauri_plugin_notification::init())
+        .manage(shell.clone())
+        .invoke_handler(tauri::generate_handler![
+            save::save_file,
+            modes::connect_state,
+            modes::probe_server,
+            modes::connect_server,
+            modes::start_local,
+            modes::change_server,
+            modes::desktop_info,
+            modes::set_notifications,
+            notify::notify_waiting,
+        ])
         .setup(move |app| {
-            // `save_file` is granted to the exact origin of this run's desk, nothing else.
-            app.add_capability(
-                tauri::ipc::CapabilityBuilder::new("desk-window")
-                    .remote(format!("{origin}/*"))
-                    .window("main")
-                    .permission("allow-save-file"),
-            )?;
-            let desk: tauri::Url = origin.parse()?;
-            WebviewWindowBuilder::new(app, "main", WebviewUrl::External(url.parse()?))
-                // The window never leaves the desk (a link or a script cannot take it elsewhere).
-                .on_navigation(move |to| to.origin() == desk.origin())
+            // The connect screen (the window's own embedded page) may choose the mode; the desk's
+            // page gets its commands granted to its exact origin when it opens (modes.rs).
+            app.add_capability(modes::connect_screen_capability())?;
+            if let Some(origin) = start.desk_origin() {
+                app.add_capability(modes::desk_capability(&origin))?;
+                granted.note_granted(&origin);
+            }
+            let url = match &start {
+                modes::Start::Desk { url, .. } => WebviewUrl::External(url.parse()?),
+                modes::Start::Connect => WebviewUrl::App("index.html".into()),
+            };
+            let handle = app.handle().clone();
+            WebviewWindowBuilder::new(app, "main", url)
+                // The window never leaves the desk or its own connect screen.
+                .on_navigation(move |to| nav.may_navigate(to))
                 .title("KYC Desk")
+                .menu(menu(&handle)?)
                 .inner_size(1280.0, 800.0)
                 .min_inner_size(1024.0, 640.0)
                 .build()?;
+            app.on_menu_event(|app, event| {
+                if event.id() == "change-server" {
+                    modes::show_connect_screen(app);
+                }
+            });
             Ok(())
         })
         .run(ctx)?;
-    rt.block_on(running.shutdown(std::time::Duration::from_secs(5)));
+    rt.block_on(on_close.close());
     Ok(())
 }

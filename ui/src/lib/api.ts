@@ -1,4 +1,5 @@
 // The one module that talks to KYC Desk's review API (same origin; session cookie + bearer token).
+import { tauri } from "./desktop";
 
 export interface User {
   name: string; role: string;
@@ -46,13 +47,15 @@ export interface Settings {
   hold_secs: number; on_timeout: string; auto_approve: string; face_match_threshold: number; liveness_threshold: number;
   reasons: Reason[]; four_eyes: boolean; config_path: string; data_dir: string; warnings: string[]; restart_needed_to_change: boolean;
 }
-export interface SetupStatus { needs_setup: boolean; code_required?: boolean; receiver_url: string; tls_fingerprint: string; auth_mode: string }
+export interface SetupStatus { needs_setup: boolean; code_required?: boolean; receiver_url: string; tls_fingerprint: string; auth_mode: string; plain_http_on_network?: boolean }
 export interface CaseFilters {
   status?: string; q?: string; flag?: string; document_type?: string; from?: string; to?: string;
   answered_by?: string; user_id?: string; cursor?: string; limit?: number;
 }
 /** `case.erased` carries only the case's id and reference. */
 export interface DeskEvent { type: "case.created" | "case.decided" | "case.answered" | "case.assigned" | "case.erased"; case: CaseSummary; hold_until?: string }
+/** Case id → the names of the reviewers who have it open now. */
+export type Viewers = Record<string, string[]>;
 export interface StatsDay { day: string; received: number; approved: number; rejected: number; pending: number; timeouts: number }
 export interface ReviewerStats { name: string; decided: number; approved: number; rejected: number; median_secs: number | null }
 export interface Stats {
@@ -189,7 +192,7 @@ export const resendDelivery = (id: number) => call<void>("POST", `/api/deliverie
  * calls the onPasswordChangeRequired handler; otherwise the stream is opened again, with a growing
  * pause while the server cannot be reached. Returns a function that closes it.
  */
-export function subscribe(onEvent: (e: DeskEvent) => void, onState: (live: boolean) => void): () => void {
+export function subscribe(onEvent: (e: DeskEvent) => void, onState: (live: boolean) => void, onViewers?: (v: Viewers) => void): () => void {
   let es: EventSource | null = null;
   let stopped = false;
   let checking = false;
@@ -210,6 +213,7 @@ export function subscribe(onEvent: (e: DeskEvent) => void, onState: (live: boole
     const source = new EventSource("/api/events", { withCredentials: true });
     es = source;
     for (const t of ["case.created", "case.decided", "case.answered", "case.assigned", "case.erased"]) source.addEventListener(t, handler as EventListener);
+    source.addEventListener("presence", ((m: MessageEvent) => { try { onViewers?.(JSON.parse(m.data).viewers); } catch { /* ignore */ } }) as EventListener);
     source.onopen = () => { pause = 1000; onState(true); };
     source.onerror = () => { if (es === source) { onState(false); void check(); } };
   }
@@ -238,6 +242,9 @@ export function subscribe(onEvent: (e: DeskEvent) => void, onState: (live: boole
   return stop;
 }
 
+/** A heartbeat of the case open here (every few seconds while it stays open), and its closing. */
+export const present = (id: number) => call<void>("PUT", `/api/cases/${id}/presence`);
+export const absent = (id: number) => call<void>("DELETE", `/api/cases/${id}/presence`);
 export const assign = (id: number, to: string | null) => call<CaseSummary>("POST", `/api/cases/${id}/assign`, { to });
 export const erase = (id: number, reason: string) => call<{ erased: string }>("POST", `/api/cases/${id}/erase`, { reason });
 export function stats(from?: string, to?: string): Promise<Stats> {
@@ -266,10 +273,6 @@ export interface Progress { bytes: number; rows?: number; total?: number }
 /** What `download` did: saved (desktop: where), handed to the browser, or cancelled in the dialog. */
 export type Saved = { kind: "saved"; path: string } | { kind: "downloaded"; name: string } | { kind: "cancelled" };
 
-interface TauriInternals { invoke: (cmd: string, args?: unknown, options?: { headers?: Record<string, string> }) => Promise<unknown> }
-function tauri(): TauriInternals | null {
-  return (window as unknown as { __TAURI_INTERNALS__?: TauriInternals }).__TAURI_INTERNALS__ ?? null;
-}
 
 /**
  * Fetches a file from the review API with progress, then saves it: in the desktop app through the
