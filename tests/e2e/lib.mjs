@@ -6,6 +6,7 @@
 
 import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -90,7 +91,7 @@ export function freePort() {
  * Ditto ID held 60 s then rejected, both listeners on loopback (port 0 unless given), data in
  * `dir/data`.
  */
-export async function writeConfig(dir, { receiverListen = '127.0.0.1:0', reviewListen = '127.0.0.1:0', holdSecs = 60 } = {}) {
+export async function writeConfig(dir, { receiverListen = '127.0.0.1:0', reviewListen = '127.0.0.1:0', holdSecs = 60, reviewTls = false } = {}) {
   const dataDir = join(dir, 'data');
   await mkdir(dataDir, { recursive: true });
   const toml = `# written by tests/e2e/lib.mjs
@@ -116,7 +117,7 @@ auto_approve = "never"
 
 [review]
 listen = ${JSON.stringify(reviewListen)}
-`;
+${reviewTls ? 'tls = true\n' : ''}`;
   const path = join(dir, 'kyc-desk.toml');
   await writeFile(path, toml);
   return { path, dataDir };
@@ -441,21 +442,56 @@ export function imageSize(b64) {
 // ---------------------------------------------------------------------------------------------
 // The review API (contract.md), for checks behind the UI: who answered Ditto ID, with what reasons
 
+/**
+ * Where the review API is: `host:port` (plain HTTP on loopback) or `{origin: 'https://…', ca}`
+ * for an HTTPS review listener whose certificate (PEM) the test trusts.
+ */
+const target = (review) => (typeof review === 'string' ? { origin: `http://${review}` } : review);
+
+/** One HTTP(S) request: {status, headers, text}. */
+export async function httpCall(review, method, path, { headers = {}, body } = {}) {
+  const { origin, ca } = target(review);
+  if (!origin.startsWith('https:')) {
+    const r = await fetch(`${origin}${path}`, { method, headers, body });
+    return { status: r.status, headers: Object.fromEntries(r.headers), text: await r.text() };
+  }
+  const url = new URL(path, origin);
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method, headers, ca, checkServerIdentity: () => undefined }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.setTimeout(T.ui, () => req.destroy(new Error(`${method} ${path}: no answer`)));
+    req.end(body);
+  });
+}
+
+const json = (text) => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text; // not JSON
+  }
+};
+
 export async function apiLogin(review, username, password) {
-  const r = await fetch(`http://${review}/api/login`, {
-    method: 'POST',
+  const r = await httpCall(review, 'POST', '/api/login', {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ username, password }),
   });
-  if (!r.ok) throw new Error(`POST /api/login: HTTP ${r.status} ${await r.text().catch(() => '')}`);
-  return (await r.json()).token;
+  if (r.status !== 200) throw new Error(`POST /api/login: HTTP ${r.status} ${r.text}`);
+  return JSON.parse(r.text).token;
 }
 
 /** `GET /api/setup` (no session needed): {needs_setup, code_required, receiver_url, ...}. */
 export async function apiSetupStatus(review) {
-  const r = await fetch(`http://${review}/api/setup`);
-  if (!r.ok) throw new Error(`GET /api/setup: HTTP ${r.status}`);
-  return r.json();
+  const r = await httpCall(review, 'GET', '/api/setup');
+  if (r.status !== 200) throw new Error(`GET /api/setup: HTTP ${r.status}`);
+  return JSON.parse(r.text);
 }
 
 /**
@@ -465,23 +501,16 @@ export async function apiSetupStatus(review) {
 export async function apiRequest(review, token, method, path, body) {
   const headers = { authorization: `Bearer ${token}` };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const r = await fetch(`http://${review}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await r.text();
-  let parsed = text;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    /* not JSON */
-  }
-  return { status: r.status, body: parsed };
+  const r = await httpCall(review, method, path, { headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: r.status, body: json(r.text) };
 }
 
 /** The whole case of a requester_id, as GET /api/cases/{id} gives it. */
 export async function apiCase(review, token, requesterId) {
   const get = async (path) => {
-    const r = await fetch(`http://${review}${path}`, { headers: { authorization: `Bearer ${token}` } });
-    if (!r.ok) throw new Error(`GET ${path}: HTTP ${r.status}`);
-    return r.json();
+    const r = await apiRequest(review, token, 'GET', path);
+    if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status}`);
+    return r.body;
   };
   const list = await get(`/api/cases?status=all&requester_id=${encodeURIComponent(requesterId)}`);
   const c = list.cases.find((x) => x.requester_id === requesterId);

@@ -1,0 +1,149 @@
+// Team suite: one `kyc-desk serve` whose review listener is HTTPS (`[review] tls = true`, its
+// generated certificate) and two reviewers, each in a Chromium of their own that trusts that
+// certificate by its public key's fingerprint (--ignore-certificate-errors-spki-list, nothing
+// else). Both see a held case arrive; each sees the other viewing it; one decides and the other
+// sees the case decided; Ditto ID (a real `kyc-desk simulate`) gets that decision.
+
+import assert from 'node:assert/strict';
+import { createHash, X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { chromium } from 'playwright-core';
+
+import * as flow from './flow.mjs';
+import {
+  Cleanup, T, addUser, apiLogin, apiCase, ensureScreenshotDir, expectedFromPayload, httpCall, makeTempDir,
+  readPayloads, simulateResults, startServe, startSimulate, waitUntil, writeConfig,
+} from './lib.mjs';
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const LIMIT = 5 * 60_000;
+const RITA = { name: 'rita', password: 'Harbor-Willow-Quartz-29' };
+const SAM = { name: 'sam', password: 'Lantern-Fjord-Pepper-64' };
+
+/** The base64 SHA-256 of a PEM certificate's public key (what Chromium's SPKI list takes). */
+function spkiHash(pem) {
+  const spki = new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(spki).digest('base64');
+}
+
+describe('team: two reviewers on one HTTPS review listener', () => {
+  const cleanup = new Cleanup();
+  let dir, config, server, review, shots, spki;
+  const desks = {}; // name → {context, page, ui}
+  const pageErrors = [];
+
+  before(async () => {
+    dir = cleanup.dir(await makeTempDir('kyc-e2e-team-'));
+    let dataDir;
+    ({ path: config, dataDir } = await writeConfig(dir, { reviewTls: true }));
+    await addUser(config, RITA.name, RITA.password, 'reviewer');
+    await addUser(config, SAM.name, SAM.password, 'reviewer');
+    server = await startServe(config, cleanup);
+    const pem = await readFile(join(dataDir, 'tls-cert.pem'), 'utf8');
+    review = { origin: `https://${server.review}`, ca: pem };
+    spki = spkiHash(pem);
+    shots = await ensureScreenshotDir('team');
+    for (const who of [RITA, SAM]) {
+      const context = await chromium.launchPersistentContext(join(dir, `profile-${who.name}`), {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+          '--disable-component-update', '--disable-sync', '--disable-quic', '--no-first-run',
+          `--ignore-certificate-errors-spki-list=${spki}`,
+        ],
+        viewport: { width: 1280, height: 800 },
+        timeout: T.start,
+      });
+      const page = context.pages()[0] ?? (await context.newPage());
+      page.on('pageerror', (e) => pageErrors.push(`${who.name}: ${e}`));
+      const sel = (id) => page.locator(`[data-testid="${id}"]`);
+      const ui = {
+        js: (fn, ...args) => page.evaluate(`(${fn.toString()})(...${JSON.stringify(args)})`),
+        press: (key) => page.keyboard.press(key),
+        type: (id, text) => sel(id).fill(text, { timeout: T.ui }),
+        click: (id) => sel(id).click({ timeout: T.ui }),
+        screenshot: (file) => page.screenshot({ path: file }),
+      };
+      desks[who.name] = { context, page, ui };
+    }
+  }, { timeout: LIMIT });
+
+  after(async () => {
+    for (const d of Object.values(desks)) await d.context.close().catch(() => {});
+    await cleanup.run();
+  }, { timeout: LIMIT });
+
+  test('the review listener speaks HTTPS only, with HSTS, and the session cookie is Secure', { timeout: LIMIT }, async () => {
+    const r = await httpCall(review, 'GET', '/api/setup');
+    assert.equal(r.status, 200);
+    assert.match(String(r.headers['strict-transport-security']), /max-age=\d+/);
+    const login = await httpCall(review, 'POST', '/api/login', {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: RITA.name, password: RITA.password }),
+    });
+    const cookie = String(login.headers['set-cookie']);
+    for (const part of ['HttpOnly', 'SameSite=Strict', 'Secure']) assert.ok(cookie.includes(part), `${part} in ${cookie}`);
+    await assert.rejects(httpCall(server.review, 'GET', '/api/setup'), 'plain HTTP gets no answer from the HTTPS listener');
+  });
+
+  test('both reviewers see a held case arrive, see each other on it, one decides and the other sees it decided', { timeout: LIMIT }, async () => {
+    const { rita, sam } = desks;
+    for (const [who, d] of [[RITA, rita], [SAM, sam]]) {
+      await d.page.goto(`${review.origin}/`, { timeout: T.start });
+      await flow.recordPageErrors(d.ui);
+      await flow.login(d.ui, who.name, who.password);
+    }
+    const payloads = join(dir, 'payloads');
+    const sim = startSimulate(config, cleanup, { receiver: server.receiver, scenario: 'clean', seed: 515, payloadDir: payloads, name: 'simulate-team' });
+    const [{ payload }] = await readPayloads(payloads, 1);
+    const exp = expectedFromPayload(payload);
+    const row = await flow.waitHeldRow(rita.ui, exp.requesterId);
+    await flow.waitHeldRow(sam.ui, exp.requesterId);
+    // The waiting count is in both tabs' titles.
+    for (const d of [rita, sam]) {
+      await waitUntil(async () => /^\(1\) KYC Desk$/.test(await d.page.title()), { what: 'the title "(1) KYC Desk"' });
+    }
+
+    // Rita opens it: Sam sees her on the row, live.
+    await rita.page.locator(`[data-testid="queue-row"][data-requester-id="${exp.requesterId}"]`).click({ timeout: T.ui });
+    await flow.waitState(rita.ui, (x) => x.caseView?.reference === row.reference, 'rita: the case open');
+    const samRow = sam.page.locator(`[data-testid="queue-row"][data-requester-id="${exp.requesterId}"] [data-testid="row-viewers"]`);
+    await waitUntil(async () => (await samRow.count()) > 0 && /rita viewing/.test(await samRow.textContent()), { what: 'sam: "rita viewing" on the row', timeout: T.ui });
+    await sam.page.screenshot({ path: join(shots, 'team-sam-sees-rita.png') });
+    // Sam opens it too: each case header names the other.
+    await sam.page.locator(`[data-testid="queue-row"][data-requester-id="${exp.requesterId}"]`).click({ timeout: T.ui });
+    for (const [d, other] of [[rita, 'sam'], [sam, 'rita']]) {
+      const header = d.page.locator('[data-testid="case-viewers"]');
+      await waitUntil(async () => (await header.count()) > 0 && (await header.textContent()).includes(`${other} is viewing`), { what: `"${other} is viewing" in the case header`, timeout: T.ui });
+    }
+    await rita.page.screenshot({ path: join(shots, 'team-rita-case.png') });
+
+    // Rita approves; Sam's open case turns approved without a reload; Ditto ID gets true.
+    assert.equal(simulateResults(sim.out).length, 0, 'no answer before the decision');
+    await flow.approveByKeyboard(rita.ui, row.reference, RITA.name);
+    await flow.waitState(sam.ui, (x) => x.caseView?.status === 'approved', 'sam: the open case shows approved', T.answer);
+    await sam.page.screenshot({ path: join(shots, 'team-sam-sees-decided.png') });
+    await sim.waitFor(/result=\S+/, T.answer, 'simulate to print the answer');
+    assert.deepEqual(simulateResults(sim.out), [{ result: 'true', reference: row.reference, userId: exp.userId }], sim.describe());
+    const token = await apiLogin(review, SAM.name, SAM.password);
+    const c = await apiCase(review, token, exp.requesterId);
+    assert.equal(c.answer?.by, 'reviewer');
+    for (const d of [rita, sam]) {
+      await waitUntil(async () => (await d.page.title()) === 'KYC Desk', { what: 'the title without a waiting count' });
+    }
+
+    // Rita closes the case (Escape back to the queue is not a close; signing out is): Sam sees her
+    // go at once.
+    await rita.ui.click('sign-out');
+    const header = sam.page.locator('[data-testid="case-viewers"]');
+    await waitUntil(async () => (await header.count()) === 0, { what: 'rita gone from sam\'s case header', timeout: 10_000 });
+  });
+
+  test('no page threw an uncaught error', async () => {
+    assert.deepEqual(pageErrors, []);
+  });
+});
