@@ -413,8 +413,10 @@ pub async fn start_local(app: AppHandle, shell: State<'_, Arc<Shell>>) -> Result
     shell.show_desk(&app, &url, &origin)
 }
 
+/// Async, like every command here: a synchronous command runs on the main thread, which the
+/// window's own calls (navigate, focus) need free.
 #[tauri::command]
-pub fn change_server(app: AppHandle) {
+pub async fn change_server(app: AppHandle) {
     show_connect_screen(&app);
 }
 
@@ -449,7 +451,7 @@ pub async fn desktop_info(shell: State<'_, Arc<Shell>>) -> Result<DesktopInfo, U
 }
 
 #[tauri::command]
-pub fn set_notifications(shell: State<'_, Arc<Shell>>, on: bool) -> Result<(), UiError> {
+pub async fn set_notifications(shell: State<'_, Arc<Shell>>, on: bool) -> Result<(), UiError> {
     config::write_client(&shell.path, None, None, Some(on), false)?;
     shell.notifications.store(on, Ordering::Relaxed);
     Ok(())

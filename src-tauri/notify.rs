@@ -42,7 +42,7 @@ fn open_case(app: &AppHandle, id: i64) {
 
 /// Shows the notification unless the window has focus or the setting is off; true when shown.
 #[tauri::command]
-pub fn notify_waiting(
+pub async fn notify_waiting(
     app: AppHandle,
     shell: State<'_, Arc<Shell>>,
     case_id: i64,

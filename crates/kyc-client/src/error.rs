@@ -15,7 +15,7 @@ pub enum ClientError {
     /// The server's certificate is not the pinned one: the handshake was aborted, so not one byte
     /// of a request (no password, no session) went to it.
     #[error(
-        "the server at {server} presented a certificate with fingerprint {got}, not the pinned \
+        "The server at {server} presented a certificate with fingerprint {got}, not the pinned \
          {expected}. Nothing was sent to it. If its certificate was replaced on purpose, ask its \
          admin for the new fingerprint and connect again; otherwise someone may be intercepting \
          the connection."

@@ -1,0 +1,196 @@
+// Desktop client suite: the real Tauri window (under Xvfb, through tauri-driver) as a team
+// member's client of a separate `kyc-desk serve` whose review listener is HTTPS. Started with
+// `--connect URL --fingerprint WRONG` it shows the refusal and opens nothing; with the right
+// fingerprint typed in it connects through the pinned relay and decides a case Ditto ID waits
+// on; Settings shows the pin and turns notifications off; "Change server…" and trust on first use
+// show the server's fingerprint and ask. The computer keeps only its config file.
+
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import * as flow from './flow.mjs';
+import {
+  BIN, Cleanup, T, addUser, apiCase, apiLogin, ensureScreenshotDir, expectedFromPayload, makeTempDir,
+  readPayloads, simulateResults, startServe, startSimulate, waitUntil, writeConfig,
+} from './lib.mjs';
+import { startDriver, which } from './desktop-env.mjs';
+
+const LIMIT = 5 * 60_000;
+const ERIN = { name: 'erin', password: 'Orbit-Tamarind-Gable-58' };
+
+describe('desktop client: the window connected to a team server over HTTPS', () => {
+  const cleanup = new Cleanup();
+  let failures = 0;
+  const check = (name, fn) =>
+    test(name, { timeout: LIMIT }, async () => {
+      try {
+        await fn();
+      } catch (e) {
+        if (ui && shots) {
+          const file = join(shots, `desktop-client-failed-${++failures}.png`);
+          await ui.screenshot(file).then(() => (e.message += `\n(screenshot: ${file})`), () => {});
+        }
+        throw e;
+      }
+    });
+  let dir, serverConfig, server, review, fingerprint, clientDir, clientConfig, xdgData, wd, ui, shots;
+  const wrong = 'AB:'.repeat(31) + 'CD';
+  /** The connect screen as the window shows it. */
+  const connectScreen = () =>
+    ui.js(() => {
+      const q = (id) => document.querySelector(`[data-testid="${id}"]`);
+      return {
+        protocol: location.protocol,
+        shown: !!q('connect-screen'),
+        // (Not "error": a WebDriver client reads an "error" key in the value as a failed command.)
+        refusal: q('connect-error') ? { code: q('connect-error').getAttribute('data-code'), text: q('connect-error').textContent } : null,
+        server: q('server-url')?.value ?? null,
+        fingerprint: q('server-fingerprint')?.value ?? null,
+        tofu: q('tofu-fingerprint')?.textContent ?? null,
+      };
+    });
+  const clientFiles = async () => (await readdir(clientDir)).sort();
+
+  before(async () => {
+    for (const tool of ['tauri-driver', 'WebKitWebDriver', 'xvfb-run', 'dbus-run-session']) {
+      assert.ok(which(tool), `${tool} must be installed (scripts/e2e.sh installs it)`);
+    }
+    dir = cleanup.dir(await makeTempDir('kyc-e2e-client-'));
+    const serverDir = join(dir, 'server');
+    let dataDir;
+    ({ path: serverConfig, dataDir } = await writeConfig(await mkdirp(serverDir), { reviewTls: true }));
+    await addUser(serverConfig, ERIN.name, ERIN.password, 'reviewer');
+    server = await startServe(serverConfig, cleanup);
+    fingerprint = (await server.proc.waitFor(/TLS certificate:\s+SHA-256 (\S+)/, T.start))[1];
+    review = { origin: `https://${server.review}`, ca: await readFile(join(dataDir, 'tls-cert.pem'), 'utf8') };
+    clientDir = await mkdirp(join(dir, 'client'));
+    clientConfig = join(clientDir, 'kyc-desk.toml');
+    xdgData = join(dir, 'xdg', 'data');
+    shots = await ensureScreenshotDir('desktop-client');
+    let driverProc;
+    ({ driverProc, wd } = await startDriver(dir, cleanup, {}));
+    try {
+      await wd.newSession({
+        alwaysMatch: {
+          'tauri:options': {
+            application: BIN,
+            args: ['--config', clientConfig, '--connect', `https://${server.review}`, '--fingerprint', wrong],
+          },
+        },
+      });
+    } catch (e) {
+      e.message += `\n${driverProc.describe()}`;
+      throw e;
+    }
+    ui = wd.adapter();
+  }, { timeout: LIMIT });
+
+  after(async () => {
+    await wd?.deleteSession().catch(() => {});
+    await cleanup.run();
+  }, { timeout: LIMIT });
+
+  check('a wrong fingerprint: the window shows the refusal naming both fingerprints and opens no desk', async () => {
+    const s = await waitUntil(async () => {
+      const c = await connectScreen();
+      return c.shown && c.refusal ? c : null;
+    }, { timeout: T.start, what: 'the connect screen with its refusal' });
+    assert.equal(s.refusal.code, 'certificate_mismatch', s.refusal.text);
+    assert.ok(s.refusal.text.includes(fingerprint) && s.refusal.text.includes(wrong), s.refusal.text);
+    assert.match(s.refusal.text, /Nothing was sent/);
+    assert.equal(s.protocol, 'tauri:', 'the window shows its own page: no relay to the server was opened');
+    assert.equal(s.server, `https://${server.review}`, 'the server is filled in');
+    await ui.click('server-url'); // a window nobody touched hangs WebKitWebDriver's screenshot
+    await ui.screenshot(join(shots, 'desktop-client-refused.png'));
+    assert.deepEqual(await clientFiles(), ['kyc-desk.toml'], 'only the config on this computer');
+  });
+
+  check('the right fingerprint: the window connects through the pinned relay, and a case Ditto ID waits on is decided from it', async () => {
+    await ui.type('server-fingerprint', fingerprint.toLowerCase().replaceAll(':', ''));
+    await ui.click('connect-button');
+    await flow.login(ui, ERIN.name, ERIN.password);
+    const loc = await ui.js(() => location.origin);
+    assert.match(loc, /^http:\/\/127\.0\.0\.1:\d+$/, `the window shows the relay on loopback: ${loc}`);
+    const config = await readFile(clientConfig, 'utf8');
+    assert.ok(config.includes(`fingerprint = "${fingerprint}"`), `the pin is kept:\n${config}`);
+
+    const payloads = join(dir, 'payloads');
+    const sim = startSimulate(serverConfig, cleanup, { receiver: server.receiver, scenario: 'clean', seed: 717, payloadDir: payloads, name: 'simulate-client' });
+    const [{ payload }] = await readPayloads(payloads, 1);
+    const exp = expectedFromPayload(payload);
+    const row = await flow.waitHeldRow(ui, exp.requesterId);
+    await ui.screenshot(join(shots, 'desktop-client-queue.png'));
+    await flow.selectByKeyboard(ui, exp.requesterId);
+    await flow.openSelected(ui, row.reference);
+    await flow.checkCaseShowsPayload(ui, exp);
+    await ui.screenshot(join(shots, 'desktop-client-case.png'));
+    await flow.approveByKeyboard(ui, row.reference, ERIN.name);
+    await sim.waitFor(/result=\S+/, T.answer, 'simulate to print the answer');
+    assert.deepEqual(simulateResults(sim.out), [{ result: 'true', reference: row.reference, userId: exp.userId }], sim.describe());
+    const c = await apiCase(review, await apiLogin(review, ERIN.name, ERIN.password), exp.requesterId);
+    assert.equal(c.answer?.by, 'reviewer');
+  });
+
+  check('Settings shows the team server and its pinned fingerprint, and turns notifications off in the config', async () => {
+    await ui.click('nav-settings');
+    const here = await waitUntil(() => ui.js(() => {
+      const m = document.querySelector('[data-testid="desktop-mode"]');
+      const f = document.querySelector('[data-testid="desktop-fingerprint"]');
+      return m && f ? { mode: m.textContent, fp: f.textContent } : null;
+    }), { what: 'the "This computer" section of Settings' });
+    assert.ok(here.mode.includes(`https://${server.review}`), here.mode);
+    assert.equal(here.fp, fingerprint);
+    await ui.click('desktop-notifications');
+    await waitUntil(async () => (await readFile(clientConfig, 'utf8')).includes('notifications = false'), { what: 'notifications = false in the config' });
+    await ui.js(() => document.querySelector('[data-testid="this-computer"]')?.scrollIntoView());
+    await ui.screenshot(join(shots, 'desktop-client-settings.png'));
+  });
+
+  check('Change server… goes back to the connect screen; trust on first use shows the server\'s fingerprint and connects once trusted', async () => {
+    // After the driver's answer: the click navigates the window to its own page.
+    await ui.js(() => {
+      setTimeout(() => document.querySelector('[data-testid="change-server"]').click(), 0);
+      return true;
+    });
+    await waitUntil(async () => (await connectScreen()).shown, { what: 'the connect screen', timeout: T.start });
+    const s = await connectScreen();
+    assert.equal(s.fingerprint, fingerprint, 'the pinned fingerprint is shown');
+    await ui.type('server-fingerprint', ' ');
+    await ui.js(() => {
+      const f = document.querySelector('[data-testid="server-fingerprint"]');
+      f.value = '';
+      f.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await ui.click('connect-button');
+    const tofu = await waitUntil(async () => (await connectScreen()).tofu, { what: 'the fingerprint to trust', timeout: T.start });
+    assert.equal(tofu.trim(), fingerprint, 'the fingerprint the server presents, as its serve printed it');
+    await ui.click('server-url'); // a freshly loaded page must be touched before a screenshot
+    await ui.screenshot(join(shots, 'desktop-client-tofu.png'));
+    await ui.click('tofu-trust');
+    // The same server again: the session cookie (per host, not per port) may still sign in.
+    const back = await flow.waitState(ui, (x) => x.present.queue || x.present['login-form'], 'the team\'s desk again', T.start);
+    if (!back.present.queue) await flow.login(ui, ERIN.name, ERIN.password);
+    await flow.waitState(ui, (x) => x.present.queue && x.live === 'live', 'the queue, live', T.start);
+    const config = await readFile(clientConfig, 'utf8');
+    assert.ok(config.includes(`fingerprint = "${fingerprint}"`) && config.includes('notifications = false'), config);
+  });
+
+  check('this computer holds no receiver, store or key: only its config file', async () => {
+    assert.deepEqual(await clientFiles(), ['kyc-desk.toml']);
+    const appData = join(xdgData, 'com.kycdesk.desk');
+    const inAppData = existsSync(appData) ? await readdir(appData) : [];
+    // (The web engine keeps its own caches there; none of KYC Desk's files.)
+    for (const f of ['kyc-desk.sqlite3', 'master.key', 'oauth2-signing.key', 'tls-cert.pem', 'tls-key.pem', 'images', 'audit-checkpoints']) {
+      assert.ok(!inAppData.includes(f), `${f} in ${appData}: ${inAppData}`);
+    }
+  });
+});
+
+async function mkdirp(d) {
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(d, { recursive: true });
+  return d;
+}
