@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# End-to-end UI suites (tests/e2e): the browser suite (kyc-desk serve + Chromium via Playwright)
-# and the desktop suite (the Tauri window via tauri-driver + WebKitWebDriver under Xvfb).
+# End-to-end UI suites (tests/e2e): the browser suites (kyc-desk serve + Chromium via Playwright;
+# one reviewer, and a team of two on an HTTPS review listener) and the desktop suites (the Tauri
+# window via tauri-driver + WebKitWebDriver under Xvfb; its own desk, and as a team server's client).
 # Installs what they need on Debian 12 (as root, or with sudo), builds the UI and the binary, runs
 # both suites, and exits non-zero on any failure. Works from any directory.
 # Screenshots land in target/screenshots/. KYC_E2E_VERBOSE=1 shows the processes' output.
@@ -13,9 +14,11 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 export PATH="$HOME/.cargo/bin:$PATH"
 
 # System packages: the browser, a virtual X server, a session bus, WebKitGTK's WebDriver, a PDF
-# text extractor (poppler's pdftotext reads the saved report); and the libraries the desktop
-# binary builds against (scripts/setup.sh installs the same, if it ran).
+# text extractor (poppler's pdftotext reads the saved report), Python's D-Bus and GTK bindings
+# (the stand-in notification server and the other application taking the focus); and the
+# libraries the desktop binary builds against (scripts/setup.sh installs the same, if it ran).
 APT_PACKAGES=(chromium xvfb xauth dbus-x11 webkit2gtk-driver poppler-utils
+              python3-dbus python3-gi gir1.2-gtk-3.0
               libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev librsvg2-dev libxdo-dev)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

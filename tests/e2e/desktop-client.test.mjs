@@ -8,15 +8,18 @@
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 
 import * as flow from './flow.mjs';
 import {
-  BIN, Cleanup, T, addUser, apiCase, apiLogin, ensureScreenshotDir, expectedFromPayload, makeTempDir,
+  BIN, Cleanup, Proc, T, addUser, delay, killTree, apiCase, apiLogin, ensureScreenshotDir, expectedFromPayload, makeTempDir,
   readPayloads, simulateResults, startServe, startSimulate, waitUntil, writeConfig,
 } from './lib.mjs';
 import { startDriver, which } from './desktop-env.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
 
 const LIMIT = 5 * 60_000;
 const ERIN = { name: 'erin', password: 'Orbit-Tamarind-Gable-58' };
@@ -134,6 +137,32 @@ describe('desktop client: the window connected to a team server over HTTPS', () 
     assert.equal(c.answer?.by, 'reviewer');
   });
 
+  check('a case Ditto ID waits on arrives while the window is not in front: a native notification names it with the time left, and clicking it opens the case', async () => {
+    const log = join(dir, 'notifications.jsonl');
+    // Another application takes the focus (on the window's X display).
+    const thief = new Proc('/usr/bin/python3', [join(HERE, 'focus-thief.py')], { env: await appDisplay(clientConfig), name: 'focus-thief' });
+    cleanup.child(thief.child);
+    await thief.waitFor(/focused/, T.start, 'the other application to take the focus');
+    await waitUntil(() => ui.js(() => !document.hasFocus()), { what: 'the desk window to lose the focus' });
+    const payloads = join(dir, 'payloads-notify');
+    const sim = startSimulate(serverConfig, cleanup, { receiver: server.receiver, scenario: 'clean', seed: 718, payloadDir: payloads, name: 'simulate-notify' });
+    const [{ payload }] = await readPayloads(payloads, 1);
+    const exp = expectedFromPayload(payload);
+    const row = await flow.waitHeldRow(ui, exp.requesterId);
+    const shown = await waitUntil(async () => {
+      const lines = existsSync(log) ? (await readFile(log, 'utf8')).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+      return lines.find((n) => n.summary?.includes(row.reference)) ?? null;
+    }, { what: `a notification about ${row.reference}`, timeout: T.ui });
+    assert.match(shown.summary, new RegExp(`^Ditto ID is waiting: ${row.reference} — \\d+ (s|min) left$`), shown.summary);
+    assert.equal(shown.app, 'KYC Desk');
+    // notifyd clicks it: the window opens that case.
+    await flow.waitState(ui, (x) => x.caseView?.reference === row.reference, `the clicked notification's case ${row.reference} open`, T.ui);
+    assert.equal(await ui.js(() => document.hasFocus()), true, 'the click brought the window to the front');
+    await killTree(thief.child);
+    await flow.approveByKeyboard(ui, row.reference, ERIN.name);
+    await sim.waitFor(/result=\S+/, T.answer, 'simulate to print the answer');
+  });
+
   check('Settings shows the team server and its pinned fingerprint, and turns notifications off in the config', async () => {
     await ui.click('nav-settings');
     const here = await waitUntil(() => ui.js(() => {
@@ -147,6 +176,25 @@ describe('desktop client: the window connected to a team server over HTTPS', () 
     await waitUntil(async () => (await readFile(clientConfig, 'utf8')).includes('notifications = false'), { what: 'notifications = false in the config' });
     await ui.js(() => document.querySelector('[data-testid="this-computer"]')?.scrollIntoView());
     await ui.screenshot(join(shots, 'desktop-client-settings.png'));
+    // Off means off: a case arriving behind another application's window is not announced.
+    const thief = new Proc('/usr/bin/python3', [join(HERE, 'focus-thief.py')], { env: await appDisplay(clientConfig), name: 'focus-thief-2' });
+    cleanup.child(thief.child);
+    await thief.waitFor(/focused/, T.start, 'the other application to take the focus');
+    await waitUntil(() => ui.js(() => !document.hasFocus()), { what: 'the desk window to lose the focus' });
+    const payloads = join(dir, 'payloads-quiet');
+    const sim = startSimulate(serverConfig, cleanup, { receiver: server.receiver, scenario: 'clean', seed: 719, payloadDir: payloads, name: 'simulate-quiet' });
+    const [{ payload }] = await readPayloads(payloads, 1);
+    await ui.click('nav-queue');
+    const row = await flow.waitHeldRow(ui, expectedFromPayload(payload).requesterId);
+    await delay(3000);
+    const log = await readFile(join(dir, 'notifications.jsonl'), 'utf8');
+    assert.ok(!log.includes(row.reference), `no notification with notifications off:\n${log}`);
+    await killTree(thief.child);
+    await flow.selectByKeyboard(ui, row.requesterId);
+    await flow.openSelected(ui, row.reference);
+    await flow.approveByKeyboard(ui, row.reference, ERIN.name);
+    await sim.waitFor(/result=\S+/, T.answer, 'simulate to print the answer');
+    await ui.click('nav-settings');
   });
 
   check('Change server… goes back to the connect screen; trust on first use shows the server\'s fingerprint and connects once trusted', async () => {
@@ -188,6 +236,23 @@ describe('desktop client: the window connected to a team server over HTTPS', () 
     }
   });
 });
+
+/** The X display (and its auth file) of the app whose command line names `config` (xvfb-run picked them). */
+async function appDisplay(config) {
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmd.includes(config)) continue;
+      const env = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
+      const get = (k) => env.find((e) => e.startsWith(`${k}=`))?.slice(k.length + 1);
+      if (get('DISPLAY')) return { DISPLAY: get('DISPLAY'), XAUTHORITY: get('XAUTHORITY') ?? '' };
+    } catch {
+      /* gone, or not ours */
+    }
+  }
+  throw new Error(`no process with ${config} and a DISPLAY`);
+}
 
 async function mkdirp(d) {
   const { mkdir } = await import('node:fs/promises');

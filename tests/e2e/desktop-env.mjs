@@ -4,10 +4,13 @@
 import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { Proc, T, freePort } from './lib.mjs';
 import { WebDriver } from './webdriver.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
 
 export const PATH = [join(homedir(), '.cargo', 'bin'), process.env.PATH].join(delimiter);
 
@@ -31,7 +34,15 @@ export async function startDriver(dir, cleanup, env = {}) {
   }
   await chmod(xdg.XDG_RUNTIME_DIR, 0o700);
 
-  // A private session bus that activates no services: without it the app's GTK/WebKit would
+  // The one service the bus may start: a stand-in notification server (notifyd.py) that logs
+  // every notification to notifications.jsonl in `dir` and clicks it.
+  const serviceDir = join(dir, 'dbus-services');
+  await mkdir(serviceDir, { recursive: true });
+  await writeFile(join(serviceDir, 'org.freedesktop.Notifications.service'), `[D-BUS Service]
+Name=org.freedesktop.Notifications
+Exec=/usr/bin/python3 ${join(HERE, 'notifyd.py')} ${join(dir, 'notifications.jsonl')}
+`);
+  // Otherwise a private session bus that activates no services: without it the app's GTK/WebKit would
   // start the desktop portals, whose document portal mounts a FUSE file system in
   // XDG_RUNTIME_DIR that can outlive the run and hang the removal of the temp dir.
   const busConfig = join(dir, 'session-bus.conf');
@@ -40,6 +51,7 @@ export async function startDriver(dir, cleanup, env = {}) {
 <busconfig>
   <type>session</type>
   <listen>unix:tmpdir=${xdg.XDG_RUNTIME_DIR}</listen>
+  <servicedir>${serviceDir}</servicedir>
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>
