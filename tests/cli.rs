@@ -650,9 +650,10 @@ fn a_tail_cut_after_the_shutdown_checkpoint_is_reported_by_audit_verify() {
     let config = write_config(dir.path(), "[decision]\nhold_secs = 0\n");
     let mut server = serve(&config);
     simulate(&config, &server, 3, "clean", 41);
-    // A graceful stop (Ctrl-C) signs the chain's head as its last word.
+    // A graceful stop (SIGTERM, as systemd stops the service; Ctrl-C alike) signs the chain's
+    // head as its last word.
     let stopped = Command::new("kill")
-        .args(["-INT", &server.child.id().to_string()])
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
     assert!(stopped.success());

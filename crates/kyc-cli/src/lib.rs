@@ -254,13 +254,30 @@ fn serve(config: Option<PathBuf>, ui: Option<Arc<dyn UiAssets>>) -> anyhow::Resu
         std::io::stdout().flush()?;
         tokio::select! {
             r = running.wait() => r?,
-            _ = tokio::signal::ctrl_c() => {
+            _ = stop_requested() => {
                 eprintln!("Stopping (requests in flight get 5 s to finish)...");
                 running.shutdown(Duration::from_secs(5)).await;
             }
         }
         Ok(())
     })
+}
+
+/// Ctrl-C, or (on Unix) SIGTERM as a service manager stops a service: either ends `serve`
+/// gracefully (requests in flight finish, the closing audit checkpoint is signed).
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// The first line of standard input, without its line end; refused when empty.
