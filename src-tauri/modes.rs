@@ -208,6 +208,8 @@ impl Shell {
         {
             config::write_client(&self.path, None, None, None, true)?;
         }
+        // A file that only held the connection becomes a first start's, fresh secrets and all.
+        config::make_desk_config(&self.path)?;
         let loaded = kyc_cli::load_config(self.explicit.as_deref())?;
         let store = kyc_cli::open_store(&loaded)?;
         let running = kyc_server::start_with(&loaded, store, Some(self.assets.clone()))

@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 
 import * as flow from './flow.mjs';
 import {
-  BIN, Cleanup, Proc, T, addUser, delay, killTree, apiCase, apiLogin, ensureScreenshotDir, expectedFromPayload, makeTempDir,
+  BIN, Cleanup, Proc, SETUP_CODE_RE, T, addUser, delay, killTree, apiCase, apiLogin, ensureScreenshotDir, expectedFromPayload, makeTempDir,
   readPayloads, simulateResults, startServe, startSimulate, waitUntil, writeConfig,
 } from './lib.mjs';
 import { startDriver, which } from './desktop-env.mjs';
@@ -190,6 +190,7 @@ describe('desktop client: the window connected to a team server over HTTPS', () 
     const log = await readFile(join(dir, 'notifications.jsonl'), 'utf8');
     assert.ok(!log.includes(row.reference), `no notification with notifications off:\n${log}`);
     await killTree(thief.child);
+    await waitUntil(() => ui.js(() => document.hasFocus()), { what: 'the desk window in front again' });
     await flow.selectByKeyboard(ui, row.requesterId);
     await flow.openSelected(ui, row.reference);
     await flow.approveByKeyboard(ui, row.reference, ERIN.name);
@@ -234,6 +235,26 @@ describe('desktop client: the window connected to a team server over HTTPS', () 
     for (const f of ['kyc-desk.sqlite3', 'master.key', 'oauth2-signing.key', 'tls-cert.pem', 'tls-key.pem', 'images', 'audit-checkpoints']) {
       assert.ok(!inAppData.includes(f), `${f} in ${appData}: ${inAppData}`);
     }
+  });
+
+  check('"Start a desk here" on the connect screen makes this computer a desk of its own: a first start\'s safe config, the setup code filled in', async () => {
+    await ui.click('nav-settings');
+    await ui.js(() => {
+      setTimeout(() => document.querySelector('[data-testid="change-server"]').click(), 0);
+      return true;
+    });
+    await waitUntil(async () => (await connectScreen()).shown, { what: 'the connect screen', timeout: T.start });
+    await ui.click('server-url');
+    await ui.js(() => {
+      setTimeout(() => document.querySelector('[data-testid="start-local"]').click(), 0);
+      return true;
+    });
+    const s = await flow.waitState(ui, (x) => x.present['setup-form'], 'the first-run setup of this computer\'s own desk', T.start);
+    assert.match(s.setupCode ?? '', SETUP_CODE_RE, 'the window hands the setup code over');
+    const config = await readFile(clientConfig, 'utf8');
+    assert.doesNotMatch(config, /^(server|fingerprint)\s*=/m, 'the team server is forgotten');
+    assert.match(config, /mode = "oauth2"/, 'first-start defaults (not the plain ones)');
+    assert.match(config, /notifications = false/, 'the notification setting is kept');
   });
 });
 

@@ -731,6 +731,31 @@ pub fn load_or_init(explicit: Option<&Path>) -> Result<Loaded, CoreError> {
     })
 }
 
+/// Before the desktop app starts a desk of its own from a config that only held its `[client]`
+/// choice: the file becomes a first start's (safe defaults, fresh secrets) keeping the
+/// notifications setting, so a desk never runs on the plain defaults. True when it was rewritten.
+pub fn make_desk_config(path: &Path) -> Result<bool, CoreError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => {
+            return Err(CoreError::Config(format!(
+                "cannot read config file {}: {e}",
+                path.display()
+            )))
+        }
+    };
+    let doc: toml::Table =
+        toml::from_str(&text).map_err(|e| CoreError::Config(format!("{}: {e}", path.display())))?;
+    if doc.keys().any(|k| k != "client") {
+        return Ok(false);
+    }
+    let mut config = Config::first_start();
+    config.client.notifications = parse(&text)?.client.notifications;
+    write_new(path, &config)?;
+    Ok(true)
+}
+
 fn write_new(path: &Path, config: &Config) -> Result<(), CoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
@@ -1371,6 +1396,25 @@ enable = true
             (60, false)
         );
         assert_eq!(c.client.server, None);
+    }
+
+    #[test]
+    fn a_client_only_file_becomes_a_first_start_desk_before_a_desk_runs_on_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kyc-desk.toml");
+        std::fs::write(&path, "[client]\nnotifications = false\n").unwrap();
+        assert!(make_desk_config(&path).unwrap());
+        let c = parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            c.receiver.auth.mode,
+            AuthMode::Oauth2,
+            "first-start defaults, not plain ones"
+        );
+        assert!(c.receiver.auth.client_secret.is_some());
+        assert!(!c.client.notifications, "the setting is kept");
+        // A desk's own file is left as it is.
+        assert!(!make_desk_config(&path).unwrap());
+        assert!(!make_desk_config(&dir.path().join("none.toml")).unwrap());
     }
 
     #[test]
