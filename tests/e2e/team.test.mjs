@@ -29,6 +29,12 @@ function spkiHash(pem) {
   return createHash('sha256').update(spki).digest('base64');
 }
 
+async function mkdirp(d) {
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(d, { recursive: true });
+  return d;
+}
+
 describe('team: two reviewers on one HTTPS review listener', () => {
   const cleanup = new Cleanup();
   let dir, config, server, review, shots, spki;
@@ -141,6 +147,24 @@ describe('team: two reviewers on one HTTPS review listener', () => {
     await rita.ui.click('sign-out');
     const header = sam.page.locator('[data-testid="case-viewers"]');
     await waitUntil(async () => (await header.count()) === 0, { what: 'rita gone from sam\'s case header', timeout: 10_000 });
+  });
+
+  test('plain HTTP on a network address, accepted by allow_plain_http, puts a red banner on every page, the sign-in first', { timeout: LIMIT }, async () => {
+    const plainDir = join(dir, 'plain');
+    const { path: plainConfig } = await writeConfig(await mkdirp(plainDir), {
+      reviewListen: '0.0.0.0:0',
+      reviewExtra: 'tls = false\nallow_plain_http = true\n',
+    });
+    await addUser(plainConfig, RITA.name, RITA.password, 'reviewer');
+    const plain = await startServe(plainConfig, cleanup);
+    const port = plain.review.split(':').pop();
+    const { page } = desks.rita;
+    await page.goto(`http://127.0.0.1:${port}/`, { timeout: T.start });
+    const banner = page.locator('[data-testid="plain-http-banner"]');
+    await banner.waitFor({ timeout: T.ui });
+    assert.match(await banner.textContent(), /plain HTTP/);
+    assert.equal(await banner.evaluate((b) => getComputedStyle(b).backgroundColor), 'rgb(179, 38, 30)', 'red');
+    await page.screenshot({ path: join(shots, 'team-plain-http-banner.png') });
   });
 
   test('no page threw an uncaught error', async () => {
