@@ -219,7 +219,7 @@ describe('browser: kyc-desk serve + Chromium', () => {
     await flow.waitHeldRow(ui, approveExp.requesterId);
     await flow.selectByKeyboard(ui, approveExp.requesterId, { down: 'ArrowDown', up: 'ArrowUp' });
     await flow.openSelected(ui, approveRow.reference);
-    await flow.approveByKeyboard(ui, approveRow.reference, USER);
+    await flow.approveByKeyboard(ui, approveRow.reference, USER, { mustOverride: true, overrideShot: join(shots, 'browser-override.png') });
 
     const exit = await sim.waitExit(T.answer);
     assert.equal(exit.code, 0, sim.describe());

@@ -369,7 +369,7 @@ export async function checkCaseShowsPayload(ui, exp) {
  * `a`, then Enter in confirm-dialog; waits for decision-summary. With `cancelFirst`, the first
  * confirm-dialog is dismissed with Escape, which must leave the case undecided.
  */
-export async function approveByKeyboard(ui, reference, reviewer, { cancelFirst = false } = {}) {
+export async function approveByKeyboard(ui, reference, reviewer, { cancelFirst = false, overrideShot, mustOverride = false } = {}) {
   if (cancelFirst) {
     await ui.press('a');
     await waitState(ui, (x) => x.present['confirm-dialog'], 'confirm-dialog after "a"');
@@ -381,6 +381,23 @@ export async function approveByKeyboard(ui, reference, reviewer, { cancelFirst =
   }
   await ui.press('a');
   await waitState(ui, (x) => x.present['confirm-dialog'], 'confirm-dialog after "a"');
+  // Approving over error findings: the dialog lists them and wants a comment first.
+  const override = await ui.js(() => {
+    const q = (id) => document.querySelector(`[data-testid="${id}"]`);
+    return q('confirm-comment')
+      ? { findings: q('confirm-findings')?.textContent ?? '', disabled: q('confirm-yes').disabled }
+      : null;
+  });
+  if (override) {
+    assert.match(override.findings, /overrides/, 'the dialog names the findings the approval overrides');
+    assert.equal(override.disabled, true, 'no approval over error findings without a comment');
+    await ui.press('Enter');
+    assert.ok((await snapshot(ui)).present['confirm-dialog'], 'Enter without a comment decides nothing');
+    await ui.type('confirm-comment', 'Checked with the customer by phone');
+    if (overrideShot) await ui.screenshot(overrideShot);
+  } else {
+    assert.ok(!mustOverride, 'approving this case overrides error findings: the dialog must ask why');
+  }
   await ui.press('Enter');
   return decided(ui, reference, 'approved', reviewer);
 }

@@ -149,6 +149,30 @@ describe('team: two reviewers on one HTTPS review listener', () => {
     await waitUntil(async () => (await header.count()) === 0, { what: 'rita gone from sam\'s case header', timeout: 10_000 });
   });
 
+  test('a search applies to the cases Ditto ID waits on: a non-matching one arriving stays out of the narrowed list', { timeout: LIMIT }, async () => {
+    const { rita, sam } = desks;
+    // Rita signed out at the end of the last test.
+    await flow.login(rita.ui, RITA.name, RITA.password);
+    await sam.ui.click('nav-queue').catch(() => {});
+    await sam.ui.type('filter-search', 'zzzz');
+    const payloads = join(dir, 'payloads-search');
+    const sim = startSimulate(config, cleanup, { receiver: server.receiver, scenario: 'clean', seed: 516, payloadDir: payloads, name: 'simulate-search' });
+    const [{ payload }] = await readPayloads(payloads, 1);
+    const exp = expectedFromPayload(payload);
+    const row = await flow.waitHeldRow(rita.ui, exp.requesterId);
+    await new Promise((r) => setTimeout(r, 1500));
+    const narrowed = await flow.snapshot(sam.ui);
+    assert.ok(!narrowed.rows.some((r) => r.requesterId === exp.requesterId), `"zzzz" hides the waiting case: ${JSON.stringify(narrowed.rows)}`);
+    await sam.page.screenshot({ path: join(shots, 'team-search-hides-waiting.png') });
+    await sam.ui.type('filter-search', row.reference);
+    await flow.waitHeldRow(sam.ui, exp.requesterId);
+    await rita.page.locator(`[data-testid="queue-row"][data-requester-id="${exp.requesterId}"]`).click({ timeout: T.ui });
+    await flow.waitState(rita.ui, (x) => x.caseView?.reference === row.reference, 'rita: the case open');
+    await flow.approveByKeyboard(rita.ui, row.reference, RITA.name);
+    await sim.waitFor(/result=\S+/, T.answer, 'simulate to print the answer');
+    await sam.ui.type('filter-search', '');
+  });
+
   test('plain HTTP on a network address, accepted by allow_plain_http, puts a red banner on every page, the sign-in first', { timeout: LIMIT }, async () => {
     const plainDir = join(dir, 'plain');
     const { path: plainConfig } = await writeConfig(await mkdirp(plainDir), {

@@ -79,6 +79,7 @@ pub fn query_detail(q: &CaseQuery, tag: impl Fn(&str) -> String) -> Value {
     put("from_ms", json!(q.from_ms));
     put("to_ms", json!(q.to_ms));
     put("answered_by", json!(q.answered_by));
+    put("assignee", json!(q.assignee));
     put("requester_id", json!(q.requester_id));
     put(
         "q_tag",

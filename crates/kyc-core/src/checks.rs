@@ -207,6 +207,41 @@ pub fn is_clean(flags: &[Flag]) -> bool {
     flags.iter().all(|f| f.severity == Severity::Info)
 }
 
+/// The reason code that always needs a comment.
+pub const OTHER_REASON: &str = "other";
+
+/// What a reviewer's decision must say for itself: approving a case with error findings needs a
+/// comment (the override is justified in the record), and so does the reason "Other". The
+/// message names the findings (codes), never personal data.
+pub fn justification(
+    approve: bool,
+    reasons: &[String],
+    comment: &str,
+    flags: &[Flag],
+) -> Result<(), crate::CoreError> {
+    let said = !comment.trim().is_empty();
+    if said {
+        return Ok(());
+    }
+    let errors: Vec<&str> = flags
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| f.code.as_str())
+        .collect();
+    if approve && !errors.is_empty() {
+        return Err(crate::CoreError::BadRequest(format!(
+            "comment: approving a case with error findings ({}) needs a comment saying why",
+            errors.join(", ")
+        )));
+    }
+    if reasons.iter().any(|r| r == OTHER_REASON) {
+        return Err(crate::CoreError::BadRequest(
+            "comment: the reason \"other\" needs a comment saying what it is".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Names the images the desk cannot show (stored as sent and downloadable all the same).
 pub fn unreadable_images_flag(images: &[crate::ingest::Image]) -> Option<Flag> {
     let problems: Vec<String> = images
@@ -358,6 +393,39 @@ pub fn automatic_decision(flags: &[Flag], d: &DecisionConfig) -> Option<NewDecis
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overrides_and_other_need_a_comment() {
+        let error = Flag::new("face_mismatch", Severity::Error, "faces differ");
+        let warning = Flag::new("document_expiring", Severity::Warning, "soon");
+        let other = vec![OTHER_REASON.to_string()];
+        let expired = vec!["document_expired".to_string()];
+        let table: &[(bool, &[String], &str, &[Flag], bool)] = &[
+            (true, &[], "", &[], true),
+            (true, &[], "", &[warning.clone()], true),
+            (true, &[], "", &[error.clone()], false),
+            (true, &[], "  ", &[error.clone()], false),
+            (true, &[], "checked by phone", &[error.clone()], true),
+            (false, &expired, "", &[error.clone()], true),
+            (false, &other, "", &[], false),
+            (false, &other, "customer asked", &[], true),
+        ];
+        for (approve, reasons, comment, flags, ok) in table {
+            let got = justification(*approve, reasons, comment, flags);
+            assert_eq!(
+                got.is_ok(),
+                *ok,
+                "{approve} {reasons:?} {comment:?} {flags:?}: {got:?}"
+            );
+            if let Err(e) = got {
+                assert!(e.to_string().starts_with("comment:"), "{e}");
+            }
+        }
+        let err = justification(true, &[], "", &[error])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("face_mismatch"), "{err}");
+    }
     use serde_json::json;
 
     #[test]

@@ -323,7 +323,11 @@ impl Desk {
         let notify = self.notify;
         let four_eyes = self.policy.four_eyes;
         let case = blocking(move || {
-            let flagged = !checks::is_clean(&store.summary(id)?.flags);
+            let flags = store.summary(id)?.flags;
+            if d.by_user.is_some() {
+                checks::justification(d.approve, &d.reasons, &d.comment, &flags)?;
+            }
+            let flagged = !checks::is_clean(&flags);
             store.decide(id, &d, notify, four_eyes && flagged)
         })
         .await?;
@@ -614,15 +618,21 @@ impl Desk {
         let (mut page, mut held) = blocking(move || {
             let page = store.list(&q)?;
             let ids: Vec<i64> = held_ids.into_iter().map(|(_, id)| id).collect();
-            let held = if first_page {
-                store.summaries(&ids)?
+            // The waiting cases obey the same filters and search as the list (soonest deadline
+            // first).
+            let held = if first_page && !ids.is_empty() {
+                let only = crate::store::CaseQuery {
+                    ids: Some(ids.clone()),
+                    cursor: None,
+                    limit: 500,
+                    ..q.clone()
+                };
+                let mut found = store.list(&only)?.cases;
+                found.sort_by_key(|c| ids.iter().position(|i| *i == c.id));
+                found
             } else {
                 Vec::new()
             };
-            let held: Vec<CaseSummary> = held
-                .into_iter()
-                .filter(|c| q.status.as_deref().is_none_or(|s| s == c.status))
-                .collect();
             Ok((page, held))
         })
         .await?;

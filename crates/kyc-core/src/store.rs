@@ -203,6 +203,10 @@ pub struct CaseQuery {
     pub to_ms: Option<i64>,
     /// `reviewer`, `auto`, `timeout`, or `none` (not answered yet).
     pub answered_by: Option<String>,
+    /// Cases assigned to this account.
+    pub assignee: Option<String>,
+    /// Only these cases (the ones Ditto ID waits on, filtered like the rest).
+    pub ids: Option<Vec<i64>>,
     pub limit: u32,
     pub cursor: Option<i64>,
 }
@@ -627,6 +631,15 @@ impl Store {
         if let Some(t) = &q.document_type {
             args.push(t.clone().into());
             sql += &format!(" AND document_type = ?{}", args.len());
+        }
+        if let Some(a) = &q.assignee {
+            args.push(a.clone().into());
+            sql += &format!(" AND assignee = ?{}", args.len());
+        }
+        if let Some(ids) = &q.ids {
+            // A few held cases: numbers written into the statement, never text.
+            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            sql += &format!(" AND cases.id IN ({list})");
         }
         if let Some(from) = q.from_ms {
             args.push(from.into());

@@ -377,6 +377,8 @@ struct ListParams {
     from: Option<String>,
     to: Option<String>,
     answered_by: Option<String>,
+    /// An account name, or `me`: the cases assigned to it.
+    assignee: Option<String>,
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -430,25 +432,33 @@ async fn list_cases(
             ))
         }
     };
-    let page = st
-        .desk
-        .list_seen_by(
-            CaseQuery {
-                status,
-                requester_id: non_empty(p.requester_id),
-                user_id: non_empty(p.user_id),
-                q: non_empty(p.q),
-                flag: non_empty(p.flag),
-                document_type: non_empty(p.document_type),
-                from_ms: date_param(p.from, "from", false)?,
-                to_ms: date_param(p.to, "to", true)?,
-                answered_by,
-                limit: p.limit.unwrap_or(50),
-                cursor,
-            },
-            &user.name,
-        )
-        .await?;
+    let page =
+        st.desk
+            .list_seen_by(
+                CaseQuery {
+                    status,
+                    requester_id: non_empty(p.requester_id),
+                    user_id: non_empty(p.user_id),
+                    q: non_empty(p.q),
+                    flag: non_empty(p.flag),
+                    document_type: non_empty(p.document_type),
+                    from_ms: date_param(p.from, "from", false)?,
+                    to_ms: date_param(p.to, "to", true)?,
+                    answered_by,
+                    assignee: non_empty(p.assignee).map(|a| {
+                        if a == "me" {
+                            user.name.clone()
+                        } else {
+                            a
+                        }
+                    }),
+                    ids: None,
+                    limit: p.limit.unwrap_or(50),
+                    cursor,
+                },
+                &user.name,
+            )
+            .await?;
     Ok(Json(
         serde_json::to_value(page).map_err(|e| CoreError::Internal(e.to_string()))?,
     ))

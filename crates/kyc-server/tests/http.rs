@@ -598,6 +598,41 @@ async fn queue_filters_held_cases_and_reason_codes() {
     let (_, page) = desk.get("/api/cases?status=pending").await;
     assert_eq!(page["held"].as_array().unwrap().len(), 3, "{page}");
     assert!(page["held"][0]["hold_until"].is_string());
+    // Search and filters apply to the waiting cases too: nothing matches "zzzz".
+    let (_, none) = desk.get("/api/cases?status=pending&q=zzzz").await;
+    assert_eq!(none["held"], json!([]), "{none}");
+    assert_eq!(none["cases"], json!([]), "{none}");
+    let reference = page["held"][0]["reference"].as_str().unwrap().to_string();
+    let (_, one) = desk
+        .get(&format!("/api/cases?status=pending&q={reference}"))
+        .await;
+    let held_refs: Vec<&str> = one["held"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["reference"].as_str().unwrap())
+        .collect();
+    assert_eq!(held_refs, [reference.as_str()], "{one}");
+    // "Assigned to me": the case rita took, held or not.
+    let (status, _) = desk
+        .post_as(
+            &desk.token,
+            &format!("/api/cases/{}/assign", ids[0]),
+            json!({"to": "rita"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, mine) = desk.get("/api/cases?status=pending&assignee=me").await;
+    let mine_ids = |k: &str| -> Vec<i64> {
+        mine[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(mine_ids("held"), [ids[0]], "{mine}");
+    assert_eq!(mine_ids("cases"), [ids[0]], "{mine}");
     // Unknown reason codes are refused; configured ones are accepted.
     let (status, body) = desk
         .decide(

@@ -441,7 +441,7 @@ async fn four_eyes_blocks_a_single_person_approval_and_passes_with_two() {
         .http
         .post(d.review(&format!("/api/cases/{id}/decision")))
         .bearer_auth(&admin)
-        .json(&json!({"decision": "approve"}))
+        .json(&json!({"decision": "approve", "comment": "expiry checked with the issuer"}))
         .send()
         .await
         .unwrap();
@@ -460,4 +460,52 @@ async fn four_eyes_blocks_a_single_person_approval_and_passes_with_two() {
     let (status, detail) = d.decide(id, json!({"decision": "approve"})).await;
     assert_eq!((status, detail["status"].as_str()), (200, Some("approved")));
     assert_eq!(held.await.unwrap()["result"], true);
+}
+
+#[tokio::test]
+async fn overrides_and_the_reason_other_need_a_comment() {
+    let d = start(|c| c.decision.hold_secs = 0).await;
+    let sub = submission(Scenario::Mismatch, 910);
+    assert_eq!(d.post(&sub.payload).await.0, 200);
+    let case = d.wait_for_case(&sub.requester_id).await;
+    let id = case["id"].as_i64().unwrap();
+    let errors: Vec<&str> = case["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        !errors.is_empty(),
+        "a mismatch case has error findings: {case}"
+    );
+    let path = format!("/api/cases/{id}/decision");
+    let decide = |body: Value| d.post_as(&d.token, &path, body);
+    // Approving over error findings without a word: refused, naming them; nothing is recorded.
+    let (status, body) = decide(json!({"decision": "approve"})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "bad_request");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("comment:") && message.contains(errors[0]),
+        "{message}"
+    );
+    let (status, body) = decide(json!({"decision": "approve", "comment": "   "})).await;
+    assert_eq!(status, 400, "{body}");
+    // "other" without a comment: refused too.
+    let (status, body) = decide(json!({"decision": "reject", "reasons": ["other"]})).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("other"),
+        "{body}"
+    );
+    let (_, now) = d.get(&format!("/api/cases/{id}")).await;
+    assert_eq!(now["status"], "pending");
+    assert_eq!(now["decisions"], json!([]), "nothing half-stored");
+    // With a reason for the override: accepted, and the comment is on the record.
+    let (status, body) =
+        decide(json!({"decision": "approve", "comment": "photo retaken in branch"})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "approved");
 }

@@ -50,7 +50,7 @@ export interface Settings {
 export interface SetupStatus { needs_setup: boolean; code_required?: boolean; receiver_url: string; tls_fingerprint: string; auth_mode: string; plain_http_on_network?: boolean }
 export interface CaseFilters {
   status?: string; q?: string; flag?: string; document_type?: string; from?: string; to?: string;
-  answered_by?: string; user_id?: string; cursor?: string; limit?: number;
+  answered_by?: string; user_id?: string; assignee?: string; cursor?: string; limit?: number;
 }
 /** `case.erased` carries only the case's id and reference. */
 export interface DeskEvent { type: "case.created" | "case.decided" | "case.answered" | "case.assigned" | "case.erased"; case: CaseSummary; hold_until?: string }
