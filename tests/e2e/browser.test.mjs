@@ -88,6 +88,10 @@ describe('browser: kyc-desk serve + Chromium', () => {
     server = await startServe(config, cleanup, { setupCode: true });
     shots = await ensureScreenshotDir('browser');
     context = await launch(join(dir, 'chromium-profile'));
+    // The flows below look at the decided case: no auto-advance unless a test turns it on.
+    await context.addInitScript(() => {
+      if (!localStorage.getItem('kyc-desk-auto-next')) localStorage.setItem('kyc-desk-auto-next', 'off');
+    });
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (e) => pageErrors.push(`${step}: ${e}`));
     page.on('framenavigated', (f) => {
@@ -521,6 +525,52 @@ describe('browser: kyc-desk serve + Chromium', () => {
       await ctx2.close().catch(() => {});
     }
     await tid('nav-queue').click({ timeout: T.ui });
+  });
+
+  check('after a decision the next case opens (those Ditto ID waits on first), n opens one, and the open case is in the address: reload and Back keep it', async () => {
+    step = 'next';
+    await page.locator('[data-testid="nav-settings"]').click({ timeout: T.ui });
+    const box = page.locator('[data-testid="auto-next"]');
+    await box.check({ timeout: T.ui });
+    assert.equal(await page.evaluate(() => localStorage.getItem('kyc-desk-auto-next')), 'on');
+    await page.locator('[data-testid="nav-queue"]').click({ timeout: T.ui });
+    const payloadDir = join(dir, 'payloads-next');
+    const sim = startSimulate(config, cleanup, { receiver: server.receiver, scenario: 'clean', seed: 909, count: 3, payloadDir, name: 'simulate-next' });
+    const sent = await readPayloads(payloadDir, 3);
+    const refs = [];
+    for (const { payload } of sent) refs.push((await flow.waitHeldRow(ui, expectedFromPayload(payload).requesterId)).reference);
+    const open = async (pred, what) => (await flow.waitState(ui, (x) => x.caseView && pred(x.caseView), what, T.ui)).caseView;
+    // n: a case Ditto ID waits on.
+    await ui.press('n');
+    const first = await open((v) => refs.includes(v.reference) && v.status === 'pending', 'n to open a waiting case');
+    assert.match(await page.evaluate(() => location.hash), /^#\/case\/\d+$/, 'the open case is in the address');
+    // Approve: the next waiting case opens by itself.
+    await ui.press('a');
+    await flow.waitState(ui, (x) => x.present['confirm-dialog'], 'confirm-dialog');
+    await ui.press('Enter');
+    const second = await open((v) => v.reference !== first.reference && refs.includes(v.reference), 'the next case to open after the approval');
+    assert.equal(second.status, 'pending');
+    await page.screenshot({ path: join(shots, 'browser-next-case.png') });
+    // A reload keeps it open; Back goes to the one decided before.
+    await page.reload({ timeout: T.start });
+    await open((v) => v.reference === second.reference, 'the same case after a reload');
+    await page.goBack({ timeout: T.ui });
+    const back = await open((v) => v.reference === first.reference, 'Back to the first case');
+    assert.equal(back.status, 'approved');
+    // The rest, by n and a.
+    for (let i = 0; i < 2; i++) {
+      await ui.press('n');
+      const v = await open((x) => x.status === 'pending' && refs.includes(x.reference), 'n to open a pending case');
+      await ui.press('a');
+      await flow.waitState(ui, (x) => x.present['confirm-dialog'], 'confirm-dialog');
+      await ui.press('Enter');
+      await flow.waitState(ui, (x) => !x.present['confirm-dialog'] && x.caseView?.reference !== v.reference || x.caseView?.status === 'approved', 'the decision');
+    }
+    await sim.waitExit(T.answer);
+    assert.deepEqual(simulateResults(sim.out).map((r) => r.result), ['true', 'true', 'true'], sim.describe());
+    await page.locator('[data-testid="nav-settings"]').click({ timeout: T.ui });
+    await page.locator('[data-testid="auto-next"]').uncheck({ timeout: T.ui });
+    await page.locator('[data-testid="nav-queue"]').click({ timeout: T.ui });
   });
 
   check('the page threw no uncaught errors', () => {
