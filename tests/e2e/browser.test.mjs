@@ -216,7 +216,8 @@ describe('browser: kyc-desk serve + Chromium', () => {
     const rc = await apiCase(server.review, token, rejectExp.requesterId);
     assert.equal(rc.status, 'rejected');
     assert.equal(rc.answer?.by, 'reviewer', 'result=false came from the reviewer, not from on_timeout');
-    assert.deepEqual(rc.decisions?.at(-1)?.reasons, [reason], 'the reason picked with "1" was recorded');
+    assert.deepEqual(rc.decisions?.at(-1)?.reasons, [reason], 'the reason picked (suggested by the expiry, or with "1") was recorded');
+    assert.deepEqual(rc.suggested_reasons, ['document_expired'], 'an expired document suggests "Document expired"');
 
     // The other one, still held: back in the queue by keyboard, approved.
     await flow.rowNoLongerHeld(ui, rejectExp.requesterId);

@@ -426,21 +426,37 @@ async function decided(ui, reference, status, reviewer) {
 
 export const reasons = (ui) => ui.js(reasonsProbe);
 
-/** `r`, the first reason with `1`, then confirm (Enter); waits for decision-summary. */
+/** `r` (the reasons the findings suggest come ticked), the first reason (with `1` unless ticked; other suggestions unticked), then confirm (Enter); waits for decision-summary. */
 export async function rejectByKeyboard(ui, reference, reviewer, { confirmShot } = {}) {
   await ui.press('r');
   const before = await waitUntil(async () => {
     const r = await reasons(ui);
     return r.length ? r : null;
   }, { what: 'reason-option elements after "r"' });
-  assert.ok(before.every((r) => !r.on), `no reason is picked before "1": ${JSON.stringify(before)}`);
   assert.ok(before.every((r) => r.code), 'every reason-option has data-code');
-  await ui.press('1');
-  const after = await waitUntil(async () => {
-    const r = await reasons(ui);
-    return r[0]?.on ? r : null;
-  }, { what: 'the first reason-option to be picked by "1"' });
-  assert.deepEqual(after.filter((r) => r.on).map((r) => r.code), [before[0].code], '"1" picks exactly the first reason');
+  // Reject mode starts with the reasons the case's findings suggest ticked (none for a clean case).
+  const suggested = before.filter((r) => r.on).map((r) => r.code);
+  if (suggested.length) {
+    assert.equal(await ui.js(() => !!document.querySelector('[data-testid="suggested-note"]')), true, 'the desk says which reasons it ticked');
+  }
+  if (!before[0].on) {
+    await ui.press('1');
+    await waitUntil(async () => {
+      const r = await reasons(ui);
+      return r[0]?.on ? r : null;
+    }, { what: 'the first reason-option to be picked by "1"' });
+  }
+  const after = await reasons(ui);
+  const picked = after.filter((r) => r.on).map((r) => r.code);
+  assert.ok(picked.includes(before[0].code), `the first reason is picked: ${picked}`);
+  if (picked.length > 1) {
+    // Keep only the first reason (untick the other suggestions with their keys).
+    for (const [i, r] of after.entries()) if (r.on && i > 0 && i < 9) await ui.press(String(i + 1));
+    await waitUntil(async () => {
+      const r = await reasons(ui);
+      return r.filter((x) => x.on).length === 1 ? r : null;
+    }, { what: 'only the first reason picked' });
+  }
   // Then confirm: Enter asks (confirm-dialog) unless the dialog is already the reject form itself,
   // and Enter in the dialog confirms.
   let s = await snapshot(ui);

@@ -207,6 +207,20 @@ pub fn is_clean(flags: &[Flag]) -> bool {
     flags.iter().all(|f| f.severity == Severity::Info)
 }
 
+/// The reasons a case's findings suggest (by each reason's `flags`; warnings and errors only),
+/// in the configured order: what reject mode starts with ticked.
+pub fn suggested_reasons(flags: &[Flag], reasons: &[crate::config::Reason]) -> Vec<String> {
+    reasons
+        .iter()
+        .filter(|r| {
+            flags
+                .iter()
+                .any(|f| f.severity != Severity::Info && r.flags.contains(&f.code))
+        })
+        .map(|r| r.code.clone())
+        .collect()
+}
+
 /// The reason code that always needs a comment.
 pub const OTHER_REASON: &str = "other";
 
@@ -393,6 +407,41 @@ pub fn automatic_decision(flags: &[Flag], d: &DecisionConfig) -> Option<NewDecis
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn findings_suggest_their_reasons_in_the_configured_order() {
+        let reasons = crate::config::DecisionConfig::default().reasons;
+        let f = |code: &str, sev| Flag::new(code, sev, "");
+        let table: &[(&[Flag], &[&str])] = &[
+            (&[], &[]),
+            (
+                &[f("document_expired", Severity::Error)],
+                &["document_expired"],
+            ),
+            (
+                &[
+                    f("mrz_check_digit", Severity::Error),
+                    f("face_mismatch", Severity::Error),
+                ],
+                &["face_mismatch", "suspected_tampering"],
+            ),
+            (
+                &[f("document_reused", Severity::Warning)],
+                &["suspected_tampering"],
+            ),
+            // Information suggests nothing; unmapped findings neither.
+            (
+                &[
+                    f("document_reused", Severity::Info),
+                    f("ditto_error", Severity::Error),
+                ],
+                &[],
+            ),
+        ];
+        for (flags, want) in table {
+            assert_eq!(suggested_reasons(flags, &reasons), *want, "{flags:?}");
+        }
+    }
 
     #[test]
     fn overrides_and_other_need_a_comment() {

@@ -557,23 +557,53 @@ pub struct Reason {
     pub code: String,
     /// What the reviewer reads.
     pub label: String,
+    /// Flag codes that suggest this reason: opening reject mode on a case with one of them
+    /// (a warning or an error) ticks it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
 }
 
 fn default_reasons() -> Vec<Reason> {
-    [
-        ("document_expired", "Document expired"),
-        ("face_mismatch", "Face does not match the document"),
-        ("suspected_tampering", "Suspected tampering"),
-        ("poor_image_quality", "Poor image quality"),
-        ("data_mismatch", "Data mismatch between sources"),
-        ("other", "Other (explain in the comment)"),
-    ]
-    .into_iter()
-    .map(|(code, label)| Reason {
-        code: code.into(),
-        label: label.into(),
-    })
-    .collect()
+    let r: [(&str, &str, &[&str]); 6] = [
+        (
+            "document_expired",
+            "Document expired",
+            &["document_expired"],
+        ),
+        (
+            "face_mismatch",
+            "Face does not match the document",
+            &["face_mismatch"],
+        ),
+        (
+            "suspected_tampering",
+            "Suspected tampering",
+            &[
+                "mrz_check_digit",
+                "mrz_composite",
+                "document_reused",
+                "liveness_low",
+            ],
+        ),
+        (
+            "poor_image_quality",
+            "Poor image quality",
+            &["image_unreadable", "mrz_unreadable"],
+        ),
+        (
+            "data_mismatch",
+            "Data mismatch between sources",
+            &["mrz_mismatch", "date_impossible"],
+        ),
+        ("other", "Other (explain in the comment)", &[]),
+    ];
+    r.into_iter()
+        .map(|(code, label, flags)| Reason {
+            code: code.into(),
+            label: label.into(),
+            flags: flags.iter().map(|f| f.to_string()).collect(),
+        })
+        .collect()
 }
 
 impl Default for DecisionConfig {
@@ -1140,6 +1170,16 @@ impl Config {
             }
             if d.reasons[..i].iter().any(|o| o.code == r.code) {
                 return bad(&format!("decision.reasons[{i}]"), "repeats a code");
+            }
+            if let Some(j) = r
+                .flags
+                .iter()
+                .position(|f| !crate::checks::FLAG_CODES.contains(&f.as_str()))
+            {
+                return bad(
+                    &format!("decision.reasons[{i}].flags[{j}]"),
+                    "not a flag code (see the README's list of findings)",
+                );
             }
         }
         if !(0.0..=100.0).contains(&d.liveness_threshold) {

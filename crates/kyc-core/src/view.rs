@@ -66,6 +66,9 @@ pub struct CaseDetail {
     pub history: Vec<CaseSummary>,
     /// What happened to the case (from the audit trail), oldest first.
     pub timeline: Vec<crate::audit::AuditEntry>,
+    /// The reject reasons its findings suggest (`decision.reasons[].flags`): reject mode starts
+    /// with them ticked.
+    pub suggested_reasons: Vec<String>,
     #[schema(value_type = Object)]
     pub raw: Value,
 }
@@ -337,6 +340,7 @@ pub fn detail(store: &Store, key: &str, policy: &DecisionConfig) -> Result<CaseD
         images: store.images(id)?,
         decisions: store.decisions(id)?,
         timeline: store.timeline(id)?,
+        suggested_reasons: crate::checks::suggested_reasons(&summary.flags, &policy.reasons),
         history: store
             .list(&crate::store::CaseQuery {
                 user_id: Some(summary.user_id.clone()),

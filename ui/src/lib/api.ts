@@ -36,11 +36,11 @@ export interface DocumentView {
 export interface CaseDetail extends CaseSummary {
   app_id: string | null; portrait_source: string | null; face_match: Score; liveness: Score; face_score_percent: number | null;
   document: DocumentView | null; fields: FieldRow[]; images: ImageInfo[]; decisions: DecisionRecord[];
-  history: CaseSummary[]; timeline: AuditEntry[]; raw: unknown;
+  history: CaseSummary[]; timeline: AuditEntry[]; raw: unknown; suggested_reasons: string[];
 }
 export interface AuditEntry { id: number; at: string; actor: string; action: string; case_id: number | null; detail: Record<string, unknown> }
 export interface CasePage { cases: CaseSummary[]; next: string | null; held: CaseSummary[] }
-export interface Reason { code: string; label: string }
+export interface Reason { code: string; label: string; flags?: string[] }
 export interface Settings {
   receiver_url: string; tls_fingerprint: string; tls_self_signed: boolean; auth_mode: string; token_url: string | null;
   request_encryption: string | null; response_encryption: string | null; custom_body_fields: string[];
