@@ -173,6 +173,40 @@ describe('team: two reviewers on one HTTPS review listener', () => {
     await sam.ui.type('filter-search', '');
   });
 
+  test('a case the timeout answered is pinned as needing review; approving it then is marked a conflict with what to do', { timeout: LIMIT }, async () => {
+    const quickDir = await mkdirp(join(dir, 'quick'));
+    const { path: quickConfig } = await writeConfig(quickDir, { holdSecs: 2 });
+    await addUser(quickConfig, RITA.name, RITA.password, 'reviewer');
+    const quick = await startServe(quickConfig, cleanup);
+    const { page, ui } = desks.rita;
+    await page.goto(`http://${quick.review}/`, { timeout: T.start });
+    await flow.login(ui, RITA.name, RITA.password);
+    const payloads = join(dir, 'payloads-timeout');
+    const sim = startSimulate(quickConfig, cleanup, { receiver: quick.receiver, scenario: 'clean', seed: 517, payloadDir: payloads, name: 'simulate-timeout' });
+    const [{ payload }] = await readPayloads(payloads, 1);
+    const exp = expectedFromPayload(payload);
+    await sim.waitFor(/result=\S+/, T.answer, 'the timeout answer');
+    assert.deepEqual(simulateResults(sim.out).map((r) => r.result), ['false'], 'on_timeout = reject');
+    const row = page.locator(`[data-testid="queue-row"][data-requester-id="${exp.requesterId}"]`);
+    await waitUntil(async () => (await row.count()) > 0 && (await row.getAttribute('data-needs-review')) === 'true', { what: 'the row pinned as needing review', timeout: T.ui });
+    assert.match(await row.locator('[data-testid="needs-review"]').textContent(), /timeout \(false\).*needs review/);
+    await page.screenshot({ path: join(shots, 'team-needs-review.png') });
+    await row.click({ timeout: T.ui });
+    await page.locator('[data-testid="case-needs-review"]').waitFor({ timeout: T.ui });
+    await ui.press('a');
+    await flow.waitState(ui, (x) => x.present['confirm-dialog'], 'confirm-dialog');
+    await ui.press('Enter');
+    const conflict = page.locator('[data-testid="case-conflict"]');
+    await conflict.waitFor({ timeout: T.answer });
+    const text = (await conflict.textContent()).replace(/\s+/g, ' ');
+    assert.match(text, /result=false/);
+    assert.match(text, /approved/);
+    assert.match(text, /resumed on the enterprise's side/);
+    assert.match(text, /No webhook is configured/, 'what to do without a webhook');
+    await page.screenshot({ path: join(shots, 'team-conflict.png') });
+    await waitUntil(async () => (await row.count()) === 0 || (await row.locator('[data-testid="row-conflict"]').count()) > 0 || (await row.getAttribute('data-needs-review')) === 'false', { what: 'the row no longer needing review' });
+  });
+
   test('plain HTTP on a network address, accepted by allow_plain_http, puts a red banner on every page, the sign-in first', { timeout: LIMIT }, async () => {
     const plainDir = join(dir, 'plain');
     const { path: plainConfig } = await writeConfig(await mkdirp(plainDir), {

@@ -616,7 +616,7 @@ impl Desk {
         held_ids.sort();
         let first_page = q.cursor.is_none();
         let (mut page, mut held) = blocking(move || {
-            let page = store.list(&q)?;
+            let mut page = store.list(&q)?;
             let ids: Vec<i64> = held_ids.into_iter().map(|(_, id)| id).collect();
             // The waiting cases obey the same filters and search as the list (soonest deadline
             // first).
@@ -633,6 +633,20 @@ impl Desk {
             } else {
                 Vec::new()
             };
+            // Answered by the fallback, not decided yet: pinned under the waiting ones.
+            let pending_view = q.status.as_deref().is_none_or(|s| s == "pending");
+            let timeout_view = q.answered_by.as_deref().is_none_or(|b| b == "timeout");
+            if first_page && pending_view && timeout_view {
+                let only = crate::store::CaseQuery {
+                    status: Some("pending".into()),
+                    answered_by: Some("timeout".into()),
+                    cursor: None,
+                    limit: 100,
+                    ..q.clone()
+                };
+                page.needs_review = store.list(&only)?.cases;
+                page.needs_review.sort_by_key(|c| c.id);
+            }
             Ok((page, held))
         })
         .await?;

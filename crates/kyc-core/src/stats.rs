@@ -39,6 +39,10 @@ pub struct Stats {
     pub rejected: u64,
     pub pending: u64,
     pub timeouts: u64,
+    /// Answered by the fallback and not decided yet: a reviewer must still look.
+    pub needs_review: u64,
+    /// Decided against what Ditto ID was told (see `CaseSummary::conflict`).
+    pub conflicts: u64,
     /// approved / (approved + rejected); null without decisions.
     pub approval_rate: Option<f64>,
     /// Seconds from receipt to the final decision.
@@ -75,12 +79,13 @@ pub fn statistics(
         received_at: i64,
         status: String,
         answer_by: Option<String>,
+        answer_result: Option<bool>,
         decided_at: Option<i64>,
         by: Option<String>,
     }
     let rows: Vec<Row> = store.with_reader(|c| {
         let mut stmt = c.prepare(
-            "SELECT c.received_at, c.status, c.answer_by, d.decided_at, \
+            "SELECT c.received_at, c.status, c.answer_by, c.answer_result, d.decided_at, \
              CASE d.by_kind WHEN 'auto' THEN 'automatic' ELSE d.by_user END \
              FROM cases c LEFT JOIN decisions d ON d.case_id = c.id AND d.final = 1 \
              WHERE c.received_at >= ?1 AND c.received_at < ?2",
@@ -90,8 +95,9 @@ pub fn statistics(
                 received_at: r.get(0)?,
                 status: r.get(1)?,
                 answer_by: r.get(2)?,
-                decided_at: r.get(3)?,
-                by: r.get(4)?,
+                answer_result: r.get(3)?,
+                decided_at: r.get(4)?,
+                by: r.get(5)?,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -131,6 +137,15 @@ pub fn statistics(
         if r.answer_by.as_deref() == Some("timeout") {
             day.timeouts += 1;
             out.timeouts += 1;
+            if r.status == "pending" {
+                out.needs_review += 1;
+            }
+        }
+        if matches!(
+            (r.status.as_str(), r.answer_result),
+            ("approved", Some(false)) | ("rejected", Some(true))
+        ) {
+            out.conflicts += 1;
         }
         match r.status.as_str() {
             "approved" => {

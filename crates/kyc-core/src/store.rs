@@ -90,6 +90,18 @@ pub struct CaseSummary {
     /// While Ditto ID's request is held open: when the window closes (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hold_until: Option<String>,
+    /// The final decision contradicts what Ditto ID was told (a late rejection after the
+    /// fallback answered `true`, or the reverse): someone must act on the enterprise's side.
+    pub conflict: bool,
+}
+
+/// Whether a case's final status contradicts the answer Ditto ID got.
+pub fn contradicts(status: &str, answer: Option<&Answer>) -> bool {
+    match (status, answer) {
+        ("approved", Some(a)) => !a.result,
+        ("rejected", Some(a)) => a.result,
+        _ => false,
+    }
 }
 
 impl CaseSummary {
@@ -109,6 +121,7 @@ impl CaseSummary {
             answer: None,
             assignee: None,
             hold_until: None,
+            conflict: false,
         }
     }
 }
@@ -218,6 +231,9 @@ pub struct CasePage {
     /// On the first page: the cases Ditto ID is waiting on now (they also appear in `cases`
     /// where their order puts them).
     pub held: Vec<CaseSummary>,
+    /// On the first page: pending cases the fallback answered (Ditto ID's window closed without
+    /// a decision), oldest first: a reviewer must still look. Same filters as the list.
+    pub needs_review: Vec<CaseSummary>,
 }
 
 const SUMMARY_COLS: &str =
@@ -298,12 +314,14 @@ fn summary_from_row(
             }),
             None => None,
         };
+        let status: String = row.get(4)?;
         Ok(CaseSummary {
             id,
             reference,
             requester_id: row.get(2)?,
             user_id: pii.user_id,
-            status: row.get(4)?,
+            conflict: contradicts(&status, answer.as_ref()),
+            status,
             received_at: rfc3339(row.get(5)?),
             holder_name: pii.holder_name,
             document_number: pii.document_number,
@@ -717,6 +735,7 @@ impl Store {
                 cases,
                 next,
                 held: Vec::new(),
+                needs_review: Vec::new(),
             })
         })
     }

@@ -509,3 +509,66 @@ async fn overrides_and_the_reason_other_need_a_comment() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "approved");
 }
+
+#[tokio::test]
+async fn a_timeout_answer_needs_review_and_a_contradicting_late_decision_is_a_conflict() {
+    let d = start(|c| {
+        c.decision.hold_secs = 1;
+        c.decision.on_timeout = OnTimeout::Accept;
+    })
+    .await;
+    let sub = submission(Scenario::Clean, 920);
+    let (status, answer) = d.post(&sub.payload).await;
+    assert_eq!(
+        (status, answer["result"].as_bool()),
+        (200, Some(true)),
+        "{answer}"
+    );
+    let id = d.wait_for_case(&sub.requester_id).await["id"]
+        .as_i64()
+        .unwrap();
+    let admin = d.login("ada").await;
+    // Pinned as "needs review" in the pending list (and its filters apply).
+    let (_, page) = d.get("/api/cases?status=pending").await;
+    let pinned: Vec<i64> = page["needs_review"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(pinned, [id], "{page}");
+    let (_, none) = d.get("/api/cases?status=pending&q=zzzz").await;
+    assert_eq!(none["needs_review"], json!([]));
+    let (_, stats) = d.get_as(&admin, "/api/stats").await;
+    assert_eq!(
+        (stats["needs_review"].as_u64(), stats["conflicts"].as_u64()),
+        (Some(1), Some(0)),
+        "{stats}"
+    );
+    // A late rejection contradicts the `true` Ditto ID got: a conflict, counted.
+    let (status, detail) = d
+        .decide(
+            id,
+            json!({"decision": "reject", "reasons": ["face_mismatch"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["conflict"], true, "{detail}");
+    assert_eq!(
+        detail["answer"]["result"], true,
+        "Ditto ID's answer is not changed"
+    );
+    let (_, page) = d.get("/api/cases?status=all").await;
+    assert_eq!(
+        page["needs_review"],
+        json!([]),
+        "decided: no longer needs review"
+    );
+    assert_eq!(page["cases"][0]["conflict"], true);
+    let (_, stats) = d.get_as(&admin, "/api/stats").await;
+    assert_eq!(
+        (stats["needs_review"].as_u64(), stats["conflicts"].as_u64()),
+        (Some(0), Some(1)),
+        "{stats}"
+    );
+}

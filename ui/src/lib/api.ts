@@ -19,6 +19,8 @@ export interface CaseSummary {
   status: "pending" | "approved" | "rejected"; received_at: string;
   holder_name: string | null; document_number: string | null; document_type: string | null;
   flags: Flag[]; answer: Answer | null; assignee: string | null; hold_until?: string;
+  /** The final decision contradicts what Ditto ID was told. */
+  conflict?: boolean;
 }
 export interface Score { value: number | null; threshold: number; passed: boolean | null }
 export interface FieldRow { name: string; value: string | null; status: string | null; sources: Record<string, string>; mismatch: boolean }
@@ -39,7 +41,7 @@ export interface CaseDetail extends CaseSummary {
   history: CaseSummary[]; timeline: AuditEntry[]; raw: unknown; suggested_reasons: string[];
 }
 export interface AuditEntry { id: number; at: string; actor: string; action: string; case_id: number | null; detail: Record<string, unknown> }
-export interface CasePage { cases: CaseSummary[]; next: string | null; held: CaseSummary[] }
+export interface CasePage { cases: CaseSummary[]; next: string | null; held: CaseSummary[]; needs_review?: CaseSummary[] }
 export interface Reason { code: string; label: string; flags?: string[] }
 export interface Settings {
   receiver_url: string; tls_fingerprint: string; tls_self_signed: boolean; auth_mode: string; token_url: string | null;
@@ -60,6 +62,7 @@ export interface StatsDay { day: string; received: number; approved: number; rej
 export interface ReviewerStats { name: string; decided: number; approved: number; rejected: number; median_secs: number | null }
 export interface Stats {
   from: string; to: string; received: number; approved: number; rejected: number; pending: number; timeouts: number;
+  needs_review: number; conflicts: number;
   approval_rate: number | null; median_secs: number | null; p90_secs: number | null; days: StatsDay[]; by_reviewer: ReviewerStats[];
 }
 export interface AuditPage { entries: AuditEntry[]; next: number | null }
