@@ -91,7 +91,7 @@ export function freePort() {
  * Ditto ID held 60 s then rejected, both listeners on loopback (port 0 unless given), data in
  * `dir/data`.
  */
-export async function writeConfig(dir, { receiverListen = '127.0.0.1:0', reviewListen = '127.0.0.1:0', holdSecs = 60, reviewTls = false, reviewExtra = '' } = {}) {
+export async function writeConfig(dir, { receiverListen = '127.0.0.1:0', reviewListen = '127.0.0.1:0', holdSecs = 60, reviewTls = false, reviewExtra = '', decisionExtra = '' } = {}) {
   const dataDir = join(dir, 'data');
   await mkdir(dataDir, { recursive: true });
   const toml = `# written by tests/e2e/lib.mjs
@@ -114,7 +114,7 @@ enable = false
 hold_secs = ${holdSecs}
 on_timeout = "reject"
 auto_approve = "never"
-
+${decisionExtra}
 [review]
 listen = ${JSON.stringify(reviewListen)}
 ${reviewTls ? 'tls = true\n' : ''}${reviewExtra}`;

@@ -207,6 +207,52 @@ describe('team: two reviewers on one HTTPS review listener', () => {
     await waitUntil(async () => (await row.count()) === 0 || (await row.locator('[data-testid="row-conflict"]').count()) > 0 || (await row.getAttribute('data-needs-review')) === 'false', { what: 'the row no longer needing review' });
   });
 
+  test('four-eyes: the maker\'s first approval is said to keep Ditto ID waiting, her Approve is disabled, and the checker finds the case by its filter, reads her comment and approves', { timeout: LIMIT }, async () => {
+    const fourDir = await mkdirp(join(dir, 'four'));
+    const { path: fourConfig } = await writeConfig(fourDir, { decisionExtra: 'four_eyes = true\n' });
+    await addUser(fourConfig, RITA.name, RITA.password, 'reviewer');
+    await addUser(fourConfig, SAM.name, SAM.password, 'reviewer');
+    const four = await startServe(fourConfig, cleanup);
+    const { rita, sam } = desks;
+    for (const [who, d] of [[RITA, rita], [SAM, sam]]) {
+      await d.page.goto(`http://${four.review}/`, { timeout: T.start });
+      await flow.login(d.ui, who.name, who.password);
+    }
+    const payloads = join(dir, 'payloads-four');
+    const sim = startSimulate(fourConfig, cleanup, { receiver: four.receiver, scenario: 'expired', seed: 518, payloadDir: payloads, name: 'simulate-four' });
+    const [{ payload }] = await readPayloads(payloads, 1);
+    const exp = expectedFromPayload(payload);
+    const row = await flow.waitHeldRow(rita.ui, exp.requesterId);
+    // The maker: her approval is the first of two.
+    await rita.page.locator(`[data-testid="queue-row"][data-requester-id="${exp.requesterId}"]`).click({ timeout: T.ui });
+    await flow.waitState(rita.ui, (x) => x.caseView?.reference === row.reference, 'rita: the case open');
+    await rita.ui.press('a');
+    await rita.page.locator('[data-testid="confirm-four-eyes"]').waitFor({ timeout: T.ui });
+    assert.match(await rita.page.locator('[data-testid="confirm-four-eyes"]').textContent(), /first of two approvals.*keeps waiting/s);
+    await rita.ui.type('confirm-comment', 'Expiry checked: renewal receipt seen');
+    await rita.ui.press('Enter');
+    await rita.page.locator('[data-testid="awaiting-second-box"]').waitFor({ timeout: T.ui });
+    assert.equal(await rita.page.locator('[data-testid="approve-button"]').isDisabled(), true, 'the maker cannot approve twice');
+    await rita.page.screenshot({ path: join(shots, 'team-four-eyes-maker.png') });
+    assert.equal(simulateResults(sim.out).length, 0, 'Ditto ID still waits');
+    // The checker: the filter finds it, with the maker's comment.
+    await sam.page.getByRole('button', { name: /^Filters/ }).click({ timeout: T.ui });
+    await sam.page.locator('[data-testid="filter-awaiting"]').check({ timeout: T.ui });
+    await waitUntil(async () => {
+      const rows = (await flow.snapshot(sam.ui)).rows;
+      return rows.length === 1 && rows[0].requesterId === exp.requesterId;
+    }, { what: 'sam: only the case awaiting a second approval', timeout: T.ui });
+    const badge = sam.page.locator(`[data-testid="queue-row"][data-requester-id="${exp.requesterId}"] [data-testid="awaiting-second"]`);
+    await badge.waitFor({ timeout: T.ui });
+    await sam.page.locator(`[data-testid="queue-row"][data-requester-id="${exp.requesterId}"]`).click({ timeout: T.ui });
+    await flow.waitState(sam.ui, (x) => x.caseView?.reference === row.reference, 'sam: the case open');
+    assert.match(await sam.page.locator('[data-testid="first-approval-comment"]').textContent(), /renewal receipt seen/);
+    await sam.page.screenshot({ path: join(shots, 'team-four-eyes-checker.png') });
+    await flow.approveByKeyboard(sam.ui, row.reference, SAM.name, { mustOverride: true });
+    await sim.waitFor(/result=\S+/, T.answer, 'the answer after the second approval');
+    assert.deepEqual(simulateResults(sim.out).map((r) => r.result), ['true'], sim.describe());
+  });
+
   test('plain HTTP on a network address, accepted by allow_plain_http, puts a red banner on every page, the sign-in first', { timeout: LIMIT }, async () => {
     const plainDir = join(dir, 'plain');
     const { path: plainConfig } = await writeConfig(await mkdirp(plainDir), {

@@ -80,6 +80,9 @@ pub fn query_detail(q: &CaseQuery, tag: impl Fn(&str) -> String) -> Value {
     put("to_ms", json!(q.to_ms));
     put("answered_by", json!(q.answered_by));
     put("assignee", json!(q.assignee));
+    if q.awaiting_second {
+        put("awaiting_second", json!(true));
+    }
     put("requester_id", json!(q.requester_id));
     put(
         "q_tag",

@@ -322,7 +322,8 @@ impl Desk {
         let store = self.store.clone();
         let notify = self.notify;
         let four_eyes = self.policy.four_eyes;
-        let case = blocking(move || {
+        let by = d.by_user.clone();
+        let result = blocking(move || {
             let flags = store.summary(id)?.flags;
             if d.by_user.is_some() {
                 checks::justification(d.approve, &d.reasons, &d.comment, &flags)?;
@@ -330,7 +331,14 @@ impl Desk {
             let flagged = !checks::is_clean(&flags);
             store.decide(id, &d, notify, four_eyes && flagged)
         })
-        .await?;
+        .await;
+        if let (Err(CoreError::FourEyes), Some(user)) = (&result, by) {
+            // A refused second approval by the same person is on the record too.
+            let store = self.store.clone();
+            let detail = json!({"refused": "four_eyes"});
+            blocking(move || store.audit(&user, "decision.refused", Some(id), detail)).await?;
+        }
+        let case = result?;
         if notify {
             self.deliveries.notify_one();
         }

@@ -93,6 +93,9 @@ pub struct CaseSummary {
     /// The final decision contradicts what Ditto ID was told (a late rejection after the
     /// fallback answered `true`, or the reverse): someone must act on the enterprise's side.
     pub conflict: bool,
+    /// Four-eyes: who gave the first approval the case waits to have confirmed by someone else.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_approval_by: Option<String>,
 }
 
 /// Whether a case's final status contradicts the answer Ditto ID got.
@@ -122,6 +125,7 @@ impl CaseSummary {
             assignee: None,
             hold_until: None,
             conflict: false,
+            first_approval_by: None,
         }
     }
 }
@@ -218,6 +222,8 @@ pub struct CaseQuery {
     pub answered_by: Option<String>,
     /// Cases assigned to this account.
     pub assignee: Option<String>,
+    /// Four-eyes: pending cases with a first approval waiting for a second (the checker's queue).
+    pub awaiting_second: bool,
     /// Only these cases (the ones Ditto ID waits on, filtered like the rest).
     pub ids: Option<Vec<i64>>,
     pub limit: u32,
@@ -238,7 +244,9 @@ pub struct CasePage {
 
 const SUMMARY_COLS: &str =
     "cases.id, reference, requester_id, answer_user, status, received_at, case_keys.wrapped, \
-     pii, document_type, answer_result, answer_at, answer_by, assignee";
+     pii, document_type, answer_result, answer_at, answer_by, assignee, \
+     (SELECT by_user FROM decisions WHERE decisions.case_id = cases.id AND final = 0 \
+      AND decision = 'approve' ORDER BY decisions.id DESC LIMIT 1)";
 const SUMMARY_FROM: &str = "cases LEFT JOIN case_keys ON case_keys.case_id = cases.id";
 
 /// The sealed part of a case's summary (under the case key, field `pii`).
@@ -329,6 +337,7 @@ fn summary_from_row(
             flags: pii.flags,
             answer,
             assignee: row.get(12)?,
+            first_approval_by: row.get(13)?,
             hold_until: None,
         })
     }
@@ -653,6 +662,10 @@ impl Store {
         if let Some(a) = &q.assignee {
             args.push(a.clone().into());
             sql += &format!(" AND assignee = ?{}", args.len());
+        }
+        if q.awaiting_second {
+            sql += " AND status = 'pending' AND EXISTS (SELECT 1 FROM decisions WHERE \
+                    decisions.case_id = cases.id AND final = 0 AND decision = 'approve')";
         }
         if let Some(ids) = &q.ids {
             // A few held cases: numbers written into the statement, never text.

@@ -379,6 +379,8 @@ struct ListParams {
     answered_by: Option<String>,
     /// An account name, or `me`: the cases assigned to it.
     assignee: Option<String>,
+    /// `true`: pending cases with a first approval waiting for a second (four-eyes).
+    awaiting_second: Option<bool>,
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -452,6 +454,7 @@ async fn list_cases(
                             a
                         }
                     }),
+                    awaiting_second: p.awaiting_second.unwrap_or(false),
                     ids: None,
                     limit: p.limit.unwrap_or(50),
                     cursor,

@@ -435,8 +435,20 @@ async fn four_eyes_blocks_a_single_person_approval_and_passes_with_two() {
     assert_eq!(status, 409);
     assert_eq!(body["error"], "four_eyes");
     assert!(!held.is_finished(), "Ditto ID still waits");
-    // A second, different person: final, and Ditto ID hears true.
+    // The checker's queue lists it with who gave the first approval; the refusal is audited.
+    let (_, queue) = d.get("/api/cases?awaiting_second=true").await;
+    assert_eq!(queue["cases"].as_array().unwrap().len(), 1, "{queue}");
+    assert_eq!(queue["cases"][0]["id"], id);
+    assert_eq!(queue["cases"][0]["first_approval_by"], "rita");
     let admin = d.login("ada").await;
+    let (_, audit) = d.get_as(&admin, "/api/audit?action=decision.refused").await;
+    let refused = &audit["entries"][0];
+    assert_eq!(
+        (refused["actor"].as_str(), refused["case_id"].as_i64()),
+        (Some("rita"), Some(id)),
+        "{audit}"
+    );
+    // A second, different person: final, and Ditto ID hears true.
     let resp = d
         .http
         .post(d.review(&format!("/api/cases/{id}/decision")))
@@ -451,6 +463,12 @@ async fn four_eyes_blocks_a_single_person_approval_and_passes_with_two() {
         .unwrap()
         .unwrap();
     assert_eq!(answer["result"], true);
+    let (_, queue) = d.get("/api/cases?awaiting_second=true").await;
+    assert_eq!(
+        queue["cases"],
+        json!([]),
+        "approved twice: out of the checker's queue"
+    );
     // A clean case needs only one approval.
     let clean = submission(Scenario::Clean, 601);
     let held = d.post_in_background(&clean.payload);

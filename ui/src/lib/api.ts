@@ -21,6 +21,8 @@ export interface CaseSummary {
   flags: Flag[]; answer: Answer | null; assignee: string | null; hold_until?: string;
   /** The final decision contradicts what Ditto ID was told. */
   conflict?: boolean;
+  /** Four-eyes: who gave the first approval, waiting for a second by someone else. */
+  first_approval_by?: string;
 }
 export interface Score { value: number | null; threshold: number; passed: boolean | null }
 export interface FieldRow { name: string; value: string | null; status: string | null; sources: Record<string, string>; mismatch: boolean }
@@ -52,7 +54,7 @@ export interface Settings {
 export interface SetupStatus { needs_setup: boolean; code_required?: boolean; receiver_url: string; tls_fingerprint: string; auth_mode: string; plain_http_on_network?: boolean }
 export interface CaseFilters {
   status?: string; q?: string; flag?: string; document_type?: string; from?: string; to?: string;
-  answered_by?: string; user_id?: string; assignee?: string; cursor?: string; limit?: number;
+  answered_by?: string; user_id?: string; assignee?: string; awaiting_second?: string; cursor?: string; limit?: number;
 }
 /** `case.erased` carries only the case's id and reference. */
 export interface DeskEvent { type: "case.created" | "case.decided" | "case.answered" | "case.assigned" | "case.erased"; case: CaseSummary; hold_until?: string }
