@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
 import { chromium } from 'playwright-core';
@@ -571,6 +572,40 @@ describe('browser: kyc-desk serve + Chromium', () => {
     assert.deepEqual(simulateResults(sim.out).map((r) => r.result), ['true', 'true', 'true'], sim.describe());
     await page.locator('[data-testid="nav-settings"]').click({ timeout: T.ui });
     await page.locator('[data-testid="auto-next"]').uncheck({ timeout: T.ui });
+    await page.locator('[data-testid="nav-queue"]').click({ timeout: T.ui });
+  });
+
+  check('axe finds no serious or critical accessibility violation on the queue, a case, statistics, the audit trail and settings; the case at 1280×720 and 1440×900', async () => {
+    step = 'axe';
+    const axe = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    const token = await apiLogin(server.review, USER, PASSWORD);
+    const list = await apiOk('GET', '/api/cases?status=all&limit=1', undefined, token);
+    const id = list.cases[0].id;
+    const audit = async (name) => {
+      await page.evaluate(axe); // through the DevTools protocol: the desk's CSP allows no inline script
+      const found = await page.evaluate(async () =>
+        (await window.axe.run(document, { resultTypes: ['violations'] })).violations
+          .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+          .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`));
+      assert.deepEqual(found, [], `${name}: axe violations`);
+    };
+    await page.locator('[data-testid="nav-queue"]').click({ timeout: T.ui });
+    await page.locator('[data-testid="queue"]').waitFor({ timeout: T.ui });
+    await audit('queue');
+    await page.evaluate((i) => (location.hash = `#/case/${i}`), id);
+    await page.locator('[data-testid="case-view"]').waitFor({ timeout: T.ui });
+    await audit('case');
+    for (const [size, w, h] of [['1280x720', 1280, 720], ['1440x900', 1440, 900]]) {
+      await page.setViewportSize({ width: w, height: h });
+      await page.screenshot({ path: join(shots, `browser-case-${size}.png`) });
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+    for (const [nav, testid] of [['nav-stats', 'stats-page'], ['nav-audit', 'audit-page'], ['nav-settings', 'settings-page']]) {
+      await page.locator(`[data-testid="${nav}"]`).click({ timeout: T.ui });
+      await page.locator(`[data-testid="${testid}"]`).waitFor({ timeout: T.ui });
+      await page.waitForTimeout(300); // its data loaded
+      await audit(testid);
+    }
     await page.locator('[data-testid="nav-queue"]').click({ timeout: T.ui });
   });
 
