@@ -449,13 +449,16 @@ mod tests {
         let warning = Flag::new("document_expiring", Severity::Warning, "soon");
         let other = vec![OTHER_REASON.to_string()];
         let expired = vec!["document_expired".to_string()];
-        let table: &[(bool, &[String], &str, &[Flag], bool)] = &[
+        let (errors, warnings) = (vec![error.clone()], vec![warning]);
+        // (approve, reasons, comment, flags, accepted)
+        type Row<'a> = (bool, &'a [String], &'a str, &'a [Flag], bool);
+        let table: &[Row] = &[
             (true, &[], "", &[], true),
-            (true, &[], "", &[warning.clone()], true),
-            (true, &[], "", &[error.clone()], false),
-            (true, &[], "  ", &[error.clone()], false),
-            (true, &[], "checked by phone", &[error.clone()], true),
-            (false, &expired, "", &[error.clone()], true),
+            (true, &[], "", &warnings, true),
+            (true, &[], "", &errors, false),
+            (true, &[], "  ", &errors, false),
+            (true, &[], "checked by phone", &errors, true),
+            (false, &expired, "", &errors, true),
             (false, &other, "", &[], false),
             (false, &other, "customer asked", &[], true),
         ];
