@@ -575,6 +575,47 @@ describe('browser: kyc-desk serve + Chromium', () => {
     await page.locator('[data-testid="nav-queue"]').click({ timeout: T.ui });
   });
 
+  check('keyboard: Escape leaves the comment field first, Ctrl+Enter decides from it, and the selected row never hides under the filter bar', async () => {
+    step = 'keys';
+    const payloadDir = join(dir, 'payloads-keys');
+    const sim = startSimulate(config, cleanup, { receiver: server.receiver, scenario: 'clean', seed: 919, payloadDir, name: 'simulate-keys' });
+    const [{ payload }] = await readPayloads(payloadDir, 1);
+    const row = await flow.waitHeldRow(ui, expectedFromPayload(payload).requesterId);
+    await page.locator(`[data-testid="queue-row"][data-requester-id="${row.requesterId}"]`).click({ timeout: T.ui });
+    await flow.waitState(ui, (x) => x.caseView?.reference === row.reference, 'the case open');
+    const comment = page.locator('[data-testid="decision-comment"]');
+    await comment.fill('Seen in branch', { timeout: T.ui });
+    await page.keyboard.press('Escape');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('data-testid') ?? null), null, 'Escape left the field');
+    assert.equal((await flow.snapshot(ui)).caseView?.reference, row.reference, 'the case stays open');
+    await comment.focus();
+    await page.keyboard.press('Control+Enter');
+    await flow.waitState(ui, (x) => x.present['confirm-dialog'], 'Ctrl+Enter in the comment asks to confirm the approval');
+    await page.keyboard.press('Enter');
+    await flow.waitState(ui, (x) => x.caseView?.status === 'approved', 'approved');
+    await sim.waitFor(/result=\S+/, T.answer, 'the answer');
+    const c = await apiCase(server.review, await apiLogin(server.review, USER, PASSWORD), row.requesterId);
+    assert.equal(c.decisions.at(-1).comment, 'Seen in branch');
+    // Many rows and an open filter bar: moving never leaves the selection under the bar.
+    await page.locator('[data-testid="filter-status"]').selectOption('all');
+    await page.getByRole('button', { name: /^Filters/ }).click({ timeout: T.ui });
+    await page.keyboard.press('Escape'); // out of any field
+    await page.locator('[data-testid="queue"]').click({ position: { x: 5, y: 5 } }).catch(() => {});
+    const clear = () => page.evaluate(() => {
+      const sel = document.querySelector('[data-testid="queue-row"][aria-selected="true"]');
+      const bar = document.querySelector('.queue .filters');
+      return sel && bar ? sel.getBoundingClientRect().top >= bar.getBoundingClientRect().bottom - 1 : null;
+    });
+    const rows = (await flow.snapshot(ui)).rows.length;
+    assert.ok(rows >= 8, `enough rows to scroll: ${rows}`);
+    for (let i = 0; i < rows; i++) await page.keyboard.press('j');
+    for (let i = 0; i < rows; i++) {
+      await page.keyboard.press('k');
+      assert.equal(await clear(), true, `after ${i + 1} × k the selected row is below the filter bar`);
+    }
+    await page.locator('[data-testid="filter-status"]').selectOption('pending');
+  });
+
   check('axe finds no serious or critical accessibility violation on the queue, a case, statistics, the audit trail and settings; the case at 1280×720 and 1440×900', async () => {
     step = 'axe';
     const axe = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
