@@ -616,6 +616,30 @@ describe('browser: kyc-desk serve + Chromium', () => {
     await page.locator('[data-testid="filter-status"]').selectOption('pending');
   });
 
+  check('a dense queue: at 1440×900 at least 12 cases are in view, each pending one with its age against the SLA and the countdown as m:ss', async () => {
+    step = 'dense';
+    const payloadDir = join(dir, 'payloads-dense');
+    startSimulate(config, cleanup, { receiver: server.receiver, scenario: 'mixed', seed: 929, count: 12, payloadDir, name: 'simulate-dense' });
+    const sent = await readPayloads(payloadDir, 12);
+    for (const { payload } of sent) await flow.waitHeldRow(ui, expectedFromPayload(payload).requesterId);
+    // The filter panel (opened by the keyboard test) closed, as a reviewer works.
+    const filters = page.getByRole('button', { name: /^Filters/ });
+    if ((await filters.getAttribute('aria-expanded')) === 'true') await filters.click({ timeout: T.ui });
+    await page.setViewportSize({ width: 1440, height: 900 });
+    const inView = await page.evaluate(() => {
+      const q = document.querySelector('[data-testid="queue"]').getBoundingClientRect();
+      return [...document.querySelectorAll('[data-testid="queue-row"]')].filter((r) => {
+        const b = r.getBoundingClientRect();
+        return b.top >= q.top && b.bottom <= q.bottom;
+      }).length;
+    });
+    assert.ok(inView >= 12, `${inView} rows in view at 1440×900`);
+    const ages = await page.locator('[data-testid="row-age"]').evaluateAll((els) => els.map((e) => [e.textContent.trim(), e.getAttribute('data-sla')]));
+    assert.ok(ages.length >= 12 && ages.every(([t, sla]) => t === 'now' || /^\d+ min$/.test(t)) && ages.some(([, sla]) => sla === 'ok'), JSON.stringify(ages));
+    await page.screenshot({ path: join(shots, 'browser-queue-1440x900.png') });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
   check('axe finds no serious or critical accessibility violation on the queue, a case, statistics, the audit trail and settings; the case at 1280×720 and 1440×900', async () => {
     step = 'axe';
     const axe = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');

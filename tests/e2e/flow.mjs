@@ -239,12 +239,16 @@ export async function waitHeldRow(ui, requesterId) {
   assert.equal(row.status, 'pending', 'a new case is pending');
   assert.equal(row.held, 'true', 'Ditto ID is still waiting for this case: data-held="true"');
   assert.ok(row.countdown, 'a held row shows hold-countdown');
-  assert.match(row.countdown, /\d+\s*s\b/, `hold-countdown shows the seconds left: "${row.countdown}"`);
+  assert.match(row.countdown, /\b\d+:\d\d\b/, `hold-countdown shows the time left as m:ss: "${row.countdown}"`);
   assert.match(row.reference ?? '', /\S/, 'data-reference is set');
   return row;
 }
 
-const seconds = (countdown) => Number(/(\d+)\s*s\b/.exec(countdown ?? '')?.[1] ?? NaN);
+/** The seconds of an m:ss countdown. */
+const seconds = (countdown) => {
+  const m = /\b(\d+):(\d\d)\b/.exec(countdown ?? '');
+  return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
+};
 
 /** The countdown of a held row goes down while we watch (it is a live countdown). */
 export async function countdownTicks(ui, requesterId) {

@@ -643,6 +643,9 @@ pub struct ReviewConfig {
     /// ID images then cross the network in clear, and every reviewer sees a red banner saying so.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub allow_plain_http: bool,
+    /// How long a pending case may wait for a review: the queue shows each case's age, amber past
+    /// half of this and red past it.
+    pub sla_minutes: u32,
 }
 
 impl Default for ReviewConfig {
@@ -653,6 +656,7 @@ impl Default for ReviewConfig {
             public_names: Vec::new(),
             tls: None,
             allow_plain_http: false,
+            sla_minutes: 4 * 60,
         }
     }
 }
@@ -1188,6 +1192,9 @@ impl Config {
         if !(5..=7 * 24 * 60).contains(&self.review.session_minutes) {
             return bad("review.session_minutes", "must be between 5 and 10080");
         }
+        if !(1..=30 * 24 * 60).contains(&self.review.sla_minutes) {
+            return bad("review.sla_minutes", "must be between 1 and 43200");
+        }
         for (i, name) in self.review.public_names.iter().enumerate() {
             let ok = !name.is_empty()
                 && name.len() <= 253
@@ -1297,6 +1304,7 @@ enable = true
                 "receiver.auth.token",
             ),
             ("[review]\nsession_minutes = 1\n", "review.session_minutes"),
+            ("[review]\nsla_minutes = 0\n", "review.sla_minutes"),
             ("nonsense = 1\n", "nonsense"),
         ];
         for (text, key) in cases {

@@ -47,6 +47,8 @@ pub struct SettingsView {
     pub liveness_threshold: f64,
     pub reasons: Vec<kyc_core::config::Reason>,
     pub four_eyes: bool,
+    /// `[review] sla_minutes`: the queue colours a pending case's age against it.
+    pub sla_minutes: u32,
     pub config_path: String,
     pub data_dir: String,
     pub warnings: Vec<String>,
@@ -92,6 +94,7 @@ impl SettingsView {
             liveness_threshold: c.decision.liveness_threshold,
             reasons: c.decision.reasons.clone(),
             four_eyes: c.decision.four_eyes,
+            sla_minutes: c.review.sla_minutes,
             config_path: loaded.path.display().to_string(),
             data_dir: loaded.data_dir.display().to_string(),
             warnings: warnings.to_vec(),

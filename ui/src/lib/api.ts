@@ -49,7 +49,7 @@ export interface Settings {
   receiver_url: string; tls_fingerprint: string; tls_self_signed: boolean; auth_mode: string; token_url: string | null;
   request_encryption: string | null; response_encryption: string | null; custom_body_fields: string[];
   hold_secs: number; on_timeout: string; auto_approve: string; face_match_threshold: number; liveness_threshold: number;
-  reasons: Reason[]; four_eyes: boolean; config_path: string; data_dir: string; warnings: string[]; restart_needed_to_change: boolean;
+  reasons: Reason[]; four_eyes: boolean; sla_minutes?: number; config_path: string; data_dir: string; warnings: string[]; restart_needed_to_change: boolean;
 }
 export interface SetupStatus { needs_setup: boolean; code_required?: boolean; receiver_url: string; tls_fingerprint: string; auth_mode: string; plain_http_on_network?: boolean }
 export interface CaseFilters {

@@ -10,6 +10,22 @@ export const secondsLeft = (iso: string | undefined, now: number): number | null
   return s >= 0 ? s : null;
 };
 export const humanize = (code: string) => code.replace(/_/g, " ");
+/** A countdown as m:ss ("1:05", "0:09"). */
+export const fmtCountdown = (secs: number) => `${Math.floor(secs / 60)}:${String(secs % 60).padStart(2, "0")}`;
+/** How long ago, short: "now", "12 min", "3 h", "2 d". */
+export function fmtAge(iso: string, now: number): string {
+  const m = Math.floor((now - Date.parse(iso)) / 60_000);
+  if (!Number.isFinite(m) || m < 1) return "now";
+  if (m < 60) return `${m} min`;
+  if (m < 48 * 60) return `${Math.floor(m / 60)} h`;
+  return `${Math.floor(m / 1440)} d`;
+}
+/** KYC Desk's own findings before Ditto ID's restatements of them, errors before warnings. */
+const RESTATEMENTS = ["document_status", "ditto_error", "check_failed", "field_status"];
+export function specificFirst<T extends { code: string; severity: string }>(flags: T[]): T[] {
+  const rank = (f: T) => (f.severity === "error" ? 0 : f.severity === "warning" ? 2 : 4) + (RESTATEMENTS.includes(f.code) ? 1 : 0);
+  return [...flags].sort((a, b) => rank(a) - rank(b));
+}
 
 /** Whether a key event should be left to a text field. */
 export function typing(e: KeyboardEvent): boolean {
