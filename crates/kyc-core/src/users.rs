@@ -593,6 +593,17 @@ impl Store {
         password: &str,
         ttl_minutes: u64,
     ) -> Result<Session, CoreError> {
+        self.login_recorded(name, password, ttl_minutes, serde_json::json!({}))
+    }
+
+    /// A sign-in whose audit entry carries `detail` (where it came from).
+    fn login_recorded(
+        &self,
+        name: &str,
+        password: &str,
+        ttl_minutes: u64,
+        detail: serde_json::Value,
+    ) -> Result<Session, CoreError> {
         check_name(name).map_err(|_| CoreError::BadCredentials)?;
         if password.len() > MAX_PASSWORD {
             return Err(CoreError::BadCredentials);
@@ -620,14 +631,7 @@ impl Store {
                 "UPDATE users SET last_login_at = ?2 WHERE name = ?1",
                 params![name, now_ms()],
             )?;
-            crate::audit::append(
-                &tx,
-                self.vault(),
-                name,
-                "login",
-                None,
-                &serde_json::json!({}),
-            )?;
+            crate::audit::append(&tx, self.vault(), name, "login", None, &detail)?;
             tx.commit()?;
             Ok(Session {
                 token,
@@ -665,10 +669,13 @@ impl Store {
     /// A sign-in attempt from `addr` through the door's guard: refused at once while that
     /// address (or this name from it) must wait; a failure is counted and recorded as at most one
     /// `login.failed` audit entry per name, address and minute (with the count it stands for).
+    /// `user_agent`: the client's `User-Agent`, recorded (printable, at most 200 characters)
+    /// with the client address in the `login` audit entry.
     pub fn login_guarded(
         &self,
         guard: &LoginGuard,
         addr: IpAddr,
+        user_agent: Option<&str>,
         name: &str,
         password: &str,
         ttl_minutes: u64,
@@ -677,7 +684,10 @@ impl Store {
         guard
             .check(name, addr, now_ms())
             .map_err(CoreError::TooManyAttempts)?;
-        match self.login(name, password, ttl_minutes) {
+        let agent: Option<String> =
+            user_agent.map(|a| a.chars().filter(|c| !c.is_control()).take(200).collect());
+        let detail = serde_json::json!({"address": addr.to_string(), "user_agent": agent});
+        match self.login_recorded(name, password, ttl_minutes, detail) {
             Ok(session) => {
                 guard.succeeded(name, addr);
                 Ok(session)

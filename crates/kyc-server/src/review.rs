@@ -291,8 +291,13 @@ struct LoginBody {
 async fn login(
     State(st): St,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<LoginBody, DOOR_KIB>,
 ) -> Result<Response, ServerError> {
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     kyc_core::users::check_name(&body.username)?;
     let _permit = enter_door(&st, Some(&body.username), ip).await?;
     let (store, guard, minutes) = (
@@ -301,14 +306,16 @@ async fn login(
         st.session_minutes,
     );
     let name = body.username.clone();
-    let session =
-        blocking(move || store.login_guarded(&guard, ip, &body.username, &body.password, minutes))
-            .await
-            .inspect_err(|e| {
-                if matches!(e, CoreError::TooManyAttempts(_)) {
-                    tracing::warn!(address = %ip, "sign-in throttled");
-                }
-            })?;
+    let session = blocking(move || {
+        let agent = agent.as_deref();
+        store.login_guarded(&guard, ip, agent, &body.username, &body.password, minutes)
+    })
+    .await
+    .inspect_err(|e| {
+        if matches!(e, CoreError::TooManyAttempts(_)) {
+            tracing::warn!(address = %ip, "sign-in throttled");
+        }
+    })?;
     tracing::info!(user = %name, "login");
     Ok(session_response(&st, session))
 }

@@ -1272,3 +1272,27 @@ async fn presence_shows_who_views_a_case_live_and_fades_when_beats_stop() {
     let anonymous = desk.http.put(desk.review(&path)).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
 }
+
+#[tokio::test]
+async fn a_sign_in_is_audited_with_its_client_address_and_user_agent() {
+    let desk = start(|_| {}).await;
+    // A tab is a legal header character and a control character: it is not recorded.
+    let resp = desk
+        .http
+        .post(desk.review("/api/login"))
+        .header("user-agent", "Mozilla/5.0\t(KYC test)")
+        .json(&json!({"username": "ada", "password": common::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let token = resp.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, audit) = desk
+        .get_as(&token, "/api/audit?action=login&actor=ada")
+        .await;
+    let detail = &audit["entries"][0]["detail"];
+    assert_eq!(detail["address"], "127.0.0.1", "{audit}");
+    assert_eq!(detail["user_agent"], "Mozilla/5.0(KYC test)", "{audit}");
+}
