@@ -164,13 +164,7 @@ impl Shell {
             })?),
             None => None,
         };
-        config::write_client(
-            &self.path,
-            Some(&server),
-            fingerprint.as_deref(),
-            None,
-            true,
-        )?;
+        config::write_connection(&self.path, Some(&server), fingerprint.as_deref())?;
         Ok(())
     }
 
@@ -206,7 +200,7 @@ impl Shell {
             .read_config()?
             .is_some_and(|c| c.client.server.is_some())
         {
-            config::write_client(&self.path, None, None, None, true)?;
+            config::write_connection(&self.path, None, None)?;
         }
         // A file that only held the connection becomes a first start's, fresh secrets and all.
         config::make_desk_config(&self.path)?;
@@ -230,12 +224,10 @@ impl Shell {
         fingerprint: &str,
     ) -> Result<(String, String), UiError> {
         let relay = Relay::start(Server::parse(server)?, fingerprint).await?;
-        config::write_client(
+        config::write_connection(
             &self.path,
             Some(&relay.server.base),
             Some(&relay.fingerprint),
-            None,
-            true,
         )?;
         // Said on stdout like `serve` says where it listens (scripts and tests read it).
         println!(
@@ -454,7 +446,7 @@ pub async fn desktop_info(shell: State<'_, Arc<Shell>>) -> Result<DesktopInfo, U
 
 #[tauri::command]
 pub async fn set_notifications(shell: State<'_, Arc<Shell>>, on: bool) -> Result<(), UiError> {
-    config::write_client(&shell.path, None, None, Some(on), false)?;
+    config::write_notifications(&shell.path, on)?;
     shell.notifications.store(on, Ordering::Relaxed);
     Ok(())
 }

@@ -61,31 +61,43 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// The marker of a refused certificate inside rustls' error (read back by the relay).
 pub(crate) const NOT_PINNED: &str = "certificate is not the pinned one";
 
-/// Accepts exactly the certificate whose fingerprint is `pin`.
+/// Accepts exactly the certificate whose fingerprint is `pin`; without a pin (the probe) it
+/// only notes the certificate's fingerprint and refuses it, ending the handshake.
 #[derive(Debug)]
 pub struct Pinned {
-    pin: String,
+    pin: Option<String>,
+    seen: Mutex<Option<String>>,
     algs: WebPkiSupportedAlgorithms,
 }
 
 impl Pinned {
     pub fn new(pin: &str) -> Result<Pinned, ClientError> {
-        Ok(Pinned {
-            pin: kyc_core::config::normalize_fingerprint(pin).ok_or(ClientError::BadFingerprint)?,
+        let pin =
+            kyc_core::config::normalize_fingerprint(pin).ok_or(ClientError::BadFingerprint)?;
+        Ok(Pinned::with(Some(pin)))
+    }
+
+    fn with(pin: Option<String>) -> Pinned {
+        Pinned {
+            pin,
+            seen: Mutex::new(None),
             algs: algorithms(),
-        })
+        }
     }
 
     /// A rustls client config that trusts only the pinned certificate (HTTP/1.1).
     pub fn client_config(self) -> Result<rustls::ClientConfig, ClientError> {
-        let config = rustls::ClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| ClientError::BadServer(e.to_string()))?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(self))
-            .with_no_client_auth();
-        Ok(config)
+        client_config(Arc::new(self))
     }
+}
+
+fn client_config(verifier: Arc<Pinned>) -> Result<rustls::ClientConfig, ClientError> {
+    Ok(rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| ClientError::BadServer(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth())
 }
 
 impl ServerCertVerifier for Pinned {
@@ -97,56 +109,15 @@ impl ServerCertVerifier for Pinned {
         _ocsp: &[u8],
         _now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
+        let seen = cert_fingerprint(end_entity);
+        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(seen.clone());
         // The pin replaces names and issuers: a self-signed certificate for "localhost" is the
         // team server's as long as it is exactly the one its admin read out.
-        if cert_fingerprint(end_entity) == self.pin {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(rustls::Error::General(NOT_PINNED.into()))
+        match &self.pin {
+            Some(pin) if *pin == seen => Ok(ServerCertVerified::assertion()),
+            Some(_) => Err(rustls::Error::General(NOT_PINNED.into())),
+            None => Err(rustls::Error::General("probe only".into())),
         }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.algs)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.algs)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algs.supported_schemes()
-    }
-}
-
-/// Notes the certificate's fingerprint and refuses it, ending the handshake.
-#[derive(Debug)]
-struct Recorder {
-    seen: Mutex<Option<String>>,
-    algs: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for Recorder {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        *self.seen.lock().unwrap_or_else(|e| e.into_inner()) = Some(cert_fingerprint(end_entity));
-        Err(rustls::Error::General("probe only".into()))
     }
 
     fn verify_tls12_signature(
@@ -179,16 +150,8 @@ pub async fn probe(server: &Server) -> Result<String, ClientError> {
         server: server.base.clone(),
         reason,
     };
-    let recorder = Arc::new(Recorder {
-        seen: Mutex::new(None),
-        algs: algorithms(),
-    });
-    let config = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| unreachable(e.to_string()))?
-        .dangerous()
-        .with_custom_certificate_verifier(recorder.clone())
-        .with_no_client_auth();
+    let recorder = Arc::new(Pinned::with(None));
+    let config = client_config(recorder.clone())?;
     let tcp = tokio::time::timeout(
         CONNECT_TIMEOUT,
         tokio::net::TcpStream::connect((server.host.as_str(), server.port)),

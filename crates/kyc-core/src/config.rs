@@ -125,15 +125,37 @@ pub fn check_server_url(raw: &str) -> Result<String, CoreError> {
     Ok(url.to_string())
 }
 
-/// Writes `[client]` keys into the config file at `path`, keeping everything else in it (comments
-/// too); creates the file with only them when it does not exist. `None` removes a key.
-pub fn write_client(
+/// Keeps the team server and its pin in `[client]` of the config file at `path` (`None`
+/// removes them), keeping everything else in the file, comments too.
+pub fn write_connection(
     path: &Path,
     server: Option<&str>,
     fingerprint: Option<&str>,
-    notifications: Option<bool>,
-    update_connection: bool,
 ) -> Result<(), CoreError> {
+    edit_client(path, |table| {
+        for (key, value) in [("server", server), ("fingerprint", fingerprint)] {
+            match value {
+                Some(v) => {
+                    table.insert(key, toml_edit::value(v));
+                }
+                None => {
+                    table.remove(key);
+                }
+            }
+        }
+    })
+}
+
+/// Keeps `[client] notifications` in the config file at `path`, keeping everything else.
+pub fn write_notifications(path: &Path, on: bool) -> Result<(), CoreError> {
+    edit_client(path, |table| {
+        table.insert("notifications", toml_edit::value(on));
+    })
+}
+
+/// Edits `[client]` of the config file at `path` in place (creating the file with only that
+/// section when it does not exist); a result that would not load is never written.
+fn edit_client(path: &Path, edit: impl FnOnce(&mut toml_edit::Table)) -> Result<(), CoreError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -152,23 +174,16 @@ pub fn write_client(
         .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()))
         .as_table_mut()
         .ok_or_else(|| CoreError::Config("client: must be a table".into()))?;
-    if update_connection {
-        for (key, value) in [("server", server), ("fingerprint", fingerprint)] {
-            match value {
-                Some(v) => {
-                    table.insert(key, toml_edit::value(v));
-                }
-                None => {
-                    table.remove(key);
-                }
-            }
-        }
-    }
-    if let Some(on) = notifications {
-        table.insert("notifications", toml_edit::value(on));
-    }
+    edit(table);
     let out = doc.to_string();
-    parse(&out)?; // never leave a file that does not load
+    parse(&out)?;
+    create_parent(path)?;
+    crate::fsutil::write_private(path, out.as_bytes())
+        .map_err(|e| CoreError::Config(format!("cannot write {}: {e}", path.display())))
+}
+
+/// Creates the folder a config file goes into.
+fn create_parent(path: &Path) -> Result<(), CoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
             CoreError::Config(format!(
@@ -177,8 +192,7 @@ pub fn write_client(
             ))
         })?;
     }
-    crate::fsutil::write_private(path, out.as_bytes())
-        .map_err(|e| CoreError::Config(format!("cannot write {}: {e}", path.display())))
+    Ok(())
 }
 
 /// `[audit]`: the signed checkpoints of the audit chain.
@@ -791,14 +805,7 @@ pub fn make_desk_config(path: &Path) -> Result<bool, CoreError> {
 }
 
 fn write_new(path: &Path, config: &Config) -> Result<(), CoreError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            CoreError::Config(format!(
-                "cannot create config folder {}: {e}",
-                dir.display()
-            ))
-        })?;
-    }
+    create_parent(path)?;
     let body = toml::to_string_pretty(config).map_err(|e| CoreError::Config(e.to_string()))?;
     let text = format!(
         "# KYC Desk configuration, written with safe defaults on first start.\n\
@@ -1427,15 +1434,15 @@ enable = true
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kyc-desk.toml");
         // A client-only file from nothing.
-        write_client(&path, Some("https://desk.lan:8700"), Some("AA"), None, true).unwrap_err();
+        write_connection(&path, Some("https://desk.lan:8700"), Some("AA")).unwrap_err();
         let fp = normalize_fingerprint(&"ab".repeat(32)).unwrap();
-        write_client(&path, Some("https://desk.lan:8700"), Some(&fp), None, true).unwrap();
+        write_connection(&path, Some("https://desk.lan:8700"), Some(&fp)).unwrap();
         let c = parse(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(c.client.server.as_deref(), Some("https://desk.lan:8700"));
         assert_eq!(c.client.fingerprint.as_deref(), Some(fp.as_str()));
         // A desk's file keeps its comments and keys; notifications alone leave the connection.
         std::fs::write(&path, "# mine\n[review]\nsession_minutes = 60\n").unwrap();
-        write_client(&path, None, None, Some(false), false).unwrap();
+        write_notifications(&path, false).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("# mine\n"), "{text}");
         let c = parse(&text).unwrap();
