@@ -449,7 +449,7 @@ export function imageSize(b64) {
 const target = (review) => (typeof review === 'string' ? { origin: `http://${review}` } : review);
 
 /** One HTTP(S) request: {status, headers, text}. */
-export async function httpCall(review, method, path, { headers = {}, body } = {}) {
+export async function httpCall(review, method, path, { headers = {}, body, timeout = T.ui } = {}) {
   const { origin, ca } = target(review);
   if (!origin.startsWith('https:')) {
     const r = await fetch(`${origin}${path}`, { method, headers, body });
@@ -465,7 +465,7 @@ export async function httpCall(review, method, path, { headers = {}, body } = {}
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.setTimeout(T.ui, () => req.destroy(new Error(`${method} ${path}: no answer`)));
+    req.setTimeout(timeout, () => req.destroy(new Error(`${method} ${path}: no answer`)));
     req.end(body);
   });
 }

@@ -253,6 +253,68 @@ describe('team: two reviewers on one HTTPS review listener', () => {
     assert.deepEqual(simulateResults(sim.out).map((r) => r.result), ['true'], sim.describe());
   });
 
+  test('a selfie reused under another user is an error on the second case, linked to the first (which is flagged back) and shown side by side', { timeout: LIMIT }, async () => {
+    // A desk of its own, so that only these two cases are in it.
+    const reuseDir = await mkdirp(join(dir, 'reuse'));
+    const { path: reuseConfig, dataDir: reuseData } = await writeConfig(reuseDir);
+    await addUser(reuseConfig, RITA.name, RITA.password, 'reviewer');
+    const reuse = await startServe(reuseConfig, cleanup);
+    const { rita } = desks;
+    await rita.page.goto(`http://${reuse.review}/`, { timeout: T.start });
+    await flow.login(rita.ui, RITA.name, RITA.password);
+    // This test follows the finding's link after the decision: the case stays open.
+    await rita.page.evaluate(() => localStorage.setItem('kyc-desk-auto-next', 'off'));
+    const payloads = join(dir, 'payloads-reuse');
+    const sim = startSimulate(reuseConfig, cleanup, { receiver: reuse.receiver, scenario: 'clean', seed: 519, payloadDir: payloads, name: 'simulate-reuse' });
+    const [{ payload: first }] = await readPayloads(payloads, 1);
+    const firstRow = await flow.waitHeldRow(rita.ui, first.request_info.requester_id);
+    // Another person's case under another user (the search test's payload), carrying the first
+    // case's selfie, posted as Ditto ID's server would.
+    const [{ payload: other }] = await readPayloads(join(dir, 'payloads-search'), 1);
+    const second = structuredClone(other);
+    second.request_info.requester_id = 'e2e-reused-selfie-1';
+    const selfieOf = (p) => p.kyc_info.liveness_check.video.autocapture_result;
+    selfieOf(second).selfie_image = selfieOf(first).selfie_image;
+    const ca = await readFile(join(reuseData, 'tls-cert.pem'), 'utf8');
+    const posted = httpCall({ origin: `https://${reuse.receiver}`, ca }, 'POST', '/kyc', {
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(second),
+      timeout: T.answer * 2,
+    });
+    const secondRow = await flow.waitHeldRow(rita.ui, second.request_info.requester_id);
+    await rita.page.locator(`[data-testid="queue-row"][data-requester-id="${second.request_info.requester_id}"]`).click({ timeout: T.ui });
+    await flow.waitState(rita.ui, (x) => x.caseView?.reference === secondRow.reference, 'rita: the second case open');
+    const finding = rita.page.locator('li[data-code="selfie_reused"]');
+    await finding.waitFor({ timeout: T.ui });
+    assert.match(await finding.textContent(), /error/);
+    assert.match(await finding.textContent(), new RegExp(firstRow.reference));
+    assert.equal(await rita.page.locator('li[data-code="document_reused"]').count(), 0, 'another document: no document finding');
+    await finding.locator('[data-testid="side-by-side"]').click({ timeout: T.ui });
+    const view = rita.page.locator('[data-testid="side-by-side-view"]');
+    await view.waitFor({ timeout: T.ui });
+    await waitUntil(async () => {
+      const sizes = await view.locator('img').evaluateAll((imgs) => imgs.map((i) => i.complete && i.naturalWidth));
+      return sizes.length === 2 && sizes.every((w) => w > 0) ? sizes : null;
+    }, { what: 'both selfies loaded side by side' });
+    assert.match(await view.getAttribute('aria-label'), new RegExp(`${secondRow.reference}.*${firstRow.reference}`));
+    await rita.page.screenshot({ path: join(shots, 'team-selfie-side-by-side.png') });
+    await rita.page.keyboard.press('Escape');
+    await view.waitFor({ state: 'detached', timeout: T.ui });
+    await flow.rejectByKeyboard(rita.ui, secondRow.reference, RITA.name);
+    const answer = await posted;
+    assert.equal(answer.status, 200, answer.text);
+    assert.equal(JSON.parse(answer.text).result, false);
+    // The earlier case names the later one, and its link opens it.
+    await finding.locator('[data-testid="related-case"]').click({ timeout: T.ui });
+    await flow.waitState(rita.ui, (x) => x.caseView?.reference === firstRow.reference, 'rita: the first case open from the link');
+    const back = rita.page.locator('li[data-code="selfie_reused"]');
+    await back.waitFor({ timeout: T.ui });
+    assert.match(await back.textContent(), new RegExp(secondRow.reference));
+    await flow.rejectByKeyboard(rita.ui, firstRow.reference, RITA.name);
+    await sim.waitFor(/result=\S+/, T.answer, 'simulate to print the answer');
+    await rita.page.evaluate(() => localStorage.removeItem('kyc-desk-auto-next'));
+  });
+
   test('plain HTTP on a network address, accepted by allow_plain_http, puts a red banner on every page, the sign-in first', { timeout: LIMIT }, async () => {
     const plainDir = join(dir, 'plain');
     const { path: plainConfig } = await writeConfig(await mkdirp(plainDir), {

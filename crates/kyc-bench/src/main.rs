@@ -2,11 +2,12 @@
 //! submissions over HTTPS with OAuth2 to a real `kyc-desk serve` and to a floor (`floor`: the same
 //! TLS stack that only appends the bytes to a file and fsyncs), and reports throughput, latency,
 //! the server's CPU time per submission and its peak RSS; `review` times the review API with
-//! 100,000 cases in the store.
+//! 100,000 cases in the store; `selfies` the reused-selfie index at a million hashes.
 
 mod ingest;
 mod proc_stats;
 mod review;
+mod selfies;
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +26,8 @@ enum Command {
     Floor(ingest::FloorArgs),
     /// Review API timings with many cases in the store.
     Review(review::Args),
+    /// The reused-selfie index: hashing at ingest, build, memory and lookups at 10^6 hashes.
+    Selfies(selfies::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -33,5 +36,6 @@ fn main() -> anyhow::Result<()> {
         Command::Ingest(a) => ingest::run(a),
         Command::Floor(a) => ingest::floor(a),
         Command::Review(a) => review::run(a),
+        Command::Selfies(a) => selfies::run(a),
     }
 }

@@ -154,7 +154,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     let text = text
                         .replace(&templates[k].1, &rid)
                         .replace(&templates[k].2, &user);
-                    let sub = kyc_core::ingest::open(&OpenedBody::plain(text.into_bytes()))?;
+                    let mut sub = kyc_core::ingest::open(&OpenedBody::plain(text.into_bytes()))?;
+                    if i + 20 < n {
+                        // The shrunken templates share one tiny selfie; each stands for a
+                        // different face, so each gets a hash of its own (as different photos
+                        // do: dozens of bits apart).
+                        sub.selfie_hash = Some(rand::random());
+                    }
                     // Spread over 90 days, oldest first.
                     let at = now - ((n - i) as i64 * 90 * 86_400_000 / n as i64);
                     let flags = kyc_core::checks::evaluate(
@@ -170,6 +176,24 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     };
                     if i + 20 >= n {
                         real.push(case.id);
+                    } else if i % 10 == 0 {
+                        // The checker's queue: a first approval under four-eyes (still pending).
+                        store.decide(
+                            case.id,
+                            &NewDecision {
+                                approve: true,
+                                reasons: vec![],
+                                comment: "first look: fine".into(),
+                                by_user: Some("rob".into()),
+                                rule: None,
+                                link_user_id: None,
+                                respect_assignment: false,
+                            },
+                            false,
+                            true,
+                        )?;
+                    } else if i % 10 == 5 {
+                        store.assign(case.id, Some("bench"), "bench")?;
                     } else if i % 5 != 0 {
                         let approve = i % 7 != 0;
                         store.decide(
@@ -230,8 +254,16 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let search = format!("/api/cases?status=all&limit=50&q={surname}");
         let filter =
             format!("/api/cases?status=approved&flag=user_seen_before&from={from}&limit=50");
-        // A fast empty answer would prove nothing: both queries must find a full first page.
-        for (what, path) in [("search", &search), ("filter", &filter)] {
+        let checker = "/api/cases?status=pending&awaiting_second=true&limit=50".to_string();
+        let mine = "/api/cases?status=pending&assignee=me&limit=50".to_string();
+        let mine_search = format!("/api/cases?status=pending&assignee=me&q={surname}&limit=50");
+        // A fast empty answer would prove nothing: these queries must find a full first page.
+        for (what, path) in [
+            ("search", &search),
+            ("filter", &filter),
+            ("checker's queue", &checker),
+            ("assigned to me", &mine),
+        ] {
             let page: Value = serde_json::from_slice(&get(path.clone()).await?)?;
             let n = page["cases"].as_array().map_or(0, Vec::len);
             if n < 50 {
@@ -267,6 +299,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             })
             .await?,
         );
+        for (what, path) in [
+            ("checker's queue: pending, awaiting second approval (50)", &checker),
+            ("pending, assigned to me (50)", &mine),
+            ("pending, assigned to me, search by surname", &mine_search),
+        ] {
+            timings.push(
+                timed(what, 50.0, a.repeat, |_| {
+                    let g = get(path.clone());
+                    async move { g.await.map(|_| ()) }
+                })
+                .await?,
+            );
+        }
         let real = Arc::new(seeded);
         timings.push(
             timed("open a case with its images", 150.0, a.repeat, |i| {

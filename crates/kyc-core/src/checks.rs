@@ -26,6 +26,10 @@ pub struct Flag {
     pub severity: Severity,
     /// One line for the reviewer.
     pub message: String,
+    /// The other cases this finding is about (references), for a history finding: the desk
+    /// links each and shows it side by side.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cases: Vec<String>,
 }
 
 impl Flag {
@@ -34,6 +38,7 @@ impl Flag {
             code: code.into(),
             severity,
             message: message.into(),
+            cases: Vec::new(),
         }
     }
 }
@@ -64,6 +69,7 @@ pub const FLAG_CODES: &[&str] = &[
     "date_impossible",
     "date_ambiguous",
     "document_reused",
+    "selfie_reused",
     "user_seen_before",
 ];
 
@@ -345,32 +351,51 @@ pub fn user_id_missing_flag(sub: &Submission) -> Option<Flag> {
 /// The history flags of a new case, from what the store already holds (read by
 /// [`crate::store::Store::insert_case`] inside the transaction that stores the case, so two
 /// simultaneous submissions of one document cannot both miss each other): `reused` are the
-/// references of other users' cases with the same document number, `earlier` the same user's
-/// cases as (reference, status).
-pub fn history_flags(reused: &[String], earlier: &[(String, String)]) -> Vec<Flag> {
+/// references of other users' cases with the same document number, `same_selfie` those of other
+/// users' cases with the same selfie (by perceptual hash), `earlier` the same user's cases as
+/// (reference, status).
+pub fn history_flags(
+    reused: &[String],
+    same_selfie: &[String],
+    earlier: &[(String, String)],
+) -> Vec<Flag> {
     let mut flags = Vec::new();
     if !reused.is_empty() {
-        flags.push(Flag::new(
-            "document_reused",
-            Severity::Warning,
-            format!(
-                "The same document number was submitted for another user in {}",
-                reused.join(", ")
-            ),
-        ));
+        flags.push(reuse_flag("document_reused", reused));
+    }
+    if !same_selfie.is_empty() {
+        flags.push(reuse_flag("selfie_reused", same_selfie));
     }
     if !earlier.is_empty() {
         let list: Vec<String> = earlier
             .iter()
             .map(|(reference, status)| format!("{reference} ({status})"))
             .collect();
-        flags.push(Flag::new(
+        let mut flag = Flag::new(
             "user_seen_before",
             Severity::Info,
             format!("This user has earlier cases: {}", list.join(", ")),
-        ));
+        );
+        flag.cases = earlier.iter().map(|(r, _)| r.clone()).collect();
+        flags.push(flag);
     }
     flags
+}
+
+/// A reuse finding (`document_reused` or `selfie_reused`) naming the other users' cases: an
+/// error, raised on the new case and, naming the new one, on each earlier case.
+pub fn reuse_flag(code: &str, cases: &[String]) -> Flag {
+    let what = match code {
+        "selfie_reused" => "The same selfie (by its perceptual hash) was",
+        _ => "The same document number was",
+    };
+    let mut flag = Flag::new(
+        code,
+        Severity::Error,
+        format!("{what} submitted for another user in {}", cases.join(", ")),
+    );
+    flag.cases = cases.to_vec();
+    flag
 }
 
 /// The policy's automatic decision for these flags, if any: a configured auto-reject flag wins;

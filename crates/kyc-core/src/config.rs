@@ -596,6 +596,7 @@ fn default_reasons() -> Vec<Reason> {
                 "mrz_check_digit",
                 "mrz_composite",
                 "document_reused",
+                "selfie_reused",
                 "liveness_low",
             ],
         ),

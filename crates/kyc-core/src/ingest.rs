@@ -152,6 +152,8 @@ pub struct Submission {
     pub custom: Option<CustomBody>,
     /// What the tolerant reader did to fit an unexpected value into the model (shown as a flag).
     pub coerced: Vec<Coercion>,
+    /// The selfie's perceptual hash (biometric-derived: sealed at rest), to find it reused.
+    pub selfie_hash: Option<u128>,
 }
 
 /// One value the tolerant reader coerced or set aside: the field (a dotted path) and what was done.
@@ -213,7 +215,7 @@ pub fn set_pointer(root: &mut Value, pointer: &str, value: Value) {
     }
 }
 
-const SELFIE: &str = "/kyc_info/liveness_check/video/autocapture_result/selfie_image";
+pub const SELFIE: &str = "/kyc_info/liveness_check/video/autocapture_result/selfie_image";
 
 /// The document images' names. The API doc shows `document_images` inside `document_info`;
 /// next to it (`document.document_images`) is accepted too.
@@ -281,11 +283,17 @@ pub fn open_with(body: &OpenedBody, rules: &CustomRules) -> Result<Submission, C
             CoreError::InvalidJson(e.to_string())
         }
     })?;
-    if mapping.is_empty() {
+    let mut sub = if mapping.is_empty() {
         open_default(root, UserId::Required)
     } else {
         open_custom(root, rules, &body.bytes)
-    }
+    }?;
+    sub.selfie_hash = sub
+        .images
+        .iter()
+        .find(|i| i.name == crate::phash::HASHED_IMAGE)
+        .and_then(crate::phash::dhash);
+    Ok(sub)
 }
 
 /// Whether a body must name its user.
@@ -456,6 +464,7 @@ fn open_default(mut root: Value, user_rule: UserId) -> Result<Submission, CoreEr
         images,
         custom: None,
         coerced,
+        selfie_hash: None,
     })
 }
 

@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod model;
 pub mod mrz;
 pub mod oauth;
+pub mod phash;
 pub mod picture;
 pub mod presence;
 pub mod report;

@@ -13,6 +13,7 @@ use crate::checks::Flag;
 use crate::error::CoreError;
 use crate::imagefiles::ImageFiles;
 use crate::ingest::Submission;
+use crate::phash::{Hashed, PhashIndex};
 use crate::timefmt::{now_ms, rfc3339};
 use crate::vault::{CaseKey, MasterKey, Vault};
 
@@ -31,6 +32,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/011_case_counter.sql"),
     include_str!("../migrations/012_pending_erasures.sql"),
     include_str!("../migrations/013_keyed_audit.sql"),
+    include_str!("../migrations/014_image_hashes.sql"),
 ];
 
 const READER_POOL: usize = 4;
@@ -48,6 +50,8 @@ pub struct Store {
     files: ImageFiles,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// The selfies' perceptual hashes (memory only; changed under the writer lock).
+    selfies: Mutex<PhashIndex>,
 }
 
 /// What Ditto ID was (or will be) answered for a case.
@@ -260,19 +264,60 @@ struct Pii {
     flags: Vec<Flag>,
 }
 
-/// The history flags of `sub` from the cases already stored, read in the insert transaction.
-fn history_in(conn: &Connection, vault: &Vault, sub: &Submission) -> Result<Vec<Flag>, CoreError> {
+/// What the store already holds about a new case's history, read in the insert transaction.
+struct History {
+    /// Other users' cases with the same document number: (id, reference).
+    document: Vec<(i64, String)>,
+    /// Other users' cases with the same selfie (perceptual hash): (id, reference).
+    selfie: Vec<(i64, String)>,
+    /// The same user's cases: (reference, status).
+    earlier: Vec<(String, String)>,
+}
+
+impl History {
+    fn flags(&self) -> Vec<Flag> {
+        let refs = |v: &[(i64, String)]| v.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>();
+        crate::checks::history_flags(&refs(&self.document), &refs(&self.selfie), &self.earlier)
+    }
+}
+
+/// The history of `sub` from the cases already stored (`selfies` is the index, read under the
+/// writer lock like the rows).
+fn history_in(
+    conn: &Connection,
+    vault: &Vault,
+    selfies: &PhashIndex,
+    sub: &Submission,
+) -> Result<History, CoreError> {
     let user = vault.tag("user", &sub.user_id);
-    let reused: Vec<String> = match sub.payload.document_number() {
+    let document: Vec<(i64, String)> = match sub.payload.document_number() {
         Some(number) => conn
             .prepare_cached(
-                "SELECT reference FROM cases WHERE document_tag = ?1 AND user_tag <> ?2 \
+                "SELECT id, reference FROM cases WHERE document_tag = ?1 AND user_tag <> ?2 \
                  ORDER BY id DESC LIMIT 5",
             )?
-            .query_map(params![vault.tag("document", number), user], |r| r.get(0))?
+            .query_map(params![vault.tag("document", number), user], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
             .collect::<Result<_, _>>()?,
         None => Vec::new(),
     };
+    let mut selfie = Vec::new();
+    if let Some(hash) = sub.selfie_hash {
+        let mut stmt = conn.prepare_cached("SELECT reference FROM cases WHERE id = ?1")?;
+        for m in selfies
+            .find(hash, crate::phash::user_key(&user))
+            .iter()
+            .take(5)
+        {
+            if let Some(reference) = stmt
+                .query_row([m.case_id], |r| r.get::<_, String>(0))
+                .optional()?
+            {
+                selfie.push((m.case_id, reference));
+            }
+        }
+    }
     // A case without a user id (a custom template that has none) has no history of its own.
     let earlier: Vec<(String, String)> = if sub.user_id.is_empty() {
         Vec::new()
@@ -283,7 +328,79 @@ fn history_in(conn: &Connection, vault: &Vault, sub: &Submission) -> Result<Vec<
         .query_map([user], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?
     };
-    Ok(crate::checks::history_flags(&reused, &earlier))
+    Ok(History {
+        document,
+        selfie,
+        earlier,
+    })
+}
+
+/// Adds to an earlier case the reuse finding `code` naming the new case `reference` (merged into
+/// its finding of that code if it has one), and audits it.
+fn flag_back(
+    tx: &Connection,
+    vault: &Vault,
+    case_id: i64,
+    code: &str,
+    reference: &str,
+) -> Result<(), CoreError> {
+    let (wrapped, sealed): (Vec<u8>, Vec<u8>) = tx.query_row(
+        "SELECT case_keys.wrapped, cases.pii FROM cases JOIN case_keys ON case_keys.case_id = cases.id \
+         WHERE cases.id = ?1",
+        [case_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let key = vault.unwrap_case_key(case_id, &wrapped)?;
+    let mut pii: Pii = open_json(&key, "pii", &sealed)?;
+    let mut cases = vec![reference.to_string()];
+    if let Some(at) = pii.flags.iter().position(|f| f.code == code) {
+        let old = pii.flags.remove(at);
+        cases.extend(old.cases.into_iter().filter(|c| c != reference));
+        // The newest ten: the finding stays one readable line on a much-reused document.
+        cases.truncate(10);
+    }
+    pii.flags.push(crate::checks::reuse_flag(code, &cases));
+    tx.execute(
+        "UPDATE cases SET pii = ?2, flags = ?3 WHERE id = ?1",
+        params![
+            case_id,
+            seal_json(&key, "pii", &pii)?,
+            flag_codes(&pii.flags)
+        ],
+    )?;
+    tx.execute(
+        "INSERT OR IGNORE INTO case_flags (code, case_id) VALUES (?1, ?2)",
+        params![code, case_id],
+    )?;
+    crate::audit::append(
+        tx,
+        vault,
+        "system",
+        "case.flagged",
+        Some(case_id),
+        &serde_json::json!({"code": code, "by_case": reference}),
+    )?;
+    Ok(())
+}
+
+/// Reads every stored selfie hash into a new index (at open).
+fn load_selfies(conn: &Connection, vault: &Vault) -> Result<PhashIndex, CoreError> {
+    let mut index = PhashIndex::new();
+    let mut stmt = conn.prepare(
+        "SELECT h.case_id, h.sealed, c.user_tag FROM image_hashes h JOIN cases c ON c.id = h.case_id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let case_id: i64 = r.get(0)?;
+        let sealed: Vec<u8> = r.get(1)?;
+        let user: Option<Vec<u8>> = r.get(2)?;
+        index.insert(Hashed {
+            case_id,
+            user: crate::phash::user_key(&user.unwrap_or_default()),
+            hash: vault.open_image_hash(case_id, &sealed)?,
+        });
+    }
+    Ok(index)
 }
 
 fn sealed_err(e: CoreError) -> rusqlite::Error {
@@ -410,12 +527,14 @@ impl Store {
         seal_plaintext_rows(&mut conn, &vault)?;
         let files = ImageFiles::beside(path);
         sweep_image_files(&mut conn, &files)?;
+        let selfies = load_selfies(&conn, &vault)?;
         Ok(Store {
             path: path.to_path_buf(),
             vault,
             files,
             writer: Mutex::new(conn),
             readers: Mutex::new(Vec::new()),
+            selfies: Mutex::new(selfies),
         })
     }
 
@@ -502,8 +621,13 @@ impl Store {
                 }
                 return Err(CoreError::Conflict(sub.requester_id.clone()));
             }
+            let mut selfies = self
+                .selfies
+                .lock()
+                .map_err(|_| CoreError::Internal("selfie index lock poisoned".into()))?;
+            let history = history_in(&tx, vault, &selfies, sub)?;
             let mut flags = flags.to_vec();
-            flags.extend(history_in(&tx, vault, sub)?);
+            flags.extend(history.flags());
             let flags = &flags[..];
             // Never MAX(id) + 1: an erased case's number stays used.
             let next_id: i64 = tx.query_row(
@@ -559,6 +683,18 @@ impl Store {
                 Some(next_id),
                 &serde_json::json!({"reference": reference, "images": sub.images.len()}),
             )?;
+            for (id, _) in &history.document {
+                flag_back(&tx, vault, *id, "document_reused", &reference)?;
+            }
+            for (id, _) in &history.selfie {
+                flag_back(&tx, vault, *id, "selfie_reused", &reference)?;
+            }
+            if let Some(hash) = sub.selfie_hash {
+                tx.execute(
+                    "INSERT INTO image_hashes (case_id, image, sealed) VALUES (?1, ?2, ?3)",
+                    params![next_id, crate::phash::HASHED_IMAGE, vault.seal_image_hash(next_id, hash)],
+                )?;
+            }
             // The sealed images go to the case's file, durable before the rows that point
             // into it commit; if the commit fails the file goes too.
             let mut sealed = Vec::with_capacity(
@@ -590,6 +726,14 @@ impl Store {
                 let _ = self.files.remove(next_id);
                 return Err(e);
             }
+            if let Some(hash) = sub.selfie_hash {
+                selfies.insert(Hashed {
+                    case_id: next_id,
+                    user: crate::phash::user_key(&vault.tag("user", &sub.user_id)),
+                    hash,
+                });
+            }
+            drop(selfies);
             Ok(Inserted::New(summary(conn, vault, next_id)?))
         })
     }
@@ -1373,6 +1517,9 @@ impl Store {
                 &serde_json::json!({"reference": reference, "reason": reason}),
             )?;
             tx.commit()?;
+            if let Ok(mut selfies) = self.selfies.lock() {
+                selfies.erase(id);
+            }
             if let Err(e) = self.files.remove(id) {
                 // The key is gone, so the file is unreadable; the next start sweeps it away.
                 tracing::warn!(case = id, error = %e, "could not remove the erased case's image file");
@@ -1808,10 +1955,78 @@ mod tests {
         assert!(first.flags.is_empty(), "{:?}", first.flags);
         let codes = |c: &CaseSummary| c.flags.iter().map(|f| f.code.clone()).collect::<Vec<_>>();
         let second = insert(&twin);
-        assert_eq!(codes(&second), ["document_reused"]);
+        assert_eq!(codes(&second), ["document_reused", "selfie_reused"]);
         assert!(second.flags[0].message.contains(&first.reference));
+        assert_eq!(second.flags[1].cases, std::slice::from_ref(&first.reference));
+        assert_eq!(second.flags[1].severity, crate::checks::Severity::Error);
+        // The earlier case is flagged back, naming the new one.
+        let first_now = store.summary(first.id).unwrap();
+        assert_eq!(codes(&first_now), ["document_reused", "selfie_reused"]);
+        assert_eq!(first_now.flags[0].cases, std::slice::from_ref(&second.reference));
+        // The same user again: only the other user's case counts as reuse.
         let third = insert(&again);
-        assert_eq!(codes(&third), ["document_reused", "user_seen_before"]);
+        assert_eq!(
+            codes(&third),
+            ["document_reused", "selfie_reused", "user_seen_before"]
+        );
+        assert_eq!(third.flags[1].cases, std::slice::from_ref(&second.reference));
+        let second_now = store.summary(second.id).unwrap();
+        let selfie = second_now
+            .flags
+            .iter()
+            .find(|f| f.code == "selfie_reused")
+            .unwrap();
+        assert_eq!(
+            selfie.cases,
+            [third.reference.clone(), first.reference.clone()]
+        );
+        // Erased: its hash is gone from the index at once, and from the store after a restart.
+        store.erase(second.id, "test", "test").unwrap();
+        let mut other = sim.clone();
+        other["request_info"]["requester_id"] = "other-1".into();
+        other["request_info"]["user_id"] = "third.user@example.com".into();
+        let fourth = insert(&other);
+        let selfie = fourth
+            .flags
+            .iter()
+            .find(|f| f.code == "selfie_reused")
+            .unwrap();
+        assert!(
+            !selfie.cases.contains(&second.reference),
+            "{:?}",
+            selfie.cases
+        );
+        assert!(selfie.cases.contains(&first.reference));
+        drop(store);
+        let store = Store::open(&dir.path().join(DB_FILE), MasterKey::Key([7; 32])).unwrap();
+        let rows: i64 = store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT count(*) FROM image_hashes WHERE case_id = ?1",
+                    [second.id],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(rows, 0);
+        other["request_info"]["requester_id"] = "other-2".into();
+        other["request_info"]["user_id"] = "fourth.user@example.com".into();
+        let body = crate::ingest::OpenedBody::plain(other.to_string().into_bytes());
+        let sub = crate::ingest::open(&body).unwrap();
+        let Inserted::New(fifth) = store.insert_case(&sub, &[], now_ms()).unwrap() else {
+            panic!("new case expected")
+        };
+        let selfie = fifth
+            .flags
+            .iter()
+            .find(|f| f.code == "selfie_reused")
+            .unwrap();
+        assert_eq!(
+            selfie.cases.len(),
+            3,
+            "rebuilt at start: {:?}",
+            selfie.cases
+        );
     }
 
     /// A store from before the counter (schema v10) whose newest case was erased: the counter

@@ -122,6 +122,8 @@ pub struct Vault {
     audit_key: [u8; 32],
     /// The Ed25519 seed that signs audit checkpoints.
     checkpoint_seed: [u8; 32],
+    /// Seals the selfies' perceptual hashes (read all at start, without unwrapping case keys).
+    hash_key: LessSafeKey,
 }
 
 /// A 32-byte key derived from the master key for one purpose.
@@ -138,6 +140,7 @@ impl Vault {
             index_key: derive(key, b"kyc-desk blind index v1"),
             audit_key: derive(key, b"kyc-desk audit chain v1"),
             checkpoint_seed: derive(key, b"kyc-desk audit checkpoint v1"),
+            hash_key: gcm_key(&derive(key, b"kyc-desk image hashes v1")),
         }
     }
 
@@ -156,6 +159,19 @@ impl Vault {
     pub fn checkpoint_key(&self) -> ring::signature::Ed25519KeyPair {
         ring::signature::Ed25519KeyPair::from_seed_unchecked(&self.checkpoint_seed)
             .expect("any 32 bytes are an Ed25519 seed")
+    }
+
+    /// A case's selfie hash sealed (AES-256-GCM, bound to the case): biometric-derived data.
+    pub fn seal_image_hash(&self, case_id: i64, hash: u128) -> Vec<u8> {
+        seal(&self.hash_key, &hash_aad(case_id), &hash.to_be_bytes())
+    }
+
+    pub fn open_image_hash(&self, case_id: i64, sealed: &[u8]) -> Result<u128, CoreError> {
+        let plain = open(&self.hash_key, &hash_aad(case_id), sealed)?;
+        let bytes: [u8; 16] = plain
+            .try_into()
+            .map_err(|_| CoreError::Internal(format!("case {case_id}: bad image hash length")))?;
+        Ok(u128::from_be_bytes(bytes))
     }
 
     /// Derives the master key from a passphrase with Argon2id (19 MiB, 2 passes).
@@ -234,6 +250,10 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| c.is_whitespace() || c == ',' || c == '<')
         .map(normalise)
         .filter(|w| !w.is_empty())
+}
+
+fn hash_aad(case_id: i64) -> Vec<u8> {
+    format!("kyc-desk/image-hash/{case_id}").into_bytes()
 }
 
 fn wrap_aad(case_id: i64) -> Vec<u8> {

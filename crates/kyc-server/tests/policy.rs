@@ -301,13 +301,34 @@ async fn history_flags_show_reused_documents_and_returning_users() {
             .map(|f| f["code"].as_str().unwrap().to_string())
             .collect()
     };
-    let c2 = d.wait_for_case("again-303").await;
-    assert!(flags(&c2).contains(&"user_seen_before".to_string()), "{c2}");
-    assert!(!flags(&c2).contains(&"document_reused".to_string()));
     let c3 = d.wait_for_case("other-303").await;
     assert!(flags(&c3).contains(&"document_reused".to_string()), "{c3}");
-    let msg = c3["flags"].to_string();
-    assert!(msg.contains("KYC-"), "names the earlier cases: {msg}");
+    let reused = |c: &Value| -> Value {
+        c["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "document_reused")
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(reused(&c3)["severity"], "error");
+    let c1 = d.wait_for_case(&first.requester_id).await;
+    let c2 = d.wait_for_case("again-303").await;
+    assert_eq!(
+        reused(&c3)["cases"],
+        json!([c2["reference"], c1["reference"]]),
+        "names the other user's earlier cases, newest first: {c3}"
+    );
+    // The same user's second case is no reuse by itself; the other user's later one flags it back.
+    assert!(flags(&c2).contains(&"user_seen_before".to_string()), "{c2}");
+    for earlier in [&c1, &c2] {
+        assert_eq!(
+            reused(earlier)["cases"],
+            json!([c3["reference"]]),
+            "{earlier}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -335,10 +356,14 @@ async fn simultaneous_submissions_of_one_document_do_not_miss_each_other() {
                 .any(|f| f["code"] == "document_reused")
         };
         assert!(reused(later), "pair {pair}: {later}");
-        assert!(!reused(earlier), "pair {pair}: {earlier}");
         assert!(later["flags"]
             .to_string()
             .contains(earlier["reference"].as_str().unwrap()));
+        // The earlier one is flagged back in the same transaction, naming the later.
+        assert!(reused(earlier), "pair {pair}: {earlier}");
+        assert!(earlier["flags"]
+            .to_string()
+            .contains(later["reference"].as_str().unwrap()));
     }
 }
 

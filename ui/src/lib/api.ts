@@ -12,7 +12,11 @@ export interface Account {
   last_login_at: string | null; created_at: string;
 }
 export const ROLES = ["reviewer", "supervisor", "admin", "auditor"] as const;
-export interface Flag { code: string; severity: "info" | "warning" | "error"; message: string }
+export interface Flag {
+  code: string; severity: "info" | "warning" | "error"; message: string;
+  /** The other cases a history finding is about (references). */
+  cases?: string[];
+}
 export interface Answer { result: boolean; at: string; by: string; user_id: string; reference: string }
 export interface CaseSummary {
   id: number; reference: string; requester_id: string; user_id: string;
@@ -179,7 +183,7 @@ export function listCases(params: CaseFilters = {}): Promise<CasePage> {
   return call<CasePage>("GET", `/api/cases?${qs}`);
 }
 export const getCase = (id: number | string) => call<CaseDetail>("GET", `/api/cases/${encodeURIComponent(String(id))}`);
-export const imageUrl = (id: number, name: string) => `/api/cases/${id}/images/${encodeURIComponent(name)}`;
+export const imageUrl = (id: number | string, name: string) => `/api/cases/${encodeURIComponent(String(id))}/images/${encodeURIComponent(name)}`;
 export const decide = (id: number, decision: "approve" | "reject", reasons: string[], comment: string, userId?: string) =>
   call<CaseDetail>("POST", `/api/cases/${id}/decision`, { decision, reasons, comment, ...(userId ? { user_id: userId } : {}) });
 export interface Delivery {

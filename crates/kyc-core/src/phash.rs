@@ -1,0 +1,316 @@
+//! Perceptual hashes of selfies (a 128-bit difference hash) and the in-memory index that finds
+//! earlier cases of other users whose selfie is within a few bits of a new one's.
+//!
+//! The hash is computed at ingest from the decoded image: grey, shrunk to 9x8 and 8x9, one bit
+//! per brightness step left-to-right and top-to-bottom. A re-encoded, resized or lightly edited
+//! copy of the same photo lands within a bit or two; different photos differ in dozens. A face's
+//! hash is biometric-derived data: the store keeps it sealed, erases it with the case, and this
+//! index lives in memory only, rebuilt from the store at start.
+//!
+//! Only the selfie is hashed. Document images were measured (the simulator's, same template per
+//! country): different documents of one design sit within 0-5 bits of each other at this size,
+//! so a hash cannot tell a reused document photo from another card of the same design; the
+//! document number's keyed tag catches the reused document instead (`document_reused`).
+//!
+//! The index is multi-index hashing: each hash is cut into eight bands of 16 bits and listed under
+//! each band's value. Two hashes within [`MAX_DISTANCE`] bits (< 8) agree exactly in at least one
+//! band (pigeonhole), so looking up a new hash's eight buckets and measuring each candidate finds
+//! every match, none missed, without scanning the whole store.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Cursor;
+
+use crate::ingest::{Image, ImageFormat};
+
+/// The image that is hashed.
+pub const HASHED_IMAGE: &str = "selfie";
+
+/// Largest Hamming distance (of 128 bits) at which two selfies count as the same picture: a
+/// re-encoded copy at 70 % of the size measured 1; the simulator's different (drawn, so unusually
+/// alike) faces measured 0 once in 80,000 pairs and 3 or more otherwise.
+pub const MAX_DISTANCE: u32 = 2;
+
+/// Images larger than this are not decoded for a hash (a phone's full photo is 12 Mpx).
+const MAX_HASH_PIXELS: u64 = 40_000_000;
+
+/// The difference hash of an image the desk can decode (JPEG, PNG, WebP, GIF), or None (a
+/// format it cannot decode here, a corrupt file, or one over the pixel limit).
+pub fn dhash(image: &Image) -> Option<u128> {
+    if image.problem.is_some() || u64::from(image.width) * u64::from(image.height) > MAX_HASH_PIXELS
+    {
+        return None;
+    }
+    let format = match image.format {
+        ImageFormat::Jpeg => image::ImageFormat::Jpeg,
+        ImageFormat::Png => image::ImageFormat::Png,
+        ImageFormat::Webp => image::ImageFormat::WebP,
+        ImageFormat::Gif => image::ImageFormat::Gif,
+        _ => return None,
+    };
+    let decoded = image::load_from_memory_with_format(&image.bytes, format).ok()?;
+    Some(dhash_of(&decoded))
+}
+
+/// The 128-bit difference hash of a decoded image (64 horizontal steps, then 64 vertical).
+pub fn dhash_of(img: &image::DynamicImage) -> u128 {
+    use image::imageops::{resize, FilterType};
+    let grey = img.to_luma8();
+    // A cheap nearest pre-shrink keeps the filtered resize fast on large photos.
+    let grey = if grey.width() > 288 || grey.height() > 288 {
+        resize(&grey, 144, 144, FilterType::Nearest)
+    } else {
+        grey
+    };
+    let wide = resize(&grey, 9, 8, FilterType::Triangle);
+    let tall = resize(&grey, 8, 9, FilterType::Triangle);
+    let mut hash = 0u128;
+    for y in 0..8 {
+        for x in 0..8 {
+            hash = (hash << 1) | u128::from(wide.get_pixel(x, y)[0] > wide.get_pixel(x + 1, y)[0]);
+        }
+    }
+    for y in 0..8 {
+        for x in 0..8 {
+            hash = (hash << 1) | u128::from(tall.get_pixel(x, y)[0] > tall.get_pixel(x, y + 1)[0]);
+        }
+    }
+    hash
+}
+
+/// Decodes and hashes raw image bytes of any format the `image` crate reads (tests, benches).
+pub fn dhash_bytes(bytes: &[u8]) -> Option<u128> {
+    let img = image::ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .ok()?
+        .decode()
+        .ok()?;
+    Some(dhash_of(&img))
+}
+
+/// One stored case's selfie hash, with a short form of its user's keyed tag (to tell another
+/// user's case from the same user's retry).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hashed {
+    pub case_id: i64,
+    pub user: u64,
+    pub hash: u128,
+}
+
+/// The first 8 bytes of a user's keyed tag, as the index keeps it.
+pub fn user_key(tag: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = tag.len().min(8);
+    b[..n].copy_from_slice(&tag[..n]);
+    u64::from_be_bytes(b)
+}
+
+/// An earlier case of another user with a selfie within [`MAX_DISTANCE`] of a new one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Match {
+    pub case_id: i64,
+    pub distance: u32,
+}
+
+const BANDS: usize = 8;
+
+/// The in-memory index of every stored case's selfie hash (see the module's text).
+#[derive(Default)]
+pub struct PhashIndex {
+    entries: Vec<Hashed>,
+    /// For each band, its 16-bit values and the positions in `entries` that have them.
+    buckets: Vec<HashMap<u16, Vec<u32>>>,
+    /// Erased cases: their entries stay in place but are never returned (gone at the next start).
+    erased: HashSet<i64>,
+}
+
+fn band(hash: u128, b: usize) -> u16 {
+    (hash >> (b * 16)) as u16
+}
+
+impl PhashIndex {
+    pub fn new() -> PhashIndex {
+        PhashIndex {
+            entries: Vec::new(),
+            buckets: vec![HashMap::new(); BANDS],
+            erased: HashSet::new(),
+        }
+    }
+
+    /// How many hashes are indexed (erased ones included until the next start).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn insert(&mut self, h: Hashed) {
+        let at = u32::try_from(self.entries.len()).expect("fewer than 2^32 indexed images");
+        for (b, buckets) in self.buckets.iter_mut().enumerate() {
+            buckets.entry(band(h.hash, b)).or_default().push(at);
+        }
+        self.entries.push(h);
+    }
+
+    /// Forgets a case's hash (erasure).
+    pub fn erase(&mut self, case_id: i64) {
+        self.erased.insert(case_id);
+    }
+
+    /// Every case of a user other than `user` whose selfie is within [`MAX_DISTANCE`] of `hash`,
+    /// nearest first (then newest), one match per case.
+    pub fn find(&self, hash: u128, user: u64) -> Vec<Match> {
+        let mut best: HashMap<i64, u32> = HashMap::new();
+        for (b, buckets) in self.buckets.iter().enumerate() {
+            let Some(positions) = buckets.get(&band(hash, b)) else {
+                continue;
+            };
+            for &at in positions {
+                let e = &self.entries[at as usize];
+                let distance = (e.hash ^ hash).count_ones();
+                if distance > MAX_DISTANCE || e.user == user || self.erased.contains(&e.case_id) {
+                    continue;
+                }
+                let d = best.entry(e.case_id).or_insert(distance);
+                *d = (*d).min(distance);
+            }
+        }
+        let mut out: Vec<Match> = best
+            .into_iter()
+            .map(|(case_id, distance)| Match { case_id, distance })
+            .collect();
+        out.sort_by_key(|m| (m.distance, std::cmp::Reverse(m.case_id)));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn linear(entries: &[Hashed], hash: u128, user: u64) -> Vec<i64> {
+        let mut ids: Vec<i64> = entries
+            .iter()
+            .filter(|e| e.user != user && (e.hash ^ hash).count_ones() <= MAX_DISTANCE)
+            .map(|e| e.case_id)
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    #[test]
+    fn the_index_finds_exactly_what_a_linear_scan_finds() {
+        // A deterministic spread: random hashes plus near copies at every distance 0..=6, the
+        // flipped bits spread over bands so that no single band stays equal by accident.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut index = PhashIndex::new();
+        let mut entries = Vec::new();
+        let mut bases = Vec::new();
+        for i in 0..50u32 {
+            let base = (u128::from(next()) << 64) | u128::from(next());
+            bases.push(base);
+            for d in 0..=6u32 {
+                let mut h = base;
+                for bit in 0..d {
+                    h ^= 1 << ((bit * 19 + i) % 128);
+                }
+                let e = Hashed {
+                    case_id: i64::from(i * 100 + d),
+                    user: u64::from(d % 2),
+                    hash: h,
+                };
+                index.insert(e);
+                entries.push(e);
+            }
+        }
+        for n in 0..2000 {
+            let e = Hashed {
+                case_id: 1_000_000 + n,
+                user: 7,
+                hash: (u128::from(next()) << 64) | u128::from(next()),
+            };
+            index.insert(e);
+            entries.push(e);
+        }
+        let mut found = 0;
+        for base in &bases {
+            for user in [0, 1, 9] {
+                let mut got: Vec<i64> = index.find(*base, user).iter().map(|m| m.case_id).collect();
+                got.sort();
+                found += got.len();
+                assert_eq!(got, linear(&entries, *base, user));
+            }
+        }
+        assert!(found > 200, "the table must exercise matches: {found}");
+    }
+
+    #[test]
+    fn erased_and_same_user_cases_are_not_matches_and_nearest_comes_first() {
+        let mut index = PhashIndex::new();
+        for (case_id, user, hash) in [(1, 1, 0b11u128), (2, 2, 0b1), (3, 3, 0), (4, 4, 0b111)] {
+            index.insert(Hashed {
+                case_id,
+                user,
+                hash,
+            });
+        }
+        let found: Vec<(i64, u32)> = index
+            .find(0, 3)
+            .iter()
+            .map(|m| (m.case_id, m.distance))
+            .collect();
+        assert_eq!(found, vec![(2, 1), (1, 2)], "case 4 is 3 bits away");
+        index.erase(2);
+        let found: Vec<i64> = index.find(0, 3).iter().map(|m| m.case_id).collect();
+        assert_eq!(found, vec![1]);
+        let found: Vec<i64> = index.find(0, 1).iter().map(|m| m.case_id).collect();
+        assert_eq!(found, vec![3], "case 1 is the same user's, case 2 erased");
+    }
+
+    #[test]
+    fn the_hash_survives_re_encoding_and_resizing_but_tells_selfies_apart() {
+        let today = kyc_sim::Today {
+            year: 2025,
+            month: 6,
+            day: 1,
+        };
+        let selfie = |i: u64| {
+            let s = kyc_sim::generate(kyc_sim::Scenario::Clean, i, 7, &today);
+            let b64 = s
+                .payload
+                .pointer(crate::ingest::SELFIE)
+                .unwrap()
+                .as_str()
+                .unwrap();
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, b64).unwrap()
+        };
+        let one = selfie(1);
+        let h = dhash_bytes(&one).unwrap();
+        // Re-encoded as PNG at 70 % of the size: the same picture.
+        let img = image::load_from_memory(&one).unwrap();
+        let smaller = img.resize(
+            img.width() * 7 / 10,
+            img.height() * 7 / 10,
+            image::imageops::FilterType::Lanczos3,
+        );
+        let mut png = Vec::new();
+        smaller
+            .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        let d = (dhash_bytes(&png).unwrap() ^ h).count_ones();
+        assert!(d <= MAX_DISTANCE, "re-encoded copy at distance {d}");
+        // Other people's selfies: far apart.
+        for i in 2..30 {
+            let d = (dhash_bytes(&selfie(i)).unwrap() ^ h).count_ones();
+            assert!(d > MAX_DISTANCE, "selfie {i} at distance {d}");
+        }
+    }
+}
