@@ -640,6 +640,102 @@ describe('browser: kyc-desk serve + Chromium', () => {
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
+  check('compare: portrait and selfie zoom together (+ − 0), r decides from it; full screen cycles the images with the arrows', async () => {
+    step = 'compare';
+    const token = await apiLogin(server.review, USER, PASSWORD);
+    const list = await apiOk('GET', '/api/cases?status=pending&limit=50', undefined, token);
+    let id = null;
+    for (const c of list.cases) {
+      const d = await apiOk('GET', `/api/cases/${c.id}`, undefined, token);
+      const names = d.images.map((i) => i.name);
+      if (names.includes('portrait_image') && names.includes('selfie') && names.includes('front_page')) { id = c.id; break; }
+    }
+    assert.ok(id, 'a pending case with a portrait, a selfie and a document front');
+    await page.evaluate((i) => (location.hash = `#/case/${i}`), id);
+    await page.locator(`[data-testid="case-view"]`).waitFor({ timeout: T.ui });
+    await page.locator('[data-testid="case-view"]').click({ position: { x: 5, y: 5 } }); // focus the page, not a field
+    await page.keyboard.press('c');
+    const shown = page.locator('[role="dialog"] img[data-testid="case-image"]');
+    await waitUntil(async () => (await shown.count()) === 2, { what: 'portrait and selfie in the compare view' });
+    const scales = async () => (await shown.evaluateAll((els) => els.map((e) => [e.dataset.image, e.style.transform])))
+      .map(([name, t]) => [name, Number(/scale\(([\d.]+)\)/.exec(t)?.[1])]);
+    const [[p0, portrait0], [s0, selfie0]] = await scales();
+    assert.deepEqual([p0, s0], ['portrait_image', 'selfie']);
+    assert.ok(selfie0 > portrait0, `the selfie starts enlarged to the portrait's face height: ${selfie0} vs ${portrait0}`);
+    await page.keyboard.press('+');
+    await page.keyboard.press('+');
+    const [[, portrait1], [, selfie1]] = await scales();
+    assert.ok(Math.abs(portrait1 / portrait0 - 1.5625) < 1e-6 && Math.abs(selfie1 / selfie0 - 1.5625) < 1e-6, `both zoomed together: ${portrait1}, ${selfie1}`);
+    await page.screenshot({ path: join(shots, 'browser-compare-zoomed.png') });
+    await page.keyboard.press('0');
+    assert.deepEqual((await scales()).map(([, v]) => v), [portrait0, selfie0], '0 goes back to fit');
+    await page.keyboard.press('r');
+    await waitUntil(async () => (await shown.count()) === 0 && (await flow.reasons(ui)).length > 0, { what: 'r closes the compare view and opens reject mode' });
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('z');
+    const big = page.locator('[role="dialog"] img[data-testid="case-image"]');
+    await waitUntil(async () => (await big.count()) === 1 && (await big.getAttribute('data-image')) === 'front_page', { what: 'z: the document front full screen' });
+    await page.keyboard.press('ArrowRight');
+    await waitUntil(async () => (await big.getAttribute('data-image')) !== 'front_page', { what: 'the arrow shows the next image' });
+    await page.keyboard.press('ArrowLeft');
+    await waitUntil(async () => (await big.getAttribute('data-image')) === 'front_page', { what: 'and back' });
+    await page.keyboard.press('Escape');
+    await waitUntil(async () => (await big.count()) === 0, { what: 'Escape closes the full screen view' });
+    // Findings by root cause: on a tampered case, Ditto ID's restatements (its overall status,
+    // its failed check) fold under KYC Desk's own finding instead of standing beside it.
+    const tampered = await apiOk('GET', '/api/cases?status=all&flag=mrz_check_digit&limit=1', undefined, token);
+    assert.ok(tampered.cases.length, 'a tampered case in the desk');
+    const codes = tampered.cases[0].flags.map((f) => f.code);
+    assert.ok(codes.includes('document_status') || codes.includes('check_failed'), `Ditto ID restates it: ${codes}`);
+    await page.evaluate((i) => (location.hash = `#/case/${i}`), tampered.cases[0].id);
+    await page.locator('[data-testid="case-view"]').waitFor({ timeout: T.ui });
+    const leads = await page.locator('[data-testid="finding"]').evaluateAll((els) => els.map((e) => e.dataset.code));
+    assert.ok(leads.includes('mrz_check_digit'), `KYC Desk's finding leads: ${leads}`);
+    assert.ok(!leads.includes('document_status') && !leads.includes('check_failed'), `restatements folded: ${leads}`);
+    const folded = page.locator('[data-testid="finding"] [data-testid="restated"]');
+    assert.ok((await folded.count()) >= 1, 'a group holds Ditto ID\'s restatements');
+    assert.match(await folded.first().locator('summary').textContent(), /Ditto ID reported the same/);
+    // The failing check digit is marked in the MRZ block itself.
+    const marked = await page.locator('[data-testid="mrz"] [data-testid="mrz-bad-digit"]').evaluateAll((els) => els.map((e) => [e.dataset.field, e.textContent]));
+    assert.ok(marked.some(([field, ch]) => field === 'document number' && /^[0-9<]$/.test(ch)), `the document number's digit marked: ${JSON.stringify(marked)}`);
+    await page.locator('[data-testid="mrz"]').scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(shots, 'browser-mrz-digit.png') });
+  });
+
+  check('notes: a note added on a case is shown with it and in its timeline; the audit trail finds the case by reference and date and exports the view as CSV', async () => {
+    step = 'notes';
+    const token = await apiLogin(server.review, USER, PASSWORD);
+    const list = await apiOk('GET', '/api/cases?status=pending&limit=1', undefined, token);
+    const { id, reference } = list.cases[0];
+    await page.evaluate((i) => (location.hash = `#/case/${i}`), id);
+    await page.locator('[data-testid="case-view"]').waitFor({ timeout: T.ui });
+    const note = 'Called the issuing office: number is valid';
+    await page.locator('[data-testid="note-text"]').fill(note, { timeout: T.ui });
+    // Typing in the note never triggers a shortcut (a, r, n are letters of the note).
+    await page.locator('[data-testid="note-add"]').click({ timeout: T.ui });
+    await waitUntil(async () => (await page.locator('[data-testid="note"]').allTextContents()).some((t) => t.includes(note)), { what: 'the note in the case' });
+    assert.equal(await page.locator('[data-testid="confirm-dialog"]').count(), 0, 'no decision was asked for while typing');
+    const detail = await apiOk('GET', `/api/cases/${id}`, undefined, token);
+    const added = detail.timeline.find((e) => e.action === 'case.note_added');
+    assert.ok(added && detail.notes.some((n) => n.id === added.detail.note && n.text === note), 'the timeline names the note');
+    // The audit trail: this case by its reference, today, and the CSV of that view.
+    await page.locator('[data-testid="nav-audit"]').click({ timeout: T.ui });
+    await page.locator('[data-testid="audit-page"]').waitFor({ timeout: T.ui });
+    await page.locator('[data-testid="audit-case"]').fill(reference);
+    const today = new Date().toISOString().slice(0, 10);
+    await page.locator('[data-testid="audit-from"]').fill(today);
+    await waitUntil(async () => {
+      const cases = await page.locator('[data-testid="audit-row"] [data-testid="audit-case-link"]').allTextContents();
+      return cases.length > 0 && cases.every((t) => t.trim() === reference) ? cases : null;
+    }, { what: `only ${reference}'s entries, named by reference` });
+    assert.ok(await page.locator('[data-testid="audit-row"][data-action="case.note_added"]').count() >= 1);
+    const csv = await downloadBy('audit-export');
+    const lines = csv.bytes.toString('utf8').split('\n').filter((l) => l && !l.startsWith('#'));
+    assert.equal(lines[0], 'id,at,actor,action,case_id,reference,detail');
+    assert.ok(lines.length > 1 && lines.slice(1).every((l) => l.includes(reference)), csv.bytes.toString('utf8').slice(0, 400));
+    await page.locator('[data-testid="nav-queue"]').click({ timeout: T.ui });
+  });
+
   check('axe finds no serious or critical accessibility violation on the queue, a case, statistics, the audit trail and settings; the case at 1280×720 and 1440×900', async () => {
     step = 'axe';
     const axe = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -672,6 +768,57 @@ describe('browser: kyc-desk serve + Chromium', () => {
       await audit(testid);
     }
     await page.locator('[data-testid="nav-queue"]').click({ timeout: T.ui });
+  });
+
+  check('dark theme: it follows prefers-color-scheme, the Settings switch overrides it, and axe still finds no contrast problem; one date format, switchable to ISO', async () => {
+    step = 'dark';
+    const axe = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+    const token = await apiLogin(server.review, USER, PASSWORD);
+    const list = await apiOk('GET', '/api/cases?status=all&limit=1', undefined, token);
+    const id = list.cases[0].id;
+    const background = () => page.evaluate(() => getComputedStyle(document.querySelector('.queue')).backgroundColor);
+    const audit = async (name) => {
+      await page.evaluate(axe);
+      const found = await page.evaluate(async () =>
+        (await window.axe.run(document, { resultTypes: ['violations'] })).violations
+          .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+          .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`));
+      assert.deepEqual(found, [], `${name} (dark): axe violations`);
+    };
+    const light = await background();
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.locator('[data-testid="nav-queue"]').click({ timeout: T.ui });
+    const dark = await background();
+    assert.notEqual(dark, light, 'the system preference turns the desk dark');
+    await audit('queue');
+    await page.evaluate((i) => (location.hash = `#/case/${i}`), id);
+    await page.locator('[data-testid="case-view"]').waitFor({ timeout: T.ui });
+    await page.waitForTimeout(300);
+    await audit('case');
+    await page.screenshot({ path: join(shots, 'browser-case-dark.png') });
+    await page.locator('[data-testid="nav-settings"]').click({ timeout: T.ui });
+    await page.locator('[data-testid="settings-page"]').waitFor({ timeout: T.ui });
+    await audit('settings');
+    // The switch wins over the system: light while the system is dark.
+    await page.locator('[data-testid="theme"]').selectOption('light');
+    assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), 'light');
+    await page.locator('[data-testid="nav-queue"]').click({ timeout: T.ui });
+    assert.equal(await background(), light, 'the switch overrides the system preference');
+    await page.locator('[data-testid="nav-settings"]').click({ timeout: T.ui });
+    await page.locator('[data-testid="theme"]').selectOption('system');
+    await page.emulateMedia({ colorScheme: 'light' });
+    // Dates: ISO everywhere once chosen (the page reloads with it).
+    await Promise.all([page.waitForEvent('load', { timeout: T.start }), page.locator('[data-testid="date-format"]').selectOption('iso')]);
+    await page.locator('[data-testid="nav-settings"]').click({ timeout: T.start });
+    await page.locator('[data-testid="date-sample"]').waitFor({ timeout: T.ui });
+    assert.match(await page.locator('[data-testid="date-sample"]').textContent(), /Now: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d/);
+    await page.locator('[data-testid="nav-queue"]').click({ timeout: T.ui });
+    await page.evaluate((i) => { location.hash = '#/'; location.hash = `#/case/${i}`; }, id);
+    await page.locator('[data-testid="case-view"]').waitFor({ timeout: T.ui });
+    await waitUntil(async () => /\d{4}-\d\d-\d\d \d\d:\d\d:\d\d/.test(await page.locator('[data-testid="case-view"]').innerText()), { what: 'an ISO date in the case' });
+    await page.locator('[data-testid="nav-settings"]').click({ timeout: T.ui });
+    await Promise.all([page.waitForEvent('load', { timeout: T.start }), page.locator('[data-testid="date-format"]').selectOption('locale')]);
+    await page.locator('[data-testid="nav-queue"]').click({ timeout: T.start });
   });
 
   check('the page threw no uncaught errors', () => {

@@ -164,8 +164,11 @@ describe('team: two reviewers on one HTTPS review listener', () => {
     const narrowed = await flow.snapshot(sam.ui);
     assert.ok(!narrowed.rows.some((r) => r.requesterId === exp.requesterId), `"zzzz" hides the waiting case: ${JSON.stringify(narrowed.rows)}`);
     await sam.page.screenshot({ path: join(shots, 'team-search-hides-waiting.png') });
+    const count = sam.page.locator('[data-testid="queue-count"]');
+    assert.equal(await count.getAttribute('data-total', { timeout: T.ui }), '0', 'the count says none match "zzzz"');
     await sam.ui.type('filter-search', row.reference);
     await flow.waitHeldRow(sam.ui, exp.requesterId);
+    await waitUntil(async () => (await count.textContent()).trim() === '1 of 1 case', { what: 'queue-count "1 of 1 case"' });
     await rita.page.locator(`[data-testid="queue-row"][data-requester-id="${exp.requesterId}"]`).click({ timeout: T.ui });
     await flow.waitState(rita.ui, (x) => x.caseView?.reference === row.reference, 'rita: the case open');
     await flow.approveByKeyboard(rita.ui, row.reference, RITA.name);

@@ -21,6 +21,8 @@ pub struct AuditEntry {
     pub actor: String,
     pub action: String,
     pub case_id: Option<i64>,
+    /// The case's reference (also for an erased case, from its entries).
+    pub reference: Option<String>,
     #[schema(value_type = Object)]
     pub detail: serde_json::Value,
 }
@@ -227,32 +229,33 @@ impl Store {
     pub fn timeline(&self, case_id: i64) -> Result<Vec<AuditEntry>, CoreError> {
         self.with_reader(|c| {
             let mut stmt = c.prepare(&format!(
-                "SELECT {ENTRY_COLS} FROM audit WHERE case_id = ?1 ORDER BY id"
+                "SELECT {ENTRY_COLS} FROM {ENTRY_FROM} WHERE a.case_id = ?1 ORDER BY a.id"
             ))?;
             let rows = stmt.query_map([case_id], entry_from_row)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }
 
-    /// The whole trail, newest first, a page at a time (`before`: entries with a smaller id);
-    /// optionally only one actor's or one action's entries.
+    /// The whole trail, newest first, a page at a time (`before`: entries with a smaller id),
+    /// narrowed by `filter`.
     pub fn audit_page(
         &self,
         before: Option<i64>,
         limit: u32,
-        actor: Option<&str>,
-        action: Option<&str>,
+        filter: &AuditFilter,
     ) -> Result<Vec<AuditEntry>, CoreError> {
         self.with_reader(|c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {ENTRY_COLS} FROM audit WHERE id < ?1 AND (?2 IS NULL OR actor = ?2) \
-                 AND (?3 IS NULL OR action = ?3) ORDER BY id DESC LIMIT ?4"
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {ENTRY_COLS} FROM {ENTRY_FROM} WHERE a.id < ?1 {FILTER} ORDER BY a.id DESC LIMIT ?7"
             ))?;
             let rows = stmt.query_map(
                 rusqlite::params![
                     before.unwrap_or(i64::MAX),
-                    actor,
-                    action,
+                    filter.actor,
+                    filter.action,
+                    filter.from_ms,
+                    filter.to_ms,
+                    filter.case_id,
                     limit.clamp(1, 500)
                 ],
                 entry_from_row,
@@ -260,18 +263,72 @@ impl Store {
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }
+
+    /// Every entry `filter` selects, oldest first, handed to `each` one at a time (the CSV
+    /// export: memory stays flat however long the trail); stops when `each` returns false.
+    pub fn audit_each(
+        &self,
+        filter: &AuditFilter,
+        mut each: impl FnMut(AuditEntry) -> Result<bool, CoreError>,
+    ) -> Result<u64, CoreError> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {ENTRY_COLS} FROM {ENTRY_FROM} WHERE a.id < ?1 {FILTER} ORDER BY a.id"
+            ))?;
+            let mut rows = stmt.query(rusqlite::params![
+                i64::MAX,
+                filter.actor,
+                filter.action,
+                filter.from_ms,
+                filter.to_ms,
+                filter.case_id,
+            ])?;
+            let mut n = 0;
+            while let Some(r) = rows.next()? {
+                n += 1;
+                if !each(entry_from_row(r)?)? {
+                    break;
+                }
+            }
+            Ok(n)
+        })
+    }
 }
 
-const ENTRY_COLS: &str = "id, at, actor, action, case_id, detail";
+/// Which audit entries a page or an export holds (every field optional).
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// At or after / before (unix ms).
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub case_id: Option<i64>,
+}
+
+/// The filter's conditions over parameters ?2 to ?6 (id bounds are ?1).
+const FILTER: &str = "AND (?2 IS NULL OR a.actor = ?2) AND (?3 IS NULL OR a.action = ?3) \
+                      AND (?4 IS NULL OR a.at >= ?4) AND (?5 IS NULL OR a.at < ?5) \
+                      AND (?6 IS NULL OR a.case_id = ?6)";
+
+/// The entry's case reference: the case's, or for an erased case the one its entries recorded.
+const ENTRY_COLS: &str = "a.id, a.at, a.actor, a.action, a.case_id, a.detail, \
+     COALESCE(c.reference, json_extract(a.detail, '$.reference'))";
+const ENTRY_FROM: &str = "audit a LEFT JOIN cases c ON c.id = a.case_id";
 
 fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
     let detail: String = r.get(5)?;
+    let reference: Option<rusqlite::types::Value> = r.get(6)?;
     Ok(AuditEntry {
         id: r.get(0)?,
         at: rfc3339(r.get(1)?),
         actor: r.get(2)?,
         action: r.get(3)?,
         case_id: r.get(4)?,
+        reference: match reference {
+            Some(rusqlite::types::Value::Text(t)) => Some(t),
+            _ => None,
+        },
         detail: serde_json::from_str(&detail).unwrap_or_default(),
     })
 }

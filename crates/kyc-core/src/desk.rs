@@ -425,9 +425,15 @@ impl Desk {
         Ok(page)
     }
 
-    /// The PDF case report (file name, bytes); the export is audited.
-    /// The report carries a signed checkpoint of the audit chain taken as it is made.
-    pub async fn report(&self, key: &str, by: &str) -> Result<(String, Vec<u8>), CoreError> {
+    /// The PDF case report: file name, bytes and their SHA-256 (hex), with times in the reader's
+    /// `offset`. The export is audited with the file's SHA-256, so a copy can be checked later.
+    /// The report carries the audit chain's head and a signed checkpoint of it, taken as it is made.
+    pub async fn report(
+        &self,
+        key: &str,
+        by: &str,
+        offset: time::UtcOffset,
+    ) -> Result<(String, Vec<u8>, String), CoreError> {
         let detail = self.detail(key).await?;
         let checkpoint = self.current_checkpoint().await?.map(|c| c.line());
         let store = self.store.clone();
@@ -438,20 +444,24 @@ impl Desk {
             for info in &detail.images {
                 images.push((info.clone(), store.image(id, &info.name)?.1));
             }
-            let pdf = crate::report::case_pdf(
-                &detail,
-                &images,
-                &by,
-                &crate::timefmt::rfc3339(now_ms()),
-                checkpoint.as_deref(),
-            )?;
+            let head = store.audit_head()?.map(|(n, link)| (n, hex::encode(link)));
+            let generated_at = crate::timefmt::rfc3339(now_ms());
+            let meta = crate::report::ReportMeta {
+                generated_by: &by,
+                generated_at: &generated_at,
+                offset,
+                audit_head: head,
+                checkpoint: checkpoint.as_deref(),
+            };
+            let pdf = crate::report::case_pdf(&detail, &images, &meta)?;
+            let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&pdf));
             store.audit(
                 &by,
                 "case.report_exported",
                 Some(id),
-                serde_json::json!({"format": "pdf"}),
+                serde_json::json!({"format": "pdf", "sha256": sha256, "generated_at": generated_at}),
             )?;
-            Ok((format!("{}.pdf", detail.summary.reference), pdf))
+            Ok((format!("{}.pdf", detail.summary.reference), pdf, sha256))
         })
         .await
     }
@@ -497,6 +507,62 @@ impl Desk {
         tracing::info!(case = case.id, "assigned");
         self.emit(EventKind::Assigned, case.clone(), case.hold_until.clone());
         Ok(case)
+    }
+
+    /// Adds an internal note to a case (anyone who may decide cases).
+    pub async fn add_note(
+        &self,
+        key: &str,
+        by: &crate::users::User,
+        text: String,
+    ) -> Result<CaseDetail, CoreError> {
+        self.note(key, by, text, None).await
+    }
+
+    /// Escalates a pending case to a supervisor (or admin): assigns it to them and records why as
+    /// a note, in one transaction; open desks hear of the assignment.
+    pub async fn escalate(
+        &self,
+        key: &str,
+        by: &crate::users::User,
+        to: String,
+        reason: String,
+    ) -> Result<CaseDetail, CoreError> {
+        self.note(key, by, reason, Some(to)).await
+    }
+
+    /// Whom a case can be escalated to: the active supervisors and admins.
+    pub async fn supervisors(&self) -> Result<Vec<String>, CoreError> {
+        let store = self.store.clone();
+        blocking(move || store.supervisors()).await
+    }
+
+    async fn note(
+        &self,
+        key: &str,
+        by: &crate::users::User,
+        text: String,
+        escalate_to: Option<String>,
+    ) -> Result<CaseDetail, CoreError> {
+        if !by.role.may(crate::users::Permission::Decide) {
+            return Err(CoreError::Forbidden(
+                "notes and escalations are for the accounts that decide cases",
+            ));
+        }
+        let store = self.store.clone();
+        let (k, name) = (key.to_string(), by.name.clone());
+        let escalated = escalate_to.is_some();
+        let case = blocking(move || {
+            let id = store.resolve(&k)?;
+            store.add_note(id, &name, &text, escalate_to.as_deref())
+        })
+        .await?;
+        if escalated {
+            tracing::info!(case = case.id, "escalated");
+            let until = self.hold_until(case.id);
+            self.emit(EventKind::Assigned, case.clone(), until);
+        }
+        self.detail(&case.id.to_string()).await
     }
 
     /// Erases a case on request (a data-subject request): refused while Ditto ID still waits on it.
@@ -624,7 +690,12 @@ impl Desk {
         held_ids.sort();
         let first_page = q.cursor.is_none();
         let (mut page, mut held) = blocking(move || {
-            let mut page = store.list(&q)?;
+            // The first page says how many cases match (the pinned lists below do not count).
+            let mut page = store.list(&crate::store::CaseQuery {
+                count: first_page,
+                ..q.clone()
+            })?;
+            let q = crate::store::CaseQuery { count: false, ..q };
             let ids: Vec<i64> = held_ids.into_iter().map(|(_, id)| id).collect();
             // The waiting cases obey the same filters and search as the list (soonest deadline
             // first).

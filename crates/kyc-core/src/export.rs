@@ -1,5 +1,6 @@
-//! The CSV export of decisions in a date range, streamed in chunks (no personal data beyond the
-//! ids Ditto ID sent; spreadsheet formula prefixes are neutralised).
+//! The CSV exports, streamed in chunks: decisions in a date range (no personal data beyond the
+//! ids Ditto ID sent) and the audit trail as filtered (ids, actions and their details, never
+//! personal data); spreadsheet formula prefixes are neutralised.
 
 use crate::error::CoreError;
 use crate::store::Store;
@@ -144,6 +145,56 @@ pub fn decisions_csv(
         }
         Ok(n)
     })
+}
+
+/// Header row of the audit trail CSV.
+pub const AUDIT_COLUMNS: &[&str] = &[
+    "id",
+    "at",
+    "actor",
+    "action",
+    "case_id",
+    "reference",
+    "detail",
+];
+
+/// Writes the audit entries `filter` selects, oldest first, as CSV (header first) to `sink` in
+/// chunks; stops early when `sink` returns false. Returns the number of entries written.
+pub fn audit_csv(
+    store: &Store,
+    filter: &crate::audit::AuditFilter,
+    mut sink: impl FnMut(Vec<u8>) -> bool,
+) -> Result<u64, CoreError> {
+    let csv_err = |e: csv::Error| CoreError::Internal(format!("csv: {e}"));
+    let out = Shared::default();
+    let mut w = csv::Writer::from_writer(out.clone());
+    w.write_record(AUDIT_COLUMNS).map_err(csv_err)?;
+    let mut open = true;
+    let n = store.audit_each(filter, |e| {
+        let record = [
+            e.id.to_string(),
+            e.at,
+            e.actor,
+            e.action,
+            e.case_id.map(|i| i.to_string()).unwrap_or_default(),
+            e.reference.unwrap_or_default(),
+            e.detail.to_string(),
+        ];
+        w.write_record(record.iter().map(|v| cell(v).into_owned()))
+            .map_err(csv_err)?;
+        if out.len() >= CHUNK {
+            w.flush()?;
+            open = sink(out.take());
+        }
+        Ok(open)
+    })?;
+    w.flush()?;
+    drop(w);
+    let rest = out.take();
+    if open && !rest.is_empty() {
+        sink(rest);
+    }
+    Ok(n)
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@ pub mod imagefiles;
 pub mod ingest;
 pub mod model;
 pub mod mrz;
+pub mod notes;
 pub mod oauth;
 pub mod phash;
 pub mod picture;

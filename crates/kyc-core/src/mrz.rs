@@ -50,6 +50,8 @@ pub struct DigitCheck {
     pub field: &'static str,
     pub expected: char,
     pub found: char,
+    /// Where the printed digit is: line and column, from 0, in [`Mrz::lines`].
+    pub at: (usize, usize),
 }
 
 impl DigitCheck {
@@ -88,6 +90,8 @@ pub struct Mrz {
     pub names_may_be_truncated: bool,
     /// Every check digit of the layout, passing or not.
     pub checks: Vec<DigitCheck>,
+    /// The lines as read (upper case, no separators): what [`DigitCheck::at`] points into.
+    pub lines: Vec<String>,
 }
 
 impl Mrz {
@@ -159,7 +163,7 @@ pub fn check_digit(s: &str) -> char {
 }
 
 /// Checks `data` against the printed `found`; a `<` digit is accepted for an all-filler field.
-fn digit_check(field: &'static str, data: &str, found: char) -> DigitCheck {
+fn digit_check(field: &'static str, data: &str, found: char, at: (usize, usize)) -> DigitCheck {
     let expected = if found == '<' && data.chars().all(|c| c == '<') {
         '<'
     } else {
@@ -169,6 +173,7 @@ fn digit_check(field: &'static str, data: &str, found: char) -> DigitCheck {
         field,
         expected,
         found,
+        at,
     }
 }
 
@@ -306,25 +311,42 @@ fn validate(lines: Vec<Vec<char>>) -> Result<(MrzFormat, Vec<String>), MrzError>
 
 /// Document number and its check from the 9-character field, its printed check character and the
 /// optional data that may continue a long number. Returns (number, check, rest of optional data).
-fn document_number(field: &str, printed: char, optional: &str) -> (String, DigitCheck, String) {
+/// `printed_at` and `optional_at` are where the printed check and the optional data start.
+fn document_number(
+    field: &str,
+    printed: char,
+    optional: &str,
+    printed_at: (usize, usize),
+    optional_at: (usize, usize),
+) -> (String, DigitCheck, String) {
     let run: &str = optional.split('<').next().unwrap_or("");
     if printed == '<' && !run.is_empty() {
         // Long number: the rest is in the optional data, followed by the check digit.
         let split = run.len() - 1;
         let number = format!("{field}{}", sub(run, 0, split));
-        let check = digit_check("document number", &number, at(run, split));
+        let check = digit_check(
+            "document number",
+            &number,
+            at(run, split),
+            (optional_at.0, optional_at.1 + split),
+        );
         let rest = strip(sub(optional, run.len(), optional.len()));
         (number, check, rest)
     } else {
-        let check = digit_check("document number", field, printed);
+        let check = digit_check("document number", field, printed, printed_at);
         (strip_end(field), check, strip_end(optional))
     }
 }
 
 fn parse_td1(l: &[String]) -> Mrz {
     let (l1, l2, l3) = (l[0].as_str(), l[1].as_str(), l[2].as_str());
-    let (document_number, number_check, optional_data) =
-        document_number(sub(l1, 5, 14), at(l1, 14), sub(l1, 15, 30));
+    let (document_number, number_check, optional_data) = document_number(
+        sub(l1, 5, 14),
+        at(l1, 14),
+        sub(l1, 15, 30),
+        (0, 14),
+        (0, 15),
+    );
     let composite = format!(
         "{}{}{}{}",
         sub(l1, 5, 30),
@@ -347,11 +369,12 @@ fn parse_td1(l: &[String]) -> Mrz {
         surname,
         given_names,
         names_may_be_truncated,
+        lines: Vec::new(),
         checks: vec![
             number_check,
-            digit_check("date of birth", sub(l2, 0, 6), at(l2, 6)),
-            digit_check("date of expiry", sub(l2, 8, 14), at(l2, 14)),
-            digit_check("composite", &composite, at(l2, 29)),
+            digit_check("date of birth", sub(l2, 0, 6), at(l2, 6), (1, 6)),
+            digit_check("date of expiry", sub(l2, 8, 14), at(l2, 14), (1, 14)),
+            digit_check("composite", &composite, at(l2, 29), (1, 29)),
         ],
     }
 }
@@ -363,9 +386,9 @@ fn parse_two_line(format: MrzFormat, l: &[String]) -> Mrz {
     let visa = l1.starts_with('V');
     let mut checks = Vec::new();
     let (document_number, number_check, optional_data) = if format == MrzFormat::Td2 && !visa {
-        document_number(sub(l2, 0, 9), at(l2, 9), sub(l2, 28, 35))
+        document_number(sub(l2, 0, 9), at(l2, 9), sub(l2, 28, 35), (1, 9), (1, 28))
     } else {
-        let check = digit_check("document number", sub(l2, 0, 9), at(l2, 9));
+        let check = digit_check("document number", sub(l2, 0, 9), at(l2, 9), (1, 9));
         let optional_end = if visa || format == MrzFormat::Td2 {
             len
         } else {
@@ -378,11 +401,26 @@ fn parse_two_line(format: MrzFormat, l: &[String]) -> Mrz {
         )
     };
     checks.push(number_check);
-    checks.push(digit_check("date of birth", sub(l2, 13, 19), at(l2, 19)));
-    checks.push(digit_check("date of expiry", sub(l2, 21, 27), at(l2, 27)));
+    checks.push(digit_check(
+        "date of birth",
+        sub(l2, 13, 19),
+        at(l2, 19),
+        (1, 19),
+    ));
+    checks.push(digit_check(
+        "date of expiry",
+        sub(l2, 21, 27),
+        at(l2, 27),
+        (1, 27),
+    ));
     if !visa {
         if format == MrzFormat::Td3 {
-            checks.push(digit_check("optional data", sub(l2, 28, 42), at(l2, 42)));
+            checks.push(digit_check(
+                "optional data",
+                sub(l2, 28, 42),
+                at(l2, 42),
+                (1, 42),
+            ));
         }
         let composite = format!(
             "{}{}{}",
@@ -390,7 +428,12 @@ fn parse_two_line(format: MrzFormat, l: &[String]) -> Mrz {
             sub(l2, 13, 20),
             sub(l2, 21, len - 1)
         );
-        checks.push(digit_check("composite", &composite, at(l2, len - 1)));
+        checks.push(digit_check(
+            "composite",
+            &composite,
+            at(l2, len - 1),
+            (1, len - 1),
+        ));
     }
     let (surname, given_names, names_may_be_truncated) = names(sub(l1, 5, len));
     Mrz {
@@ -408,6 +451,7 @@ fn parse_two_line(format: MrzFormat, l: &[String]) -> Mrz {
         given_names,
         names_may_be_truncated,
         checks,
+        lines: Vec::new(),
     }
 }
 
@@ -415,10 +459,12 @@ fn parse_two_line(format: MrzFormat, l: &[String]) -> Mrz {
 /// (90, 72 or 88 characters). Surrounding spaces and lower case are tolerated.
 pub fn parse(text: &str) -> Result<Mrz, MrzError> {
     let (format, lines) = validate(split_lines(text)?)?;
-    Ok(match format {
+    let mut mrz = match format {
         MrzFormat::Td1 => parse_td1(&lines),
         MrzFormat::Td2 | MrzFormat::Td3 => parse_two_line(format, &lines),
-    })
+    };
+    mrz.lines = lines;
+    Ok(mrz)
 }
 
 /// (YY, MM, DD) of six digits.
@@ -625,6 +671,9 @@ mod tests {
             let printed = bad.split('\n').nth(line).unwrap().chars().nth(col).unwrap();
             assert_eq!(c.found, printed);
             assert_ne!(c.expected, c.found);
+            // It says where the digit is, in the lines as read.
+            assert_eq!(c.at, (line, col), "{field} in {bad}");
+            assert_eq!(m.lines[line].chars().nth(col), Some(printed));
         }
         // A field changed but its digit left alone: that field's check and the composite fail.
         let m = parse(&with_char(TD3, 1, 0, 'X')).unwrap();
@@ -674,6 +723,11 @@ mod tests {
         let m = parse(&bad).unwrap();
         let c = m.check("document number").unwrap();
         assert_eq!((c.expected, c.found), (check, wrong));
+        assert_eq!(
+            c.at,
+            (0, 19),
+            "the digit after the overflow, not the filler at 14"
+        );
 
         // TD2: the same scheme in the optional data of line 2.
         let l2 = format!("D23145890<UTO7408122F12041591234{check}<<");
@@ -682,6 +736,7 @@ mod tests {
         let m = parse(&text).unwrap();
         assert!(m.is_valid(), "{:?}", m.checks);
         assert_eq!(m.document_number, number);
+        assert_eq!(m.check("document number").unwrap().at, (1, 32));
     }
 
     #[test]

@@ -112,28 +112,46 @@ pub struct Match {
 }
 
 const BANDS: usize = 8;
+const VALUES: usize = 1 << 16;
+/// Hashes added since the last build are scanned one by one; past this many, the index is rebuilt.
+const REBUILD_AT: usize = 1 << 16;
 
 /// The in-memory index of every stored case's selfie hash (see the module's text).
+///
+/// Laid out for a million hashes: per band, the positions of the hashes sorted by the band's
+/// value (a counting sort) and where each value's run starts, so that a bucket is a slice and the
+/// whole index is two flat arrays; hashes added since then are compared one by one until
+/// [`REBUILD_AT`] of them make a rebuild worth it.
 #[derive(Default)]
 pub struct PhashIndex {
     entries: Vec<Hashed>,
-    /// For each band, its 16-bit values and the positions in `entries` that have them.
-    buckets: Vec<HashMap<u16, Vec<u32>>>,
+    /// `entries[..built]` are in `starts` and `positions`.
+    built: usize,
+    /// For band `b` and value `v`: its run is `positions[b * built ..][starts[b * (VALUES + 1) + v]
+    /// .. starts[b * (VALUES + 1) + v + 1]]`.
+    starts: Vec<u32>,
+    positions: Vec<u32>,
     /// Erased cases: their entries stay in place but are never returned (gone at the next start).
     erased: HashSet<i64>,
 }
 
-fn band(hash: u128, b: usize) -> u16 {
-    (hash >> (b * 16)) as u16
+fn band(hash: u128, b: usize) -> usize {
+    usize::from((hash >> (b * 16)) as u16)
 }
 
 impl PhashIndex {
     pub fn new() -> PhashIndex {
-        PhashIndex {
-            entries: Vec::new(),
-            buckets: vec![HashMap::new(); BANDS],
-            erased: HashSet::new(),
-        }
+        PhashIndex::default()
+    }
+
+    /// An index of `entries`, built at once (what a start does).
+    pub fn from_entries(entries: Vec<Hashed>) -> PhashIndex {
+        let mut index = PhashIndex {
+            entries,
+            ..PhashIndex::default()
+        };
+        index.rebuild();
+        index
     }
 
     /// How many hashes are indexed (erased ones included until the next start).
@@ -146,11 +164,40 @@ impl PhashIndex {
     }
 
     pub fn insert(&mut self, h: Hashed) {
-        let at = u32::try_from(self.entries.len()).expect("fewer than 2^32 indexed images");
-        for (b, buckets) in self.buckets.iter_mut().enumerate() {
-            buckets.entry(band(h.hash, b)).or_default().push(at);
-        }
+        assert!(
+            self.entries.len() < u32::MAX as usize,
+            "fewer than 2^32 indexed images"
+        );
         self.entries.push(h);
+        if self.entries.len() - self.built >= REBUILD_AT {
+            self.rebuild();
+        }
+    }
+
+    /// Sorts every entry into the bands (a counting sort per band: linear in the entries).
+    fn rebuild(&mut self) {
+        let n = self.entries.len();
+        let mut starts = vec![0u32; BANDS * (VALUES + 1)];
+        let mut positions = vec![0u32; BANDS * n];
+        for b in 0..BANDS {
+            let starts = &mut starts[b * (VALUES + 1)..(b + 1) * (VALUES + 1)];
+            for e in &self.entries {
+                starts[band(e.hash, b) + 1] += 1;
+            }
+            for v in 0..VALUES {
+                starts[v + 1] += starts[v];
+            }
+            let mut next = starts[..VALUES].to_vec();
+            let positions = &mut positions[b * n..(b + 1) * n];
+            for (at, e) in self.entries.iter().enumerate() {
+                let slot = &mut next[band(e.hash, b)];
+                positions[*slot as usize] = at as u32;
+                *slot += 1;
+            }
+        }
+        self.starts = starts;
+        self.positions = positions;
+        self.built = n;
     }
 
     /// Forgets a case's hash (erasure).
@@ -162,20 +209,23 @@ impl PhashIndex {
     /// nearest first (then newest), one match per case.
     pub fn find(&self, hash: u128, user: u64) -> Vec<Match> {
         let mut best: HashMap<i64, u32> = HashMap::new();
-        for (b, buckets) in self.buckets.iter().enumerate() {
-            let Some(positions) = buckets.get(&band(hash, b)) else {
-                continue;
-            };
-            for &at in positions {
-                let e = &self.entries[at as usize];
-                let distance = (e.hash ^ hash).count_ones();
-                if distance > MAX_DISTANCE || e.user == user || self.erased.contains(&e.case_id) {
-                    continue;
-                }
+        let mut consider = |e: &Hashed| {
+            let distance = (e.hash ^ hash).count_ones();
+            if distance <= MAX_DISTANCE && e.user != user && !self.erased.contains(&e.case_id) {
                 let d = best.entry(e.case_id).or_insert(distance);
                 *d = (*d).min(distance);
             }
+        };
+        if self.built > 0 {
+            for b in 0..BANDS {
+                let v = b * (VALUES + 1) + band(hash, b);
+                let run = self.starts[v] as usize..self.starts[v + 1] as usize;
+                for &at in &self.positions[b * self.built..][run] {
+                    consider(&self.entries[at as usize]);
+                }
+            }
         }
+        self.entries[self.built..].iter().for_each(&mut consider);
         let mut out: Vec<Match> = best
             .into_iter()
             .map(|(case_id, distance)| Match { case_id, distance })
@@ -211,7 +261,6 @@ mod tests {
             x ^= x << 17;
             x
         };
-        let mut index = PhashIndex::new();
         let mut entries = Vec::new();
         let mut bases = Vec::new();
         for i in 0..50u32 {
@@ -227,7 +276,6 @@ mod tests {
                     user: u64::from(d % 2),
                     hash: h,
                 };
-                index.insert(e);
                 entries.push(e);
             }
         }
@@ -237,12 +285,21 @@ mod tests {
                 user: 7,
                 hash: (u128::from(next()) << 64) | u128::from(next()),
             };
-            index.insert(e);
             entries.push(e);
         }
+        // Half of it built into the bands, the other half added since (scanned one by one).
+        let (older, newer) = entries.split_at(entries.len() / 2);
+        let mut index = PhashIndex::from_entries(older.to_vec());
+        for e in newer {
+            index.insert(*e);
+        }
+        let built = PhashIndex::from_entries(entries.clone());
         let mut found = 0;
         for base in &bases {
             for user in [0, 1, 9] {
+                let mut got: Vec<i64> = built.find(*base, user).iter().map(|m| m.case_id).collect();
+                got.sort();
+                assert_eq!(got, linear(&entries, *base, user), "all built at once");
                 let mut got: Vec<i64> = index.find(*base, user).iter().map(|m| m.case_id).collect();
                 got.sort();
                 found += got.len();

@@ -263,6 +263,22 @@ impl Layout {
         }
     }
 
+    /// "KYC-… · page x / y" at the foot of every page (once all pages are laid out).
+    fn footers(&mut self, reference: &str) {
+        let total = self.pages.len();
+        for i in 0..total {
+            let text = format!("{reference} - page {} / {total}", i + 1);
+            let glyphs = self.glyphs(REGULAR, &text);
+            let x = PAGE_W - MARGIN - text_width(&glyphs, 8.0);
+            let c = &mut self.pages[i];
+            c.begin_text();
+            c.set_font(REGULAR, 8.0);
+            c.next_line(x, MARGIN / 2.0);
+            c.show(Str(&encoded(&glyphs)));
+            c.end_text();
+        }
+    }
+
     /// A row of images scaled to one height, with captions under them.
     fn images(&mut self, row: &[(usize, &Embedded)], height: f32) {
         self.room(height + 20.0);
@@ -276,7 +292,7 @@ impl Layout {
             c.transform([w, 0.0, 0.0, height, x, top - height]);
             c.x_object(Name(name.as_bytes()));
             c.restore_state();
-            let caption = self.glyphs(REGULAR, &img.name);
+            let caption = self.glyphs(REGULAR, &image_label(&img.name));
             self.text_at(x, top - height - 11.0, REGULAR, 8.0, &caption);
             x += w + 12.0;
         }
@@ -295,16 +311,60 @@ fn score_text(s: &Score) -> String {
     }
 }
 
+/// Who made a report, when, for which time zone, and the audit trail's state then.
+pub struct ReportMeta<'a> {
+    pub generated_by: &'a str,
+    /// RFC 3339.
+    pub generated_at: &'a str,
+    /// Times print in this offset (the reader's), with the zone named.
+    pub offset: time::UtcOffset,
+    /// The audit chain's head when the report was made (entry id and link), if any.
+    pub audit_head: Option<(i64, String)>,
+    /// The signed checkpoint line of that head, if one could be taken.
+    pub checkpoint: Option<&'a str>,
+}
+
+/// A human label for an image name (`front_page` → "Document front").
+pub fn image_label(name: &str) -> String {
+    match name {
+        "front_page" => "Document front".into(),
+        "back_page" => "Document back".into(),
+        "portrait_image" => "Document portrait".into(),
+        "selfie" => "Selfie (liveness)".into(),
+        "ghostportrait_image" => "Ghost portrait".into(),
+        "visualportrait_image" => "Portrait (visual zone)".into(),
+        other => humanize(other),
+    }
+}
+
+/// `face_mismatch` → "Face mismatch"; `case.note_added` → "Case note added".
+fn humanize(code: &str) -> String {
+    let text = code.replace(['_', '.', '-'], " ");
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => text,
+    }
+}
+
+/// Where an image goes in the report: faces first, then the document front before its back.
+fn image_rank(name: &str) -> usize {
+    ["portrait_image", "selfie", "front_page", "back_page"]
+        .iter()
+        .position(|n| *n == name)
+        .unwrap_or(4)
+}
+
 /// Renders the report. `images` are the case's images with their bytes (opened).
 pub fn case_pdf(
     detail: &CaseDetail,
     images: &[(ImageInfo, Vec<u8>)],
-    generated_by: &str,
-    generated_at: &str,
-    checkpoint: Option<&str>,
+    meta: &ReportMeta<'_>,
 ) -> Result<Vec<u8>, CoreError> {
     let s = &detail.summary;
-    let embedded: Vec<Embedded> = images.iter().filter_map(|(i, b)| embed(i, b)).collect();
+    let local = |t: &str| crate::timefmt::local_label(t, meta.offset);
+    let mut embedded: Vec<Embedded> = images.iter().filter_map(|(i, b)| embed(i, b)).collect();
+    embedded.sort_by_key(|e| image_rank(&e.name));
     let mut l = Layout::new();
     l.paragraph(BOLD, 18.0, 0.0, "KYC Desk case report");
     l.paragraph(
@@ -312,8 +372,10 @@ pub fn case_pdf(
         BODY,
         0.0,
         &format!(
-            "{} - generated {generated_at} by {generated_by}",
-            s.reference
+            "{} - generated {} by {}",
+            s.reference,
+            local(meta.generated_at),
+            meta.generated_by
         ),
     );
     l.heading("Case");
@@ -322,12 +384,15 @@ pub fn case_pdf(
     let answer = match &s.answer {
         Some(a) => format!(
             "result={} (by {}, at {}), user_id {}",
-            a.result, a.by, a.at, a.user_id
+            a.result,
+            a.by,
+            local(&a.at),
+            a.user_id
         ),
         None => "not answered yet".into(),
     };
     l.field("Ditto ID answer", &answer);
-    l.field("Received", &s.received_at);
+    l.field("Received", &local(&s.received_at));
     l.field("Requester id", &s.requester_id);
     l.field("User id", &s.user_id);
     if let Some(app) = &detail.app_id {
@@ -353,6 +418,7 @@ pub fn case_pdf(
     if !embedded.is_empty() {
         l.heading("Images");
         let faces = ["portrait_image", "selfie"];
+        // Faces side by side, then the rest two by two, the document front before its back.
         let (first, rest): (Vec<_>, Vec<_>) = embedded
             .iter()
             .enumerate()
@@ -365,7 +431,7 @@ pub fn case_pdf(
         }
     }
 
-    l.heading("Flags");
+    l.heading("Findings");
     if s.flags.is_empty() {
         l.paragraph(
             REGULAR,
@@ -383,7 +449,7 @@ pub fn case_pdf(
             REGULAR,
             BODY,
             0.0,
-            &format!("[{sev}] {}: {}", f.code, f.message),
+            &format!("{} - {}: {}", humanize(&sev), humanize(&f.code), f.message),
         );
     }
 
@@ -426,7 +492,12 @@ pub fn case_pdf(
     }
     for d in &detail.decisions {
         let who = d.by_user.clone().unwrap_or_else(|| d.by.clone());
-        let mut text = format!("{} {} by {who}", d.at, d.decision);
+        let verb = match d.decision.as_str() {
+            "approve" => "Approved",
+            "reject" => "Rejected",
+            other => other,
+        };
+        let mut text = format!("{} {verb} by {who}", local(&d.at));
         if !d.is_final {
             text += " (first approval, waiting for a second reviewer)";
         }
@@ -442,22 +513,43 @@ pub fn case_pdf(
         l.paragraph(REGULAR, BODY, 0.0, &text);
     }
 
+    l.heading("Internal notes");
+    if detail.notes.is_empty() {
+        l.paragraph(REGULAR, BODY, 0.0, "No notes.");
+    }
+    for n in &detail.notes {
+        let what = match &n.escalated_to {
+            Some(to) => format!("escalated to {to}"),
+            None => "note".into(),
+        };
+        l.paragraph(
+            BOLD,
+            BODY,
+            0.0,
+            &format!("{} {} by {}", local(&n.at), what, n.by),
+        );
+        l.paragraph(REGULAR, BODY, 12.0, &n.text);
+    }
+
     l.heading("Timeline");
     for e in &detail.timeline {
         l.paragraph(
             REGULAR,
             BODY,
             0.0,
-            &format!("{}  {}  {}", e.at, e.actor, e.action),
+            &format!("{}  {}  {}", local(&e.at), e.actor, humanize(&e.action)),
         );
     }
 
     l.heading("Audit trail");
+    if let Some((id, link)) = &meta.audit_head {
+        l.field("Chain head", &format!("entry {id}, link {link}"));
+    }
     l.paragraph(
         REGULAR,
         BODY,
         0.0,
-        &match checkpoint {
+        &match meta.checkpoint {
             Some(line) => format!(
                 "Signed {line}. It proves what the trail held when this report was made: \
                  kyc-desk audit verify checks it."
@@ -465,6 +557,14 @@ pub fn case_pdf(
             None => "No signed audit checkpoint was available.".into(),
         },
     );
+    l.paragraph(
+        REGULAR,
+        BODY,
+        0.0,
+        "This file's SHA-256 is recorded in the audit trail (case.report_exported, by the same \
+         person at the same time): a copy whose SHA-256 differs is not this report.",
+    );
+    l.footers(&s.reference);
     Ok(assemble(l.pages, l.fonts, &embedded, &s.reference))
 }
 
@@ -625,6 +725,31 @@ fn to_unicode(used: &std::collections::BTreeMap<u16, (char, f32)>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn images_go_faces_first_then_the_front_before_the_back() {
+        let mut names = vec![
+            "back_page",
+            "check-1-0-actual",
+            "front_page",
+            "selfie",
+            "portrait_image",
+        ];
+        names.sort_by_key(|n| image_rank(n));
+        assert_eq!(
+            names,
+            [
+                "portrait_image",
+                "selfie",
+                "front_page",
+                "back_page",
+                "check-1-0-actual"
+            ]
+        );
+        assert_eq!(image_label("back_page"), "Document back");
+        assert_eq!(image_label("check-1-0-actual"), "Check 1 0 actual");
+        assert_eq!(humanize("case.note_added"), "Case note added");
+    }
 
     #[test]
     fn every_letter_has_a_glyph_or_its_base_letter() {

@@ -33,6 +33,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/012_pending_erasures.sql"),
     include_str!("../migrations/013_keyed_audit.sql"),
     include_str!("../migrations/014_image_hashes.sql"),
+    include_str!("../migrations/015_notes.sql"),
 ];
 
 const READER_POOL: usize = 4;
@@ -230,6 +231,8 @@ pub struct CaseQuery {
     pub awaiting_second: bool,
     /// Only these cases (the ones Ditto ID waits on, filtered like the rest).
     pub ids: Option<Vec<i64>>,
+    /// On the first page, also count the matching cases (within [`COUNT_BUDGET`]).
+    pub count: bool,
     pub limit: u32,
     pub cursor: Option<i64>,
 }
@@ -244,7 +247,18 @@ pub struct CasePage {
     /// On the first page: pending cases the fallback answered (Ditto ID's window closed without
     /// a decision), oldest first: a reviewer must still look. Same filters as the list.
     pub needs_review: Vec<CaseSummary>,
+    /// On a counted first page: how many cases match the filters (at most [`TOTAL_CAP`]); None
+    /// when counting would have taken longer than [`COUNT_BUDGET`] (then `total_capped`).
+    pub total: Option<u32>,
+    /// More than [`TOTAL_CAP`] cases match ("1,000+"), or too many to count in time.
+    pub total_capped: bool,
 }
+
+/// The most cases a list counts ("1,000+" beyond: a reviewer needs the count of a narrowed list).
+pub const TOTAL_CAP: u32 = 1_000;
+/// How long a list may spend counting its matches: a count must not make the queue slow (past
+/// it, the page says "many").
+pub const COUNT_BUDGET: std::time::Duration = std::time::Duration::from_millis(10);
 
 const SUMMARY_COLS: &str =
     "cases.id, reference, requester_id, answer_user, status, received_at, case_keys.wrapped, \
@@ -385,7 +399,7 @@ fn flag_back(
 
 /// Reads every stored selfie hash into a new index (at open).
 fn load_selfies(conn: &Connection, vault: &Vault) -> Result<PhashIndex, CoreError> {
-    let mut index = PhashIndex::new();
+    let mut entries = Vec::new();
     let mut stmt = conn.prepare(
         "SELECT h.case_id, h.sealed, c.user_tag FROM image_hashes h JOIN cases c ON c.id = h.case_id",
     )?;
@@ -394,13 +408,35 @@ fn load_selfies(conn: &Connection, vault: &Vault) -> Result<PhashIndex, CoreErro
         let case_id: i64 = r.get(0)?;
         let sealed: Vec<u8> = r.get(1)?;
         let user: Option<Vec<u8>> = r.get(2)?;
-        index.insert(Hashed {
+        entries.push(Hashed {
             case_id,
             user: crate::phash::user_key(&user.unwrap_or_default()),
             hash: vault.open_image_hash(case_id, &sealed)?,
         });
     }
-    Ok(index)
+    Ok(PhashIndex::from_entries(entries))
+}
+
+/// Runs a `count(*)` query, giving up (None) once it has run for `budget`.
+fn count_within(
+    c: &Connection,
+    sql: &str,
+    args: &[rusqlite::types::Value],
+    budget: std::time::Duration,
+) -> Result<Option<u32>, CoreError> {
+    let deadline = std::time::Instant::now() + budget;
+    c.progress_handler(1000, Some(move || std::time::Instant::now() > deadline));
+    let counted = c.query_row(sql, rusqlite::params_from_iter(args.iter()), |r| r.get(0));
+    c.progress_handler(1000, None::<fn() -> bool>);
+    match counted {
+        Ok(n) => Ok(Some(n)),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::OperationInterrupted =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn sealed_err(e: CoreError) -> rusqlite::Error {
@@ -557,7 +593,7 @@ impl Store {
         &self.vault
     }
 
-    fn write<T>(
+    pub(crate) fn write<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, CoreError>,
     ) -> Result<T, CoreError> {
@@ -568,7 +604,10 @@ impl Store {
         f(&mut conn)
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, CoreError>) -> Result<T, CoreError> {
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, CoreError>,
+    ) -> Result<T, CoreError> {
         let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
         let conn = match pooled {
             Some(c) => c,
@@ -861,6 +900,15 @@ impl Store {
                                   OR user_tag = ?{user} OR {by_tags})"
             );
         }
+        // The first page also says how many cases match, counted up to a cap (a count must not
+        // cost more than the page).
+        let count_sql = (q.count && q.cursor.is_none()).then(|| {
+            let filters = &sql[sql.find(" WHERE 1=1").unwrap_or(0)..];
+            format!(
+                "SELECT count(*) FROM (SELECT 1 FROM cases{filters} LIMIT {})",
+                TOTAL_CAP + 1
+            )
+        });
         if let Some(cursor) = q.cursor {
             args.push(cursor.into());
             sql += &format!(
@@ -888,11 +936,20 @@ impl Store {
             } else {
                 None
             };
+            let (total, total_capped) = match &count_sql {
+                Some(count) => match count_within(c, count, &args, COUNT_BUDGET)? {
+                    Some(n) => (Some(n.min(TOTAL_CAP)), n > TOTAL_CAP),
+                    None => (None, true),
+                },
+                None => (None, false),
+            };
             Ok(CasePage {
                 cases,
                 next,
                 held: Vec::new(),
                 needs_review: Vec::new(),
+                total,
+                total_capped,
             })
         })
     }
@@ -925,7 +982,12 @@ impl Store {
     }
 
     /// The case's data key, unwrapped; NotFound once the case is erased.
-    fn case_key(&self, c: &Connection, id: i64) -> Result<CaseKey, CoreError> {
+    /// A case's summary read on `c` (inside a write, after its commit).
+    pub(crate) fn summary_in(&self, c: &Connection, id: i64) -> Result<CaseSummary, CoreError> {
+        summary(c, &self.vault, id)
+    }
+
+    pub(crate) fn case_key(&self, c: &Connection, id: i64) -> Result<CaseKey, CoreError> {
         case_key_in(c, &self.vault, id)
     }
 
@@ -1928,6 +1990,21 @@ mod tests {
         assert!(next.id > first.id);
     }
 
+    /// A count that would run past its budget gives up (the page then says "many") and leaves
+    /// the connection usable; within budget it is exact.
+    #[test]
+    fn a_count_stops_at_its_budget() {
+        let c = Connection::open_in_memory().unwrap();
+        let sql = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 2000000) \
+                   SELECT count(*) FROM n";
+        let none = count_within(&c, sql, &[], std::time::Duration::ZERO).unwrap();
+        assert_eq!(none, None);
+        let all = count_within(&c, sql, &[], std::time::Duration::from_secs(60)).unwrap();
+        assert_eq!(all, Some(2_000_000));
+        let one: i64 = c.query_row("SELECT 1", [], |r| r.get(0)).unwrap();
+        assert_eq!(one, 1, "the handler is gone afterwards");
+    }
+
     /// The store adds the history flags itself, inside the insert: a caller that computed none
     /// (as two simultaneous submissions would have, each before the other was stored) still gets
     /// `document_reused` on the second case of one document.
@@ -1957,19 +2034,28 @@ mod tests {
         let second = insert(&twin);
         assert_eq!(codes(&second), ["document_reused", "selfie_reused"]);
         assert!(second.flags[0].message.contains(&first.reference));
-        assert_eq!(second.flags[1].cases, std::slice::from_ref(&first.reference));
+        assert_eq!(
+            second.flags[1].cases,
+            std::slice::from_ref(&first.reference)
+        );
         assert_eq!(second.flags[1].severity, crate::checks::Severity::Error);
         // The earlier case is flagged back, naming the new one.
         let first_now = store.summary(first.id).unwrap();
         assert_eq!(codes(&first_now), ["document_reused", "selfie_reused"]);
-        assert_eq!(first_now.flags[0].cases, std::slice::from_ref(&second.reference));
+        assert_eq!(
+            first_now.flags[0].cases,
+            std::slice::from_ref(&second.reference)
+        );
         // The same user again: only the other user's case counts as reuse.
         let third = insert(&again);
         assert_eq!(
             codes(&third),
             ["document_reused", "selfie_reused", "user_seen_before"]
         );
-        assert_eq!(third.flags[1].cases, std::slice::from_ref(&second.reference));
+        assert_eq!(
+            third.flags[1].cases,
+            std::slice::from_ref(&second.reference)
+        );
         let second_now = store.summary(second.id).unwrap();
         let selfie = second_now
             .flags

@@ -21,6 +21,36 @@ pub fn rfc3339(ms: i64) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
+/// The offset a reader's clock is at, in minutes east of UTC, checked (UTC-14:00 to UTC+14:00).
+pub fn utc_offset(minutes: i32) -> Option<time::UtcOffset> {
+    if !(-14 * 60..=14 * 60).contains(&minutes) {
+        return None;
+    }
+    time::UtcOffset::from_whole_seconds(minutes * 60).ok()
+}
+
+/// An RFC 3339 instant as a reader's local time with its zone: `2026-11-29 17:33:47 UTC+02:00`
+/// (the text itself when it is not RFC 3339).
+pub fn local_label(text: &str, offset: time::UtcOffset) -> String {
+    let Ok(t) = OffsetDateTime::parse(text.trim(), &Rfc3339) else {
+        return text.to_string();
+    };
+    let t = t.to_offset(offset);
+    let (h, m, _) = offset.as_hms();
+    let sign = if offset.is_negative() { '-' } else { '+' };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC{sign}{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        h.unsigned_abs(),
+        m.unsigned_abs()
+    )
+}
+
 pub fn year_of(ms: i64) -> i32 {
     at(ms).year()
 }
@@ -50,6 +80,24 @@ pub fn today() -> (i32, u32, u32) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn local_labels_carry_their_zone() {
+        let at = "2025-11-25T23:30:05.123Z";
+        for (minutes, want) in [
+            (0, "2025-11-25 23:30:05 UTC+00:00"),
+            (120, "2025-11-26 01:30:05 UTC+02:00"),
+            (-330, "2025-11-25 18:00:05 UTC-05:30"),
+            (345, "2025-11-26 05:15:05 UTC+05:45"),
+        ] {
+            let offset = super::utc_offset(minutes).unwrap();
+            assert_eq!(super::local_label(at, offset), want, "{minutes}");
+        }
+        assert!(super::utc_offset(15 * 60).is_none());
+        assert!(super::utc_offset(-14 * 60 - 1).is_none());
+        let utc = super::utc_offset(0).unwrap();
+        assert_eq!(super::local_label("not a time", utc), "not a time");
+    }
+
     #[test]
     fn formats_utc() {
         assert_eq!(

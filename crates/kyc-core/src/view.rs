@@ -12,6 +12,52 @@ use crate::ingest;
 use crate::model::{Check, Document, Payload};
 use crate::store::{CaseSummary, DecisionRecord, ImageInfo, Store};
 
+/// The MRZ as read, with each check digit's place and verdict (the desk marks the failing ones).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MrzView {
+    /// The lines as read (upper case, no separators).
+    pub lines: Vec<String>,
+    pub checks: Vec<MrzDigit>,
+}
+
+/// One MRZ check digit: which field it guards, where it is printed, and what it should be.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MrzDigit {
+    /// "document number", "date of birth", "date of expiry", "optional data" or "composite".
+    pub field: String,
+    /// Line and column of the printed digit, from 0.
+    pub line: usize,
+    pub column: usize,
+    pub found: String,
+    pub expected: String,
+    pub ok: bool,
+}
+
+/// The MRZ of the fields (the final value of "MRZ lines"), if it parses.
+pub fn mrz_view(fields: &[FieldRow]) -> Option<MrzView> {
+    let text = fields
+        .iter()
+        .find(|f| f.name == "MRZ lines")?
+        .value
+        .as_deref()?;
+    let m = crate::mrz::parse(text).ok()?;
+    Some(MrzView {
+        checks: m
+            .checks
+            .iter()
+            .map(|c| MrzDigit {
+                field: c.field.to_string(),
+                line: c.at.0,
+                column: c.at.1,
+                found: c.found.to_string(),
+                expected: c.expected.to_string(),
+                ok: c.ok(),
+            })
+            .collect(),
+        lines: m.lines,
+    })
+}
+
 /// One identity field with its value as read from each source.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FieldRow {
@@ -66,6 +112,11 @@ pub struct CaseDetail {
     pub history: Vec<CaseSummary>,
     /// What happened to the case (from the audit trail), oldest first.
     pub timeline: Vec<crate::audit::AuditEntry>,
+    /// The MRZ as read with its check digits, when the fields hold one that parses.
+    pub mrz: Option<MrzView>,
+    /// Internal notes and escalations, oldest first (the timeline's `case.note_added` and
+    /// `case.escalated` entries name them by id).
+    pub notes: Vec<crate::notes::Note>,
     /// The reject reasons its findings suggest (`decision.reasons[].flags`): reject mode starts
     /// with them ticked.
     pub suggested_reasons: Vec<String>,
@@ -324,6 +375,7 @@ pub fn detail(store: &Store, key: &str, policy: &DecisionConfig) -> Result<CaseD
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|code| source_name(&code.to_ascii_uppercase()));
+    let rows = fields(&payload);
     Ok(CaseDetail {
         app_id: payload.request_info.as_ref().and_then(|r| r.app_id.clone()),
         portrait_source,
@@ -335,11 +387,13 @@ pub fn detail(store: &Store, key: &str, policy: &DecisionConfig) -> Result<CaseD
             .and_then(|k| k.face_matcher_result.as_ref())
             .and_then(|f| f.score_percent)
             .map(|n| n.0),
-        fields: fields(&payload),
+        mrz: mrz_view(&rows),
+        fields: rows,
         document,
         images: store.images(id)?,
         decisions: store.decisions(id)?,
         timeline: store.timeline(id)?,
+        notes: store.notes(id)?,
         suggested_reasons: crate::checks::suggested_reasons(&summary.flags, &policy.reasons),
         history: store
             .list(&crate::store::CaseQuery {

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use futures::Stream;
+use kyc_core::audit::AuditFilter;
 use kyc_core::desk::{blocking, Desk};
 use kyc_core::guard::{LoginGuard, SetupCode};
 use kyc_core::store::{CaseQuery, NewDecision};
@@ -138,6 +139,9 @@ pub fn router(state: Arc<ReviewState>, hosts: HostAllowList) -> Router {
         .route("/api/cases/{id}/images/{name}", get(case_image))
         .route("/api/cases/{id}/decision", post(decide))
         .route("/api/cases/{id}/assign", post(assign))
+        .route("/api/cases/{id}/notes", post(add_note))
+        .route("/api/cases/{id}/escalate", post(escalate))
+        .route("/api/supervisors", get(supervisors))
         .route("/api/cases/{id}/presence", put(present).delete(absent))
         .route("/api/presence", get(presence))
         .route("/api/cases/{id}/report.pdf", get(case_report))
@@ -146,6 +150,7 @@ pub fn router(state: Arc<ReviewState>, hosts: HostAllowList) -> Router {
         .route("/api/cases/{id}/erase", post(erase))
         .route("/api/audit", get(audit_trail))
         .route("/api/audit/verify", get(audit_verify))
+        .route("/api/audit/export.csv", get(export_audit))
         .route("/api/events", get(events))
         .route("/api/settings", get(settings))
         .route("/api/setup", get(setup_status).post(setup))
@@ -466,6 +471,7 @@ async fn list_cases(
                     }),
                     awaiting_second: p.awaiting_second.unwrap_or(false),
                     ids: None,
+                    count: false,
                     limit: p.limit.unwrap_or(50),
                     cursor,
                 },
@@ -780,6 +786,61 @@ async fn assign(
     Ok(Json(st.desk.assign(&id, body.to.as_deref(), &user).await?))
 }
 
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NoteBody {
+    /// The note (sealed at rest; at most 4,000 characters).
+    text: String,
+}
+
+/// Adds an internal note to a case (anyone who may decide; audited as `case.note_added`).
+#[utoipa::path(post, path = "/api/cases/{id}/notes", tag = "review", security(("session" = [])),
+    params(("id" = String, Path)), request_body = NoteBody,
+    responses((status = 200, body = kyc_core::view::CaseDetail), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn add_note(
+    State(st): St,
+    Reviewer(user): Reviewer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<NoteBody>,
+) -> Result<Json<kyc_core::view::CaseDetail>, ServerError> {
+    Ok(Json(st.desk.add_note(&id, &user, body.text).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct EscalateBody {
+    /// The supervisor or admin the case goes to (see `/api/supervisors`).
+    to: String,
+    /// Why (kept as a note, sealed at rest).
+    reason: String,
+}
+
+/// Escalates a pending case to a supervisor: assigns it to them and keeps the reason as a note
+/// (audited as `case.escalated`).
+#[utoipa::path(post, path = "/api/cases/{id}/escalate", tag = "review", security(("session" = [])),
+    params(("id" = String, Path)), request_body = EscalateBody,
+    responses((status = 200, body = kyc_core::view::CaseDetail), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody, description = "Already decided")))]
+async fn escalate(
+    State(st): St,
+    Reviewer(user): Reviewer,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<EscalateBody>,
+) -> Result<Json<kyc_core::view::CaseDetail>, ServerError> {
+    Ok(Json(
+        st.desk.escalate(&id, &user, body.to, body.reason).await?,
+    ))
+}
+
+/// The active supervisors and admins, whom a case can be escalated to.
+#[utoipa::path(get, path = "/api/supervisors", tag = "review", security(("session" = [])),
+    responses((status = 200, body = Vec<String>)))]
+async fn supervisors(
+    State(st): St,
+    Reviewer(_user): Reviewer,
+) -> Result<Json<Vec<String>>, ServerError> {
+    Ok(Json(st.desk.supervisors().await?))
+}
+
 /// A numeric case id from the path (presence is kept by id).
 fn numeric_id(id: &str) -> Result<i64, ServerError> {
     id.parse::<i64>()
@@ -862,11 +923,45 @@ struct AuditParams {
     limit: Option<u32>,
     actor: Option<String>,
     action: Option<String>,
+    /// YYYY-MM-DD (UTC days, both included).
+    from: Option<String>,
+    to: Option<String>,
+    /// A case id or reference.
+    case: Option<String>,
+}
+
+/// The audit filter of a page or an export, its dates and case checked.
+async fn audit_filter(st: &ReviewState, p: &AuditParams) -> Result<AuditFilter, ServerError> {
+    let day = |v: &Option<String>, name: &str, end: bool| -> Result<Option<i64>, ServerError> {
+        match non_empty(v.clone()) {
+            None => Ok(None),
+            Some(t) => kyc_core::timefmt::parse_ms(&t, end)
+                .filter(|_| t.trim().len() == 10)
+                .map(Some)
+                .ok_or_else(|| ServerError::BadRequest(format!("{name}: use YYYY-MM-DD"))),
+        }
+    };
+    let case_id = match non_empty(p.case.clone()) {
+        None => None,
+        Some(key) => {
+            let store = st.desk.store().clone();
+            Some(blocking(move || store.resolve(key.trim())).await?)
+        }
+    };
+    Ok(AuditFilter {
+        actor: non_empty(p.actor.clone()),
+        action: non_empty(p.action.clone()),
+        from_ms: day(&p.from, "from", false)?,
+        to_ms: day(&p.to, "to", true)?,
+        case_id,
+    })
 }
 
 /// The whole audit trail, newest first (auditors and admins); `next` pages further back.
 #[utoipa::path(get, path = "/api/audit", tag = "review", security(("session" = [])),
-    params(("before" = Option<i64>, Query), ("limit" = Option<u32>, Query), ("actor" = Option<String>, Query), ("action" = Option<String>, Query)),
+    params(("before" = Option<i64>, Query), ("limit" = Option<u32>, Query), ("actor" = Option<String>, Query), ("action" = Option<String>, Query),
+        ("from" = Option<String>, Query, description = "YYYY-MM-DD (UTC)"), ("to" = Option<String>, Query, description = "YYYY-MM-DD (UTC), included"),
+        ("case" = Option<String>, Query, description = "a case id or reference")),
     responses((status = 200, description = "`{entries: [AuditEntry], next}`"), (status = 403, body = ErrorBody)))]
 async fn audit_trail(
     State(st): St,
@@ -874,16 +969,64 @@ async fn audit_trail(
     Query(p): Query<AuditParams>,
 ) -> Result<Json<Value>, ServerError> {
     allow(&user, Permission::ReadAudit)?;
+    let filter = audit_filter(&st, &p).await?;
     let store = st.desk.store().clone();
     let limit = p.limit.unwrap_or(100).clamp(1, 500);
-    let entries = blocking(move || {
-        store.audit_page(p.before, limit, p.actor.as_deref(), p.action.as_deref())
-    })
-    .await?;
+    let entries = blocking(move || store.audit_page(p.before, limit, &filter)).await?;
     let next = (entries.len() == limit as usize)
         .then(|| entries.last().map(|e| e.id))
         .flatten();
     Ok(Json(json!({ "entries": entries, "next": next })))
+}
+
+/// The audit trail as CSV, oldest first, filtered like the page (auditors and admins); the export
+/// is itself audited, and the file ends with a signed checkpoint of the chain's head.
+#[utoipa::path(get, path = "/api/audit/export.csv", tag = "review", security(("session" = [])),
+    params(("actor" = Option<String>, Query), ("action" = Option<String>, Query),
+        ("from" = Option<String>, Query, description = "YYYY-MM-DD (UTC)"), ("to" = Option<String>, Query, description = "YYYY-MM-DD (UTC), included"),
+        ("case" = Option<String>, Query, description = "a case id or reference")),
+    responses((status = 200, content_type = "text/csv", description = "id, at, actor, action, case_id, reference, detail (JSON)"), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn export_audit(
+    State(st): St,
+    Reviewer(user): Reviewer,
+    Query(p): Query<AuditParams>,
+) -> Result<Response, ServerError> {
+    allow(&user, Permission::ReadAudit)?;
+    let filter = audit_filter(&st, &p).await?;
+    let store = st.desk.store().clone();
+    let noted = json!({"from": p.from, "to": p.to, "actor": filter.actor, "action": filter.action, "case": filter.case_id});
+    blocking(move || store.audit(&user.name, "export.audit", None, noted)).await?;
+    let checkpoint = st.desk.current_checkpoint().await?.map(|c| c.line());
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(8);
+    let store = st.desk.store().clone();
+    tokio::task::spawn_blocking(move || {
+        match kyc_core::export::audit_csv(&store, &filter, |chunk| {
+            tx.blocking_send(Ok(chunk)).is_ok()
+        }) {
+            Ok(_) => {
+                if let Some(line) = &checkpoint {
+                    let _ = tx.blocking_send(Ok(format!("# {line}\n").into_bytes()));
+                }
+            }
+            Err(e) => {
+                tracing::error!("audit export failed: {e}");
+                let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
+            }
+        }
+    });
+    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"kyc-audit-trail.csv\"".to_string(),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// Checks the audit trail's hash chain now (auditors and admins).
@@ -904,16 +1047,27 @@ async fn audit_verify(State(st): St, Reviewer(user): Reviewer) -> Result<Json<Va
     }))
 }
 
-/// The PDF case report, as a download (`Content-Disposition: attachment`); audited.
+#[derive(Deserialize)]
+struct ReportParams {
+    /// The reader's clock: minutes east of UTC (JavaScript: `-new Date().getTimezoneOffset()`).
+    utc_offset: Option<i32>,
+}
+
+/// The PDF case report, as a download (`Content-Disposition: attachment`); audited with the
+/// file's SHA-256 (also in `X-Report-SHA256`).
 #[utoipa::path(get, path = "/api/cases/{id}/report.pdf", tag = "review", security(("session" = [])),
-    params(("id" = String, Path)),
-    responses((status = 200, content_type = "application/pdf", description = "The case report"), (status = 404, body = ErrorBody)))]
+    params(("id" = String, Path), ("utc_offset" = Option<i32>, Query, description = "times in the report in this offset, minutes east of UTC (-840..840); default UTC")),
+    responses((status = 200, content_type = "application/pdf", description = "The case report"), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn case_report(
     State(st): St,
     Reviewer(user): Reviewer,
     Path(id): Path<String>,
+    Query(q): Query<ReportParams>,
 ) -> Result<Response, ServerError> {
-    let (file_name, pdf) = st.desk.report(&id, &user.name).await?;
+    let offset = kyc_core::timefmt::utc_offset(q.utc_offset.unwrap_or(0)).ok_or_else(|| {
+        ServerError::BadRequest("utc_offset: minutes east of UTC, from -840 to 840".into())
+    })?;
+    let (file_name, pdf, sha256) = st.desk.report(&id, &user.name, offset).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_string()),
@@ -922,6 +1076,7 @@ async fn case_report(
                 format!("attachment; filename=\"{file_name}\""),
             ),
             (header::CACHE_CONTROL, "no-store".to_string()),
+            (header::HeaderName::from_static("x-report-sha256"), sha256),
         ],
         pdf,
     )

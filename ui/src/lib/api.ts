@@ -45,9 +45,19 @@ export interface CaseDetail extends CaseSummary {
   app_id: string | null; portrait_source: string | null; face_match: Score; liveness: Score; face_score_percent: number | null;
   document: DocumentView | null; fields: FieldRow[]; images: ImageInfo[]; decisions: DecisionRecord[];
   history: CaseSummary[]; timeline: AuditEntry[]; raw: unknown; suggested_reasons: string[];
+  notes?: Note[];
+  /** The MRZ as read, with where each check digit is and whether it holds. */
+  mrz?: { lines: string[]; checks: MrzDigit[] } | null;
 }
-export interface AuditEntry { id: number; at: string; actor: string; action: string; case_id: number | null; detail: Record<string, unknown> }
-export interface CasePage { cases: CaseSummary[]; next: string | null; held: CaseSummary[]; needs_review?: CaseSummary[] }
+export interface MrzDigit { field: string; line: number; column: number; found: string; expected: string; ok: boolean }
+/** An internal note or an escalation (then `escalated_to` names the supervisor). */
+export interface Note { id: number; kind: "note" | "escalation"; by: string; escalated_to: string | null; at: string; text: string }
+export interface AuditEntry { id: number; at: string; actor: string; action: string; case_id: number | null; reference?: string | null; detail: Record<string, unknown> }
+export interface CasePage {
+  cases: CaseSummary[]; next: string | null; held: CaseSummary[]; needs_review?: CaseSummary[];
+  /** First page: how many cases match (at most 1,000; `total_capped`: more, or null and capped: too many to count at once). */
+  total?: number | null; total_capped?: boolean;
+}
 export interface Reason { code: string; label: string; flags?: string[] }
 export interface Settings {
   receiver_url: string; tls_fingerprint: string; tls_self_signed: boolean; auth_mode: string; token_url: string | null;
@@ -254,6 +264,9 @@ export function subscribe(onEvent: (e: DeskEvent) => void, onState: (live: boole
 /** A heartbeat of the case open here (every few seconds while it stays open), and its closing. */
 export const present = (id: number) => call<void>("PUT", `/api/cases/${id}/presence`);
 export const absent = (id: number) => call<void>("DELETE", `/api/cases/${id}/presence`);
+export const addNote = (id: number, text: string) => call<CaseDetail>("POST", `/api/cases/${id}/notes`, { text });
+export const escalate = (id: number, to: string, reason: string) => call<CaseDetail>("POST", `/api/cases/${id}/escalate`, { to, reason });
+export const supervisors = () => call<string[]>("GET", "/api/supervisors");
 export const assign = (id: number, to: string | null) => call<CaseSummary>("POST", `/api/cases/${id}/assign`, { to });
 export const erase = (id: number, reason: string) => call<{ erased: string }>("POST", `/api/cases/${id}/erase`, { reason });
 export function stats(from?: string, to?: string): Promise<Stats> {
@@ -262,13 +275,21 @@ export function stats(from?: string, to?: string): Promise<Stats> {
   if (to) qs.set("to", to);
   return call<Stats>("GET", `/api/stats?${qs}`);
 }
-export function auditTrail(p: { before?: number; actor?: string; action?: string; limit?: number } = {}): Promise<AuditPage> {
+/** What the audit page and its CSV export are narrowed to. */
+export interface AuditFilters { actor?: string; action?: string; from?: string; to?: string; case?: string }
+export function auditCsvPath(p: AuditFilters = {}): string {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(p)) if (v !== undefined && v !== "") qs.set(k, String(v));
+  return `/api/audit/export.csv?${qs}`;
+}
+export function auditTrail(p: AuditFilters & { before?: number; limit?: number } = {}): Promise<AuditPage> {
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(p)) if (v !== undefined && v !== "") qs.set(k, String(v));
   return call<AuditPage>("GET", `/api/audit?${qs}`);
 }
 export const verifyAudit = () => call<AuditVerdict>("GET", "/api/audit/verify");
-export const reportPath = (id: number) => `/api/cases/${id}/report.pdf`;
+/** The case report, its times in this browser's time zone. */
+export const reportPath = (id: number) => `/api/cases/${id}/report.pdf?utc_offset=${-new Date().getTimezoneOffset()}`;
 export function decisionsCsvPath(from?: string, to?: string): string {
   const qs = new URLSearchParams();
   if (from) qs.set("from", from);
@@ -280,7 +301,8 @@ export function decisionsCsvPath(from?: string, to?: string): string {
 export interface Progress { bytes: number; rows?: number; total?: number }
 
 /** What `download` did: saved (desktop: where), handed to the browser, or cancelled in the dialog. */
-export type Saved = { kind: "saved"; path: string } | { kind: "downloaded"; name: string } | { kind: "cancelled" };
+/** Where a download went, and the SHA-256 the server recorded for it (reports). */
+export type Saved = ({ kind: "saved"; path: string } | { kind: "downloaded"; name: string } | { kind: "cancelled" }) & { sha256?: string };
 
 
 /**
@@ -293,6 +315,7 @@ export async function download(path: string, onProgress?: (p: Progress) => void)
   const resp = await fetch(path, { headers, credentials: "same-origin" });
   if (!resp.ok) throw await failure(resp, path);
   const name = /filename="([^"]+)"/.exec(resp.headers.get("content-disposition") ?? "")?.[1] ?? "download";
+  const sha256 = resp.headers.get("x-report-sha256") ?? undefined;
   const mime = resp.headers.get("content-type") ?? "application/octet-stream";
   const totalHeader = resp.headers.get("x-export-rows");
   const total = totalHeader === null ? undefined : Number(totalHeader);
@@ -313,12 +336,12 @@ export async function download(path: string, onProgress?: (p: Progress) => void)
   const t = tauri();
   if (t) {
     const path = await t.invoke("save_file", all, { headers: { "x-file-name": encodeURIComponent(name) } });
-    return path ? { kind: "saved", path: String(path) } : { kind: "cancelled" };
+    return path ? { kind: "saved", path: String(path), sha256 } : { kind: "cancelled" };
   }
   const url = URL.createObjectURL(new Blob([all], { type: mime }));
   const a = document.createElement("a");
   a.href = url; a.download = name;
   document.body.appendChild(a); a.click(); a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
-  return { kind: "downloaded", name };
+  return { kind: "downloaded", name, sha256 };
 }

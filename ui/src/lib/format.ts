@@ -1,7 +1,27 @@
 // Small display helpers shared by the desk's views.
+import { dateFormat } from "./prefs";
 
-export const fmtTime = (iso: string) =>
-  new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium", hourCycle: "h23" });
+const pad = (n: number) => String(n).padStart(2, "0");
+
+/** A calendar date in the one format the desk uses (Settings → Appearance), local time. */
+export function fmtDate(d: Date): string {
+  if (dateFormat() === "iso") return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  return d.toLocaleDateString(undefined, { year: "numeric", month: "2-digit", day: "2-digit" });
+}
+
+/** A moment as date and time (24 h, seconds), local time. */
+export function fmtTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${fmtDate(d)} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** A UTC calendar day (YYYY-MM-DD, as the server counts days) in the desk's date format. */
+export function fmtDay(day: string): string {
+  const [y, m, d] = day.split("-").map(Number);
+  if (!y || !m || !d) return day;
+  return fmtDate(new Date(y, m - 1, d));
+}
 export const fmtScore = (v: number | null | undefined) =>
   v === null || v === undefined ? "—" : String(Math.round(v * 1000) / 1000);
 export const secondsLeft = (iso: string | undefined, now: number): number | null => {
@@ -20,6 +40,38 @@ export function fmtAge(iso: string, now: number): string {
   if (m < 48 * 60) return `${Math.floor(m / 60)} h`;
   return `${Math.floor(m / 1440)} d`;
 }
+/** One root cause: KYC Desk's finding and Ditto ID's verdicts that restate it. */
+export interface FindingGroup<T> { lead: T; restated: T[] }
+
+/** Which of KYC Desk's findings a restatement of Ditto ID's is about, by the words it uses. */
+const TOPICS: [RegExp, RegExp][] = [
+  [/^mrz_/, /\bmrz\b|check digit|machine.readable/i],
+  [/^document_expir/, /expir/i],
+  [/^(date_|under_age)/, /\bdate\b|birth/i],
+  [/^face_/, /\bface\b|portrait|similar/i],
+  [/^liveness_/, /liveness|live\b/i],
+  [/^nfc_/, /\bnfc\b|chip|rfid/i],
+];
+
+/**
+ * The findings grouped by root cause: each of KYC Desk's own findings leads, and Ditto ID's
+ * restatements (its overall status, its error, a failed check, a field it marked ERROR) fold under
+ * the finding they are about, or else under the first error (warning) KYC Desk raised; a
+ * restatement with nothing to fold under leads its own group. Most specific first.
+ */
+export function groupFindings<T extends { code: string; severity: string; message: string }>(flags: T[]): FindingGroup<T>[] {
+  const ordered = specificFirst(flags);
+  const groups: FindingGroup<T>[] = ordered.filter((f) => !RESTATEMENTS.includes(f.code)).map((lead) => ({ lead, restated: [] }));
+  const fallback = groups.find((g) => g.lead.severity === "error") ?? groups.find((g) => g.lead.severity === "warning");
+  for (const f of ordered.filter((f) => RESTATEMENTS.includes(f.code))) {
+    const about = groups.find((g) => TOPICS.some(([code, words]) => code.test(g.lead.code) && words.test(f.message)));
+    const home = about ?? fallback;
+    if (home) home.restated.push(f);
+    else groups.push({ lead: f, restated: [] });
+  }
+  return groups;
+}
+
 /** KYC Desk's own findings before Ditto ID's restatements of them, errors before warnings. */
 const RESTATEMENTS = ["document_status", "ditto_error", "check_failed", "field_status"];
 export function specificFirst<T extends { code: string; severity: string }>(flags: T[]): T[] {

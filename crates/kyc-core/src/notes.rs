@@ -1,0 +1,199 @@
+//! Internal notes on a case and escalations to a supervisor: the text sealed under the case key,
+//! the fact audited in the same transaction (`case.note_added`, `case.escalated`), never the text.
+
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+
+use crate::error::CoreError;
+use crate::store::{CaseSummary, Store};
+use crate::timefmt::{now_ms, rfc3339};
+use crate::users::{Permission, Role};
+
+/// The longest note, in characters.
+pub const MAX_NOTE_CHARS: usize = 4000;
+
+/// One note as the desk shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Note {
+    pub id: i64,
+    /// `note`, or `escalation` (then `escalated_to` names the supervisor).
+    pub kind: String,
+    pub by: String,
+    pub escalated_to: Option<String>,
+    pub at: String,
+    pub text: String,
+}
+
+/// A note's text, checked: something to say, within [`MAX_NOTE_CHARS`], no control characters
+/// but line breaks and tabs.
+pub fn check_text(field: &str, text: &str) -> Result<String, CoreError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(CoreError::BadRequest(format!(
+            "{field}: write what the note says"
+        )));
+    }
+    if text.chars().count() > MAX_NOTE_CHARS {
+        return Err(CoreError::BadRequest(format!(
+            "{field}: at most {MAX_NOTE_CHARS} characters"
+        )));
+    }
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(CoreError::BadRequest(format!(
+            "{field}: control characters are not allowed"
+        )));
+    }
+    Ok(text.to_string())
+}
+
+fn note_field(id: i64) -> String {
+    format!("note/{id}")
+}
+
+impl Store {
+    /// Adds a note to case `id` by `by`; with `escalate_to`, the case (still pending) is also
+    /// assigned to that supervisor or admin and the note says why. One transaction.
+    pub fn add_note(
+        &self,
+        id: i64,
+        by: &str,
+        text: &str,
+        escalate_to: Option<&str>,
+    ) -> Result<CaseSummary, CoreError> {
+        let text = check_text(
+            if escalate_to.is_some() {
+                "reason"
+            } else {
+                "text"
+            },
+            text,
+        )?;
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let status: String = tx
+                .query_row("SELECT status FROM cases WHERE id = ?1", [id], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
+            if let Some(to) = escalate_to {
+                if status != "pending" {
+                    return Err(CoreError::AlreadyDecided(id.to_string()));
+                }
+                let role: Option<(String, Option<i64>)> = tx
+                    .query_row(
+                        "SELECT role, disabled_at FROM users WHERE name = ?1",
+                        [to],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()?;
+                let supervisor = matches!(&role, Some((r, None))
+                    if r.parse::<Role>().is_ok_and(|r| r.may(Permission::Reassign) && r.may(Permission::Decide)));
+                if !supervisor {
+                    return Err(CoreError::BadRequest(format!(
+                        "to: {to:?} is not an active supervisor or admin"
+                    )));
+                }
+                tx.execute("UPDATE cases SET assignee = ?2 WHERE id = ?1", params![id, to])?;
+            }
+            let key = self.case_key(&tx, id)?;
+            let kind = if escalate_to.is_some() { "escalation" } else { "note" };
+            let note_id: i64 = tx.query_row(
+                "INSERT INTO notes (case_id, kind, by_user, escalated_to, created_at, text_sealed) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, x'') RETURNING id",
+                params![id, kind, by, escalate_to, now_ms()],
+                |r| r.get(0),
+            )?;
+            tx.execute(
+                "UPDATE notes SET text_sealed = ?2 WHERE id = ?1",
+                params![note_id, key.seal(&note_field(note_id), text.as_bytes())],
+            )?;
+            let (action, details) = match escalate_to {
+                Some(to) => ("case.escalated", serde_json::json!({"to": to, "note": note_id})),
+                None => ("case.note_added", serde_json::json!({"note": note_id})),
+            };
+            crate::audit::append(&tx, self.vault(), by, action, Some(id), &details)?;
+            tx.commit()?;
+            self.summary_in(conn, id)
+        })
+    }
+
+    /// The notes of case `id`, oldest first.
+    pub fn notes(&self, id: i64) -> Result<Vec<Note>, CoreError> {
+        self.read(|c| {
+            let key = self.case_key(c, id)?;
+            let mut stmt = c.prepare(
+                "SELECT id, kind, by_user, escalated_to, created_at, text_sealed FROM notes \
+                 WHERE case_id = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, Vec<u8>>(5)?,
+                ))
+            })?;
+            let mut notes = Vec::new();
+            for row in rows {
+                let (note_id, kind, by, escalated_to, at, sealed) = row?;
+                let text = String::from_utf8(key.open(&note_field(note_id), &sealed)?)
+                    .map_err(|e| CoreError::Internal(e.to_string()))?;
+                notes.push(Note {
+                    id: note_id,
+                    kind,
+                    by,
+                    escalated_to,
+                    at: rfc3339(at),
+                    text,
+                });
+            }
+            Ok(notes)
+        })
+    }
+
+    /// The names of the active accounts a case can be escalated to (supervisors and admins).
+    pub fn supervisors(&self) -> Result<Vec<String>, CoreError> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare("SELECT name, role FROM users WHERE disabled_at IS NULL ORDER BY name")?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            let mut names = Vec::new();
+            for row in rows {
+                let (name, role) = row?;
+                if role
+                    .parse::<Role>()
+                    .is_ok_and(|r| r.may(Permission::Reassign) && r.may(Permission::Decide))
+                {
+                    names.push(name);
+                }
+            }
+            Ok(names)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_must_say_something_within_bounds() {
+        for (text, ok) in [
+            ("", false),
+            ("   \n ", false),
+            ("Called the customer: the renewal is on its way.", true),
+            ("line one\nline two\twith a tab", true),
+            ("bell\u{7}", false),
+        ] {
+            assert_eq!(check_text("text", text).is_ok(), ok, "{text:?}");
+        }
+        assert!(check_text("text", &"x".repeat(MAX_NOTE_CHARS)).is_ok());
+        let long = check_text("reason", &"x".repeat(MAX_NOTE_CHARS + 1)).unwrap_err();
+        assert!(long.to_string().contains("reason"), "{long}");
+    }
+}
