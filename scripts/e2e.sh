@@ -37,18 +37,26 @@ if ! command -v tauri-driver >/dev/null; then
   cargo install tauri-driver --locked
 fi
 
+t0=0
+took() { echo "e2e: $1 took $((SECONDS - t0)) s"; t0=$SECONDS; }
+took "installing packages and tauri-driver"
+
 echo "e2e: npm ci (tests/e2e)"
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+took "npm ci (tests/e2e)"
 
 echo "e2e: building the web UI (ui/)"
 (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
+took "building the web UI"
 
 echo "e2e: building kyc-desk"
 CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-0}" cargo build --locked --bin kyc-desk
+took "building kyc-desk"
 
 mkdir -p target/screenshots
 export KYC_DESK_BIN="$ROOT/target/debug/kyc-desk"
 echo "e2e: running the suites (node --test tests/e2e/)"
 # One suite at a time: the machine is small and both drive a real browser engine.
 node --test --test-concurrency=1 tests/e2e/
+took "the suites (each suite's duration_ms is in node's report above)"
 echo "e2e: all passed (screenshots in target/screenshots/)"

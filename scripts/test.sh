@@ -2,19 +2,25 @@
 # The whole test suite: installs what it needs, then formatting, lints, and every test
 # (unit, HTTP integration, the end-to-end tests of the real binary, and the UI suites driving
 # Chromium and the real desktop window).
+# Each phase's wall time is printed at the end (the table in BENCHMARKS.md comes from it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+TIMES=()
+phase() {
+  local name="$1" t0=$SECONDS
+  shift
+  echo "test: $name"
+  "$@"
+  TIMES+=("$(printf '%-44s %5d s' "$name" $((SECONDS - t0)))")
+}
+phase "setup (packages, Rust, Node)" scripts/setup.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 export CARGO_PROFILE_DEV_DEBUG=0
-echo "test: svelte-check (UI types)"
-(cd ui && npm run check --silent)
-echo "test: cargo fmt --check"
-cargo fmt --all --check
-echo "test: cargo clippy"
-cargo clippy --locked --workspace --all-targets -- -D warnings
-echo "test: cargo test"
-cargo test --locked --workspace --all-targets
-echo "test: UI end to end (browser and desktop window)"
-bash scripts/e2e.sh
+phase "svelte-check (UI types)" bash -c 'cd ui && npm run check --silent'
+phase "cargo fmt --check" cargo fmt --all --check
+phase "cargo clippy" cargo clippy --locked --workspace --all-targets -- -D warnings
+phase "cargo test" cargo test --locked --workspace --all-targets
+phase "UI end to end (browser and desktop window)" bash scripts/e2e.sh
 echo "test: all passed"
+echo "test: phase times"
+printf '  %s\n' "${TIMES[@]}" "$(printf '%-44s %5d s' total "$SECONDS")"
