@@ -139,7 +139,7 @@ describe('desktop: the Tauri window through tauri-driver', () => {
     // The text as a PDF reader extracts it (the report's font is an embedded Unicode subset).
     const text = execFileSync('pdftotext', ['-enc', 'UTF-8', file, '-'], { encoding: 'utf8' });
     assert.ok(text.includes(reference), `the reference is in the report text:\n${text}`);
-    assert.ok(text.includes('approve by dana'), 'the decision is in the report text');
+    assert.ok(text.includes('Approved by dana'), 'the decision is in the report text');
   });
 
   check('the window cannot be navigated away from the desk', async () => {
