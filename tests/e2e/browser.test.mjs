@@ -702,7 +702,7 @@ describe('browser: kyc-desk serve + Chromium', () => {
     await page.screenshot({ path: join(shots, 'browser-mrz-digit.png') });
   });
 
-  check('notes: a note added on a case is shown with it and in its timeline; the audit trail finds the case by reference and date and exports the view as CSV', async () => {
+  check('notes: a note added on a case is shown with it and in its timeline, an escalation assigns a supervisor; the audit trail finds the case by reference and date and exports the view as CSV', async () => {
     step = 'notes';
     const token = await apiLogin(server.review, USER, PASSWORD);
     const list = await apiOk('GET', '/api/cases?status=pending&limit=1', undefined, token);
@@ -718,6 +718,17 @@ describe('browser: kyc-desk serve + Chromium', () => {
     const detail = await apiOk('GET', `/api/cases/${id}`, undefined, token);
     const added = detail.timeline.find((e) => e.action === 'case.note_added');
     assert.ok(added && detail.notes.some((n) => n.id === added.detail.note && n.text === note), 'the timeline names the note');
+    // Escalate to a supervisor: the case is assigned to him and the reason kept as a note.
+    await addUser(config, 'sven', 'Silver-Harbor-Quartz-29', 'supervisor');
+    await page.locator('[data-testid="escalate"]').click({ timeout: T.ui });
+    await page.locator('[data-testid="escalate-to"]').selectOption('sven', { timeout: T.ui });
+    const why = 'The laminate looks lifted at the photo';
+    await page.locator('[data-testid="note-text"]').fill(why, { timeout: T.ui });
+    await page.locator('[data-testid="escalate-send"]').click({ timeout: T.ui });
+    await waitUntil(async () => (await page.locator('[data-testid="note"][data-kind="escalation"]').allTextContents()).some((t) => t.includes(why) && t.includes('escalated to sven')), { what: 'the escalation note' });
+    const escalated = await apiOk('GET', `/api/cases/${id}`, undefined, token);
+    assert.equal(escalated.assignee, 'sven', 'assigned to the supervisor');
+    assert.ok(escalated.timeline.some((e) => e.action === 'case.escalated' && e.detail.to === 'sven'), 'audited');
     // The audit trail: this case by its reference, today, and the CSV of that view.
     await page.locator('[data-testid="nav-audit"]').click({ timeout: T.ui });
     await page.locator('[data-testid="audit-page"]').waitFor({ timeout: T.ui });
