@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use anyhow::Context;
-use kyc_core::phash::{dhash_bytes, user_key, Hashed, PhashIndex, MAX_DISTANCE};
+use kyc_core::phash::{dhash_bytes, Hashed, PhashIndex, MAX_DISTANCE};
 use kyc_core::vault::Vault;
 
 #[derive(clap::Args)]
@@ -188,7 +188,6 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let _ = vault.open_image_hash(i as i64, s)?;
     }
     let open_s = t.elapsed().as_secs_f64();
-    let _ = user_key(&[0; 16]);
 
     println!(
         "\n### Reused-selfie index with {n} hashes\n\n\

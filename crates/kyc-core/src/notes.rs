@@ -49,6 +49,12 @@ pub fn check_text(field: &str, text: &str) -> Result<String, CoreError> {
     Ok(text.to_string())
 }
 
+/// Whether an account of this (stored) role can take an escalated case: it decides and assigns.
+fn takes_escalations(role: &str) -> bool {
+    role.parse::<Role>()
+        .is_ok_and(|r| r.may(Permission::Reassign) && r.may(Permission::Decide))
+}
+
 fn note_field(id: i64) -> String {
     format!("note/{id}")
 }
@@ -73,10 +79,7 @@ impl Store {
         )?;
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let status: String = tx
-                .query_row("SELECT status FROM cases WHERE id = ?1", [id], |r| r.get(0))
-                .optional()?
-                .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
+            let status = crate::store::case_status(&tx, id)?;
             if let Some(to) = escalate_to {
                 if status != "pending" {
                     return Err(CoreError::AlreadyDecided(id.to_string()));
@@ -88,17 +91,23 @@ impl Store {
                         |r| Ok((r.get(0)?, r.get(1)?)),
                     )
                     .optional()?;
-                let supervisor = matches!(&role, Some((r, None))
-                    if r.parse::<Role>().is_ok_and(|r| r.may(Permission::Reassign) && r.may(Permission::Decide)));
+                let supervisor = matches!(&role, Some((r, None)) if takes_escalations(r));
                 if !supervisor {
                     return Err(CoreError::BadRequest(format!(
                         "to: {to:?} is not an active supervisor or admin"
                     )));
                 }
-                tx.execute("UPDATE cases SET assignee = ?2 WHERE id = ?1", params![id, to])?;
+                tx.execute(
+                    "UPDATE cases SET assignee = ?2 WHERE id = ?1",
+                    params![id, to],
+                )?;
             }
             let key = self.case_key(&tx, id)?;
-            let kind = if escalate_to.is_some() { "escalation" } else { "note" };
+            let kind = if escalate_to.is_some() {
+                "escalation"
+            } else {
+                "note"
+            };
             let note_id: i64 = tx.query_row(
                 "INSERT INTO notes (case_id, kind, by_user, escalated_to, created_at, text_sealed) \
                  VALUES (?1, ?2, ?3, ?4, ?5, x'') RETURNING id",
@@ -110,7 +119,10 @@ impl Store {
                 params![note_id, key.seal(&note_field(note_id), text.as_bytes())],
             )?;
             let (action, details) = match escalate_to {
-                Some(to) => ("case.escalated", serde_json::json!({"to": to, "note": note_id})),
+                Some(to) => (
+                    "case.escalated",
+                    serde_json::json!({"to": to, "note": note_id}),
+                ),
                 None => ("case.note_added", serde_json::json!({"note": note_id})),
             };
             crate::audit::append(&tx, self.vault(), by, action, Some(id), &details)?;
@@ -165,10 +177,7 @@ impl Store {
             let mut names = Vec::new();
             for row in rows {
                 let (name, role) = row?;
-                if role
-                    .parse::<Role>()
-                    .is_ok_and(|r| r.may(Permission::Reassign) && r.may(Permission::Decide))
-                {
+                if takes_escalations(&role) {
                     names.push(name);
                 }
             }

@@ -417,6 +417,13 @@ fn load_selfies(conn: &Connection, vault: &Vault) -> Result<PhashIndex, CoreErro
     Ok(PhashIndex::from_entries(entries))
 }
 
+/// A case's status (`NotFound` when there is no such case).
+pub(crate) fn case_status(c: &Connection, id: i64) -> Result<String, CoreError> {
+    c.query_row("SELECT status FROM cases WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| CoreError::NotFound(id.to_string()))
+}
+
 /// Runs a `count(*)` query, giving up (None) once it has run for `budget`.
 fn count_within(
     c: &Connection,
@@ -1445,11 +1452,7 @@ impl Store {
         let vault = &self.vault;
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let status: String = tx
-                .query_row("SELECT status FROM cases WHERE id = ?1", [id], |r| r.get(0))
-                .optional()?
-                .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
-            if status != "pending" {
+            if case_status(&tx, id)? != "pending" {
                 return Err(CoreError::AlreadyDecided(id.to_string()));
             }
             if let Some(name) = to {

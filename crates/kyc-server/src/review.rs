@@ -997,24 +997,10 @@ async fn export_audit(
     let noted = json!({"from": p.from, "to": p.to, "actor": filter.actor, "action": filter.action, "case": filter.case_id});
     blocking(move || store.audit(&user.name, "export.audit", None, noted)).await?;
     let checkpoint = st.desk.current_checkpoint().await?.map(|c| c.line());
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(8);
     let store = st.desk.store().clone();
-    tokio::task::spawn_blocking(move || {
-        match kyc_core::export::audit_csv(&store, &filter, |chunk| {
-            tx.blocking_send(Ok(chunk)).is_ok()
-        }) {
-            Ok(_) => {
-                if let Some(line) = &checkpoint {
-                    let _ = tx.blocking_send(Ok(format!("# {line}\n").into_bytes()));
-                }
-            }
-            Err(e) => {
-                tracing::error!("audit export failed: {e}");
-                let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
-            }
-        }
+    let body = csv_body("audit", checkpoint, move |sink| {
+        kyc_core::export::audit_csv(&store, &filter, sink)
     });
-    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -1156,27 +1142,11 @@ async fn export_decisions(
     .await?;
     // A signed checkpoint taken after the export's own audit entry.
     let checkpoint = st.desk.current_checkpoint().await?.map(|c| c.line());
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(8);
+    // The file ends with the signed checkpoint (a comment line, `#`).
     let store = st.desk.store().clone();
-    let checkpoint_line = checkpoint.clone();
-    tokio::task::spawn_blocking(move || {
-        let sent = kyc_core::export::decisions_csv(&store, from_ms, to_ms, |chunk| {
-            tx.blocking_send(Ok(chunk)).is_ok()
-        });
-        match sent {
-            // The file ends with the signed checkpoint (a comment line, `#`).
-            Ok(_) => {
-                if let Some(line) = &checkpoint_line {
-                    let _ = tx.blocking_send(Ok(format!("# {line}\n").into_bytes()));
-                }
-            }
-            Err(e) => {
-                tracing::error!("decisions export failed: {e}");
-                let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
-            }
-        }
+    let body = csv_body("decisions", checkpoint.clone(), move |sink| {
+        kyc_core::export::decisions_csv(&store, from_ms, to_ms, sink)
     });
-    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -1197,6 +1167,29 @@ async fn export_decisions(
         body,
     )
         .into_response())
+}
+
+/// Streams a CSV written in chunks by `write` (on a blocking thread) as the response body, ending
+/// with the signed checkpoint line (`# …`) when there is one; `what` names the export in the log.
+fn csv_body<F>(what: &'static str, checkpoint: Option<String>, write: F) -> axum::body::Body
+where
+    F: FnOnce(&mut dyn FnMut(Vec<u8>) -> bool) -> Result<u64, CoreError> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(8);
+    tokio::task::spawn_blocking(move || {
+        match write(&mut |chunk| tx.blocking_send(Ok(chunk)).is_ok()) {
+            Ok(_) => {
+                if let Some(line) = &checkpoint {
+                    let _ = tx.blocking_send(Ok(format!("# {line}\n").into_bytes()));
+                }
+            }
+            Err(e) => {
+                tracing::error!("{what} export failed: {e}");
+                let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
+            }
+        }
+    });
+    axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
 }
 
 /// The role check every guarded handler makes (the table is `Role::may`).
