@@ -41,20 +41,29 @@ t0=0
 took() { echo "e2e: $1 took $((SECONDS - t0)) s"; t0=$SECONDS; }
 took "installing packages and tauri-driver"
 
-echo "e2e: npm ci (tests/e2e)"
-(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+. scripts/lib.sh
+npm_ci_once tests/e2e
 took "npm ci (tests/e2e)"
 
-echo "e2e: building the web UI (ui/)"
-(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
-took "building the web UI"
+ui_build_once
+took "the web UI (built once: skipped when ui/dist is up to date)"
 
-echo "e2e: building kyc-desk"
-CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-0}" cargo build --locked --bin kyc-desk
-took "building kyc-desk"
+# The binary the suites drive is the one the Rust test build made (same settings, scripts/lib.sh):
+# after `cargo test` this is a no-op, not a second build of the workspace with other features.
+echo "e2e: the kyc-desk binary (cargo test --no-run)"
+use_suite_cargo
+KYC_DESK_BIN="$(cargo test --locked --workspace --all-targets --no-run --message-format=json-render-diagnostics \
+  | python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "kyc-desk" \
+            and m["target"]["kind"] == ["bin"] and not m["profile"]["test"]:
+        print(m["executable"])')"
+[ -x "$KYC_DESK_BIN" ] || { echo "e2e: no kyc-desk binary from the build" >&2; exit 1; }
+took "the kyc-desk binary"
 
 mkdir -p target/screenshots
-export KYC_DESK_BIN="$ROOT/target/debug/kyc-desk"
+export KYC_DESK_BIN
 echo "e2e: running the suites (node --test tests/e2e/)"
 # One suite at a time: the machine is small and both drive a real browser engine.
 node --test --test-concurrency=1 tests/e2e/

@@ -32,5 +32,6 @@ if ! python3 -c "import authlib, requests_oauthlib" 2>/dev/null; then
     || { ${SUDO:-} apt-get install -y -qq python3-authlib python3-requests-oauthlib; }
 fi
 
-echo "setup: building the web UI (ui/)"
-(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent)
+# The web UI: installed and built only when its sources changed (scripts/lib.sh).
+. scripts/lib.sh
+ui_build_once

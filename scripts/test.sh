@@ -13,13 +13,13 @@ phase() {
   "$@"
   TIMES+=("$(printf '%-44s %5d s' "$name" $((SECONDS - t0)))")
 }
-phase "setup (packages, Rust, Node)" scripts/setup.sh
-export PATH="$HOME/.cargo/bin:$PATH"
-export CARGO_PROFILE_DEV_DEBUG=0
+phase "setup (packages, Rust, Node, the web UI)" scripts/setup.sh
+. scripts/lib.sh
+use_suite_cargo
 phase "svelte-check (UI types)" bash -c 'cd ui && npm run check --silent'
 phase "cargo fmt --check" cargo fmt --all --check
-phase "cargo clippy" cargo clippy --locked --workspace --all-targets -- -D warnings
-phase "cargo test" cargo test --locked --workspace --all-targets
+phase "build every target, linted by clippy" cargo test --locked --workspace --all-targets --no-run
+phase "Rust tests" cargo test --locked --workspace --all-targets
 phase "UI end to end (browser and desktop window)" bash scripts/e2e.sh
 echo "test: all passed"
 echo "test: phase times"

@@ -1,0 +1,55 @@
+# Shared by the scripts (sourced, not run): one set of cargo settings, and npm installs and the
+# web UI's build done only when their inputs changed, judged by content, never by file times.
+
+export PATH="$HOME/.cargo/bin:$PATH"
+
+# The settings every build of the suite uses, so that clippy's lints, the test binaries and the
+# binary the UI suites drive come out of one build of the workspace, not three:
+# - no debug info (smaller, faster links);
+# - clippy-driver as the workspace crates' compiler: what `cargo clippy` runs, but here during the
+#   real build, so each workspace crate is linted while it is compiled and the dependencies are
+#   compiled once (a separate `cargo clippy` builds all of them again, in check mode). The lints
+#   and `-D warnings` apply to the workspace's crates only, exactly as with `cargo clippy`.
+use_suite_cargo() {
+  export CARGO_PROFILE_DEV_DEBUG=0
+  RUSTC_WORKSPACE_WRAPPER="$(command -v clippy-driver)" || {
+    echo "clippy-driver not found: rustup component add clippy" >&2
+    return 1
+  }
+  export RUSTC_WORKSPACE_WRAPPER
+  export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+}
+
+# The digest of some files' contents (and of Node's version, which npm's output depends on).
+content_digest() {
+  { node --version; find "$@" -type f -print0 | sort -z | xargs -0 sha256sum; } | sha256sum | cut -d' ' -f1
+}
+
+# `npm ci` in $1 unless node_modules already holds what its package-lock.json names.
+npm_ci_once() {
+  local dir="$1" stamp="$1/node_modules/.kyc-desk-installed" want
+  want="$(content_digest "$dir/package.json" "$dir/package-lock.json")"
+  if [ -d "$dir/node_modules" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    echo "npm: $dir is up to date"
+    return 0
+  fi
+  echo "npm: npm ci in $dir"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$want" > "$stamp"
+}
+
+# Builds the web UI into ui/dist unless ui/dist was built from exactly these sources. Rewriting an
+# unchanged ui/dist would make the assets the binary embeds look new and relink it.
+ui_build_once() {
+  npm_ci_once ui
+  local stamp="target/ui-build.digest" want
+  want="$(content_digest ui -path ui/node_modules -prune -o -path ui/dist -prune -o)"
+  if [ -f ui/dist/index.html ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    echo "ui: ui/dist is up to date"
+    return 0
+  fi
+  echo "ui: building the web UI (ui/dist)"
+  (cd ui && npm run build --silent)
+  mkdir -p target
+  echo "$want" > "$stamp"
+}
