@@ -22,6 +22,24 @@ fi
 
 export PATH="$HOME/.cargo/bin:$PATH"
 command -v cargo >/dev/null || { echo "setup: cargo (Rust) is needed: https://rustup.rs" >&2; exit 1; }
+
+# rust-toolchain.toml pins the release the suite passes with. A machine whose default toolchain is
+# that release under another name (stable) gets it linked under the pinned name, as nothing can be
+# downloaded there; elsewhere rustup installs it.
+PINNED="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
+if command -v rustup >/dev/null && ! rustup toolchain list | grep -q "^$PINNED\(-\| \|$\)"; then
+  DEFAULT_RUSTC="$(cd / && rustc --version | cut -d' ' -f2)"
+  if [ "$DEFAULT_RUSTC" = "$PINNED" ]; then
+    # (`rustup toolchain link` refuses a release's name, so the link is made as rustup lays out
+    # an installed release: toolchains/<release>-<host>.)
+    HOST="$(cd / && rustc -vV | sed -n 's/^host: //p')"
+    echo "setup: the default toolchain is rustc $DEFAULT_RUSTC: linking it as $PINNED-$HOST"
+    ln -sfn "$(cd / && rustc --print sysroot)" "${RUSTUP_HOME:-$HOME/.rustup}/toolchains/$PINNED-$HOST"
+  else
+    echo "setup: installing Rust $PINNED (rust-toolchain.toml; the default is $DEFAULT_RUSTC)"
+    rustup toolchain install "$PINNED" --profile minimal --component rustfmt,clippy
+  fi
+fi
 command -v npm >/dev/null || { echo "setup: Node.js with npm is needed (Node 20.19 or newer)" >&2; exit 1; }
 
 # Python libraries the tests use as independent peers (a real OAuth2 client library).

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-/// The ICAO 9303 specimens (as in `kyc_core::mrz::specimens`).
+/// The ICAO 9303 specimens (as in `kyc_domain::mrz::specimens`).
 const TD3: &str =
     "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10";
 const TD1: &str = "I<UTOD231458907<<<<<<<<<<<<<<<\n7408122F1204159UTO<<<<<<<<<<<6\nERIKSSON<<ANNA<MARIA<<<<<<<<<<";
@@ -256,7 +256,7 @@ fn mrz_seeds(dir: &Path, sims: &[Value]) {
         "visa.txt",
         "V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<<<",
     );
-    let cd = kyc_core::mrz::check_digit;
+    let cd = kyc_domain::mrz::check_digit;
     let l1 = format!("I<UTOD23145890<1234{}<ABC<<<<<<", cd("D231458901234"));
     let l2 = "7408122F1204159UTO<<<<<<<<<<<";
     let composite = cd(&format!(

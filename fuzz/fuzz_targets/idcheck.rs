@@ -2,7 +2,7 @@
 //! (MRZ, MRZ against the other sources, dates, age) and the other checks without a panic.
 #![no_main]
 
-use kyc_core::model::Payload;
+use kyc_domain::model::Payload;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! naming positions only, never a panic; dates and check digits of what it parses are computed too.
 #![no_main]
 
-use kyc_core::mrz;
+use kyc_domain::mrz;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -117,7 +117,7 @@ pub fn check_accepted(sub: &kyc_core::ingest::Submission) {
 }
 
 /// KYC Desk's own checks (document checks included) on every day of [`received_dates`].
-pub fn run_checks(payload: &kyc_core::model::Payload) {
+pub fn run_checks(payload: &kyc_domain::model::Payload) {
     let policy = kyc_core::config::DecisionConfig::default();
     for day in received_dates() {
         let _ = kyc_core::checks::evaluate(payload, &policy, day);

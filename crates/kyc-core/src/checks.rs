@@ -1,77 +1,14 @@
 //! KYC Desk's own view of a submission: flags with a severity and a one-line explanation.
 //! Ditto ID lets users "continue anyway", so nothing the sender concludes is taken on trust.
 
-use serde::{Deserialize, Serialize};
-
 use crate::config::{AutoApprove, DecisionConfig};
 use crate::ingest::CustomBody;
 use crate::ingest::Submission;
-use crate::model::Payload;
 use crate::store::NewDecision;
+use kyc_domain::model::Payload;
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Flag {
-    /// Stable machine code, e.g. `face_mismatch`.
-    pub code: String,
-    pub severity: Severity,
-    /// One line for the reviewer.
-    pub message: String,
-    /// The other cases this finding is about (references), for a history finding: the desk
-    /// links each and shows it side by side.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub cases: Vec<String>,
-}
-
-impl Flag {
-    pub fn new(code: &str, severity: Severity, message: impl Into<String>) -> Flag {
-        Flag {
-            code: code.into(),
-            severity,
-            message: message.into(),
-            cases: Vec::new(),
-        }
-    }
-}
-
-/// Every flag code KYC Desk raises (what `decision.auto_reject` and the queue filter accept).
-pub const FLAG_CODES: &[&str] = &[
-    "face_mismatch",
-    "face_score_missing",
-    "liveness_low",
-    "liveness_missing",
-    "document_missing",
-    "document_status",
-    "ditto_error",
-    "check_failed",
-    "field_status",
-    "nfc_not_read",
-    "custom_body",
-    "user_id_missing",
-    "payload_coerced",
-    "image_unreadable",
-    "mrz_unreadable",
-    "mrz_check_digit",
-    "mrz_composite",
-    "mrz_mismatch",
-    "document_expired",
-    "document_expiring",
-    "under_age",
-    "date_impossible",
-    "date_ambiguous",
-    "document_reused",
-    "selfie_reused",
-    "user_seen_before",
-];
+// Flags moved to kyc-domain (issue 17); re-exported while the callers move.
+pub use kyc_domain::flag::{Flag, Severity, FLAG_CODES};
 
 /// Runs the checks on a submission. A case is "clean" when no flag is a warning or an error.
 pub fn evaluate(p: &Payload, policy: &DecisionConfig, received: time::Date) -> Vec<Flag> {
@@ -181,7 +118,7 @@ pub fn evaluate(p: &Payload, policy: &DecisionConfig, received: time::Date) -> V
 }
 
 /// Names the fields Ditto ID's own `field_status` marks as ERROR ("Surname (Latvian)").
-fn field_status_flag(doc: &crate::model::Document) -> Option<Flag> {
+fn field_status_flag(doc: &kyc_domain::model::Document) -> Option<Flag> {
     let mut failed: Vec<String> = Vec::new();
     for (locale, fields) in &doc.identity_data_details {
         for f in fields {
@@ -326,11 +263,11 @@ pub fn custom_body_flag(c: &CustomBody) -> Flag {
 
 /// The document's own checks (MRZ check digits and cross-source comparison, dates, age).
 fn document_checks(p: &Payload, policy: &DecisionConfig, received: time::Date) -> Vec<Flag> {
-    let rules = crate::idcheck::DocumentPolicy {
+    let rules = kyc_domain::idcheck::DocumentPolicy {
         expiring_days: policy.expiring_days,
         minimum_age: policy.minimum_age,
     };
-    crate::idcheck::document_flags(p, received, &rules)
+    kyc_domain::idcheck::document_flags(p, received, &rules)
 }
 
 /// What the store already knows about this person and document.

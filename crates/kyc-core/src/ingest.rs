@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Correlation, MAPPABLE_FIELDS};
 use crate::error::CoreError;
-use crate::model::{KycInfo, Payload, RequestInfo};
+use kyc_domain::model::{KycInfo, Payload, RequestInfo};
 
 /// Largest image side shown, in pixels (larger images are stored and flagged, not shown).
 pub const MAX_IMAGE_SIDE: u32 = 20_000;

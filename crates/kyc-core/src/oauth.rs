@@ -51,10 +51,7 @@ impl std::fmt::Debug for TokenIssuer {
 }
 
 fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    u64::try_from(crate::timefmt::now_ms() / 1000).unwrap_or(0)
 }
 
 impl TokenIssuer {

@@ -3,6 +3,7 @@
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+#[allow(clippy::disallowed_methods)] // The one reading of the wall clock (clippy.toml).
 pub fn now_ms() -> i64 {
     (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
@@ -74,7 +75,7 @@ pub fn date_of(ms: i64) -> time::Date {
 
 /// Today's date (UTC) as (year, month, day).
 pub fn today() -> (i32, u32, u32) {
-    let t = OffsetDateTime::now_utc();
+    let t = at(now_ms());
     (t.year(), u8::from(t.month()) as u32, t.day() as u32)
 }
 

@@ -243,7 +243,7 @@ impl Vault {
 
 /// Upper-case, accents folded, only letters and digits: "Bērziņa" and "BERZINA" match.
 fn normalise(value: &str) -> String {
-    crate::view::fold(value, false)
+    kyc_domain::text::fold(value, false)
 }
 
 fn words(text: &str) -> impl Iterator<Item = String> + '_ {

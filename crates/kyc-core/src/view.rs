@@ -9,8 +9,8 @@ use serde_json::Value;
 use crate::config::DecisionConfig;
 use crate::error::CoreError;
 use crate::ingest;
-use crate::model::{Check, Document, Payload};
 use crate::store::{CaseSummary, DecisionRecord, ImageInfo, Store};
+use kyc_domain::model::{Check, Document, Payload};
 
 /// The MRZ as read, with each check digit's place and verdict (the desk marks the failing ones).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -40,7 +40,7 @@ pub fn mrz_view(fields: &[FieldRow]) -> Option<MrzView> {
         .find(|f| f.name == "MRZ lines")?
         .value
         .as_deref()?;
-    let m = crate::mrz::parse(text).ok()?;
+    let m = kyc_domain::mrz::parse(text).ok()?;
     Some(MrzView {
         checks: m
             .checks
@@ -236,52 +236,6 @@ pub fn field_label(doc: &Document, locale: &str, name: &str) -> String {
     }
 }
 
-/// Upper-case letters and digits only, accents dropped (`Bērziņa` → `BERZINA`), or with ICAO 9303
-/// transliteration first (`Müller` → `MUELLER`) when `icao` is set.
-pub(crate) fn fold(v: &str, icao: bool) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    let mut pre = String::with_capacity(v.len());
-    for c in v.chars().flat_map(char::to_uppercase) {
-        match c {
-            'Ä' | 'Æ' if icao => pre.push_str("AE"),
-            'Ö' | 'Ø' | 'Œ' if icao => pre.push_str("OE"),
-            'Ü' if icao => pre.push_str("UE"),
-            'Å' if icao => pre.push_str("AA"),
-            'Æ' => pre.push_str("AE"),
-            'Œ' => pre.push_str("OE"),
-            'Ø' => pre.push('O'),
-            'ß' | 'ẞ' => pre.push_str("SS"),
-            'Þ' => pre.push_str("TH"),
-            'Ł' => pre.push('L'),
-            'Đ' | 'Ð' => pre.push('D'),
-            other => pre.push(other),
-        }
-    }
-    pre.nfd()
-        .filter(|c| c.is_ascii_alphanumeric() || (c.is_alphanumeric() && !c.is_ascii()))
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
-        .collect()
-}
-
-/// A value as compared across sources: upper case, letters and digits only, accents dropped.
-pub fn comparison_key(v: &str) -> String {
-    fold(v, false)
-}
-
-/// Whether two sources' values say the same thing (case, accents, fillers and ICAO spelling aside;
-/// Cyrillic and Greek through ICAO 9303 transliteration, Arabic by its consonants).
-pub fn same_value(a: &str, b: &str) -> bool {
-    use crate::translit;
-    if translit::has_arabic(a) || translit::has_arabic(b) {
-        return translit::consonants(a) == translit::consonants(b);
-    }
-    let (a, b) = (translit::latin_spellings(a), translit::latin_spellings(b));
-    [false, true].iter().any(|&icao| {
-        a.iter()
-            .any(|x| b.iter().any(|y| fold(x, icao) == fold(y, icao)))
-    })
-}
-
 pub fn fields(p: &Payload) -> Vec<FieldRow> {
     let Some(doc) = p.document() else {
         return vec![];
@@ -307,7 +261,7 @@ pub fn fields(p: &Payload) -> Vec<FieldRow> {
             let values: Vec<&String> = sources.values().filter(|v| !v.trim().is_empty()).collect();
             let mismatch = values
                 .iter()
-                .any(|a| values.iter().any(|b| !same_value(a, b)));
+                .any(|a| values.iter().any(|b| !kyc_domain::text::same_value(a, b)));
             let label = field_label(doc, locale, &name);
             rows.push(FieldRow {
                 value: details
@@ -413,8 +367,8 @@ pub fn detail(store: &Store, key: &str, policy: &DecisionConfig) -> Result<CaseD
 
 #[cfg(test)]
 mod tests {
-    use super::{fields, same_value};
-    use crate::model::Payload;
+    use super::fields;
+    use kyc_domain::model::Payload;
     use serde_json::json;
 
     fn document(field_locales: serde_json::Value) -> Payload {
@@ -459,24 +413,5 @@ mod tests {
                 "Surname (99999)"
             ]
         );
-    }
-
-    #[test]
-    fn names_compare_across_sources() {
-        assert!(same_value("Bērziņa", "BERZINA"));
-        assert!(same_value("BĒRZIŅA", "BERZINA"));
-        assert!(same_value("Müller", "MUELLER"));
-        assert!(same_value("Müller", "MULLER"));
-        assert!(same_value("Weiß", "WEISS"));
-        assert!(same_value("ANNA<MARIA", "Anna Maria"));
-        assert!(same_value("12.03.1985", "12.03.1985"));
-        assert!(!same_value("OZOLA", "OZOLINA"));
-        assert!(!same_value("12.03.1985", "12.03.1986"));
-        assert!(same_value("ЭРИКССОН", "ERIKSSON"));
-        assert!(same_value("Шевченко", "SHEVCHENKO"));
-        assert!(same_value("ΠΑΠΑΔΟΠΟΥΛΟΣ", "PAPADOPOULOS"));
-        assert!(same_value("محمد", "MOHAMMED"));
-        assert!(!same_value("ЭРИКССОН", "ERIKSEN"));
-        assert!(!same_value("محمد", "AHMED"));
     }
 }

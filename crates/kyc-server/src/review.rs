@@ -126,8 +126,14 @@ const DOOR_KIB: usize = 8;
 
 type St = State<Arc<ReviewState>>;
 
-/// The review routes behind the `Host` allow-list and the hardening headers.
-pub fn router(state: Arc<ReviewState>, hosts: HostAllowList) -> Router {
+/// The review routes behind the `Host` allow-list and the hardening headers. `api_document` is
+/// the OpenAPI description served at `/api/openapi.json` (to signed-in users): the caller passes
+/// it in (services.rs: `openapi::document`), since that document is built from these handlers.
+pub fn router(
+    state: Arc<ReviewState>,
+    hosts: HostAllowList,
+    api_document: fn() -> Value,
+) -> Router {
     let https = state.https;
     Router::new()
         .route("/api/login", post(login))
@@ -158,7 +164,10 @@ pub fn router(state: Arc<ReviewState>, hosts: HostAllowList) -> Router {
         .route("/api/deliveries", get(deliveries))
         .route("/api/deliveries/{id}/resend", post(resend_delivery))
         .route("/api/settings/ditto-config", get(ditto_config))
-        .route("/api/openapi.json", get(openapi))
+        .route(
+            "/api/openapi.json",
+            get(move |_who: Reviewer| async move { Json(api_document()) }),
+        )
         .route("/api/users", get(list_users).post(add_user))
         .route("/api/users/{name}/disable", post(disable_user))
         .route("/api/users/{name}/enable", post(enable_user))
@@ -1327,11 +1336,6 @@ async fn add_user(
         blocking(move || store.add_user_by(&user.name, &body.username, role, &body.password))
             .await?;
     Ok(Json(created))
-}
-
-/// The OpenAPI description of both APIs.
-async fn openapi(_who: Reviewer) -> Json<Value> {
-    Json(crate::openapi::document())
 }
 
 /// Values the queue's filters offer.

@@ -276,7 +276,11 @@ pub async fn start_with(
     let hosts = |addr: SocketAddr| {
         crate::hardening::HostAllowList::new(addr.ip(), &cfg.review.public_names)
     };
-    let review_app = crate::review::router(review_state(review_https), hosts(review_addr));
+    let review_app = crate::review::router(
+        review_state(review_https),
+        hosts(review_addr),
+        crate::openapi::document,
+    );
 
     if cfg.notify.enabled() {
         // Runs for the life of the runtime; deliveries live in the database between restarts.
@@ -324,8 +328,12 @@ pub async fn start_with(
             axum_server::from_tcp(local)
                 .handle(local_handle.clone())
                 .serve(
-                    crate::review::router(review_state(false), hosts(local_review_addr))
-                        .into_make_service_with_connect_info::<SocketAddr>(),
+                    crate::review::router(
+                        review_state(false),
+                        hosts(local_review_addr),
+                        crate::openapi::document,
+                    )
+                    .into_make_service_with_connect_info::<SocketAddr>(),
                 ),
         ));
         handles.push(local_handle);

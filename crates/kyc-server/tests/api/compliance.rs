@@ -1,7 +1,7 @@
 //! Compliance over the HTTP API: personal data encrypted at rest (byte search of the database
 //! file and its WAL), erasure on request and by retention (crypto-shredding), assignment.
 
-mod common;
+use crate::common;
 
 use common::{start, submission, PASSWORD};
 use kyc_core::imagefiles::IMAGES_DIR;

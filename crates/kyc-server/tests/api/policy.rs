@@ -1,7 +1,7 @@
 //! The decision engine over real HTTPS: automatic rules and which rule decided, late decisions,
 //! user-id linking, history flags, and the signed outbound webhook with retries and resend.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,6 +1,5 @@
 //! Shared harness for the HTTP tests: a KYC Desk on port 0 with a temporary data dir, a client
 //! that trusts its certificate, and a signed-in reviewer.
-#![allow(dead_code)]
 
 use std::time::Duration;
 

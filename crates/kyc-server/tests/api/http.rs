@@ -1,7 +1,7 @@
 //! End-to-end tests of both listeners over real HTTPS/HTTP on port 0: Ditto ID's request held
 //! until a reviewer decides, timeouts, idempotency, the malformed corpus, auth and the review API.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! decryption and answer encryption for every JCE transformation, custom template bodies, shaped
 //! answers, and the admin-only Ditto ID config.
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use common::{start, start_in, submission};
@@ -240,6 +240,7 @@ async fn receiver_refuses_every_bad_token_with_invalid_token() {
     let sub = submission(Scenario::Clean, 21);
     let issuer =
         TokenIssuer::load_or_create(&d.dir, &kyc_core::config::AuthConfig::default()).unwrap();
+    #[allow(clippy::disallowed_methods)] // A token forged by the test, with its own clock.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -4,11 +4,11 @@
 use serde::{Deserialize, Serialize};
 use time::Date;
 
-use crate::checks::{Flag, Severity};
+use crate::flag::{Flag, Severity};
 use crate::model::{Document, FieldDetail, Payload};
 use crate::mrz::{self, Mrz};
+use crate::text::{fold, same_value};
 use crate::translit;
-use crate::view::{fold, same_value};
 
 /// The thresholds of the document checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,4 +1,4 @@
-//! `idcheck::document_flags` over kyc-sim submissions: Clean gives no document flag, Expired gives
+//! `kyc_domain::idcheck::document_flags` over kyc-sim submissions: Clean gives no document flag, Expired gives
 //! `document_expired`, Tampered `mrz_check_digit`, Mismatch `mrz_mismatch`, on ID cards (TD1) and
 //! passports (TD3) of every simulated person.
 //!
@@ -6,10 +6,10 @@
 
 use std::collections::BTreeSet;
 
-use kyc_core::checks::{Flag, Severity};
-use kyc_core::idcheck::{document_flags, DocumentPolicy};
-use kyc_core::model::Payload;
-use kyc_core::mrz::{self, MrzFormat};
+use kyc_domain::flag::{Flag, Severity};
+use kyc_domain::idcheck::{document_flags, DocumentPolicy};
+use kyc_domain::model::Payload;
+use kyc_domain::mrz::{self, MrzFormat};
 
 struct Sub {
     scenario: String,

@@ -2,7 +2,7 @@
 //! Host allow-list, the account lifecycle and session revocation (streams included), bounded
 //! sign-in floods, the hardening headers, errors that never echo values, CSV formulas.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -1,0 +1,68 @@
+//! A finding about a case: a stable code, a severity and one line for the reviewer; and the list
+//! of every code KYC Desk raises.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Flag {
+    /// Stable machine code, e.g. `face_mismatch`.
+    pub code: String,
+    pub severity: Severity,
+    /// One line for the reviewer.
+    pub message: String,
+    /// The other cases this finding is about (references), for a history finding: the desk
+    /// links each and shows it side by side.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cases: Vec<String>,
+}
+
+impl Flag {
+    pub fn new(code: &str, severity: Severity, message: impl Into<String>) -> Flag {
+        Flag {
+            code: code.into(),
+            severity,
+            message: message.into(),
+            cases: Vec::new(),
+        }
+    }
+}
+
+/// Every flag code KYC Desk raises (what `decision.auto_reject` and the queue filter accept).
+pub const FLAG_CODES: &[&str] = &[
+    "face_mismatch",
+    "face_score_missing",
+    "liveness_low",
+    "liveness_missing",
+    "document_missing",
+    "document_status",
+    "ditto_error",
+    "check_failed",
+    "field_status",
+    "nfc_not_read",
+    "custom_body",
+    "user_id_missing",
+    "payload_coerced",
+    "image_unreadable",
+    "mrz_unreadable",
+    "mrz_check_digit",
+    "mrz_composite",
+    "mrz_mismatch",
+    "document_expired",
+    "document_expiring",
+    "under_age",
+    "date_impossible",
+    "date_ambiguous",
+    "document_reused",
+    "selfie_reused",
+    "user_seen_before",
+];

@@ -1,0 +1,12 @@
+//! KYC Desk's domain, pure: what a Ditto ID submission says and the rules that read it, with no
+//! I/O, no clock, no environment, no tokio and no SQL (kyc-tidy checks the absences). Today: the
+//! payload model, ICAO 9303 MRZ parsing with its check digits, transliteration and text folding,
+//! flags, and the document checks (`idcheck`); the submission checks and decision rules follow
+//! as issue 17 moves them out of kyc-core.
+
+pub mod flag;
+pub mod idcheck;
+pub mod model;
+pub mod mrz;
+pub mod text;
+pub mod translit;

@@ -1,0 +1,10 @@
+//! The server's integration tests, one binary (one link of the whole server): each module drives
+//! a real server over HTTP(S) through the harness in `common` (`start`, signed-in clients,
+//! submissions from the simulator).
+
+mod common;
+mod compliance;
+mod http;
+mod policy;
+mod security;
+mod team_security;
