@@ -18,6 +18,18 @@ use_suite_cargo() {
   }
   export RUSTC_WORKSPACE_WRAPPER
   export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+  # A CI build is cold and never reused: incremental compilation's bookkeeping would be written
+  # for nothing (kept on a developer's machine, where the next run reuses it).
+  if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
+}
+
+# cargo-nextest runs the Rust tests of every test binary side by side (cargo test runs one
+# binary at a time, so one long test leaves a core idle); installed if missing.
+ensure_nextest() {
+  if ! cargo nextest --version >/dev/null 2>&1; then
+    echo "cargo-nextest: installing (cargo install)"
+    cargo install cargo-nextest --locked
+  fi
 }
 
 # The digest of some files' contents (and of Node's version, which npm's output depends on).

@@ -19,7 +19,8 @@ use_suite_cargo
 phase "svelte-check (UI types)" bash -c 'cd ui && npm run check --silent'
 phase "cargo fmt --check" cargo fmt --all --check
 phase "build every target, linted by clippy" cargo test --locked --workspace --all-targets --no-run
-phase "Rust tests" cargo test --locked --workspace --all-targets
+ensure_nextest
+phase "Rust tests (cargo nextest)" cargo nextest run --locked --workspace --all-targets
 phase "UI end to end (browser and desktop window)" bash scripts/e2e.sh
 echo "test: all passed"
 echo "test: phase times"
