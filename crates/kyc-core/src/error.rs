@@ -124,6 +124,12 @@ pub fn redact_serde_message(msg: &str) -> String {
     }
 }
 
+impl From<kyc_domain::roles::UnknownRole> for CoreError {
+    fn from(e: kyc_domain::roles::UnknownRole) -> CoreError {
+        CoreError::BadRequest(e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::redact_serde_message as r;

@@ -6,7 +6,7 @@ use argon2::password_hash::PasswordHash;
 use argon2::Argon2;
 use rand::RngCore;
 use rusqlite::{params, OptionalExtension, Transaction};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use std::net::IpAddr;
@@ -16,105 +16,40 @@ use crate::guard::{AuditNote, LoginGuard, SetupCode};
 use crate::store::Store;
 use crate::timefmt::now_ms;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Reviewer,
-    Supervisor,
-    Admin,
-    Auditor,
-}
+// Roles and the permission table moved to kyc-domain (issue 17); re-exported while the callers move.
+pub use kyc_domain::roles::{Permission, Role};
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Reviewer => "reviewer",
-            Role::Supervisor => "supervisor",
-            Role::Admin => "admin",
-            Role::Auditor => "auditor",
-        }
-    }
-}
-
-/// What a role may do beyond reading cases (every role may read).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Permission {
-    /// Approve or reject a case.
-    Decide,
-    /// Assign any case to anyone (a reviewer may only take or release a case for themself).
-    Reassign,
-    /// The statistics page.
-    Statistics,
-    /// The whole audit trail and its verification.
-    ReadAudit,
-    /// The CSV export of decisions.
-    Export,
-    /// Resend webhook deliveries.
-    ResendDelivery,
-    /// Accounts.
-    ManageUsers,
-    /// The Ditto ID config with its secrets.
-    DittoConfig,
-    /// Erase a case on request.
-    Erase,
-}
-
-impl Permission {
-    /// Who may, as the server says when it refuses.
-    pub fn refusal(self) -> &'static str {
-        match self {
-            Permission::Decide => "an auditor may read, not decide",
-            Permission::Reassign => "only a supervisor or an admin may assign cases to others",
-            Permission::Statistics => {
-                "only a supervisor, an admin or an auditor may see statistics"
-            }
-            Permission::ReadAudit => "only an auditor or an admin may read the audit trail",
-            Permission::Export => "only a supervisor, an admin or an auditor may export decisions",
-            Permission::ResendDelivery => "only a supervisor or an admin may resend deliveries",
-            Permission::ManageUsers => "only an admin may manage accounts",
-            Permission::DittoConfig => "only an admin may see the Ditto ID config",
-            Permission::Erase => "only an admin may erase cases",
-        }
-    }
-}
-
-impl Role {
-    /// The server's one rule table.
-    pub fn may(self, p: Permission) -> bool {
-        use Permission::*;
-        match self {
-            Role::Reviewer => matches!(p, Decide),
-            Role::Supervisor => {
-                matches!(p, Decide | Reassign | Statistics | Export | ResendDelivery)
-            }
-            Role::Admin => true,
-            Role::Auditor => matches!(p, Statistics | ReadAudit | Export),
-        }
-    }
-}
-
-impl std::str::FromStr for Role {
-    type Err = CoreError;
-    fn from_str(s: &str) -> Result<Role, CoreError> {
-        match s {
-            "reviewer" => Ok(Role::Reviewer),
-            "supervisor" => Ok(Role::Supervisor),
-            "admin" => Ok(Role::Admin),
-            "auditor" => Ok(Role::Auditor),
-            _ => Err(CoreError::BadRequest(
-                "role: use reviewer, supervisor, admin or auditor".to_string(),
-            )),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// A signed-in account. It is sent with what its role permits (`permissions`, see [`UserView`]).
+#[derive(Debug, Clone, Serialize)]
+#[serde(into = "UserView")]
 pub struct User {
     pub name: String,
     pub role: Role,
     /// An admin reset the password: the account must choose a new one before anything else.
-    #[serde(default)]
     pub must_change_password: bool,
+}
+
+/// A signed-in account as the API sends it: [`User`] and what its role permits.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = User)]
+pub struct UserView {
+    pub name: String,
+    pub role: Role,
+    /// An admin reset the password: the account must choose a new one before anything else.
+    pub must_change_password: bool,
+    /// What the account may do beyond reading cases (the server's one permission table).
+    pub permissions: Vec<Permission>,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> UserView {
+        UserView {
+            permissions: u.role.permissions(),
+            name: u.name,
+            role: u.role,
+            must_change_password: u.must_change_password,
+        }
+    }
 }
 
 /// An account as admins see it.

@@ -88,7 +88,6 @@ pub struct DocumentView {
     pub is_nfc_document: Option<bool>,
     pub nfc_scan_status: Option<String>,
     pub nfc_scan_status_reason: Option<String>,
-    #[schema(value_type = Vec<Object>)]
     pub checks: Vec<Check>,
 }
 

@@ -8,5 +8,6 @@ pub mod flag;
 pub mod idcheck;
 pub mod model;
 pub mod mrz;
+pub mod roles;
 pub mod text;
 pub mod translit;

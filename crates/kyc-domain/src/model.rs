@@ -17,8 +17,9 @@ where
 }
 
 /// A scalar the sender may give as string, number or bool; kept as its text.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(transparent)]
+#[schema(value_type = String)]
 pub struct Text(pub String);
 
 impl<'de> Deserialize<'de> for Text {
@@ -235,7 +236,7 @@ pub struct DocumentStatus {
     pub overall_document_status: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct Check {
     #[serde(default)]
     pub check_category: Option<String>,
@@ -243,11 +244,13 @@ pub struct Check {
     pub check_name: Option<String>,
     #[serde(default)]
     pub check_status: Option<String>,
+    /// Optional in the sender's payload; always present as KYC Desk sends it.
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(required = true)]
     pub check_detail: Vec<CheckDetail>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct CheckDetail {
     #[serde(default)]
     pub element: Option<Text>,

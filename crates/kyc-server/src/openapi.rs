@@ -76,7 +76,8 @@ impl Modify for SessionAuth {
         kyc_core::view::CaseDetail,
         kyc_core::notes::Note,
         kyc_core::checks::Flag,
-        kyc_core::users::User,
+        kyc_core::users::UserView,
+        kyc_core::users::Permission,
         kyc_core::users::Account,
         kyc_core::audit::AuditEntry,
         kyc_core::stats::Stats,
@@ -92,4 +93,27 @@ struct ApiDoc;
 /// The OpenAPI document as JSON.
 pub fn document() -> serde_json::Value {
     serde_json::to_value(ApiDoc::openapi()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The copy the web UI's TypeScript types are generated from (`npm run gen:api` in ui/).
+    const UI_COPY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/src/lib/openapi.json");
+
+    /// The UI's copy of the document is this document: a change to the API's types reaches the
+    /// UI's types (or this fails). `KYC_DESK_BLESS=1 cargo test -p kyc-server openapi` rewrites
+    /// the copy; then `npm run gen:api` in ui/ regenerates the types, which `npm run check` checks.
+    #[test]
+    fn the_ui_copy_of_the_document_is_current() {
+        let now = serde_json::to_string_pretty(&super::document()).unwrap() + "\n";
+        if std::env::var_os("KYC_DESK_BLESS").is_some() {
+            std::fs::write(UI_COPY, &now).unwrap();
+        }
+        let copy = std::fs::read_to_string(UI_COPY).unwrap_or_default();
+        assert!(
+            copy == now,
+            "ui/src/lib/openapi.json is not the server's OpenAPI document: run \
+             `KYC_DESK_BLESS=1 cargo test -p kyc-server openapi`, then `npm run gen:api` in ui/"
+        );
+    }
 }

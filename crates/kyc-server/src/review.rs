@@ -351,7 +351,7 @@ async fn logout(State(st): St, headers: HeaderMap) -> Result<Response, ServerErr
     );
     Ok(resp)
 }
-#[utoipa::path(get, path = "/api/me", tag = "review", security(("session" = [])), responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/me", tag = "review", security(("session" = [])), responses((status = 200, body = kyc_core::users::UserView), (status = 401, body = ErrorBody)))]
 async fn me(SignedIn { user, .. }: SignedIn) -> Json<User> {
     Json(user)
 }
@@ -1281,7 +1281,7 @@ async fn set_user_role(
     Path(name): Path<String>,
     ApiJson(body): ApiJson<RoleBody>,
 ) -> Result<Json<Account>, ServerError> {
-    let role: Role = body.role.parse()?;
+    let role: Role = body.role.parse().map_err(CoreError::from)?;
     change_account(&st, admin, name, AccountChange::SetRole(role)).await
 }
 
@@ -1321,7 +1321,7 @@ struct NewUserBody {
 }
 
 #[utoipa::path(post, path = "/api/users", tag = "review", security(("session" = [])), request_body = NewUserBody,
-    responses((status = 200, body = User), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = kyc_core::users::UserView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 /// Creates an account (admins only).
 async fn add_user(
     State(st): St,
@@ -1329,7 +1329,7 @@ async fn add_user(
     ApiJson(body): ApiJson<NewUserBody>,
 ) -> Result<Json<User>, ServerError> {
     allow(&user, Permission::ManageUsers)?;
-    let role: Role = body.role.parse()?;
+    let role: Role = body.role.parse().map_err(CoreError::from)?;
     let _permit = hash_permit(&st).await?;
     let store = st.desk.store().clone();
     let created =

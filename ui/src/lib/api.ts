@@ -1,70 +1,39 @@
 // The one module that talks to KYC Desk's review API (same origin; session cookie + bearer token).
 import { tauri } from "./desktop";
+import type { components } from "./api-types";
 
-export interface User {
-  name: string; role: string;
-  /** An admin reset the password: every call but /api/me, /api/logout and /api/me/password is refused until it is changed. */
-  must_change_password?: boolean;
-}
-/** An account as `GET /api/users` lists it (admins; supervisors, to assign). */
-export interface Account {
-  name: string; role: string; disabled: boolean; must_change_password: boolean;
-  last_login_at: string | null; created_at: string;
-}
+// The API's types, generated from the server's OpenAPI document (api-types.ts, `npm run gen:api`):
+// the Rust types are the one definition; `npm run check` fails when these drift from them.
+type Schemas = components["schemas"];
+/** What an account may do beyond reading cases, as the server's one permission table says. */
+export type Permission = Schemas["Permission"];
+export type User = Schemas["User"];
+export type Account = Schemas["Account"];
+export type Flag = Schemas["Flag"];
+export type Answer = Schemas["Answer"];
+export type CaseSummary = Schemas["CaseSummary"];
+export type Score = Schemas["Score"];
+export type FieldRow = Schemas["FieldRow"];
+export type ImageInfo = Schemas["ImageInfo"];
+export type DecisionRecord = Schemas["DecisionRecord"];
+export type CheckDetail = Schemas["CheckDetail"];
+export type Check = Schemas["Check"];
+export type DocumentView = Schemas["DocumentView"];
+export type CaseDetail = Schemas["CaseDetail"];
+export type MrzDigit = Schemas["MrzDigit"];
+export type Note = Schemas["Note"];
+export type AuditEntry = Schemas["AuditEntry"];
+export type CasePage = Schemas["CasePage"];
+export type Reason = Schemas["Reason"];
+export type Settings = Schemas["SettingsView"];
+export type StatsDay = Schemas["Day"];
+export type ReviewerStats = Schemas["ReviewerStats"];
+export type Stats = Schemas["Stats"];
+export type Delivery = Schemas["DeliveryInfo"];
+
+/** Whether the signed-in account may do `p`. */
+export const may = (user: User | null | undefined, p: Permission) => !!user?.permissions?.includes(p);
 export const ROLES = ["reviewer", "supervisor", "admin", "auditor"] as const;
-export interface Flag {
-  code: string; severity: "info" | "warning" | "error"; message: string;
-  /** The other cases a history finding is about (references). */
-  cases?: string[];
-}
-export interface Answer { result: boolean; at: string; by: string; user_id: string; reference: string }
-export interface CaseSummary {
-  id: number; reference: string; requester_id: string; user_id: string;
-  status: "pending" | "approved" | "rejected"; received_at: string;
-  holder_name: string | null; document_number: string | null; document_type: string | null;
-  flags: Flag[]; answer: Answer | null; assignee: string | null; hold_until?: string;
-  /** The final decision contradicts what Ditto ID was told. */
-  conflict?: boolean;
-  /** Four-eyes: who gave the first approval, waiting for a second by someone else. */
-  first_approval_by?: string;
-}
-export interface Score { value: number | null; threshold: number; passed: boolean | null }
-export interface FieldRow { name: string; value: string | null; status: string | null; sources: Record<string, string>; mismatch: boolean }
-export interface ImageInfo { name: string; mime: string; width: number; height: number; size: number }
-export interface DecisionRecord {
-  decision: string; reasons: string[]; comment: string; by: string; by_user: string | null; at: string;
-  rule: string | null; link_user_id: string | null; final: boolean;
-}
-export interface CheckDetail { element?: string; status?: string; detail?: string; source?: string; source1?: string; source2?: string; match_percentage?: string }
-export interface Check { check_category?: string; check_name?: string; check_status?: string; check_detail: CheckDetail[] }
-export interface DocumentView {
-  types: string[]; names: string[]; overall_status: string | null; errors: string[]; warnings: string[];
-  is_nfc_document: boolean | null; nfc_scan_status: string | null; nfc_scan_status_reason: string | null; checks: Check[];
-}
-export interface CaseDetail extends CaseSummary {
-  app_id: string | null; portrait_source: string | null; face_match: Score; liveness: Score; face_score_percent: number | null;
-  document: DocumentView | null; fields: FieldRow[]; images: ImageInfo[]; decisions: DecisionRecord[];
-  history: CaseSummary[]; timeline: AuditEntry[]; raw: unknown; suggested_reasons: string[];
-  notes?: Note[];
-  /** The MRZ as read, with where each check digit is and whether it holds. */
-  mrz?: { lines: string[]; checks: MrzDigit[] } | null;
-}
-export interface MrzDigit { field: string; line: number; column: number; found: string; expected: string; ok: boolean }
-/** An internal note or an escalation (then `escalated_to` names the supervisor). */
-export interface Note { id: number; kind: "note" | "escalation"; by: string; escalated_to: string | null; at: string; text: string }
-export interface AuditEntry { id: number; at: string; actor: string; action: string; case_id: number | null; reference?: string | null; detail: Record<string, unknown> }
-export interface CasePage {
-  cases: CaseSummary[]; next: string | null; held: CaseSummary[]; needs_review?: CaseSummary[];
-  /** First page: how many cases match (at most 1,000; `total_capped`: more, or null and capped: too many to count at once). */
-  total?: number | null; total_capped?: boolean;
-}
-export interface Reason { code: string; label: string; flags?: string[] }
-export interface Settings {
-  receiver_url: string; tls_fingerprint: string; tls_self_signed: boolean; auth_mode: string; token_url: string | null;
-  request_encryption: string | null; response_encryption: string | null; custom_body_fields: string[];
-  hold_secs: number; on_timeout: string; auto_approve: string; face_match_threshold: number; liveness_threshold: number;
-  reasons: Reason[]; four_eyes: boolean; sla_minutes?: number; config_path: string; data_dir: string; warnings: string[]; restart_needed_to_change: boolean;
-}
 export interface SetupStatus { needs_setup: boolean; code_required?: boolean; receiver_url: string; tls_fingerprint: string; auth_mode: string; plain_http_on_network?: boolean }
 export interface CaseFilters {
   status?: string; q?: string; flag?: string; document_type?: string; from?: string; to?: string;
@@ -74,13 +43,6 @@ export interface CaseFilters {
 export interface DeskEvent { type: "case.created" | "case.decided" | "case.answered" | "case.assigned" | "case.erased"; case: CaseSummary; hold_until?: string }
 /** Case id → the names of the reviewers who have it open now. */
 export type Viewers = Record<string, string[]>;
-export interface StatsDay { day: string; received: number; approved: number; rejected: number; pending: number; timeouts: number }
-export interface ReviewerStats { name: string; decided: number; approved: number; rejected: number; median_secs: number | null }
-export interface Stats {
-  from: string; to: string; received: number; approved: number; rejected: number; pending: number; timeouts: number;
-  needs_review: number; conflicts: number;
-  approval_rate: number | null; median_secs: number | null; p90_secs: number | null; days: StatsDay[]; by_reviewer: ReviewerStats[];
-}
 export interface AuditPage { entries: AuditEntry[]; next: number | null }
 export interface AuditCheckpoint { entry_id: number; hash: string; at: string; line: string }
 export type AuditVerdict =
@@ -196,10 +158,6 @@ export const getCase = (id: number | string) => call<CaseDetail>("GET", `/api/ca
 export const imageUrl = (id: number | string, name: string) => `/api/cases/${encodeURIComponent(String(id))}/images/${encodeURIComponent(name)}`;
 export const decide = (id: number, decision: "approve" | "reject", reasons: string[], comment: string, userId?: string) =>
   call<CaseDetail>("POST", `/api/cases/${id}/decision`, { decision, reasons, comment, ...(userId ? { user_id: userId } : {}) });
-export interface Delivery {
-  id: number; case_id: number; event: string; status: "pending" | "delivered" | "failed"; attempts: number; next_at: string;
-  last_status: number | null; last_error: string | null; created_at: string; delivered_at: string | null;
-}
 export const deliveries = (caseId: number) => call<{ deliveries: Delivery[] }>("GET", `/api/deliveries?case=${caseId}`);
 export const resendDelivery = (id: number) => call<void>("POST", `/api/deliveries/${id}/resend`);
 

@@ -24,7 +24,7 @@ export function fmtDay(day: string): string {
 }
 export const fmtScore = (v: number | null | undefined) =>
   v === null || v === undefined ? "—" : String(Math.round(v * 1000) / 1000);
-export const secondsLeft = (iso: string | undefined, now: number): number | null => {
+export const secondsLeft = (iso: string | null | undefined, now: number): number | null => {
   if (!iso) return null;
   const s = Math.floor((Date.parse(iso) - now) / 1000);
   return s >= 0 ? s : null;

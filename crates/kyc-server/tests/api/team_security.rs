@@ -699,3 +699,71 @@ async fn the_decisions_csv_neutralises_every_formula_cell() {
     }
     d.stop().await;
 }
+
+/// `/api/me` lists what the account may do, from the server's one table: the UI shows exactly
+/// these. Each listed (or unlisted) permission is tried for real, so the list is what the server
+/// enforces, not a second opinion.
+#[tokio::test]
+async fn me_lists_the_permissions_the_server_enforces() {
+    use kyc_core::users::Role;
+    let d = start(|_| {}).await;
+    for (name, role) in [("sam", Role::Supervisor), ("otto", Role::Auditor)] {
+        d.running
+            .desk
+            .store()
+            .add_user(name, role, PASSWORD)
+            .unwrap();
+    }
+    let admin = d.login("ada").await;
+    let expect = [
+        ("rita", vec!["decide"]),
+        (
+            "sam",
+            vec![
+                "decide",
+                "reassign",
+                "statistics",
+                "export",
+                "resend_delivery",
+            ],
+        ),
+        ("otto", vec!["statistics", "read_audit", "export"]),
+        (
+            "ada",
+            vec![
+                "decide",
+                "reassign",
+                "statistics",
+                "read_audit",
+                "export",
+                "resend_delivery",
+                "manage_users",
+                "ditto_config",
+                "erase",
+            ],
+        ),
+    ];
+    for (name, perms) in expect {
+        let token = if name == "ada" {
+            admin.clone()
+        } else {
+            d.login(name).await
+        };
+        let (status, me) = d.get_as(&token, "/api/me").await;
+        assert_eq!(status, 200, "{me}");
+        assert_eq!(me["permissions"], json!(perms), "{name}: {me}");
+        // What the list says is what the server does.
+        let may = |p: &str| perms.contains(&p);
+        let probes = [
+            ("statistics", "/api/stats"),
+            ("read_audit", "/api/audit"),
+            ("ditto_config", "/api/settings/ditto-config"),
+        ];
+        for (perm, path) in probes {
+            let (status, body) = d.get_as(&token, path).await;
+            let want = if may(perm) { 200 } else { 403 };
+            assert_eq!(status, want, "{name} {path}: {body}");
+        }
+    }
+    d.stop().await;
+}
