@@ -84,7 +84,6 @@ const KNOWN_LONG: &[(&str, usize)] = &[
     ("crates/kyc-domain/src/idcheck.rs", 805),
     ("crates/kyc-core/src/ingest.rs", 819),
     ("crates/kyc-core/src/store.rs", 1911),
-    ("crates/kyc-server/src/review.rs", 1400),
     ("crates/kyc-server/tests/api/compliance.rs", 997),
     ("crates/kyc-server/tests/api/http.rs", 1298),
     ("crates/kyc-server/tests/api/security.rs", 847),
