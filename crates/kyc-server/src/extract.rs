@@ -59,6 +59,23 @@ impl<S: Send + Sync, T: DeserializeOwned, const KIB: usize> FromRequest<S> for A
     }
 }
 
+/// A query string deserialised into `T`; a value that does not fit is a 400 with the JSON error
+/// body every other refusal has (axum's own `Query` answers in plain text), naming the parameter
+/// and never echoing the value.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ServerError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| {
+                ServerError::BadRequest(kyc_core::error::redact_serde_message(&e.body_text()))
+            })
+    }
+}
+
 /// The address of the client's end of the connection. A router served without connection info
 /// refuses (500) rather than putting every client in one throttle bucket.
 pub struct ClientIp(pub IpAddr);

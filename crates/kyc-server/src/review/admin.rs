@@ -14,7 +14,7 @@ pub(crate) struct DeliveryParams {
 pub(crate) async fn deliveries(
     State(st): St,
     _who: Reviewer,
-    Query(p): Query<DeliveryParams>,
+    ApiQuery(p): ApiQuery<DeliveryParams>,
 ) -> Result<Json<Value>, ServerError> {
     let store = st.desk.store().clone();
     let log = blocking(move || {

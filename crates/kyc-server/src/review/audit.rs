@@ -55,7 +55,7 @@ pub(crate) async fn audit_filter(
 pub(crate) async fn audit_trail(
     State(st): St,
     Reviewer(user): Reviewer,
-    Query(p): Query<AuditParams>,
+    ApiQuery(p): ApiQuery<AuditParams>,
 ) -> Result<Json<Value>, ServerError> {
     allow(&user, Permission::ReadAudit)?;
     let filter = audit_filter(&st, &p).await?;
@@ -78,7 +78,7 @@ pub(crate) async fn audit_trail(
 pub(crate) async fn export_audit(
     State(st): St,
     Reviewer(user): Reviewer,
-    Query(p): Query<AuditParams>,
+    ApiQuery(p): ApiQuery<AuditParams>,
 ) -> Result<Response, ServerError> {
     allow(&user, Permission::ReadAudit)?;
     let filter = audit_filter(&st, &p).await?;

@@ -42,11 +42,8 @@ pub(super) fn date_param(
 pub(crate) async fn list_cases(
     State(st): St,
     Reviewer(user): Reviewer,
-    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+    ApiQuery(p): ApiQuery<ListParams>,
 ) -> Result<Json<Value>, ServerError> {
-    let Query(p) = params.map_err(|e| {
-        ServerError::BadRequest(kyc_core::error::redact_serde_message(&e.body_text()))
-    })?;
     let status = match p.status.as_deref() {
         None | Some("all") | Some("") => None,
         Some(s @ ("pending" | "approved" | "rejected")) => Some(s.to_string()),
@@ -124,7 +121,7 @@ pub(crate) async fn case_image(
     State(st): St,
     Reviewer(user): Reviewer,
     Path((id, name)): Path<(String, String)>,
-    Query(q): Query<ImageParams>,
+    ApiQuery(q): ApiQuery<ImageParams>,
 ) -> Result<Response, ServerError> {
     let (mime, bytes, download) = st
         .desk
@@ -397,7 +394,7 @@ pub(crate) async fn case_report(
     State(st): St,
     Reviewer(user): Reviewer,
     Path(id): Path<String>,
-    Query(q): Query<ReportParams>,
+    ApiQuery(q): ApiQuery<ReportParams>,
 ) -> Result<Response, ServerError> {
     let offset = kyc_core::timefmt::utc_offset(q.utc_offset.unwrap_or(0)).ok_or_else(|| {
         ServerError::BadRequest("utc_offset: minutes east of UTC, from -840 to 840".into())

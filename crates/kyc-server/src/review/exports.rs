@@ -40,7 +40,7 @@ pub(super) fn date_range(
 pub(crate) async fn statistics(
     State(st): St,
     Reviewer(user): Reviewer,
-    Query(p): Query<RangeParams>,
+    ApiQuery(p): ApiQuery<RangeParams>,
 ) -> Result<Json<kyc_core::stats::Stats>, ServerError> {
     allow(&user, Permission::Statistics)?;
     let (from, to, from_ms, to_ms) = date_range(p)?;
@@ -59,7 +59,7 @@ pub(crate) async fn statistics(
 pub(crate) async fn export_decisions(
     State(st): St,
     Reviewer(user): Reviewer,
-    Query(p): Query<RangeParams>,
+    ApiQuery(p): ApiQuery<RangeParams>,
 ) -> Result<Response, ServerError> {
     allow(&user, Permission::Export)?;
     let (from, to, from_ms, to_ms) = date_range(p)?;

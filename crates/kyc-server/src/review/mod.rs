@@ -5,7 +5,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 use tokio_stream::wrappers::BroadcastStream;
 
 use crate::error::{ErrorBody, ServerError};
-use crate::extract::{ApiJson, ClientIp};
+use crate::extract::{ApiJson, ApiQuery, ClientIp};
 use crate::hardening::HostAllowList;
 use crate::UiAssets;
 
