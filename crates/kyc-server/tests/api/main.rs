@@ -6,5 +6,6 @@ mod common;
 mod compliance;
 mod http;
 mod policy;
+mod refusals;
 mod security;
 mod team_security;
