@@ -3,6 +3,19 @@
 
 export PATH="$HOME/.cargo/bin:$PATH"
 
+# rust-toolchain.toml pins the release; on a machine that has neither it nor a way to fetch it
+# (scripts/setup.sh tried), the scripts build with the default toolchain and say so, rather than
+# failing on rustup's download.
+if command -v rustup >/dev/null 2>&1 && [ -f rust-toolchain.toml ]; then
+  _pinned="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
+  if [ -z "${RUSTUP_TOOLCHAIN:-}" ] && ! rustup toolchain list | grep -q "^$_pinned\(-\| \|$\)"; then
+    echo "WARNING: Rust $_pinned (rust-toolchain.toml) is not installed; building with the default toolchain" >&2
+    RUSTUP_TOOLCHAIN="$(cd / && rustup show active-toolchain | cut -d' ' -f1)"
+    export RUSTUP_TOOLCHAIN
+  fi
+  unset _pinned
+fi
+
 # The settings every build of the suite uses, so that clippy's lints, the test binaries and the
 # binary the UI suites drive come out of one build of the workspace, not three:
 # - no debug info (smaller, faster links);

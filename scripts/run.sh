@@ -6,6 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-export PATH="$HOME/.cargo/bin:$PATH"
+. scripts/lib.sh
 cargo build --release --locked --bin kyc-desk
 exec target/release/kyc-desk "$@"

@@ -24,8 +24,8 @@ export PATH="$HOME/.cargo/bin:$PATH"
 command -v cargo >/dev/null || { echo "setup: cargo (Rust) is needed: https://rustup.rs" >&2; exit 1; }
 
 # rust-toolchain.toml pins the release the suite passes with. A machine whose default toolchain is
-# that release under another name (stable) gets it linked under the pinned name, as nothing can be
-# downloaded there; elsewhere rustup installs it.
+# that release under another name (stable) gets it linked under the pinned name, with no download;
+# elsewhere rustup installs it (and if it cannot, scripts/lib.sh falls back to the default).
 PINNED="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
 if command -v rustup >/dev/null && ! rustup toolchain list | grep -q "^$PINNED\(-\| \|$\)"; then
   DEFAULT_RUSTC="$(cd / && rustc --version | cut -d' ' -f2)"
@@ -37,7 +37,8 @@ if command -v rustup >/dev/null && ! rustup toolchain list | grep -q "^$PINNED\(
     ln -sfn "$(cd / && rustc --print sysroot)" "${RUSTUP_HOME:-$HOME/.rustup}/toolchains/$PINNED-$HOST"
   else
     echo "setup: installing Rust $PINNED (rust-toolchain.toml; the default is $DEFAULT_RUSTC)"
-    rustup toolchain install "$PINNED" --profile minimal --component rustfmt,clippy
+    rustup toolchain install "$PINNED" --profile minimal --component rustfmt,clippy \
+      || echo "setup: WARNING: Rust $PINNED cannot be installed here; the scripts build with the default toolchain ($DEFAULT_RUSTC) instead (scripts/lib.sh)" >&2
   fi
 fi
 command -v npm >/dev/null || { echo "setup: Node.js with npm is needed (Node 20.19 or newer)" >&2; exit 1; }
