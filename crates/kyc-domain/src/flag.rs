@@ -7,16 +7,23 @@ use serde::{Deserialize, Serialize};
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
 )]
 #[serde(rename_all = "lowercase")]
+/// How much a finding weighs. A case is clean when none is a warning or an error; approving over
+/// an error needs a comment.
 pub enum Severity {
+    /// Worth knowing; does not make a case unclean.
     Info,
+    /// Look before deciding.
     Warning,
+    /// Against approving: an override needs a written reason.
     Error,
 }
 
+/// One finding about a case, by KYC Desk's own checks or restating what Ditto ID reported.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Flag {
     /// Stable machine code, e.g. `face_mismatch`.
     pub code: String,
+    /// How much it weighs.
     pub severity: Severity,
     /// One line for the reviewer.
     pub message: String,
@@ -27,6 +34,7 @@ pub struct Flag {
 }
 
 impl Flag {
+    /// A finding about this case alone (no other cases named).
     pub fn new(code: &str, severity: Severity, message: impl Into<String>) -> Flag {
         Flag {
             code: code.into(),

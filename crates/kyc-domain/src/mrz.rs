@@ -48,13 +48,16 @@ impl MrzFormat {
 pub struct DigitCheck {
     /// "document number", "date of birth", "date of expiry", "optional data" or "composite".
     pub field: &'static str,
+    /// The digit the data gives (ICAO 9303 weights 7, 3, 1).
     pub expected: char,
+    /// The digit printed in the MRZ.
     pub found: char,
     /// Where the printed digit is: line and column, from 0, in [`Mrz::lines`].
     pub at: (usize, usize),
 }
 
 impl DigitCheck {
+    /// Whether the printed digit is the one the data gives.
     pub fn ok(&self) -> bool {
         self.expected == self.found
     }
@@ -63,9 +66,11 @@ impl DigitCheck {
 /// A parsed MRZ. Text fields have their fillers removed; names have fillers turned into spaces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mrz {
+    /// TD1 (ID card, 3×30), TD2 (2×36) or TD3 (passport, 2×44).
     pub format: MrzFormat,
     /// Document code without trailing filler: "P", "I", "ID", "AC", "V"...
     pub document_code: String,
+    /// Issuing state or organisation, three letters as printed ("D", "UTO" with fillers removed).
     pub issuing_state: String,
     /// The full document number, including the part a TD1/TD2 long number puts in the optional
     /// data (ICAO 9303 part 5 §4.2.2 note j).
@@ -81,6 +86,7 @@ pub struct Mrz {
     pub sex: char,
     /// YYMMDD as printed.
     pub expiry_date: String,
+    /// Nationality, three letters as printed (fillers removed).
     pub nationality: String,
     /// Primary identifier, fillers as spaces ("GARCIA LOPEZ").
     pub surname: String,
@@ -124,22 +130,41 @@ impl Mrz {
 /// What is wrong with an MRZ text, in one line (positions only, never the content).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum MrzError {
+    /// No MRZ text at all.
     #[error("the MRZ is empty")]
     Empty,
+    /// Neither 2 nor 3 lines.
     #[error("the MRZ has {found} lines; TD1 has 3, TD2 and TD3 have 2")]
-    LineCount { found: usize },
+    LineCount {
+        /// How many lines there are.
+        found: usize,
+    },
     #[error(
         "the MRZ is one line of {found} characters; joined lines have 90 (TD1), 72 (TD2) or 88 (TD3)"
     )]
-    SingleLine { found: usize },
+    /// One line whose length is no format's lines joined.
+    SingleLine {
+        /// Its length in characters.
+        found: usize,
+    },
+    /// A line of the wrong length for the format the line count says.
     #[error("MRZ line {line} has {found} characters, expected {expected}")]
     LineLength {
+        /// The line, from 1.
         line: usize,
+        /// Its length in characters.
         found: usize,
+        /// The lengths the format allows, in words.
         expected: &'static str,
     },
+    /// A character the MRZ alphabet does not have.
     #[error("MRZ line {line}, character {position} is not A-Z, 0-9 or '<'")]
-    BadCharacter { line: usize, position: usize },
+    BadCharacter {
+        /// The line, from 1.
+        line: usize,
+        /// The character's position in the line, from 1.
+        position: usize,
+    },
 }
 
 /// Value of one MRZ character: digits as themselves, `A`..`Z` = 10..35, `<` (and anything else) 0.

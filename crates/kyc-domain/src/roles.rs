@@ -5,14 +5,20 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
+/// What kind of account a person has; `Role::may` says what each may do.
 pub enum Role {
+    /// Decides cases, and takes or releases one for themself.
     Reviewer,
+    /// A reviewer who also assigns cases, sees statistics, exports and resends deliveries.
     Supervisor,
+    /// Everything, including accounts, the Ditto ID config and erasure.
     Admin,
+    /// Reads everything, the audit trail included; decides nothing.
     Auditor,
 }
 
 impl Role {
+    /// The role's name as the API and the config spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Reviewer => "reviewer",

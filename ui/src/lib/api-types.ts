@@ -858,6 +858,7 @@ export interface components {
             /** @description The sender's final value. */
             value?: string | null;
         };
+        /** @description One finding about a case, by KYC Desk's own checks or restating what Ditto ID reported. */
         Flag: {
             /**
              * @description The other cases this finding is about (references), for a history finding: the desk
@@ -868,6 +869,7 @@ export interface components {
             code: string;
             /** @description One line for the reviewer. */
             message: string;
+            /** @description How much it weighs. */
             severity: components["schemas"]["Severity"];
         };
         ImageInfo: {
@@ -961,7 +963,10 @@ export interface components {
             /** Format: int64 */
             rejected: number;
         };
-        /** @enum {string} */
+        /**
+         * @description What kind of account a person has; `Role::may` says what each may do.
+         * @enum {string}
+         */
         Role: "reviewer" | "supervisor" | "admin" | "auditor";
         RoleBody: {
             /** @description reviewer, supervisor, admin or auditor. */
@@ -1016,7 +1021,11 @@ export interface components {
             setup_code: string;
             username: string;
         };
-        /** @enum {string} */
+        /**
+         * @description How much a finding weighs. A case is clean when none is a warning or an error; approving over
+         *     an error needs a comment.
+         * @enum {string}
+         */
         Severity: "info" | "warning" | "error";
         Stats: {
             /**
