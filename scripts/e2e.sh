@@ -7,7 +7,6 @@
 # Screenshots land in target/screenshots/. KYC_E2E_VERBOSE=1 shows the processes' output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT="$PWD"
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

@@ -3,18 +3,43 @@
 
 export PATH="$HOME/.cargo/bin:$PATH"
 
-# rust-toolchain.toml pins the release; on a machine that has neither it nor a way to fetch it
-# (scripts/setup.sh tried), the scripts build with the default toolchain and say so, rather than
-# failing on rustup's download.
-if command -v rustup >/dev/null 2>&1 && [ -f rust-toolchain.toml ]; then
-  _pinned="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
-  if [ -z "${RUSTUP_TOOLCHAIN:-}" ] && ! rustup toolchain list | grep -q "^$_pinned\(-\| \|$\)"; then
-    echo "WARNING: Rust $_pinned (rust-toolchain.toml) is not installed; building with the default toolchain" >&2
+# rust-toolchain.toml pins the release the suite passes with.
+pinned_release() { sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml; }
+has_toolchain() { rustup toolchain list | grep -q "^$1\(-\| \|$\)"; }
+
+# Makes the pinned release available (setup.sh): a machine whose default toolchain is that release
+# under another name (stable) gets it linked under the pinned name, with no download; elsewhere
+# rustup installs it.
+ensure_pinned_toolchain() {
+  command -v rustup >/dev/null || return 0
+  local pinned default host
+  pinned="$(pinned_release)"
+  has_toolchain "$pinned" && return 0
+  default="$(cd / && rustc --version | cut -d' ' -f2)"
+  if [ "$default" = "$pinned" ]; then
+    # (`rustup toolchain link` refuses a release's name, so the link is made as rustup lays out
+    # an installed release: toolchains/<release>-<host>.)
+    host="$(cd / && rustc -vV | sed -n 's/^host: //p')"
+    echo "setup: the default toolchain is rustc $default: linking it as $pinned-$host"
+    ln -sfn "$(cd / && rustc --print sysroot)" "${RUSTUP_HOME:-$HOME/.rustup}/toolchains/$pinned-$host"
+  else
+    echo "setup: installing Rust $pinned (rust-toolchain.toml; the default is $default)"
+    rustup toolchain install "$pinned" --profile minimal --component rustfmt,clippy \
+      || echo "setup: WARNING: Rust $pinned cannot be installed here; the scripts build with the default toolchain ($default) instead" >&2
+  fi
+}
+
+# On a machine that has neither the pinned release nor a way to fetch it, the scripts build with
+# the default toolchain and say so, rather than failing on rustup's download. Runs when this file
+# is sourced, except in setup.sh, which first tries ensure_pinned_toolchain.
+use_pinned_or_default() {
+  if command -v rustup >/dev/null 2>&1 && [ -z "${RUSTUP_TOOLCHAIN:-}" ] && ! has_toolchain "$(pinned_release)"; then
+    echo "WARNING: Rust $(pinned_release) (rust-toolchain.toml) is not installed; building with the default toolchain" >&2
     RUSTUP_TOOLCHAIN="$(cd / && rustup show active-toolchain | cut -d' ' -f1)"
     export RUSTUP_TOOLCHAIN
   fi
-  unset _pinned
-fi
+}
+[ "${KYC_DESK_SETTING_UP:-}" = 1 ] || use_pinned_or_default
 
 # The settings every build of the suite uses, so that clippy's lints, the test binaries and the
 # binary the UI suites drive come out of one build of the workspace, not three:

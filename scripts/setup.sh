@@ -23,24 +23,10 @@ fi
 export PATH="$HOME/.cargo/bin:$PATH"
 command -v cargo >/dev/null || { echo "setup: cargo (Rust) is needed: https://rustup.rs" >&2; exit 1; }
 
-# rust-toolchain.toml pins the release the suite passes with. A machine whose default toolchain is
-# that release under another name (stable) gets it linked under the pinned name, with no download;
-# elsewhere rustup installs it (and if it cannot, scripts/lib.sh falls back to the default).
-PINNED="$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)"
-if command -v rustup >/dev/null && ! rustup toolchain list | grep -q "^$PINNED\(-\| \|$\)"; then
-  DEFAULT_RUSTC="$(cd / && rustc --version | cut -d' ' -f2)"
-  if [ "$DEFAULT_RUSTC" = "$PINNED" ]; then
-    # (`rustup toolchain link` refuses a release's name, so the link is made as rustup lays out
-    # an installed release: toolchains/<release>-<host>.)
-    HOST="$(cd / && rustc -vV | sed -n 's/^host: //p')"
-    echo "setup: the default toolchain is rustc $DEFAULT_RUSTC: linking it as $PINNED-$HOST"
-    ln -sfn "$(cd / && rustc --print sysroot)" "${RUSTUP_HOME:-$HOME/.rustup}/toolchains/$PINNED-$HOST"
-  else
-    echo "setup: installing Rust $PINNED (rust-toolchain.toml; the default is $DEFAULT_RUSTC)"
-    rustup toolchain install "$PINNED" --profile minimal --component rustfmt,clippy \
-      || echo "setup: WARNING: Rust $PINNED cannot be installed here; the scripts build with the default toolchain ($DEFAULT_RUSTC) instead (scripts/lib.sh)" >&2
-  fi
-fi
+# The pinned Rust release (rust-toolchain.toml), linked or installed (scripts/lib.sh).
+KYC_DESK_SETTING_UP=1 . scripts/lib.sh
+ensure_pinned_toolchain
+use_pinned_or_default
 command -v npm >/dev/null || { echo "setup: Node.js with npm is needed (Node 20.19 or newer)" >&2; exit 1; }
 
 # Python libraries the tests use as independent peers (a real OAuth2 client library).
@@ -52,5 +38,4 @@ if ! python3 -c "import authlib, requests_oauthlib" 2>/dev/null; then
 fi
 
 # The web UI: installed and built only when its sources changed (scripts/lib.sh).
-. scripts/lib.sh
 ui_build_once
