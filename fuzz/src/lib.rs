@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use kyc_core::config::EncryptionConfig;
-use kyc_core::crypto::{AesSuite, Envelope};
+use kyc_crypto::jce::{AesSuite, Envelope};
 use time::{Date, Month};
 
 /// Every transformation × key size × envelope (× IV length for GCM): 30 suites, built from an
@@ -44,7 +44,8 @@ pub fn suites() -> &'static [AesSuite] {
                             envelope,
                             json_field: "data".into(),
                         };
-                        let suite = AesSuite::from_config(&cfg, "receiver.request_encryption")
+                        let suite = cfg
+                            .suite("receiver.request_encryption")
                             .expect("the fuzz suites are valid configs");
                         out.push(suite);
                     }

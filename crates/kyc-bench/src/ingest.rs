@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use base64::Engine;
 use kyc_core::config::{AutoApprove, Config};
-use kyc_core::crypto::AesSuite;
+use kyc_crypto::jce::AesSuite;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
@@ -349,8 +349,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .timeout(Duration::from_secs(300))
         .pool_max_idle_per_host(64)
         .build()?;
-    let request = AesSuite::from_config(&config.receiver.request_encryption, "request")?;
-    let response = AesSuite::from_config(&config.receiver.response_encryption, "response")?;
+    let request = config.receiver.request_encryption.suite("request")?;
+    let response = config.receiver.response_encryption.suite("response")?;
     let auth = &config.receiver.auth;
     let base = format!("https://{}", desk.addr);
 

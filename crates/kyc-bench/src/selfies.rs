@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use kyc_core::phash::{dhash_bytes, Hashed, PhashIndex, MAX_DISTANCE};
-use kyc_core::vault::Vault;
+use kyc_crypto::vault::Vault;
 
 #[derive(clap::Args)]
 pub struct Args {

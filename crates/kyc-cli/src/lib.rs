@@ -229,7 +229,7 @@ pub fn describe(loaded: &Loaded, running: &Running) -> String {
 /// on the terminal (not echoed) when standard input is one.
 pub fn open_store(loaded: &Loaded) -> anyhow::Result<Store> {
     use std::io::IsTerminal;
-    Ok(Store::open_in(loaded, || {
+    Ok(kyc_core::bootstrap::open_store(loaded, || {
         std::io::stdin()
             .is_terminal()
             .then(|| rpassword::prompt_password("KYC Desk master passphrase: ").ok())
@@ -444,7 +444,7 @@ fn restore(config: Option<PathBuf>, from: &std::path::Path) -> anyhow::Result<()
     let loaded = load_config(config.as_deref())?;
     let storage = &loaded.config.storage;
     if storage.key_source == kyc_core::config::KeySource::File {
-        let key = kyc_core::vault::key_file_path(storage, &loaded.data_dir);
+        let key = kyc_core::bootstrap::key_file_path(storage, &loaded.data_dir);
         if !key.exists() {
             anyhow::bail!(
                 "the master key file {} is missing: put the key the backup's store used there \

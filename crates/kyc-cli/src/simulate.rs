@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use clap::Args;
 use kyc_core::config::{AuthMode, Config, Loaded};
-use kyc_core::crypto::AesSuite;
+use kyc_crypto::jce::AesSuite;
 use kyc_sim::{Scenario, Today};
 use serde_json::Value;
 
@@ -216,11 +216,7 @@ pub fn run(config: Option<PathBuf>, args: SimulateArgs) -> anyhow::Result<()> {
     let timeout = Duration::from_secs(cfg.decision.hold_secs + 60);
     let suite =
         |e: &kyc_core::config::EncryptionConfig, s: &str| -> anyhow::Result<Option<AesSuite>> {
-            Ok(if e.enable {
-                Some(AesSuite::from_config(e, s)?)
-            } else {
-                None
-            })
+            Ok(if e.enable { Some(e.suite(s)?) } else { None })
         };
     let caller = Arc::new(Caller {
         http: client(&loaded, args.ca.as_ref(), timeout)?,

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::error::CoreError;
 use crate::store::Store;
 use crate::timefmt::{now_ms, rfc3339};
-use crate::vault::Vault;
+use kyc_crypto::vault::Vault;
 
 /// One entry as the desk shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -374,7 +374,7 @@ pub(crate) mod tests {
                 prev = hash;
             }
         }
-        let store = Store::open(&path, crate::vault::MasterKey::Key([3; 32])).unwrap();
+        let store = Store::open(&path, kyc_crypto::master::MasterKey::Key([3; 32])).unwrap();
         store.audit("rita", "case.viewed", None, json!({})).unwrap();
         assert_eq!(
             store.verify_audit().unwrap(),
@@ -395,7 +395,7 @@ pub(crate) mod tests {
     fn the_chain_catches_edits_and_gaps_made_in_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.sqlite3");
-        let store = Store::open(&path, crate::vault::MasterKey::Key([3; 32])).unwrap();
+        let store = Store::open(&path, kyc_crypto::master::MasterKey::Key([3; 32])).unwrap();
         for i in 0..5 {
             store
                 .audit("rita", "case.viewed", Some(i), json!({"i": i}))

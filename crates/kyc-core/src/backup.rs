@@ -278,7 +278,7 @@ pub fn head_matches(store_db: &Path, manifest: &Manifest) -> Result<(), CoreErro
 mod tests {
     use super::*;
     use crate::store::Inserted;
-    use crate::vault::MasterKey;
+    use kyc_crypto::master::MasterKey;
     use std::sync::Arc;
 
     const KEY: [u8; 32] = [9; 32];

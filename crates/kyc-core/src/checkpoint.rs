@@ -222,7 +222,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::store::DB_FILE;
-    use crate::vault::MasterKey;
+    use kyc_crypto::master::MasterKey;
     use rusqlite::Connection;
     use serde_json::json;
 

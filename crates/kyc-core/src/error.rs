@@ -130,6 +130,16 @@ impl From<kyc_domain::roles::UnknownRole> for CoreError {
     }
 }
 
+impl From<kyc_crypto::Error> for CoreError {
+    fn from(e: kyc_crypto::Error) -> CoreError {
+        match e {
+            kyc_crypto::Error::InvalidClient => CoreError::InvalidClient,
+            kyc_crypto::Error::InvalidToken => CoreError::InvalidToken,
+            other => CoreError::Internal(other.to_string()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::redact_serde_message as r;

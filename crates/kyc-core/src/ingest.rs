@@ -56,7 +56,7 @@ impl OpenedBody {
 impl SealedBody {
     /// Decrypts with the configured suite, or passes the body through when encryption is off.
     /// Every failure is the same [`CoreError::Undecryptable`].
-    pub fn open(self, suite: Option<&crate::crypto::AesSuite>) -> Result<OpenedBody, CoreError> {
+    pub fn open(self, suite: Option<&kyc_crypto::jce::AesSuite>) -> Result<OpenedBody, CoreError> {
         match suite {
             None => Ok(OpenedBody::plain(self.0)),
             Some(s) => Ok(OpenedBody {
@@ -706,7 +706,7 @@ pub fn decode_image(name: &str, text: String) -> Result<Image, String> {
             .ok_or("a data: URL must be base64")?;
         bytes.drain(..start + at + marker.len());
     }
-    let len = crate::crypto::decode_base64_in_place(&mut bytes).ok_or("is not valid base64")?;
+    let len = kyc_crypto::jce::decode_base64_in_place(&mut bytes).ok_or("is not valid base64")?;
     bytes.truncate(len);
     let sniffed = sniff_image(&bytes);
     Ok(Image {

@@ -1,6 +1,7 @@
 //! Internal notes on a case and escalations to a supervisor: the text sealed under the case key,
 //! the fact audited in the same transaction (`case.note_added`, `case.escalated`), never the text.
 
+use kyc_crypto::vault::SealField;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
@@ -53,10 +54,6 @@ pub fn check_text(field: &str, text: &str) -> Result<String, CoreError> {
 fn takes_escalations(role: &str) -> bool {
     role.parse::<Role>()
         .is_ok_and(|r| r.may(Permission::Reassign) && r.may(Permission::Decide))
-}
-
-fn note_field(id: i64) -> String {
-    format!("note/{id}")
 }
 
 impl Store {
@@ -116,7 +113,7 @@ impl Store {
             )?;
             tx.execute(
                 "UPDATE notes SET text_sealed = ?2 WHERE id = ?1",
-                params![note_id, key.seal(&note_field(note_id), text.as_bytes())],
+                params![note_id, key.seal(SealField::Note(note_id), text.as_bytes())],
             )?;
             let (action, details) = match escalate_to {
                 Some(to) => (
@@ -152,7 +149,7 @@ impl Store {
             let mut notes = Vec::new();
             for row in rows {
                 let (note_id, kind, by, escalated_to, at, sealed) = row?;
-                let text = String::from_utf8(key.open(&note_field(note_id), &sealed)?)
+                let text = String::from_utf8(key.open(SealField::Note(note_id), &sealed)?)
                     .map_err(|e| CoreError::Internal(e.to_string()))?;
                 notes.push(Note {
                     id: note_id,

@@ -15,7 +15,8 @@ use crate::imagefiles::ImageFiles;
 use crate::ingest::Submission;
 use crate::phash::{Hashed, PhashIndex};
 use crate::timefmt::{now_ms, rfc3339};
-use crate::vault::{CaseKey, MasterKey, Vault};
+use kyc_crypto::master::MasterKey;
+use kyc_crypto::vault::{CaseKey, SealField, Sealed, Vault};
 
 /// Embedded migrations, applied in order; `PRAGMA user_version` records how many ran.
 pub(crate) const MIGRATIONS: &[&str] = &[
@@ -365,7 +366,7 @@ fn flag_back(
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let key = vault.unwrap_case_key(case_id, &wrapped)?;
-    let mut pii: Pii = open_json(&key, "pii", &sealed)?;
+    let mut pii: Pii = open_json(&key, SealField::Pii, &sealed)?;
     let mut cases = vec![reference.to_string()];
     if let Some(at) = pii.flags.iter().position(|f| f.code == code) {
         let old = pii.flags.remove(at);
@@ -378,7 +379,7 @@ fn flag_back(
         "UPDATE cases SET pii = ?2, flags = ?3 WHERE id = ?1",
         params![
             case_id,
-            seal_json(&key, "pii", &pii)?,
+            seal_json(&key, SealField::Pii, &pii)?,
             flag_codes(&pii.flags)
         ],
     )?;
@@ -459,16 +460,22 @@ fn summary_from_row(
         let wrapped: Option<Vec<u8>> = row.get(6)?;
         let sealed: Option<Vec<u8>> = row.get(7)?;
         let key = match wrapped {
-            Some(w) => Some(vault.unwrap_case_key(id, &w).map_err(sealed_err)?),
+            Some(w) => Some(
+                vault
+                    .unwrap_case_key(id, &w)
+                    .map_err(|e| sealed_err(e.into()))?,
+            ),
             None => None,
         };
         let pii: Pii = match (&key, sealed) {
-            (Some(key), Some(p)) => open_json(key, "pii", &p).map_err(sealed_err)?,
+            (Some(key), Some(p)) => open_json(key, SealField::Pii, &p).map_err(sealed_err)?,
             _ => Pii::default(),
         };
         let answer_user: Option<Vec<u8>> = row.get(3)?;
         let answer_user = match (&key, answer_user) {
-            (Some(key), Some(a)) => open_text(key, "answer_user", &a).map_err(sealed_err)?,
+            (Some(key), Some(a)) => {
+                open_text(key, SealField::AnswerUser, &a).map_err(sealed_err)?
+            }
             _ => String::new(),
         };
         let answer = match row.get::<_, Option<bool>>(9)? {
@@ -579,17 +586,6 @@ impl Store {
             readers: Mutex::new(Vec::new()),
             selfies: Mutex::new(selfies),
         })
-    }
-
-    /// Opens `<data_dir>/kyc-desk.sqlite3` with the master key the config names (`prompt` asks
-    /// for a passphrase when `KYC_DESK_PASSPHRASE` is not set).
-    pub fn open_in(
-        loaded: &crate::config::Loaded,
-        prompt: impl FnOnce() -> Option<String>,
-    ) -> Result<Store, CoreError> {
-        crate::fsutil::private_dir(&loaded.data_dir)?;
-        let master = MasterKey::load(&loaded.config.storage, &loaded.data_dir, prompt)?;
-        Store::open(&loaded.data_dir.join(DB_FILE), master)
     }
 
     pub fn path(&self) -> &Path {
@@ -704,11 +700,11 @@ impl Store {
                     received_at_ms,
                     p.document_type(),
                     flag_codes(flags),
-                    seal_json(&key, "pii", &pii)?,
-                    key.seal("raw", sub.raw_json.as_bytes()),
+                    seal_json(&key, SealField::Pii, &pii)?,
+                    key.seal(SealField::Raw, sub.raw_json.as_bytes()),
                     p.document_number().map(|n| vault.tag("document", n)),
                     vault.tag("user", &sub.user_id),
-                    sub.model_json.as_ref().map(|m| key.seal("model", m.as_bytes())),
+                    sub.model_json.as_ref().map(|m| key.seal(SealField::Model, m.as_bytes())),
                 ],
             )?;
             tx.execute(
@@ -744,12 +740,12 @@ impl Store {
             // The sealed images go to the case's file, durable before the rows that point
             // into it commit; if the commit fails the file goes too.
             let mut sealed = Vec::with_capacity(
-                sub.images.iter().map(|i| i.bytes.len() + crate::vault::SEAL_OVERHEAD as usize).sum(),
+                sub.images.iter().map(|i| i.bytes.len() + kyc_crypto::vault::SEAL_OVERHEAD as usize).sum(),
             );
             let mut places = Vec::with_capacity(sub.images.len());
             for img in &sub.images {
                 let start = sealed.len();
-                key.seal_append(&image_field(&img.name), &img.bytes, &mut sealed);
+                key.seal_append(SealField::Image(&img.name), &img.bytes, &mut sealed);
                 places.push((start as i64, (sealed.len() - start) as i64));
             }
             if !sub.images.is_empty() {
@@ -977,13 +973,11 @@ impl Store {
                 .optional()?
                 .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
             let key = self.case_key(c, id)?;
-            let text = |field: &str, sealed: &[u8]| {
-                String::from_utf8(key.open(field, sealed)?)
-                    .map_err(|e| CoreError::Internal(e.to_string()))
-            };
             Ok((
-                text("raw", &raw)?,
-                model.map(|m| text("model", &m)).transpose()?,
+                open_text(&key, SealField::Raw, &raw)?,
+                model
+                    .map(|m| open_text(&key, SealField::Model, &m))
+                    .transpose()?,
             ))
         })
     }
@@ -1004,7 +998,7 @@ impl Store {
                 "SELECT name, mime, width, height, COALESCE(file_len, length(bytes)) - ?2 FROM images \
                  WHERE case_id = ?1 ORDER BY name",
             )?;
-            let rows = stmt.query_map(params![id, crate::vault::SEAL_OVERHEAD], |r| {
+            let rows = stmt.query_map(params![id, kyc_crypto::vault::SEAL_OVERHEAD], |r| {
                 Ok(ImageInfo {
                     name: r.get(0)?,
                     mime: r.get(1)?,
@@ -1028,7 +1022,7 @@ impl Store {
                 .optional()?
                 .ok_or_else(|| CoreError::NotFound(format!("{id}/images/{name}")))?;
             let sealed = self.sealed_image(id, name, inline, place)?;
-            let bytes = self.case_key(c, id)?.open(&image_field(name), &sealed)?;
+            let bytes = self.case_key(c, id)?.open(SealField::Image(name), &sealed)?;
             Ok((mime, bytes))
         })
     }
@@ -1057,7 +1051,7 @@ impl Store {
         let key = case_key_in(c, &self.vault, id)?;
         let raw: Vec<u8> =
             c.query_row("SELECT raw FROM cases WHERE id = ?1", [id], |r| r.get(0))?;
-        if key.open("raw", &raw)? != sub.raw_json.as_bytes() {
+        if key.open(SealField::Raw, &raw)? != sub.raw_json.as_bytes() {
             return Ok(false);
         }
         let mut stmt = c.prepare(
@@ -1080,7 +1074,7 @@ impl Store {
                 return Ok(false);
             };
             let sealed = self.sealed_image(id, &name, inline, place)?;
-            if key.open(&image_field(&name), &sealed)? != new.bytes {
+            if key.open(SealField::Image(&name), &sealed)? != new.bytes {
                 return Ok(false);
             }
         }
@@ -1099,12 +1093,12 @@ impl Store {
                 let sealed: Option<Vec<u8>> = r.get(2)?;
                 let row_id: i64 = r.get(9)?;
                 let comment = match sealed {
-                    Some(s) => open_text(&key, &format!("comment/{row_id}"), &s).map_err(sealed_err)?,
+                    Some(s) => open_text(&key, SealField::Comment(row_id), &s).map_err(sealed_err)?,
                     None => String::new(),
                 };
                 let link: Option<Vec<u8>> = r.get(7)?;
                 let link_user_id = match link {
-                    Some(l) => Some(open_text(&key, &format!("link/{row_id}"), &l).map_err(sealed_err)?),
+                    Some(l) => Some(open_text(&key, SealField::Link(row_id), &l).map_err(sealed_err)?),
                     None => None,
                 };
                 Ok(DecisionRecord {
@@ -1221,7 +1215,7 @@ impl Store {
                 )?;
                 let delivery = tx.last_insert_rowid();
                 let sealed = case_key_in(&tx, vault, id)?
-                    .seal(&format!("delivery/{delivery}"), body.to_string().as_bytes());
+                    .seal(SealField::Delivery(delivery), body.to_string().as_bytes());
                 tx.execute(
                     "UPDATE deliveries SET body_sealed = ?2 WHERE id = ?1",
                     params![delivery, sealed],
@@ -1267,17 +1261,17 @@ impl Store {
                 };
                 let key = case_key_in(&tx, &self.vault, id)?;
                 let user_id = match link {
-                    Some((row, sealed)) => open_text(&key, &format!("link/{row}"), &sealed)?,
+                    Some((row, sealed)) => open_text(&key, SealField::Link(row), &sealed)?,
                     None => {
                         let pii: Vec<u8> =
                             tx.query_row("SELECT pii FROM cases WHERE id = ?1", [id], |r| r.get(0))?;
-                        open_json::<Pii>(&key, "pii", &pii)?.user_id
+                        open_json::<Pii>(&key, SealField::Pii, &pii)?.user_id
                     }
                 };
                 tx.execute(
                     "UPDATE cases SET answer_result = ?2, answer_at = ?3, answer_by = ?4, answer_user = ?5 \
                      WHERE id = ?1",
-                    params![id, result, now_ms(), by, key.seal("answer_user", user_id.as_bytes())],
+                    params![id, result, now_ms(), by, key.seal(SealField::AnswerUser, user_id.as_bytes())],
                 )?;
                 crate::audit::append(&tx, &self.vault, "system", "case.answered", Some(id), &serde_json::json!({"result": result, "by": by}))?;
                 tx.commit()?;
@@ -1298,9 +1292,9 @@ impl Store {
         link: Option<(i64, Vec<u8>)>,
     ) -> Result<(String, Option<String>), CoreError> {
         let key = self.vault.unwrap_case_key(case_id, wrapped)?;
-        let user = open_json::<Pii>(&key, "pii", pii)?.user_id;
+        let user = open_json::<Pii>(&key, SealField::Pii, pii)?.user_id;
         let link = match link {
-            Some((row, sealed)) => Some(open_text(&key, &format!("link/{row}"), &sealed)?),
+            Some((row, sealed)) => Some(open_text(&key, SealField::Link(row), &sealed)?),
             None => None,
         };
         Ok((user, link))
@@ -1334,7 +1328,7 @@ impl Store {
             for row in rows {
                 let (id, case_id, sealed, attempts) = row?;
                 let key = case_key_in(c, &self.vault, case_id)?;
-                let body = open_text(&key, &format!("delivery/{id}"), &sealed)?;
+                let body = open_text(&key, SealField::Delivery(id), &sealed)?;
                 due.push(DueDelivery { id, body, attempts });
             }
             Ok(due)
@@ -1637,11 +1631,6 @@ fn file_place(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<(i64,
     })
 }
 
-/// Field name an image is sealed under (binds the ciphertext to its name).
-fn image_field(name: &str) -> String {
-    format!("image/{name}")
-}
-
 /// Flags as stored in the clear for filtering: codes and severities, never the messages (which
 /// may quote personal data; they are sealed with the rest of the summary).
 fn flag_codes(flags: &[Flag]) -> String {
@@ -1652,22 +1641,27 @@ fn flag_codes(flags: &[Flag]) -> String {
     serde_json::Value::Array(codes).to_string()
 }
 
+/// Opens a column that holds a `T` sealed as JSON.
 fn open_json<T: serde::de::DeserializeOwned>(
     key: &CaseKey,
-    field: &str,
+    field: SealField<'_>,
     sealed: &[u8],
 ) -> Result<T, CoreError> {
-    serde_json::from_slice(&key.open(field, sealed)?)
-        .map_err(|e| CoreError::Internal(e.to_string()))
+    Ok(key.open_json(field, &Sealed::<T>::from_stored(sealed.to_vec()))?)
 }
 
-fn open_text(key: &CaseKey, field: &str, sealed: &[u8]) -> Result<String, CoreError> {
-    String::from_utf8(key.open(field, sealed)?).map_err(|e| CoreError::Internal(e.to_string()))
+/// Opens a column that holds sealed text.
+fn open_text(key: &CaseKey, field: SealField<'_>, sealed: &[u8]) -> Result<String, CoreError> {
+    Ok(key.open_text(field, &Sealed::from_stored(sealed.to_vec()))?)
 }
 
-fn seal_json<T: Serialize>(key: &CaseKey, field: &str, value: &T) -> Result<Vec<u8>, CoreError> {
-    let bytes = serde_json::to_vec(value).map_err(|e| CoreError::Internal(e.to_string()))?;
-    Ok(key.seal(field, &bytes))
+/// A `T` sealed as JSON, as its column stores it.
+fn seal_json<T: Serialize>(
+    key: &CaseKey,
+    field: SealField<'_>,
+    value: &T,
+) -> Result<Vec<u8>, CoreError> {
+    Ok(key.seal_json(field, value)?.into_bytes())
 }
 
 fn insert_tags(c: &Connection, id: i64, tags: &[Vec<u8>]) -> Result<(), CoreError> {
@@ -1688,7 +1682,7 @@ fn case_key_in(c: &Connection, vault: &Vault, id: i64) -> Result<CaseKey, CoreEr
         )
         .optional()?
         .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
-    vault.unwrap_case_key(id, &wrapped)
+    Ok(vault.unwrap_case_key(id, &wrapped)?)
 }
 
 /// Records one decision row; the comment (free text, may name the person) is sealed.
@@ -1716,11 +1710,11 @@ fn insert_decision(
     let row = tx.last_insert_rowid();
     let key = case_key_in(tx, vault, id)?;
     let comment =
-        (!d.comment.is_empty()).then(|| key.seal(&format!("comment/{row}"), d.comment.as_bytes()));
+        (!d.comment.is_empty()).then(|| key.seal(SealField::Comment(row), d.comment.as_bytes()));
     let link = d
         .link_user_id
         .as_ref()
-        .map(|l| key.seal(&format!("link/{row}"), l.as_bytes()));
+        .map(|l| key.seal(SealField::Link(row), l.as_bytes()));
     tx.execute(
         "UPDATE decisions SET comment_sealed = ?2, link_sealed = ?3 WHERE id = ?1",
         params![row, comment, link],
@@ -1743,21 +1737,17 @@ fn unlock(conn: &Connection, master: MasterKey) -> Result<Vault, CoreError> {
         )?;
         Ok(())
     };
-    let (vault, source) = match master {
-        MasterKey::Key(k) => (Vault::from_key(&k), "file"),
-        MasterKey::Passphrase(p) => {
-            let salt = match meta("passphrase_salt")? {
-                Some(s) => s,
-                None => {
-                    let mut s = vec![0u8; 16];
-                    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut s);
-                    put("passphrase_salt", &s)?;
-                    s
-                }
-            };
-            (Vault::from_passphrase(&p, &salt)?, "passphrase")
+    let salt = match (master.needs_salt(), meta("passphrase_salt")?) {
+        (false, _) => Vec::new(),
+        (true, Some(s)) => s,
+        (true, None) => {
+            let mut s = vec![0u8; 16];
+            rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut s);
+            put("passphrase_salt", &s)?;
+            s
         }
     };
+    let (vault, source) = (master.unlock(&salt)?, master.source());
     match meta("key_check")? {
         Some(check) if vault.verify_check_value(&check) => Ok(vault),
         Some(_) => {
@@ -1857,12 +1847,12 @@ fn seal_plaintext_rows(conn: &mut Connection, vault: &Vault) -> Result<(), CoreE
              WHERE id = ?1",
             params![
                 id,
-                seal_json(&key, "pii", &pii)?,
-                key.seal("raw", raw.as_bytes()),
+                seal_json(&key, SealField::Pii, &pii)?,
+                key.seal(SealField::Raw, raw.as_bytes()),
                 number.map(|n| vault.tag("document", &n)),
                 flag_codes(&pii.flags),
                 user_tag,
-                answer_user.map(|u| key.seal("answer_user", u.as_bytes())),
+                answer_user.map(|u| key.seal(SealField::AnswerUser, u.as_bytes())),
             ],
         )?;
         let images: Vec<(String, Vec<u8>)> = {
@@ -1874,7 +1864,7 @@ fn seal_plaintext_rows(conn: &mut Connection, vault: &Vault) -> Result<(), CoreE
         for (name, bytes) in images {
             tx.execute(
                 "UPDATE images SET bytes = ?3, sealed = 1 WHERE case_id = ?1 AND name = ?2",
-                params![id, name, key.seal(&image_field(&name), &bytes)],
+                params![id, name, key.seal(SealField::Image(&name), &bytes)],
             )?;
         }
         let decisions: Vec<(i64, String, Option<String>)> = {
@@ -1885,8 +1875,8 @@ fn seal_plaintext_rows(conn: &mut Connection, vault: &Vault) -> Result<(), CoreE
         };
         for (row, comment, link) in decisions {
             let comment = (!comment.is_empty())
-                .then(|| key.seal(&format!("comment/{row}"), comment.as_bytes()));
-            let link = link.map(|l| key.seal(&format!("link/{row}"), l.as_bytes()));
+                .then(|| key.seal(SealField::Comment(row), comment.as_bytes()));
+            let link = link.map(|l| key.seal(SealField::Link(row), l.as_bytes()));
             tx.execute(
                 "UPDATE decisions SET comment = '', comment_sealed = ?2, link_user_id = NULL, link_sealed = ?3 WHERE id = ?1",
                 params![row, comment, link],
@@ -1900,7 +1890,7 @@ fn seal_plaintext_rows(conn: &mut Connection, vault: &Vault) -> Result<(), CoreE
         for (row, body) in deliveries {
             tx.execute(
                 "UPDATE deliveries SET body = '', body_sealed = ?2 WHERE id = ?1",
-                params![row, key.seal(&format!("delivery/{row}"), body.as_bytes())],
+                params![row, key.seal(SealField::Delivery(row), body.as_bytes())],
             )?;
         }
     }

@@ -15,11 +15,11 @@ use axum::{Json, Router};
 use base64::Engine;
 use http_body_util::BodyExt;
 use kyc_core::config::{AuthConfig, AuthMode, ReceiverConfig, TokenMethod};
-use kyc_core::crypto::AesSuite;
 use kyc_core::desk::Desk;
 use kyc_core::ingest::SealedBody;
-use kyc_core::oauth::TokenIssuer;
 use kyc_core::CoreError;
+use kyc_crypto::jce::AesSuite;
+use kyc_crypto::token::TokenIssuer;
 use subtle::ConstantTimeEq;
 
 use crate::error::{ErrorBody, ServerError};
@@ -58,13 +58,13 @@ pub fn router(
                  section: &str|
      -> Result<Option<AesSuite>, ServerError> {
         Ok(if enc.enable {
-            Some(AesSuite::from_config(enc, section)?)
+            Some(enc.suite(section)?)
         } else {
             None
         })
     };
     let issuer = match cfg.auth.mode {
-        AuthMode::Oauth2 => Some(TokenIssuer::load_or_create(data_dir, &cfg.auth)?),
+        AuthMode::Oauth2 => Some(kyc_core::bootstrap::token_issuer(data_dir, &cfg.auth)?),
         _ => None,
     };
     let state = Arc::new(ReceiverState {
@@ -221,7 +221,9 @@ fn authenticate(state: &ReceiverState, headers: &HeaderMap) -> Result<(), Server
                 "Bearer realm=\"kyc-desk\"",
             ))?;
             let issuer = state.issuer.as_ref().ok_or(CoreError::InvalidToken)?;
-            let claims = issuer.verify(token)?;
+            let claims = issuer
+                .verify(token, kyc_core::timefmt::now_secs())
+                .map_err(CoreError::from)?;
             tracing::debug!(client = %claims.sub, "token accepted");
             Ok(())
         }
@@ -447,14 +449,14 @@ async fn token(
         return Err(CoreError::UnsupportedGrantType.into());
     }
     let issuer = state.issuer.as_ref().ok_or(CoreError::InvalidClient)?;
-    let issued = match issuer.issue(&client_id, &client_secret) {
+    let issued = match issuer.issue(&client_id, &client_secret, kyc_core::timefmt::now_secs()) {
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(address = %ip, "token request refused: invalid client");
             state
                 .guard
                 .failed_anonymous(ip, kyc_core::timefmt::now_ms());
-            return Err(e.into());
+            return Err(CoreError::from(e).into());
         }
     };
     tracing::info!(client = %client_id, "token issued");

@@ -202,7 +202,7 @@ fn spawn_failed_login_flush(
 /// Opens the store (a passphrase only from `KYC_DESK_PASSPHRASE`) and starts both listeners.
 /// Must be called inside a tokio runtime.
 pub async fn start(loaded: &Loaded, ui: Option<Arc<dyn UiAssets>>) -> Result<Running, ServerError> {
-    let store = Store::open_in(loaded, || None)?;
+    let store = kyc_core::bootstrap::open_store(loaded, || None)?;
     start_with(loaded, store, ui).await
 }
 

@@ -12,6 +12,7 @@ use serde_json::Value;
 const LAYERS: &[&[&str]] = &[
     &["kyc-sim", "kyc-tidy"],
     &["kyc-domain"],
+    &["kyc-crypto"],
     &["kyc-core"],
     &["kyc-server"],
     &["kyc-client", "kyc-cli"],
@@ -55,6 +56,21 @@ const ABSENT: &[(&str, &str, &str)] = &[
     ("kyc-domain", "rand", "the domain is pure: no randomness"),
     ("kyc-domain", "reqwest", "the domain is pure: no network"),
     (
+        "kyc-crypto",
+        "rusqlite",
+        "crypto seals and opens; it stores nothing",
+    ),
+    (
+        "kyc-crypto",
+        "tokio",
+        "crypto is synchronous computation: no runtime",
+    ),
+    (
+        "kyc-crypto",
+        "toml",
+        "crypto knows no configuration file: callers pass settings and keys in",
+    ),
+    (
         "kyc-sim",
         "rusqlite",
         "the simulator's payloads are pure: no storage",
@@ -71,15 +87,13 @@ const SQL: &[&str] = &["kyc-core"];
 const KNOWN_CYCLES: &[(&str, &[&str])] = &[(
     "kyc-core",
     &[
-        "audit", "checks", "config", "crypto", "ingest", "notes", "phash", "store", "users",
-        "vault", "view",
+        "audit", "checks", "config", "ingest", "notes", "phash", "store", "users", "view",
     ],
 )];
 
 /// Files longer than 800 lines (before their `#[cfg(test)]` tail) that are known and being
 /// split, with the length they may not exceed.
 const KNOWN_LONG: &[(&str, usize)] = &[
-    ("crates/kyc-core/src/config.rs", 1237),
     ("crates/kyc-core/src/desk.rs", 825),
     ("crates/kyc-domain/src/idcheck.rs", 805),
     ("crates/kyc-core/src/ingest.rs", 819),

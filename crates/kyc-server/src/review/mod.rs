@@ -82,7 +82,7 @@ impl SettingsView {
         let base = kyc_core::ditto::public_base(c);
         let enc = |e: &kyc_core::config::EncryptionConfig| {
             e.enable
-                .then(|| kyc_core::crypto::AesSuite::from_config(e, "").ok())
+                .then(|| e.suite("").ok())
                 .flatten()
                 .map(|s| format!("{} ({}-bit key)", s.spec().jce_name(), s.key_bits()))
         };

@@ -4,9 +4,9 @@
 use crate::common;
 
 use common::{start, submission, PASSWORD};
+use kyc_core::bootstrap::MASTER_KEY_FILE;
 use kyc_core::imagefiles::IMAGES_DIR;
 use kyc_core::store::{Store, DB_FILE};
-use kyc_core::vault::{MasterKey, MASTER_KEY_FILE};
 use kyc_sim::Scenario;
 use serde_json::{json, Value};
 
@@ -211,7 +211,7 @@ async fn an_erased_case_cannot_be_read_back_even_with_the_master_key() {
             .unwrap()
             .try_into()
             .unwrap();
-    let store = Store::open(&dir.join(DB_FILE), MasterKey::Key(key)).unwrap();
+    let store = Store::open(&dir.join(DB_FILE), kyc_crypto::master::MasterKey::Key(key)).unwrap();
     assert!(store.raw_json(id).is_err());
     assert!(store.image(id, "selfie").is_err());
     assert!(store.raw_json(kept).is_ok(), "the other case is intact");

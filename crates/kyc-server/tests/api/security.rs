@@ -6,9 +6,9 @@ use crate::common;
 
 use base64::Engine;
 use common::{start, start_in, submission};
-use kyc_core::config::{AuthMode, Config, EncryptionConfig};
-use kyc_core::crypto::AesSuite;
-use kyc_core::oauth::{Claims, TokenIssuer, AUDIENCE, ISSUER};
+use kyc_core::bootstrap::token_issuer;
+use kyc_core::config::{AuthConfig, AuthMode, Config, EncryptionConfig};
+use kyc_crypto::token::{Claims, AUDIENCE, ISSUER};
 use kyc_sim::Scenario;
 use serde_json::{json, Value};
 
@@ -238,8 +238,7 @@ async fn the_token_endpoint_answers_get_only_where_configured_so() {
 async fn receiver_refuses_every_bad_token_with_invalid_token() {
     let d = start(oauth2).await;
     let sub = submission(Scenario::Clean, 21);
-    let issuer =
-        TokenIssuer::load_or_create(&d.dir, &kyc_core::config::AuthConfig::default()).unwrap();
+    let issuer = token_issuer(&d.dir, &AuthConfig::default()).unwrap();
     #[allow(clippy::disallowed_methods)] // A token forged by the test, with its own clock.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -254,9 +253,7 @@ async fn receiver_refuses_every_bad_token_with_invalid_token() {
         jti: "t".into(),
     };
     let other_dir = tempfile::tempdir().unwrap();
-    let foreign =
-        TokenIssuer::load_or_create(other_dir.path(), &kyc_core::config::AuthConfig::default())
-            .unwrap();
+    let foreign = token_issuer(other_dir.path(), &AuthConfig::default()).unwrap();
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let unsigned = format!(
         "{}.{}.",
@@ -395,8 +392,8 @@ async fn every_cipher_round_trips_a_full_submission_and_its_answer() {
             c.receiver.response_encryption = resp_cfg;
         })
         .await;
-        let sender = AesSuite::from_config(&request, "t").unwrap();
-        let reader = AesSuite::from_config(&response, "t").unwrap();
+        let sender = request.suite("t").unwrap();
+        let reader = response.suite("t").unwrap();
         let sub = submission(Scenario::Clean, 30 + i as u64);
         let (body, _) = sender.seal_body(&serde_json::to_vec(&sub.payload).unwrap());
         let resp = d

@@ -2,21 +2,16 @@
 //! per case; personal data is sealed under the case key, and search uses keyed blind-index tags.
 //! Destroying a case's wrapped key makes everything sealed under it unreadable (crypto-shredding).
 
-use std::path::{Path, PathBuf};
+use std::borrow::Cow;
+use std::marker::PhantomData;
 
-use base64::Engine;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
+use serde::{de::DeserializeOwned, Serialize};
 use sha2::Sha256;
 
-use crate::config::{KeySource, StorageConfig};
-use crate::error::CoreError;
-
-/// Default master key file inside the data dir.
-pub const MASTER_KEY_FILE: &str = "master.key";
-/// Environment variable holding the passphrase when `storage.key_source = "passphrase"`.
-pub const PASSPHRASE_ENV: &str = "KYC_DESK_PASSPHRASE";
+use crate::error::Error;
 
 /// Format byte in front of every sealed value (nonce and ciphertext follow).
 const FORMAT_V1: u8 = 1;
@@ -24,95 +19,6 @@ const NONCE_LEN: usize = 12;
 /// Bytes a sealed value has beyond its plaintext: format byte, nonce and GCM tag.
 pub const SEAL_OVERHEAD: i64 = 1 + NONCE_LEN as i64 + 16;
 const CHECK_PLAINTEXT: &[u8] = b"kyc-desk master key check v1";
-
-/// Where the master key comes from, before the database says which salt it uses.
-pub enum MasterKey {
-    /// 32 raw key bytes (from the key file).
-    Key([u8; 32]),
-    /// A passphrase; the key is derived with Argon2id and the salt stored in the database.
-    Passphrase(String),
-}
-
-impl std::fmt::Debug for MasterKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            MasterKey::Key(_) => "MasterKey::Key(..)",
-            MasterKey::Passphrase(_) => "MasterKey::Passphrase(..)",
-        })
-    }
-}
-
-/// Where the master key file is (`[storage] key_file`, relative to the data folder; default
-/// `master.key` in it).
-pub fn key_file_path(storage: &crate::config::StorageConfig, data_dir: &Path) -> PathBuf {
-    // Path::join keeps an absolute path as it is.
-    data_dir.join(
-        storage
-            .key_file
-            .as_deref()
-            .unwrap_or(Path::new(MASTER_KEY_FILE)),
-    )
-}
-
-impl MasterKey {
-    /// Loads the master key as the config says: the key file (created, 0600, on first use) or
-    /// the passphrase from `KYC_DESK_PASSPHRASE`, else `prompt` (e.g. asked on the terminal).
-    pub fn load(
-        storage: &StorageConfig,
-        data_dir: &Path,
-        prompt: impl FnOnce() -> Option<String>,
-    ) -> Result<MasterKey, CoreError> {
-        match storage.key_source {
-            KeySource::File => Ok(MasterKey::Key(load_or_create_key_file(&key_file_path(
-                storage, data_dir,
-            ))?)),
-            KeySource::Passphrase => {
-                let pass = std::env::var(PASSPHRASE_ENV)
-                    .ok()
-                    .filter(|p| !p.is_empty())
-                    .or_else(prompt)
-                    .ok_or_else(|| {
-                        CoreError::Config(format!(
-                            "storage.key_source: \"passphrase\" needs the passphrase in {PASSPHRASE_ENV} \
-                             or typed at the prompt"
-                        ))
-                    })?;
-                if pass.chars().count() < 12 {
-                    return Err(CoreError::Config(
-                        "storage.key_source: the passphrase must be at least 12 characters".into(),
-                    ));
-                }
-                Ok(MasterKey::Passphrase(pass))
-            }
-        }
-    }
-}
-
-fn load_or_create_key_file(path: &Path) -> Result<[u8; 32], CoreError> {
-    let bad =
-        |why: String| CoreError::Config(format!("storage.key_file {}: {why}", path.display()));
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(text.trim())
-                .map_err(|_| bad("not a base64 key".into()))?;
-            bytes
-                .try_into()
-                .map_err(|_| bad("the key must be 32 bytes (base64)".into()))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let mut key = [0u8; 32];
-            rand::thread_rng().fill_bytes(&mut key);
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| bad(e.to_string()))?;
-            }
-            let text = base64::engine::general_purpose::STANDARD.encode(key) + "\n";
-            crate::fsutil::write_private(path, text.as_bytes()).map_err(|e| bad(e.to_string()))?;
-            Ok(key)
-        }
-        Err(e) => Err(bad(e.to_string())),
-    }
-}
 
 /// The unlocked master key: wraps case keys and derives the blind-index key.
 pub struct Vault {
@@ -166,20 +72,21 @@ impl Vault {
         seal(&self.hash_key, &hash_aad(case_id), &hash.to_be_bytes())
     }
 
-    pub fn open_image_hash(&self, case_id: i64, sealed: &[u8]) -> Result<u128, CoreError> {
+    pub fn open_image_hash(&self, case_id: i64, sealed: &[u8]) -> Result<u128, Error> {
         let plain = open(&self.hash_key, &hash_aad(case_id), sealed)?;
-        let bytes: [u8; 16] = plain
-            .try_into()
-            .map_err(|_| CoreError::Internal(format!("case {case_id}: bad image hash length")))?;
+        let bytes: [u8; 16] = plain.try_into().map_err(|_| Error::BadLength {
+            what: "image hash",
+            case_id,
+        })?;
         Ok(u128::from_be_bytes(bytes))
     }
 
     /// Derives the master key from a passphrase with Argon2id (19 MiB, 2 passes).
-    pub fn from_passphrase(passphrase: &str, salt: &[u8]) -> Result<Vault, CoreError> {
+    pub fn from_passphrase(passphrase: &str, salt: &[u8]) -> Result<Vault, Error> {
         let mut key = [0u8; 32];
         argon2::Argon2::default()
             .hash_password_into(passphrase.as_bytes(), salt, &mut key)
-            .map_err(|e| CoreError::Internal(format!("argon2: {e}")))?;
+            .map_err(|e| Error::KeyDerivation(e.to_string()))?;
         Ok(Vault::from_key(&key))
     }
 
@@ -200,11 +107,12 @@ impl Vault {
         (CaseKey::new(&key, case_id), wrapped)
     }
 
-    pub fn unwrap_case_key(&self, case_id: i64, wrapped: &[u8]) -> Result<CaseKey, CoreError> {
+    pub fn unwrap_case_key(&self, case_id: i64, wrapped: &[u8]) -> Result<CaseKey, Error> {
         let key = open(&self.master, &wrap_aad(case_id), wrapped)?;
-        let key: [u8; 32] = key
-            .try_into()
-            .map_err(|_| CoreError::Internal(format!("case {case_id}: bad case key length")))?;
+        let key: [u8; 32] = key.try_into().map_err(|_| Error::BadLength {
+            what: "case key",
+            case_id,
+        })?;
         Ok(CaseKey::new(&key, case_id))
     }
 
@@ -260,6 +168,81 @@ fn wrap_aad(case_id: i64) -> Vec<u8> {
     format!("kyc-desk/case-key/{case_id}").into_bytes()
 }
 
+/// What a case's sealed value is. Its label is bound into the ciphertext (AES-GCM's associated
+/// data, with the case id), so a value sealed as one field of one case opens as nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealField<'a> {
+    /// The case's personal data summary (name, document number, flags' messages, …).
+    Pii,
+    /// The body as Ditto ID sent it (after decryption).
+    Raw,
+    /// The body mapped into Ditto ID's model (custom bodies only).
+    Model,
+    /// The user id Ditto ID was answered with.
+    AnswerUser,
+    /// One of the case's images, by its name.
+    Image(&'a str),
+    /// A decision's comment, by the decision's row id.
+    Comment(i64),
+    /// A decision's linked customer id, by the decision's row id.
+    Link(i64),
+    /// A webhook delivery's body, by the delivery's id.
+    Delivery(i64),
+    /// An internal note, by its id.
+    Note(i64),
+}
+
+impl SealField<'_> {
+    /// The label sealed into the value (these strings are in every stored database: never change
+    /// one).
+    pub fn label(&self) -> Cow<'static, str> {
+        match self {
+            SealField::Pii => "pii".into(),
+            SealField::Raw => "raw".into(),
+            SealField::Model => "model".into(),
+            SealField::AnswerUser => "answer_user".into(),
+            SealField::Image(name) => format!("image/{name}").into(),
+            SealField::Comment(row) => format!("comment/{row}").into(),
+            SealField::Link(row) => format!("link/{row}").into(),
+            SealField::Delivery(id) => format!("delivery/{id}").into(),
+            SealField::Note(id) => format!("note/{id}").into(),
+        }
+    }
+}
+
+/// A sealed value of type `T`: ciphertext that only [`CaseKey::open_json`] or
+/// [`CaseKey::open_text`] turns back into a `T`, so plaintext and ciphertext cannot be mixed up.
+pub struct Sealed<T: ?Sized> {
+    bytes: Vec<u8>,
+    of: PhantomData<fn() -> Box<T>>,
+}
+
+impl<T: ?Sized> Sealed<T> {
+    /// Ciphertext as it was stored (its type is what the caller says the column holds).
+    pub fn from_stored(bytes: Vec<u8>) -> Sealed<T> {
+        Sealed {
+            bytes,
+            of: PhantomData,
+        }
+    }
+
+    /// The bytes to store.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The bytes to store, by value.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+impl<T: ?Sized> std::fmt::Debug for Sealed<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sealed({} bytes)", self.bytes.len())
+    }
+}
+
 /// One case's data key; every value is bound to the case and the field it was sealed for.
 pub struct CaseKey {
     cipher: LessSafeKey,
@@ -274,11 +257,12 @@ impl CaseKey {
         }
     }
 
-    fn aad(&self, field: &str) -> Vec<u8> {
-        format!("kyc-desk/case/{}/{field}", self.case_id).into_bytes()
+    fn aad(&self, field: SealField<'_>) -> Vec<u8> {
+        format!("kyc-desk/case/{}/{}", self.case_id, field.label()).into_bytes()
     }
 
-    pub fn seal(&self, field: &str, plaintext: &[u8]) -> Vec<u8> {
+    /// Seals bytes as `field` of this case.
+    pub fn seal(&self, field: SealField<'_>, plaintext: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(plaintext.len() + SEAL_OVERHEAD as usize);
         self.seal_append(field, plaintext, &mut out);
         out
@@ -286,12 +270,44 @@ impl CaseKey {
 
     /// Appends the sealed form of `plaintext` to `out` (no intermediate copy): for writing several
     /// sealed values into one buffer.
-    pub fn seal_append(&self, field: &str, plaintext: &[u8], out: &mut Vec<u8>) {
+    pub fn seal_append(&self, field: SealField<'_>, plaintext: &[u8], out: &mut Vec<u8>) {
         seal_append(&self.cipher, &self.aad(field), plaintext, out)
     }
 
-    pub fn open(&self, field: &str, sealed: &[u8]) -> Result<Vec<u8>, CoreError> {
+    /// Opens bytes sealed as `field` of this case.
+    pub fn open(&self, field: SealField<'_>, sealed: &[u8]) -> Result<Vec<u8>, Error> {
         open(&self.cipher, &self.aad(field), sealed)
+    }
+
+    /// Seals a value as JSON.
+    pub fn seal_json<T: Serialize>(
+        &self,
+        field: SealField<'_>,
+        value: &T,
+    ) -> Result<Sealed<T>, Error> {
+        let bytes = serde_json::to_vec(value).map_err(|e| Error::Encoding(e.to_string()))?;
+        Ok(Sealed::from_stored(self.seal(field, &bytes)))
+    }
+
+    /// Opens a value sealed by [`CaseKey::seal_json`].
+    pub fn open_json<T: DeserializeOwned>(
+        &self,
+        field: SealField<'_>,
+        sealed: &Sealed<T>,
+    ) -> Result<T, Error> {
+        serde_json::from_slice(&self.open(field, sealed.as_bytes())?)
+            .map_err(|e| Error::Encoding(e.to_string()))
+    }
+
+    /// Seals text.
+    pub fn seal_text(&self, field: SealField<'_>, text: &str) -> Sealed<str> {
+        Sealed::from_stored(self.seal(field, text.as_bytes()))
+    }
+
+    /// Opens text sealed by [`CaseKey::seal_text`].
+    pub fn open_text(&self, field: SealField<'_>, sealed: &Sealed<str>) -> Result<String, Error> {
+        String::from_utf8(self.open(field, sealed.as_bytes())?)
+            .map_err(|e| Error::Encoding(e.to_string()))
     }
 }
 
@@ -325,8 +341,8 @@ fn seal_append(cipher: &LessSafeKey, aad: &[u8], plaintext: &[u8], out: &mut Vec
     out.extend_from_slice(tag.as_ref());
 }
 
-fn open(cipher: &LessSafeKey, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CoreError> {
-    let damaged = || CoreError::Internal("sealed data is damaged or under another key".into());
+fn open(cipher: &LessSafeKey, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, Error> {
+    let damaged = || Error::Damaged;
     if sealed.len() < SEAL_OVERHEAD as usize || sealed[0] != FORMAT_V1 {
         return Err(damaged());
     }
@@ -349,18 +365,18 @@ mod tests {
     fn sealed_values_are_bound_to_case_and_field() {
         let vault = Vault::from_key(&[7; 32]);
         let (key, wrapped) = vault.new_case_key(1);
-        let sealed = key.seal("pii", b"Anna");
-        assert_eq!(key.open("pii", &sealed).unwrap(), b"Anna");
-        assert!(key.open("raw", &sealed).is_err(), "another field");
+        let sealed = key.seal(SealField::Pii, b"Anna");
+        assert_eq!(key.open(SealField::Pii, &sealed).unwrap(), b"Anna");
+        assert!(key.open(SealField::Raw, &sealed).is_err(), "another field");
         let other = vault.unwrap_case_key(1, &wrapped).unwrap();
-        assert_eq!(other.open("pii", &sealed).unwrap(), b"Anna");
+        assert_eq!(other.open(SealField::Pii, &sealed).unwrap(), b"Anna");
         assert!(vault.unwrap_case_key(2, &wrapped).is_err(), "another case");
         assert!(Vault::from_key(&[8; 32])
             .unwrap_case_key(1, &wrapped)
             .is_err());
         let mut flipped = sealed.clone();
         *flipped.last_mut().unwrap() ^= 1;
-        assert!(key.open("pii", &flipped).is_err());
+        assert!(key.open(SealField::Pii, &flipped).is_err());
     }
 
     #[test]
@@ -382,13 +398,15 @@ mod tests {
         old.extend_from_slice(&nonce);
         old.extend_from_slice(&ct);
         let case = CaseKey::new(&key, 5);
-        assert_eq!(case.open("pii", &old).unwrap(), b"Anna");
+        assert_eq!(case.open(SealField::Pii, &old).unwrap(), b"Anna");
         let mut many = Vec::new();
-        case.seal_append("a", b"first", &mut many);
+        case.seal_append(SealField::Image("a"), b"first", &mut many);
         let first_len = many.len();
-        case.seal_append("b", b"second", &mut many);
-        assert_eq!(case.open("a", &many[..first_len]).unwrap(), b"first");
-        assert_eq!(case.open("b", &many[first_len..]).unwrap(), b"second");
+        case.seal_append(SealField::Image("b"), b"second", &mut many);
+        let a = SealField::Image("a");
+        assert_eq!(case.open(a, &many[..first_len]).unwrap(), b"first");
+        let b = SealField::Image("b");
+        assert_eq!(case.open(b, &many[first_len..]).unwrap(), b"second");
     }
 
     #[test]
@@ -414,27 +432,46 @@ mod tests {
     }
 
     #[test]
-    fn key_file_is_created_private_and_reused() {
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = StorageConfig::default();
-        let MasterKey::Key(a) = MasterKey::load(&cfg, dir.path(), || None).unwrap() else {
-            panic!("file key expected");
-        };
-        let MasterKey::Key(b) = MasterKey::load(&cfg, dir.path(), || None).unwrap() else {
-            panic!("file key expected");
-        };
-        assert_eq!(a, b);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join(MASTER_KEY_FILE))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
+    fn labels_are_the_stored_ones() {
+        // Stored databases hold values sealed under these labels: a change would lock them out.
+        let table = [
+            (SealField::Pii, "pii"),
+            (SealField::Raw, "raw"),
+            (SealField::Model, "model"),
+            (SealField::AnswerUser, "answer_user"),
+            (SealField::Image("selfie"), "image/selfie"),
+            (SealField::Comment(7), "comment/7"),
+            (SealField::Link(7), "link/7"),
+            (SealField::Delivery(3), "delivery/3"),
+            (SealField::Note(9), "note/9"),
+        ];
+        for (field, label) in table {
+            assert_eq!(field.label(), label);
         }
-        std::fs::write(dir.path().join(MASTER_KEY_FILE), "c2hvcnQ=").unwrap();
-        let err = MasterKey::load(&cfg, dir.path(), || None).unwrap_err();
-        assert!(err.to_string().contains("storage.key_file"), "{err}");
+    }
+
+    #[test]
+    fn typed_values_round_trip_and_stay_bound() {
+        let vault = Vault::from_key(&[4; 32]);
+        let (key, _) = vault.new_case_key(3);
+        let names = vec!["Anna".to_string(), "Bērziņa".to_string()];
+        let sealed = key.seal_json(SealField::Pii, &names).unwrap();
+        let back: Vec<String> = key.open_json(SealField::Pii, &sealed).unwrap();
+        assert_eq!(back, ["Anna", "Bērziņa"]);
+        assert!(
+            format!("{sealed:?}").starts_with("Sealed("),
+            "no plaintext in Debug"
+        );
+        let text = key.seal_text(SealField::Comment(1), "fine");
+        assert_eq!(key.open_text(SealField::Comment(1), &text).unwrap(), "fine");
+        assert!(matches!(
+            key.open_text(SealField::Comment(2), &text),
+            Err(Error::Damaged)
+        ));
+        let not_json = Sealed::<Vec<String>>::from_stored(key.seal(SealField::Pii, b"{"));
+        assert!(matches!(
+            key.open_json(SealField::Pii, &not_json),
+            Err(Error::Encoding(_))
+        ));
     }
 }

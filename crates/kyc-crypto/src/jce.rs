@@ -13,9 +13,6 @@ use base64::engine::{general_purpose::GeneralPurpose, DecodePaddingMode, General
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use crate::config::EncryptionConfig;
-use crate::error::CoreError;
-
 const B64_IN: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
@@ -134,25 +131,54 @@ impl std::fmt::Debug for AesSuite {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Undecryptable;
 
+/// Why a suite's settings were refused: the setting (`cipher_spec`, `key`, `iv`, `json_field`) and
+/// what is wrong with it (never the key material).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{setting}: {message}")]
+pub struct SuiteError {
+    /// The name of the refused setting, as the configuration spells it.
+    pub setting: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// A suite's settings as text, as an admin writes them (a config section, Ditto ID's own file).
+#[derive(Debug, Clone, Copy)]
+pub struct SuiteSettings<'a> {
+    /// The JCE transformation, e.g. `AES/CBC/PKCS5Padding`.
+    pub cipher_spec: &'a str,
+    /// `base64:…`, `hex:…` or plain text.
+    pub key: Option<&'a str>,
+    /// Required except for ECB; the same encodings as the key.
+    pub iv: Option<&'a str>,
+    /// How the ciphertext travels in the body.
+    pub envelope: Envelope,
+    /// The JSON field that carries the ciphertext when the envelope is JSON.
+    pub json_field: &'a str,
+}
+
 impl AesSuite {
-    /// Builds the suite from a config section; `section` prefixes the key names in errors.
-    pub fn from_config(cfg: &EncryptionConfig, section: &str) -> Result<AesSuite, CoreError> {
-        let bad = |key: &str, msg: String| CoreError::Config(format!("{section}.{key}: {msg}"));
-        let spec = CipherSpec::parse(&cfg.cipher_spec).ok_or_else(|| {
+    /// Builds and validates the suite; an error names the setting that is wrong.
+    pub fn new(settings: SuiteSettings<'_>) -> Result<AesSuite, SuiteError> {
+        let bad = |setting: &'static str, message: String| SuiteError { setting, message };
+        let SuiteSettings {
+            cipher_spec,
+            key,
+            iv,
+            envelope,
+            json_field,
+        } = settings;
+        let spec = CipherSpec::parse(cipher_spec).ok_or_else(|| {
             bad(
                 "cipher_spec",
                 format!(
-                    "{:?} is not supported: use AES/CBC/PKCS5Padding, AES/GCM/NoPadding, AES/CTR/NoPadding or AES/ECB/PKCS5Padding",
-                    cfg.cipher_spec
+                    "{cipher_spec:?} is not supported: use AES/CBC/PKCS5Padding, AES/GCM/NoPadding, AES/CTR/NoPadding or AES/ECB/PKCS5Padding"
                 ),
             )
         })?;
-        let key = decode_secret(
-            cfg.key
-                .as_deref()
-                .ok_or_else(|| bad("key", "is required when enable = true".into()))?,
-        )
-        .map_err(|m| bad("key", m))?;
+        let key =
+            decode_secret(key.ok_or_else(|| bad("key", "is required when enable = true".into()))?)
+                .map_err(|m| bad("key", m))?;
         if ![16, 24, 32].contains(&key.len()) {
             return Err(bad(
                 "key",
@@ -162,7 +188,7 @@ impl AesSuite {
                 ),
             ));
         }
-        let iv = match (spec, cfg.iv.as_deref()) {
+        let iv = match (spec, iv) {
             (CipherSpec::Ecb, _) => Vec::new(),
             (_, None) => return Err(bad("iv", format!("is required for {}", spec.jce_name()))),
             (_, Some(text)) => decode_secret(text).map_err(|m| bad("iv", m))?,
@@ -185,7 +211,7 @@ impl AesSuite {
             }
             _ => {}
         }
-        if cfg.envelope == Envelope::Json && cfg.json_field.trim().is_empty() {
+        if envelope == Envelope::Json && json_field.trim().is_empty() {
             return Err(bad(
                 "json_field",
                 "must name the field that carries the ciphertext".into(),
@@ -195,8 +221,8 @@ impl AesSuite {
             spec,
             key,
             iv,
-            envelope: cfg.envelope,
-            json_field: cfg.json_field.clone(),
+            envelope,
+            json_field: json_field.to_string(),
         })
     }
 
@@ -361,15 +387,18 @@ impl AesSuite {
 mod tests {
     use super::*;
 
+    fn settings<'a>(spec: &'a str, key: &'a str, iv: Option<&'a str>) -> SuiteSettings<'a> {
+        SuiteSettings {
+            cipher_spec: spec,
+            key: Some(key),
+            iv,
+            envelope: Envelope::Base64,
+            json_field: "data",
+        }
+    }
+
     fn suite(spec: &str, key: &str, iv: Option<&str>) -> AesSuite {
-        let cfg = EncryptionConfig {
-            enable: true,
-            cipher_spec: spec.into(),
-            key: Some(key.into()),
-            iv: iv.map(Into::into),
-            ..EncryptionConfig::default()
-        };
-        AesSuite::from_config(&cfg, "receiver.request_encryption").unwrap()
+        AesSuite::new(settings(spec, key, iv)).unwrap()
     }
 
     #[test]
@@ -448,32 +477,38 @@ mod tests {
     }
 
     #[test]
-    fn config_errors_name_the_key() {
-        let cfg = |spec: &str, key: &str, iv: Option<&str>| EncryptionConfig {
-            enable: true,
-            cipher_spec: spec.into(),
-            key: Some(key.into()),
-            iv: iv.map(Into::into),
-            ..EncryptionConfig::default()
+    fn refusals_name_the_setting() {
+        let err = |spec: &str, key: &str, iv: Option<&str>| {
+            AesSuite::new(settings(spec, key, iv)).unwrap_err().setting
         };
-        let err = |c: EncryptionConfig| {
-            AesSuite::from_config(&c, "receiver.request_encryption")
-                .unwrap_err()
-                .to_string()
+        assert_eq!(
+            err("AES/OFB/NoPadding", "0123456789abcdef", None),
+            "cipher_spec"
+        );
+        assert_eq!(
+            err("AES/CBC/PKCS5Padding", "short", Some("fedcba9876543210")),
+            "key"
+        );
+        assert_eq!(err("AES/CBC/PKCS5Padding", "0123456789abcdef", None), "iv");
+        assert_eq!(
+            err("AES/CBC/PKCS5Padding", "0123456789abcdef", Some("hex:zz")),
+            "iv"
+        );
+        assert_eq!(
+            err("AES/GCM/NoPadding", "0123456789abcdef", Some("0123456789")),
+            "iv"
+        );
+        let json = SuiteSettings {
+            envelope: Envelope::Json,
+            json_field: " ",
+            ..settings("AES/ECB/PKCS5Padding", "0123456789abcdef", None)
         };
-        assert!(err(cfg("AES/OFB/NoPadding", "0123456789abcdef", None)).contains("cipher_spec"));
-        assert!(err(cfg(
-            "AES/CBC/PKCS5Padding",
-            "short",
-            Some("fedcba9876543210")
-        ))
-        .contains(".key"));
-        assert!(err(cfg("AES/CBC/PKCS5Padding", "0123456789abcdef", None)).contains(".iv"));
-        assert!(err(cfg(
-            "AES/CBC/PKCS5Padding",
-            "0123456789abcdef",
-            Some("hex:zz")
-        ))
-        .contains(".iv"));
+        assert_eq!(AesSuite::new(json).unwrap_err().setting, "json_field");
+        let no_key = SuiteSettings {
+            key: None,
+            ..settings("AES/ECB/PKCS5Padding", "x", None)
+        };
+        let e = AesSuite::new(no_key).unwrap_err();
+        assert_eq!(e.to_string(), "key: is required when enable = true");
     }
 }

@@ -3,8 +3,7 @@
 //! encrypt and decrypt byte for byte.
 
 use base64::Engine;
-use kyc_core::config::EncryptionConfig;
-use kyc_core::crypto::AesSuite;
+use kyc_crypto::jce::{AesSuite, Envelope, SuiteSettings};
 use serde_json::Value;
 
 #[test]
@@ -16,14 +15,14 @@ fn matches_independent_vectors_byte_for_byte() {
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut seen = std::collections::BTreeSet::new();
     for v in vectors {
-        let cfg = EncryptionConfig {
-            enable: true,
-            cipher_spec: v["cipher_spec"].as_str().unwrap().into(),
-            key: Some(v["key"].as_str().unwrap().into()),
-            iv: v["iv"].as_str().map(Into::into),
-            ..EncryptionConfig::default()
-        };
-        let suite = AesSuite::from_config(&cfg, "test").unwrap();
+        let suite = AesSuite::new(SuiteSettings {
+            cipher_spec: v["cipher_spec"].as_str().unwrap(),
+            key: v["key"].as_str(),
+            iv: v["iv"].as_str(),
+            envelope: Envelope::Base64,
+            json_field: "data",
+        })
+        .unwrap();
         let plaintext = b64.decode(v["plaintext_b64"].as_str().unwrap()).unwrap();
         let ciphertext = b64.decode(v["ciphertext_b64"].as_str().unwrap()).unwrap();
         assert_eq!(suite.encrypt_bytes(&plaintext), ciphertext, "encrypt {v}");
