@@ -64,7 +64,7 @@ took "the kyc-desk binary"
 mkdir -p target/screenshots
 export KYC_DESK_BIN
 echo "e2e: running the suites (node --test tests/e2e/)"
-# One suite at a time: the machine is small and both drive a real browser engine.
-node --test --test-concurrency=1 tests/e2e/
+# Two suites at a time: they wait on servers, browsers and windows more than they compute.
+node --test --test-concurrency=2 tests/e2e/
 took "the suites (each suite's duration_ms is in node's report above)"
 echo "e2e: all passed (screenshots in target/screenshots/)"

@@ -16,9 +16,19 @@ phase() {
 phase "setup (packages, Rust, Node, the web UI)" scripts/setup.sh
 . scripts/lib.sh
 use_suite_cargo
-phase "svelte-check (UI types)" bash -c 'cd ui && npm run check --silent'
+# svelte-check needs Node only: it runs beside the Rust build, and its result is read after it.
+SVELTE_LOG="$(mktemp)"
+(cd ui && npm run check --silent) >"$SVELTE_LOG" 2>&1 &
+SVELTE_PID=$!
+svelte_check_result() {
+  local rc=0
+  wait "$SVELTE_PID" || rc=$?
+  cat "$SVELTE_LOG"
+  return "$rc"
+}
 phase "cargo fmt --check" cargo fmt --all --check
 phase "build every target, linted by clippy" cargo test --locked --workspace --all-targets --no-run
+phase "svelte-check (UI types; ran beside the build)" svelte_check_result
 ensure_nextest
 phase "Rust tests (cargo nextest)" cargo nextest run --locked --workspace --all-targets
 phase "UI end to end (browser and desktop window)" bash scripts/e2e.sh

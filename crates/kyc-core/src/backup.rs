@@ -283,11 +283,25 @@ mod tests {
 
     const KEY: [u8; 32] = [9; 32];
 
+    /// Twelve simulated people; drawing their images is the costly part, so it is done once.
+    fn people() -> &'static [kyc_sim::Submission] {
+        static PEOPLE: std::sync::OnceLock<Vec<kyc_sim::Submission>> = std::sync::OnceLock::new();
+        PEOPLE.get_or_init(|| {
+            let (year, month, day) = crate::timefmt::today();
+            let today = kyc_sim::Today { year, month, day };
+            kyc_sim::generate_many(kyc_sim::Scenario::Clean, 12, 21, &today)
+        })
+    }
+
+    /// Stores submission `i`: one of the people coming back with a new request id.
     fn insert(store: &Store, i: u64) -> i64 {
-        let (year, month, day) = crate::timefmt::today();
-        let today = kyc_sim::Today { year, month, day };
-        let sim = kyc_sim::generate(kyc_sim::Scenario::Clean, i, 21, &today);
-        let body = crate::ingest::OpenedBody::plain(sim.payload.to_string().into_bytes());
+        let person = &people()[i as usize % people().len()];
+        let request = format!("b4c0ffee-0000-4000-8000-{i:012x}");
+        let text = person
+            .payload
+            .to_string()
+            .replace(&person.requester_id, &request);
+        let body = crate::ingest::OpenedBody::plain(text.into_bytes());
         let sub = crate::ingest::open(&body).unwrap();
         match store
             .insert_case(&sub, &[], crate::timefmt::now_ms())

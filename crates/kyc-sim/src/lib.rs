@@ -168,7 +168,28 @@ pub struct Submission {
 
 /// Generates submission `index` of `scenario` for `seed`, relative to `today`.
 pub fn generate(scenario: Scenario, index: u64, seed: u64, today: &Today) -> Submission {
-    payload::build(scenario, index, seed, today)
+    payload::build(scenario, index, seed, today, Pictures::Drawn)
+}
+
+/// Whether a submission's images are drawn (documents, portrait, selfie) or left as one small grey
+/// placeholder each, for callers that read only its text: the text is the same either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pictures {
+    /// Every image drawn and JPEG-encoded, as `generate` does (the costly part).
+    Drawn,
+    /// An 8×8 grey JPEG in place of every image.
+    Placeholders,
+}
+
+/// Like [`generate`], with the images as `pictures` says.
+pub fn generate_with(
+    scenario: Scenario,
+    index: u64,
+    seed: u64,
+    today: &Today,
+    pictures: Pictures,
+) -> Submission {
+    payload::build(scenario, index, seed, today, pictures)
 }
 
 /// Submissions `0..count`.

@@ -11,7 +11,7 @@ use crate::mrz::{self, MrzFields};
 use crate::people::{self, PersonalCode, PEOPLE};
 use crate::rng::{mix64, Rng};
 use crate::text;
-use crate::{Scenario, Submission, Today};
+use crate::{Pictures, Scenario, Submission, Today};
 
 /// Build identifier of the scanning SDK; an unknown field receivers must keep.
 const SDK_BUILD: &str = "7.1.2";
@@ -166,7 +166,13 @@ enum Nfc {
     Read,
 }
 
-pub(crate) fn build(requested: Scenario, index: u64, seed: u64, today: &Today) -> Submission {
+pub(crate) fn build(
+    requested: Scenario,
+    index: u64,
+    seed: u64,
+    today: &Today,
+    pictures: Pictures,
+) -> Submission {
     let scenario = requested.for_index(index);
     let today = today.date();
     // Independent streams; the concrete scenario is part of the seed so that, e.g.,
@@ -460,18 +466,42 @@ pub(crate) fn build(requested: Scenario, index: u64, seed: u64, today: &Today) -
         art_seed: ri.next_u64(),
     };
     let mut images = Map::new();
-    let front = if passport {
-        docs::passport_page(&art)
-    } else {
-        images.insert("back_page".into(), b64_jpeg(&docs::id_back(&art)).into());
-        docs::id_front(&art)
+    // Placeholders leave the "images" stream `ri` unread, which only the pictures draw from:
+    // every text field comes out the same.
+    let drawn = pictures == Pictures::Drawn;
+    let blank = || {
+        b64_jpeg(&image::RgbImage::from_pixel(
+            8,
+            8,
+            image::Rgb([128, 128, 128]),
+        ))
     };
-    images.insert("front_page".into(), b64_jpeg(&front).into());
-    let hologram_images = hologram_images(&front, scenario == Scenario::Tampered);
-    images.insert(
-        "portrait_image".into(),
-        b64_jpeg(&docs::portrait(&look)).into(),
-    );
+    if !passport {
+        let back = if drawn {
+            b64_jpeg(&docs::id_back(&art))
+        } else {
+            blank()
+        };
+        images.insert("back_page".into(), back.into());
+    }
+    let hologram_images = if drawn {
+        let front = if passport {
+            docs::passport_page(&art)
+        } else {
+            docs::id_front(&art)
+        };
+        images.insert("front_page".into(), b64_jpeg(&front).into());
+        hologram_images(&front, scenario == Scenario::Tampered)
+    } else {
+        images.insert("front_page".into(), blank().into());
+        (blank(), blank())
+    };
+    let portrait = if drawn {
+        b64_jpeg(&docs::portrait(&look))
+    } else {
+        blank()
+    };
+    images.insert("portrait_image".into(), portrait.into());
     images.insert("portrait_image_source".into(), "V".into());
     let selfie_look = if scenario == Scenario::Mismatch {
         let other = (pidx + 1 + ri.below(PEOPLE.len() as u64 - 1) as usize) % PEOPLE.len();
@@ -479,7 +509,11 @@ pub(crate) fn build(requested: Scenario, index: u64, seed: u64, today: &Today) -
     } else {
         look.clone()
     };
-    let selfie = b64_jpeg(&docs::selfie(&selfie_look, &mut ri));
+    let selfie = if drawn {
+        b64_jpeg(&docs::selfie(&selfie_look, &mut ri))
+    } else {
+        blank()
+    };
 
     // Scores.
     let liveness = round_to(rd.range_f64(90.0, 100.0), 2);

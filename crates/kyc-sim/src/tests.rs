@@ -318,6 +318,52 @@ fn generation_is_deterministic() {
     assert_ne!(a.requester_id, e.requester_id);
 }
 
+/// Walks two payloads in step: equal everywhere but in JPEG strings, which it counts.
+fn same_but_images(a: &Value, b: &Value, images: &mut usize) {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            assert!(x.keys().eq(y.keys()), "{:?} vs {:?}", x.keys(), y.keys());
+            for (k, v) in x {
+                same_but_images(v, &y[k], images);
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            assert_eq!(x.len(), y.len());
+            for (v, w) in x.iter().zip(y) {
+                same_but_images(v, w, images);
+            }
+        }
+        (Value::String(x), Value::String(y)) if x != y => {
+            assert!(
+                x.starts_with("/9j/") && y.starts_with("/9j/"),
+                "{x:.40} vs {y:.40}"
+            );
+            *images += 1;
+        }
+        _ => assert_eq!(a, b),
+    }
+}
+
+#[test]
+fn placeholders_change_the_images_and_nothing_else() {
+    for scenario in [
+        Scenario::Clean,
+        Scenario::Expired,
+        Scenario::Mismatch,
+        Scenario::Tampered,
+    ] {
+        for index in 0..3 {
+            let drawn = generate(scenario, index, 5, &TODAY);
+            let plain = generate_with(scenario, index, 5, &TODAY, Pictures::Placeholders);
+            let mut images = 0;
+            same_but_images(&drawn.payload, &plain.payload, &mut images);
+            // Front page, portrait, selfie and the hologram's two crops (and an ID card's back).
+            assert!(images >= 5, "{scenario:?} {index}: {images} images differ");
+            assert_eq!(drawn.document_number, plain.document_number);
+        }
+    }
+}
+
 #[test]
 fn field_list_appears_in_both_shapes() {
     let even = generate(Scenario::Clean, 0, 8, &TODAY);
