@@ -11,7 +11,7 @@ use base64::Engine;
 use futures::StreamExt;
 use kyc_core::config::{AuthMode, Config, Loaded, OnTimeout};
 use kyc_core::ingest::OpenedBody;
-use kyc_core::store::NewDecision;
+use kyc_domain::case::NewDecision;
 use serde_json::{json, Value};
 
 #[derive(clap::Args)]
@@ -171,8 +171,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     // As the receiver does: repeat users and reused documents are flagged (by
                     // the store, inside the insert).
                     let case = match store.insert_case(&sub, &flags, at)? {
-                        kyc_core::store::Inserted::New(c) => c,
-                        kyc_core::store::Inserted::Existing(c) => c,
+                        kyc_domain::case::Inserted::New(c) => c,
+                        kyc_domain::case::Inserted::Existing(c) => c,
                     };
                     if i + 20 >= n {
                         real.push(case.id);

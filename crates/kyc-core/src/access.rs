@@ -9,7 +9,7 @@ use std::sync::Mutex;
 
 use serde_json::{json, Value};
 
-use crate::store::CaseQuery;
+use kyc_domain::case::CaseQuery;
 
 /// An opening ends after this long without a look (ms).
 pub const OPENING_MS: i64 = 10 * 60 * 1000;

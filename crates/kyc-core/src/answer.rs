@@ -4,7 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::config::AnswerConfig;
-use crate::store::Answer;
+use kyc_domain::case::Answer;
 
 fn put(root: &mut Map<String, Value>, path: &str, value: Value) {
     let mut parts = path.split('.').peekable();

@@ -277,8 +277,8 @@ pub fn head_matches(store_db: &Path, manifest: &Manifest) -> Result<(), CoreErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Inserted;
     use kyc_crypto::master::MasterKey;
+    use kyc_domain::case::Inserted;
     use std::sync::Arc;
 
     const KEY: [u8; 32] = [9; 32];

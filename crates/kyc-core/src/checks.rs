@@ -4,7 +4,7 @@
 use crate::config::{AutoApprove, DecisionConfig};
 use crate::ingest::CustomBody;
 use crate::ingest::Submission;
-use crate::store::NewDecision;
+use kyc_domain::case::NewDecision;
 use kyc_domain::model::Payload;
 
 // Flags moved to kyc-domain (issue 17); re-exported while the callers move.
@@ -286,7 +286,7 @@ pub fn user_id_missing_flag(sub: &Submission) -> Option<Flag> {
 }
 
 /// The history flags of a new case, from what the store already holds (read by
-/// [`crate::store::Store::insert_case`] inside the transaction that stores the case, so two
+/// `Store::insert_case` inside the transaction that stores the case, so two
 /// simultaneous submissions of one document cannot both miss each other): `reused` are the
 /// references of other users' cases with the same document number, `same_selfie` those of other
 /// users' cases with the same selfie (by perceptual hash), `earlier` the same user's cases as

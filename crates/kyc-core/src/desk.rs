@@ -15,9 +15,10 @@ use crate::checks;
 use crate::config::{DecisionConfig, OnTimeout};
 use crate::error::CoreError;
 use crate::ingest::{self, OpenedBody};
-use crate::store::{Answer, CaseSummary, Inserted, NewDecision, Store};
+use crate::store::Store;
 use crate::timefmt::now_ms;
 use crate::view::{self, CaseDetail};
+use kyc_domain::case::{Answer, CasePage, CaseQuery, CaseSummary, Inserted, NewDecision};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum EventKind {
@@ -410,11 +411,7 @@ impl Desk {
 
     /// A list or search as `user` sees it: one `cases.listed` entry per distinct query while it
     /// is looked at (its filter; search words and user ids only as keyed tags).
-    pub async fn list_seen_by(
-        &self,
-        q: crate::store::CaseQuery,
-        user: &str,
-    ) -> Result<crate::store::CasePage, CoreError> {
+    pub async fn list_seen_by(&self, q: CaseQuery, user: &str) -> Result<CasePage, CoreError> {
         let detail = crate::access::query_detail(&q, |v| hex::encode(self.store.search_tag(v)));
         let page = self.list(q).await?;
         let look = crate::access::Look::Query(detail.to_string());
@@ -488,7 +485,7 @@ impl Desk {
             store.summary(id)
         })
         .await?;
-        if !by.role.may(crate::users::Permission::Reassign) {
+        if !by.role.may(kyc_domain::roles::Permission::Reassign) {
             let own = case.assignee.as_deref() == Some(by.name.as_str());
             let allowed = match to {
                 Some(t) => t == by.name && (case.assignee.is_none() || own),
@@ -544,7 +541,7 @@ impl Desk {
         text: String,
         escalate_to: Option<String>,
     ) -> Result<CaseDetail, CoreError> {
-        if !by.role.may(crate::users::Permission::Decide) {
+        if !by.role.may(kyc_domain::roles::Permission::Decide) {
             return Err(CoreError::Forbidden(
                 "notes and escalations are for the accounts that decide cases",
             ));
@@ -678,10 +675,7 @@ impl Desk {
     }
 
     /// A page of the queue, plus every case Ditto ID is waiting on now (pinned on top by the UI).
-    pub async fn list(
-        &self,
-        q: crate::store::CaseQuery,
-    ) -> Result<crate::store::CasePage, CoreError> {
+    pub async fn list(&self, q: CaseQuery) -> Result<CasePage, CoreError> {
         let store = self.store.clone();
         let mut held_ids: Vec<(i64, i64)> = match self.held.lock() {
             Ok(h) => h.iter().map(|(id, (until, _))| (*until, *id)).collect(),
@@ -691,16 +685,16 @@ impl Desk {
         let first_page = q.cursor.is_none();
         let (mut page, mut held) = blocking(move || {
             // The first page says how many cases match (the pinned lists below do not count).
-            let mut page = store.list(&crate::store::CaseQuery {
+            let mut page = store.list(&CaseQuery {
                 count: first_page,
                 ..q.clone()
             })?;
-            let q = crate::store::CaseQuery { count: false, ..q };
+            let q = CaseQuery { count: false, ..q };
             let ids: Vec<i64> = held_ids.into_iter().map(|(_, id)| id).collect();
             // The waiting cases obey the same filters and search as the list (soonest deadline
             // first).
             let held = if first_page && !ids.is_empty() {
-                let only = crate::store::CaseQuery {
+                let only = CaseQuery {
                     ids: Some(ids.clone()),
                     cursor: None,
                     limit: 500,
@@ -716,7 +710,7 @@ impl Desk {
             let pending_view = q.status.as_deref().is_none_or(|s| s == "pending");
             let timeout_view = q.answered_by.as_deref().is_none_or(|b| b == "timeout");
             if first_page && pending_view && timeout_view {
-                let only = crate::store::CaseQuery {
+                let only = CaseQuery {
                     status: Some("pending".into()),
                     answered_by: Some("timeout".into()),
                     cursor: None,

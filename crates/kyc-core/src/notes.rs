@@ -6,9 +6,10 @@ use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use crate::error::CoreError;
-use crate::store::{CaseSummary, Store};
+use crate::store::Store;
 use crate::timefmt::{now_ms, rfc3339};
-use crate::users::{Permission, Role};
+use kyc_domain::case::CaseSummary;
+use kyc_domain::roles::{Permission, Role};
 
 /// The longest note, in characters.
 pub const MAX_NOTE_CHARS: usize = 4000;

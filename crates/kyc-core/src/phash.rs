@@ -25,8 +25,6 @@
 use std::collections::{HashMap, HashSet};
 use std::io::Cursor;
 
-use crate::ingest::{Image, ImageFormat};
-
 /// The image that is hashed.
 pub const HASHED_IMAGE: &str = "selfie";
 
@@ -38,21 +36,13 @@ pub const MAX_DISTANCE: u32 = 2;
 /// Images larger than this are not decoded for a hash (a phone's full photo is 12 Mpx).
 const MAX_HASH_PIXELS: u64 = 40_000_000;
 
-/// The difference hash of an image the desk can decode (JPEG, PNG, WebP, GIF), or None (a
-/// format it cannot decode here, a corrupt file, or one over the pixel limit).
-pub fn dhash(image: &Image) -> Option<u128> {
-    if image.problem.is_some() || u64::from(image.width) * u64::from(image.height) > MAX_HASH_PIXELS
-    {
+/// The difference hash of an encoded image (JPEG, PNG, WebP or GIF: `format`) of `pixels` pixels
+/// as its header says, or None (a corrupt file, or one over the pixel limit).
+pub fn dhash_encoded(bytes: &[u8], format: image::ImageFormat, pixels: u64) -> Option<u128> {
+    if pixels > MAX_HASH_PIXELS {
         return None;
     }
-    let format = match image.format {
-        ImageFormat::Jpeg => image::ImageFormat::Jpeg,
-        ImageFormat::Png => image::ImageFormat::Png,
-        ImageFormat::Webp => image::ImageFormat::WebP,
-        ImageFormat::Gif => image::ImageFormat::Gif,
-        _ => return None,
-    };
-    let decoded = image::load_from_memory_with_format(&image.bytes, format).ok()?;
+    let decoded = image::load_from_memory_with_format(bytes, format).ok()?;
     Some(dhash_of(&decoded))
 }
 

@@ -9,8 +9,8 @@ use miniz_oxide::deflate::compress_to_vec_zlib;
 use pdf_writer::{Content, Filter, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
 use crate::error::CoreError;
-use crate::store::ImageInfo;
 use crate::view::{CaseDetail, Score};
+use kyc_domain::case::ImageInfo;
 
 const PAGE_W: f32 = 595.0;
 const PAGE_H: f32 = 842.0;

@@ -9,7 +9,6 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
-use crate::checks::Flag;
 use crate::error::CoreError;
 use crate::imagefiles::ImageFiles;
 use crate::ingest::Submission;
@@ -17,6 +16,11 @@ use crate::phash::{Hashed, PhashIndex};
 use crate::timefmt::{now_ms, rfc3339};
 use kyc_crypto::master::MasterKey;
 use kyc_crypto::vault::{CaseKey, SealField, Sealed, Vault};
+use kyc_domain::case::{
+    contradicts, Answer, CasePage, CaseQuery, CaseSummary, DecisionRecord, DeliveryInfo,
+    DueDelivery, ImageInfo, Inserted, NewDecision,
+};
+use kyc_domain::flag::Flag;
 
 /// Embedded migrations, applied in order; `PRAGMA user_version` records how many ran.
 pub(crate) const MIGRATIONS: &[&str] = &[
@@ -54,205 +58,6 @@ pub struct Store {
     readers: Mutex<Vec<Connection>>,
     /// The selfies' perceptual hashes (memory only; changed under the writer lock).
     selfies: Mutex<PhashIndex>,
-}
-
-/// What Ditto ID was (or will be) answered for a case.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Answer {
-    pub result: bool,
-    pub at: String,
-    /// `reviewer`, `auto` or `timeout`.
-    pub by: String,
-    pub user_id: String,
-    pub reference: String,
-    /// The user id Ditto ID sent (`user_id` differs when a reviewer linked a customer id).
-    #[serde(skip)]
-    pub sent_user_id: String,
-}
-
-impl Answer {
-    /// The customer id a reviewer linked the case to, if any.
-    pub fn linked_user_id(&self) -> Option<&str> {
-        (self.user_id != self.sent_user_id && !self.user_id.is_empty())
-            .then_some(self.user_id.as_str())
-    }
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct CaseSummary {
-    pub id: i64,
-    pub reference: String,
-    pub requester_id: String,
-    pub user_id: String,
-    pub status: String,
-    pub received_at: String,
-    pub holder_name: Option<String>,
-    pub document_number: Option<String>,
-    pub document_type: Option<String>,
-    pub flags: Vec<Flag>,
-    pub answer: Option<Answer>,
-    /// The reviewer the case is assigned to, if any.
-    pub assignee: Option<String>,
-    /// While Ditto ID's request is held open: when the window closes (RFC 3339).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hold_until: Option<String>,
-    /// The final decision contradicts what Ditto ID was told (a late rejection after the
-    /// fallback answered `true`, or the reverse): someone must act on the enterprise's side.
-    pub conflict: bool,
-    /// Four-eyes: who gave the first approval the case waits to have confirmed by someone else.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub first_approval_by: Option<String>,
-}
-
-/// Whether a case's final status contradicts the answer Ditto ID got.
-pub fn contradicts(status: &str, answer: Option<&Answer>) -> bool {
-    match (status, answer) {
-        ("approved", Some(a)) => !a.result,
-        ("rejected", Some(a)) => a.result,
-        _ => false,
-    }
-}
-
-impl CaseSummary {
-    /// What is left to say about an erased case (its live event): id and reference only.
-    pub fn erased(id: i64, reference: String) -> CaseSummary {
-        CaseSummary {
-            id,
-            reference,
-            requester_id: String::new(),
-            user_id: String::new(),
-            status: "erased".into(),
-            received_at: String::new(),
-            holder_name: None,
-            document_number: None,
-            document_type: None,
-            flags: Vec::new(),
-            answer: None,
-            assignee: None,
-            hold_until: None,
-            conflict: false,
-            first_approval_by: None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct ImageInfo {
-    pub name: String,
-    pub mime: String,
-    pub width: u32,
-    pub height: u32,
-    pub size: u64,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct DecisionRecord {
-    pub decision: String,
-    pub reasons: Vec<String>,
-    pub comment: String,
-    /// `reviewer` or `auto`.
-    pub by: String,
-    pub by_user: Option<String>,
-    pub at: String,
-    /// For automatic decisions: the rule that decided (e.g. `auto_reject:document_expired`).
-    pub rule: Option<String>,
-    /// The user id the reviewer linked the Ditto ID user to (Ditto ID renames the user to it).
-    pub link_user_id: Option<String>,
-    /// False for a first approval still waiting for a second reviewer (four-eyes).
-    #[serde(rename = "final")]
-    pub is_final: bool,
-}
-
-/// A decision to record.
-#[derive(Debug, Clone)]
-pub struct NewDecision {
-    pub approve: bool,
-    pub reasons: Vec<String>,
-    pub comment: String,
-    /// None for an automatic decision.
-    pub by_user: Option<String>,
-    /// For an automatic decision: which rule decided.
-    pub rule: Option<String>,
-    /// Answer Ditto ID with this user id instead of the one it sent (it renames its user).
-    pub link_user_id: Option<String>,
-    /// A case assigned to someone else refuses this decision (reviewers); supervisors, admins
-    /// and automatic decisions pass false.
-    pub respect_assignment: bool,
-}
-
-/// One webhook delivery as the desk's log shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct DeliveryInfo {
-    pub id: i64,
-    pub case_id: i64,
-    pub event: String,
-    pub status: String,
-    pub attempts: u32,
-    pub next_at: String,
-    pub last_status: Option<u16>,
-    pub last_error: Option<String>,
-    pub created_at: String,
-    pub delivered_at: Option<String>,
-}
-
-/// A delivery due for an attempt.
-#[derive(Debug, Clone)]
-pub struct DueDelivery {
-    pub id: i64,
-    pub body: String,
-    pub attempts: u32,
-}
-
-#[derive(Debug)]
-pub enum Inserted {
-    New(CaseSummary),
-    /// Same requester_id and same body: the earlier case.
-    Existing(CaseSummary),
-}
-
-/// Filters of the case list.
-#[derive(Debug, Clone, Default)]
-pub struct CaseQuery {
-    /// `pending`, `approved`, `rejected` or None for all.
-    pub status: Option<String>,
-    pub requester_id: Option<String>,
-    pub user_id: Option<String>,
-    pub q: Option<String>,
-    /// Cases carrying a flag with this code.
-    pub flag: Option<String>,
-    pub document_type: Option<String>,
-    /// Received at or after / before (unix ms).
-    pub from_ms: Option<i64>,
-    pub to_ms: Option<i64>,
-    /// `reviewer`, `auto`, `timeout`, or `none` (not answered yet).
-    pub answered_by: Option<String>,
-    /// Cases assigned to this account.
-    pub assignee: Option<String>,
-    /// Four-eyes: pending cases with a first approval waiting for a second (the checker's queue).
-    pub awaiting_second: bool,
-    /// Only these cases (the ones Ditto ID waits on, filtered like the rest).
-    pub ids: Option<Vec<i64>>,
-    /// On the first page, also count the matching cases (within [`COUNT_BUDGET`]).
-    pub count: bool,
-    pub limit: u32,
-    pub cursor: Option<i64>,
-}
-
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct CasePage {
-    pub cases: Vec<CaseSummary>,
-    pub next: Option<String>,
-    /// On the first page: the cases Ditto ID is waiting on now (they also appear in `cases`
-    /// where their order puts them).
-    pub held: Vec<CaseSummary>,
-    /// On the first page: pending cases the fallback answered (Ditto ID's window closed without
-    /// a decision), oldest first: a reviewer must still look. Same filters as the list.
-    pub needs_review: Vec<CaseSummary>,
-    /// On a counted first page: how many cases match the filters (at most [`TOTAL_CAP`]); None
-    /// when counting would have taken longer than [`COUNT_BUDGET`] (then `total_capped`).
-    pub total: Option<u32>,
-    /// More than [`TOTAL_CAP`] cases match ("1,000+"), or too many to count in time.
-    pub total_capped: bool,
 }
 
 /// The most cases a list counts ("1,000+" beyond: a reviewer needs the count of a narrowed list).
@@ -1456,8 +1261,8 @@ impl Store {
                     })
                     .optional()?;
                 let may_decide = role
-                    .and_then(|r| r.parse::<crate::users::Role>().ok())
-                    .is_some_and(|r| r.may(crate::users::Permission::Decide));
+                    .and_then(|r| r.parse::<kyc_domain::roles::Role>().ok())
+                    .is_some_and(|r| r.may(kyc_domain::roles::Permission::Decide));
                 if !may_decide {
                     return Err(CoreError::BadRequest(format!(
                         "to: {name:?} is not an account that may decide cases"

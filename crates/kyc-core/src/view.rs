@@ -9,7 +9,8 @@ use serde_json::Value;
 use crate::config::DecisionConfig;
 use crate::error::CoreError;
 use crate::ingest;
-use crate::store::{CaseSummary, DecisionRecord, ImageInfo, Store};
+use crate::store::Store;
+use kyc_domain::case::{CaseSummary, DecisionRecord, ImageInfo};
 use kyc_domain::model::{Check, Document, Payload};
 
 /// The MRZ as read, with each check digit's place and verdict (the desk marks the failing ones).
@@ -349,7 +350,7 @@ pub fn detail(store: &Store, key: &str, policy: &DecisionConfig) -> Result<CaseD
         notes: store.notes(id)?,
         suggested_reasons: crate::checks::suggested_reasons(&summary.flags, &policy.reasons),
         history: store
-            .list(&crate::store::CaseQuery {
+            .list(&kyc_domain::case::CaseQuery {
                 user_id: Some(summary.user_id.clone()),
                 limit: 21,
                 ..Default::default()

@@ -6,6 +6,7 @@
 
 #![deny(missing_docs)]
 
+pub mod case;
 pub mod flag;
 pub mod idcheck;
 // The payload's structs mirror Ditto ID's JSON field for field, under the sender's own names (its

@@ -8,8 +8,9 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use kyc_core::config::NotifyConfig;
 use kyc_core::desk::Desk;
-use kyc_core::store::{DueDelivery, Store};
+use kyc_core::store::Store;
 use kyc_core::timefmt::now_ms;
+use kyc_domain::case::DueDelivery;
 use sha2::Sha256;
 
 /// Header carrying the unix time (seconds) that is part of the signed text.

@@ -632,11 +632,15 @@ export interface components {
         };
         /** @description What Ditto ID was (or will be) answered for a case. */
         Answer: {
+            /** @description When it was answered (RFC 3339). */
             at: string;
             /** @description `reviewer`, `auto` or `timeout`. */
             by: string;
+            /** @description The case's reference, as in the answer's `reference_number`. */
             reference: string;
+            /** @description The `result` Ditto ID got: true lets the onboarding go on. */
             result: boolean;
+            /** @description The user id in the answer (the linked customer id when a reviewer linked one). */
             user_id: string;
         };
         AssignBody: {
@@ -695,7 +699,9 @@ export interface components {
             /** @description What happened to the case (from the audit trail), oldest first. */
             timeline: components["schemas"]["AuditEntry"][];
         };
+        /** @description One page of the case list. */
         CasePage: {
+            /** @description The page's cases, newest first. */
             cases: components["schemas"]["CaseSummary"][];
             /**
              * @description On the first page: the cases Ditto ID is waiting on now (they also appear in `cases`
@@ -707,16 +713,18 @@ export interface components {
              *     a decision), oldest first: a reviewer must still look. Same filters as the list.
              */
             needs_review: components["schemas"]["CaseSummary"][];
+            /** @description The cursor of the next page, if there is one. */
             next?: string | null;
             /**
              * Format: int32
-             * @description On a counted first page: how many cases match the filters (at most [`TOTAL_CAP`]); None
-             *     when counting would have taken longer than [`COUNT_BUDGET`] (then `total_capped`).
+             * @description On a counted first page: how many cases match the filters (capped); None when counting
+             *     would have taken longer than the store allows (then `total_capped`).
              */
             total?: number | null;
-            /** @description More than [`TOTAL_CAP`] cases match ("1,000+"), or too many to count in time. */
+            /** @description More cases match than the count goes to ("1,000+"), or too many to count in time. */
             total_capped: boolean;
         };
+        /** @description One case in the queue: what a reviewer needs to pick it, without opening it. */
         CaseSummary: {
             answer?: null | components["schemas"]["Answer"];
             /** @description The reviewer the case is assigned to, if any. */
@@ -726,20 +734,32 @@ export interface components {
              *     fallback answered `true`, or the reverse): someone must act on the enterprise's side.
              */
             conflict: boolean;
+            /** @description The document's number. */
             document_number?: string | null;
+            /** @description The document's type as Ditto ID named it. */
             document_type?: string | null;
             /** @description Four-eyes: who gave the first approval the case waits to have confirmed by someone else. */
             first_approval_by?: string | null;
+            /** @description KYC Desk's findings. */
             flags: components["schemas"]["Flag"][];
             /** @description While Ditto ID's request is held open: when the window closes (RFC 3339). */
             hold_until?: string | null;
+            /** @description The holder's name as the document gives it. */
             holder_name?: string | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The case id (a number never given to another case).
+             */
             id: number;
+            /** @description When it was received (RFC 3339). */
             received_at: string;
+            /** @description `KYC-<year>-<number>`: what Ditto ID and the reviewers call the case. */
             reference: string;
+            /** @description Ditto ID's `requester_id` (one case per requester id). */
             requester_id: string;
+            /** @description `pending`, `approved` or `rejected`. */
             status: string;
+            /** @description Ditto ID's user id (often an e-mail address or phone number). */
             user_id: string;
         };
         Check: {
@@ -784,36 +804,60 @@ export interface components {
             /** @description Answer Ditto ID with this user id instead (Ditto ID renames its user to it). */
             user_id?: string | null;
         };
+        /** @description A decision as recorded. */
         DecisionRecord: {
+            /** @description When it was made (RFC 3339). */
             at: string;
             /** @description `reviewer` or `auto`. */
             by: string;
+            /** @description The reviewer's account, for a reviewer's decision. */
             by_user?: string | null;
+            /** @description The reviewer's comment (may be empty). */
             comment: string;
+            /** @description `approve` or `reject`. */
             decision: string;
             /** @description False for a first approval still waiting for a second reviewer (four-eyes). */
             final: boolean;
             /** @description The user id the reviewer linked the Ditto ID user to (Ditto ID renames the user to it). */
             link_user_id?: string | null;
+            /** @description The rejection's reason codes. */
             reasons: string[];
             /** @description For automatic decisions: the rule that decided (e.g. `auto_reject:document_expired`). */
             rule?: string | null;
         };
         /** @description One webhook delivery as the desk's log shows it. */
         DeliveryInfo: {
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Attempts so far.
+             */
             attempts: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The case it is about.
+             */
             case_id: number;
+            /** @description When it was queued (RFC 3339). */
             created_at: string;
+            /** @description When it was delivered (RFC 3339). */
             delivered_at?: string | null;
+            /** @description The event it tells (`case.decided`, …). */
             event: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The delivery's id.
+             */
             id: number;
+            /** @description Why the last attempt failed (never the body). */
             last_error?: string | null;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description The HTTP status of the last attempt.
+             */
             last_status?: number | null;
+            /** @description When the next attempt is due (RFC 3339). */
             next_at: string;
+            /** @description `pending`, `delivered` or `failed`. */
             status: string;
         };
         DocumentView: {
@@ -872,14 +916,26 @@ export interface components {
             /** @description How much it weighs. */
             severity: components["schemas"]["Severity"];
         };
+        /** @description One of a case's images, as listed (its bytes are fetched by name). */
         ImageInfo: {
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Height in pixels (0 when its header does not say).
+             */
             height: number;
+            /** @description Its media type as its header says. */
             mime: string;
+            /** @description Its name in the payload (`selfie`, `front_page`, …; a check's images `check-<i>-<j>-…`). */
             name: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Bytes as received.
+             */
             size: number;
-            /** Format: int32 */
+            /**
+             * Format: int32
+             * @description Width in pixels (0 when its header does not say).
+             */
             width: number;
         };
         LoginBody: {

@@ -228,12 +228,12 @@ impl Config {
             );
         }
         for (i, code) in d.auto_reject.iter().enumerate() {
-            if !crate::checks::FLAG_CODES.contains(&code.as_str()) {
+            if !kyc_domain::flag::FLAG_CODES.contains(&code.as_str()) {
                 return bad(
                     &format!("decision.auto_reject[{i}]"),
                     &format!(
                         "unknown flag code {code:?}; known: {}",
-                        crate::checks::FLAG_CODES.join(", ")
+                        kyc_domain::flag::FLAG_CODES.join(", ")
                     ),
                 );
             }
@@ -284,7 +284,7 @@ impl Config {
             if let Some(j) = r
                 .flags
                 .iter()
-                .position(|f| !crate::checks::FLAG_CODES.contains(&f.as_str()))
+                .position(|f| !kyc_domain::flag::FLAG_CODES.contains(&f.as_str()))
             {
                 return bad(
                     &format!("decision.reasons[{i}].flags[{j}]"),

@@ -38,7 +38,7 @@ pub(super) fn date_param(
     }
 }
 #[utoipa::path(get, path = "/api/cases", tag = "review", security(("session" = [])), params(ListParams),
-    responses((status = 200, body = kyc_core::store::CasePage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = kyc_domain::case::CasePage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub(crate) async fn list_cases(
     State(st): St,
     Reviewer(user): Reviewer,
@@ -234,13 +234,13 @@ pub(crate) struct AssignBody {
 /// Assigns a pending case (a reviewer: take or give back; supervisors and admins: anyone).
 #[utoipa::path(post, path = "/api/cases/{id}/assign", tag = "review", security(("session" = [])),
     params(("id" = String, Path)), request_body = AssignBody,
-    responses((status = 200, body = kyc_core::store::CaseSummary), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = kyc_domain::case::CaseSummary), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn assign(
     State(st): St,
     Reviewer(user): Reviewer,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AssignBody>,
-) -> Result<Json<kyc_core::store::CaseSummary>, ServerError> {
+) -> Result<Json<kyc_domain::case::CaseSummary>, ServerError> {
     allow(&user, Permission::Decide)?;
     Ok(Json(st.desk.assign(&id, body.to.as_deref(), &user).await?))
 }
