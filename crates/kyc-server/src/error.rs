@@ -42,8 +42,6 @@ pub enum ServerError {
     /// A small JSON body (sign-in, setup, decisions) over its limit.
     #[error("the request body is larger than {0} KiB")]
     BodyTooLarge(usize),
-    #[error("{0}")]
-    Forbidden(&'static str),
     #[error("tls: {0}")]
     Tls(String),
     #[error("cannot listen on {addr} ({key}): {source}")]
@@ -107,7 +105,6 @@ impl ServerError {
                 (StatusCode::MISDIRECTED_REQUEST, "misdirected_request")
             }
             ServerError::BodyTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            ServerError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ServerError::Tls(_) | ServerError::Bind { .. } => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }

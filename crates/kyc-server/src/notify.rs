@@ -8,7 +8,6 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use kyc_core::config::NotifyConfig;
 use kyc_core::desk::Desk;
-use kyc_core::store::Store;
 use kyc_core::timefmt::now_ms;
 use kyc_domain::case::DueDelivery;
 use sha2::Sha256;
@@ -47,27 +46,12 @@ pub fn spawn(desk: Arc<Desk>, cfg: NotifyConfig) -> tokio::task::JoinHandle<()> 
             }
         };
         let wake = desk.deliveries_changed();
-        let store = desk.store().clone();
         loop {
-            let due = {
-                let s = store.clone();
-                tokio::task::spawn_blocking(move || s.due_deliveries(now_ms(), 20))
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-                    .unwrap_or_default()
-            };
+            let due = desk.due_deliveries(now_ms(), 20).await.unwrap_or_default();
             for d in due {
-                attempt(&http, &store, &cfg, d).await;
+                attempt(&http, &desk, &cfg, d).await;
             }
-            let next = {
-                let s = store.clone();
-                tokio::task::spawn_blocking(move || s.next_delivery_at())
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-                    .flatten()
-            };
+            let next = desk.next_delivery_at().await.ok().flatten();
             let wait = next.map_or(60_000, |at| (at - now_ms()).clamp(0, 60_000));
             tokio::select! {
                 _ = wake.notified() => {}
@@ -77,7 +61,7 @@ pub fn spawn(desk: Arc<Desk>, cfg: NotifyConfig) -> tokio::task::JoinHandle<()> 
     })
 }
 
-async fn attempt(http: &reqwest::Client, store: &Arc<Store>, cfg: &NotifyConfig, d: DueDelivery) {
+async fn attempt(http: &reqwest::Client, desk: &Desk, cfg: &NotifyConfig, d: DueDelivery) {
     let ts = now_ms() / 1000;
     let signature = sign(cfg.secret.as_deref().unwrap_or_default(), ts, &d.body);
     let result = http
@@ -104,12 +88,12 @@ async fn attempt(http: &reqwest::Client, store: &Arc<Store>, cfg: &NotifyConfig,
     let retry_at = (!delivered && attempts < cfg.max_attempts)
         .then(|| now_ms() + backoff_ms(cfg.retry_base_ms, attempts));
     tracing::info!(delivery = d.id, delivered, attempts, status = ?status, "webhook attempt");
-    let s = store.clone();
-    let id = d.id;
-    let _ = tokio::task::spawn_blocking(move || {
-        s.delivery_attempt(id, delivered, status, error.as_deref(), retry_at)
-    })
-    .await;
+    if let Err(e) = (desk)
+        .delivery_attempted(d.id, (delivered, status, error), retry_at)
+        .await
+    {
+        tracing::error!(delivery = d.id, "recording a webhook attempt failed: {e}");
+    }
 }
 
 #[cfg(test)]

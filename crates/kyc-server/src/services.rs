@@ -175,7 +175,7 @@ fn spawn_retention(desk: Arc<Desk>, keep_days: u32) -> tokio::task::JoinHandle<(
 /// and minute, with its count).
 fn flush_failed_logins(desk: &Desk, guard: &LoginGuard, now: i64) {
     for (name, addr, count) in guard.flush(now) {
-        if let Err(e) = desk.store().audit_failed_logins(&name, addr, count) {
+        if let Err(e) = desk.record_failed_sign_ins(&name, addr, count) {
             tracing::error!("recording failed sign-ins: {e}");
         }
     }
@@ -213,25 +213,23 @@ pub async fn start_with(
     ui: Option<Arc<dyn UiAssets>>,
 ) -> Result<Running, ServerError> {
     let cfg = &loaded.config;
-    // No account yet: the first admin needs the one-time code this process prints.
-    let setup = Arc::new(if store.user_count()? == 0 {
-        SetupCode::generate()
-    } else {
-        SetupCode::closed()
-    });
-    let guard = Arc::new(LoginGuard::default());
-    let hash_permits = Arc::new(tokio::sync::Semaphore::new(kyc_core::users::HASHES_AT_ONCE));
-    let store = Arc::new(store);
     let desk = Arc::new(
         Desk::new(
-            store,
+            Arc::new(store),
             cfg.decision.clone(),
             kyc_core::ingest::CustomRules::of(&cfg.receiver),
         )
         .with_notify(cfg.notify.enabled())
         .with_checkpoints(loaded.checkpoint_dir()),
     );
-    if desk.store().erasures_pending()? {
+    // No account yet: the first admin needs the one-time code this process prints.
+    let setup = Arc::new(if desk.needs_setup().await? {
+        SetupCode::generate()
+    } else {
+        SetupCode::closed()
+    });
+    let guard = Arc::new(LoginGuard::default());
+    if desk.erasures_pending().await? {
         // Erasures a restart interrupted before the WAL could be truncated.
         desk.finish_erasures_in_background();
     }
@@ -270,7 +268,6 @@ pub async fn start_with(
             settings: settings.clone(),
             guard: guard.clone(),
             setup: setup.clone(),
-            hash_permits: hash_permits.clone(),
         })
     };
     let hosts = |addr: SocketAddr| {

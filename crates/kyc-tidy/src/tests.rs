@@ -90,7 +90,6 @@ const KNOWN_CYCLES: &[(&str, &[&str])] =
 /// Files longer than 800 lines (before their `#[cfg(test)]` tail) that are known and being
 /// split, with the length they may not exceed.
 const KNOWN_LONG: &[(&str, usize)] = &[
-    ("crates/kyc-core/src/desk.rs", 825),
     ("crates/kyc-domain/src/idcheck.rs", 805),
     ("crates/kyc-core/src/store.rs", 1911),
     ("crates/kyc-server/tests/api/compliance.rs", 997),
@@ -548,6 +547,50 @@ fn the_domain_crate_has_no_io_clock_or_environment() {
     assert!(
         wrong.is_empty(),
         "kyc-domain is pure:\n{}",
+        wrong.join("\n")
+    );
+}
+
+/// What the HTTP edge may not name: it asks the desk (which takes the acting user and checks the
+/// one permission table), never the store or the permissions themselves.
+const EDGE_ABSENT: &[(&str, &str)] = &[
+    (".store()", "the store behind the desk"),
+    (
+        "Permission::",
+        "a permission check (the desk makes every one)",
+    ),
+    ("blocking(", "blocking store work (the desk runs it)"),
+];
+
+/// Whether `code` names `word` as a whole name (`blocking(`, not `spawn_blocking(`).
+fn names(code: &str, word: &str) -> bool {
+    code.match_indices(word).any(|(at, _)| {
+        let before = code[..at].chars().next_back();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
+}
+
+#[test]
+fn the_http_edge_calls_the_desk_only() {
+    assert!(names("let x = blocking(f)", "blocking(") && !names("spawn_blocking(f)", "blocking("));
+    let src = root().join("crates/kyc-server/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut wrong = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for (i, line) in code_lines(&text).iter().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            for (word, what) in EDGE_ABSENT {
+                if names(code, word) {
+                    wrong.push(format!("{}:{}: {what}", f.display(), i + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "kyc-server's handlers and workers delegate to kyc_core::desk::Desk:\n{}",
         wrong.join("\n")
     );
 }

@@ -16,15 +16,7 @@ pub(crate) async fn deliveries(
     _who: Reviewer,
     ApiQuery(p): ApiQuery<DeliveryParams>,
 ) -> Result<Json<Value>, ServerError> {
-    let store = st.desk.store().clone();
-    let log = blocking(move || {
-        let case = match p.case.filter(|c| !c.is_empty()) {
-            Some(key) => Some(store.resolve(&key)?),
-            None => None,
-        };
-        store.deliveries(case, 200)
-    })
-    .await?;
+    let log = st.desk.deliveries(p.case).await?;
     Ok(Json(json!({"deliveries": log})))
 }
 
@@ -36,17 +28,10 @@ pub(crate) async fn resend_delivery(
     Reviewer(user): Reviewer,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ServerError> {
-    allow(&user, Permission::ResendDelivery)?;
     let id: i64 = id
         .parse()
         .map_err(|_| ServerError::BadRequest("delivery id: a number".into()))?;
-    let store = st.desk.store().clone();
-    blocking(move || store.resend_delivery(id)).await?;
-    tracing::info!(delivery = id, user = %user.name, "delivery resent");
-    let store = st.desk.store().clone();
-    blocking(move || store.audit(&user.name, "delivery.resent", None, json!({"delivery": id})))
-        .await?;
-    st.desk.deliveries_changed().notify_one();
+    st.desk.resend_delivery(&user, id).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -57,11 +42,7 @@ pub(crate) async fn list_users(
     State(st): St,
     Reviewer(user): Reviewer,
 ) -> Result<Json<Vec<Account>>, ServerError> {
-    if !user.role.may(Permission::Reassign) {
-        allow(&user, Permission::ManageUsers)?;
-    }
-    let store = st.desk.store().clone();
-    Ok(Json(blocking(move || store.accounts()).await?))
+    Ok(Json(st.desk.accounts(&user).await?))
 }
 
 /// An admin's change to an account: audited, and every session of the account ends at once.
@@ -71,13 +52,7 @@ pub(crate) async fn change_account(
     name: String,
     change: AccountChange,
 ) -> Result<Json<Account>, ServerError> {
-    allow(&admin, Permission::ManageUsers)?;
-    let _permit = match change {
-        AccountChange::ResetPassword(_) => Some(hash_permit(st).await?),
-        _ => None,
-    };
-    let store = st.desk.store().clone();
-    let account = blocking(move || store.change_account(&admin.name, &name, change)).await?;
+    let account = st.desk.change_account(&admin, name, change).await?;
     tracing::info!(user = %account.name, "account changed; its sessions were revoked");
     Ok(Json(account))
 }
@@ -168,21 +143,17 @@ pub(crate) async fn add_user(
     Reviewer(user): Reviewer,
     ApiJson(body): ApiJson<NewUserBody>,
 ) -> Result<Json<User>, ServerError> {
-    allow(&user, Permission::ManageUsers)?;
     let role: Role = body.role.parse().map_err(CoreError::from)?;
-    let _permit = hash_permit(&st).await?;
-    let store = st.desk.store().clone();
-    let created =
-        blocking(move || store.add_user_by(&user.name, &body.username, role, &body.password))
-            .await?;
+    let created = (st.desk)
+        .add_user(&user, body.username, role, body.password)
+        .await?;
     Ok(Json(created))
 }
 
 /// Values the queue's filters offer.
 #[utoipa::path(get, path = "/api/facets", tag = "review", security(("session" = [])), responses((status = 200, description = "`{document_types, flag_codes}`")))]
 pub(crate) async fn facets(State(st): St, _who: Reviewer) -> Result<Json<Value>, ServerError> {
-    let store = st.desk.store().clone();
-    let types = blocking(move || store.document_types()).await?;
+    let types = st.desk.document_types().await?;
     Ok(Json(
         json!({"document_types": types, "flag_codes": kyc_core::checks::FLAG_CODES}),
     ))
@@ -199,10 +170,6 @@ pub(crate) async fn ditto_config(
     State(st): St,
     Reviewer(user): Reviewer,
 ) -> Result<Json<Value>, ServerError> {
-    allow(&user, Permission::DittoConfig)?;
-    tracing::info!(user = %user.name, "ditto config viewed");
-    let store = st.desk.store().clone();
-    blocking(move || store.audit(&user.name, "settings.ditto_config_viewed", None, json!({})))
-        .await?;
+    st.desk.ditto_config_viewed(&user).await?;
     Ok(Json(st.settings.ditto_config.clone()))
 }

@@ -32,10 +32,7 @@ pub(crate) async fn audit_filter(
     };
     let case_id = match non_empty(p.case.clone()) {
         None => None,
-        Some(key) => {
-            let store = st.desk.store().clone();
-            Some(blocking(move || store.resolve(key.trim())).await?)
-        }
+        Some(key) => Some(st.desk.resolve(key).await?),
     };
     Ok(AuditFilter {
         actor: non_empty(p.actor.clone()),
@@ -57,11 +54,9 @@ pub(crate) async fn audit_trail(
     Reviewer(user): Reviewer,
     ApiQuery(p): ApiQuery<AuditParams>,
 ) -> Result<Json<Value>, ServerError> {
-    allow(&user, Permission::ReadAudit)?;
     let filter = audit_filter(&st, &p).await?;
-    let store = st.desk.store().clone();
     let limit = p.limit.unwrap_or(100).clamp(1, 500);
-    let entries = blocking(move || store.audit_page(p.before, limit, &filter)).await?;
+    let entries = st.desk.audit_page(&user, filter, p.before, limit).await?;
     let next = (entries.len() == limit as usize)
         .then(|| entries.last().map(|e| e.id))
         .flatten();
@@ -80,16 +75,10 @@ pub(crate) async fn export_audit(
     Reviewer(user): Reviewer,
     ApiQuery(p): ApiQuery<AuditParams>,
 ) -> Result<Response, ServerError> {
-    allow(&user, Permission::ReadAudit)?;
     let filter = audit_filter(&st, &p).await?;
-    let store = st.desk.store().clone();
     let noted = json!({"from": p.from, "to": p.to, "actor": filter.actor, "action": filter.action, "case": filter.case_id});
-    blocking(move || store.audit(&user.name, "export.audit", None, noted)).await?;
-    let checkpoint = st.desk.current_checkpoint().await?.map(|c| c.line());
-    let store = st.desk.store().clone();
-    let body = csv_body("audit", checkpoint, move |sink| {
-        kyc_core::export::audit_csv(&store, &filter, sink)
-    });
+    let export = st.desk.export_audit(&user, filter, noted).await?;
+    let body = csv_body("audit", export.checkpoint, export.write);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -111,8 +100,7 @@ pub(crate) async fn audit_verify(
     State(st): St,
     Reviewer(user): Reviewer,
 ) -> Result<Json<Value>, ServerError> {
-    allow(&user, Permission::ReadAudit)?;
-    let (verdict, checkpoints, last) = st.desk.verify_audit().await?;
+    let (verdict, checkpoints, last) = st.desk.verify_audit(&user).await?;
     let last =
         last.map(|c| json!({"entry_id": c.entry_id, "hash": c.hash, "at": c.at, "line": c.line()}));
     Ok(Json(match verdict {

@@ -1,6 +1,7 @@
 //! The queue and one case: listing and search, the case, its images, decisions, assignment, notes and escalation, presence, erasure and the PDF report.
 
 use super::*;
+use kyc_core::desk::DecisionRequest;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -164,64 +165,13 @@ pub(crate) async fn decide(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<DecisionBody>,
 ) -> Result<Response, ServerError> {
-    allow(&user, Permission::Decide)?;
-    let approve = match body.decision.as_str() {
-        "approve" => true,
-        "reject" => false,
-        _ => {
-            return Err(ServerError::BadRequest(
-                "decision: use approve or reject".into(),
-            ))
-        }
+    let request = DecisionRequest {
+        decision: body.decision,
+        reasons: body.reasons,
+        comment: body.comment,
+        link_user_id: body.user_id,
     };
-    if !approve && body.reasons.is_empty() {
-        return Err(ServerError::BadRequest(
-            "reasons: a rejection needs at least one reason".into(),
-        ));
-    }
-    let link_user_id = match body
-        .user_id
-        .as_deref()
-        .map(str::trim)
-        .filter(|u| !u.is_empty())
-    {
-        None => None,
-        Some(_) if !approve => {
-            return Err(ServerError::BadRequest(
-                "user_id: a different user id can only be answered with an approval".into(),
-            ))
-        }
-        Some(u) => Some(kyc_core::ingest::validate_user_id(u, "user_id")?),
-    };
-    if let Some(i) = body
-        .reasons
-        .iter()
-        .position(|r| !st.settings.reasons.iter().any(|k| &k.code == r))
-    {
-        return Err(ServerError::BadRequest(format!(
-            "reasons[{i}]: not a configured reason code"
-        )));
-    }
-    if body.comment.len() > 4000 || body.reasons.iter().any(|r| r.is_empty() || r.len() > 200) {
-        return Err(ServerError::BadRequest(
-            "comment or reasons too long".into(),
-        ));
-    }
-    let detail = st
-        .desk
-        .decide(
-            &id,
-            NewDecision {
-                approve,
-                reasons: body.reasons,
-                comment: body.comment,
-                respect_assignment: !user.role.may(Permission::Reassign),
-                by_user: Some(user.name),
-                rule: None,
-                link_user_id,
-            },
-        )
-        .await?;
+    let detail = st.desk.decide_by(&user, &id, request).await?;
     Ok(Json(detail).into_response())
 }
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -241,7 +191,6 @@ pub(crate) async fn assign(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<AssignBody>,
 ) -> Result<Json<kyc_domain::case::CaseSummary>, ServerError> {
-    allow(&user, Permission::Decide)?;
     Ok(Json(st.desk.assign(&id, body.to.as_deref(), &user).await?))
 }
 
@@ -365,8 +314,7 @@ pub(crate) async fn erase(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<EraseBody>,
 ) -> Result<Response, ServerError> {
-    allow(&user, Permission::Erase)?;
-    let (reference, complete) = st.desk.erase(&id, &user.name, &body.reason).await?;
+    let (reference, complete) = st.desk.erase(&id, &user, &body.reason).await?;
     let status = if complete {
         StatusCode::OK
     } else {

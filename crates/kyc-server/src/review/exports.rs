@@ -42,12 +42,12 @@ pub(crate) async fn statistics(
     Reviewer(user): Reviewer,
     ApiQuery(p): ApiQuery<RangeParams>,
 ) -> Result<Json<kyc_core::stats::Stats>, ServerError> {
-    allow(&user, Permission::Statistics)?;
     let (from, to, from_ms, to_ms) = date_range(p)?;
-    let store = st.desk.store().clone();
-    Ok(Json(
-        blocking(move || kyc_core::stats::statistics(&store, from, to, from_ms, to_ms)).await?,
-    ))
+    let stats = st
+        .desk
+        .statistics(&user, (from, to), (from_ms, to_ms))
+        .await?;
+    Ok(Json(stats))
 }
 
 /// The decisions made in a date range as CSV, streamed; `X-Export-Rows` says how many rows will
@@ -61,27 +61,13 @@ pub(crate) async fn export_decisions(
     Reviewer(user): Reviewer,
     ApiQuery(p): ApiQuery<RangeParams>,
 ) -> Result<Response, ServerError> {
-    allow(&user, Permission::Export)?;
     let (from, to, from_ms, to_ms) = date_range(p)?;
-    let store = st.desk.store().clone();
-    let rows = blocking(move || {
-        let rows = kyc_core::export::count(&store, from_ms, to_ms)?;
-        store.audit(
-            &user.name,
-            "export.decisions",
-            None,
-            json!({"from": from.to_string(), "to": to.to_string(), "rows": rows}),
-        )?;
-        Ok(rows)
-    })
-    .await?;
-    // A signed checkpoint taken after the export's own audit entry.
-    let checkpoint = st.desk.current_checkpoint().await?.map(|c| c.line());
+    let export = (st.desk)
+        .export_decisions(&user, (from, to), (from_ms, to_ms))
+        .await?;
+    let (rows, checkpoint) = (export.rows.unwrap_or_default(), export.checkpoint.clone());
     // The file ends with the signed checkpoint (a comment line, `#`).
-    let store = st.desk.store().clone();
-    let body = csv_body("decisions", checkpoint.clone(), move |sink| {
-        kyc_core::export::decisions_csv(&store, from_ms, to_ms, sink)
-    });
+    let body = csv_body("decisions", export.checkpoint, export.write);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -106,14 +92,11 @@ pub(crate) async fn export_decisions(
 
 /// Streams a CSV written in chunks by `write` (on a blocking thread) as the response body, ending
 /// with the signed checkpoint line (`# …`) when there is one; `what` names the export in the log.
-pub(super) fn csv_body<F>(
+pub(super) fn csv_body(
     what: &'static str,
     checkpoint: Option<String>,
-    write: F,
-) -> axum::body::Body
-where
-    F: FnOnce(&mut dyn FnMut(Vec<u8>) -> bool) -> Result<u64, CoreError> + Send + 'static,
-{
+    write: kyc_core::desk::CsvWriter,
+) -> axum::body::Body {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(8);
     tokio::task::spawn_blocking(move || {
         match write(&mut |chunk| tx.blocking_send(Ok(chunk)).is_ok()) {

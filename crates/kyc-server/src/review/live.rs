@@ -28,14 +28,13 @@ pub(crate) async fn events(
     // which revokes every session of the account). The check runs in a task of its own, so it
     // goes on while the client does not read, and no event is sent once it has fired.
     let (ended_tx, ended_rx) = tokio::sync::oneshot::channel::<()>();
-    let store = st.desk.store().clone();
+    let desk = st.desk.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(SESSION_RECHECK);
         let mut failures = 0;
         while !ended_tx.is_closed() {
             tick.tick().await;
-            let (s, t) = (store.clone(), token.clone());
-            match blocking(move || s.session_user(&t)).await {
+            match desk.session_user(token.clone()).await {
                 Ok(u) if !u.must_change_password => failures = 0,
                 // A storage hiccup gets one more try; never more (fail closed).
                 Err(CoreError::Storage(_) | CoreError::Internal(_)) if failures == 0 => {

@@ -14,11 +14,11 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use futures::Stream;
 use kyc_core::audit::AuditFilter;
-use kyc_core::desk::{blocking, Desk};
+use kyc_core::desk::Desk;
 use kyc_core::guard::{LoginGuard, SetupCode};
-use kyc_core::users::{Account, AccountChange, Permission, Role, User};
+use kyc_core::users::{Account, AccountChange, Role, User};
 use kyc_core::CoreError;
-use kyc_domain::case::{CaseQuery, NewDecision};
+use kyc_domain::case::CaseQuery;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio_stream::wrappers::BroadcastStream;
@@ -125,8 +125,6 @@ pub struct ReviewState {
     pub guard: Arc<LoginGuard>,
     /// The first-run setup code (closed once an account exists).
     pub setup: Arc<SetupCode>,
-    /// Password hashing is memory-hard (19 MiB each): at most this many at once.
-    pub hash_permits: Arc<tokio::sync::Semaphore>,
 }
 
 /// Sign-in, setup and password bodies: small, so a flood cannot make the process buffer much.
@@ -242,9 +240,7 @@ impl FromRequestParts<Arc<ReviewState>> for SignedIn {
     ) -> Result<Self, Self::Rejection> {
         let token =
             session_token(&parts.headers).ok_or(ServerError::Core(CoreError::Unauthenticated))?;
-        let store = state.desk.store().clone();
-        let t = token.clone();
-        let user = blocking(move || store.session_user(&t)).await?;
+        let user = state.desk.session_user(token.clone()).await?;
         Ok(SignedIn { user, token })
     }
 }
@@ -297,25 +293,7 @@ async fn enter_door(
         None => st.guard.check_anonymous(ip, now),
     }
     .map_err(CoreError::TooManyAttempts)?;
-    hash_permit(st).await
-}
-
-/// A permit to hash a password (bounded memory and CPU under a flood of attempts).
-async fn hash_permit(st: &ReviewState) -> Result<tokio::sync::OwnedSemaphorePermit, ServerError> {
-    st.hash_permits
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()).into())
-}
-
-/// The role check every guarded handler makes (the table is `Role::may`).
-fn allow(user: &User, p: Permission) -> Result<(), ServerError> {
-    if user.role.may(p) {
-        Ok(())
-    } else {
-        Err(ServerError::Forbidden(p.refusal()))
-    }
+    Ok(st.desk.hash_permit().await?)
 }
 
 fn non_empty(v: Option<String>) -> Option<String> {

@@ -1,6 +1,7 @@
 //! Signing in and out, the signed-in account (`/api/me`), its own password, and the first start's setup.
 
 use super::*;
+use kyc_core::desk::SignIn;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct LoginBody {
@@ -21,35 +22,28 @@ pub(crate) async fn login(
         .map(str::to_string);
     kyc_core::users::check_name(&body.username)?;
     let _permit = enter_door(&st, Some(&body.username), ip).await?;
-    let (store, guard, minutes) = (
-        st.desk.store().clone(),
-        st.guard.clone(),
-        st.session_minutes,
-    );
     let name = body.username.clone();
-    let session = blocking(move || {
-        let agent = agent.as_deref();
-        store.login_guarded(&guard, ip, agent, &body.username, &body.password, minutes)
-    })
-    .await
-    .inspect_err(|e| {
-        if matches!(e, CoreError::TooManyAttempts(_)) {
-            tracing::warn!(address = %ip, "sign-in throttled");
-        }
-    })?;
+    let who = SignIn {
+        addr: ip,
+        agent,
+        name: body.username,
+        password: body.password,
+    };
+    let session = (st.desk)
+        .sign_in(st.guard.clone(), who, st.session_minutes)
+        .await
+        .inspect_err(|e| {
+            if matches!(e, CoreError::TooManyAttempts(_)) {
+                tracing::warn!(address = %ip, "sign-in throttled");
+            }
+        })?;
     tracing::info!(user = %name, "login");
     Ok(session_response(&st, session))
 }
 #[utoipa::path(post, path = "/api/logout", tag = "review", responses((status = 204, description = "Signed out")))]
 pub(crate) async fn logout(State(st): St, headers: HeaderMap) -> Result<Response, ServerError> {
     if let Some(token) = session_token(&headers) {
-        let store = st.desk.store().clone();
-        let t = token.clone();
-        if let Ok(user) = blocking(move || store.session_user(&t)).await {
-            st.desk.presence().leave_all(&user.name);
-        }
-        let store = st.desk.store().clone();
-        blocking(move || store.logout(&token)).await?;
+        st.desk.sign_out(token).await?;
     }
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut().insert(
@@ -81,16 +75,10 @@ pub(crate) async fn change_own_password(
     ApiJson(body): ApiJson<OwnPasswordBody, DOOR_KIB>,
 ) -> Result<Response, ServerError> {
     let _permit = enter_door(&st, Some(&user.name), ip).await?;
-    let (store, guard, minutes) = (
-        st.desk.store().clone(),
-        st.guard.clone(),
-        st.session_minutes,
-    );
-    let session = blocking(move || {
-        let passwords = (body.current_password.as_str(), body.new_password.as_str());
-        store.change_own_password(&guard, ip, &user.name, passwords, minutes)
-    })
-    .await?;
+    let passwords = (body.current_password, body.new_password);
+    let session = (st.desk)
+        .change_own_password(st.guard.clone(), ip, &user, passwords, st.session_minutes)
+        .await?;
     tracing::info!(user = %session.user.name, "password changed");
     Ok(session_response(&st, session))
 }
@@ -98,10 +86,9 @@ pub(crate) async fn change_own_password(
 /// First run: whether an admin must still be created, and where Ditto ID must send.
 #[utoipa::path(get, path = "/api/setup", tag = "review", responses((status = 200, description = "`{needs_setup, receiver_url, tls_fingerprint, auth_mode, plain_http_on_network}`")))]
 pub(crate) async fn setup_status(State(st): St) -> Result<Json<Value>, ServerError> {
-    let store = st.desk.store().clone();
-    let users = blocking(move || store.user_count()).await?;
+    let needs_setup = st.desk.needs_setup().await?;
     Ok(Json(json!({
-        "needs_setup": users == 0,
+        "needs_setup": needs_setup,
         "code_required": true,
         "receiver_url": st.settings.receiver_url,
         "tls_fingerprint": st.settings.tls_fingerprint,
@@ -132,28 +119,21 @@ pub(crate) async fn setup(
     ApiJson(body): ApiJson<SetupBody, DOOR_KIB>,
 ) -> Result<Response, ServerError> {
     let _permit = enter_door(&st, None, ip).await?;
-    let (store, guard, code, minutes) = (
-        st.desk.store().clone(),
-        st.guard.clone(),
-        st.setup.clone(),
-        st.session_minutes,
-    );
-    let session = blocking(move || {
-        store.setup_first_admin(
-            &code,
-            &guard,
-            ip,
-            &body.setup_code,
-            (&body.username, &body.password),
-            minutes,
-        )
-    })
-    .await
-    .inspect_err(|e| {
-        if matches!(e, CoreError::BadSetupCode | CoreError::TooManyAttempts(_)) {
-            tracing::warn!(address = %ip, "setup refused: wrong setup code");
-        }
-    })?;
+    let who = SignIn {
+        addr: ip,
+        agent: None,
+        name: body.username,
+        password: body.password,
+    };
+    let (code, guard) = (st.setup.clone(), st.guard.clone());
+    let session = (st.desk)
+        .setup_first_admin(code, guard, who, body.setup_code, st.session_minutes)
+        .await
+        .inspect_err(|e| {
+            if matches!(e, CoreError::BadSetupCode | CoreError::TooManyAttempts(_)) {
+                tracing::warn!(address = %ip, "setup refused: wrong setup code");
+            }
+        })?;
     tracing::info!(user = %session.user.name, "first admin created");
     Ok(session_response(&st, session))
 }

@@ -2,7 +2,7 @@
 //! (or policy decides, or the window closes), and publish what happens as events.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,6 +19,17 @@ use crate::store::Store;
 use crate::timefmt::now_ms;
 use crate::view::{self, CaseDetail};
 use kyc_domain::case::{Answer, CasePage, CaseQuery, CaseSummary, Inserted, NewDecision};
+use kyc_domain::roles::Permission;
+
+mod accounts;
+mod decide;
+mod erase;
+mod records;
+mod trail;
+
+pub use accounts::SignIn;
+pub use decide::{DecisionRequest, MAX_COMMENT};
+pub use records::{CsvExport, CsvWriter};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum EventKind {
@@ -88,6 +99,8 @@ pub struct Desk {
     last_checkpoint: Mutex<Option<crate::checkpoint::Checkpoint>>,
     /// Who has which case open now.
     presence: Arc<crate::presence::Presence>,
+    /// Permits to hash a password: memory-hard work bounded to `HASHES_AT_ONCE` at a time.
+    hashing: Arc<tokio::sync::Semaphore>,
 }
 
 /// Runs blocking store work off the async threads (the edges use it too).
@@ -113,6 +126,7 @@ impl Desk {
             looks: Arc::default(),
             finishing: Arc::default(),
             checkpoints: None,
+            hashing: Arc::new(tokio::sync::Semaphore::new(crate::users::HASHES_AT_ONCE)),
             last_checkpoint: Mutex::new(None),
             presence: Arc::default(),
         }
@@ -122,62 +136,6 @@ impl Desk {
     pub fn with_checkpoints(mut self, dir: std::path::PathBuf) -> Desk {
         self.checkpoints = Some(dir);
         self
-    }
-
-    /// Signs the audit chain's head into the checkpoint folder unless the newest checkpoint
-    /// there has it already; logged. `None` without a folder or when nothing is new.
-    pub async fn checkpoint(&self) -> Result<Option<crate::checkpoint::Checkpoint>, CoreError> {
-        let (written, newest) = self.sign_head().await?;
-        Ok(newest.filter(|_| written))
-    }
-
-    /// Signs the head if it moved; returns whether it wrote, and the newest checkpoint. The
-    /// newest is remembered, so the folder is read once per process, not on every call.
-    async fn sign_head(&self) -> Result<(bool, Option<crate::checkpoint::Checkpoint>), CoreError> {
-        let Some(dir) = self.checkpoints.clone() else {
-            return Ok((false, None));
-        };
-        let known = self.last_checkpoint.lock().ok().and_then(|l| l.clone());
-        let store = self.store.clone();
-        let (written, newest) = blocking(move || {
-            let last = match known {
-                Some(c) => Some(c),
-                None => store.last_checkpoint(&dir)?,
-            };
-            let written = store.write_checkpoint(&dir, last.as_ref().map(|c| c.entry_id))?;
-            Ok((written.is_some(), written.or(last)))
-        })
-        .await?;
-        if let Ok(mut l) = self.last_checkpoint.lock() {
-            l.clone_from(&newest);
-        }
-        if let (true, Some(cp)) = (written, &newest) {
-            tracing::info!(entry = cp.entry_id, hash = %cp.hash, signature = %cp.signature, "audit checkpoint");
-        }
-        Ok((written, newest))
-    }
-
-    /// The audit chain's head entry id.
-    pub async fn audit_head_id(&self) -> Result<Option<i64>, CoreError> {
-        let store = self.store.clone();
-        Ok(blocking(move || store.audit_head())
-            .await?
-            .map(|(id, _)| id))
-    }
-
-    /// Verifies the audit chain and, with a checkpoint folder, every checkpoint in it: the
-    /// verdict, how many checkpoints agree, and the newest one.
-    pub async fn verify_audit(&self) -> Result<AuditCheck, CoreError> {
-        let store = self.store.clone();
-        let dir = self.checkpoints.clone();
-        blocking(move || match dir {
-            Some(dir) => {
-                let (verdict, agreed) = store.verify_with_checkpoints(&dir)?;
-                Ok((verdict, agreed, store.last_checkpoint(&dir)?))
-            }
-            None => Ok((store.verify_audit()?, 0, None)),
-        })
-        .await
     }
 
     /// Queue a webhook delivery with every final decision.
@@ -191,6 +149,8 @@ impl Desk {
         self.deliveries.clone()
     }
 
+    /// The store itself, for the command line's offline commands, tests and benchmarks; the HTTP
+    /// edge never reaches it (kyc-tidy checks).
     pub fn store(&self) -> &Arc<Store> {
         &self.store
     }
@@ -463,13 +423,6 @@ impl Desk {
         .await
     }
 
-    /// A checkpoint of the chain's head now: a new one if the head moved, else the newest.
-    pub async fn current_checkpoint(
-        &self,
-    ) -> Result<Option<crate::checkpoint::Checkpoint>, CoreError> {
-        Ok(self.sign_head().await?.1)
-    }
-
     /// Assigns a case: supervisors and admins to anyone (or nobody); others may only take an
     /// unassigned case for themselves or give back their own.
     pub async fn assign(
@@ -478,6 +431,7 @@ impl Desk {
         to: Option<&str>,
         by: &crate::users::User,
     ) -> Result<CaseSummary, CoreError> {
+        accounts::allowed(by, Permission::Decide)?;
         let store = self.store.clone();
         let k = key.to_string();
         let case = blocking(move || {
@@ -485,7 +439,7 @@ impl Desk {
             store.summary(id)
         })
         .await?;
-        if !by.role.may(kyc_domain::roles::Permission::Reassign) {
+        if !by.role.may(Permission::Reassign) {
             let own = case.assignee.as_deref() == Some(by.name.as_str());
             let allowed = match to {
                 Some(t) => t == by.name && (case.assignee.is_none() || own),
@@ -541,7 +495,7 @@ impl Desk {
         text: String,
         escalate_to: Option<String>,
     ) -> Result<CaseDetail, CoreError> {
-        if !by.role.may(kyc_domain::roles::Permission::Decide) {
+        if !by.role.may(Permission::Decide) {
             return Err(CoreError::Forbidden(
                 "notes and escalations are for the accounts that decide cases",
             ));
@@ -560,105 +514,6 @@ impl Desk {
             self.emit(EventKind::Assigned, case.clone(), until);
         }
         self.detail(&case.id.to_string()).await
-    }
-
-    /// Erases a case on request (a data-subject request): refused while Ditto ID still waits on it.
-    /// Returns the reference and whether the erasure is complete; a pending one (a reader still
-    /// holds an older snapshot of the WAL) completes in the background.
-    pub async fn erase(
-        &self,
-        key: &str,
-        by: &str,
-        reason: &str,
-    ) -> Result<(String, bool), CoreError> {
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > 200 {
-            return Err(CoreError::BadRequest(
-                "reason: say why the case is erased (1 to 200 characters, e.g. a ticket number)"
-                    .into(),
-            ));
-        }
-        let store = self.store.clone();
-        let k = key.to_string();
-        let id = blocking(move || store.resolve(&k)).await?;
-        if self.hold_until(id).is_some() {
-            return Err(CoreError::Held(id.to_string()));
-        }
-        let store = self.store.clone();
-        let (by, reason) = (by.to_string(), reason.to_string());
-        let (reference, complete) = blocking(move || store.erase(id, &by, &reason)).await?;
-        tracing::info!(case = id, complete, "erased");
-        if !complete {
-            self.finish_erasures_in_background();
-        }
-        self.emit(
-            EventKind::Erased,
-            CaseSummary::erased(id, reference.clone()),
-            None,
-        );
-        Ok((reference, complete))
-    }
-
-    /// Retries the pending erasures every second until the WAL can be truncated, one task at a
-    /// time (also at start, for erasures a restart interrupted).
-    pub fn finish_erasures_in_background(&self) {
-        if self.finishing.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        let (store, finishing) = (self.store.clone(), self.finishing.clone());
-        tokio::spawn(async move {
-            loop {
-                let s = store.clone();
-                match blocking(move || s.finish_erasures()).await {
-                    Ok(true) => {
-                        tracing::info!("pending erasures completed");
-                        finishing.store(false, Ordering::SeqCst);
-                        // One queued while this task was finishing: take it on.
-                        let s = store.clone();
-                        let more = blocking(move || s.erasures_pending()).await.unwrap_or(true);
-                        if !more || finishing.swap(true, Ordering::SeqCst) {
-                            return;
-                        }
-                    }
-                    Ok(false) => {}
-                    Err(e) => tracing::warn!(error = %e, "finishing erasures"),
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        });
-    }
-
-    /// Erases every decided case whose final decision is older than `keep_days` days at `now_ms`;
-    /// returns how many.
-    pub async fn sweep_retention(&self, now_ms: i64, keep_days: u32) -> Result<usize, CoreError> {
-        if keep_days == 0 {
-            return Ok(0);
-        }
-        let keep_ms = i64::from(keep_days) * 86_400_000;
-        let mut erased = 0;
-        loop {
-            let store = self.store.clone();
-            let due = blocking(move || store.expired_cases(now_ms, keep_ms, 100)).await?;
-            if due.is_empty() {
-                break;
-            }
-            let store = self.store.clone();
-            let reason = format!("retention: decided more than {keep_days} days ago");
-            let ids = due.clone();
-            let (refs, complete) =
-                blocking(move || store.erase_all(&due, "retention", &reason)).await?;
-            if !complete {
-                self.finish_erasures_in_background();
-            }
-            erased += refs.len();
-            for (id, reference) in ids.into_iter().zip(refs) {
-                self.emit(EventKind::Erased, CaseSummary::erased(id, reference), None);
-            }
-        }
-        if erased > 0 {
-            tracing::info!(erased, keep_days, "retention sweep");
-        }
-        Ok(erased)
     }
 
     /// When Ditto ID's request for this case stops waiting, if it is waiting now.

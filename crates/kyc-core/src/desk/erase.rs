@@ -1,0 +1,114 @@
+//! Erasure on request (a data-subject request) and by retention: crypto-shredding through the
+//! store, refused while Ditto ID still waits on the case, finished in the background while a
+//! reader holds an older snapshot of the WAL.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use kyc_domain::case::CaseSummary;
+use kyc_domain::roles::Permission;
+
+use super::{accounts, blocking, Desk, EventKind};
+use crate::error::CoreError;
+
+impl Desk {
+    /// Erases a case on request (a data-subject request): refused while Ditto ID still waits on it.
+    /// Returns the reference and whether the erasure is complete; a pending one (a reader still
+    /// holds an older snapshot of the WAL) completes in the background.
+    pub async fn erase(
+        &self,
+        key: &str,
+        by: &crate::users::User,
+        reason: &str,
+    ) -> Result<(String, bool), CoreError> {
+        accounts::allowed(by, Permission::Erase)?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 200 {
+            return Err(CoreError::BadRequest(
+                "reason: say why the case is erased (1 to 200 characters, e.g. a ticket number)"
+                    .into(),
+            ));
+        }
+        let store = self.store.clone();
+        let k = key.to_string();
+        let id = blocking(move || store.resolve(&k)).await?;
+        if self.hold_until(id).is_some() {
+            return Err(CoreError::Held(id.to_string()));
+        }
+        let store = self.store.clone();
+        let (by, reason) = (by.name.clone(), reason.to_string());
+        let (reference, complete) = blocking(move || store.erase(id, &by, &reason)).await?;
+        tracing::info!(case = id, complete, "erased");
+        if !complete {
+            self.finish_erasures_in_background();
+        }
+        self.emit(
+            EventKind::Erased,
+            CaseSummary::erased(id, reference.clone()),
+            None,
+        );
+        Ok((reference, complete))
+    }
+
+    /// Retries the pending erasures every second until the WAL can be truncated, one task at a
+    /// time (also at start, for erasures a restart interrupted).
+    pub fn finish_erasures_in_background(&self) {
+        if self.finishing.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let (store, finishing) = (self.store.clone(), self.finishing.clone());
+        tokio::spawn(async move {
+            loop {
+                let s = store.clone();
+                match blocking(move || s.finish_erasures()).await {
+                    Ok(true) => {
+                        tracing::info!("pending erasures completed");
+                        finishing.store(false, Ordering::SeqCst);
+                        // One queued while this task was finishing: take it on.
+                        let s = store.clone();
+                        let more = blocking(move || s.erasures_pending()).await.unwrap_or(true);
+                        if !more || finishing.swap(true, Ordering::SeqCst) {
+                            return;
+                        }
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "finishing erasures"),
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
+    /// Erases every decided case whose final decision is older than `keep_days` days at `now_ms`;
+    /// returns how many.
+    pub async fn sweep_retention(&self, now_ms: i64, keep_days: u32) -> Result<usize, CoreError> {
+        if keep_days == 0 {
+            return Ok(0);
+        }
+        let keep_ms = i64::from(keep_days) * 86_400_000;
+        let mut erased = 0;
+        loop {
+            let store = self.store.clone();
+            let due = blocking(move || store.expired_cases(now_ms, keep_ms, 100)).await?;
+            if due.is_empty() {
+                break;
+            }
+            let store = self.store.clone();
+            let reason = format!("retention: decided more than {keep_days} days ago");
+            let ids = due.clone();
+            let (refs, complete) =
+                blocking(move || store.erase_all(&due, "retention", &reason)).await?;
+            if !complete {
+                self.finish_erasures_in_background();
+            }
+            erased += refs.len();
+            for (id, reference) in ids.into_iter().zip(refs) {
+                self.emit(EventKind::Erased, CaseSummary::erased(id, reference), None);
+            }
+        }
+        if erased > 0 {
+            tracing::info!(erased, keep_days, "retention sweep");
+        }
+        Ok(erased)
+    }
+}
