@@ -5,7 +5,6 @@
 //! kept outside the database (`checkpoint.rs`) catch a cut tail.
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::CoreError;
@@ -13,19 +12,7 @@ use crate::store::Store;
 use crate::timefmt::{now_ms, rfc3339};
 use kyc_crypto::vault::Vault;
 
-/// One entry as the desk shows it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct AuditEntry {
-    pub id: i64,
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub case_id: Option<i64>,
-    /// The case's reference (also for an erased case, from its entries).
-    pub reference: Option<String>,
-    #[schema(value_type = Object)]
-    pub detail: serde_json::Value,
-}
+pub use kyc_domain::case::AuditEntry;
 
 /// Result of checking the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]

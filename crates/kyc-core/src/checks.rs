@@ -129,7 +129,7 @@ fn field_status_flag(doc: &kyc_domain::model::Document) -> Option<Flag> {
                 .map(|t| t.0.trim());
             if status.is_some_and(|s| s.eq_ignore_ascii_case("ERROR")) {
                 let name = f.field_name.as_deref().unwrap_or("?").trim();
-                let label = crate::view::field_label(doc, locale, name);
+                let label = kyc_domain::labels::field_label(doc, locale, name);
                 if !failed.contains(&label) {
                     failed.push(label);
                 }

@@ -3,7 +3,6 @@
 
 use kyc_crypto::vault::SealField;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
-use serde::Serialize;
 
 use crate::error::CoreError;
 use crate::store::Store;
@@ -14,17 +13,7 @@ use kyc_domain::roles::{Permission, Role};
 /// The longest note, in characters.
 pub const MAX_NOTE_CHARS: usize = 4000;
 
-/// One note as the desk shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Note {
-    pub id: i64,
-    /// `note`, or `escalation` (then `escalated_to` names the supervisor).
-    pub kind: String,
-    pub by: String,
-    pub escalated_to: Option<String>,
-    pub at: String,
-    pub text: String,
-}
+pub use kyc_domain::case::Note;
 
 /// A note's text, checked: something to say, within [`MAX_NOTE_CHARS`], no control characters
 /// but line breaks and tabs.

@@ -1,5 +1,6 @@
 //! A case as the desk and its APIs see it: its summary and answer, its images and decisions, a
-//! decision to record, a webhook delivery, and the list's query and page. Plain data: the store
+//! decision to record, a webhook delivery, the list's query and page, its notes and its entries
+//! in the audit trail. Plain data: the store
 //! fills and reads it, the edges serialise it.
 
 use serde::Serialize;
@@ -259,4 +260,41 @@ pub struct CasePage {
     pub total: Option<u32>,
     /// More cases match than the count goes to ("1,000+"), or too many to count in time.
     pub total_capped: bool,
+}
+
+/// One entry of the audit trail as the desk shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    /// Its place in the chain.
+    pub id: i64,
+    /// When it was written (RFC 3339).
+    pub at: String,
+    /// Who acted: an account, `ditto-id`, `system`, or `policy`.
+    pub actor: String,
+    /// What happened, e.g. `case.decided`.
+    pub action: String,
+    /// The case it is about, if any.
+    pub case_id: Option<i64>,
+    /// The case's reference (also for an erased case, from its entries).
+    pub reference: Option<String>,
+    /// The details (ids and codes, never personal data).
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+/// One internal note on a case as the desk shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Note {
+    /// The note's id.
+    pub id: i64,
+    /// `note`, or `escalation` (then `escalated_to` names the supervisor).
+    pub kind: String,
+    /// Who wrote it.
+    pub by: String,
+    /// For an escalation: the supervisor it went to.
+    pub escalated_to: Option<String>,
+    /// When it was written (RFC 3339).
+    pub at: String,
+    /// What it says.
+    pub text: String,
 }

@@ -9,6 +9,7 @@
 pub mod case;
 pub mod flag;
 pub mod idcheck;
+pub mod labels;
 // The payload's structs mirror Ditto ID's JSON field for field, under the sender's own names (its
 // API documentation describes each); the structs' own docs say what KYC Desk makes of them.
 // Documenting every field again is still to do (issue 17).

@@ -647,15 +647,25 @@ export interface components {
             /** @description The account to assign the case to; null to unassign. */
             to?: string | null;
         };
-        /** @description One entry as the desk shows it. */
+        /** @description One entry of the audit trail as the desk shows it. */
         AuditEntry: {
+            /** @description What happened, e.g. `case.decided`. */
             action: string;
+            /** @description Who acted: an account, `ditto-id`, `system`, or `policy`. */
             actor: string;
+            /** @description When it was written (RFC 3339). */
             at: string;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The case it is about, if any.
+             */
             case_id?: number | null;
+            /** @description The details (ids and codes, never personal data). */
             detail: Record<string, never>;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Its place in the chain.
+             */
             id: number;
             /** @description The case's reference (also for an erased case, from its entries). */
             reference?: string | null;
@@ -965,15 +975,22 @@ export interface components {
             role: string;
             username: string;
         };
-        /** @description One note as the desk shows it. */
+        /** @description One internal note on a case as the desk shows it. */
         Note: {
+            /** @description When it was written (RFC 3339). */
             at: string;
+            /** @description Who wrote it. */
             by: string;
+            /** @description For an escalation: the supervisor it went to. */
             escalated_to?: string | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The note's id.
+             */
             id: number;
             /** @description `note`, or `escalation` (then `escalated_to` names the supervisor). */
             kind: string;
+            /** @description What it says. */
             text: string;
         };
         NoteBody: {

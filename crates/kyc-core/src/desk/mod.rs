@@ -17,12 +17,13 @@ use crate::error::CoreError;
 use crate::ingest::{self, OpenedBody};
 use crate::store::Store;
 use crate::timefmt::now_ms;
-use crate::view::{self, CaseDetail};
+use crate::view::CaseDetail;
 use kyc_domain::case::{Answer, CasePage, CaseQuery, CaseSummary, Inserted, NewDecision};
 use kyc_domain::roles::Permission;
 
 mod accounts;
 mod decide;
+mod detail;
 mod erase;
 mod records;
 mod trail;
@@ -322,7 +323,7 @@ impl Desk {
         let store = self.store.clone();
         let policy = self.policy.clone();
         let k = key.to_string();
-        let mut detail = blocking(move || view::detail(&store, &k, &policy)).await?;
+        let mut detail = blocking(move || detail::detail(&store, &k, &policy)).await?;
         detail.summary.hold_until = self.hold_until(detail.summary.id);
         Ok(detail)
     }
