@@ -1,0 +1,620 @@
+//! Cases: storing a submission (history findings in the same transaction, reuse flagged back
+//! on the earlier case), resolving, summaries, the queue's list with both flag-filter plans, and
+//! the payload as stored.
+
+use super::*;
+
+/// What the store already holds about a new case's history, read in the insert transaction.
+pub(super) struct History {
+    /// Other users' cases with the same document number: (id, reference).
+    document: Vec<(i64, String)>,
+    /// Other users' cases with the same selfie (perceptual hash): (id, reference).
+    selfie: Vec<(i64, String)>,
+    /// The same user's cases: (reference, status).
+    earlier: Vec<(String, String)>,
+}
+
+impl History {
+    fn flags(&self) -> Vec<Flag> {
+        let refs = |v: &[(i64, String)]| v.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>();
+        crate::checks::history_flags(&refs(&self.document), &refs(&self.selfie), &self.earlier)
+    }
+}
+
+/// The history of `sub` from the cases already stored (`selfies` is the index, read under the
+/// writer lock like the rows).
+pub(super) fn history_in(
+    conn: &Connection,
+    vault: &Vault,
+    selfies: &PhashIndex,
+    sub: &Submission,
+) -> Result<History, CoreError> {
+    let user = vault.tag("user", &sub.user_id);
+    let document: Vec<(i64, String)> = match sub.payload.document_number() {
+        Some(number) => conn
+            .prepare_cached(
+                "SELECT id, reference FROM cases WHERE document_tag = ?1 AND user_tag <> ?2 \
+                 ORDER BY id DESC LIMIT 5",
+            )?
+            .query_map(params![vault.tag("document", number), user], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<Result<_, _>>()?,
+        None => Vec::new(),
+    };
+    let mut selfie = Vec::new();
+    if let Some(hash) = sub.selfie_hash {
+        let mut stmt = conn.prepare_cached("SELECT reference FROM cases WHERE id = ?1")?;
+        for m in selfies
+            .find(hash, crate::phash::user_key(&user))
+            .iter()
+            .take(5)
+        {
+            if let Some(reference) = stmt
+                .query_row([m.case_id], |r| r.get::<_, String>(0))
+                .optional()?
+            {
+                selfie.push((m.case_id, reference));
+            }
+        }
+    }
+    // A case without a user id (a custom template that has none) has no history of its own.
+    let earlier: Vec<(String, String)> = if sub.user_id.is_empty() {
+        Vec::new()
+    } else {
+        conn.prepare_cached(
+            "SELECT reference, status FROM cases WHERE user_tag = ?1 ORDER BY id DESC LIMIT 5",
+        )?
+        .query_map([user], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?
+    };
+    Ok(History {
+        document,
+        selfie,
+        earlier,
+    })
+}
+
+/// Adds to an earlier case the reuse finding `code` naming the new case `reference` (merged into
+/// its finding of that code if it has one), and audits it.
+pub(super) fn flag_back(
+    tx: &Connection,
+    vault: &Vault,
+    case_id: i64,
+    code: &str,
+    reference: &str,
+) -> Result<(), CoreError> {
+    let (wrapped, sealed): (Vec<u8>, Vec<u8>) = tx.query_row(
+        "SELECT case_keys.wrapped, cases.pii FROM cases JOIN case_keys ON case_keys.case_id = cases.id \
+         WHERE cases.id = ?1",
+        [case_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let key = vault.unwrap_case_key(case_id, &wrapped)?;
+    let mut pii: Pii = open_json(&key, SealField::Pii, &sealed)?;
+    let mut cases = vec![reference.to_string()];
+    if let Some(at) = pii.flags.iter().position(|f| f.code == code) {
+        let old = pii.flags.remove(at);
+        cases.extend(old.cases.into_iter().filter(|c| c != reference));
+        // The newest ten: the finding stays one readable line on a much-reused document.
+        cases.truncate(10);
+    }
+    pii.flags.push(crate::checks::reuse_flag(code, &cases));
+    tx.execute(
+        "UPDATE cases SET pii = ?2, flags = ?3 WHERE id = ?1",
+        params![
+            case_id,
+            seal_json(&key, SealField::Pii, &pii)?,
+            flag_codes(&pii.flags)
+        ],
+    )?;
+    tx.execute(
+        "INSERT OR IGNORE INTO case_flags (code, case_id) VALUES (?1, ?2)",
+        params![code, case_id],
+    )?;
+    crate::audit::append(
+        tx,
+        vault,
+        "system",
+        "case.flagged",
+        Some(case_id),
+        &serde_json::json!({"code": code, "by_case": reference}),
+    )?;
+    Ok(())
+}
+
+/// Reads every stored selfie hash into a new index (at open).
+pub(super) fn load_selfies(conn: &Connection, vault: &Vault) -> Result<PhashIndex, CoreError> {
+    let mut entries = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT h.case_id, h.sealed, c.user_tag FROM image_hashes h JOIN cases c ON c.id = h.case_id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let case_id: i64 = r.get(0)?;
+        let sealed: Vec<u8> = r.get(1)?;
+        let user: Option<Vec<u8>> = r.get(2)?;
+        entries.push(Hashed {
+            case_id,
+            user: crate::phash::user_key(&user.unwrap_or_default()),
+            hash: vault.open_image_hash(case_id, &sealed)?,
+        });
+    }
+    Ok(PhashIndex::from_entries(entries))
+}
+
+/// A case's status (`NotFound` when there is no such case).
+pub(crate) fn case_status(c: &Connection, id: i64) -> Result<String, CoreError> {
+    c.query_row("SELECT status FROM cases WHERE id = ?1", [id], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| CoreError::NotFound(id.to_string()))
+}
+
+/// Runs a `count(*)` query, giving up (None) once it has run for `budget`.
+pub(super) fn count_within(
+    c: &Connection,
+    sql: &str,
+    args: &[rusqlite::types::Value],
+    budget: std::time::Duration,
+) -> Result<Option<u32>, CoreError> {
+    let deadline = std::time::Instant::now() + budget;
+    c.progress_handler(1000, Some(move || std::time::Instant::now() > deadline));
+    let counted = c.query_row(sql, rusqlite::params_from_iter(args.iter()), |r| r.get(0));
+    c.progress_handler(1000, None::<fn() -> bool>);
+    match counted {
+        Ok(n) => Ok(Some(n)),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if e.code == rusqlite::ErrorCode::OperationInterrupted =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub(super) fn insert_tags(c: &Connection, id: i64, tags: &[Vec<u8>]) -> Result<(), CoreError> {
+    let mut stmt =
+        c.prepare_cached("INSERT OR IGNORE INTO search_tags (tag, case_id) VALUES (?1, ?2)")?;
+    for t in tags {
+        stmt.execute(params![t, id])?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Stores a new case with its images in one durable transaction, or finds the earlier one.
+    /// The history flags (`document_reused`, `user_seen_before`) are added to `flags` inside that
+    /// transaction, under the write lock: simultaneous submissions see each other.
+    pub fn insert_case(
+        &self,
+        sub: &Submission,
+        flags: &[Flag],
+        received_at_ms: i64,
+    ) -> Result<Inserted, CoreError> {
+        let vault = &self.vault;
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let earlier: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM cases WHERE requester_id = ?1",
+                    [&sub.requester_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(id) = earlier {
+                drop(tx);
+                if self.same_content(conn, id, sub)? {
+                    return Ok(Inserted::Existing(summary(conn, vault, id)?));
+                }
+                return Err(CoreError::Conflict(sub.requester_id.clone()));
+            }
+            let mut selfies = self
+                .selfies
+                .lock()
+                .map_err(|_| CoreError::Internal("selfie index lock poisoned".into()))?;
+            let history = history_in(&tx, vault, &selfies, sub)?;
+            let mut flags = flags.to_vec();
+            flags.extend(history.flags());
+            let flags = &flags[..];
+            // Never MAX(id) + 1: an erased case's number stays used.
+            let next_id: i64 = tx.query_row(
+                "UPDATE counters SET last = last + 1 WHERE name = 'case' RETURNING last",
+                [],
+                |r| r.get(0),
+            )?;
+            let year = crate::timefmt::year_of(received_at_ms);
+            let reference = format!("KYC-{year}-{next_id:06}");
+            let p = &sub.payload;
+            let (key, wrapped) = vault.new_case_key(next_id);
+            let holder_name = p.holder_name();
+            let pii = Pii {
+                user_id: sub.user_id.clone(),
+                holder_name: holder_name.clone(),
+                document_number: p.document_number().map(str::to_string),
+                flags: flags.to_vec(),
+            };
+            tx.execute(
+                "INSERT INTO cases (id, reference, requester_id, user_id, app_id, body_sha256, received_at, \
+                 document_type, flags, raw_json, pii, raw, document_tag, user_tag, model) \
+                 VALUES (?1, ?2, ?3, '', ?4, x'', ?5, ?6, ?7, '', ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    next_id,
+                    reference,
+                    sub.requester_id,
+                    sub.app_id,
+                    received_at_ms,
+                    p.document_type(),
+                    flag_codes(flags),
+                    seal_json(&key, SealField::Pii, &pii)?,
+                    key.seal(SealField::Raw, sub.raw_json.as_bytes()),
+                    p.document_number().map(|n| vault.tag("document", n)),
+                    vault.tag("user", &sub.user_id),
+                    sub.model_json.as_ref().map(|m| key.seal(SealField::Model, m.as_bytes())),
+                ],
+            )?;
+            tx.execute(
+                "INSERT INTO case_keys (case_id, wrapped) VALUES (?1, ?2)",
+                params![next_id, wrapped],
+            )?;
+            insert_tags(&tx, next_id, &vault.search_tags(holder_name.as_deref(), p.document_number()))?;
+            {
+                let mut stmt =
+                    tx.prepare_cached("INSERT OR IGNORE INTO case_flags (code, case_id) VALUES (?1, ?2)")?;
+                for f in flags {
+                    stmt.execute(params![f.code, next_id])?;
+                }
+            }
+            crate::audit::append(&tx, &self.vault,
+                "ditto-id",
+                "case.received",
+                Some(next_id),
+                &serde_json::json!({"reference": reference, "images": sub.images.len()}),
+            )?;
+            for (id, _) in &history.document {
+                flag_back(&tx, vault, *id, "document_reused", &reference)?;
+            }
+            for (id, _) in &history.selfie {
+                flag_back(&tx, vault, *id, "selfie_reused", &reference)?;
+            }
+            if let Some(hash) = sub.selfie_hash {
+                tx.execute(
+                    "INSERT INTO image_hashes (case_id, image, sealed) VALUES (?1, ?2, ?3)",
+                    params![next_id, crate::phash::HASHED_IMAGE, vault.seal_image_hash(next_id, hash)],
+                )?;
+            }
+            // The sealed images go to the case's file, durable before the rows that point
+            // into it commit; if the commit fails the file goes too.
+            let mut sealed = Vec::with_capacity(
+                sub.images.iter().map(|i| i.bytes.len() + kyc_crypto::vault::SEAL_OVERHEAD as usize).sum(),
+            );
+            let mut places = Vec::with_capacity(sub.images.len());
+            for img in &sub.images {
+                let start = sealed.len();
+                key.seal_append(SealField::Image(&img.name), &img.bytes, &mut sealed);
+                places.push((start as i64, (sealed.len() - start) as i64));
+            }
+            if !sub.images.is_empty() {
+                self.files.write(next_id, &sealed)?;
+            }
+            drop(sealed);
+            let rows = (|| -> Result<(), CoreError> {
+                let mut stmt = tx.prepare(
+                    "INSERT INTO images (case_id, name, mime, width, height, bytes, sealed, file_offset, file_len) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, x'', 1, ?6, ?7)",
+                )?;
+                for (img, (offset, len)) in sub.images.iter().zip(&places) {
+                    stmt.execute(params![next_id, img.name, img.format.mime(), img.width, img.height, offset, len])?;
+                }
+                drop(stmt);
+                tx.commit()?;
+                Ok(())
+            })();
+            if let Err(e) = rows {
+                let _ = self.files.remove(next_id);
+                return Err(e);
+            }
+            if let Some(hash) = sub.selfie_hash {
+                selfies.insert(Hashed {
+                    case_id: next_id,
+                    user: crate::phash::user_key(&vault.tag("user", &sub.user_id)),
+                    hash,
+                });
+            }
+            drop(selfies);
+            Ok(Inserted::New(summary(conn, vault, next_id)?))
+        })
+    }
+
+    /// Finds a case by numeric id or by reference.
+    pub fn resolve(&self, key: &str) -> Result<i64, CoreError> {
+        self.read(|c| {
+            let id = match key.parse::<i64>() {
+                Ok(id) => c
+                    .query_row("SELECT id FROM cases WHERE id = ?1", [id], |r| r.get(0))
+                    .optional()?,
+                Err(_) => c
+                    .query_row("SELECT id FROM cases WHERE reference = ?1", [key], |r| {
+                        r.get(0)
+                    })
+                    .optional()?,
+            };
+            id.ok_or_else(|| CoreError::NotFound(key.to_string()))
+        })
+    }
+
+    pub fn summary(&self, id: i64) -> Result<CaseSummary, CoreError> {
+        self.read(|c| summary(c, &self.vault, id))
+    }
+
+    pub fn list(&self, q: &CaseQuery) -> Result<CasePage, CoreError> {
+        let limit = q.limit.clamp(1, 500);
+        let ascending = q.status.as_deref() == Some("pending");
+        let mut sql = format!("SELECT {SUMMARY_COLS} FROM {SUMMARY_FROM} WHERE 1=1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(s) = &q.status {
+            args.push(s.clone().into());
+            sql += &format!(" AND status = ?{}", args.len());
+        }
+        if let Some(r) = &q.requester_id {
+            args.push(r.clone().into());
+            sql += &format!(" AND requester_id = ?{}", args.len());
+        }
+        if let Some(u) = &q.user_id {
+            args.push(self.vault.tag("user", u).into());
+            sql += &format!(" AND user_tag = ?{}", args.len());
+        }
+        if let Some(f) = &q.flag {
+            // A common flag: walk the cases in page order and look each one up (a page fills
+            // quickly). A rare one: start from its few cases and sort them.
+            let common = self.read(|c| {
+                Ok(c.query_row(
+                    "SELECT count(*) > ?2 FROM (SELECT 1 FROM case_flags WHERE code = ?1 LIMIT ?2 + 1)",
+                    params![f, RARE_FLAG_CASES],
+                    |r| r.get::<_, bool>(0),
+                )?)
+            })?;
+            args.push(f.clone().into());
+            sql += &if common {
+                format!(
+                    " AND EXISTS (SELECT 1 FROM case_flags WHERE code = ?{} AND case_id = cases.id)",
+                    args.len()
+                )
+            } else {
+                format!(
+                    " AND cases.id IN (SELECT case_id FROM case_flags WHERE code = ?{})",
+                    args.len()
+                )
+            };
+        }
+        if let Some(t) = &q.document_type {
+            args.push(t.clone().into());
+            sql += &format!(" AND document_type = ?{}", args.len());
+        }
+        if let Some(a) = &q.assignee {
+            args.push(a.clone().into());
+            sql += &format!(" AND assignee = ?{}", args.len());
+        }
+        if q.awaiting_second {
+            sql += " AND status = 'pending' AND EXISTS (SELECT 1 FROM decisions WHERE \
+                    decisions.case_id = cases.id AND final = 0 AND decision = 'approve')";
+        }
+        if let Some(ids) = &q.ids {
+            // A few held cases: numbers written into the statement, never text.
+            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            sql += &format!(" AND cases.id IN ({list})");
+        }
+        if let Some(from) = q.from_ms {
+            args.push(from.into());
+            sql += &format!(" AND received_at >= ?{}", args.len());
+        }
+        if let Some(to) = q.to_ms {
+            args.push(to.into());
+            sql += &format!(" AND received_at < ?{}", args.len());
+        }
+        match q.answered_by.as_deref() {
+            None => {}
+            Some("none") => sql += " AND answer_by IS NULL",
+            Some(by) => {
+                args.push(by.to_string().into());
+                sql += &format!(" AND answer_by = ?{}", args.len());
+            }
+        }
+        if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let escaped = text
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            args.push(format!("%{escaped}%").into());
+            let n = args.len();
+            args.push(self.vault.tag("user", text).into());
+            let user = args.len();
+            // Names and document numbers are sealed: they match by whole words through their
+            // blind-index tags (every word of the search must be one of the case's words).
+            let mut by_tags = String::from("0");
+            if let Some(tags) = self.vault.query_tags(text) {
+                let k = tags.len();
+                let mut marks = Vec::new();
+                for t in tags {
+                    args.push(t.into());
+                    marks.push(format!("?{}", args.len()));
+                }
+                by_tags = format!(
+                    "(SELECT count(DISTINCT tag) FROM search_tags WHERE case_id = cases.id AND tag IN ({})) = {k}",
+                    marks.join(", ")
+                );
+            }
+            sql += &format!(
+                " AND (reference LIKE ?{n} ESCAPE '\\' OR requester_id LIKE ?{n} ESCAPE '\\' \
+                                  OR user_tag = ?{user} OR {by_tags})"
+            );
+        }
+        // The first page also says how many cases match, counted up to a cap (a count must not
+        // cost more than the page).
+        let count_sql = (q.count && q.cursor.is_none()).then(|| {
+            let filters = &sql[sql.find(" WHERE 1=1").unwrap_or(0)..];
+            format!(
+                "SELECT count(*) FROM (SELECT 1 FROM cases{filters} LIMIT {})",
+                TOTAL_CAP + 1
+            )
+        });
+        if let Some(cursor) = q.cursor {
+            args.push(cursor.into());
+            sql += &format!(
+                " AND cases.id {} ?{}",
+                if ascending { ">" } else { "<" },
+                args.len()
+            );
+        }
+        sql += &format!(
+            " ORDER BY cases.id {} LIMIT {}",
+            if ascending { "ASC" } else { "DESC" },
+            limit + 1
+        );
+        self.read(|c| {
+            let mut stmt = c.prepare(&sql)?;
+            let mut cases = stmt
+                .query_map(
+                    rusqlite::params_from_iter(args.iter()),
+                    summary_from_row(&self.vault),
+                )?
+                .collect::<Result<Vec<_>, _>>()?;
+            let next = if cases.len() > limit as usize {
+                cases.truncate(limit as usize);
+                cases.last().map(|c| c.id.to_string())
+            } else {
+                None
+            };
+            let (total, total_capped) = match &count_sql {
+                Some(count) => match count_within(c, count, &args, COUNT_BUDGET)? {
+                    Some(n) => (Some(n.min(TOTAL_CAP)), n > TOTAL_CAP),
+                    None => (None, true),
+                },
+                None => (None, false),
+            };
+            Ok(CasePage {
+                cases,
+                next,
+                held: Vec::new(),
+                needs_review: Vec::new(),
+                total,
+                total_capped,
+            })
+        })
+    }
+
+    /// The stored raw payload (images as markers).
+    pub fn raw_json(&self, id: i64) -> Result<String, CoreError> {
+        Ok(self.payload_json(id)?.0)
+    }
+
+    /// The stored raw payload and, for a custom body, the model it was mapped into (None for a
+    /// default body), read and opened together.
+    pub fn payload_json(&self, id: i64) -> Result<(String, Option<String>), CoreError> {
+        self.read(|c| {
+            let (raw, model): (Vec<u8>, Option<Vec<u8>>) = c
+                .query_row("SELECT raw, model FROM cases WHERE id = ?1", [id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?
+                .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
+            let key = self.case_key(c, id)?;
+            Ok((
+                open_text(&key, SealField::Raw, &raw)?,
+                model
+                    .map(|m| open_text(&key, SealField::Model, &m))
+                    .transpose()?,
+            ))
+        })
+    }
+
+    /// Whether a stored case holds the same content as a submission (a repeated POST): the same
+    /// JSON (images as markers) and the same image bytes. Only read when a requester id repeats.
+    pub(super) fn same_content(
+        &self,
+        c: &Connection,
+        id: i64,
+        sub: &Submission,
+    ) -> Result<bool, CoreError> {
+        let key = case_key_in(c, &self.vault, id)?;
+        let raw: Vec<u8> =
+            c.query_row("SELECT raw FROM cases WHERE id = ?1", [id], |r| r.get(0))?;
+        if key.open(SealField::Raw, &raw)? != sub.raw_json.as_bytes() {
+            return Ok(false);
+        }
+        let mut stmt = c.prepare(
+            "SELECT name, bytes, file_offset, file_len FROM images WHERE case_id = ?1 ORDER BY name",
+        )?;
+        let stored = stmt
+            .query_map([id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    file_place(r, 2)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        if stored.len() != sub.images.len() {
+            return Ok(false);
+        }
+        for (name, inline, place) in stored {
+            let Some(new) = sub.images.iter().find(|i| i.name == name) else {
+                return Ok(false);
+            };
+            let sealed = self.sealed_image(id, &name, inline, place)?;
+            if key.open(SealField::Image(&name), &sealed)? != new.bytes {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Several cases by id (those that still exist), in the given order.
+    pub fn summaries(&self, ids: &[i64]) -> Result<Vec<CaseSummary>, CoreError> {
+        self.read(|c| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                match summary(c, &self.vault, *id) {
+                    Ok(s) => out.push(s),
+                    Err(CoreError::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// The document types seen (for the queue's filter).
+    pub fn document_types(&self) -> Result<Vec<String>, CoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT DISTINCT document_type FROM cases WHERE document_type IS NOT NULL ORDER BY 1 LIMIT 100",
+            )?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// Copies the WAL into the database file and truncates it (best effort: readers may hold it).
+    /// Number of cases (for tests and status lines).
+    pub fn count(&self) -> Result<i64, CoreError> {
+        self.read(|c| Ok(c.query_row("SELECT count(*) FROM cases", [], |r| r.get(0))?))
+    }
+
+    /// For exports: the sealed user id of a case (from its wrapped key and `pii`) and a decision's
+    /// sealed linked user id.
+    pub(crate) fn open_user_ids(
+        &self,
+        case_id: i64,
+        wrapped: &[u8],
+        pii: &[u8],
+        link: Option<(i64, Vec<u8>)>,
+    ) -> Result<(String, Option<String>), CoreError> {
+        let key = self.vault.unwrap_case_key(case_id, wrapped)?;
+        let user = open_json::<Pii>(&key, SealField::Pii, pii)?.user_id;
+        let link = match link {
+            Some((row, sealed)) => Some(open_text(&key, SealField::Link(row), &sealed)?),
+            None => None,
+        };
+        Ok((user, link))
+    }
+}

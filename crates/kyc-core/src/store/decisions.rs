@@ -1,0 +1,285 @@
+//! Decisions and the answer: recording a decision (four-eyes, assignment, late decisions), the
+//! answer settled once, and assignment.
+
+use super::*;
+
+/// Records one decision row; the comment (free text, may name the person) is sealed.
+pub(super) fn insert_decision(
+    tx: &Connection,
+    vault: &Vault,
+    id: i64,
+    d: &NewDecision,
+    now: i64,
+    is_final: bool,
+) -> Result<(), CoreError> {
+    let reasons =
+        serde_json::to_string(&d.reasons).map_err(|e| CoreError::Internal(e.to_string()))?;
+    let decision = if d.approve { "approve" } else { "reject" };
+    let by_kind = if d.by_user.is_some() {
+        "reviewer"
+    } else {
+        "auto"
+    };
+    tx.execute(
+        "INSERT INTO decisions (case_id, decision, reasons, comment, by_kind, by_user, decided_at, rule, final) \
+         VALUES (?1, ?2, ?3, '', ?4, ?5, ?6, ?7, ?8)",
+        params![id, decision, reasons, by_kind, d.by_user, now, d.rule, is_final],
+    )?;
+    let row = tx.last_insert_rowid();
+    let key = case_key_in(tx, vault, id)?;
+    let comment =
+        (!d.comment.is_empty()).then(|| key.seal(SealField::Comment(row), d.comment.as_bytes()));
+    let link = d
+        .link_user_id
+        .as_ref()
+        .map(|l| key.seal(SealField::Link(row), l.as_bytes()));
+    tx.execute(
+        "UPDATE decisions SET comment_sealed = ?2, link_sealed = ?3 WHERE id = ?1",
+        params![row, comment, link],
+    )?;
+    Ok(())
+}
+
+impl Store {
+    pub fn decisions(&self, id: i64) -> Result<Vec<DecisionRecord>, CoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT decision, reasons, comment_sealed, by_kind, by_user, decided_at, rule, link_sealed, final, id \
+                 FROM decisions WHERE case_id = ?1 ORDER BY id",
+            )?;
+            let key = self.case_key(c, id)?;
+            let rows = stmt.query_map([id], |r| {
+                let reasons: String = r.get(1)?;
+                let sealed: Option<Vec<u8>> = r.get(2)?;
+                let row_id: i64 = r.get(9)?;
+                let comment = match sealed {
+                    Some(s) => open_text(&key, SealField::Comment(row_id), &s).map_err(sealed_err)?,
+                    None => String::new(),
+                };
+                let link: Option<Vec<u8>> = r.get(7)?;
+                let link_user_id = match link {
+                    Some(l) => Some(open_text(&key, SealField::Link(row_id), &l).map_err(sealed_err)?),
+                    None => None,
+                };
+                Ok(DecisionRecord {
+                    decision: r.get(0)?,
+                    reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+                    comment,
+                    by: r.get(3)?,
+                    by_user: r.get(4)?,
+                    at: rfc3339(r.get(5)?),
+                    rule: r.get(6)?,
+                    link_user_id,
+                    is_final: r.get(8)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// Records a decision on a pending case; `AlreadyDecided` otherwise. With `notify`, the webhook
+    /// delivery is queued in the same transaction (it cannot be lost between the two).
+    ///
+    /// With `four_eyes`, an approval becomes final only when a different person already approved;
+    /// the first approval is recorded as not final and the case stays pending.
+    pub fn decide(
+        &self,
+        id: i64,
+        d: &NewDecision,
+        notify: bool,
+        four_eyes: bool,
+    ) -> Result<CaseSummary, CoreError> {
+        let vault = &self.vault;
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let row: Option<(String, Option<String>)> = tx
+                .query_row("SELECT status, assignee FROM cases WHERE id = ?1", [id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?;
+            let assignee = match row {
+                None => return Err(CoreError::NotFound(id.to_string())),
+                Some((status, assignee)) if status == "pending" => assignee,
+                Some(_) => return Err(CoreError::AlreadyDecided(id.to_string())),
+            };
+            if let (Some(a), Some(u)) = (&assignee, &d.by_user) {
+                // A second approval (four-eyes) is by definition someone else's.
+                let awaiting_second: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM decisions WHERE case_id = ?1 AND final = 0)",
+                    [id],
+                    |r| r.get(0),
+                )?;
+                if d.respect_assignment && a != u && !awaiting_second {
+                    return Err(CoreError::AssignedElsewhere(a.clone()));
+                }
+            }
+            let (decision, status) = if d.approve { ("approve", "approved") } else { ("reject", "rejected") };
+            let by_kind = if d.by_user.is_some() { "reviewer" } else { "auto" };
+            let now = now_ms();
+            if d.approve && four_eyes {
+                let first: Option<String> = tx
+                    .query_row(
+                        "SELECT by_user FROM decisions WHERE case_id = ?1 AND final = 0 AND decision = 'approve' \
+                         ORDER BY id DESC LIMIT 1",
+                        [id],
+                        |r| r.get(0),
+                    )
+                    .optional()?
+                    .flatten();
+                match first {
+                    Some(u) if Some(&u) == d.by_user.as_ref() => {
+                        return Err(CoreError::FourEyes);
+                    }
+                    Some(_) => {}
+                    None => {
+                        insert_decision(&tx, vault, id, d, now, false)?;
+                        crate::audit::append(&tx, &self.vault,
+                            d.by_user.as_deref().unwrap_or("policy"),
+                            "case.first_approval",
+                            Some(id),
+                            &serde_json::json!({"four_eyes": true}),
+                        )?;
+                        tx.commit()?;
+                        return summary(conn, vault, id);
+                    }
+                }
+            }
+            insert_decision(&tx, vault, id, d, now, true)?;
+            tx.execute("UPDATE cases SET status = ?2 WHERE id = ?1", params![id, status])?;
+            crate::audit::append(&tx, &self.vault,
+                d.by_user.as_deref().unwrap_or("policy"),
+                "case.decided",
+                Some(id),
+                &serde_json::json!({"decision": decision, "reasons": d.reasons, "rule": d.rule, "linked_user_id": d.link_user_id.is_some()}),
+            )?;
+            if notify {
+                let case = summary(&tx, vault, id)?;
+                let body = serde_json::json!({
+                    "event": "case.decided",
+                    "reference": case.reference,
+                    "requester_id": case.requester_id,
+                    "user_id": case.user_id,
+                    "linked_user_id": d.link_user_id,
+                    "decision": decision,
+                    "reasons": d.reasons,
+                    "decided_by": by_kind,
+                    "rule": d.rule,
+                    "decided_at": rfc3339(now),
+                    // Late: Ditto ID had already been answered (by the timeout fallback).
+                    "late": case.answer.is_some(),
+                    "ditto_answer": case.answer.as_ref().map(|a| serde_json::json!({"result": a.result, "by": a.by, "at": a.at})),
+                });
+                tx.execute(
+                    "INSERT INTO deliveries (case_id, event, body, next_at, created_at) VALUES (?1, 'case.decided', '', ?2, ?2)",
+                    params![id, now],
+                )?;
+                let delivery = tx.last_insert_rowid();
+                let sealed = case_key_in(&tx, vault, id)?
+                    .seal(SealField::Delivery(delivery), body.to_string().as_bytes());
+                tx.execute(
+                    "UPDATE deliveries SET body_sealed = ?2 WHERE id = ?1",
+                    params![delivery, sealed],
+                )?;
+            }
+            tx.commit()?;
+            summary(conn, vault, id)
+        })
+    }
+
+    /// Fixes the answer Ditto ID gets, once: the stored answer if any; else the decision if the case
+    /// is decided; else `fallback` (the timeout answer) if given; else None (still waiting).
+    pub fn settle_answer(
+        &self,
+        id: i64,
+        fallback: Option<bool>,
+    ) -> Result<Option<Answer>, CoreError> {
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let (status, answered): (String, Option<bool>) = tx
+                .query_row(
+                    "SELECT status, answer_result FROM cases WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?
+                .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
+            if answered.is_none() {
+                let settled = match status.as_str() {
+                    "pending" => fallback.map(|r| (r, "timeout".to_string(), None)),
+                    decided => {
+                        let (by, link, row): (String, Option<Vec<u8>>, i64) = tx.query_row(
+                            "SELECT by_kind, link_sealed, id FROM decisions WHERE case_id = ?1 AND final = 1 \
+                             ORDER BY id DESC LIMIT 1",
+                            [id],
+                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                        )?;
+                        Some((decided == "approved", by, link.map(|l| (row, l))))
+                    }
+                };
+                let Some((result, by, link)) = settled else {
+                    return Ok(None);
+                };
+                let key = case_key_in(&tx, &self.vault, id)?;
+                let user_id = match link {
+                    Some((row, sealed)) => open_text(&key, SealField::Link(row), &sealed)?,
+                    None => {
+                        let pii: Vec<u8> =
+                            tx.query_row("SELECT pii FROM cases WHERE id = ?1", [id], |r| r.get(0))?;
+                        open_json::<Pii>(&key, SealField::Pii, &pii)?.user_id
+                    }
+                };
+                tx.execute(
+                    "UPDATE cases SET answer_result = ?2, answer_at = ?3, answer_by = ?4, answer_user = ?5 \
+                     WHERE id = ?1",
+                    params![id, result, now_ms(), by, key.seal(SealField::AnswerUser, user_id.as_bytes())],
+                )?;
+                crate::audit::append(&tx, &self.vault, "system", "case.answered", Some(id), &serde_json::json!({"result": result, "by": by}))?;
+                tx.commit()?;
+            } else {
+                drop(tx);
+            }
+            Ok(summary(conn, &self.vault, id)?.answer)
+        })
+    }
+
+    /// Assigns a pending case to `to` (None: unassigned), as `by`. The target must be an account
+    /// that may decide. Returns the updated summary.
+    pub fn assign(&self, id: i64, to: Option<&str>, by: &str) -> Result<CaseSummary, CoreError> {
+        let vault = &self.vault;
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if case_status(&tx, id)? != "pending" {
+                return Err(CoreError::AlreadyDecided(id.to_string()));
+            }
+            if let Some(name) = to {
+                let role: Option<String> = tx
+                    .query_row("SELECT role FROM users WHERE name = ?1", [name], |r| {
+                        r.get(0)
+                    })
+                    .optional()?;
+                let may_decide = role
+                    .and_then(|r| r.parse::<kyc_domain::roles::Role>().ok())
+                    .is_some_and(|r| r.may(kyc_domain::roles::Permission::Decide));
+                if !may_decide {
+                    return Err(CoreError::BadRequest(format!(
+                        "to: {name:?} is not an account that may decide cases"
+                    )));
+                }
+            }
+            tx.execute(
+                "UPDATE cases SET assignee = ?2 WHERE id = ?1",
+                params![id, to],
+            )?;
+            crate::audit::append(
+                &tx,
+                &self.vault,
+                by,
+                "case.assigned",
+                Some(id),
+                &serde_json::json!({"to": to}),
+            )?;
+            tx.commit()?;
+            summary(conn, vault, id)
+        })
+    }
+}

@@ -1,0 +1,130 @@
+//! Erasure (crypto-shredding): a case's key and rows destroyed, the WAL truncated so no copy is
+//! left, retention's expired cases.
+
+use super::*;
+
+impl Store {
+    /// Erases a case (crypto-shredding): its wrapped key, sealed data, images, decisions, search
+    /// tags and webhook deliveries go in one transaction, deleted rows are overwritten
+    /// (`secure_delete`), and the WAL is checkpointed and truncated. The audit trail keeps the id,
+    /// the reference and the event. Returns the reference.
+    /// Returns the reference, and whether the erasure is complete: false while a reader's
+    /// snapshot keeps the WAL from being truncated (then [`Store::finish_erasures`] completes it).
+    pub fn erase(&self, id: i64, by: &str, reason: &str) -> Result<(String, bool), CoreError> {
+        let (mut refs, complete) = self.erase_all(&[id], by, reason)?;
+        Ok((refs.remove(0), complete))
+    }
+
+    /// Erases several cases, one transaction each, then checkpoints the WAL once; false when the
+    /// erasures are still pending.
+    pub fn erase_all(
+        &self,
+        ids: &[i64],
+        by: &str,
+        reason: &str,
+    ) -> Result<(Vec<String>, bool), CoreError> {
+        let mut refs = Vec::with_capacity(ids.len());
+        for &id in ids {
+            refs.push(self.erase_rows(id, by, reason)?);
+        }
+        let complete = self.finish_erasures()?;
+        Ok((refs, complete))
+    }
+
+    /// Completes the pending erasures: checkpoints and truncates the WAL (waiting at most
+    /// `ERASURE_WAIT` for readers), then audits each as `case.erasure_completed`. False when a
+    /// reader still holds an older snapshot (nothing changed; try again later).
+    pub fn finish_erasures(&self) -> Result<bool, CoreError> {
+        self.write(|conn| {
+            conn.busy_timeout(ERASURE_WAIT)?;
+            let busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            });
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            if busy? != 0 {
+                return Ok(false);
+            }
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let pending: Vec<(i64, String)> = tx
+                .prepare("SELECT case_id, reference FROM pending_erasures ORDER BY case_id")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            for (id, reference) in &pending {
+                tx.execute("DELETE FROM pending_erasures WHERE case_id = ?1", [id])?;
+                crate::audit::append(
+                    &tx,
+                    &self.vault,
+                    "system",
+                    "case.erasure_completed",
+                    Some(*id),
+                    &serde_json::json!({"reference": reference}),
+                )?;
+            }
+            tx.commit()?;
+            Ok(true)
+        })
+    }
+
+    /// Whether erasures are waiting for readers to let go of the WAL.
+    pub fn erasures_pending(&self) -> Result<bool, CoreError> {
+        self.read(|c| {
+            Ok(
+                c.query_row("SELECT EXISTS (SELECT 1 FROM pending_erasures)", [], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+    }
+
+    pub(super) fn erase_rows(&self, id: i64, by: &str, reason: &str) -> Result<String, CoreError> {
+        self.write(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let reference: String = tx
+                .query_row("SELECT reference FROM cases WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .optional()?
+                .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
+            tx.execute("DELETE FROM case_keys WHERE case_id = ?1", [id])?;
+            tx.execute("DELETE FROM cases WHERE id = ?1", [id])?;
+            tx.execute(
+                "INSERT OR REPLACE INTO pending_erasures (case_id, reference, requested_at) \
+                 VALUES (?1, ?2, ?3)",
+                params![id, reference, now_ms()],
+            )?;
+            crate::audit::append(&tx, &self.vault,
+                by,
+                "case.erased",
+                Some(id),
+                &serde_json::json!({"reference": reference, "reason": reason}),
+            )?;
+            tx.commit()?;
+            if let Ok(mut selfies) = self.selfies.lock() {
+                selfies.erase(id);
+            }
+            if let Err(e) = self.files.remove(id) {
+                // The key is gone, so the file is unreadable; the next start sweeps it away.
+                tracing::warn!(case = id, error = %e, "could not remove the erased case's image file");
+            }
+            Ok(reference)
+        })
+    }
+
+    /// Decided cases whose final decision is older than `keep_ms` at `now_ms` (oldest first).
+    pub fn expired_cases(
+        &self,
+        now_ms: i64,
+        keep_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<i64>, CoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT cases.id FROM cases JOIN decisions ON decisions.case_id = cases.id AND decisions.final = 1 \
+                 WHERE cases.status <> 'pending' GROUP BY cases.id HAVING max(decisions.decided_at) < ?1 \
+                 ORDER BY cases.id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![now_ms - keep_ms, limit], |r| r.get(0))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+}

@@ -1,0 +1,68 @@
+//! A case's images: the list, and one image opened from its file (or, for cases stored before
+//! image files, from its row).
+
+use super::*;
+
+/// An image row's (offset, length) in its case file, read from columns `at` and `at + 1`; None
+/// when the image is inline.
+pub(super) fn file_place(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<(i64, i64)>> {
+    Ok(match (r.get(at)?, r.get(at + 1)?) {
+        (Some(o), Some(l)) => Some((o, l)),
+        _ => None,
+    })
+}
+
+impl Store {
+    pub fn images(&self, id: i64) -> Result<Vec<ImageInfo>, CoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT name, mime, width, height, COALESCE(file_len, length(bytes)) - ?2 FROM images \
+                 WHERE case_id = ?1 ORDER BY name",
+            )?;
+            let rows = stmt.query_map(params![id, kyc_crypto::vault::SEAL_OVERHEAD], |r| {
+                Ok(ImageInfo {
+                    name: r.get(0)?,
+                    mime: r.get(1)?,
+                    width: r.get(2)?,
+                    height: r.get(3)?,
+                    size: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    pub fn image(&self, id: i64, name: &str) -> Result<(String, Vec<u8>), CoreError> {
+        self.read(|c| {
+            let (mime, inline, place): (String, Vec<u8>, Option<(i64, i64)>) = c
+                .query_row(
+                    "SELECT mime, bytes, file_offset, file_len FROM images WHERE case_id = ?1 AND name = ?2",
+                    params![id, name],
+                    |r| Ok((r.get(0)?, r.get(1)?, file_place(r, 2)?)),
+                )
+                .optional()?
+                .ok_or_else(|| CoreError::NotFound(format!("{id}/images/{name}")))?;
+            let sealed = self.sealed_image(id, name, inline, place)?;
+            let bytes = self.case_key(c, id)?.open(SealField::Image(name), &sealed)?;
+            Ok((mime, bytes))
+        })
+    }
+
+    /// A sealed image as stored: inline in its row (cases from before image files) or in the
+    /// case's file at `place` (offset, length).
+    pub(super) fn sealed_image(
+        &self,
+        id: i64,
+        name: &str,
+        inline: Vec<u8>,
+        place: Option<(i64, i64)>,
+    ) -> Result<Vec<u8>, CoreError> {
+        match place {
+            None => Ok(inline),
+            Some((offset, len)) => self
+                .files
+                .read(id, offset as u64, len as u64)
+                .map_err(|e| CoreError::Internal(format!("case {id}: image file {name}: {e}"))),
+        }
+    }
+}

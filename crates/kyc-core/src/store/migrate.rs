@@ -1,0 +1,184 @@
+//! Opening a database: the master key checked against it, image files no committed case points
+//! to swept, rows from before encryption at rest sealed.
+
+use super::*;
+
+/// Opens the vault against this database: the passphrase salt is created on first use, and the
+/// stored check value tells a wrong key or passphrase apart from damage.
+pub(super) fn unlock(conn: &Connection, master: MasterKey) -> Result<Vault, CoreError> {
+    let meta = |k: &str| -> Result<Option<Vec<u8>>, CoreError> {
+        Ok(conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+            .optional()?)
+    };
+    let put = |k: &str, v: &[u8]| -> Result<(), CoreError> {
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+            params![k, v],
+        )?;
+        Ok(())
+    };
+    let salt = match (master.needs_salt(), meta("passphrase_salt")?) {
+        (false, _) => Vec::new(),
+        (true, Some(s)) => s,
+        (true, None) => {
+            let mut s = vec![0u8; 16];
+            rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut s);
+            put("passphrase_salt", &s)?;
+            s
+        }
+    };
+    let (vault, source) = (master.unlock(&salt)?, master.source());
+    match meta("key_check")? {
+        Some(check) if vault.verify_check_value(&check) => Ok(vault),
+        Some(_) => {
+            let was = meta("key_source")?.map(|v| String::from_utf8_lossy(&v).into_owned());
+            Err(CoreError::Config(format!(
+                "storage: the master key does not open this database (it was sealed with a {} key; \
+                 wrong passphrase or key file?)",
+                was.as_deref().unwrap_or("different")
+            )))
+        }
+        None => {
+            put("key_check", &vault.check_value())?;
+            put("key_source", source.as_bytes())?;
+            Ok(vault)
+        }
+    }
+}
+
+/// Removes image files that no committed case points to (a crash between the file and the commit,
+/// or an interrupted removal after an erasure).
+///
+/// Runs holding the write lock: another process on the same database (the service while the CLI
+/// opens the store) writes a case's file inside its write transaction, so no file is half-way
+/// to its commit while this looks.
+pub(super) fn sweep_image_files(
+    conn: &mut Connection,
+    files: &ImageFiles,
+) -> Result<(), CoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let live = {
+        let mut stmt =
+            tx.prepare("SELECT DISTINCT case_id FROM images WHERE file_len IS NOT NULL")?;
+        let ids = stmt
+            .query_map([], |r| r.get::<_, i64>(0))?
+            .collect::<Result<std::collections::HashSet<i64>, _>>()?;
+        ids
+    };
+    let removed = files.sweep(|id| live.contains(&id))?;
+    drop(tx);
+    if removed > 0 {
+        tracing::info!(
+            files = removed,
+            "removed image files of cases that never committed"
+        );
+    }
+    Ok(())
+}
+
+/// Seals cases stored in the clear by a version before encryption at rest, then vacuums so no
+/// plaintext stays behind in free pages.
+pub(super) fn seal_plaintext_rows(conn: &mut Connection, vault: &Vault) -> Result<(), CoreError> {
+    let legacy: Vec<i64> = {
+        let mut stmt = conn.prepare("SELECT id FROM cases WHERE pii IS NULL")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    if legacy.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(
+        cases = legacy.len(),
+        "sealing cases stored before encryption at rest"
+    );
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+    for id in legacy {
+        type Plain = (
+            Option<String>,
+            Option<String>,
+            String,
+            String,
+            String,
+            Option<String>,
+        );
+        let (name, number, flags, raw, user_id, answer_user): Plain = tx.query_row(
+            "SELECT holder_name, document_number, flags, raw_json, user_id, answer_user_id FROM cases WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+        )?;
+        let flags: Vec<Flag> = serde_json::from_str(&flags).unwrap_or_default();
+        let (key, wrapped) = vault.new_case_key(id);
+        tx.execute(
+            "INSERT INTO case_keys (case_id, wrapped) VALUES (?1, ?2)",
+            params![id, wrapped],
+        )?;
+        insert_tags(
+            &tx,
+            id,
+            &vault.search_tags(name.as_deref(), number.as_deref()),
+        )?;
+        let user_tag = vault.tag("user", &user_id);
+        let pii = Pii {
+            user_id,
+            holder_name: name,
+            document_number: number.clone(),
+            flags,
+        };
+        tx.execute(
+            "UPDATE cases SET pii = ?2, raw = ?3, document_tag = ?4, flags = ?5, user_tag = ?6, answer_user = ?7, \
+             holder_name = NULL, document_number = NULL, raw_json = '', user_id = '', answer_user_id = NULL \
+             WHERE id = ?1",
+            params![
+                id,
+                seal_json(&key, SealField::Pii, &pii)?,
+                key.seal(SealField::Raw, raw.as_bytes()),
+                number.map(|n| vault.tag("document", &n)),
+                flag_codes(&pii.flags),
+                user_tag,
+                answer_user.map(|u| key.seal(SealField::AnswerUser, u.as_bytes())),
+            ],
+        )?;
+        let images: Vec<(String, Vec<u8>)> = {
+            let mut stmt =
+                tx.prepare("SELECT name, bytes FROM images WHERE case_id = ?1 AND sealed = 0")?;
+            let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for (name, bytes) in images {
+            tx.execute(
+                "UPDATE images SET bytes = ?3, sealed = 1 WHERE case_id = ?1 AND name = ?2",
+                params![id, name, key.seal(SealField::Image(&name), &bytes)],
+            )?;
+        }
+        let decisions: Vec<(i64, String, Option<String>)> = {
+            let mut stmt =
+                tx.prepare("SELECT id, comment, link_user_id FROM decisions WHERE case_id = ?1")?;
+            let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for (row, comment, link) in decisions {
+            let comment = (!comment.is_empty())
+                .then(|| key.seal(SealField::Comment(row), comment.as_bytes()));
+            let link = link.map(|l| key.seal(SealField::Link(row), l.as_bytes()));
+            tx.execute(
+                "UPDATE decisions SET comment = '', comment_sealed = ?2, link_user_id = NULL, link_sealed = ?3 WHERE id = ?1",
+                params![row, comment, link],
+            )?;
+        }
+        let deliveries: Vec<(i64, String)> = {
+            let mut stmt = tx.prepare("SELECT id, body FROM deliveries WHERE case_id = ?1")?;
+            let rows = stmt.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        for (row, body) in deliveries {
+            tx.execute(
+                "UPDATE deliveries SET body = '', body_sealed = ?2 WHERE id = ?1",
+                params![row, key.seal(SealField::Delivery(row), body.as_bytes())],
+            )?;
+        }
+    }
+    tx.commit()?;
+    conn.execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")?;
+    Ok(())
+}

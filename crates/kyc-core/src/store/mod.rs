@@ -1,0 +1,737 @@
+//! SQLite storage: WAL with `synchronous=FULL`, embedded migrations, one writer connection and a
+//! small pool of readers. A case's rows are written in one transaction after its sealed images
+//! are durable in their file ([`crate::imagefiles`]), so a crash leaves either the whole case or
+//! nothing visible. This file opens the store and seals and opens its rows; the rest is split by
+//! concern: cases, images, decisions, the webhook outbox, erasure, and what opening checks
+//! (migrate).
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+
+use crate::error::CoreError;
+use crate::imagefiles::ImageFiles;
+use crate::ingest::Submission;
+use crate::phash::{Hashed, PhashIndex};
+use crate::timefmt::{now_ms, rfc3339};
+use kyc_crypto::master::MasterKey;
+use kyc_crypto::vault::{CaseKey, SealField, Sealed, Vault};
+use kyc_domain::case::{
+    contradicts, Answer, CasePage, CaseQuery, CaseSummary, DecisionRecord, DeliveryInfo,
+    DueDelivery, ImageInfo, Inserted, NewDecision,
+};
+use kyc_domain::flag::Flag;
+
+/// Embedded migrations, applied in order; `PRAGMA user_version` records how many ran.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/001_initial.sql"),
+    include_str!("../../migrations/002_policy_links_deliveries.sql"),
+    include_str!("../../migrations/003_audit.sql"),
+    include_str!("../../migrations/004_four_eyes.sql"),
+    include_str!("../../migrations/005_encryption_at_rest.sql"),
+    include_str!("../../migrations/006_assignment.sql"),
+    include_str!("../../migrations/007_image_files.sql"),
+    include_str!("../../migrations/008_case_flags.sql"),
+    include_str!("../../migrations/009_mapped_model.sql"),
+    include_str!("../../migrations/010_account_lifecycle.sql"),
+    include_str!("../../migrations/011_case_counter.sql"),
+    include_str!("../../migrations/012_pending_erasures.sql"),
+    include_str!("../../migrations/013_keyed_audit.sql"),
+    include_str!("../../migrations/014_image_hashes.sql"),
+    include_str!("../../migrations/015_notes.sql"),
+];
+
+mod cases;
+mod decisions;
+mod erase;
+mod images;
+mod migrate;
+mod outbox;
+
+pub(crate) use cases::case_status;
+use cases::*;
+use images::*;
+use migrate::*;
+
+const READER_POOL: usize = 4;
+
+/// Up to this many cases with a flag, the flag filter starts from those cases (see `list`).
+/// Unit tests use 2, so both query plans run on a handful of cases.
+const RARE_FLAG_CASES: i64 = if cfg!(test) { 2 } else { 2000 };
+
+/// The database file inside the data dir.
+pub const DB_FILE: &str = "kyc-desk.sqlite3";
+
+pub struct Store {
+    path: PathBuf,
+    vault: Vault,
+    files: ImageFiles,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    /// The selfies' perceptual hashes (memory only; changed under the writer lock).
+    selfies: Mutex<PhashIndex>,
+}
+
+/// The most cases a list counts ("1,000+" beyond: a reviewer needs the count of a narrowed list).
+pub const TOTAL_CAP: u32 = 1_000;
+/// How long a list may spend counting its matches: a count must not make the queue slow (past
+/// it, the page says "many").
+pub const COUNT_BUDGET: std::time::Duration = std::time::Duration::from_millis(10);
+
+const SUMMARY_COLS: &str =
+    "cases.id, reference, requester_id, answer_user, status, received_at, case_keys.wrapped, \
+     pii, document_type, answer_result, answer_at, answer_by, assignee, \
+     (SELECT by_user FROM decisions WHERE decisions.case_id = cases.id AND final = 0 \
+      AND decision = 'approve' ORDER BY decisions.id DESC LIMIT 1)";
+const SUMMARY_FROM: &str = "cases LEFT JOIN case_keys ON case_keys.case_id = cases.id";
+
+/// The sealed part of a case's summary (under the case key, field `pii`).
+#[derive(Debug, Default, Serialize, serde::Deserialize)]
+struct Pii {
+    /// Ditto ID's user id (an e-mail address or phone number, often).
+    #[serde(default)]
+    user_id: String,
+    holder_name: Option<String>,
+    document_number: Option<String>,
+    flags: Vec<Flag>,
+}
+
+fn sealed_err(e: CoreError) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))
+}
+
+fn summary_from_row(
+    vault: &Vault,
+) -> impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<CaseSummary> + '_ {
+    move |row| {
+        let id: i64 = row.get(0)?;
+        let reference: String = row.get(1)?;
+        let wrapped: Option<Vec<u8>> = row.get(6)?;
+        let sealed: Option<Vec<u8>> = row.get(7)?;
+        let key = match wrapped {
+            Some(w) => Some(
+                vault
+                    .unwrap_case_key(id, &w)
+                    .map_err(|e| sealed_err(e.into()))?,
+            ),
+            None => None,
+        };
+        let pii: Pii = match (&key, sealed) {
+            (Some(key), Some(p)) => open_json(key, SealField::Pii, &p).map_err(sealed_err)?,
+            _ => Pii::default(),
+        };
+        let answer_user: Option<Vec<u8>> = row.get(3)?;
+        let answer_user = match (&key, answer_user) {
+            (Some(key), Some(a)) => {
+                open_text(key, SealField::AnswerUser, &a).map_err(sealed_err)?
+            }
+            _ => String::new(),
+        };
+        let answer = match row.get::<_, Option<bool>>(9)? {
+            Some(result) => Some(Answer {
+                result,
+                at: rfc3339(row.get(10)?),
+                by: row.get(11)?,
+                user_id: answer_user,
+                reference: reference.clone(),
+                sent_user_id: pii.user_id.clone(),
+            }),
+            None => None,
+        };
+        let status: String = row.get(4)?;
+        Ok(CaseSummary {
+            id,
+            reference,
+            requester_id: row.get(2)?,
+            user_id: pii.user_id,
+            conflict: contradicts(&status, answer.as_ref()),
+            status,
+            received_at: rfc3339(row.get(5)?),
+            holder_name: pii.holder_name,
+            document_number: pii.document_number,
+            document_type: row.get(8)?,
+            flags: pii.flags,
+            answer,
+            assignee: row.get(12)?,
+            first_approval_by: row.get(13)?,
+            hold_until: None,
+        })
+    }
+}
+
+/// The schema version from which audit links are keyed (migration 013).
+const KEYED_AUDIT_VERSION: usize = 13;
+
+/// How long an erasure waits for readers before it answers "pending".
+const ERASURE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    // Deleted rows (erasure) are overwritten, not left in free pages.
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating if needed) the database and applies pending migrations.
+    pub fn open(path: &Path, master: MasterKey) -> Result<Store, CoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            crate::fsutil::private_dir(dir)?;
+        }
+        // Owner-only before SQLite first writes to it; its -wal and -shm files take the
+        // database file's permissions. Stores made before this are tightened here too.
+        crate::fsutil::private_options()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            crate::fsutil::restrict_file(Path::new(&p))?;
+        }
+        let images = ImageFiles::beside(path);
+        if images.dir().exists() {
+            crate::fsutil::private_dir(images.dir())?;
+        }
+        let mut conn = Connection::open(path)?;
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(CoreError::Internal(format!(
+                "journal_mode is {mode}, not WAL"
+            )));
+        }
+        configure(&conn)?;
+        let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > MIGRATIONS.len() {
+            return Err(CoreError::Internal(format!(
+                "database schema version {version} is newer than this program ({}); upgrade KYC Desk",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i + 1)?;
+            tx.commit()?;
+        }
+        let vault = unlock(&conn, master)?;
+        if version < KEYED_AUDIT_VERSION {
+            // Applied just now: the keyed links begin after the last entry written so far.
+            crate::audit::mark_keyed_from(&conn, &vault)?;
+        }
+        seal_plaintext_rows(&mut conn, &vault)?;
+        let files = ImageFiles::beside(path);
+        sweep_image_files(&mut conn, &files)?;
+        let selfies = load_selfies(&conn, &vault)?;
+        Ok(Store {
+            path: path.to_path_buf(),
+            vault,
+            files,
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
+            selfies: Mutex::new(selfies),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(crate) fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    pub(crate) fn write<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, CoreError>,
+    ) -> Result<T, CoreError> {
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| CoreError::Internal("writer lock poisoned".into()))?;
+        f(&mut conn)
+    }
+
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, CoreError>,
+    ) -> Result<T, CoreError> {
+        let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                configure(&c)?;
+                c
+            }
+        };
+        let out = f(&conn);
+        if let Ok(mut pool) = self.readers.lock() {
+            if pool.len() < READER_POOL {
+                pool.push(conn);
+            }
+        }
+        out
+    }
+
+    /// The keyed tag the audit trail records instead of a search word or user id.
+    pub fn search_tag(&self, value: &str) -> Vec<u8> {
+        self.vault.tag("audit-search", value)
+    }
+
+    /// The case's data key, unwrapped; NotFound once the case is erased.
+    /// A case's summary read on `c` (inside a write, after its commit).
+    pub(crate) fn summary_in(&self, c: &Connection, id: i64) -> Result<CaseSummary, CoreError> {
+        summary(c, &self.vault, id)
+    }
+
+    pub(crate) fn case_key(&self, c: &Connection, id: i64) -> Result<CaseKey, CoreError> {
+        case_key_in(c, &self.vault, id)
+    }
+
+    pub(crate) fn with_writer<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, CoreError>,
+    ) -> Result<T, CoreError> {
+        self.write(f)
+    }
+
+    pub(crate) fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, CoreError>,
+    ) -> Result<T, CoreError> {
+        self.read(f)
+    }
+}
+
+fn summary(c: &Connection, vault: &Vault, id: i64) -> Result<CaseSummary, CoreError> {
+    c.query_row(
+        &format!("SELECT {SUMMARY_COLS} FROM {SUMMARY_FROM} WHERE cases.id = ?1"),
+        [id],
+        summary_from_row(vault),
+    )
+    .optional()?
+    .ok_or_else(|| CoreError::NotFound(id.to_string()))
+}
+
+/// Flags as stored in the clear for filtering: codes and severities, never the messages (which
+/// may quote personal data; they are sealed with the rest of the summary).
+fn flag_codes(flags: &[Flag]) -> String {
+    let codes: Vec<serde_json::Value> = flags
+        .iter()
+        .map(|f| serde_json::json!({"code": f.code, "severity": f.severity}))
+        .collect();
+    serde_json::Value::Array(codes).to_string()
+}
+
+/// Opens a column that holds a `T` sealed as JSON.
+fn open_json<T: serde::de::DeserializeOwned>(
+    key: &CaseKey,
+    field: SealField<'_>,
+    sealed: &[u8],
+) -> Result<T, CoreError> {
+    Ok(key.open_json(field, &Sealed::<T>::from_stored(sealed.to_vec()))?)
+}
+
+/// Opens a column that holds sealed text.
+fn open_text(key: &CaseKey, field: SealField<'_>, sealed: &[u8]) -> Result<String, CoreError> {
+    Ok(key.open_text(field, &Sealed::from_stored(sealed.to_vec()))?)
+}
+
+/// A `T` sealed as JSON, as its column stores it.
+fn seal_json<T: Serialize>(
+    key: &CaseKey,
+    field: SealField<'_>,
+    value: &T,
+) -> Result<Vec<u8>, CoreError> {
+    Ok(key.seal_json(field, value)?.into_bytes())
+}
+
+fn case_key_in(c: &Connection, vault: &Vault, id: i64) -> Result<CaseKey, CoreError> {
+    let wrapped: Vec<u8> = c
+        .query_row(
+            "SELECT wrapped FROM case_keys WHERE case_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
+    Ok(vault.unwrap_case_key(id, &wrapped)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file_bytes(path: &Path) -> Vec<u8> {
+        let mut out = std::fs::read(path).unwrap();
+        if let Ok(wal) = std::fs::read(path.with_extension("sqlite3-wal")) {
+            out.extend(wal);
+        }
+        out
+    }
+
+    fn contains(h: &[u8], n: &[u8]) -> bool {
+        h.windows(n.len()).any(|w| w == n)
+    }
+
+    #[test]
+    fn the_flag_filter_finds_the_same_cases_with_either_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join(DB_FILE), MasterKey::Key([5; 32])).unwrap();
+        let (year, month, day) = crate::timefmt::today();
+        let today = kyc_sim::Today { year, month, day };
+        let with =
+            |code: &str| crate::checks::Flag::new(code, crate::checks::Severity::Info, "test");
+        let (mut common, mut rare) = (Vec::new(), Vec::new());
+        for i in 0..6 {
+            let sim = kyc_sim::generate(kyc_sim::Scenario::Clean, i, 3, &today);
+            let body = crate::ingest::OpenedBody::plain(sim.payload.to_string().into_bytes());
+            let sub = crate::ingest::open(&body).unwrap();
+            let flags = if i % 3 == 0 {
+                vec![with("rare_one")]
+            } else {
+                vec![with("common_one")]
+            };
+            let Inserted::New(case) = store.insert_case(&sub, &flags, now_ms()).unwrap() else {
+                panic!("new case expected");
+            };
+            if i % 3 == 0 {
+                rare.push(case.id)
+            } else {
+                common.push(case.id)
+            }
+        }
+        // common_one is on 4 cases (more than RARE_FLAG_CASES, 2 in tests: checked per case),
+        // rare_one on 2 (the filter starts from its cases).
+        for (code, expected) in [("common_one", &common), ("rare_one", &rare)] {
+            let q = CaseQuery {
+                flag: Some(code.into()),
+                limit: 50,
+                ..Default::default()
+            };
+            let mut found: Vec<i64> = store.list(&q).unwrap().cases.iter().map(|c| c.id).collect();
+            found.sort();
+            assert_eq!(&found, expected, "{code}");
+        }
+    }
+
+    #[test]
+    fn case_numbers_are_never_reused_after_erasure_or_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        let (year, month, day) = crate::timefmt::today();
+        let today = kyc_sim::Today { year, month, day };
+        let insert = |store: &Store, i: u64| {
+            let sim = kyc_sim::generate(kyc_sim::Scenario::Clean, i, 9, &today);
+            let body = crate::ingest::OpenedBody::plain(sim.payload.to_string().into_bytes());
+            let sub = crate::ingest::open(&body).unwrap();
+            match store.insert_case(&sub, &[], now_ms()).unwrap() {
+                Inserted::New(case) => case,
+                Inserted::Existing(_) => panic!("new case expected"),
+            }
+        };
+        let store = Store::open(&path, MasterKey::Key([6; 32])).unwrap();
+        let first = insert(&store, 0);
+        let newest = insert(&store, 1);
+        assert!(store.erase(newest.id, "admin", "test").unwrap().1);
+        drop(store);
+        let store = Store::open(&path, MasterKey::Key([6; 32])).unwrap();
+        let next = insert(&store, 2);
+        assert_eq!(next.id, newest.id + 1, "the erased number stays used");
+        assert_ne!(next.reference, newest.reference);
+        assert!(next.id > first.id);
+    }
+
+    /// A count that would run past its budget gives up (the page then says "many") and leaves
+    /// the connection usable; within budget it is exact.
+    #[test]
+    fn a_count_stops_at_its_budget() {
+        let c = Connection::open_in_memory().unwrap();
+        let sql = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n LIMIT 2000000) \
+                   SELECT count(*) FROM n";
+        let none = count_within(&c, sql, &[], std::time::Duration::ZERO).unwrap();
+        assert_eq!(none, None);
+        let all = count_within(&c, sql, &[], std::time::Duration::from_secs(60)).unwrap();
+        assert_eq!(all, Some(2_000_000));
+        let one: i64 = c.query_row("SELECT 1", [], |r| r.get(0)).unwrap();
+        assert_eq!(one, 1, "the handler is gone afterwards");
+    }
+
+    /// The store adds the history flags itself, inside the insert: a caller that computed none
+    /// (as two simultaneous submissions would have, each before the other was stored) still gets
+    /// `document_reused` on the second case of one document.
+    #[test]
+    fn the_insert_itself_flags_a_document_another_user_submitted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join(DB_FILE), MasterKey::Key([7; 32])).unwrap();
+        let (year, month, day) = crate::timefmt::today();
+        let today = kyc_sim::Today { year, month, day };
+        let sim = kyc_sim::generate(kyc_sim::Scenario::Clean, 1, 11, &today).payload;
+        let mut twin = sim.clone();
+        twin["request_info"]["requester_id"] = "twin-1".into();
+        twin["request_info"]["user_id"] = "someone.else@example.com".into();
+        let mut again = sim.clone();
+        again["request_info"]["requester_id"] = "again-1".into();
+        let insert = |v: &serde_json::Value| {
+            let body = crate::ingest::OpenedBody::plain(v.to_string().into_bytes());
+            let sub = crate::ingest::open(&body).unwrap();
+            match store.insert_case(&sub, &[], now_ms()).unwrap() {
+                Inserted::New(case) => case,
+                Inserted::Existing(_) => panic!("new case expected"),
+            }
+        };
+        let first = insert(&sim);
+        assert!(first.flags.is_empty(), "{:?}", first.flags);
+        let codes = |c: &CaseSummary| c.flags.iter().map(|f| f.code.clone()).collect::<Vec<_>>();
+        let second = insert(&twin);
+        assert_eq!(codes(&second), ["document_reused", "selfie_reused"]);
+        assert!(second.flags[0].message.contains(&first.reference));
+        assert_eq!(
+            second.flags[1].cases,
+            std::slice::from_ref(&first.reference)
+        );
+        assert_eq!(second.flags[1].severity, crate::checks::Severity::Error);
+        // The earlier case is flagged back, naming the new one.
+        let first_now = store.summary(first.id).unwrap();
+        assert_eq!(codes(&first_now), ["document_reused", "selfie_reused"]);
+        assert_eq!(
+            first_now.flags[0].cases,
+            std::slice::from_ref(&second.reference)
+        );
+        // The same user again: only the other user's case counts as reuse.
+        let third = insert(&again);
+        assert_eq!(
+            codes(&third),
+            ["document_reused", "selfie_reused", "user_seen_before"]
+        );
+        assert_eq!(
+            third.flags[1].cases,
+            std::slice::from_ref(&second.reference)
+        );
+        let second_now = store.summary(second.id).unwrap();
+        let selfie = second_now
+            .flags
+            .iter()
+            .find(|f| f.code == "selfie_reused")
+            .unwrap();
+        assert_eq!(
+            selfie.cases,
+            [third.reference.clone(), first.reference.clone()]
+        );
+        // Erased: its hash is gone from the index at once, and from the store after a restart.
+        store.erase(second.id, "test", "test").unwrap();
+        let mut other = sim.clone();
+        other["request_info"]["requester_id"] = "other-1".into();
+        other["request_info"]["user_id"] = "third.user@example.com".into();
+        let fourth = insert(&other);
+        let selfie = fourth
+            .flags
+            .iter()
+            .find(|f| f.code == "selfie_reused")
+            .unwrap();
+        assert!(
+            !selfie.cases.contains(&second.reference),
+            "{:?}",
+            selfie.cases
+        );
+        assert!(selfie.cases.contains(&first.reference));
+        drop(store);
+        let store = Store::open(&dir.path().join(DB_FILE), MasterKey::Key([7; 32])).unwrap();
+        let rows: i64 = store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT count(*) FROM image_hashes WHERE case_id = ?1",
+                    [second.id],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(rows, 0);
+        other["request_info"]["requester_id"] = "other-2".into();
+        other["request_info"]["user_id"] = "fourth.user@example.com".into();
+        let body = crate::ingest::OpenedBody::plain(other.to_string().into_bytes());
+        let sub = crate::ingest::open(&body).unwrap();
+        let Inserted::New(fifth) = store.insert_case(&sub, &[], now_ms()).unwrap() else {
+            panic!("new case expected")
+        };
+        let selfie = fifth
+            .flags
+            .iter()
+            .find(|f| f.code == "selfie_reused")
+            .unwrap();
+        assert_eq!(
+            selfie.cases.len(),
+            3,
+            "rebuilt at start: {:?}",
+            selfie.cases
+        );
+    }
+
+    /// A store from before the counter (schema v10) whose newest case was erased: the counter
+    /// starts after the erased number the audit trail still names.
+    #[test]
+    fn the_counter_migration_starts_after_every_number_ever_used() {
+        let conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..10] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute(
+            "INSERT INTO audit (at, actor, action, case_id, prev_hash, hash) \
+             VALUES (0, 'admin', 'case.erased', 7, x'', x'')",
+            [],
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATIONS[10]).unwrap();
+        let last: i64 = conn
+            .query_row("SELECT last FROM counters WHERE name = 'case'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(last, 7);
+    }
+
+    #[test]
+    fn image_files_of_uncommitted_cases_are_swept_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        drop(Store::open(&path, MasterKey::Key([4; 32])).unwrap());
+        // As if the process died after writing case 1's images but before its commit.
+        let files = ImageFiles::beside(&path);
+        files
+            .write(1, b"sealed bytes of a case that never committed")
+            .unwrap();
+        assert!(files.path(1).exists());
+        drop(Store::open(&path, MasterKey::Key([4; 32])).unwrap());
+        assert!(!files.path(1).exists());
+    }
+
+    #[test]
+    fn the_sweep_waits_for_a_write_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        drop(Store::open(&path, MasterKey::Key([4; 32])).unwrap());
+        // Another process inside insert_case: write lock taken, case file written, not committed.
+        let mut other = Connection::open(&path).unwrap();
+        let tx = other
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .unwrap();
+        let files = ImageFiles::beside(&path);
+        files
+            .write(1, b"sealed bytes about to be committed")
+            .unwrap();
+        let opening = std::thread::spawn({
+            let path = path.clone();
+            move || Store::open(&path, MasterKey::Key([4; 32])).map(drop)
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(!opening.is_finished(), "the sweep waits for the write lock");
+        assert!(files.path(1).exists());
+        drop(tx); // rolled back: the file is an orphan now
+        opening.join().unwrap().unwrap();
+        assert!(!files.path(1).exists());
+    }
+
+    #[test]
+    fn a_passphrase_store_reopens_only_with_its_passphrase() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        let pass = || MasterKey::Passphrase("correct horse battery staple".into());
+        drop(Store::open(&path, pass()).unwrap());
+        drop(Store::open(&path, pass()).unwrap());
+        let wrong = Store::open(
+            &path,
+            MasterKey::Passphrase("incorrect horse battery".into()),
+        );
+        let err = wrong.err().expect("wrong passphrase refused").to_string();
+        assert!(err.contains("passphrase key"), "{err}");
+        let err = Store::open(&path, MasterKey::Key([1; 32]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("does not open this database"), "{err}");
+    }
+
+    /// A database written before encryption at rest (schema v4, plaintext) is sealed on open.
+    #[test]
+    fn plaintext_cases_of_an_older_version_are_sealed_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..4] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            conn.execute(
+                "INSERT INTO cases (id, reference, requester_id, user_id, body_sha256, received_at, status, \
+                 holder_name, document_number, flags, raw_json) VALUES (1, 'KYC-2025-000001', 'r-1', 'zelda@example.com', x'00', 0, \
+                                  'approved', 'Zelda Quartermaine', 'ZQ1234567', \
+                                  '[{\"code\":\"face_mismatch\",\"severity\":\"high\",\"message\":\"Zelda?\"}]', '{\"name\":\"Zelda Quartermaine\"}')",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO images (case_id, name, mime, width, height, bytes) VALUES (1, 'selfie', 'image/jpeg', 1, 1, x'FFD8FFE000104A46494600')",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO decisions (case_id, decision, comment, by_kind, by_user, decided_at) \
+                 VALUES (1, 'approve', 'Zelda called back', 'reviewer', 'rita', 0)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path, MasterKey::Key([9; 32])).unwrap();
+        let s = store.summary(1).unwrap();
+        assert_eq!(s.holder_name.as_deref(), Some("Zelda Quartermaine"));
+        assert_eq!(s.document_number.as_deref(), Some("ZQ1234567"));
+        assert!(store.raw_json(1).unwrap().contains("Zelda"));
+        assert_eq!(
+            store.image(1, "selfie").unwrap().1[..4],
+            [0xFF, 0xD8, 0xFF, 0xE0]
+        );
+        assert_eq!(store.decisions(1).unwrap()[0].comment, "Zelda called back");
+        let q = CaseQuery {
+            q: Some("quartermaine".into()),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(store.list(&q).unwrap().cases.len(), 1);
+        assert_eq!(s.user_id, "zelda@example.com");
+        let q = CaseQuery {
+            user_id: Some("zelda@example.com".into()),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(store.list(&q).unwrap().cases.len(), 1);
+        // The flag filter finds it through case_flags, filled from the old flags column.
+        for (flag, found) in [("face_mismatch", 1), ("expired", 0)] {
+            let q = CaseQuery {
+                flag: Some(flag.into()),
+                limit: 10,
+                ..Default::default()
+            };
+            assert_eq!(store.list(&q).unwrap().cases.len(), found, "{flag}");
+        }
+        drop(store);
+        let bytes = file_bytes(&path);
+        for needle in [&b"Zelda"[..], b"zelda@", b"ZQ1234567", b"JFIF"] {
+            assert!(
+                !contains(&bytes, needle),
+                "{}",
+                String::from_utf8_lossy(needle)
+            );
+        }
+    }
+}

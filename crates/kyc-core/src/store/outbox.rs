@@ -1,0 +1,105 @@
+//! The webhook outbox: deliveries queued with decisions, claimed when due, retried, logged.
+
+use super::*;
+
+impl Store {
+    /// Webhook deliveries due now (oldest first).
+    pub fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<DueDelivery>, CoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, case_id, body_sealed, attempts FROM deliveries WHERE status = 'pending' AND next_at <= ?1 \
+                 ORDER BY next_at LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![now, limit], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?, r.get(3)?))
+            })?;
+            let mut due = Vec::new();
+            for row in rows {
+                let (id, case_id, sealed, attempts) = row?;
+                let key = case_key_in(c, &self.vault, case_id)?;
+                let body = open_text(&key, SealField::Delivery(id), &sealed)?;
+                due.push(DueDelivery { id, body, attempts });
+            }
+            Ok(due)
+        })
+    }
+
+    /// When the next pending delivery is due, if any.
+    pub fn next_delivery_at(&self) -> Result<Option<i64>, CoreError> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT min(next_at) FROM deliveries WHERE status = 'pending'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    /// Records one attempt: delivered, retry at `retry_at`, or (None) failed for good.
+    pub fn delivery_attempt(
+        &self,
+        id: i64,
+        delivered: bool,
+        http_status: Option<u16>,
+        error: Option<&str>,
+        retry_at: Option<i64>,
+    ) -> Result<(), CoreError> {
+        self.write(|c| {
+            let now = now_ms();
+            let (status, next_at) = match (delivered, retry_at) {
+                (true, _) => ("delivered", now),
+                (false, Some(at)) => ("pending", at),
+                (false, None) => ("failed", now),
+            };
+            c.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, status = ?2, next_at = ?3, last_status = ?4, \
+                 last_error = ?5, delivered_at = CASE WHEN ?2 = 'delivered' THEN ?6 ELSE delivered_at END WHERE id = ?1",
+                params![id, status, next_at, http_status, error, now],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Queues a delivery again now (manual resend, whatever its state).
+    pub fn resend_delivery(&self, id: i64) -> Result<(), CoreError> {
+        self.write(|c| {
+            let n = c.execute(
+                "UPDATE deliveries SET status = 'pending', next_at = ?2, attempts = 0 WHERE id = ?1",
+                params![id, now_ms()],
+            )?;
+            if n == 0 {
+                return Err(CoreError::NotFound(format!("delivery {id}")));
+            }
+            Ok(())
+        })
+    }
+
+    /// The delivery log, newest first, optionally for one case.
+    pub fn deliveries(
+        &self,
+        case_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<DeliveryInfo>, CoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, case_id, event, status, attempts, next_at, last_status, last_error, created_at, delivered_at \
+                 FROM deliveries WHERE ?1 IS NULL OR case_id = ?1 ORDER BY id DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![case_id, limit], |r| {
+                Ok(DeliveryInfo {
+                    id: r.get(0)?,
+                    case_id: r.get(1)?,
+                    event: r.get(2)?,
+                    status: r.get(3)?,
+                    attempts: r.get(4)?,
+                    next_at: rfc3339(r.get(5)?),
+                    last_status: r.get(6)?,
+                    last_error: r.get(7)?,
+                    created_at: rfc3339(r.get(8)?),
+                    delivered_at: r.get::<_, Option<i64>>(9)?.map(rfc3339),
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+}
