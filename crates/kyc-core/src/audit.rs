@@ -1,15 +1,11 @@
-//! The audit trail: an append-only table (update and delete refused by triggers) whose entries
-//! are chained over the previous entry's hash and this entry's fields, by HMAC-SHA256 under a key
-//! derived from the master key (entries from before schema 13: SHA-256), so an edit made behind
-//! the program's back, even a whole chain recomputed, is found by [`verify`]; signed checkpoints
-//! kept outside the database (`checkpoint.rs`) catch a cut tail.
+//! The audit trail's chain maths: each entry is linked over the previous entry's hash and its own
+//! fields by HMAC-SHA256 under a key derived from the master key (entries from before schema 13:
+//! SHA-256), so an edit made behind the program's back, even a whole chain recomputed, is found by
+//! the store's verification (`store/audit.rs`, which keeps the append-only table); signed
+//! checkpoints kept outside the database (`checkpoint.rs`) catch a cut tail.
 
-use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 
-use crate::error::CoreError;
-use crate::store::Store;
-use crate::timefmt::{now_ms, rfc3339};
 use kyc_crypto::vault::Vault;
 
 pub use kyc_domain::case::AuditEntry;
@@ -28,7 +24,7 @@ pub enum Verdict {
 }
 
 /// The fields of an entry, length-prefixed (no two different entries share an encoding).
-fn fields(
+pub(crate) fn fields(
     id: i64,
     at: i64,
     actor: &str,
@@ -47,7 +43,7 @@ fn fields(
 }
 
 /// An entry written before keyed links (schema < 13): SHA-256 over the previous hash and fields.
-fn legacy_hash(prev: &[u8], fields: &[String; 6]) -> Vec<u8> {
+pub(crate) fn legacy_hash(prev: &[u8], fields: &[String; 6]) -> Vec<u8> {
     let mut h = Sha256::new();
     h.update(prev);
     for part in fields {
@@ -59,227 +55,10 @@ fn legacy_hash(prev: &[u8], fields: &[String; 6]) -> Vec<u8> {
 
 /// A keyed link: HMAC-SHA256 under a key derived from the master key, over the previous hash
 /// and the fields; recomputing it needs the master key.
-fn keyed_hash(vault: &Vault, prev: &[u8], fields: &[String; 6]) -> Vec<u8> {
+pub(crate) fn keyed_hash(vault: &Vault, prev: &[u8], fields: &[String; 6]) -> Vec<u8> {
     let mut parts: Vec<&[u8]> = vec![prev];
     parts.extend(fields.iter().map(|f| f.as_bytes()));
     vault.audit_mac(&parts)
-}
-
-const KEYED_FROM: &str = "audit_keyed_from";
-
-/// Records (MAC'd) that entries from the next id on are keyed; written once, when the keyed
-/// schema is applied.
-pub(crate) fn mark_keyed_from(c: &Connection, vault: &Vault) -> Result<(), CoreError> {
-    let next: i64 = c.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM audit", [], |r| {
-        r.get(0)
-    })?;
-    let mut value = next.to_be_bytes().to_vec();
-    value.extend(vault.audit_mac(&[KEYED_FROM.as_bytes(), &next.to_be_bytes()]));
-    c.execute(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
-        params![KEYED_FROM, value],
-    )?;
-    Ok(())
-}
-
-/// The first keyed entry's id, if the marker is there and its MAC holds.
-fn keyed_from(c: &Connection, vault: &Vault) -> Result<Option<i64>, CoreError> {
-    let value: Option<Vec<u8>> = c
-        .query_row("SELECT value FROM meta WHERE key = ?1", [KEYED_FROM], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    Ok(value.and_then(|v| {
-        let (id, mac) = v.split_at_checked(8)?;
-        let id = i64::from_be_bytes(id.try_into().ok()?);
-        let expected = vault.audit_mac(&[KEYED_FROM.as_bytes(), &id.to_be_bytes()]);
-        (mac == expected.as_slice()).then_some(id)
-    }))
-}
-
-/// Appends an entry inside the caller's transaction (so the entry and the action commit together).
-/// `detail` must hold ids and codes only, never personal data.
-pub fn append(
-    c: &Connection,
-    vault: &Vault,
-    actor: &str,
-    action: &str,
-    case_id: Option<i64>,
-    detail: &serde_json::Value,
-) -> Result<(), CoreError> {
-    let (last_id, prev): (i64, Vec<u8>) = c
-        .query_row(
-            "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?
-        .unwrap_or((0, vec![0u8; 32]));
-    let id = last_id + 1;
-    let at = now_ms();
-    let detail = detail.to_string();
-    let hash = keyed_hash(
-        vault,
-        &prev,
-        &fields(id, at, actor, action, case_id, &detail),
-    );
-    c.execute(
-        "INSERT INTO audit (id, at, actor, action, case_id, detail, prev_hash, hash, keyed) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)",
-        params![id, at, actor, action, case_id, detail, prev, hash],
-    )?;
-    Ok(())
-}
-
-/// Walks the whole chain and reports the first broken link: an entry missing, a link that does
-/// not match, an edited entry, an unkeyed entry where keyed ones begin (a chain recomputed
-/// without the master key), or a missing or forged marker of where they begin.
-pub fn verify(c: &Connection, vault: &Vault) -> Result<Verdict, CoreError> {
-    let Some(keyed_from) = keyed_from(c, vault)? else {
-        return Ok(Verdict::Broken {
-            id: 0,
-            reason: "the marker of where keyed entries begin is missing or forged".into(),
-        });
-    };
-    let mut stmt = c.prepare(
-        "SELECT id, at, actor, action, case_id, detail, prev_hash, hash, keyed FROM audit ORDER BY id",
-    )?;
-    let mut rows = stmt.query([])?;
-    let mut prev = vec![0u8; 32];
-    let mut expected_id = 1i64;
-    let mut n = 0u64;
-    while let Some(r) = rows.next()? {
-        let id: i64 = r.get(0)?;
-        let (at, actor, action): (i64, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?);
-        let (case_id, detail): (Option<i64>, String) = (r.get(4)?, r.get(5)?);
-        let (prev_hash, hash, keyed): (Vec<u8>, Vec<u8>, bool) = (r.get(6)?, r.get(7)?, r.get(8)?);
-        let broken = |reason: &str| {
-            Ok(Verdict::Broken {
-                id,
-                reason: reason.into(),
-            })
-        };
-        if id != expected_id {
-            return Ok(Verdict::Broken {
-                id,
-                reason: format!("entry {expected_id} is missing"),
-            });
-        }
-        if prev_hash != prev {
-            return broken("its link to the previous entry does not match");
-        }
-        if keyed != (id >= keyed_from) {
-            return broken(if keyed {
-                "a keyed entry before keyed entries begin"
-            } else {
-                "an unkeyed entry where keyed entries begin (recomputed without the master key)"
-            });
-        }
-        let f = fields(id, at, &actor, &action, case_id, &detail);
-        let computed = if keyed {
-            keyed_hash(vault, &prev, &f)
-        } else {
-            legacy_hash(&prev, &f)
-        };
-        if computed != hash {
-            return broken("its content does not match its hash (edited)");
-        }
-        prev = hash;
-        expected_id += 1;
-        n += 1;
-    }
-    Ok(Verdict::Intact { entries: n })
-}
-
-impl Store {
-    /// Records something that is not itself a write (a view, a login, a failed login).
-    pub fn audit(
-        &self,
-        actor: &str,
-        action: &str,
-        case_id: Option<i64>,
-        detail: serde_json::Value,
-    ) -> Result<(), CoreError> {
-        self.with_writer(|c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            append(&tx, self.vault(), actor, action, case_id, &detail)?;
-            tx.commit()?;
-            Ok(())
-        })
-    }
-
-    pub fn verify_audit(&self) -> Result<Verdict, CoreError> {
-        self.with_reader(|c| verify(c, self.vault()))
-    }
-
-    /// A case's timeline, oldest first.
-    pub fn timeline(&self, case_id: i64) -> Result<Vec<AuditEntry>, CoreError> {
-        self.with_reader(|c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {ENTRY_COLS} FROM {ENTRY_FROM} WHERE a.case_id = ?1 ORDER BY a.id"
-            ))?;
-            let rows = stmt.query_map([case_id], entry_from_row)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-    }
-
-    /// The whole trail, newest first, a page at a time (`before`: entries with a smaller id),
-    /// narrowed by `filter`.
-    pub fn audit_page(
-        &self,
-        before: Option<i64>,
-        limit: u32,
-        filter: &AuditFilter,
-    ) -> Result<Vec<AuditEntry>, CoreError> {
-        self.with_reader(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {ENTRY_COLS} FROM {ENTRY_FROM} WHERE a.id < ?1 {FILTER} ORDER BY a.id DESC LIMIT ?7"
-            ))?;
-            let rows = stmt.query_map(
-                rusqlite::params![
-                    before.unwrap_or(i64::MAX),
-                    filter.actor,
-                    filter.action,
-                    filter.from_ms,
-                    filter.to_ms,
-                    filter.case_id,
-                    limit.clamp(1, 500)
-                ],
-                entry_from_row,
-            )?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-    }
-
-    /// Every entry `filter` selects, oldest first, handed to `each` one at a time (the CSV
-    /// export: memory stays flat however long the trail); stops when `each` returns false.
-    pub fn audit_each(
-        &self,
-        filter: &AuditFilter,
-        mut each: impl FnMut(AuditEntry) -> Result<bool, CoreError>,
-    ) -> Result<u64, CoreError> {
-        self.with_reader(|c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {ENTRY_COLS} FROM {ENTRY_FROM} WHERE a.id < ?1 {FILTER} ORDER BY a.id"
-            ))?;
-            let mut rows = stmt.query(rusqlite::params![
-                i64::MAX,
-                filter.actor,
-                filter.action,
-                filter.from_ms,
-                filter.to_ms,
-                filter.case_id,
-            ])?;
-            let mut n = 0;
-            while let Some(r) = rows.next()? {
-                n += 1;
-                if !each(entry_from_row(r)?)? {
-                    break;
-                }
-            }
-            Ok(n)
-        })
-    }
 }
 
 /// Which audit entries a page or an export holds (every field optional).
@@ -293,36 +72,11 @@ pub struct AuditFilter {
     pub case_id: Option<i64>,
 }
 
-/// The filter's conditions over parameters ?2 to ?6 (id bounds are ?1).
-const FILTER: &str = "AND (?2 IS NULL OR a.actor = ?2) AND (?3 IS NULL OR a.action = ?3) \
-                      AND (?4 IS NULL OR a.at >= ?4) AND (?5 IS NULL OR a.at < ?5) \
-                      AND (?6 IS NULL OR a.case_id = ?6)";
-
-/// The entry's case reference: the case's, or for an erased case the one its entries recorded.
-const ENTRY_COLS: &str = "a.id, a.at, a.actor, a.action, a.case_id, a.detail, \
-     COALESCE(c.reference, json_extract(a.detail, '$.reference'))";
-const ENTRY_FROM: &str = "audit a LEFT JOIN cases c ON c.id = a.case_id";
-
-fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
-    let detail: String = r.get(5)?;
-    let reference: Option<rusqlite::types::Value> = r.get(6)?;
-    Ok(AuditEntry {
-        id: r.get(0)?,
-        at: rfc3339(r.get(1)?),
-        actor: r.get(2)?,
-        action: r.get(3)?,
-        case_id: r.get(4)?,
-        reference: match reference {
-            Some(rusqlite::types::Value::Text(t)) => Some(t),
-            _ => None,
-        },
-        detail: serde_json::from_str(&detail).unwrap_or_default(),
-    })
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::store::Store;
+    use rusqlite::{params, Connection};
     use serde_json::json;
 
     /// The unkeyed (pre-schema-13) link of an entry, as anyone without the master key computes it.

@@ -112,7 +112,7 @@ impl Store {
                 ),
                 None => ("case.note_added", serde_json::json!({"note": note_id})),
             };
-            crate::audit::append(&tx, self.vault(), by, action, Some(id), &details)?;
+            crate::store::audit::append(&tx, self.vault(), by, action, Some(id), &details)?;
             tx.commit()?;
             self.summary_in(conn, id)
         })

@@ -344,7 +344,7 @@ impl Store {
             if inserted == 0 {
                 return Err(CoreError::UserExists(name.to_string()));
             }
-            crate::audit::append(&tx, self.vault(),
+            crate::store::audit::append(&tx, self.vault(),
                 actor,
                 "user.created",
                 None,
@@ -443,7 +443,7 @@ impl Store {
             }
             let revoked = tx.execute("DELETE FROM sessions WHERE user_name = ?1", [name])?;
             detail["sessions_revoked"] = revoked.into();
-            crate::audit::append(&tx, self.vault(), actor, change.action(), None, &detail)?;
+            crate::store::audit::append(&tx, self.vault(), actor, change.action(), None, &detail)?;
             let after = account(&tx, name)?;
             tx.commit()?;
             Ok(after)
@@ -496,7 +496,7 @@ impl Store {
                 return Err(CoreError::Unauthenticated);
             }
             let revoked = tx.execute("DELETE FROM sessions WHERE user_name = ?1", [name])?;
-            crate::audit::append(
+            crate::store::audit::append(
                 &tx,
                 self.vault(),
                 name,
@@ -566,7 +566,7 @@ impl Store {
                 "UPDATE users SET last_login_at = ?2 WHERE name = ?1",
                 params![name, now_ms()],
             )?;
-            crate::audit::append(&tx, self.vault(), name, "login", None, &detail)?;
+            crate::store::audit::append(&tx, self.vault(), name, "login", None, &detail)?;
             tx.commit()?;
             Ok(Session {
                 token,

@@ -112,7 +112,7 @@ pub(super) fn flag_back(
         "INSERT OR IGNORE INTO case_flags (code, case_id) VALUES (?1, ?2)",
         params![code, case_id],
     )?;
-    crate::audit::append(
+    crate::store::audit::append(
         tx,
         vault,
         "system",
@@ -264,7 +264,7 @@ impl Store {
                     stmt.execute(params![f.code, next_id])?;
                 }
             }
-            crate::audit::append(&tx, &self.vault,
+            crate::store::audit::append(&tx, &self.vault,
                 "ditto-id",
                 "case.received",
                 Some(next_id),

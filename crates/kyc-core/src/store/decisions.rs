@@ -133,7 +133,7 @@ impl Store {
                     Some(_) => {}
                     None => {
                         insert_decision(&tx, vault, id, d, now, false)?;
-                        crate::audit::append(&tx, &self.vault,
+                        crate::store::audit::append(&tx, &self.vault,
                             d.by_user.as_deref().unwrap_or("policy"),
                             "case.first_approval",
                             Some(id),
@@ -146,7 +146,7 @@ impl Store {
             }
             insert_decision(&tx, vault, id, d, now, true)?;
             tx.execute("UPDATE cases SET status = ?2 WHERE id = ?1", params![id, status])?;
-            crate::audit::append(&tx, &self.vault,
+            crate::store::audit::append(&tx, &self.vault,
                 d.by_user.as_deref().unwrap_or("policy"),
                 "case.decided",
                 Some(id),
@@ -233,7 +233,7 @@ impl Store {
                      WHERE id = ?1",
                     params![id, result, now_ms(), by, key.seal(SealField::AnswerUser, user_id.as_bytes())],
                 )?;
-                crate::audit::append(&tx, &self.vault, "system", "case.answered", Some(id), &serde_json::json!({"result": result, "by": by}))?;
+                crate::store::audit::append(&tx, &self.vault, "system", "case.answered", Some(id), &serde_json::json!({"result": result, "by": by}))?;
                 tx.commit()?;
             } else {
                 drop(tx);
@@ -270,7 +270,7 @@ impl Store {
                 "UPDATE cases SET assignee = ?2 WHERE id = ?1",
                 params![id, to],
             )?;
-            crate::audit::append(
+            crate::store::audit::append(
                 &tx,
                 &self.vault,
                 by,

@@ -51,7 +51,7 @@ impl Store {
                 .collect::<Result<_, _>>()?;
             for (id, reference) in &pending {
                 tx.execute("DELETE FROM pending_erasures WHERE case_id = ?1", [id])?;
-                crate::audit::append(
+                crate::store::audit::append(
                     &tx,
                     &self.vault,
                     "system",
@@ -92,7 +92,7 @@ impl Store {
                  VALUES (?1, ?2, ?3)",
                 params![id, reference, now_ms()],
             )?;
-            crate::audit::append(&tx, &self.vault,
+            crate::store::audit::append(&tx, &self.vault,
                 by,
                 "case.erased",
                 Some(id),

@@ -43,6 +43,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/015_notes.sql"),
 ];
 
+pub mod audit;
 mod cases;
 mod decisions;
 mod erase;
@@ -223,7 +224,7 @@ impl Store {
         let vault = unlock(&conn, master)?;
         if version < KEYED_AUDIT_VERSION {
             // Applied just now: the keyed links begin after the last entry written so far.
-            crate::audit::mark_keyed_from(&conn, &vault)?;
+            crate::store::audit::mark_keyed_from(&conn, &vault)?;
         }
         seal_plaintext_rows(&mut conn, &vault)?;
         let files = ImageFiles::beside(path);
