@@ -772,13 +772,18 @@ export interface components {
             /** @description Ditto ID's user id (often an e-mail address or phone number). */
             user_id: string;
         };
+        /** @description One check the reader ran on the document (e.g. "Date of Expiry Validation"). */
         Check: {
+            /** @description The check's category ("Data Validation", "Document Authenticity"). */
             check_category?: string | null;
             /** @description Optional in the sender's payload; always present as KYC Desk sends it. */
             check_detail: components["schemas"]["CheckDetail"][];
+            /** @description The check's name ("Mandatory Data", "Hologram"). */
             check_name?: string | null;
+            /** @description Its result: `OK`, `WARNING`, `ERROR` or `NOT DONE`. */
             check_status?: string | null;
         };
+        /** @description One element of a check: what was compared, from which sources, with what result. */
         CheckDetail: {
             detail?: null | components["schemas"]["Text"];
             element?: null | components["schemas"]["Text"];
