@@ -164,15 +164,27 @@ fn big_jpeg(bytes: usize, seed: u64) -> Vec<u8> {
     out
 }
 
-/// Replaces every embedded JPEG (long base64 strings) of a payload; returns how many.
+/// The images a real capture sends big: the document's two pages, its portrait and the selfie
+/// (the hologram check's small crops stay as the simulator drew them).
+const BIG_IMAGES: [&str; 4] = ["front_page", "back_page", "portrait_image", "selfie_image"];
+
+/// Replaces the payload's big JPEGs (`BIG_IMAGES`, wherever they sit); counts them in `next`.
 fn replace_images(v: &mut Value, images: &[String], next: &mut usize) {
     match v {
-        Value::String(s) if s.len() > 4000 && s.starts_with("/9j/") => {
-            *s = images[*next % images.len()].clone();
-            *next += 1;
-        }
         Value::Array(a) => a.iter_mut().for_each(|x| replace_images(x, images, next)),
-        Value::Object(o) => o.values_mut().for_each(|x| replace_images(x, images, next)),
+        Value::Object(o) => {
+            for (k, x) in o.iter_mut() {
+                match x {
+                    Value::String(s)
+                        if BIG_IMAGES.contains(&k.as_str()) && s.starts_with("/9j/") =>
+                    {
+                        *s = images[*next % images.len()].clone();
+                        *next += 1;
+                    }
+                    _ => replace_images(x, images, next),
+                }
+            }
+        }
         _ => {}
     }
 }
