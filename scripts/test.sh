@@ -24,6 +24,7 @@ svelte_check_result() {
   local rc=0
   wait "$SVELTE_PID" || rc=$?
   cat "$SVELTE_LOG"
+  rm -f "$SVELTE_LOG"
   return "$rc"
 }
 phase "cargo fmt --check" cargo fmt --all --check

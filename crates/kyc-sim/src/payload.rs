@@ -469,13 +469,16 @@ pub(crate) fn build(
     // Placeholders leave the "images" stream `ri` unread, which only the pictures draw from:
     // every text field comes out the same.
     let drawn = pictures == Pictures::Drawn;
-    let blank = || {
+    let grey = if drawn {
+        String::new()
+    } else {
         b64_jpeg(&image::RgbImage::from_pixel(
             8,
             8,
             image::Rgb([128, 128, 128]),
         ))
     };
+    let blank = || grey.clone();
     if !passport {
         let back = if drawn {
             b64_jpeg(&docs::id_back(&art))

@@ -534,21 +534,8 @@ const IMPURE: &[&str] = &[
 
 #[test]
 fn the_domain_crate_has_no_io_clock_or_environment() {
-    let src = root().join("crates/kyc-domain/src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
-    let mut wrong = Vec::new();
-    for f in &files {
-        let text = std::fs::read_to_string(f).unwrap();
-        for (i, line) in code_lines(&text).iter().enumerate() {
-            let code = line.split("//").next().unwrap_or("");
-            for word in IMPURE {
-                if code.contains(word) {
-                    wrong.push(format!("{}:{}: {word}", f.display(), i + 1));
-                }
-            }
-        }
-    }
+    let words: Vec<(&str, &str)> = IMPURE.iter().map(|w| (*w, *w)).collect();
+    let wrong = lines_naming("crates/kyc-domain/src", &words);
     assert!(
         wrong.is_empty(),
         "kyc-domain is pure:\n{}",
@@ -575,24 +562,30 @@ fn names(code: &str, word: &str) -> bool {
     })
 }
 
-#[test]
-fn the_http_edge_calls_the_desk_only() {
-    assert!(names("let x = blocking(f)", "blocking(") && !names("spawn_blocking(f)", "blocking("));
-    let src = root().join("crates/kyc-server/src");
+/// Every line of the code under `dir` (comments and test tails aside) that names one of
+/// `words` as a whole name, as `file:line: what` (each word comes with what it stands for).
+fn lines_naming(dir: &str, words: &[(&str, &str)]) -> Vec<String> {
     let mut files = Vec::new();
-    rust_files(&src, &mut files);
+    rust_files(&root().join(dir), &mut files);
     let mut wrong = Vec::new();
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         for (i, line) in code_lines(&text).iter().enumerate() {
             let code = line.split("//").next().unwrap_or("");
-            for (word, what) in EDGE_ABSENT {
+            for (word, what) in words {
                 if names(code, word) {
                     wrong.push(format!("{}:{}: {what}", f.display(), i + 1));
                 }
             }
         }
     }
+    wrong
+}
+
+#[test]
+fn the_http_edge_calls_the_desk_only() {
+    assert!(names("let x = blocking(f)", "blocking(") && !names("spawn_blocking(f)", "blocking("));
+    let wrong = lines_naming("crates/kyc-server/src", EDGE_ABSENT);
     assert!(
         wrong.is_empty(),
         "kyc-server's handlers and workers delegate to kyc_core::desk::Desk:\n{}",

@@ -122,6 +122,15 @@ pub struct Sniffed {
     pub problem: Option<String>,
 }
 
+/// The formats the `image` crate reads here, each with its name there (the header is sniffed
+/// and a selfie hashed through it).
+const DECODED: [(ImageFormat, image::ImageFormat); 4] = [
+    (ImageFormat::Jpeg, image::ImageFormat::Jpeg),
+    (ImageFormat::Png, image::ImageFormat::Png),
+    (ImageFormat::Webp, image::ImageFormat::WebP),
+    (ImageFormat::Gif, image::ImageFormat::Gif),
+];
+
 /// Reads only the header: format and dimensions. Never refuses: a format the desk cannot show,
 /// a corrupt header or an image over the pixel limits (a decompression bomb) is reported in
 /// `problem`, and the image is kept as sent.
@@ -150,12 +159,9 @@ pub fn sniff_image(bytes: &[u8]) -> Sniffed {
         let Ok(reader) = image::ImageReader::new(Cursor::new(bytes)).with_guessed_format() else {
             return sniffed(ImageFormat::Unknown, (0, 0), Some("unknown format".into()));
         };
-        let format = match reader.format() {
-            Some(image::ImageFormat::Jpeg) => ImageFormat::Jpeg,
-            Some(image::ImageFormat::Png) => ImageFormat::Png,
-            Some(image::ImageFormat::WebP) => ImageFormat::Webp,
-            Some(image::ImageFormat::Gif) => ImageFormat::Gif,
-            _ => return sniffed(ImageFormat::Unknown, (0, 0), Some("unknown format".into())),
+        let decoded = DECODED.iter().find(|(_, d)| Some(*d) == reader.format());
+        let Some(&(format, _)) = decoded else {
+            return sniffed(ImageFormat::Unknown, (0, 0), Some("unknown format".into()));
         };
         (format, reader.into_dimensions().ok())
     };
@@ -183,13 +189,7 @@ pub(super) fn perceptual_hash(image: &Image) -> Option<u128> {
     if image.problem.is_some() {
         return None;
     }
-    let format = match image.format {
-        ImageFormat::Jpeg => image::ImageFormat::Jpeg,
-        ImageFormat::Png => image::ImageFormat::Png,
-        ImageFormat::Webp => image::ImageFormat::WebP,
-        ImageFormat::Gif => image::ImageFormat::Gif,
-        _ => return None,
-    };
+    let &(_, format) = DECODED.iter().find(|(f, _)| *f == image.format)?;
     let pixels = u64::from(image.width) * u64::from(image.height);
     crate::phash::dhash_encoded(&image.bytes, format, pixels)
 }

@@ -231,6 +231,15 @@ impl Desk {
         panic!("case {requester_id} never appeared");
     }
 
+    /// Creates an account with the harness's password (straight in the store, as `user add` does).
+    pub fn add_account(&self, name: &str, role: kyc_core::users::Role) {
+        self.running
+            .desk
+            .store()
+            .add_user(name, role, PASSWORD)
+            .unwrap();
+    }
+
     pub fn count(&self) -> i64 {
         self.running.desk.store().count().unwrap()
     }

@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{start, submission, PASSWORD};
+use common::{start, submission};
 use kyc_core::bootstrap::MASTER_KEY_FILE;
 use kyc_core::imagefiles::IMAGES_DIR;
 use kyc_core::store::{Store, DB_FILE};
@@ -437,11 +437,7 @@ async fn an_assigned_case_is_decided_by_its_assignee_until_a_supervisor_reassign
         ("rob", kyc_core::users::Role::Reviewer),
         ("sue", kyc_core::users::Role::Supervisor),
     ] {
-        d.running
-            .desk
-            .store()
-            .add_user(name, role, PASSWORD)
-            .unwrap();
+        d.add_account(name, role);
     }
     let (rob, sue) = (d.login("rob").await, d.login("sue").await);
     let sub = submission(Scenario::Clean, 16);
@@ -608,11 +604,7 @@ async fn statistics_and_the_decisions_csv_count_what_happened() {
         ("sam", kyc_core::users::Role::Supervisor),
         ("audrey", kyc_core::users::Role::Auditor),
     ] {
-        d.running
-            .desk
-            .store()
-            .add_user(name, role, PASSWORD)
-            .unwrap();
+        d.add_account(name, role);
     }
     let admin = d.login("ada").await;
     let mut ids = Vec::new();
@@ -729,10 +721,7 @@ async fn statistics_and_the_decisions_csv_count_what_happened() {
 #[tokio::test]
 async fn notes_are_sealed_audited_and_an_escalation_assigns_a_supervisor() {
     let d = start(|_| {}).await;
-    let store = d.running.desk.store().clone();
-    store
-        .add_user("otto", kyc_core::users::Role::Auditor, PASSWORD)
-        .unwrap();
+    d.add_account("otto", kyc_core::users::Role::Auditor);
     let sub = submission(Scenario::Clean, 61);
     let held = d.post_in_background(&sub.payload);
     let id = d.wait_for_case(&sub.requester_id).await["id"]

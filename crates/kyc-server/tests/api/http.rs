@@ -759,11 +759,7 @@ async fn openapi_describes_both_apis() {
 #[tokio::test]
 async fn the_case_timeline_records_receipt_views_and_decisions_and_auditors_cannot_decide() {
     let desk = start(|_| {}).await;
-    desk.running
-        .desk
-        .store()
-        .add_user("audrey", kyc_core::users::Role::Auditor, PASSWORD)
-        .unwrap();
+    desk.add_account("audrey", kyc_core::users::Role::Auditor);
     let sub = submission(Scenario::Clean, 500);
     let held = desk.post_in_background(&sub.payload);
     let id = desk.wait_for_case(&sub.requester_id).await["id"]

@@ -649,11 +649,7 @@ async fn errors_name_the_field_never_the_value() {
 async fn the_decisions_csv_neutralises_every_formula_cell() {
     let d = start(|_| {}).await;
     let supervisor = {
-        d.running
-            .desk
-            .store()
-            .add_user("sam", kyc_core::users::Role::Supervisor, PASSWORD)
-            .unwrap();
+        d.add_account("sam", kyc_core::users::Role::Supervisor);
         d.login("sam").await
     };
     let mut ids = Vec::new();
@@ -708,11 +704,7 @@ async fn me_lists_the_permissions_the_server_enforces() {
     use kyc_core::users::Role;
     let d = start(|_| {}).await;
     for (name, role) in [("sam", Role::Supervisor), ("otto", Role::Auditor)] {
-        d.running
-            .desk
-            .store()
-            .add_user(name, role, PASSWORD)
-            .unwrap();
+        d.add_account(name, role);
     }
     let admin = d.login("ada").await;
     let expect = [
