@@ -2,6 +2,7 @@
 //! 90 days), then the review API timed over HTTP as the desk uses it: the first queue page, a
 //! filtered search, opening a case with its images, and the time from a POST to `case.created`.
 
+use kyc_core::users::Accounts as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -12,6 +12,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use kyc_core::config::{self, Loaded};
 use kyc_core::store::Store;
+use kyc_core::users::Accounts;
 use kyc_core::users::{AccountChange, Role};
 use kyc_server::services::DB_FILE;
 use kyc_server::{Running, UiAssets};

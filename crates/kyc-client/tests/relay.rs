@@ -2,6 +2,7 @@
 //! probe reads its fingerprint, the relay carries the desk's API (sign-in, cookies, events) only
 //! to the pinned certificate, and a wrong pin sends nothing.
 
+use kyc_core::users::Accounts as _;
 use std::time::Duration;
 
 use kyc_client::{probe, ClientError, Relay, Server};

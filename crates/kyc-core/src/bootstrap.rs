@@ -72,7 +72,7 @@ pub fn open_store(
 ) -> Result<Store, CoreError> {
     crate::fsutil::private_dir(&loaded.data_dir)?;
     let master = master_key(&loaded.config.storage, &loaded.data_dir, prompt)?;
-    Store::open(&loaded.data_dir.join(DB_FILE), master)
+    Ok(Store::open(&loaded.data_dir.join(DB_FILE), master)?)
 }
 
 fn load_or_create_key_file(path: &Path) -> Result<[u8; 32], CoreError> {

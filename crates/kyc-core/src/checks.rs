@@ -5,6 +5,7 @@ use crate::config::{AutoApprove, DecisionConfig};
 use crate::ingest::CustomBody;
 use crate::ingest::Submission;
 use kyc_domain::case::NewDecision;
+pub use kyc_domain::flag::{history_flags, reuse_flag};
 use kyc_domain::model::Payload;
 
 // Flags moved to kyc-domain (issue 17); re-exported while the callers move.
@@ -283,56 +284,6 @@ pub fn user_id_missing_flag(sub: &Submission) -> Option<Flag> {
              reviewer links the case to a customer id",
         )
     })
-}
-
-/// The history flags of a new case, from what the store already holds (read by
-/// `Store::insert_case` inside the transaction that stores the case, so two
-/// simultaneous submissions of one document cannot both miss each other): `reused` are the
-/// references of other users' cases with the same document number, `same_selfie` those of other
-/// users' cases with the same selfie (by perceptual hash), `earlier` the same user's cases as
-/// (reference, status).
-pub fn history_flags(
-    reused: &[String],
-    same_selfie: &[String],
-    earlier: &[(String, String)],
-) -> Vec<Flag> {
-    let mut flags = Vec::new();
-    if !reused.is_empty() {
-        flags.push(reuse_flag("document_reused", reused));
-    }
-    if !same_selfie.is_empty() {
-        flags.push(reuse_flag("selfie_reused", same_selfie));
-    }
-    if !earlier.is_empty() {
-        let list: Vec<String> = earlier
-            .iter()
-            .map(|(reference, status)| format!("{reference} ({status})"))
-            .collect();
-        let mut flag = Flag::new(
-            "user_seen_before",
-            Severity::Info,
-            format!("This user has earlier cases: {}", list.join(", ")),
-        );
-        flag.cases = earlier.iter().map(|(r, _)| r.clone()).collect();
-        flags.push(flag);
-    }
-    flags
-}
-
-/// A reuse finding (`document_reused` or `selfie_reused`) naming the other users' cases: an
-/// error, raised on the new case and, naming the new one, on each earlier case.
-pub fn reuse_flag(code: &str, cases: &[String]) -> Flag {
-    let what = match code {
-        "selfie_reused" => "The same selfie (by its perceptual hash) was",
-        _ => "The same document number was",
-    };
-    let mut flag = Flag::new(
-        code,
-        Severity::Error,
-        format!("{what} submitted for another user in {}", cases.join(", ")),
-    );
-    flag.cases = cases.to_vec();
-    flag
 }
 
 /// The policy's automatic decision for these flags, if any: a configured auto-reject flag wins;

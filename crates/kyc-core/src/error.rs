@@ -76,8 +76,9 @@ pub enum CoreError {
     /// uniform error, so nothing distinguishes padding from tag from encoding failures.
     #[error("the body could not be decrypted with the configured key")]
     Undecryptable,
+    /// The store failed (the database or its files): the caller's 500.
     #[error("storage: {0}")]
-    Storage(#[from] rusqlite::Error),
+    Storage(String),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
     /// A backup that cannot be written, or one that is not whole and is refused.
@@ -127,6 +128,29 @@ pub fn redact_serde_message(msg: &str) -> String {
 impl From<kyc_domain::roles::UnknownRole> for CoreError {
     fn from(e: kyc_domain::roles::UnknownRole) -> CoreError {
         CoreError::BadRequest(e.to_string())
+    }
+}
+
+impl From<kyc_store::Error> for CoreError {
+    fn from(e: kyc_store::Error) -> CoreError {
+        use kyc_store::Error as S;
+        match e {
+            S::Config(m) => CoreError::Config(m),
+            S::Conflict(m) => CoreError::Conflict(m),
+            S::NotFound(m) => CoreError::NotFound(m),
+            S::AlreadyDecided(m) => CoreError::AlreadyDecided(m),
+            S::AssignedElsewhere(m) => CoreError::AssignedElsewhere(m),
+            S::FourEyes => CoreError::FourEyes,
+            S::BadRequest(m) => CoreError::BadRequest(m),
+            S::UserExists(m) => CoreError::UserExists(m),
+            S::UnknownUser(m) => CoreError::UnknownUser(m),
+            S::LastAdmin => CoreError::LastAdmin,
+            S::Unauthenticated => CoreError::Unauthenticated,
+            S::Backup(m) => CoreError::Backup(m),
+            S::Io(e) => CoreError::Io(e),
+            S::Storage(e) => CoreError::Storage(e.to_string()),
+            S::Internal(m) => CoreError::Internal(m),
+        }
     }
 }
 

@@ -31,13 +31,7 @@ const CHUNK: usize = 64 * 1024;
 
 /// How many decisions fall in `[from_ms, to_ms)`.
 pub fn count(store: &Store, from_ms: i64, to_ms: i64) -> Result<u64, CoreError> {
-    store.with_reader(|c| {
-        Ok(c.query_row(
-            "SELECT count(*) FROM decisions WHERE decided_at >= ?1 AND decided_at < ?2",
-            [from_ms, to_ms],
-            |r| r.get(0),
-        )?)
-    })
+    Ok(store.decision_count(from_ms, to_ms)?)
 }
 
 /// The CSV writer's output, taken in chunks while it keeps writing.
@@ -82,69 +76,52 @@ pub fn decisions_csv(
     mut sink: impl FnMut(Vec<u8>) -> bool,
 ) -> Result<u64, CoreError> {
     let csv_err = |e: csv::Error| CoreError::Internal(format!("csv: {e}"));
-    store.with_reader(|c| {
-        let mut stmt = c.prepare(
-            "SELECT d.decided_at, c.reference, c.requester_id, c.id, d.decision, d.final, d.by_kind, \
-             d.by_user, d.reasons, d.rule, d.link_sealed, c.received_at, c.answer_result, c.answer_by, c.answer_at, \
-             k.wrapped, c.pii, d.id \
-             FROM decisions d JOIN cases c ON c.id = d.case_id JOIN case_keys k ON k.case_id = c.id \
-             WHERE d.decided_at >= ?1 AND d.decided_at < ?2 ORDER BY d.id",
-        )?;
-        let mut rows = stmt.query([from_ms, to_ms])?;
-        let out = Shared::default();
-        let mut w = csv::Writer::from_writer(out.clone());
-        w.write_record(COLUMNS).map_err(csv_err)?;
-        let mut n = 0u64;
-        while let Some(r) = rows.next()? {
-            let decided_at: i64 = r.get(0)?;
-            let received_at: i64 = r.get(11)?;
-            let reasons: String = r.get(8)?;
-            let reasons: Vec<String> = serde_json::from_str(&reasons).unwrap_or_default();
-            let opt = |v: Option<String>| v.unwrap_or_default();
-            let link: Option<Vec<u8>> = r.get(10)?;
-            let (user_id, linked) = store.open_user_ids(
-                r.get(3)?,
-                &r.get::<_, Vec<u8>>(15)?,
-                &r.get::<_, Vec<u8>>(16)?,
-                link.map(|l| Ok::<_, rusqlite::Error>((r.get(17)?, l))).transpose()?,
-            )?;
-            let record = [
-                rfc3339(decided_at),
-                r.get(1)?,
-                r.get(2)?,
-                user_id,
-                r.get(4)?,
-                r.get::<_, bool>(5)?.to_string(),
-                r.get(6)?,
-                opt(r.get(7)?),
-                reasons.join(" "),
-                opt(r.get(9)?),
-                opt(linked),
-                rfc3339(received_at),
-                format!("{:.3}", (decided_at - received_at).max(0) as f64 / 1000.0),
-                r.get::<_, Option<bool>>(12)?
-                    .map(|b| b.to_string())
-                    .unwrap_or_default(),
-                opt(r.get(13)?),
-                r.get::<_, Option<i64>>(14)?.map(rfc3339).unwrap_or_default(),
-            ];
-            w.write_record(record.iter().map(|v| cell(v).into_owned()))
-                .map_err(csv_err)?;
-            n += 1;
-            if n.is_multiple_of(64) {
-                w.flush()?;
-                if out.len() >= CHUNK && !sink(out.take()) {
-                    return Ok(n);
-                }
+    let out = Shared::default();
+    let mut w = csv::Writer::from_writer(out.clone());
+    w.write_record(COLUMNS).map_err(csv_err)?;
+    let mut open = true;
+    let mut n = 0u64;
+    store.decisions_each(from_ms, to_ms, |d| {
+        let opt = |v: Option<String>| v.unwrap_or_default();
+        let record = [
+            rfc3339(d.decided_at),
+            d.reference,
+            d.requester_id,
+            d.user_id,
+            d.decision,
+            d.is_final.to_string(),
+            d.by_kind,
+            opt(d.by_user),
+            d.reasons.join(" "),
+            opt(d.rule),
+            opt(d.linked_user_id),
+            rfc3339(d.received_at),
+            format!(
+                "{:.3}",
+                (d.decided_at - d.received_at).max(0) as f64 / 1000.0
+            ),
+            d.answer_result.map(|b| b.to_string()).unwrap_or_default(),
+            opt(d.answer_by),
+            d.answer_at.map(rfc3339).unwrap_or_default(),
+        ];
+        w.write_record(record.iter().map(|v| cell(v).into_owned()))
+            .map_err(csv_err)?;
+        n += 1;
+        if n.is_multiple_of(64) {
+            w.flush()?;
+            if out.len() >= CHUNK {
+                open = sink(out.take());
             }
         }
-        w.flush()?;
-        let rest = out.take();
-        if !rest.is_empty() {
-            sink(rest);
-        }
-        Ok(n)
-    })
+        Ok::<_, CoreError>(open)
+    })?;
+    w.flush()?;
+    drop(w);
+    let rest = out.take();
+    if open && !rest.is_empty() {
+        sink(rest);
+    }
+    Ok(n)
 }
 
 /// Header row of the audit trail CSV.
@@ -186,7 +163,7 @@ pub fn audit_csv(
             w.flush()?;
             open = sink(out.take());
         }
-        Ok(open)
+        Ok::<_, CoreError>(open)
     })?;
     w.flush()?;
     drop(w);

@@ -75,33 +75,7 @@ pub fn statistics(
     from_ms: i64,
     to_ms: i64,
 ) -> Result<Stats, CoreError> {
-    struct Row {
-        received_at: i64,
-        status: String,
-        answer_by: Option<String>,
-        answer_result: Option<bool>,
-        decided_at: Option<i64>,
-        by: Option<String>,
-    }
-    let rows: Vec<Row> = store.with_reader(|c| {
-        let mut stmt = c.prepare(
-            "SELECT c.received_at, c.status, c.answer_by, c.answer_result, d.decided_at, \
-             CASE d.by_kind WHEN 'auto' THEN 'automatic' ELSE d.by_user END \
-             FROM cases c LEFT JOIN decisions d ON d.case_id = c.id AND d.final = 1 \
-             WHERE c.received_at >= ?1 AND c.received_at < ?2",
-        )?;
-        let rows = stmt.query_map([from_ms, to_ms], |r| {
-            Ok(Row {
-                received_at: r.get(0)?,
-                status: r.get(1)?,
-                answer_by: r.get(2)?,
-                answer_result: r.get(3)?,
-                decided_at: r.get(4)?,
-                by: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    })?;
+    let rows = store.stats_rows(from_ms, to_ms)?;
 
     let mut days: BTreeMap<time::Date, Day> = BTreeMap::new();
     let mut d = from;

@@ -7,6 +7,7 @@
 
 #![deny(missing_docs)]
 
+pub mod account;
 pub mod case;
 pub mod flag;
 pub mod idcheck;
@@ -14,5 +15,6 @@ pub mod labels;
 pub mod model;
 pub mod mrz;
 pub mod roles;
+pub mod submission;
 pub mod text;
 pub mod translit;

@@ -622,12 +622,17 @@ export interface components {
     schemas: {
         /** @description An account as admins see it. */
         Account: {
+            /** @description RFC 3339. */
             created_at: string;
+            /** @description An admin disabled it: it cannot sign in. */
             disabled: boolean;
             /** @description RFC 3339; `None` when the account never signed in. */
             last_login_at?: string | null;
+            /** @description An admin reset its password: it must choose a new one at its next sign-in. */
             must_change_password: boolean;
+            /** @description The account's name. */
             name: string;
+            /** @description Its role. */
             role: components["schemas"]["Role"];
         };
         /** @description What Ditto ID was (or will be) answered for a case. */
@@ -1150,9 +1155,11 @@ export interface components {
         User: {
             /** @description An admin reset the password: the account must choose a new one before anything else. */
             must_change_password: boolean;
+            /** @description The account's name. */
             name: string;
             /** @description What the account may do beyond reading cases (the server's one permission table). */
             permissions: components["schemas"]["Permission"][];
+            /** @description Its role. */
             role: components["schemas"]["Role"];
         };
     };

@@ -10,6 +10,7 @@ use kyc_domain::roles::{Permission, Role};
 use super::{blocking, Desk};
 use crate::error::CoreError;
 use crate::guard::{LoginGuard, SetupCode};
+use crate::users::Accounts;
 use crate::users::{Account, AccountChange, Session, User};
 
 /// `by` may do `p`, or the refusal that says who may.

@@ -105,12 +105,13 @@ pub struct Desk {
 }
 
 /// Runs blocking store work off the async threads (the edges use it too).
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
+pub async fn blocking<T: Send + 'static, E: Into<CoreError> + Send + 'static>(
+    f: impl FnOnce() -> Result<T, E> + Send + 'static,
 ) -> Result<T, CoreError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| CoreError::Internal(format!("worker: {e}")))?
+        .map_err(Into::into)
 }
 
 impl Desk {
@@ -205,7 +206,7 @@ impl Desk {
             }
             flags.extend(checks::unreadable_images_flag(&sub.images));
             // The history flags are added by the store, inside the insert's transaction.
-            store.insert_case(&sub, &flags, received)
+            Ok::<_, CoreError>(store.insert_case(&sub, &flags, received)?)
         })
         .await?;
         let hold = Duration::from_secs(self.policy.hold_secs);
@@ -291,7 +292,7 @@ impl Desk {
                 checks::justification(d.approve, &d.reasons, &d.comment, &flags)?;
             }
             let flagged = !checks::is_clean(&flags);
-            store.decide(id, &d, notify, four_eyes && flagged)
+            Ok::<_, CoreError>(store.decide(id, &d, notify, four_eyes && flagged)?)
         })
         .await;
         if let (Err(CoreError::FourEyes), Some(user)) = (&result, by) {
@@ -419,7 +420,7 @@ impl Desk {
                 Some(id),
                 serde_json::json!({"format": "pdf", "sha256": sha256, "generated_at": generated_at}),
             )?;
-            Ok((format!("{}.pdf", detail.summary.reference), pdf, sha256))
+            Ok::<_, CoreError>((format!("{}.pdf", detail.summary.reference), pdf, sha256))
         })
         .await
     }
@@ -576,7 +577,7 @@ impl Desk {
                 page.needs_review = store.list(&only)?.cases;
                 page.needs_review.sort_by_key(|c| c.id);
             }
-            Ok((page, held))
+            Ok::<_, CoreError>((page, held))
         })
         .await?;
         self.mark_held(&mut page.cases);
@@ -630,8 +631,10 @@ impl Desk {
         if original {
             return download(mime, bytes);
         }
-        let (shown, mime, bytes) =
-            blocking(move || Ok((crate::picture::for_display(&mime, &bytes), mime, bytes))).await?;
+        let (shown, mime, bytes) = blocking(move || {
+            Ok::<_, CoreError>((crate::picture::for_display(&mime, &bytes), mime, bytes))
+        })
+        .await?;
         match shown {
             crate::picture::Shown::AsSent => Ok((mime, bytes, None)),
             crate::picture::Shown::Converted(png) => Ok(("image/png".into(), png, None)),

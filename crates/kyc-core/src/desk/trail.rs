@@ -28,7 +28,7 @@ impl Desk {
                 None => store.last_checkpoint(&dir)?,
             };
             let written = store.write_checkpoint(&dir, last.as_ref().map(|c| c.entry_id))?;
-            Ok((written.is_some(), written.or(last)))
+            Ok::<_, CoreError>((written.is_some(), written.or(last)))
         })
         .await?;
         if let Ok(mut l) = self.last_checkpoint.lock() {
@@ -57,7 +57,7 @@ impl Desk {
         blocking(move || match dir {
             Some(dir) => {
                 let (verdict, agreed) = store.verify_with_checkpoints(&dir)?;
-                Ok((verdict, agreed, store.last_checkpoint(&dir)?))
+                Ok::<_, kyc_store::Error>((verdict, agreed, store.last_checkpoint(&dir)?))
             }
             None => Ok((store.verify_audit()?, 0, None)),
         })

@@ -4,6 +4,8 @@
 
 use std::io::Cursor;
 
+pub use kyc_domain::submission::{Image, ImageFormat};
+
 /// Largest image side shown, in pixels (larger images are stored and flagged, not shown).
 pub const MAX_IMAGE_SIDE: u32 = 20_000;
 /// Largest image area shown, in pixels: a decompression-bomb guard for what is decoded (JPEG
@@ -18,72 +20,6 @@ pub fn within_limits(w: u32, h: u32) -> bool {
         && w <= MAX_IMAGE_SIDE
         && h <= MAX_IMAGE_SIDE
         && u64::from(w) * u64::from(h) <= MAX_IMAGE_PIXELS
-}
-
-/// What an image was sent as (its bytes are kept exactly as sent, whatever the format).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImageFormat {
-    Jpeg,
-    Png,
-    Webp,
-    Gif,
-    /// JPEG 2000 (a JP2 file or a raw codestream), as e-Passport chips carry the portrait.
-    Jpeg2000,
-    Pdf,
-    Unknown,
-}
-
-impl ImageFormat {
-    pub fn mime(self) -> &'static str {
-        match self {
-            ImageFormat::Jpeg => "image/jpeg",
-            ImageFormat::Png => "image/png",
-            ImageFormat::Webp => "image/webp",
-            ImageFormat::Gif => "image/gif",
-            ImageFormat::Jpeg2000 => "image/jp2",
-            ImageFormat::Pdf => "application/pdf",
-            ImageFormat::Unknown => "application/octet-stream",
-        }
-    }
-
-    pub fn from_mime(mime: &str) -> Option<Self> {
-        [
-            ImageFormat::Jpeg,
-            ImageFormat::Png,
-            ImageFormat::Webp,
-            ImageFormat::Gif,
-            ImageFormat::Jpeg2000,
-            ImageFormat::Pdf,
-            ImageFormat::Unknown,
-        ]
-        .into_iter()
-        .find(|f| f.mime() == mime)
-    }
-
-    /// The format's name as a reviewer reads it.
-    pub fn label(self) -> &'static str {
-        match self {
-            ImageFormat::Jpeg => "JPEG",
-            ImageFormat::Png => "PNG",
-            ImageFormat::Webp => "WebP",
-            ImageFormat::Gif => "GIF",
-            ImageFormat::Jpeg2000 => "JPEG 2000",
-            ImageFormat::Pdf => "PDF",
-            ImageFormat::Unknown => "an unknown format",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Image {
-    /// Stable name: `selfie`, `front_page`, `portrait_image`, `check-2-0-etalon`...
-    pub name: String,
-    pub format: ImageFormat,
-    pub width: u32,
-    pub height: u32,
-    pub bytes: Vec<u8>,
-    /// Why the desk cannot show it (stored all the same, downloadable, and flagged).
-    pub problem: Option<String>,
 }
 
 /// Decodes base64 (bare or as a data: URL, whitespace tolerated) inside the string's own buffer

@@ -14,6 +14,7 @@ use kyc_domain::model::{KycInfo, Payload, RequestInfo};
 mod images;
 
 pub use images::*;
+pub use kyc_domain::submission::{Coercion, CustomBody, Submission};
 
 /// Prefix of the marker that replaces an image's base64 in the stored raw payload.
 pub const IMAGE_MARKER: &str = "kyc-desk:image/";
@@ -53,41 +54,6 @@ impl SealedBody {
             }),
         }
     }
-}
-
-/// A validated submission, ready to store.
-#[derive(Debug, Clone)]
-pub struct Submission {
-    pub requester_id: String,
-    pub user_id: String,
-    pub app_id: Option<String>,
-    pub payload: Payload,
-    /// The received JSON with each image's base64 replaced by `kyc-desk:image/<name>`.
-    pub raw_json: String,
-    /// For a custom body: the model it was mapped into (images as markers); None when the body
-    /// is in the model's shape already.
-    pub model_json: Option<String>,
-    pub images: Vec<Image>,
-    /// For a custom body (`[receiver.mapping]`): which mapped fields it carried and which it lacked.
-    pub custom: Option<CustomBody>,
-    /// What the tolerant reader did to fit an unexpected value into the model (shown as a flag).
-    pub coerced: Vec<Coercion>,
-    /// The selfie's perceptual hash (biometric-derived: sealed at rest), to find it reused.
-    pub selfie_hash: Option<u128>,
-}
-
-/// One value the tolerant reader coerced or set aside: the field (a dotted path) and what was done.
-/// Never the value itself (it may be personal data).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Coercion {
-    pub field: String,
-    pub note: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CustomBody {
-    pub carried: Vec<String>,
-    pub missing: Vec<String>,
 }
 
 /// Where each mappable field sits in the default payload (JSON pointer).

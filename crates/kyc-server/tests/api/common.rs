@@ -1,6 +1,7 @@
 //! Shared harness for the HTTP tests: a KYC Desk on port 0 with a temporary data dir, a client
 //! that trusts its certificate, and a signed-in reviewer.
 
+use kyc_core::users::Accounts as _;
 use std::time::Duration;
 
 use kyc_core::config::{AuthMode, Config, Loaded};

@@ -11,9 +11,9 @@ use ring::signature::{KeyPair, UnparsedPublicKey, ED25519};
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
-use crate::audit::Verdict;
-use crate::error::CoreError;
-use crate::store::Store;
+use crate::chain::Verdict;
+use crate::Error;
+use crate::Store;
 
 /// The file checkpoints are appended to, in the checkpoint folder.
 pub const FILE: &str = "checkpoints.jsonl";
@@ -54,7 +54,7 @@ pub type Found = (String, Result<Checkpoint, String>);
 
 /// Every checkpoint in `dir`'s files, with the file and line it came from; a line that does not
 /// parse is returned as an error naming it.
-pub fn read_all(dir: &Path) -> Result<Vec<Found>, CoreError> {
+pub fn read_all(dir: &Path) -> Result<Vec<Found>, Error> {
     if !dir.exists() {
         return Ok(Vec::new());
     }
@@ -87,7 +87,7 @@ pub fn read_all(dir: &Path) -> Result<Vec<Found>, CoreError> {
 
 impl Store {
     /// The chain's head: (entry id, hash).
-    pub fn audit_head(&self) -> Result<Option<(i64, Vec<u8>)>, CoreError> {
+    pub fn audit_head(&self) -> Result<Option<(i64, Vec<u8>)>, Error> {
         self.with_reader(|c| {
             Ok(c.query_row(
                 "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
@@ -109,7 +109,7 @@ impl Store {
         &self,
         dir: &Path,
         last: Option<i64>,
-    ) -> Result<Option<Checkpoint>, CoreError> {
+    ) -> Result<Option<Checkpoint>, Error> {
         let Some((id, hash)) = self.audit_head()? else {
             return Ok(None);
         };
@@ -134,7 +134,7 @@ impl Store {
             .append(true)
             .open(dir.join(FILE))?;
         let mut line =
-            serde_json::to_string(&checkpoint).map_err(|e| CoreError::Internal(e.to_string()))?;
+            serde_json::to_string(&checkpoint).map_err(|e| Error::Internal(e.to_string()))?;
         line.push('\n');
         file.write_all(line.as_bytes())?;
         file.sync_all()?;
@@ -142,7 +142,7 @@ impl Store {
     }
 
     /// The newest checkpoint in `dir` this store signed, if any.
-    pub fn last_checkpoint(&self, dir: &Path) -> Result<Option<Checkpoint>, CoreError> {
+    pub fn last_checkpoint(&self, dir: &Path) -> Result<Option<Checkpoint>, Error> {
         let key = self.checkpoint_public_key();
         Ok(read_all(dir)?
             .into_iter()
@@ -151,10 +151,10 @@ impl Store {
             .max_by_key(|c| c.entry_id))
     }
 
-    /// The chain ([`crate::audit::verify`]) and every checkpoint in `dir`: each must be signed by
+    /// The chain ([`crate::chain::verify`]) and every checkpoint in `dir`: each must be signed by
     /// this store's key and name an entry the trail still has, with the same hash. Returns the
     /// verdict and how many checkpoints agree.
-    pub fn verify_with_checkpoints(&self, dir: &Path) -> Result<(Verdict, usize), CoreError> {
+    pub fn verify_with_checkpoints(&self, dir: &Path) -> Result<(Verdict, usize), Error> {
         let verdict = self.verify_audit()?;
         if !matches!(verdict, Verdict::Intact { .. }) {
             return Ok((verdict, 0));
@@ -221,7 +221,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::DB_FILE;
+    use crate::DB_FILE;
     use kyc_crypto::master::MasterKey;
     use rusqlite::Connection;
     use serde_json::json;
@@ -328,7 +328,7 @@ mod tests {
                 actor
             };
             let hash =
-                crate::audit::tests::unkeyed(&prev, id, at, &actor, &action, case_id, &detail);
+                crate::chain::tests::unkeyed(&prev, id, at, &actor, &action, case_id, &detail);
             c.execute(
                 "UPDATE audit SET actor = ?2, prev_hash = ?3, hash = ?4, keyed = 0 WHERE id = ?1",
                 rusqlite::params![id, actor, prev, hash],

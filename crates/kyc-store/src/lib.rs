@@ -1,9 +1,13 @@
-//! SQLite storage: WAL with `synchronous=FULL`, embedded migrations, one writer connection and a
-//! small pool of readers. A case's rows are written in one transaction after its sealed images
-//! are durable in their file ([`crate::imagefiles`]), so a crash leaves either the whole case or
-//! nothing visible. This file opens the store and seals and opens its rows; the rest is split by
-//! concern: cases, images, decisions, the webhook outbox, erasure, and what opening checks
-//! (migrate).
+//! KYC Desk's storage, the only crate that runs SQL: SQLite in WAL with `synchronous=FULL`,
+//! embedded migrations, one writer connection and a small pool of readers. Every personal value
+//! is sealed (kyc-crypto's vault) before it is written, and a rule that guards a write (one case
+//! per requester id, four-eyes, assignment, settle-once) runs inside the write's transaction. A
+//! case's rows are written in one transaction after its sealed images are durable in their file
+//! ([`imagefiles`]), so a crash leaves either the whole case or nothing visible.
+//!
+//! This file opens the store and seals and opens its rows; the rest is split by concern: cases,
+//! images, decisions, the webhook outbox, erasure, the audit trail (and its chain maths), accounts,
+//! notes, backups, checkpoints, and what opening checks (migrate).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -11,9 +15,7 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
-use crate::error::CoreError;
 use crate::imagefiles::ImageFiles;
-use crate::ingest::Submission;
 use crate::phash::{Hashed, PhashIndex};
 use crate::timefmt::{now_ms, rfc3339};
 use kyc_crypto::master::MasterKey;
@@ -23,36 +25,51 @@ use kyc_domain::case::{
     DueDelivery, ImageInfo, Inserted, NewDecision,
 };
 use kyc_domain::flag::Flag;
+use kyc_domain::submission::Submission;
 
 /// Embedded migrations, applied in order; `PRAGMA user_version` records how many ran.
 pub(crate) const MIGRATIONS: &[&str] = &[
-    include_str!("../../migrations/001_initial.sql"),
-    include_str!("../../migrations/002_policy_links_deliveries.sql"),
-    include_str!("../../migrations/003_audit.sql"),
-    include_str!("../../migrations/004_four_eyes.sql"),
-    include_str!("../../migrations/005_encryption_at_rest.sql"),
-    include_str!("../../migrations/006_assignment.sql"),
-    include_str!("../../migrations/007_image_files.sql"),
-    include_str!("../../migrations/008_case_flags.sql"),
-    include_str!("../../migrations/009_mapped_model.sql"),
-    include_str!("../../migrations/010_account_lifecycle.sql"),
-    include_str!("../../migrations/011_case_counter.sql"),
-    include_str!("../../migrations/012_pending_erasures.sql"),
-    include_str!("../../migrations/013_keyed_audit.sql"),
-    include_str!("../../migrations/014_image_hashes.sql"),
-    include_str!("../../migrations/015_notes.sql"),
+    include_str!("../migrations/001_initial.sql"),
+    include_str!("../migrations/002_policy_links_deliveries.sql"),
+    include_str!("../migrations/003_audit.sql"),
+    include_str!("../migrations/004_four_eyes.sql"),
+    include_str!("../migrations/005_encryption_at_rest.sql"),
+    include_str!("../migrations/006_assignment.sql"),
+    include_str!("../migrations/007_image_files.sql"),
+    include_str!("../migrations/008_case_flags.sql"),
+    include_str!("../migrations/009_mapped_model.sql"),
+    include_str!("../migrations/010_account_lifecycle.sql"),
+    include_str!("../migrations/011_case_counter.sql"),
+    include_str!("../migrations/012_pending_erasures.sql"),
+    include_str!("../migrations/013_keyed_audit.sql"),
+    include_str!("../migrations/014_image_hashes.sql"),
+    include_str!("../migrations/015_notes.sql"),
 ];
 
+pub mod accounts;
 pub mod audit;
+pub mod backup;
 mod cases;
+pub mod chain;
+pub mod checkpoint;
 mod decisions;
 mod erase;
+mod error;
+pub mod fsutil;
+pub mod imagefiles;
 mod images;
 mod migrate;
+pub mod notes;
 mod outbox;
+pub mod phash;
+pub mod reports;
+#[cfg(test)]
+mod testing;
+pub mod timefmt;
 
 pub(crate) use cases::case_status;
 use cases::*;
+pub use error::{Error, Result};
 use images::*;
 use migrate::*;
 
@@ -99,7 +116,7 @@ struct Pii {
     flags: Vec<Flag>,
 }
 
-fn sealed_err(e: CoreError) -> rusqlite::Error {
+fn sealed_err(e: Error) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))
 }
 
@@ -179,7 +196,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 
 impl Store {
     /// Opens (creating if needed) the database and applies pending migrations.
-    pub fn open(path: &Path, master: MasterKey) -> Result<Store, CoreError> {
+    pub fn open(path: &Path, master: MasterKey) -> Result<Store, Error> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             crate::fsutil::private_dir(dir)?;
         }
@@ -203,14 +220,12 @@ impl Store {
         let mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(CoreError::Internal(format!(
-                "journal_mode is {mode}, not WAL"
-            )));
+            return Err(Error::Internal(format!("journal_mode is {mode}, not WAL")));
         }
         configure(&conn)?;
         let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > MIGRATIONS.len() {
-            return Err(CoreError::Internal(format!(
+            return Err(Error::Internal(format!(
                 "database schema version {version} is newer than this program ({}); upgrade KYC Desk",
                 MIGRATIONS.len()
             )));
@@ -224,7 +239,7 @@ impl Store {
         let vault = unlock(&conn, master)?;
         if version < KEYED_AUDIT_VERSION {
             // Applied just now: the keyed links begin after the last entry written so far.
-            crate::store::audit::mark_keyed_from(&conn, &vault)?;
+            crate::audit::mark_keyed_from(&conn, &vault)?;
         }
         seal_plaintext_rows(&mut conn, &vault)?;
         let files = ImageFiles::beside(path);
@@ -250,19 +265,19 @@ impl Store {
 
     pub(crate) fn write<T>(
         &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, CoreError>,
-    ) -> Result<T, CoreError> {
+        f: impl FnOnce(&mut Connection) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut conn = self
             .writer
             .lock()
-            .map_err(|_| CoreError::Internal("writer lock poisoned".into()))?;
+            .map_err(|_| Error::Internal("writer lock poisoned".into()))?;
         f(&mut conn)
     }
 
     pub(crate) fn read<T>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, CoreError>,
-    ) -> Result<T, CoreError> {
+        f: impl FnOnce(&Connection) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
         let conn = match pooled {
             Some(c) => c,
@@ -291,37 +306,37 @@ impl Store {
 
     /// The case's data key, unwrapped; NotFound once the case is erased.
     /// A case's summary read on `c` (inside a write, after its commit).
-    pub(crate) fn summary_in(&self, c: &Connection, id: i64) -> Result<CaseSummary, CoreError> {
+    pub(crate) fn summary_in(&self, c: &Connection, id: i64) -> Result<CaseSummary, Error> {
         summary(c, &self.vault, id)
     }
 
-    pub(crate) fn case_key(&self, c: &Connection, id: i64) -> Result<CaseKey, CoreError> {
+    pub(crate) fn case_key(&self, c: &Connection, id: i64) -> Result<CaseKey, Error> {
         case_key_in(c, &self.vault, id)
     }
 
     pub(crate) fn with_writer<T>(
         &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, CoreError>,
-    ) -> Result<T, CoreError> {
+        f: impl FnOnce(&mut Connection) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         self.write(f)
     }
 
     pub(crate) fn with_reader<T>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, CoreError>,
-    ) -> Result<T, CoreError> {
+        f: impl FnOnce(&Connection) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         self.read(f)
     }
 }
 
-fn summary(c: &Connection, vault: &Vault, id: i64) -> Result<CaseSummary, CoreError> {
+fn summary(c: &Connection, vault: &Vault, id: i64) -> Result<CaseSummary, Error> {
     c.query_row(
         &format!("SELECT {SUMMARY_COLS} FROM {SUMMARY_FROM} WHERE cases.id = ?1"),
         [id],
         summary_from_row(vault),
     )
     .optional()?
-    .ok_or_else(|| CoreError::NotFound(id.to_string()))
+    .ok_or_else(|| Error::NotFound(id.to_string()))
 }
 
 /// Flags as stored in the clear for filtering: codes and severities, never the messages (which
@@ -339,12 +354,12 @@ fn open_json<T: serde::de::DeserializeOwned>(
     key: &CaseKey,
     field: SealField<'_>,
     sealed: &[u8],
-) -> Result<T, CoreError> {
+) -> Result<T, Error> {
     Ok(key.open_json(field, &Sealed::<T>::from_stored(sealed.to_vec()))?)
 }
 
 /// Opens a column that holds sealed text.
-fn open_text(key: &CaseKey, field: SealField<'_>, sealed: &[u8]) -> Result<String, CoreError> {
+fn open_text(key: &CaseKey, field: SealField<'_>, sealed: &[u8]) -> Result<String, Error> {
     Ok(key.open_text(field, &Sealed::from_stored(sealed.to_vec()))?)
 }
 
@@ -353,11 +368,11 @@ fn seal_json<T: Serialize>(
     key: &CaseKey,
     field: SealField<'_>,
     value: &T,
-) -> Result<Vec<u8>, CoreError> {
+) -> Result<Vec<u8>, Error> {
     Ok(key.seal_json(field, value)?.into_bytes())
 }
 
-fn case_key_in(c: &Connection, vault: &Vault, id: i64) -> Result<CaseKey, CoreError> {
+fn case_key_in(c: &Connection, vault: &Vault, id: i64) -> Result<CaseKey, Error> {
     let wrapped: Vec<u8> = c
         .query_row(
             "SELECT wrapped FROM case_keys WHERE case_id = ?1",
@@ -365,7 +380,7 @@ fn case_key_in(c: &Connection, vault: &Vault, id: i64) -> Result<CaseKey, CoreEr
             |r| r.get(0),
         )
         .optional()?
-        .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
+        .ok_or_else(|| Error::NotFound(id.to_string()))?;
     Ok(vault.unwrap_case_key(id, &wrapped)?)
 }
 
@@ -391,13 +406,13 @@ mod tests {
         let store = Store::open(&dir.path().join(DB_FILE), MasterKey::Key([5; 32])).unwrap();
         let (year, month, day) = crate::timefmt::today();
         let today = kyc_sim::Today { year, month, day };
-        let with =
-            |code: &str| crate::checks::Flag::new(code, crate::checks::Severity::Info, "test");
+        let with = |code: &str| {
+            kyc_domain::flag::Flag::new(code, kyc_domain::flag::Severity::Info, "test")
+        };
         let (mut common, mut rare) = (Vec::new(), Vec::new());
         for i in 0..6 {
             let sim = kyc_sim::generate(kyc_sim::Scenario::Clean, i, 3, &today);
-            let body = crate::ingest::OpenedBody::plain(sim.payload.to_string().into_bytes());
-            let sub = crate::ingest::open(&body).unwrap();
+            let sub = crate::testing::submission(&sim.payload.to_string());
             let flags = if i % 3 == 0 {
                 vec![with("rare_one")]
             } else {
@@ -434,8 +449,7 @@ mod tests {
         let today = kyc_sim::Today { year, month, day };
         let insert = |store: &Store, i: u64| {
             let sim = kyc_sim::generate(kyc_sim::Scenario::Clean, i, 9, &today);
-            let body = crate::ingest::OpenedBody::plain(sim.payload.to_string().into_bytes());
-            let sub = crate::ingest::open(&body).unwrap();
+            let sub = crate::testing::submission(&sim.payload.to_string());
             match store.insert_case(&sub, &[], now_ms()).unwrap() {
                 Inserted::New(case) => case,
                 Inserted::Existing(_) => panic!("new case expected"),
@@ -484,8 +498,7 @@ mod tests {
         let mut again = sim.clone();
         again["request_info"]["requester_id"] = "again-1".into();
         let insert = |v: &serde_json::Value| {
-            let body = crate::ingest::OpenedBody::plain(v.to_string().into_bytes());
-            let sub = crate::ingest::open(&body).unwrap();
+            let sub = crate::testing::submission(&v.to_string());
             match store.insert_case(&sub, &[], now_ms()).unwrap() {
                 Inserted::New(case) => case,
                 Inserted::Existing(_) => panic!("new case expected"),
@@ -501,7 +514,7 @@ mod tests {
             second.flags[1].cases,
             std::slice::from_ref(&first.reference)
         );
-        assert_eq!(second.flags[1].severity, crate::checks::Severity::Error);
+        assert_eq!(second.flags[1].severity, kyc_domain::flag::Severity::Error);
         // The earlier case is flagged back, naming the new one.
         let first_now = store.summary(first.id).unwrap();
         assert_eq!(codes(&first_now), ["document_reused", "selfie_reused"]);
@@ -560,8 +573,7 @@ mod tests {
         assert_eq!(rows, 0);
         other["request_info"]["requester_id"] = "other-2".into();
         other["request_info"]["user_id"] = "fourth.user@example.com".into();
-        let body = crate::ingest::OpenedBody::plain(other.to_string().into_bytes());
-        let sub = crate::ingest::open(&body).unwrap();
+        let sub = crate::testing::submission(&other.to_string());
         let Inserted::New(fifth) = store.insert_case(&sub, &[], now_ms()).unwrap() else {
             panic!("new case expected")
         };

@@ -75,7 +75,7 @@ pub struct AuditFilter {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::store::Store;
+    use crate::Store;
     use rusqlite::{params, Connection};
     use serde_json::json;
 
@@ -99,7 +99,7 @@ pub(crate) mod tests {
         let path = dir.path().join("db.sqlite3");
         {
             let c = Connection::open(&path).unwrap();
-            for sql in &crate::store::MIGRATIONS[..12] {
+            for sql in &crate::MIGRATIONS[..12] {
                 c.execute_batch(sql).unwrap();
             }
             c.pragma_update(None, "user_version", 12).unwrap();

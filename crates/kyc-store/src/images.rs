@@ -13,7 +13,7 @@ pub(super) fn file_place(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<O
 }
 
 impl Store {
-    pub fn images(&self, id: i64) -> Result<Vec<ImageInfo>, CoreError> {
+    pub fn images(&self, id: i64) -> Result<Vec<ImageInfo>, Error> {
         self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT name, mime, width, height, COALESCE(file_len, length(bytes)) - ?2 FROM images \
@@ -32,7 +32,7 @@ impl Store {
         })
     }
 
-    pub fn image(&self, id: i64, name: &str) -> Result<(String, Vec<u8>), CoreError> {
+    pub fn image(&self, id: i64, name: &str) -> Result<(String, Vec<u8>), Error> {
         self.read(|c| {
             let (mime, inline, place): (String, Vec<u8>, Option<(i64, i64)>) = c
                 .query_row(
@@ -41,7 +41,7 @@ impl Store {
                     |r| Ok((r.get(0)?, r.get(1)?, file_place(r, 2)?)),
                 )
                 .optional()?
-                .ok_or_else(|| CoreError::NotFound(format!("{id}/images/{name}")))?;
+                .ok_or_else(|| Error::NotFound(format!("{id}/images/{name}")))?;
             let sealed = self.sealed_image(id, name, inline, place)?;
             let bytes = self.case_key(c, id)?.open(SealField::Image(name), &sealed)?;
             Ok((mime, bytes))
@@ -56,13 +56,13 @@ impl Store {
         name: &str,
         inline: Vec<u8>,
         place: Option<(i64, i64)>,
-    ) -> Result<Vec<u8>, CoreError> {
+    ) -> Result<Vec<u8>, Error> {
         match place {
             None => Ok(inline),
             Some((offset, len)) => self
                 .files
                 .read(id, offset as u64, len as u64)
-                .map_err(|e| CoreError::Internal(format!("case {id}: image file {name}: {e}"))),
+                .map_err(|e| Error::Internal(format!("case {id}: image file {name}: {e}"))),
         }
     }
 }

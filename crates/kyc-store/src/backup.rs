@@ -12,9 +12,9 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::CoreError;
 use crate::imagefiles::{ImageFiles, IMAGES_DIR};
-use crate::store::{Store, DB_FILE};
+use crate::Error;
+use crate::{Store, DB_FILE};
 
 /// The manifest's file name in a backup folder.
 pub const MANIFEST: &str = "manifest.json";
@@ -49,11 +49,11 @@ pub struct FileSum {
     pub sha256: String,
 }
 
-fn bad(message: impl Into<String>) -> CoreError {
-    CoreError::Backup(message.into())
+fn bad(message: impl Into<String>) -> Error {
+    Error::Backup(message.into())
 }
 
-fn sha256_file(path: &Path) -> Result<(u64, String), CoreError> {
+fn sha256_file(path: &Path) -> Result<(u64, String), Error> {
     let mut file = fs::File::open(path)?;
     let mut hasher = Sha256::new();
     let size = std::io::copy(&mut file, &mut hasher)?;
@@ -61,7 +61,7 @@ fn sha256_file(path: &Path) -> Result<(u64, String), CoreError> {
 }
 
 /// Copies `from` to a new private file `to` and makes it durable.
-fn copy_durably(from: &Path, to: &Path) -> Result<(), CoreError> {
+fn copy_durably(from: &Path, to: &Path) -> Result<(), Error> {
     let mut src = fs::File::open(from)?;
     let mut dst = crate::fsutil::private_options()
         .write(true)
@@ -72,7 +72,7 @@ fn copy_durably(from: &Path, to: &Path) -> Result<(), CoreError> {
     Ok(())
 }
 
-fn audit_head(c: &Connection) -> Result<Option<AuditHead>, CoreError> {
+fn audit_head(c: &Connection) -> Result<Option<AuditHead>, Error> {
     Ok(c.query_row(
         "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
         [],
@@ -92,7 +92,7 @@ impl Store {
     /// A case erased after the snapshot was taken loses its image file before it can be copied;
     /// such a case is dropped from the backup too (its key and rows), so a backup never brings an
     /// erased person back. A missing image file of a case that still exists is an error.
-    pub fn backup_to(&self, out: &Path) -> Result<Manifest, CoreError> {
+    pub fn backup_to(&self, out: &Path) -> Result<Manifest, Error> {
         if out.exists() && fs::read_dir(out)?.next().is_some() {
             return Err(bad(format!(
                 "{} is not empty: back up into a new folder",
@@ -124,7 +124,7 @@ impl Store {
             let to = out_images.join(from.file_name().unwrap_or_default());
             match copy_durably(&from, &to) {
                 Ok(()) => {}
-                Err(CoreError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
                     if self.summary(id).is_ok() {
                         return Err(bad(format!(
                             "the image file of case {id} is missing from the store"
@@ -153,7 +153,7 @@ impl Store {
         let mut manifest = manifest;
         manifest.files = sums(out)?;
         let text =
-            serde_json::to_vec_pretty(&manifest).map_err(|e| CoreError::Internal(e.to_string()))?;
+            serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Internal(e.to_string()))?;
         let mut file = crate::fsutil::private_options()
             .write(true)
             .create_new(true)
@@ -167,7 +167,7 @@ impl Store {
 }
 
 /// The database and image files of a backup folder, summed.
-fn sums(dir: &Path) -> Result<Vec<FileSum>, CoreError> {
+fn sums(dir: &Path) -> Result<Vec<FileSum>, Error> {
     let mut paths: Vec<PathBuf> = vec![dir.join(DB_FILE)];
     let images = dir.join(IMAGES_DIR);
     if images.exists() {
@@ -197,7 +197,7 @@ fn sums(dir: &Path) -> Result<Vec<FileSum>, CoreError> {
 
 /// Reads a backup's manifest and checks every file against it (size and SHA-256); names the
 /// first file that is missing or differs.
-pub fn check(from: &Path) -> Result<Manifest, CoreError> {
+pub fn check(from: &Path) -> Result<Manifest, Error> {
     let text = fs::read(from.join(MANIFEST)).map_err(|_| {
         bad(format!(
             "{} is not a KYC Desk backup: it has no {MANIFEST}",
@@ -238,7 +238,7 @@ pub fn check(from: &Path) -> Result<Manifest, CoreError> {
 
 /// Restores a checked backup into `data_dir`, which must not hold a store yet. Nothing is written
 /// unless the whole backup matches its manifest.
-pub fn restore(from: &Path, data_dir: &Path) -> Result<Manifest, CoreError> {
+pub fn restore(from: &Path, data_dir: &Path) -> Result<Manifest, Error> {
     let manifest = check(from)?;
     if data_dir.join(DB_FILE).exists() {
         return Err(bad(format!(
@@ -263,7 +263,7 @@ pub fn restore(from: &Path, data_dir: &Path) -> Result<Manifest, CoreError> {
 }
 
 /// After a restore: the restored store's audit chain must end at the manifest's head.
-pub fn head_matches(store_db: &Path, manifest: &Manifest) -> Result<(), CoreError> {
+pub fn head_matches(store_db: &Path, manifest: &Manifest) -> Result<(), Error> {
     let c = Connection::open_with_flags(store_db, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let head = audit_head(&c)?;
     if head != manifest.audit_head {
@@ -301,8 +301,7 @@ mod tests {
             .payload
             .to_string()
             .replace(&person.requester_id, &request);
-        let body = crate::ingest::OpenedBody::plain(text.into_bytes());
-        let sub = crate::ingest::open(&body).unwrap();
+        let sub = crate::testing::submission(&text);
         match store
             .insert_case(&sub, &[], crate::timefmt::now_ms())
             .unwrap()
@@ -343,7 +342,7 @@ mod tests {
         let restored = Store::open(&restored_db, MasterKey::Key(KEY)).unwrap();
         assert!(matches!(
             restored.verify_audit().unwrap(),
-            crate::audit::Verdict::Intact { .. }
+            crate::chain::Verdict::Intact { .. }
         ));
         for id in before {
             let names = store.images(id).unwrap();

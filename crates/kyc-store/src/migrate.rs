@@ -5,13 +5,13 @@ use super::*;
 
 /// Opens the vault against this database: the passphrase salt is created on first use, and the
 /// stored check value tells a wrong key or passphrase apart from damage.
-pub(super) fn unlock(conn: &Connection, master: MasterKey) -> Result<Vault, CoreError> {
-    let meta = |k: &str| -> Result<Option<Vec<u8>>, CoreError> {
+pub(super) fn unlock(conn: &Connection, master: MasterKey) -> Result<Vault, Error> {
+    let meta = |k: &str| -> Result<Option<Vec<u8>>, Error> {
         Ok(conn
             .query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
             .optional()?)
     };
-    let put = |k: &str, v: &[u8]| -> Result<(), CoreError> {
+    let put = |k: &str, v: &[u8]| -> Result<(), Error> {
         conn.execute(
             "INSERT INTO meta (key, value) VALUES (?1, ?2)",
             params![k, v],
@@ -33,7 +33,7 @@ pub(super) fn unlock(conn: &Connection, master: MasterKey) -> Result<Vault, Core
         Some(check) if vault.verify_check_value(&check) => Ok(vault),
         Some(_) => {
             let was = meta("key_source")?.map(|v| String::from_utf8_lossy(&v).into_owned());
-            Err(CoreError::Config(format!(
+            Err(Error::Config(format!(
                 "storage: the master key does not open this database (it was sealed with a {} key; \
                  wrong passphrase or key file?)",
                 was.as_deref().unwrap_or("different")
@@ -53,10 +53,7 @@ pub(super) fn unlock(conn: &Connection, master: MasterKey) -> Result<Vault, Core
 /// Runs holding the write lock: another process on the same database (the service while the CLI
 /// opens the store) writes a case's file inside its write transaction, so no file is half-way
 /// to its commit while this looks.
-pub(super) fn sweep_image_files(
-    conn: &mut Connection,
-    files: &ImageFiles,
-) -> Result<(), CoreError> {
+pub(super) fn sweep_image_files(conn: &mut Connection, files: &ImageFiles) -> Result<(), Error> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let live = {
         let mut stmt =
@@ -79,7 +76,7 @@ pub(super) fn sweep_image_files(
 
 /// Seals cases stored in the clear by a version before encryption at rest, then vacuums so no
 /// plaintext stays behind in free pages.
-pub(super) fn seal_plaintext_rows(conn: &mut Connection, vault: &Vault) -> Result<(), CoreError> {
+pub(super) fn seal_plaintext_rows(conn: &mut Connection, vault: &Vault) -> Result<(), Error> {
     let legacy: Vec<i64> = {
         let mut stmt = conn.prepare("SELECT id FROM cases WHERE pii IS NULL")?;
         let rows = stmt.query_map([], |r| r.get(0))?;

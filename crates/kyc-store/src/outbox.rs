@@ -4,7 +4,7 @@ use super::*;
 
 impl Store {
     /// Webhook deliveries due now (oldest first).
-    pub fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<DueDelivery>, CoreError> {
+    pub fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<DueDelivery>, Error> {
         self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT id, case_id, body_sealed, attempts FROM deliveries WHERE status = 'pending' AND next_at <= ?1 \
@@ -25,7 +25,7 @@ impl Store {
     }
 
     /// When the next pending delivery is due, if any.
-    pub fn next_delivery_at(&self) -> Result<Option<i64>, CoreError> {
+    pub fn next_delivery_at(&self) -> Result<Option<i64>, Error> {
         self.read(|c| {
             Ok(c.query_row(
                 "SELECT min(next_at) FROM deliveries WHERE status = 'pending'",
@@ -43,7 +43,7 @@ impl Store {
         http_status: Option<u16>,
         error: Option<&str>,
         retry_at: Option<i64>,
-    ) -> Result<(), CoreError> {
+    ) -> Result<(), Error> {
         self.write(|c| {
             let now = now_ms();
             let (status, next_at) = match (delivered, retry_at) {
@@ -61,25 +61,21 @@ impl Store {
     }
 
     /// Queues a delivery again now (manual resend, whatever its state).
-    pub fn resend_delivery(&self, id: i64) -> Result<(), CoreError> {
+    pub fn resend_delivery(&self, id: i64) -> Result<(), Error> {
         self.write(|c| {
             let n = c.execute(
                 "UPDATE deliveries SET status = 'pending', next_at = ?2, attempts = 0 WHERE id = ?1",
                 params![id, now_ms()],
             )?;
             if n == 0 {
-                return Err(CoreError::NotFound(format!("delivery {id}")));
+                return Err(Error::NotFound(format!("delivery {id}")));
             }
             Ok(())
         })
     }
 
     /// The delivery log, newest first, optionally for one case.
-    pub fn deliveries(
-        &self,
-        case_id: Option<i64>,
-        limit: u32,
-    ) -> Result<Vec<DeliveryInfo>, CoreError> {
+    pub fn deliveries(&self, case_id: Option<i64>, limit: u32) -> Result<Vec<DeliveryInfo>, Error> {
         self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT id, case_id, event, status, attempts, next_at, last_status, last_error, created_at, delivered_at \

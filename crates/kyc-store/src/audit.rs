@@ -3,17 +3,17 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::audit::{fields, keyed_hash, legacy_hash, AuditEntry, AuditFilter, Verdict};
-use crate::error::CoreError;
-use crate::store::Store;
+use crate::chain::{fields, keyed_hash, legacy_hash, AuditEntry, AuditFilter, Verdict};
 use crate::timefmt::{now_ms, rfc3339};
+use crate::Error;
+use crate::Store;
 use kyc_crypto::vault::Vault;
 
 const KEYED_FROM: &str = "audit_keyed_from";
 
 /// Records (MAC'd) that entries from the next id on are keyed; written once, when the keyed
 /// schema is applied.
-pub(crate) fn mark_keyed_from(c: &Connection, vault: &Vault) -> Result<(), CoreError> {
+pub(crate) fn mark_keyed_from(c: &Connection, vault: &Vault) -> Result<(), Error> {
     let next: i64 = c.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM audit", [], |r| {
         r.get(0)
     })?;
@@ -27,7 +27,7 @@ pub(crate) fn mark_keyed_from(c: &Connection, vault: &Vault) -> Result<(), CoreE
 }
 
 /// The first keyed entry's id, if the marker is there and its MAC holds.
-fn keyed_from(c: &Connection, vault: &Vault) -> Result<Option<i64>, CoreError> {
+fn keyed_from(c: &Connection, vault: &Vault) -> Result<Option<i64>, Error> {
     let value: Option<Vec<u8>> = c
         .query_row("SELECT value FROM meta WHERE key = ?1", [KEYED_FROM], |r| {
             r.get(0)
@@ -50,7 +50,7 @@ pub fn append(
     action: &str,
     case_id: Option<i64>,
     detail: &serde_json::Value,
-) -> Result<(), CoreError> {
+) -> Result<(), Error> {
     let (last_id, prev): (i64, Vec<u8>) = c
         .query_row(
             "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
@@ -78,7 +78,7 @@ pub fn append(
 /// Walks the whole chain and reports the first broken link: an entry missing, a link that does
 /// not match, an edited entry, an unkeyed entry where keyed ones begin (a chain recomputed
 /// without the master key), or a missing or forged marker of where they begin.
-pub fn verify(c: &Connection, vault: &Vault) -> Result<Verdict, CoreError> {
+pub fn verify(c: &Connection, vault: &Vault) -> Result<Verdict, Error> {
     let Some(keyed_from) = keyed_from(c, vault)? else {
         return Ok(Verdict::Broken {
             id: 0,
@@ -143,7 +143,7 @@ impl Store {
         action: &str,
         case_id: Option<i64>,
         detail: serde_json::Value,
-    ) -> Result<(), CoreError> {
+    ) -> Result<(), Error> {
         self.with_writer(|c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             append(&tx, self.vault(), actor, action, case_id, &detail)?;
@@ -152,12 +152,12 @@ impl Store {
         })
     }
 
-    pub fn verify_audit(&self) -> Result<Verdict, CoreError> {
+    pub fn verify_audit(&self) -> Result<Verdict, Error> {
         self.with_reader(|c| verify(c, self.vault()))
     }
 
     /// A case's timeline, oldest first.
-    pub fn timeline(&self, case_id: i64) -> Result<Vec<AuditEntry>, CoreError> {
+    pub fn timeline(&self, case_id: i64) -> Result<Vec<AuditEntry>, Error> {
         self.with_reader(|c| {
             let mut stmt = c.prepare(&format!(
                 "SELECT {ENTRY_COLS} FROM {ENTRY_FROM} WHERE a.case_id = ?1 ORDER BY a.id"
@@ -174,7 +174,7 @@ impl Store {
         before: Option<i64>,
         limit: u32,
         filter: &AuditFilter,
-    ) -> Result<Vec<AuditEntry>, CoreError> {
+    ) -> Result<Vec<AuditEntry>, Error> {
         self.with_reader(|c| {
             let mut stmt = c.prepare_cached(&format!(
                 "SELECT {ENTRY_COLS} FROM {ENTRY_FROM} WHERE a.id < ?1 {FILTER} ORDER BY a.id DESC LIMIT ?7"
@@ -197,12 +197,13 @@ impl Store {
 
     /// Every entry `filter` selects, oldest first, handed to `each` one at a time (the CSV
     /// export: memory stays flat however long the trail); stops when `each` returns false.
-    pub fn audit_each(
+    pub fn audit_each<E: From<Error>>(
         &self,
         filter: &AuditFilter,
-        mut each: impl FnMut(AuditEntry) -> Result<bool, CoreError>,
-    ) -> Result<u64, CoreError> {
-        self.with_reader(|c| {
+        mut each: impl FnMut(AuditEntry) -> Result<bool, E>,
+    ) -> Result<u64, E> {
+        let mut failed = None;
+        let n = self.with_reader(|c| {
             let mut stmt = c.prepare(&format!(
                 "SELECT {ENTRY_COLS} FROM {ENTRY_FROM} WHERE a.id < ?1 {FILTER} ORDER BY a.id"
             ))?;
@@ -217,12 +218,18 @@ impl Store {
             let mut n = 0;
             while let Some(r) = rows.next()? {
                 n += 1;
-                if !each(entry_from_row(r)?)? {
-                    break;
+                match each(entry_from_row(r)?) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
                 }
             }
             Ok(n)
-        })
+        })?;
+        failed.map_or(Ok(n), Err)
     }
 }
 

@@ -11,9 +11,8 @@ pub(super) fn insert_decision(
     d: &NewDecision,
     now: i64,
     is_final: bool,
-) -> Result<(), CoreError> {
-    let reasons =
-        serde_json::to_string(&d.reasons).map_err(|e| CoreError::Internal(e.to_string()))?;
+) -> Result<(), Error> {
+    let reasons = serde_json::to_string(&d.reasons).map_err(|e| Error::Internal(e.to_string()))?;
     let decision = if d.approve { "approve" } else { "reject" };
     let by_kind = if d.by_user.is_some() {
         "reviewer"
@@ -41,7 +40,7 @@ pub(super) fn insert_decision(
 }
 
 impl Store {
-    pub fn decisions(&self, id: i64) -> Result<Vec<DecisionRecord>, CoreError> {
+    pub fn decisions(&self, id: i64) -> Result<Vec<DecisionRecord>, Error> {
         self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT decision, reasons, comment_sealed, by_kind, by_user, decided_at, rule, link_sealed, final, id \
@@ -88,7 +87,7 @@ impl Store {
         d: &NewDecision,
         notify: bool,
         four_eyes: bool,
-    ) -> Result<CaseSummary, CoreError> {
+    ) -> Result<CaseSummary, Error> {
         let vault = &self.vault;
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -98,9 +97,9 @@ impl Store {
                 })
                 .optional()?;
             let assignee = match row {
-                None => return Err(CoreError::NotFound(id.to_string())),
+                None => return Err(Error::NotFound(id.to_string())),
                 Some((status, assignee)) if status == "pending" => assignee,
-                Some(_) => return Err(CoreError::AlreadyDecided(id.to_string())),
+                Some(_) => return Err(Error::AlreadyDecided(id.to_string())),
             };
             if let (Some(a), Some(u)) = (&assignee, &d.by_user) {
                 // A second approval (four-eyes) is by definition someone else's.
@@ -110,7 +109,7 @@ impl Store {
                     |r| r.get(0),
                 )?;
                 if d.respect_assignment && a != u && !awaiting_second {
-                    return Err(CoreError::AssignedElsewhere(a.clone()));
+                    return Err(Error::AssignedElsewhere(a.clone()));
                 }
             }
             let (decision, status) = if d.approve { ("approve", "approved") } else { ("reject", "rejected") };
@@ -128,12 +127,12 @@ impl Store {
                     .flatten();
                 match first {
                     Some(u) if Some(&u) == d.by_user.as_ref() => {
-                        return Err(CoreError::FourEyes);
+                        return Err(Error::FourEyes);
                     }
                     Some(_) => {}
                     None => {
                         insert_decision(&tx, vault, id, d, now, false)?;
-                        crate::store::audit::append(&tx, &self.vault,
+                        crate::audit::append(&tx, &self.vault,
                             d.by_user.as_deref().unwrap_or("policy"),
                             "case.first_approval",
                             Some(id),
@@ -146,7 +145,7 @@ impl Store {
             }
             insert_decision(&tx, vault, id, d, now, true)?;
             tx.execute("UPDATE cases SET status = ?2 WHERE id = ?1", params![id, status])?;
-            crate::store::audit::append(&tx, &self.vault,
+            crate::audit::append(&tx, &self.vault,
                 d.by_user.as_deref().unwrap_or("policy"),
                 "case.decided",
                 Some(id),
@@ -188,11 +187,7 @@ impl Store {
 
     /// Fixes the answer Ditto ID gets, once: the stored answer if any; else the decision if the case
     /// is decided; else `fallback` (the timeout answer) if given; else None (still waiting).
-    pub fn settle_answer(
-        &self,
-        id: i64,
-        fallback: Option<bool>,
-    ) -> Result<Option<Answer>, CoreError> {
+    pub fn settle_answer(&self, id: i64, fallback: Option<bool>) -> Result<Option<Answer>, Error> {
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let (status, answered): (String, Option<bool>) = tx
@@ -202,7 +197,7 @@ impl Store {
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?
-                .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
+                .ok_or_else(|| Error::NotFound(id.to_string()))?;
             if answered.is_none() {
                 let settled = match status.as_str() {
                     "pending" => fallback.map(|r| (r, "timeout".to_string(), None)),
@@ -233,7 +228,7 @@ impl Store {
                      WHERE id = ?1",
                     params![id, result, now_ms(), by, key.seal(SealField::AnswerUser, user_id.as_bytes())],
                 )?;
-                crate::store::audit::append(&tx, &self.vault, "system", "case.answered", Some(id), &serde_json::json!({"result": result, "by": by}))?;
+                crate::audit::append(&tx, &self.vault, "system", "case.answered", Some(id), &serde_json::json!({"result": result, "by": by}))?;
                 tx.commit()?;
             } else {
                 drop(tx);
@@ -244,12 +239,12 @@ impl Store {
 
     /// Assigns a pending case to `to` (None: unassigned), as `by`. The target must be an account
     /// that may decide. Returns the updated summary.
-    pub fn assign(&self, id: i64, to: Option<&str>, by: &str) -> Result<CaseSummary, CoreError> {
+    pub fn assign(&self, id: i64, to: Option<&str>, by: &str) -> Result<CaseSummary, Error> {
         let vault = &self.vault;
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             if case_status(&tx, id)? != "pending" {
-                return Err(CoreError::AlreadyDecided(id.to_string()));
+                return Err(Error::AlreadyDecided(id.to_string()));
             }
             if let Some(name) = to {
                 let role: Option<String> = tx
@@ -261,7 +256,7 @@ impl Store {
                     .and_then(|r| r.parse::<kyc_domain::roles::Role>().ok())
                     .is_some_and(|r| r.may(kyc_domain::roles::Permission::Decide));
                 if !may_decide {
-                    return Err(CoreError::BadRequest(format!(
+                    return Err(Error::BadRequest(format!(
                         "to: {name:?} is not an account that may decide cases"
                     )));
                 }
@@ -270,7 +265,7 @@ impl Store {
                 "UPDATE cases SET assignee = ?2 WHERE id = ?1",
                 params![id, to],
             )?;
-            crate::store::audit::append(
+            crate::audit::append(
                 &tx,
                 &self.vault,
                 by,

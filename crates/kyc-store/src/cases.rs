@@ -17,7 +17,7 @@ pub(super) struct History {
 impl History {
     fn flags(&self) -> Vec<Flag> {
         let refs = |v: &[(i64, String)]| v.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>();
-        crate::checks::history_flags(&refs(&self.document), &refs(&self.selfie), &self.earlier)
+        kyc_domain::flag::history_flags(&refs(&self.document), &refs(&self.selfie), &self.earlier)
     }
 }
 
@@ -28,7 +28,7 @@ pub(super) fn history_in(
     vault: &Vault,
     selfies: &PhashIndex,
     sub: &Submission,
-) -> Result<History, CoreError> {
+) -> Result<History, Error> {
     let user = vault.tag("user", &sub.user_id);
     let document: Vec<(i64, String)> = match sub.payload.document_number() {
         Some(number) => conn
@@ -83,7 +83,7 @@ pub(super) fn flag_back(
     case_id: i64,
     code: &str,
     reference: &str,
-) -> Result<(), CoreError> {
+) -> Result<(), Error> {
     let (wrapped, sealed): (Vec<u8>, Vec<u8>) = tx.query_row(
         "SELECT case_keys.wrapped, cases.pii FROM cases JOIN case_keys ON case_keys.case_id = cases.id \
          WHERE cases.id = ?1",
@@ -99,7 +99,7 @@ pub(super) fn flag_back(
         // The newest ten: the finding stays one readable line on a much-reused document.
         cases.truncate(10);
     }
-    pii.flags.push(crate::checks::reuse_flag(code, &cases));
+    pii.flags.push(kyc_domain::flag::reuse_flag(code, &cases));
     tx.execute(
         "UPDATE cases SET pii = ?2, flags = ?3 WHERE id = ?1",
         params![
@@ -112,7 +112,7 @@ pub(super) fn flag_back(
         "INSERT OR IGNORE INTO case_flags (code, case_id) VALUES (?1, ?2)",
         params![code, case_id],
     )?;
-    crate::store::audit::append(
+    crate::audit::append(
         tx,
         vault,
         "system",
@@ -124,7 +124,7 @@ pub(super) fn flag_back(
 }
 
 /// Reads every stored selfie hash into a new index (at open).
-pub(super) fn load_selfies(conn: &Connection, vault: &Vault) -> Result<PhashIndex, CoreError> {
+pub(super) fn load_selfies(conn: &Connection, vault: &Vault) -> Result<PhashIndex, Error> {
     let mut entries = Vec::new();
     let mut stmt = conn.prepare(
         "SELECT h.case_id, h.sealed, c.user_tag FROM image_hashes h JOIN cases c ON c.id = h.case_id",
@@ -144,10 +144,10 @@ pub(super) fn load_selfies(conn: &Connection, vault: &Vault) -> Result<PhashInde
 }
 
 /// A case's status (`NotFound` when there is no such case).
-pub(crate) fn case_status(c: &Connection, id: i64) -> Result<String, CoreError> {
+pub(crate) fn case_status(c: &Connection, id: i64) -> Result<String, Error> {
     c.query_row("SELECT status FROM cases WHERE id = ?1", [id], |r| r.get(0))
         .optional()?
-        .ok_or_else(|| CoreError::NotFound(id.to_string()))
+        .ok_or_else(|| Error::NotFound(id.to_string()))
 }
 
 /// Runs a `count(*)` query, giving up (None) once it has run for `budget`.
@@ -156,7 +156,7 @@ pub(super) fn count_within(
     sql: &str,
     args: &[rusqlite::types::Value],
     budget: std::time::Duration,
-) -> Result<Option<u32>, CoreError> {
+) -> Result<Option<u32>, Error> {
     let deadline = std::time::Instant::now() + budget;
     c.progress_handler(1000, Some(move || std::time::Instant::now() > deadline));
     let counted = c.query_row(sql, rusqlite::params_from_iter(args.iter()), |r| r.get(0));
@@ -172,7 +172,7 @@ pub(super) fn count_within(
     }
 }
 
-pub(super) fn insert_tags(c: &Connection, id: i64, tags: &[Vec<u8>]) -> Result<(), CoreError> {
+pub(super) fn insert_tags(c: &Connection, id: i64, tags: &[Vec<u8>]) -> Result<(), Error> {
     let mut stmt =
         c.prepare_cached("INSERT OR IGNORE INTO search_tags (tag, case_id) VALUES (?1, ?2)")?;
     for t in tags {
@@ -190,7 +190,7 @@ impl Store {
         sub: &Submission,
         flags: &[Flag],
         received_at_ms: i64,
-    ) -> Result<Inserted, CoreError> {
+    ) -> Result<Inserted, Error> {
         let vault = &self.vault;
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -206,12 +206,12 @@ impl Store {
                 if self.same_content(conn, id, sub)? {
                     return Ok(Inserted::Existing(summary(conn, vault, id)?));
                 }
-                return Err(CoreError::Conflict(sub.requester_id.clone()));
+                return Err(Error::Conflict(sub.requester_id.clone()));
             }
             let mut selfies = self
                 .selfies
                 .lock()
-                .map_err(|_| CoreError::Internal("selfie index lock poisoned".into()))?;
+                .map_err(|_| Error::Internal("selfie index lock poisoned".into()))?;
             let history = history_in(&tx, vault, &selfies, sub)?;
             let mut flags = flags.to_vec();
             flags.extend(history.flags());
@@ -264,7 +264,7 @@ impl Store {
                     stmt.execute(params![f.code, next_id])?;
                 }
             }
-            crate::store::audit::append(&tx, &self.vault,
+            crate::audit::append(&tx, &self.vault,
                 "ditto-id",
                 "case.received",
                 Some(next_id),
@@ -297,7 +297,7 @@ impl Store {
                 self.files.write(next_id, &sealed)?;
             }
             drop(sealed);
-            let rows = (|| -> Result<(), CoreError> {
+            let rows = (|| -> Result<(), Error> {
                 let mut stmt = tx.prepare(
                     "INSERT INTO images (case_id, name, mime, width, height, bytes, sealed, file_offset, file_len) \
                      VALUES (?1, ?2, ?3, ?4, ?5, x'', 1, ?6, ?7)",
@@ -326,7 +326,7 @@ impl Store {
     }
 
     /// Finds a case by numeric id or by reference.
-    pub fn resolve(&self, key: &str) -> Result<i64, CoreError> {
+    pub fn resolve(&self, key: &str) -> Result<i64, Error> {
         self.read(|c| {
             let id = match key.parse::<i64>() {
                 Ok(id) => c
@@ -338,15 +338,15 @@ impl Store {
                     })
                     .optional()?,
             };
-            id.ok_or_else(|| CoreError::NotFound(key.to_string()))
+            id.ok_or_else(|| Error::NotFound(key.to_string()))
         })
     }
 
-    pub fn summary(&self, id: i64) -> Result<CaseSummary, CoreError> {
+    pub fn summary(&self, id: i64) -> Result<CaseSummary, Error> {
         self.read(|c| summary(c, &self.vault, id))
     }
 
-    pub fn list(&self, q: &CaseQuery) -> Result<CasePage, CoreError> {
+    pub fn list(&self, q: &CaseQuery) -> Result<CasePage, Error> {
         let limit = q.limit.clamp(1, 500);
         let ascending = q.status.as_deref() == Some("pending");
         let mut sql = format!("SELECT {SUMMARY_COLS} FROM {SUMMARY_FROM} WHERE 1=1");
@@ -503,20 +503,20 @@ impl Store {
     }
 
     /// The stored raw payload (images as markers).
-    pub fn raw_json(&self, id: i64) -> Result<String, CoreError> {
+    pub fn raw_json(&self, id: i64) -> Result<String, Error> {
         Ok(self.payload_json(id)?.0)
     }
 
     /// The stored raw payload and, for a custom body, the model it was mapped into (None for a
     /// default body), read and opened together.
-    pub fn payload_json(&self, id: i64) -> Result<(String, Option<String>), CoreError> {
+    pub fn payload_json(&self, id: i64) -> Result<(String, Option<String>), Error> {
         self.read(|c| {
             let (raw, model): (Vec<u8>, Option<Vec<u8>>) = c
                 .query_row("SELECT raw, model FROM cases WHERE id = ?1", [id], |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })
                 .optional()?
-                .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
+                .ok_or_else(|| Error::NotFound(id.to_string()))?;
             let key = self.case_key(c, id)?;
             Ok((
                 open_text(&key, SealField::Raw, &raw)?,
@@ -534,7 +534,7 @@ impl Store {
         c: &Connection,
         id: i64,
         sub: &Submission,
-    ) -> Result<bool, CoreError> {
+    ) -> Result<bool, Error> {
         let key = case_key_in(c, &self.vault, id)?;
         let raw: Vec<u8> =
             c.query_row("SELECT raw FROM cases WHERE id = ?1", [id], |r| r.get(0))?;
@@ -569,13 +569,13 @@ impl Store {
     }
 
     /// Several cases by id (those that still exist), in the given order.
-    pub fn summaries(&self, ids: &[i64]) -> Result<Vec<CaseSummary>, CoreError> {
+    pub fn summaries(&self, ids: &[i64]) -> Result<Vec<CaseSummary>, Error> {
         self.read(|c| {
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
                 match summary(c, &self.vault, *id) {
                     Ok(s) => out.push(s),
-                    Err(CoreError::NotFound(_)) => {}
+                    Err(Error::NotFound(_)) => {}
                     Err(e) => return Err(e),
                 }
             }
@@ -584,7 +584,7 @@ impl Store {
     }
 
     /// The document types seen (for the queue's filter).
-    pub fn document_types(&self) -> Result<Vec<String>, CoreError> {
+    pub fn document_types(&self) -> Result<Vec<String>, Error> {
         self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT DISTINCT document_type FROM cases WHERE document_type IS NOT NULL ORDER BY 1 LIMIT 100",
@@ -596,7 +596,7 @@ impl Store {
 
     /// Copies the WAL into the database file and truncates it (best effort: readers may hold it).
     /// Number of cases (for tests and status lines).
-    pub fn count(&self) -> Result<i64, CoreError> {
+    pub fn count(&self) -> Result<i64, Error> {
         self.read(|c| Ok(c.query_row("SELECT count(*) FROM cases", [], |r| r.get(0))?))
     }
 
@@ -608,7 +608,7 @@ impl Store {
         wrapped: &[u8],
         pii: &[u8],
         link: Option<(i64, Vec<u8>)>,
-    ) -> Result<(String, Option<String>), CoreError> {
+    ) -> Result<(String, Option<String>), Error> {
         let key = self.vault.unwrap_case_key(case_id, wrapped)?;
         let user = open_json::<Pii>(&key, SealField::Pii, pii)?.user_id;
         let link = match link {

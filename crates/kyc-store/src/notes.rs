@@ -4,9 +4,9 @@
 use kyc_crypto::vault::SealField;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
-use crate::error::CoreError;
-use crate::store::Store;
 use crate::timefmt::{now_ms, rfc3339};
+use crate::Error;
+use crate::Store;
 use kyc_domain::case::CaseSummary;
 use kyc_domain::roles::{Permission, Role};
 
@@ -17,15 +17,15 @@ pub use kyc_domain::case::Note;
 
 /// A note's text, checked: something to say, within [`MAX_NOTE_CHARS`], no control characters
 /// but line breaks and tabs.
-pub fn check_text(field: &str, text: &str) -> Result<String, CoreError> {
+pub fn check_text(field: &str, text: &str) -> Result<String, Error> {
     let text = text.trim();
     if text.is_empty() {
-        return Err(CoreError::BadRequest(format!(
+        return Err(Error::BadRequest(format!(
             "{field}: write what the note says"
         )));
     }
     if text.chars().count() > MAX_NOTE_CHARS {
-        return Err(CoreError::BadRequest(format!(
+        return Err(Error::BadRequest(format!(
             "{field}: at most {MAX_NOTE_CHARS} characters"
         )));
     }
@@ -33,7 +33,7 @@ pub fn check_text(field: &str, text: &str) -> Result<String, CoreError> {
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     {
-        return Err(CoreError::BadRequest(format!(
+        return Err(Error::BadRequest(format!(
             "{field}: control characters are not allowed"
         )));
     }
@@ -55,7 +55,7 @@ impl Store {
         by: &str,
         text: &str,
         escalate_to: Option<&str>,
-    ) -> Result<CaseSummary, CoreError> {
+    ) -> Result<CaseSummary, Error> {
         let text = check_text(
             if escalate_to.is_some() {
                 "reason"
@@ -66,10 +66,10 @@ impl Store {
         )?;
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let status = crate::store::case_status(&tx, id)?;
+            let status = crate::case_status(&tx, id)?;
             if let Some(to) = escalate_to {
                 if status != "pending" {
-                    return Err(CoreError::AlreadyDecided(id.to_string()));
+                    return Err(Error::AlreadyDecided(id.to_string()));
                 }
                 let role: Option<(String, Option<i64>)> = tx
                     .query_row(
@@ -80,7 +80,7 @@ impl Store {
                     .optional()?;
                 let supervisor = matches!(&role, Some((r, None)) if takes_escalations(r));
                 if !supervisor {
-                    return Err(CoreError::BadRequest(format!(
+                    return Err(Error::BadRequest(format!(
                         "to: {to:?} is not an active supervisor or admin"
                     )));
                 }
@@ -112,14 +112,14 @@ impl Store {
                 ),
                 None => ("case.note_added", serde_json::json!({"note": note_id})),
             };
-            crate::store::audit::append(&tx, self.vault(), by, action, Some(id), &details)?;
+            crate::audit::append(&tx, self.vault(), by, action, Some(id), &details)?;
             tx.commit()?;
             self.summary_in(conn, id)
         })
     }
 
     /// The notes of case `id`, oldest first.
-    pub fn notes(&self, id: i64) -> Result<Vec<Note>, CoreError> {
+    pub fn notes(&self, id: i64) -> Result<Vec<Note>, Error> {
         self.read(|c| {
             let key = self.case_key(c, id)?;
             let mut stmt = c.prepare(
@@ -140,7 +140,7 @@ impl Store {
             for row in rows {
                 let (note_id, kind, by, escalated_to, at, sealed) = row?;
                 let text = String::from_utf8(key.open(SealField::Note(note_id), &sealed)?)
-                    .map_err(|e| CoreError::Internal(e.to_string()))?;
+                    .map_err(|e| Error::Internal(e.to_string()))?;
                 notes.push(Note {
                     id: note_id,
                     kind,
@@ -155,7 +155,7 @@ impl Store {
     }
 
     /// The names of the active accounts a case can be escalated to (supervisors and admins).
-    pub fn supervisors(&self) -> Result<Vec<String>, CoreError> {
+    pub fn supervisors(&self) -> Result<Vec<String>, Error> {
         self.read(|c| {
             let mut stmt =
                 c.prepare("SELECT name, role FROM users WHERE disabled_at IS NULL ORDER BY name")?;

@@ -10,7 +10,7 @@ impl Store {
     /// the reference and the event. Returns the reference.
     /// Returns the reference, and whether the erasure is complete: false while a reader's
     /// snapshot keeps the WAL from being truncated (then [`Store::finish_erasures`] completes it).
-    pub fn erase(&self, id: i64, by: &str, reason: &str) -> Result<(String, bool), CoreError> {
+    pub fn erase(&self, id: i64, by: &str, reason: &str) -> Result<(String, bool), Error> {
         let (mut refs, complete) = self.erase_all(&[id], by, reason)?;
         Ok((refs.remove(0), complete))
     }
@@ -22,7 +22,7 @@ impl Store {
         ids: &[i64],
         by: &str,
         reason: &str,
-    ) -> Result<(Vec<String>, bool), CoreError> {
+    ) -> Result<(Vec<String>, bool), Error> {
         let mut refs = Vec::with_capacity(ids.len());
         for &id in ids {
             refs.push(self.erase_rows(id, by, reason)?);
@@ -34,7 +34,7 @@ impl Store {
     /// Completes the pending erasures: checkpoints and truncates the WAL (waiting at most
     /// `ERASURE_WAIT` for readers), then audits each as `case.erasure_completed`. False when a
     /// reader still holds an older snapshot (nothing changed; try again later).
-    pub fn finish_erasures(&self) -> Result<bool, CoreError> {
+    pub fn finish_erasures(&self) -> Result<bool, Error> {
         self.write(|conn| {
             conn.busy_timeout(ERASURE_WAIT)?;
             let busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
@@ -51,7 +51,7 @@ impl Store {
                 .collect::<Result<_, _>>()?;
             for (id, reference) in &pending {
                 tx.execute("DELETE FROM pending_erasures WHERE case_id = ?1", [id])?;
-                crate::store::audit::append(
+                crate::audit::append(
                     &tx,
                     &self.vault,
                     "system",
@@ -66,7 +66,7 @@ impl Store {
     }
 
     /// Whether erasures are waiting for readers to let go of the WAL.
-    pub fn erasures_pending(&self) -> Result<bool, CoreError> {
+    pub fn erasures_pending(&self) -> Result<bool, Error> {
         self.read(|c| {
             Ok(
                 c.query_row("SELECT EXISTS (SELECT 1 FROM pending_erasures)", [], |r| {
@@ -76,7 +76,7 @@ impl Store {
         })
     }
 
-    pub(super) fn erase_rows(&self, id: i64, by: &str, reason: &str) -> Result<String, CoreError> {
+    pub(super) fn erase_rows(&self, id: i64, by: &str, reason: &str) -> Result<String, Error> {
         self.write(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let reference: String = tx
@@ -84,7 +84,7 @@ impl Store {
                     r.get(0)
                 })
                 .optional()?
-                .ok_or_else(|| CoreError::NotFound(id.to_string()))?;
+                .ok_or_else(|| Error::NotFound(id.to_string()))?;
             tx.execute("DELETE FROM case_keys WHERE case_id = ?1", [id])?;
             tx.execute("DELETE FROM cases WHERE id = ?1", [id])?;
             tx.execute(
@@ -92,7 +92,7 @@ impl Store {
                  VALUES (?1, ?2, ?3)",
                 params![id, reference, now_ms()],
             )?;
-            crate::store::audit::append(&tx, &self.vault,
+            crate::audit::append(&tx, &self.vault,
                 by,
                 "case.erased",
                 Some(id),
@@ -111,12 +111,7 @@ impl Store {
     }
 
     /// Decided cases whose final decision is older than `keep_ms` at `now_ms` (oldest first).
-    pub fn expired_cases(
-        &self,
-        now_ms: i64,
-        keep_ms: i64,
-        limit: u32,
-    ) -> Result<Vec<i64>, CoreError> {
+    pub fn expired_cases(&self, now_ms: i64, keep_ms: i64, limit: u32) -> Result<Vec<i64>, Error> {
         self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT cases.id FROM cases JOIN decisions ON decisions.case_id = cases.id AND decisions.final = 1 \
