@@ -3,8 +3,9 @@
 //! change revokes. Each change and its audit entry are one transaction; the password rules and
 //! hashing are kyc-core's.
 
+use crate::db::{Connection, OptionalRow, Row};
+use crate::params;
 use rand::RngCore;
-use rusqlite::{params, OptionalExtension, Transaction};
 use sha2::{Digest, Sha256};
 
 use crate::timefmt::{now_ms, rfc3339};
@@ -23,7 +24,7 @@ fn new_token() -> String {
 }
 
 /// Opens a session inside `tx`; returns the token and its expiry (ms).
-fn open_session(tx: &Transaction, name: &str, ttl_minutes: u64) -> Result<(String, i64)> {
+fn open_session(tx: &dyn Connection, name: &str, ttl_minutes: u64) -> Result<(String, i64)> {
     let token = new_token();
     let now = now_ms();
     let expires = now + (ttl_minutes as i64) * 60_000;
@@ -39,7 +40,7 @@ fn open_session(tx: &Transaction, name: &str, ttl_minutes: u64) -> Result<(Strin
 const ACCOUNT_COLS: &str =
     "name, role, disabled_at IS NOT NULL, must_change_password, last_login_at, created_at";
 
-fn account_from_row(r: &rusqlite::Row) -> rusqlite::Result<(Account, String)> {
+fn account_from_row(r: &Row) -> Result<(Account, String)> {
     let role: String = r.get(1)?;
     Ok((
         Account {
@@ -47,14 +48,14 @@ fn account_from_row(r: &rusqlite::Row) -> rusqlite::Result<(Account, String)> {
             role: Role::Reviewer,
             disabled: r.get(2)?,
             must_change_password: r.get(3)?,
-            last_login_at: r.get::<_, Option<i64>>(4)?.map(rfc3339),
+            last_login_at: r.get::<Option<i64>>(4)?.map(rfc3339),
             created_at: rfc3339(r.get(5)?),
         },
         role,
     ))
 }
 
-fn account(tx: &Transaction, name: &str) -> Result<Account> {
+fn account(tx: &dyn Connection, name: &str) -> Result<Account> {
     let row = tx
         .query_row(
             &format!("SELECT {ACCOUNT_COLS} FROM users WHERE name = ?1"),
@@ -119,10 +120,9 @@ impl Store {
         hash: &str,
         only_if_first: bool,
     ) -> Result<User> {
-        self.with_writer(|c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        self.write(|tx| {
             if only_if_first {
-                let count: i64 = tx.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?;
+                let count: i64 = tx.query_row("SELECT count(*) FROM users", params![], |r| r.get(0))?;
                 if count > 0 {
                     return Err(Error::BadRequest(
                         "setup is done: accounts exist already; sign in".into(),
@@ -137,14 +137,13 @@ impl Store {
                 return Err(Error::UserExists(name.to_string()));
             }
             crate::audit::append(
-                &tx,
+                tx,
                 self.vault(),
                 actor,
                 "user.created",
                 None,
                 &serde_json::json!({"name": name, "role": role.as_str()}),
             )?;
-            tx.commit()?;
             Ok(User {
                 name: name.to_string(),
                 role,
@@ -155,21 +154,24 @@ impl Store {
 
     /// Every account, for admins (and supervisors, who assign cases to them).
     pub fn accounts(&self) -> Result<Vec<Account>> {
-        self.with_reader(|c| {
-            let mut stmt = c.prepare(&format!("SELECT {ACCOUNT_COLS} FROM users ORDER BY name"))?;
-            let rows = stmt.query_map([], account_from_row)?;
-            rows.map(|row| {
-                let (mut a, role) = row?;
-                a.role = role.parse()?;
-                Ok(a)
-            })
-            .collect()
+        self.read(|c| {
+            let rows = c.query_map(
+                &format!("SELECT {ACCOUNT_COLS} FROM users ORDER BY name"),
+                params![],
+                account_from_row,
+            )?;
+            rows.into_iter()
+                .map(|(mut a, role)| {
+                    a.role = role.parse()?;
+                    Ok(a)
+                })
+                .collect()
         })
     }
 
     /// How many accounts exist (none: the first-run setup is open).
     pub fn user_count(&self) -> Result<i64> {
-        self.with_reader(|c| Ok(c.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?))
+        self.read(|c| c.query_row("SELECT count(*) FROM users", params![], |r| r.get(0)))
     }
 
     /// Changes an account (`actor` is the admin, or `system` from the command line): the change,
@@ -181,9 +183,8 @@ impl Store {
         name: &str,
         change: &AccountUpdate,
     ) -> Result<Account> {
-        self.with_writer(|c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let before = account(&tx, name)?;
+        self.write(|tx| {
+            let before = account(tx, name)?;
             let mut detail = serde_json::json!({"name": name});
             match change {
                 AccountUpdate::Disable => {
@@ -211,8 +212,7 @@ impl Store {
                 }
             }
             let admins: i64 = tx.query_row(
-                "SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL",
-                [],
+                "SELECT count(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL", params![],
                 |r| r.get(0),
             )?;
             if admins == 0 {
@@ -220,22 +220,21 @@ impl Store {
             }
             let revoked = tx.execute("DELETE FROM sessions WHERE user_name = ?1", [name])?;
             detail["sessions_revoked"] = revoked.into();
-            crate::audit::append(&tx, self.vault(), actor, change.action(), None, &detail)?;
-            let after = account(&tx, name)?;
-            tx.commit()?;
+            crate::audit::append(tx, self.vault(), actor, change.action(), None, &detail)?;
+            let after = account(tx, name)?;
             Ok(after)
         })
     }
 
     /// The password hash of an enabled account, if there is one by that name.
     pub fn enabled_password_hash(&self, name: &str) -> Result<Option<String>> {
-        self.with_reader(|c| {
-            Ok(c.query_row(
+        self.read(|c| {
+            c.query_row(
                 "SELECT password_hash FROM users WHERE name = ?1 AND disabled_at IS NULL",
                 [name],
                 |r| r.get(0),
             )
-            .optional()?)
+            .optional()
         })
     }
 
@@ -249,8 +248,7 @@ impl Store {
         new_hash: &str,
         ttl_minutes: u64,
     ) -> Result<Session> {
-        self.with_writer(|c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        self.write(|tx| {
             let changed = tx.execute(
                 "UPDATE users SET password_hash = ?2, must_change_password = 0 \
                  WHERE name = ?1 AND password_hash = ?3 AND disabled_at IS NULL",
@@ -261,16 +259,15 @@ impl Store {
             }
             let revoked = tx.execute("DELETE FROM sessions WHERE user_name = ?1", [name])?;
             crate::audit::append(
-                &tx,
+                tx,
                 self.vault(),
                 name,
                 "user.password_changed",
                 None,
                 &serde_json::json!({"name": name, "sessions_revoked": revoked}),
             )?;
-            let (token, expires) = open_session(&tx, name, ttl_minutes)?;
-            let a = account(&tx, name)?;
-            tx.commit()?;
+            let (token, expires) = open_session(tx, name, ttl_minutes)?;
+            let a = account(tx, name)?;
             Ok(Session {
                 token,
                 user: User {
@@ -285,14 +282,14 @@ impl Store {
 
     /// What a sign-in as `name` checks, if the account exists.
     pub fn sign_in_row(&self, name: &str) -> Result<Option<SignInRow>> {
-        let row: Option<(String, String, bool, bool)> = self.with_reader(|c| {
-            Ok(c.query_row(
+        let row: Option<(String, String, bool, bool)> = self.read(|c| {
+            c.query_row(
                 "SELECT role, password_hash, disabled_at IS NOT NULL, must_change_password \
                  FROM users WHERE name = ?1",
                 [name],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
-            .optional()?)
+            .optional()
         })?;
         row.map(|(role, password_hash, disabled, must_change_password)| {
             Ok(SignInRow {
@@ -314,15 +311,13 @@ impl Store {
         ttl_minutes: u64,
         detail: &serde_json::Value,
     ) -> Result<Session> {
-        self.with_writer(|c| {
-            let tx = c.transaction()?;
-            let (token, expires) = open_session(&tx, name, ttl_minutes)?;
+        self.write(|tx| {
+            let (token, expires) = open_session(tx, name, ttl_minutes)?;
             tx.execute(
                 "UPDATE users SET last_login_at = ?2 WHERE name = ?1",
                 params![name, now_ms()],
             )?;
-            crate::audit::append(&tx, self.vault(), name, "login", None, detail)?;
-            tx.commit()?;
+            crate::audit::append(tx, self.vault(), name, "login", None, detail)?;
             Ok(Session {
                 token,
                 user: User {
@@ -338,15 +333,15 @@ impl Store {
     /// The user behind a session token, if the session exists, has not expired and its account
     /// is enabled.
     pub fn session_user(&self, token: &str) -> Result<User> {
-        let row: Option<(String, String, bool)> = self.with_reader(|c| {
-            Ok(c.query_row(
+        let row: Option<(String, String, bool)> = self.read(|c| {
+            c.query_row(
                 "SELECT u.name, u.role, u.must_change_password FROM sessions s \
                  JOIN users u ON u.name = s.user_name \
                  WHERE s.token_sha256 = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
                 params![token_hash(token), now_ms()],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
-            .optional()?)
+            .optional()
         })?;
         let (name, role, must_change_password) = row.ok_or(Error::Unauthenticated)?;
         Ok(User {
@@ -358,7 +353,7 @@ impl Store {
 
     /// Ends the session of this token (nothing when there is none).
     pub fn logout(&self, token: &str) -> Result<()> {
-        self.with_writer(|c| {
+        self.write(|c| {
             c.execute(
                 "DELETE FROM sessions WHERE token_sha256 = ?1",
                 [token_hash(token)],

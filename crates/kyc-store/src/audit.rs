@@ -1,7 +1,8 @@
 //! The audit trail's table: append-only (update and delete refused by triggers), appended inside
 //! the transaction of the change it records, verified link by link, read by page, case and filter.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use crate::db::{Connection, OptionalRow, Row};
+use crate::params;
 
 use crate::chain::{fields, keyed_hash, legacy_hash, AuditEntry, AuditFilter, Verdict};
 use crate::timefmt::{now_ms, rfc3339};
@@ -13,10 +14,12 @@ const KEYED_FROM: &str = "audit_keyed_from";
 
 /// Records (MAC'd) that entries from the next id on are keyed; written once, when the keyed
 /// schema is applied.
-pub(crate) fn mark_keyed_from(c: &Connection, vault: &Vault) -> Result<(), Error> {
-    let next: i64 = c.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM audit", [], |r| {
-        r.get(0)
-    })?;
+pub(crate) fn mark_keyed_from(c: &dyn Connection, vault: &Vault) -> Result<(), Error> {
+    let next: i64 = c.query_row(
+        "SELECT COALESCE(MAX(id), 0) + 1 FROM audit",
+        params![],
+        |r| r.get(0),
+    )?;
     let mut value = next.to_be_bytes().to_vec();
     value.extend(vault.audit_mac(&[KEYED_FROM.as_bytes(), &next.to_be_bytes()]));
     c.execute(
@@ -27,7 +30,7 @@ pub(crate) fn mark_keyed_from(c: &Connection, vault: &Vault) -> Result<(), Error
 }
 
 /// The first keyed entry's id, if the marker is there and its MAC holds.
-fn keyed_from(c: &Connection, vault: &Vault) -> Result<Option<i64>, Error> {
+fn keyed_from(c: &dyn Connection, vault: &Vault) -> Result<Option<i64>, Error> {
     let value: Option<Vec<u8>> = c
         .query_row("SELECT value FROM meta WHERE key = ?1", [KEYED_FROM], |r| {
             r.get(0)
@@ -44,7 +47,7 @@ fn keyed_from(c: &Connection, vault: &Vault) -> Result<Option<i64>, Error> {
 /// Appends an entry inside the caller's transaction (so the entry and the action commit together).
 /// `detail` must hold ids and codes only, never personal data.
 pub fn append(
-    c: &Connection,
+    c: &dyn Connection,
     vault: &Vault,
     actor: &str,
     action: &str,
@@ -54,7 +57,7 @@ pub fn append(
     let (last_id, prev): (i64, Vec<u8>) = c
         .query_row(
             "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
-            [],
+            params![],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?
@@ -78,61 +81,55 @@ pub fn append(
 /// Walks the whole chain and reports the first broken link: an entry missing, a link that does
 /// not match, an edited entry, an unkeyed entry where keyed ones begin (a chain recomputed
 /// without the master key), or a missing or forged marker of where they begin.
-pub fn verify(c: &Connection, vault: &Vault) -> Result<Verdict, Error> {
+pub fn verify(c: &dyn Connection, vault: &Vault) -> Result<Verdict, Error> {
     let Some(keyed_from) = keyed_from(c, vault)? else {
         return Ok(Verdict::Broken {
             id: 0,
             reason: "the marker of where keyed entries begin is missing or forged".into(),
         });
     };
-    let mut stmt = c.prepare(
-        "SELECT id, at, actor, action, case_id, detail, prev_hash, hash, keyed FROM audit ORDER BY id",
-    )?;
-    let mut rows = stmt.query([])?;
     let mut prev = vec![0u8; 32];
     let mut expected_id = 1i64;
-    let mut n = 0u64;
-    while let Some(r) = rows.next()? {
-        let id: i64 = r.get(0)?;
-        let (at, actor, action): (i64, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?);
-        let (case_id, detail): (Option<i64>, String) = (r.get(4)?, r.get(5)?);
-        let (prev_hash, hash, keyed): (Vec<u8>, Vec<u8>, bool) = (r.get(6)?, r.get(7)?, r.get(8)?);
-        let broken = |reason: &str| {
-            Ok(Verdict::Broken {
-                id,
-                reason: reason.into(),
-            })
-        };
-        if id != expected_id {
-            return Ok(Verdict::Broken {
-                id,
-                reason: format!("entry {expected_id} is missing"),
-            });
-        }
-        if prev_hash != prev {
-            return broken("its link to the previous entry does not match");
-        }
-        if keyed != (id >= keyed_from) {
-            return broken(if keyed {
-                "a keyed entry before keyed entries begin"
+    let mut broken = None;
+    let n = c.for_each(
+        "SELECT id, at, actor, action, case_id, detail, prev_hash, hash, keyed FROM audit ORDER BY id",
+        params![],
+        |r| {
+            let id: i64 = r.get(0)?;
+            let (at, actor, action): (i64, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?);
+            let (case_id, detail): (Option<i64>, String) = (r.get(4)?, r.get(5)?);
+            let (prev_hash, hash, keyed): (Vec<u8>, Vec<u8>, bool) =
+                (r.get(6)?, r.get(7)?, r.get(8)?);
+            let reason = if id != expected_id {
+                Some(format!("entry {expected_id} is missing"))
+            } else if prev_hash != prev {
+                Some("its link to the previous entry does not match".into())
+            } else if keyed != (id >= keyed_from) {
+                Some(if keyed {
+                    "a keyed entry before keyed entries begin".into()
+                } else {
+                    "an unkeyed entry where keyed entries begin (recomputed without the master key)"
+                        .into()
+                })
             } else {
-                "an unkeyed entry where keyed entries begin (recomputed without the master key)"
-            });
-        }
-        let f = fields(id, at, &actor, &action, case_id, &detail);
-        let computed = if keyed {
-            keyed_hash(vault, &prev, &f)
-        } else {
-            legacy_hash(&prev, &f)
-        };
-        if computed != hash {
-            return broken("its content does not match its hash (edited)");
-        }
-        prev = hash;
-        expected_id += 1;
-        n += 1;
-    }
-    Ok(Verdict::Intact { entries: n })
+                let f = fields(id, at, &actor, &action, case_id, &detail);
+                let computed = if keyed {
+                    keyed_hash(vault, &prev, &f)
+                } else {
+                    legacy_hash(&prev, &f)
+                };
+                (computed != hash).then(|| "its content does not match its hash (edited)".into())
+            };
+            if let Some(reason) = reason {
+                broken = Some(Verdict::Broken { id, reason });
+                return Ok(false);
+            }
+            prev = hash;
+            expected_id += 1;
+            Ok(true)
+        },
+    )?;
+    Ok(broken.unwrap_or(Verdict::Intact { entries: n }))
 }
 
 impl Store {
@@ -144,26 +141,27 @@ impl Store {
         case_id: Option<i64>,
         detail: serde_json::Value,
     ) -> Result<(), Error> {
-        self.with_writer(|c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            append(&tx, self.vault(), actor, action, case_id, &detail)?;
-            tx.commit()?;
+        self.write(|tx| {
+            append(tx, self.vault(), actor, action, case_id, &detail)?;
             Ok(())
         })
     }
 
     pub fn verify_audit(&self) -> Result<Verdict, Error> {
-        self.with_reader(|c| verify(c, self.vault()))
+        self.read(|c| verify(c, self.vault()))
     }
 
     /// A case's timeline, oldest first.
     pub fn timeline(&self, case_id: i64) -> Result<Vec<AuditEntry>, Error> {
-        self.with_reader(|c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {ENTRY_COLS} FROM {ENTRY_FROM} WHERE a.case_id = ?1 ORDER BY a.id"
-            ))?;
-            let rows = stmt.query_map([case_id], entry_from_row)?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        self.read(|c| {
+            let rows = c.query_map(
+                &format!(
+                    "SELECT {ENTRY_COLS} FROM {ENTRY_FROM} WHERE a.case_id = ?1 ORDER BY a.id"
+                ),
+                [case_id],
+                entry_from_row,
+            )?;
+            Ok(rows)
         })
     }
 
@@ -175,12 +173,10 @@ impl Store {
         limit: u32,
         filter: &AuditFilter,
     ) -> Result<Vec<AuditEntry>, Error> {
-        self.with_reader(|c| {
-            let mut stmt = c.prepare_cached(&format!(
+        self.read(|c| {
+            let rows = c.query_map(&format!(
                 "SELECT {ENTRY_COLS} FROM {ENTRY_FROM} WHERE a.id < ?1 {FILTER} ORDER BY a.id DESC LIMIT ?7"
-            ))?;
-            let rows = stmt.query_map(
-                rusqlite::params![
+            ), params![
                     before.unwrap_or(i64::MAX),
                     filter.actor,
                     filter.action,
@@ -191,7 +187,7 @@ impl Store {
                 ],
                 entry_from_row,
             )?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            Ok(rows)
         })
     }
 
@@ -203,31 +199,27 @@ impl Store {
         mut each: impl FnMut(AuditEntry) -> Result<bool, E>,
     ) -> Result<u64, E> {
         let mut failed = None;
-        let n = self.with_reader(|c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {ENTRY_COLS} FROM {ENTRY_FROM} WHERE a.id < ?1 {FILTER} ORDER BY a.id"
-            ))?;
-            let mut rows = stmt.query(rusqlite::params![
-                i64::MAX,
-                filter.actor,
-                filter.action,
-                filter.from_ms,
-                filter.to_ms,
-                filter.case_id,
-            ])?;
-            let mut n = 0;
-            while let Some(r) = rows.next()? {
-                n += 1;
-                match each(entry_from_row(r)?) {
-                    Ok(true) => {}
-                    Ok(false) => break,
+        let n = self.read(|c| {
+            c.for_each(
+                &format!(
+                    "SELECT {ENTRY_COLS} FROM {ENTRY_FROM} WHERE a.id < ?1 {FILTER} ORDER BY a.id"
+                ),
+                params![
+                    i64::MAX,
+                    filter.actor,
+                    filter.action,
+                    filter.from_ms,
+                    filter.to_ms,
+                    filter.case_id,
+                ],
+                |r| match each(entry_from_row(r)?) {
+                    Ok(go_on) => Ok(go_on),
                     Err(e) => {
                         failed = Some(e);
-                        break;
+                        Ok(false)
                     }
-                }
-            }
-            Ok(n)
+                },
+            )
         })?;
         failed.map_or(Ok(n), Err)
     }
@@ -243,19 +235,20 @@ const ENTRY_COLS: &str = "a.id, a.at, a.actor, a.action, a.case_id, a.detail, \
      COALESCE(c.reference, json_extract(a.detail, '$.reference'))";
 const ENTRY_FROM: &str = "audit a LEFT JOIN cases c ON c.id = a.case_id";
 
-fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+fn entry_from_row(r: &Row) -> Result<AuditEntry, Error> {
     let detail: String = r.get(5)?;
-    let reference: Option<rusqlite::types::Value> = r.get(6)?;
+    // The reference may be any JSON value in an old entry's detail: only text is one.
+    let reference = match r.0.get(6) {
+        Some(crate::db::Value::Text(t)) => Some(t.clone()),
+        _ => None,
+    };
     Ok(AuditEntry {
         id: r.get(0)?,
         at: rfc3339(r.get(1)?),
         actor: r.get(2)?,
         action: r.get(3)?,
         case_id: r.get(4)?,
-        reference: match reference {
-            Some(rusqlite::types::Value::Text(t)) => Some(t),
-            _ => None,
-        },
+        reference,
         detail: serde_json::from_str(&detail).unwrap_or_default(),
     })
 }

@@ -24,36 +24,33 @@ impl History {
 /// The history of `sub` from the cases already stored (`selfies` is the index, read under the
 /// writer lock like the rows).
 pub(super) fn history_in(
-    conn: &Connection,
+    conn: &dyn Connection,
     vault: &Vault,
     selfies: &PhashIndex,
     sub: &Submission,
 ) -> Result<History, Error> {
     let user = vault.tag("user", &sub.user_id);
     let document: Vec<(i64, String)> = match sub.payload.document_number() {
-        Some(number) => conn
-            .prepare_cached(
-                "SELECT id, reference FROM cases WHERE document_tag = ?1 AND user_tag <> ?2 \
+        Some(number) => conn.query_map(
+            "SELECT id, reference FROM cases WHERE document_tag = ?1 AND user_tag <> ?2 \
                  ORDER BY id DESC LIMIT 5",
-            )?
-            .query_map(params![vault.tag("document", number), user], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect::<Result<_, _>>()?,
+            params![vault.tag("document", number), user],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?,
         None => Vec::new(),
     };
     let mut selfie = Vec::new();
     if let Some(hash) = sub.selfie_hash {
-        let mut stmt = conn.prepare_cached("SELECT reference FROM cases WHERE id = ?1")?;
         for m in selfies
             .find(hash, crate::phash::user_key(&user))
             .iter()
             .take(5)
         {
-            if let Some(reference) = stmt
-                .query_row([m.case_id], |r| r.get::<_, String>(0))
-                .optional()?
-            {
+            if let Some(reference) = conn.query_opt(
+                "SELECT reference FROM cases WHERE id = ?1",
+                [m.case_id],
+                |r| r.get::<String>(0),
+            )? {
                 selfie.push((m.case_id, reference));
             }
         }
@@ -62,11 +59,11 @@ pub(super) fn history_in(
     let earlier: Vec<(String, String)> = if sub.user_id.is_empty() {
         Vec::new()
     } else {
-        conn.prepare_cached(
+        conn.query_map(
             "SELECT reference, status FROM cases WHERE user_tag = ?1 ORDER BY id DESC LIMIT 5",
+            [user],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?
-        .query_map([user], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?
     };
     Ok(History {
         document,
@@ -78,7 +75,7 @@ pub(super) fn history_in(
 /// Adds to an earlier case the reuse finding `code` naming the new case `reference` (merged into
 /// its finding of that code if it has one), and audits it.
 pub(super) fn flag_back(
-    tx: &Connection,
+    tx: &dyn Connection,
     vault: &Vault,
     case_id: i64,
     code: &str,
@@ -124,27 +121,28 @@ pub(super) fn flag_back(
 }
 
 /// Reads every stored selfie hash into a new index (at open).
-pub(super) fn load_selfies(conn: &Connection, vault: &Vault) -> Result<PhashIndex, Error> {
+pub(super) fn load_selfies(conn: &dyn Connection, vault: &Vault) -> Result<PhashIndex, Error> {
     let mut entries = Vec::new();
-    let mut stmt = conn.prepare(
+    conn.for_each(
         "SELECT h.case_id, h.sealed, c.user_tag FROM image_hashes h JOIN cases c ON c.id = h.case_id",
+        params![],
+        |r| {
+            let case_id: i64 = r.get(0)?;
+            let sealed: Vec<u8> = r.get(1)?;
+            let user: Option<Vec<u8>> = r.get(2)?;
+            entries.push(Hashed {
+                case_id,
+                user: crate::phash::user_key(&user.unwrap_or_default()),
+                hash: vault.open_image_hash(case_id, &sealed)?,
+            });
+            Ok(true)
+        },
     )?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let case_id: i64 = r.get(0)?;
-        let sealed: Vec<u8> = r.get(1)?;
-        let user: Option<Vec<u8>> = r.get(2)?;
-        entries.push(Hashed {
-            case_id,
-            user: crate::phash::user_key(&user.unwrap_or_default()),
-            hash: vault.open_image_hash(case_id, &sealed)?,
-        });
-    }
     Ok(PhashIndex::from_entries(entries))
 }
 
 /// A case's status (`NotFound` when there is no such case).
-pub(crate) fn case_status(c: &Connection, id: i64) -> Result<String, Error> {
+pub(crate) fn case_status(c: &dyn Connection, id: i64) -> Result<String, Error> {
     c.query_row("SELECT status FROM cases WHERE id = ?1", [id], |r| r.get(0))
         .optional()?
         .ok_or_else(|| Error::NotFound(id.to_string()))
@@ -152,31 +150,22 @@ pub(crate) fn case_status(c: &Connection, id: i64) -> Result<String, Error> {
 
 /// Runs a `count(*)` query, giving up (None) once it has run for `budget`.
 pub(super) fn count_within(
-    c: &Connection,
+    c: &dyn Connection,
     sql: &str,
-    args: &[rusqlite::types::Value],
+    args: &[db::Value],
     budget: std::time::Duration,
 ) -> Result<Option<u32>, Error> {
-    let deadline = std::time::Instant::now() + budget;
-    c.progress_handler(1000, Some(move || std::time::Instant::now() > deadline));
-    let counted = c.query_row(sql, rusqlite::params_from_iter(args.iter()), |r| r.get(0));
-    c.progress_handler(1000, None::<fn() -> bool>);
-    match counted {
-        Ok(n) => Ok(Some(n)),
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if e.code == rusqlite::ErrorCode::OperationInterrupted =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(e.into()),
-    }
+    let params: Vec<db::Param> = args.iter().map(db::ToParam::to_param).collect();
+    Ok(c.count_within(sql, &params, budget)?
+        .map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
 }
 
-pub(super) fn insert_tags(c: &Connection, id: i64, tags: &[Vec<u8>]) -> Result<(), Error> {
-    let mut stmt =
-        c.prepare_cached("INSERT OR IGNORE INTO search_tags (tag, case_id) VALUES (?1, ?2)")?;
+pub(super) fn insert_tags(c: &dyn Connection, id: i64, tags: &[Vec<u8>]) -> Result<(), Error> {
     for t in tags {
-        stmt.execute(params![t, id])?;
+        c.execute(
+            "INSERT OR IGNORE INTO search_tags (tag, case_id) VALUES (?1, ?2)",
+            params![t, id],
+        )?;
     }
     Ok(())
 }
@@ -192,8 +181,7 @@ impl Store {
         received_at_ms: i64,
     ) -> Result<Inserted, Error> {
         let vault = &self.vault;
-        self.write(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let insert = |tx: &dyn Connection| {
             let earlier: Option<i64> = tx
                 .query_row(
                     "SELECT id FROM cases WHERE requester_id = ?1",
@@ -202,24 +190,25 @@ impl Store {
                 )
                 .optional()?;
             if let Some(id) = earlier {
-                drop(tx);
-                if self.same_content(conn, id, sub)? {
-                    return Ok(Inserted::Existing(summary(conn, vault, id)?));
+                if self.same_content(tx, id, sub)? {
+                    return Ok(Inserted::Existing(summary(tx, vault, id)?));
                 }
                 return Err(Error::Conflict(sub.requester_id.clone()));
             }
-            let mut selfies = self
-                .selfies
-                .lock()
-                .map_err(|_| Error::Internal("selfie index lock poisoned".into()))?;
-            let history = history_in(&tx, vault, &selfies, sub)?;
+            let history = {
+                let selfies = self
+                    .selfies
+                    .lock()
+                    .map_err(|_| Error::Internal("selfie index lock poisoned".into()))?;
+                history_in(tx, vault, &selfies, sub)?
+            };
             let mut flags = flags.to_vec();
             flags.extend(history.flags());
             let flags = &flags[..];
             // Never MAX(id) + 1: an erased case's number stays used.
             let next_id: i64 = tx.query_row(
                 "UPDATE counters SET last = last + 1 WHERE name = 'case' RETURNING last",
-                [],
+                params![],
                 |r| r.get(0),
             )?;
             let year = crate::timefmt::year_of(received_at_ms);
@@ -256,36 +245,48 @@ impl Store {
                 "INSERT INTO case_keys (case_id, wrapped) VALUES (?1, ?2)",
                 params![next_id, wrapped],
             )?;
-            insert_tags(&tx, next_id, &vault.search_tags(holder_name.as_deref(), p.document_number()))?;
-            {
-                let mut stmt =
-                    tx.prepare_cached("INSERT OR IGNORE INTO case_flags (code, case_id) VALUES (?1, ?2)")?;
-                for f in flags {
-                    stmt.execute(params![f.code, next_id])?;
-                }
+            insert_tags(
+                tx,
+                next_id,
+                &vault.search_tags(holder_name.as_deref(), p.document_number()),
+            )?;
+            for f in flags {
+                tx.execute(
+                    "INSERT OR IGNORE INTO case_flags (code, case_id) VALUES (?1, ?2)",
+                    params![f.code, next_id],
+                )?;
             }
-            crate::audit::append(&tx, &self.vault,
+            crate::audit::append(
+                tx,
+                &self.vault,
                 "ditto-id",
                 "case.received",
                 Some(next_id),
                 &serde_json::json!({"reference": reference, "images": sub.images.len()}),
             )?;
             for (id, _) in &history.document {
-                flag_back(&tx, vault, *id, "document_reused", &reference)?;
+                flag_back(tx, vault, *id, "document_reused", &reference)?;
             }
             for (id, _) in &history.selfie {
-                flag_back(&tx, vault, *id, "selfie_reused", &reference)?;
+                flag_back(tx, vault, *id, "selfie_reused", &reference)?;
             }
             if let Some(hash) = sub.selfie_hash {
                 tx.execute(
                     "INSERT INTO image_hashes (case_id, image, sealed) VALUES (?1, ?2, ?3)",
-                    params![next_id, crate::phash::HASHED_IMAGE, vault.seal_image_hash(next_id, hash)],
+                    params![
+                        next_id,
+                        crate::phash::HASHED_IMAGE,
+                        vault.seal_image_hash(next_id, hash)
+                    ],
                 )?;
             }
             // The sealed images go to the case's file, durable before the rows that point
             // into it commit; if the commit fails the file goes too.
             let mut sealed = Vec::with_capacity(
-                sub.images.iter().map(|i| i.bytes.len() + kyc_crypto::vault::SEAL_OVERHEAD as usize).sum(),
+                sub.images
+                    .iter()
+                    .map(|i| i.bytes.len() + kyc_crypto::vault::SEAL_OVERHEAD as usize)
+                    .sum(),
             );
             let mut places = Vec::with_capacity(sub.images.len());
             for img in &sub.images {
@@ -294,35 +295,31 @@ impl Store {
                 places.push((start as i64, (sealed.len() - start) as i64));
             }
             if !sub.images.is_empty() {
-                self.files.write(next_id, &sealed)?;
+                tx.put_blob(next_id, &sealed)?;
             }
             drop(sealed);
-            let rows = (|| -> Result<(), Error> {
-                let mut stmt = tx.prepare(
+            for (img, (offset, len)) in sub.images.iter().zip(&places) {
+                tx.execute(
                     "INSERT INTO images (case_id, name, mime, width, height, bytes, sealed, file_offset, file_len) \
                      VALUES (?1, ?2, ?3, ?4, ?5, x'', 1, ?6, ?7)",
+                    params![next_id, img.name, img.format.mime(), img.width, img.height, offset, len],
                 )?;
-                for (img, (offset, len)) in sub.images.iter().zip(&places) {
-                    stmt.execute(params![next_id, img.name, img.format.mime(), img.width, img.height, offset, len])?;
+            }
+            Ok(Inserted::New(summary(tx, vault, next_id)?))
+        };
+        // The index follows the commit, still under the writer lock (the next insert sees it).
+        let committed = |inserted: &Inserted| {
+            if let (Inserted::New(case), Some(hash)) = (inserted, sub.selfie_hash) {
+                if let Ok(mut selfies) = self.selfies.lock() {
+                    selfies.insert(Hashed {
+                        case_id: case.id,
+                        user: crate::phash::user_key(&vault.tag("user", &sub.user_id)),
+                        hash,
+                    });
                 }
-                drop(stmt);
-                tx.commit()?;
-                Ok(())
-            })();
-            if let Err(e) = rows {
-                let _ = self.files.remove(next_id);
-                return Err(e);
             }
-            if let Some(hash) = sub.selfie_hash {
-                selfies.insert(Hashed {
-                    case_id: next_id,
-                    user: crate::phash::user_key(&vault.tag("user", &sub.user_id)),
-                    hash,
-                });
-            }
-            drop(selfies);
-            Ok(Inserted::New(summary(conn, vault, next_id)?))
-        })
+        };
+        db::write(&self.db, insert, committed)
     }
 
     /// Finds a case by numeric id or by reference.
@@ -350,7 +347,7 @@ impl Store {
         let limit = q.limit.clamp(1, 500);
         let ascending = q.status.as_deref() == Some("pending");
         let mut sql = format!("SELECT {SUMMARY_COLS} FROM {SUMMARY_FROM} WHERE 1=1");
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut args: Vec<db::Value> = Vec::new();
         if let Some(s) = &q.status {
             args.push(s.clone().into());
             sql += &format!(" AND status = ?{}", args.len());
@@ -367,11 +364,11 @@ impl Store {
             // A common flag: walk the cases in page order and look each one up (a page fills
             // quickly). A rare one: start from its few cases and sort them.
             let common = self.read(|c| {
-                Ok(c.query_row(
+                c.query_row(
                     "SELECT count(*) > ?2 FROM (SELECT 1 FROM case_flags WHERE code = ?1 LIMIT ?2 + 1)",
                     params![f, RARE_FLAG_CASES],
-                    |r| r.get::<_, bool>(0),
-                )?)
+                    |r| r.get::<bool>(0),
+                )
             })?;
             args.push(f.clone().into());
             sql += &if common {
@@ -471,13 +468,7 @@ impl Store {
             limit + 1
         );
         self.read(|c| {
-            let mut stmt = c.prepare(&sql)?;
-            let mut cases = stmt
-                .query_map(
-                    rusqlite::params_from_iter(args.iter()),
-                    summary_from_row(&self.vault),
-                )?
-                .collect::<Result<Vec<_>, _>>()?;
+            let mut cases = c.query_map(&sql, &args[..], summary_from_row(&self.vault))?;
             let next = if cases.len() > limit as usize {
                 cases.truncate(limit as usize);
                 cases.last().map(|c| c.id.to_string())
@@ -531,7 +522,7 @@ impl Store {
     /// JSON (images as markers) and the same image bytes. Only read when a requester id repeats.
     pub(super) fn same_content(
         &self,
-        c: &Connection,
+        c: &dyn Connection,
         id: i64,
         sub: &Submission,
     ) -> Result<bool, Error> {
@@ -541,18 +532,17 @@ impl Store {
         if key.open(SealField::Raw, &raw)? != sub.raw_json.as_bytes() {
             return Ok(false);
         }
-        let mut stmt = c.prepare(
+        let stored = c.query_map(
             "SELECT name, bytes, file_offset, file_len FROM images WHERE case_id = ?1 ORDER BY name",
-        )?;
-        let stored = stmt
-            .query_map([id], |r| {
+            [id],
+            |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<String>(0)?,
+                    r.get::<Vec<u8>>(1)?,
                     file_place(r, 2)?,
                 ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
+            },
+        )?;
         if stored.len() != sub.images.len() {
             return Ok(false);
         }
@@ -586,18 +576,15 @@ impl Store {
     /// The document types seen (for the queue's filter).
     pub fn document_types(&self) -> Result<Vec<String>, Error> {
         self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT DISTINCT document_type FROM cases WHERE document_type IS NOT NULL ORDER BY 1 LIMIT 100",
-            )?;
-            let rows = stmt.query_map([], |r| r.get(0))?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            let rows = c.query_map("SELECT DISTINCT document_type FROM cases WHERE document_type IS NOT NULL ORDER BY 1 LIMIT 100", params![], |r| r.get(0))?;
+            Ok(rows)
         })
     }
 
     /// Copies the WAL into the database file and truncates it (best effort: readers may hold it).
     /// Number of cases (for tests and status lines).
     pub fn count(&self) -> Result<i64, Error> {
-        self.read(|c| Ok(c.query_row("SELECT count(*) FROM cases", [], |r| r.get(0))?))
+        self.read(|c| c.query_row("SELECT count(*) FROM cases", params![], |r| r.get(0)))
     }
 
     /// For exports: the sealed user id of a case (from its wrapped key and `pii`) and a decision's

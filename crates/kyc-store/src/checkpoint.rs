@@ -7,8 +7,9 @@
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
+use crate::db::OptionalRow;
+use crate::params;
 use ring::signature::{KeyPair, UnparsedPublicKey, ED25519};
-use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
 
 use crate::chain::Verdict;
@@ -88,13 +89,13 @@ pub fn read_all(dir: &Path) -> Result<Vec<Found>, Error> {
 impl Store {
     /// The chain's head: (entry id, hash).
     pub fn audit_head(&self) -> Result<Option<(i64, Vec<u8>)>, Error> {
-        self.with_reader(|c| {
-            Ok(c.query_row(
+        self.read(|c| {
+            c.query_row(
                 "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
-                [],
+                params![],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
-            .optional()?)
+            .optional()
         })
     }
 
@@ -191,13 +192,11 @@ impl Store {
                     agreed,
                 ));
             }
-            let held: Option<Vec<u8>> = self.with_reader(|c| {
-                Ok(
-                    c.query_row("SELECT hash FROM audit WHERE id = ?1", [cp.entry_id], |r| {
-                        r.get(0)
-                    })
-                    .optional()?,
-                )
+            let held: Option<Vec<u8>> = self.read(|c| {
+                c.query_row("SELECT hash FROM audit WHERE id = ?1", [cp.entry_id], |r| {
+                    r.get(0)
+                })
+                .optional()
             })?;
             if held.map(hex::encode).as_deref() != Some(cp.hash.as_str()) {
                 return Ok((

@@ -5,7 +5,7 @@ use super::*;
 
 /// Records one decision row; the comment (free text, may name the person) is sealed.
 pub(super) fn insert_decision(
-    tx: &Connection,
+    tx: &dyn Connection,
     vault: &Vault,
     id: i64,
     d: &NewDecision,
@@ -19,12 +19,12 @@ pub(super) fn insert_decision(
     } else {
         "auto"
     };
-    tx.execute(
+    let row: i64 = tx.query_row(
         "INSERT INTO decisions (case_id, decision, reasons, comment, by_kind, by_user, decided_at, rule, final) \
-         VALUES (?1, ?2, ?3, '', ?4, ?5, ?6, ?7, ?8)",
+         VALUES (?1, ?2, ?3, '', ?4, ?5, ?6, ?7, ?8) RETURNING id",
         params![id, decision, reasons, by_kind, d.by_user, now, d.rule, is_final],
+        |r| r.get(0),
     )?;
-    let row = tx.last_insert_rowid();
     let key = case_key_in(tx, vault, id)?;
     let comment =
         (!d.comment.is_empty()).then(|| key.seal(SealField::Comment(row), d.comment.as_bytes()));
@@ -42,22 +42,22 @@ pub(super) fn insert_decision(
 impl Store {
     pub fn decisions(&self, id: i64) -> Result<Vec<DecisionRecord>, Error> {
         self.read(|c| {
-            let mut stmt = c.prepare(
+            let key = self.case_key(c, id)?;
+            let rows = c.query_map(
                 "SELECT decision, reasons, comment_sealed, by_kind, by_user, decided_at, rule, link_sealed, final, id \
                  FROM decisions WHERE case_id = ?1 ORDER BY id",
-            )?;
-            let key = self.case_key(c, id)?;
-            let rows = stmt.query_map([id], |r| {
+                [id],
+                |r| {
                 let reasons: String = r.get(1)?;
                 let sealed: Option<Vec<u8>> = r.get(2)?;
                 let row_id: i64 = r.get(9)?;
                 let comment = match sealed {
-                    Some(s) => open_text(&key, SealField::Comment(row_id), &s).map_err(sealed_err)?,
+                    Some(s) => open_text(&key, SealField::Comment(row_id), &s)?,
                     None => String::new(),
                 };
                 let link: Option<Vec<u8>> = r.get(7)?;
                 let link_user_id = match link {
-                    Some(l) => Some(open_text(&key, SealField::Link(row_id), &l).map_err(sealed_err)?),
+                    Some(l) => Some(open_text(&key, SealField::Link(row_id), &l)?),
                     None => None,
                 };
                 Ok(DecisionRecord {
@@ -71,8 +71,9 @@ impl Store {
                     link_user_id,
                     is_final: r.get(8)?,
                 })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+                },
+            )?;
+            Ok(rows)
         })
     }
 
@@ -89,8 +90,7 @@ impl Store {
         four_eyes: bool,
     ) -> Result<CaseSummary, Error> {
         let vault = &self.vault;
-        self.write(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.write(|tx| {
             let row: Option<(String, Option<String>)> = tx
                 .query_row("SELECT status, assignee FROM cases WHERE id = ?1", [id], |r| {
                     Ok((r.get(0)?, r.get(1)?))
@@ -131,28 +131,27 @@ impl Store {
                     }
                     Some(_) => {}
                     None => {
-                        insert_decision(&tx, vault, id, d, now, false)?;
-                        crate::audit::append(&tx, &self.vault,
+                        insert_decision(tx, vault, id, d, now, false)?;
+                        crate::audit::append(tx, &self.vault,
                             d.by_user.as_deref().unwrap_or("policy"),
                             "case.first_approval",
                             Some(id),
                             &serde_json::json!({"four_eyes": true}),
                         )?;
-                        tx.commit()?;
-                        return summary(conn, vault, id);
+                        return summary(tx, vault, id);
                     }
                 }
             }
-            insert_decision(&tx, vault, id, d, now, true)?;
+            insert_decision(tx, vault, id, d, now, true)?;
             tx.execute("UPDATE cases SET status = ?2 WHERE id = ?1", params![id, status])?;
-            crate::audit::append(&tx, &self.vault,
+            crate::audit::append(tx, &self.vault,
                 d.by_user.as_deref().unwrap_or("policy"),
                 "case.decided",
                 Some(id),
                 &serde_json::json!({"decision": decision, "reasons": d.reasons, "rule": d.rule, "linked_user_id": d.link_user_id.is_some()}),
             )?;
             if notify {
-                let case = summary(&tx, vault, id)?;
+                let case = summary(tx, vault, id)?;
                 let body = serde_json::json!({
                     "event": "case.decided",
                     "reference": case.reference,
@@ -168,28 +167,27 @@ impl Store {
                     "late": case.answer.is_some(),
                     "ditto_answer": case.answer.as_ref().map(|a| serde_json::json!({"result": a.result, "by": a.by, "at": a.at})),
                 });
-                tx.execute(
-                    "INSERT INTO deliveries (case_id, event, body, next_at, created_at) VALUES (?1, 'case.decided', '', ?2, ?2)",
+                let delivery: i64 = tx.query_row(
+                    "INSERT INTO deliveries (case_id, event, body, next_at, created_at) \
+                     VALUES (?1, 'case.decided', '', ?2, ?2) RETURNING id",
                     params![id, now],
+                    |r| r.get(0),
                 )?;
-                let delivery = tx.last_insert_rowid();
-                let sealed = case_key_in(&tx, vault, id)?
+                let sealed = case_key_in(tx, vault, id)?
                     .seal(SealField::Delivery(delivery), body.to_string().as_bytes());
                 tx.execute(
                     "UPDATE deliveries SET body_sealed = ?2 WHERE id = ?1",
                     params![delivery, sealed],
                 )?;
             }
-            tx.commit()?;
-            summary(conn, vault, id)
+            summary(tx, vault, id)
         })
     }
 
     /// Fixes the answer Ditto ID gets, once: the stored answer if any; else the decision if the case
     /// is decided; else `fallback` (the timeout answer) if given; else None (still waiting).
     pub fn settle_answer(&self, id: i64, fallback: Option<bool>) -> Result<Option<Answer>, Error> {
-        self.write(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        self.write(|tx| {
             let (status, answered): (String, Option<bool>) = tx
                 .query_row(
                     "SELECT status, answer_result FROM cases WHERE id = ?1",
@@ -214,7 +212,7 @@ impl Store {
                 let Some((result, by, link)) = settled else {
                     return Ok(None);
                 };
-                let key = case_key_in(&tx, &self.vault, id)?;
+                let key = case_key_in(tx, &self.vault, id)?;
                 let user_id = match link {
                     Some((row, sealed)) => open_text(&key, SealField::Link(row), &sealed)?,
                     None => {
@@ -228,12 +226,9 @@ impl Store {
                      WHERE id = ?1",
                     params![id, result, now_ms(), by, key.seal(SealField::AnswerUser, user_id.as_bytes())],
                 )?;
-                crate::audit::append(&tx, &self.vault, "system", "case.answered", Some(id), &serde_json::json!({"result": result, "by": by}))?;
-                tx.commit()?;
-            } else {
-                drop(tx);
+                crate::audit::append(tx, &self.vault, "system", "case.answered", Some(id), &serde_json::json!({"result": result, "by": by}))?;
             }
-            Ok(summary(conn, &self.vault, id)?.answer)
+            Ok(summary(tx, &self.vault, id)?.answer)
         })
     }
 
@@ -241,9 +236,8 @@ impl Store {
     /// that may decide. Returns the updated summary.
     pub fn assign(&self, id: i64, to: Option<&str>, by: &str) -> Result<CaseSummary, Error> {
         let vault = &self.vault;
-        self.write(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            if case_status(&tx, id)? != "pending" {
+        self.write(|tx| {
+            if case_status(tx, id)? != "pending" {
                 return Err(Error::AlreadyDecided(id.to_string()));
             }
             if let Some(name) = to {
@@ -266,15 +260,14 @@ impl Store {
                 params![id, to],
             )?;
             crate::audit::append(
-                &tx,
+                tx,
                 &self.vault,
                 by,
                 "case.assigned",
                 Some(id),
                 &serde_json::json!({"to": to}),
             )?;
-            tx.commit()?;
-            summary(conn, vault, id)
+            summary(tx, vault, id)
         })
     }
 }

@@ -35,24 +35,19 @@ impl Store {
     /// `ERASURE_WAIT` for readers), then audits each as `case.erasure_completed`. False when a
     /// reader still holds an older snapshot (nothing changed; try again later).
     pub fn finish_erasures(&self) -> Result<bool, Error> {
-        self.write(|conn| {
-            conn.busy_timeout(ERASURE_WAIT)?;
-            let busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-                r.get::<_, i64>(0)
-            });
-            conn.busy_timeout(std::time::Duration::from_secs(10))?;
-            if busy? != 0 {
-                return Ok(false);
-            }
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let pending: Vec<(i64, String)> = tx
-                .prepare("SELECT case_id, reference FROM pending_erasures ORDER BY case_id")?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?;
+        if !self.db.after_erase()? {
+            return Ok(false);
+        }
+        self.write(|tx| {
+            let pending: Vec<(i64, String)> = tx.query_map(
+                "SELECT case_id, reference FROM pending_erasures ORDER BY case_id",
+                params![],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
             for (id, reference) in &pending {
                 tx.execute("DELETE FROM pending_erasures WHERE case_id = ?1", [id])?;
                 crate::audit::append(
-                    &tx,
+                    tx,
                     &self.vault,
                     "system",
                     "case.erasure_completed",
@@ -60,7 +55,6 @@ impl Store {
                     &serde_json::json!({"reference": reference}),
                 )?;
             }
-            tx.commit()?;
             Ok(true)
         })
     }
@@ -68,17 +62,16 @@ impl Store {
     /// Whether erasures are waiting for readers to let go of the WAL.
     pub fn erasures_pending(&self) -> Result<bool, Error> {
         self.read(|c| {
-            Ok(
-                c.query_row("SELECT EXISTS (SELECT 1 FROM pending_erasures)", [], |r| {
-                    r.get(0)
-                })?,
+            c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM pending_erasures)",
+                params![],
+                |r| r.get(0),
             )
         })
     }
 
     pub(super) fn erase_rows(&self, id: i64, by: &str, reason: &str) -> Result<String, Error> {
-        self.write(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let erase = |tx: &dyn Connection| {
             let reference: String = tx
                 .query_row("SELECT reference FROM cases WHERE id = ?1", [id], |r| {
                     r.get(0)
@@ -92,34 +85,31 @@ impl Store {
                  VALUES (?1, ?2, ?3)",
                 params![id, reference, now_ms()],
             )?;
-            crate::audit::append(&tx, &self.vault,
+            crate::audit::append(
+                tx,
+                &self.vault,
                 by,
                 "case.erased",
                 Some(id),
                 &serde_json::json!({"reference": reference, "reason": reason}),
             )?;
-            tx.commit()?;
+            tx.drop_blob(id)?;
+            Ok(reference)
+        };
+        db::write(&self.db, erase, |_| {
             if let Ok(mut selfies) = self.selfies.lock() {
                 selfies.erase(id);
             }
-            if let Err(e) = self.files.remove(id) {
-                // The key is gone, so the file is unreadable; the next start sweeps it away.
-                tracing::warn!(case = id, error = %e, "could not remove the erased case's image file");
-            }
-            Ok(reference)
         })
     }
 
     /// Decided cases whose final decision is older than `keep_ms` at `now_ms` (oldest first).
     pub fn expired_cases(&self, now_ms: i64, keep_ms: i64, limit: u32) -> Result<Vec<i64>, Error> {
         self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT cases.id FROM cases JOIN decisions ON decisions.case_id = cases.id AND decisions.final = 1 \
+            let rows = c.query_map("SELECT cases.id FROM cases JOIN decisions ON decisions.case_id = cases.id AND decisions.final = 1 \
                  WHERE cases.status <> 'pending' GROUP BY cases.id HAVING max(decisions.decided_at) < ?1 \
-                 ORDER BY cases.id LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![now_ms - keep_ms, limit], |r| r.get(0))?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+                 ORDER BY cases.id LIMIT ?2", params![now_ms - keep_ms, limit], |r| r.get(0))?;
+            Ok(rows)
         })
     }
 }

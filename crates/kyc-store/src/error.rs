@@ -42,6 +42,10 @@ pub enum Error {
     /// A backup that cannot be written, or one that is not whole and is refused.
     #[error("backup: {0}")]
     Backup(String),
+    /// A query that must find a row found none (the callers that expect this ask for an
+    /// optional row instead).
+    #[error("storage: no row")]
+    NoRow,
     /// The database refused or failed.
     #[error("storage: {0}")]
     Storage(#[from] rusqlite::Error),

@@ -5,7 +5,7 @@ use super::*;
 
 /// An image row's (offset, length) in its case file, read from columns `at` and `at + 1`; None
 /// when the image is inline.
-pub(super) fn file_place(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<(i64, i64)>> {
+pub(super) fn file_place(r: &Row, at: usize) -> Result<Option<(i64, i64)>> {
     Ok(match (r.get(at)?, r.get(at + 1)?) {
         (Some(o), Some(l)) => Some((o, l)),
         _ => None,
@@ -15,11 +15,8 @@ pub(super) fn file_place(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<O
 impl Store {
     pub fn images(&self, id: i64) -> Result<Vec<ImageInfo>, Error> {
         self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT name, mime, width, height, COALESCE(file_len, length(bytes)) - ?2 FROM images \
-                 WHERE case_id = ?1 ORDER BY name",
-            )?;
-            let rows = stmt.query_map(params![id, kyc_crypto::vault::SEAL_OVERHEAD], |r| {
+            let rows = c.query_map("SELECT name, mime, width, height, COALESCE(file_len, length(bytes)) - ?2 FROM images \
+                 WHERE case_id = ?1 ORDER BY name", params![id, kyc_crypto::vault::SEAL_OVERHEAD], |r| {
                 Ok(ImageInfo {
                     name: r.get(0)?,
                     mime: r.get(1)?,
@@ -28,7 +25,7 @@ impl Store {
                     size: r.get(4)?,
                 })
             })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            Ok(rows)
         })
     }
 
@@ -60,8 +57,8 @@ impl Store {
         match place {
             None => Ok(inline),
             Some((offset, len)) => self
-                .files
-                .read(id, offset as u64, len as u64)
+                .db
+                .read_blob(id, offset as u64, len as u64)
                 .map_err(|e| Error::Internal(format!("case {id}: image file {name}: {e}"))),
         }
     }

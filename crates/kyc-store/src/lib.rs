@@ -9,10 +9,10 @@
 //! images, decisions, the webhook outbox, erasure, the audit trail (and its chain maths), accounts,
 //! notes, backups, checkpoints, and what opening checks (migrate).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+use rusqlite::TransactionBehavior;
 use serde::Serialize;
 
 use crate::imagefiles::ImageFiles;
@@ -52,6 +52,7 @@ pub mod backup;
 mod cases;
 pub mod chain;
 pub mod checkpoint;
+pub mod db;
 mod decisions;
 mod erase;
 mod error;
@@ -63,17 +64,18 @@ pub mod notes;
 mod outbox;
 pub mod phash;
 pub mod reports;
+pub mod sqlite;
 #[cfg(test)]
 mod testing;
 pub mod timefmt;
 
 pub(crate) use cases::case_status;
 use cases::*;
+use db::{Backend, Connection, OptionalRow, Row};
 pub use error::{Error, Result};
 use images::*;
 use migrate::*;
-
-const READER_POOL: usize = 4;
+use sqlite::SqliteBackend;
 
 /// Up to this many cases with a flag, the flag filter starts from those cases (see `list`).
 /// Unit tests use 2, so both query plans run on a handful of cases.
@@ -82,12 +84,11 @@ const RARE_FLAG_CASES: i64 = if cfg!(test) { 2 } else { 2000 };
 /// The database file inside the data dir.
 pub const DB_FILE: &str = "kyc-desk.sqlite3";
 
+/// The store: every read and write of cases, decisions, deliveries, the audit trail, accounts
+/// and notes, sealed on the way in and opened on the way out, over its [`db::Backend`].
 pub struct Store {
-    path: PathBuf,
+    db: SqliteBackend,
     vault: Vault,
-    files: ImageFiles,
-    writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
     /// The selfies' perceptual hashes (memory only; changed under the writer lock).
     selfies: Mutex<PhashIndex>,
 }
@@ -116,38 +117,26 @@ struct Pii {
     flags: Vec<Flag>,
 }
 
-fn sealed_err(e: Error) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Blob, Box::new(e))
-}
-
-fn summary_from_row(
-    vault: &Vault,
-) -> impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<CaseSummary> + '_ {
+fn summary_from_row(vault: &Vault) -> impl Fn(&Row) -> Result<CaseSummary> + '_ {
     move |row| {
         let id: i64 = row.get(0)?;
         let reference: String = row.get(1)?;
         let wrapped: Option<Vec<u8>> = row.get(6)?;
         let sealed: Option<Vec<u8>> = row.get(7)?;
         let key = match wrapped {
-            Some(w) => Some(
-                vault
-                    .unwrap_case_key(id, &w)
-                    .map_err(|e| sealed_err(e.into()))?,
-            ),
+            Some(w) => Some(vault.unwrap_case_key(id, &w)?),
             None => None,
         };
         let pii: Pii = match (&key, sealed) {
-            (Some(key), Some(p)) => open_json(key, SealField::Pii, &p).map_err(sealed_err)?,
+            (Some(key), Some(p)) => open_json(key, SealField::Pii, &p)?,
             _ => Pii::default(),
         };
         let answer_user: Option<Vec<u8>> = row.get(3)?;
         let answer_user = match (&key, answer_user) {
-            (Some(key), Some(a)) => {
-                open_text(key, SealField::AnswerUser, &a).map_err(sealed_err)?
-            }
+            (Some(key), Some(a)) => open_text(key, SealField::AnswerUser, &a)?,
             _ => String::new(),
         };
-        let answer = match row.get::<_, Option<bool>>(9)? {
+        let answer = match row.get::<Option<bool>>(9)? {
             Some(result) => Some(Answer {
                 result,
                 at: rfc3339(row.get(10)?),
@@ -182,18 +171,6 @@ fn summary_from_row(
 /// The schema version from which audit links are keyed (migration 013).
 const KEYED_AUDIT_VERSION: usize = 13;
 
-/// How long an erasure waits for readers before it answers "pending".
-const ERASURE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    // Deleted rows (erasure) are overwritten, not left in free pages.
-    conn.pragma_update(None, "secure_delete", "ON")?;
-    Ok(())
-}
-
 impl Store {
     /// Opens (creating if needed) the database and applies pending migrations.
     pub fn open(path: &Path, master: MasterKey) -> Result<Store, Error> {
@@ -216,13 +193,13 @@ impl Store {
         if images.dir().exists() {
             crate::fsutil::private_dir(images.dir())?;
         }
-        let mut conn = Connection::open(path)?;
+        let mut conn = rusqlite::Connection::open(path)?;
         let mode: String =
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::Internal(format!("journal_mode is {mode}, not WAL")));
         }
-        configure(&conn)?;
+        sqlite::configure(&conn)?;
         let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > MIGRATIONS.len() {
             return Err(Error::Internal(format!(
@@ -246,57 +223,30 @@ impl Store {
         sweep_image_files(&mut conn, &files)?;
         let selfies = load_selfies(&conn, &vault)?;
         Ok(Store {
-            path: path.to_path_buf(),
+            db: SqliteBackend::new(path, conn),
             vault,
-            files,
-            writer: Mutex::new(conn),
-            readers: Mutex::new(Vec::new()),
             selfies: Mutex::new(selfies),
         })
     }
 
+    /// The database file.
     pub fn path(&self) -> &Path {
-        &self.path
+        self.db.path()
     }
 
     pub(crate) fn vault(&self) -> &Vault {
         &self.vault
     }
 
-    pub(crate) fn write<T>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        let mut conn = self
-            .writer
-            .lock()
-            .map_err(|_| Error::Internal("writer lock poisoned".into()))?;
-        f(&mut conn)
+    /// Runs `f` in one write transaction (serialised with every other write), committed when it
+    /// returns Ok.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&dyn Connection) -> Result<T>) -> Result<T> {
+        db::write(&self.db, f, |_| {})
     }
 
-    pub(crate) fn read<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
-        let conn = match pooled {
-            Some(c) => c,
-            None => {
-                let c = Connection::open_with_flags(
-                    &self.path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                configure(&c)?;
-                c
-            }
-        };
-        let out = f(&conn);
-        if let Ok(mut pool) = self.readers.lock() {
-            if pool.len() < READER_POOL {
-                pool.push(conn);
-            }
-        }
-        out
+    /// Runs `f` on one read snapshot.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&dyn Connection) -> Result<T>) -> Result<T> {
+        db::read(&self.db, f)
     }
 
     /// The keyed tag the audit trail records instead of a search word or user id.
@@ -306,30 +256,16 @@ impl Store {
 
     /// The case's data key, unwrapped; NotFound once the case is erased.
     /// A case's summary read on `c` (inside a write, after its commit).
-    pub(crate) fn summary_in(&self, c: &Connection, id: i64) -> Result<CaseSummary, Error> {
+    pub(crate) fn summary_in(&self, c: &dyn Connection, id: i64) -> Result<CaseSummary, Error> {
         summary(c, &self.vault, id)
     }
 
-    pub(crate) fn case_key(&self, c: &Connection, id: i64) -> Result<CaseKey, Error> {
+    pub(crate) fn case_key(&self, c: &dyn Connection, id: i64) -> Result<CaseKey, Error> {
         case_key_in(c, &self.vault, id)
-    }
-
-    pub(crate) fn with_writer<T>(
-        &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        self.write(f)
-    }
-
-    pub(crate) fn with_reader<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        self.read(f)
     }
 }
 
-fn summary(c: &Connection, vault: &Vault, id: i64) -> Result<CaseSummary, Error> {
+fn summary(c: &dyn Connection, vault: &Vault, id: i64) -> Result<CaseSummary, Error> {
     c.query_row(
         &format!("SELECT {SUMMARY_COLS} FROM {SUMMARY_FROM} WHERE cases.id = ?1"),
         [id],
@@ -372,7 +308,7 @@ fn seal_json<T: Serialize>(
     Ok(key.seal_json(field, value)?.into_bytes())
 }
 
-fn case_key_in(c: &Connection, vault: &Vault, id: i64) -> Result<CaseKey, Error> {
+fn case_key_in(c: &dyn Connection, vault: &Vault, id: i64) -> Result<CaseKey, Error> {
     let wrapped: Vec<u8> = c
         .query_row(
             "SELECT wrapped FROM case_keys WHERE case_id = ?1",
@@ -387,6 +323,7 @@ fn case_key_in(c: &Connection, vault: &Vault, id: i64) -> Result<CaseKey, Error>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::{params, Connection};
 
     fn file_bytes(path: &Path) -> Vec<u8> {
         let mut out = std::fs::read(path).unwrap();
@@ -478,7 +415,7 @@ mod tests {
         assert_eq!(none, None);
         let all = count_within(&c, sql, &[], std::time::Duration::from_secs(60)).unwrap();
         assert_eq!(all, Some(2_000_000));
-        let one: i64 = c.query_row("SELECT 1", [], |r| r.get(0)).unwrap();
+        let one: i64 = c.query_row("SELECT 1", params![], |r| r.get(0)).unwrap();
         assert_eq!(one, 1, "the handler is gone afterwards");
     }
 
@@ -563,11 +500,11 @@ mod tests {
         let store = Store::open(&dir.path().join(DB_FILE), MasterKey::Key([7; 32])).unwrap();
         let rows: i64 = store
             .read(|c| {
-                Ok(c.query_row(
+                c.query_row(
                     "SELECT count(*) FROM image_hashes WHERE case_id = ?1",
                     [second.id],
                     |r| r.get(0),
-                )?)
+                )
             })
             .unwrap();
         assert_eq!(rows, 0);
@@ -601,14 +538,16 @@ mod tests {
         conn.execute(
             "INSERT INTO audit (at, actor, action, case_id, prev_hash, hash) \
              VALUES (0, 'admin', 'case.erased', 7, x'', x'')",
-            [],
+            params![],
         )
         .unwrap();
         conn.execute_batch(MIGRATIONS[10]).unwrap();
         let last: i64 = conn
-            .query_row("SELECT last FROM counters WHERE name = 'case'", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT last FROM counters WHERE name = 'case'",
+                params![],
+                |r| r.get(0),
+            )
             .unwrap();
         assert_eq!(last, 7);
     }
@@ -689,19 +628,17 @@ mod tests {
                 "INSERT INTO cases (id, reference, requester_id, user_id, body_sha256, received_at, status, \
                  holder_name, document_number, flags, raw_json) VALUES (1, 'KYC-2025-000001', 'r-1', 'zelda@example.com', x'00', 0, \
                                   'approved', 'Zelda Quartermaine', 'ZQ1234567', \
-                                  '[{\"code\":\"face_mismatch\",\"severity\":\"high\",\"message\":\"Zelda?\"}]', '{\"name\":\"Zelda Quartermaine\"}')",
-                [],
+                                  '[{\"code\":\"face_mismatch\",\"severity\":\"high\",\"message\":\"Zelda?\"}]', '{\"name\":\"Zelda Quartermaine\"}')", params![],
             )
             .unwrap();
             conn.execute(
-                "INSERT INTO images (case_id, name, mime, width, height, bytes) VALUES (1, 'selfie', 'image/jpeg', 1, 1, x'FFD8FFE000104A46494600')",
-                [],
+                "INSERT INTO images (case_id, name, mime, width, height, bytes) VALUES (1, 'selfie', 'image/jpeg', 1, 1, x'FFD8FFE000104A46494600')", params![],
             )
             .unwrap();
             conn.execute(
                 "INSERT INTO decisions (case_id, decision, comment, by_kind, by_user, decided_at) \
                  VALUES (1, 'approve', 'Zelda called back', 'reviewer', 'rita', 0)",
-                [],
+                params![],
             )
             .unwrap();
         }

@@ -2,6 +2,7 @@
 //! to swept, rows from before encryption at rest sealed.
 
 use super::*;
+use rusqlite::{params, Connection, OptionalExtension};
 
 /// Opens the vault against this database: the passphrase salt is created on first use, and the
 /// stored check value tells a wrong key or passphrase apart from damage.
@@ -111,7 +112,7 @@ pub(super) fn seal_plaintext_rows(conn: &mut Connection, vault: &Vault) -> Resul
             params![id, wrapped],
         )?;
         insert_tags(
-            &tx,
+            &*tx,
             id,
             &vault.search_tags(name.as_deref(), number.as_deref()),
         )?;

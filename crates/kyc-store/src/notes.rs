@@ -1,8 +1,9 @@
 //! Internal notes on a case and escalations to a supervisor: the text sealed under the case key,
 //! the fact audited in the same transaction (`case.note_added`, `case.escalated`), never the text.
 
+use crate::db::OptionalRow;
+use crate::params;
 use kyc_crypto::vault::SealField;
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
 use crate::timefmt::{now_ms, rfc3339};
 use crate::Error;
@@ -64,9 +65,8 @@ impl Store {
             },
             text,
         )?;
-        self.write(|conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let status = crate::case_status(&tx, id)?;
+        self.write(|tx| {
+            let status = crate::case_status(tx, id)?;
             if let Some(to) = escalate_to {
                 if status != "pending" {
                     return Err(Error::AlreadyDecided(id.to_string()));
@@ -89,7 +89,7 @@ impl Store {
                     params![id, to],
                 )?;
             }
-            let key = self.case_key(&tx, id)?;
+            let key = self.case_key(tx, id)?;
             let kind = if escalate_to.is_some() {
                 "escalation"
             } else {
@@ -112,9 +112,8 @@ impl Store {
                 ),
                 None => ("case.note_added", serde_json::json!({"note": note_id})),
             };
-            crate::audit::append(&tx, self.vault(), by, action, Some(id), &details)?;
-            tx.commit()?;
-            self.summary_in(conn, id)
+            crate::audit::append(tx, self.vault(), by, action, Some(id), &details)?;
+            self.summary_in(tx, id)
         })
     }
 
@@ -122,23 +121,24 @@ impl Store {
     pub fn notes(&self, id: i64) -> Result<Vec<Note>, Error> {
         self.read(|c| {
             let key = self.case_key(c, id)?;
-            let mut stmt = c.prepare(
+            let rows = c.query_map(
                 "SELECT id, kind, by_user, escalated_to, created_at, text_sealed FROM notes \
                  WHERE case_id = ?1 ORDER BY id",
+                [id],
+                |r| {
+                    Ok((
+                        r.get::<i64>(0)?,
+                        r.get::<String>(1)?,
+                        r.get::<String>(2)?,
+                        r.get::<Option<String>>(3)?,
+                        r.get::<i64>(4)?,
+                        r.get::<Vec<u8>>(5)?,
+                    ))
+                },
             )?;
-            let rows = stmt.query_map([id], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, Vec<u8>>(5)?,
-                ))
-            })?;
             let mut notes = Vec::new();
             for row in rows {
-                let (note_id, kind, by, escalated_to, at, sealed) = row?;
+                let (note_id, kind, by, escalated_to, at, sealed) = row;
                 let text = String::from_utf8(key.open(SealField::Note(note_id), &sealed)?)
                     .map_err(|e| Error::Internal(e.to_string()))?;
                 notes.push(Note {
@@ -157,13 +157,14 @@ impl Store {
     /// The names of the active accounts a case can be escalated to (supervisors and admins).
     pub fn supervisors(&self) -> Result<Vec<String>, Error> {
         self.read(|c| {
-            let mut stmt =
-                c.prepare("SELECT name, role FROM users WHERE disabled_at IS NULL ORDER BY name")?;
-            let rows =
-                stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            let rows = c.query_map(
+                "SELECT name, role FROM users WHERE disabled_at IS NULL ORDER BY name",
+                params![],
+                |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
+            )?;
             let mut names = Vec::new();
             for row in rows {
-                let (name, role) = row?;
+                let (name, role) = row;
                 if takes_escalations(&role) {
                     names.push(name);
                 }

@@ -6,16 +6,13 @@ impl Store {
     /// Webhook deliveries due now (oldest first).
     pub fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<DueDelivery>, Error> {
         self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT id, case_id, body_sealed, attempts FROM deliveries WHERE status = 'pending' AND next_at <= ?1 \
-                 ORDER BY next_at LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![now, limit], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?, r.get(3)?))
+            let rows = c.query_map("SELECT id, case_id, body_sealed, attempts FROM deliveries WHERE status = 'pending' AND next_at <= ?1 \
+                 ORDER BY next_at LIMIT ?2", params![now, limit], |r| {
+                Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<Vec<u8>>(2)?, r.get(3)?))
             })?;
             let mut due = Vec::new();
             for row in rows {
-                let (id, case_id, sealed, attempts) = row?;
+                let (id, case_id, sealed, attempts) = row;
                 let key = case_key_in(c, &self.vault, case_id)?;
                 let body = open_text(&key, SealField::Delivery(id), &sealed)?;
                 due.push(DueDelivery { id, body, attempts });
@@ -27,11 +24,11 @@ impl Store {
     /// When the next pending delivery is due, if any.
     pub fn next_delivery_at(&self) -> Result<Option<i64>, Error> {
         self.read(|c| {
-            Ok(c.query_row(
+            c.query_row(
                 "SELECT min(next_at) FROM deliveries WHERE status = 'pending'",
-                [],
+                params![],
                 |r| r.get(0),
-            )?)
+            )
         })
     }
 
@@ -77,11 +74,8 @@ impl Store {
     /// The delivery log, newest first, optionally for one case.
     pub fn deliveries(&self, case_id: Option<i64>, limit: u32) -> Result<Vec<DeliveryInfo>, Error> {
         self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT id, case_id, event, status, attempts, next_at, last_status, last_error, created_at, delivered_at \
-                 FROM deliveries WHERE ?1 IS NULL OR case_id = ?1 ORDER BY id DESC LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![case_id, limit], |r| {
+            let rows = c.query_map("SELECT id, case_id, event, status, attempts, next_at, last_status, last_error, created_at, delivered_at \
+                 FROM deliveries WHERE ?1 IS NULL OR case_id = ?1 ORDER BY id DESC LIMIT ?2", params![case_id, limit], |r| {
                 Ok(DeliveryInfo {
                     id: r.get(0)?,
                     case_id: r.get(1)?,
@@ -92,10 +86,10 @@ impl Store {
                     last_status: r.get(6)?,
                     last_error: r.get(7)?,
                     created_at: rfc3339(r.get(8)?),
-                    delivered_at: r.get::<_, Option<i64>>(9)?.map(rfc3339),
+                    delivered_at: r.get::<Option<i64>>(9)?.map(rfc3339),
                 })
             })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            Ok(rows)
         })
     }
 }

@@ -58,35 +58,36 @@ pub struct DecisionRow {
 impl Store {
     /// The cases received in `[from_ms, to_ms)`, each with its final decision if any.
     pub fn stats_rows(&self, from_ms: i64, to_ms: i64) -> Result<Vec<StatsRow>, Error> {
-        self.with_reader(|c| {
-            let mut stmt = c.prepare(
+        self.read(|c| {
+            let rows = c.query_map(
                 "SELECT c.received_at, c.status, c.answer_by, c.answer_result, d.decided_at, \
                  CASE d.by_kind WHEN 'auto' THEN 'automatic' ELSE d.by_user END \
                  FROM cases c LEFT JOIN decisions d ON d.case_id = c.id AND d.final = 1 \
                  WHERE c.received_at >= ?1 AND c.received_at < ?2",
+                [from_ms, to_ms],
+                |r| {
+                    Ok(StatsRow {
+                        received_at: r.get(0)?,
+                        status: r.get(1)?,
+                        answer_by: r.get(2)?,
+                        answer_result: r.get(3)?,
+                        decided_at: r.get(4)?,
+                        by: r.get(5)?,
+                    })
+                },
             )?;
-            let rows = stmt.query_map([from_ms, to_ms], |r| {
-                Ok(StatsRow {
-                    received_at: r.get(0)?,
-                    status: r.get(1)?,
-                    answer_by: r.get(2)?,
-                    answer_result: r.get(3)?,
-                    decided_at: r.get(4)?,
-                    by: r.get(5)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            Ok(rows)
         })
     }
 
     /// How many decisions fall in `[from_ms, to_ms)`.
     pub fn decision_count(&self, from_ms: i64, to_ms: i64) -> Result<u64, Error> {
-        self.with_reader(|c| {
-            Ok(c.query_row(
+        self.read(|c| {
+            c.query_row(
                 "SELECT count(*) FROM decisions WHERE decided_at >= ?1 AND decided_at < ?2",
                 [from_ms, to_ms],
                 |r| r.get(0),
-            )?)
+            )
         })
     }
 
@@ -100,58 +101,54 @@ impl Store {
         mut each: impl FnMut(DecisionRow) -> Result<bool, E>,
     ) -> Result<u64, E> {
         let mut failed = None;
-        let n = self.with_reader(|c| {
-            let mut stmt = c.prepare(
+        let n = self.read(|c| {
+            c.for_each(
                 "SELECT d.decided_at, c.reference, c.requester_id, c.id, d.decision, d.final, \
                  d.by_kind, d.by_user, d.reasons, d.rule, d.link_sealed, c.received_at, \
                  c.answer_result, c.answer_by, c.answer_at, k.wrapped, c.pii, d.id \
                  FROM decisions d JOIN cases c ON c.id = d.case_id \
                  JOIN case_keys k ON k.case_id = c.id \
                  WHERE d.decided_at >= ?1 AND d.decided_at < ?2 ORDER BY d.id",
-            )?;
-            let mut rows = stmt.query([from_ms, to_ms])?;
-            let mut n = 0u64;
-            while let Some(r) = rows.next()? {
-                let reasons: String = r.get(8)?;
-                let link: Option<Vec<u8>> = r.get(10)?;
-                let link = match link {
-                    Some(l) => Some((r.get(17)?, l)),
-                    None => None,
-                };
-                let (user_id, linked_user_id) = self.open_user_ids(
-                    r.get(3)?,
-                    &r.get::<_, Vec<u8>>(15)?,
-                    &r.get::<_, Vec<u8>>(16)?,
-                    link,
-                )?;
-                let row = DecisionRow {
-                    decided_at: r.get(0)?,
-                    reference: r.get(1)?,
-                    requester_id: r.get(2)?,
-                    user_id,
-                    decision: r.get(4)?,
-                    is_final: r.get(5)?,
-                    by_kind: r.get(6)?,
-                    by_user: r.get(7)?,
-                    reasons: serde_json::from_str(&reasons).unwrap_or_default(),
-                    rule: r.get(9)?,
-                    linked_user_id,
-                    received_at: r.get(11)?,
-                    answer_result: r.get(12)?,
-                    answer_by: r.get(13)?,
-                    answer_at: r.get(14)?,
-                };
-                n += 1;
-                match each(row) {
-                    Ok(true) => {}
-                    Ok(false) => break,
-                    Err(e) => {
-                        failed = Some(e);
-                        break;
+                [from_ms, to_ms],
+                |r| {
+                    let reasons: String = r.get(8)?;
+                    let link: Option<Vec<u8>> = r.get(10)?;
+                    let link = match link {
+                        Some(l) => Some((r.get(17)?, l)),
+                        None => None,
+                    };
+                    let (user_id, linked_user_id) = self.open_user_ids(
+                        r.get(3)?,
+                        &r.get::<Vec<u8>>(15)?,
+                        &r.get::<Vec<u8>>(16)?,
+                        link,
+                    )?;
+                    let row = DecisionRow {
+                        decided_at: r.get(0)?,
+                        reference: r.get(1)?,
+                        requester_id: r.get(2)?,
+                        user_id,
+                        decision: r.get(4)?,
+                        is_final: r.get(5)?,
+                        by_kind: r.get(6)?,
+                        by_user: r.get(7)?,
+                        reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+                        rule: r.get(9)?,
+                        linked_user_id,
+                        received_at: r.get(11)?,
+                        answer_result: r.get(12)?,
+                        answer_by: r.get(13)?,
+                        answer_at: r.get(14)?,
+                    };
+                    match each(row) {
+                        Ok(go_on) => Ok(go_on),
+                        Err(e) => {
+                            failed = Some(e);
+                            Ok(false)
+                        }
                     }
-                }
-            }
-            Ok(n)
+                },
+            )
         })?;
         failed.map_or(Ok(n), Err)
     }

@@ -1,0 +1,467 @@
+//! The backend boundary: what the store's SQL runs on. A [`Backend`] gives read snapshots and
+//! serialised write transactions over [`Connection`]s; a connection runs a statement with
+//! [`Param`]s and hands back [`Row`]s of plain column values. The store's rules, sealing and SQL
+//! are written once above it; a backend adds only its driver (SQLite: `sqlite.rs`), its
+//! migrations and what its engine does differently (the [`Backend`] hooks). Nothing here knows a
+//! case, a key or a rule: backends see sealed bytes and never plaintext.
+
+use crate::{Error, Result};
+
+/// One statement parameter, as every backend binds it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Param<'a> {
+    /// SQL NULL.
+    Null,
+    /// A 64-bit integer (every integer column is one).
+    Int(i64),
+    /// A boolean (SQLite stores 0/1).
+    Bool(bool),
+    /// A floating-point number.
+    Real(f64),
+    /// UTF-8 text.
+    Text(&'a str),
+    /// Bytes (sealed values, tags, hashes).
+    Bytes(&'a [u8]),
+}
+
+/// A value that binds as a [`Param`].
+pub trait ToParam {
+    /// The parameter it binds as.
+    fn to_param(&self) -> Param<'_>;
+}
+
+macro_rules! int_params {
+    ($($t:ty),*) => {$(
+        impl ToParam for $t {
+            fn to_param(&self) -> Param<'_> {
+                Param::Int(*self as i64)
+            }
+        }
+    )*};
+}
+int_params!(i64, i32, u32, u16, u8, usize, u64);
+
+impl ToParam for bool {
+    fn to_param(&self) -> Param<'_> {
+        Param::Bool(*self)
+    }
+}
+impl ToParam for f64 {
+    fn to_param(&self) -> Param<'_> {
+        Param::Real(*self)
+    }
+}
+impl ToParam for str {
+    fn to_param(&self) -> Param<'_> {
+        Param::Text(self)
+    }
+}
+impl ToParam for String {
+    fn to_param(&self) -> Param<'_> {
+        Param::Text(self)
+    }
+}
+impl ToParam for [u8] {
+    fn to_param(&self) -> Param<'_> {
+        Param::Bytes(self)
+    }
+}
+impl ToParam for Vec<u8> {
+    fn to_param(&self) -> Param<'_> {
+        Param::Bytes(self)
+    }
+}
+impl<const N: usize> ToParam for [u8; N] {
+    fn to_param(&self) -> Param<'_> {
+        Param::Bytes(self)
+    }
+}
+impl<T: ToParam + ?Sized> ToParam for &T {
+    fn to_param(&self) -> Param<'_> {
+        (**self).to_param()
+    }
+}
+impl<T: ToParam> ToParam for Option<T> {
+    fn to_param(&self) -> Param<'_> {
+        match self {
+            Some(v) => v.to_param(),
+            None => Param::Null,
+        }
+    }
+}
+impl<T: ?Sized> ToParam for kyc_crypto::vault::Sealed<T> {
+    fn to_param(&self) -> Param<'_> {
+        Param::Bytes(self.as_bytes())
+    }
+}
+
+/// A statement's parameters: `params![a, b]`, or an array of one type (`[id]`).
+pub trait Params {
+    /// The parameters in order.
+    fn list(&self) -> Vec<Param<'_>>;
+}
+impl Params for &[&dyn ToParam] {
+    fn list(&self) -> Vec<Param<'_>> {
+        self.iter().map(|p| p.to_param()).collect()
+    }
+}
+impl<T: ToParam, const N: usize> Params for [T; N] {
+    fn list(&self) -> Vec<Param<'_>> {
+        self.iter().map(|p| p.to_param()).collect()
+    }
+}
+
+/// `params![a, b, …]`: mixed-type statement parameters.
+#[macro_export]
+macro_rules! params {
+    () => {
+        &[] as &[&dyn $crate::db::ToParam]
+    };
+    ($($p:expr),+ $(,)?) => {
+        &[$(&$p as &dyn $crate::db::ToParam),+] as &[&dyn $crate::db::ToParam]
+    };
+}
+
+/// One column's value as a backend read it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// An integer (SQLite reads booleans as 0/1).
+    Int(i64),
+    /// A boolean (engines with a boolean type).
+    Bool(bool),
+    /// A floating-point number.
+    Real(f64),
+    /// Text.
+    Text(String),
+    /// Bytes.
+    Bytes(Vec<u8>),
+}
+
+impl ToParam for Value {
+    fn to_param(&self) -> Param<'_> {
+        match self {
+            Value::Null => Param::Null,
+            Value::Int(i) => Param::Int(*i),
+            Value::Bool(b) => Param::Bool(*b),
+            Value::Real(f) => Param::Real(*f),
+            Value::Text(t) => Param::Text(t),
+            Value::Bytes(b) => Param::Bytes(b),
+        }
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Text(v)
+    }
+}
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Value {
+        Value::Bytes(v)
+    }
+}
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::Int(v)
+    }
+}
+impl Params for &[Value] {
+    fn list(&self) -> Vec<Param<'_>> {
+        self.iter().map(|p| p.to_param()).collect()
+    }
+}
+
+/// One result row: its columns' values, in the statement's order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row(pub Vec<Value>);
+
+impl Row {
+    /// Column `i` as `T`; a type the column does not hold is an error naming the column.
+    pub fn get<T: FromValue>(&self, i: usize) -> Result<T> {
+        let v = self.0.get(i).unwrap_or(&Value::Null);
+        T::from_value(v).ok_or_else(|| {
+            Error::Internal(format!(
+                "column {i} holds {v:?}, not {}",
+                std::any::type_name::<T>()
+            ))
+        })
+    }
+}
+
+/// A Rust value read from a column.
+pub trait FromValue: Sized {
+    /// The value, or None when the column's value is not one.
+    fn from_value(v: &Value) -> Option<Self>;
+}
+impl FromValue for i64 {
+    fn from_value(v: &Value) -> Option<i64> {
+        match v {
+            Value::Int(i) => Some(*i),
+            Value::Bool(b) => Some(i64::from(*b)),
+            _ => None,
+        }
+    }
+}
+macro_rules! narrow_ints {
+    ($($t:ty),*) => {$(
+        impl FromValue for $t {
+            fn from_value(v: &Value) -> Option<$t> {
+                i64::from_value(v).and_then(|i| <$t>::try_from(i).ok())
+            }
+        }
+    )*};
+}
+narrow_ints!(i32, u32, u16, u8, u64, usize);
+impl FromValue for bool {
+    fn from_value(v: &Value) -> Option<bool> {
+        match v {
+            Value::Bool(b) => Some(*b),
+            Value::Int(i) => Some(*i != 0),
+            _ => None,
+        }
+    }
+}
+impl FromValue for f64 {
+    fn from_value(v: &Value) -> Option<f64> {
+        match v {
+            Value::Real(f) => Some(*f),
+            Value::Int(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
+}
+impl FromValue for String {
+    fn from_value(v: &Value) -> Option<String> {
+        match v {
+            Value::Text(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+}
+impl FromValue for Vec<u8> {
+    fn from_value(v: &Value) -> Option<Vec<u8>> {
+        match v {
+            Value::Bytes(b) => Some(b.clone()),
+            _ => None,
+        }
+    }
+}
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(v: &Value) -> Option<Option<T>> {
+        match v {
+            Value::Null => Some(None),
+            other => T::from_value(other).map(Some),
+        }
+    }
+}
+
+/// A connection (or an open transaction on one): the one thing the store's SQL calls.
+pub trait Connection {
+    /// Runs a statement; returns the number of rows it changed.
+    fn run(&self, sql: &str, params: &[Param<'_>]) -> Result<usize>;
+    /// Runs a query and hands its rows to `each` one at a time until it returns false.
+    fn rows(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        each: &mut dyn FnMut(Row) -> Result<bool>,
+    ) -> Result<()>;
+    /// Runs a query whose first column of its one row is a count, giving up (None) once it has
+    /// run for `budget`: a count must not make a page slow.
+    fn count_within(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        budget: std::time::Duration,
+    ) -> Result<Option<i64>>;
+    /// Stores a case's sealed images (one blob per case), durable before the transaction's rows
+    /// that point into it commit, and gone again if the transaction does not commit. Only inside
+    /// a write transaction.
+    fn put_blob(&self, _case_id: i64, _sealed: &[u8]) -> Result<()> {
+        Err(Error::Internal(
+            "blobs are written only in a write transaction".into(),
+        ))
+    }
+    /// Removes a case's blob once the transaction has committed (erasure). Only inside a write
+    /// transaction.
+    fn drop_blob(&self, _case_id: i64) -> Result<()> {
+        Err(Error::Internal(
+            "blobs are removed only in a write transaction".into(),
+        ))
+    }
+}
+
+impl dyn Connection + '_ {
+    /// Runs a statement; returns the number of rows it changed.
+    pub fn execute(&self, sql: &str, params: impl Params) -> Result<usize> {
+        self.run(sql, &params.list())
+    }
+
+    /// The first row's `f`, or None when there is no row.
+    pub fn query_opt<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        f: impl FnOnce(&Row) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let mut first = None;
+        self.rows(sql, &params.list(), &mut |row| {
+            first = Some(row);
+            Ok(false)
+        })?;
+        first.as_ref().map(f).transpose()
+    }
+
+    /// The first row's `f`; no row is [`Error::NoRow`].
+    pub fn query_row<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        f: impl FnOnce(&Row) -> Result<T>,
+    ) -> Result<T> {
+        self.query_opt(sql, params, f)?.ok_or(Error::NoRow)
+    }
+
+    /// Every row's `f`, in order.
+    pub fn query_map<T>(
+        &self,
+        sql: &str,
+        params: impl Params,
+        mut f: impl FnMut(&Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        self.rows(sql, &params.list(), &mut |row| {
+            out.push(f(&row)?);
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// Hands rows to `each` one at a time (flat memory) until it returns false; returns how
+    /// many it was handed.
+    pub fn for_each(
+        &self,
+        sql: &str,
+        params: impl Params,
+        mut each: impl FnMut(&Row) -> Result<bool>,
+    ) -> Result<u64> {
+        let mut n = 0;
+        self.rows(sql, &params.list(), &mut |row| {
+            n += 1;
+            each(&row)
+        })?;
+        Ok(n)
+    }
+}
+
+/// `.optional()` on a [`query_row`](Connection::query_row) result: no row is `None`.
+pub trait OptionalRow<T> {
+    /// The row, None when there was none, or the error.
+    fn optional(self) -> Result<Option<T>>;
+}
+
+impl<T> OptionalRow<T> for Result<T> {
+    fn optional(self) -> Result<Option<T>> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(Error::NoRow) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A storage engine under the store: read snapshots, serialised write transactions, and what it
+/// does after an erasure. Object-safe, so the store holds `Box<dyn Backend>`.
+pub trait Backend: Send + Sync {
+    /// Runs `f` on one read snapshot.
+    fn read(&self, f: &mut dyn FnMut(&dyn Connection) -> Result<()>) -> Result<()>;
+    /// Runs `f` in one write transaction, serialised with every other write (SQLite: `BEGIN
+    /// IMMEDIATE`), committed when it returns Ok and rolled back when it fails; `committed` runs
+    /// after the commit, still serialised (what the store keeps in memory follows the commit).
+    fn write(
+        &self,
+        f: &mut dyn FnMut(&dyn Connection) -> Result<()>,
+        committed: &mut dyn FnMut(),
+    ) -> Result<()>;
+    /// `len` bytes at `offset` of a case's blob.
+    fn read_blob(&self, case_id: i64, offset: u64, len: u64) -> Result<Vec<u8>>;
+    /// After erasures committed: make the erased bytes unreachable in the engine's own files
+    /// (SQLite: truncate the WAL). `Ok(false)` when readers held it back (retried later).
+    fn after_erase(&self) -> Result<bool>;
+}
+
+/// Typed helpers over a [`Backend`]: a result out of its closures.
+pub(crate) fn read<T>(b: &dyn Backend, f: impl FnOnce(&dyn Connection) -> Result<T>) -> Result<T> {
+    let mut f = Some(f);
+    let mut out = None;
+    b.read(&mut |c| {
+        if let Some(f) = f.take() {
+            out = Some(f(c)?);
+        }
+        Ok(())
+    })?;
+    out.ok_or_else(|| Error::Internal("a read did not run".into()))
+}
+
+/// See [`read`]; `committed` gets `f`'s result after the commit, still serialised.
+pub(crate) fn write<T>(
+    b: &dyn Backend,
+    f: impl FnOnce(&dyn Connection) -> Result<T>,
+    committed: impl FnOnce(&T),
+) -> Result<T> {
+    let mut f = Some(f);
+    let mut committed = Some(committed);
+    let out = std::cell::RefCell::new(None);
+    b.write(
+        &mut |c| {
+            if let Some(f) = f.take() {
+                *out.borrow_mut() = Some(f(c)?);
+            }
+            Ok(())
+        },
+        &mut || {
+            if let (Some(done), Some(out)) = (committed.take(), out.borrow().as_ref()) {
+                done(out);
+            }
+        },
+    )?;
+    out.into_inner()
+        .ok_or_else(|| Error::Internal("a write did not run".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_read_as_the_types_the_store_asks_for() {
+        let row = Row(vec![
+            Value::Int(7),
+            Value::Int(1),
+            Value::Null,
+            Value::Text("a".into()),
+            Value::Bytes(vec![1, 2]),
+            Value::Int(-1),
+        ]);
+        assert_eq!(row.get::<i64>(0).unwrap(), 7);
+        assert!(row.get::<bool>(1).unwrap());
+        assert_eq!(row.get::<Option<String>>(2).unwrap(), None);
+        assert_eq!(row.get::<String>(3).unwrap(), "a");
+        assert_eq!(row.get::<Vec<u8>>(4).unwrap(), vec![1, 2]);
+        assert!(row.get::<u32>(5).is_err(), "a negative is no u32");
+        assert!(row.get::<String>(0).is_err(), "an integer is no text");
+        assert!(row.get::<i64>(9).is_err(), "no such column");
+        let p = params![1i64, "x", None::<i64>, true];
+        let list: Vec<Param> = p.list();
+        assert_eq!(
+            list,
+            [
+                Param::Int(1),
+                Param::Text("x"),
+                Param::Null,
+                Param::Bool(true)
+            ]
+        );
+    }
+}

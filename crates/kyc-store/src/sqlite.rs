@@ -1,0 +1,259 @@
+//! The SQLite backend: one writer connection (WAL, `synchronous=FULL`, `secure_delete`) and a
+//! small pool of read-only connections, each write a `BEGIN IMMEDIATE` transaction. What only
+//! SQLite has (the schema's migrations, the legacy sealing, the image-file sweep, the online
+//! backup) reaches the connections through [`SqliteBackend::writer`].
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{OpenFlags, TransactionBehavior};
+
+use std::cell::RefCell;
+
+use crate::db::{Backend, Connection, Param, Row, Value};
+use crate::imagefiles::ImageFiles;
+use crate::{Error, Result};
+
+/// Read-only connections kept for reuse.
+const READER_POOL: usize = 4;
+
+/// How long an erasure waits for readers before it answers "pending".
+const ERASURE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Settings every connection takes.
+pub(crate) fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    // Deleted rows (erasure) are overwritten, not left in free pages.
+    conn.pragma_update(None, "secure_delete", "ON")?;
+    Ok(())
+}
+
+/// A SQLite database file as the store's backend.
+pub struct SqliteBackend {
+    path: PathBuf,
+    files: ImageFiles,
+    writer: Mutex<rusqlite::Connection>,
+    readers: Mutex<Vec<rusqlite::Connection>>,
+}
+
+/// A write transaction: the connection's, and the blobs it wrote or removes.
+struct WriteTx<'t> {
+    tx: &'t rusqlite::Connection,
+    files: &'t ImageFiles,
+    written: RefCell<Vec<i64>>,
+    dropped: RefCell<Vec<i64>>,
+}
+
+impl Connection for WriteTx<'_> {
+    fn run(&self, sql: &str, params: &[Param<'_>]) -> Result<usize> {
+        self.tx.run(sql, params)
+    }
+    fn rows(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        each: &mut dyn FnMut(Row) -> Result<bool>,
+    ) -> Result<()> {
+        self.tx.rows(sql, params, each)
+    }
+    fn count_within(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        budget: std::time::Duration,
+    ) -> Result<Option<i64>> {
+        self.tx.count_within(sql, params, budget)
+    }
+    fn put_blob(&self, case_id: i64, sealed: &[u8]) -> Result<()> {
+        self.written.borrow_mut().push(case_id);
+        self.files.write(case_id, sealed)?;
+        Ok(())
+    }
+    fn drop_blob(&self, case_id: i64) -> Result<()> {
+        self.dropped.borrow_mut().push(case_id);
+        Ok(())
+    }
+}
+
+impl SqliteBackend {
+    /// Over an open, configured writer connection to the file at `path`.
+    pub(crate) fn new(path: &Path, writer: rusqlite::Connection) -> SqliteBackend {
+        SqliteBackend {
+            path: path.to_path_buf(),
+            files: ImageFiles::beside(path),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The image files.
+    pub fn files(&self) -> &ImageFiles {
+        &self.files
+    }
+
+    /// The writer connection itself, locked: for what only SQLite does (migrations, backups).
+    pub(crate) fn writer(&self) -> Result<MutexGuard<'_, rusqlite::Connection>> {
+        self.writer
+            .lock()
+            .map_err(|_| Error::Internal("writer lock poisoned".into()))
+    }
+}
+
+impl Backend for SqliteBackend {
+    fn read(&self, f: &mut dyn FnMut(&dyn Connection) -> Result<()>) -> Result<()> {
+        let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = rusqlite::Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                configure(&c)?;
+                c
+            }
+        };
+        // One snapshot for everything `f` reads.
+        let out = (|| {
+            let tx = conn.unchecked_transaction()?;
+            f(&*tx)
+        })();
+        if let Ok(mut pool) = self.readers.lock() {
+            if pool.len() < READER_POOL {
+                pool.push(conn);
+            }
+        }
+        out
+    }
+
+    fn write(
+        &self,
+        f: &mut dyn FnMut(&dyn Connection) -> Result<()>,
+        committed: &mut dyn FnMut(),
+    ) -> Result<()> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let w = WriteTx {
+            tx: &tx,
+            files: &self.files,
+            written: RefCell::new(Vec::new()),
+            dropped: RefCell::new(Vec::new()),
+        };
+        let done = f(&w);
+        let (written, dropped) = (w.written.into_inner(), w.dropped.into_inner());
+        if let Err(e) = done.and_then(|()| Ok(tx.commit()?)) {
+            // Still under the writer lock: no other write can have taken these case ids.
+            for id in written {
+                let _ = self.files.remove(id);
+            }
+            return Err(e);
+        }
+        for id in dropped {
+            if let Err(e) = self.files.remove(id) {
+                // The key is gone, so the file is unreadable; the next start sweeps it away.
+                tracing::warn!(case = id, error = %e, "could not remove the erased case's image file");
+            }
+        }
+        committed();
+        Ok(())
+    }
+
+    fn read_blob(&self, case_id: i64, offset: u64, len: u64) -> Result<Vec<u8>> {
+        Ok(self.files.read(case_id, offset, len)?)
+    }
+
+    fn after_erase(&self) -> Result<bool> {
+        let conn = self.writer()?;
+        // Copies of erased pages in the WAL are overwritten when it is truncated; a reader
+        // still on an older snapshot holds it back (busy = 1) past `ERASURE_WAIT`.
+        conn.busy_timeout(ERASURE_WAIT)?;
+        let busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+            r.get::<_, i64>(0)
+        });
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(busy? == 0)
+    }
+}
+
+impl rusqlite::ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match *self {
+            Param::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Param::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(i)),
+            Param::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(b))),
+            Param::Real(f) => ToSqlOutput::Borrowed(ValueRef::Real(f)),
+            Param::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Param::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        })
+    }
+}
+
+fn value(v: ValueRef<'_>) -> Result<Value> {
+    Ok(match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Int(i),
+        ValueRef::Real(f) => Value::Real(f),
+        ValueRef::Text(t) => Value::Text(
+            std::str::from_utf8(t)
+                .map_err(|e| Error::Internal(format!("stored text: {e}")))?
+                .to_string(),
+        ),
+        ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
+    })
+}
+
+impl Connection for rusqlite::Connection {
+    fn count_within(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        budget: std::time::Duration,
+    ) -> Result<Option<i64>> {
+        let deadline = std::time::Instant::now() + budget;
+        self.progress_handler(1000, Some(move || std::time::Instant::now() > deadline));
+        let counted = self.query_row(sql, rusqlite::params_from_iter(params.iter()), |r| r.get(0));
+        self.progress_handler(1000, None::<fn() -> bool>);
+        match counted {
+            Ok(n) => Ok(Some(n)),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::OperationInterrupted =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn run(&self, sql: &str, params: &[Param<'_>]) -> Result<usize> {
+        let mut stmt = self.prepare_cached(sql)?;
+        Ok(stmt.execute(rusqlite::params_from_iter(params.iter()))?)
+    }
+
+    fn rows(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        each: &mut dyn FnMut(Row) -> Result<bool>,
+    ) -> Result<()> {
+        let mut stmt = self.prepare_cached(sql)?;
+        let columns = stmt.column_count();
+        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
+        while let Some(r) = rows.next()? {
+            let row = (0..columns)
+                .map(|i| value(r.get_ref(i)?))
+                .collect::<Result<Vec<Value>>>()?;
+            if !each(Row(row))? {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
