@@ -148,7 +148,7 @@ impl From<kyc_store::Error> for CoreError {
             S::Unauthenticated => CoreError::Unauthenticated,
             S::Backup(m) => CoreError::Backup(m),
             S::Io(e) => CoreError::Io(e),
-            S::Storage(e) => CoreError::Storage(e.to_string()),
+            S::Storage(e) => CoreError::Storage(e),
             S::NoRow => CoreError::Storage("no row".into()),
             S::Internal(m) => CoreError::Internal(m),
         }

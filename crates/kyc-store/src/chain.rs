@@ -99,7 +99,7 @@ pub(crate) mod tests {
         let path = dir.path().join("db.sqlite3");
         {
             let c = Connection::open(&path).unwrap();
-            for sql in &crate::MIGRATIONS[..12] {
+            for sql in &crate::sqlite::MIGRATIONS[..12] {
                 c.execute_batch(sql).unwrap();
             }
             c.pragma_update(None, "user_version", 12).unwrap();

@@ -46,9 +46,10 @@ pub enum Error {
     /// optional row instead).
     #[error("storage: no row")]
     NoRow,
-    /// The database refused or failed.
+    /// The database refused or failed (the backend's message; `From` its driver's error is in
+    /// the backend's file).
     #[error("storage: {0}")]
-    Storage(#[from] rusqlite::Error),
+    Storage(String),
     /// A file (image file, backup, checkpoint) could not be read or written.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),

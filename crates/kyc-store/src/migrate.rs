@@ -2,7 +2,7 @@
 //! to swept, rows from before encryption at rest sealed.
 
 use super::*;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 /// Opens the vault against this database: the passphrase salt is created on first use, and the
 /// stored check value tells a wrong key or passphrase apart from damage.

@@ -21,6 +21,69 @@ const READER_POOL: usize = 4;
 /// How long an erasure waits for readers before it answers "pending".
 const ERASURE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// Embedded migrations, applied in order; `PRAGMA user_version` records how many ran.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/001_initial.sql"),
+    include_str!("../migrations/002_policy_links_deliveries.sql"),
+    include_str!("../migrations/003_audit.sql"),
+    include_str!("../migrations/004_four_eyes.sql"),
+    include_str!("../migrations/005_encryption_at_rest.sql"),
+    include_str!("../migrations/006_assignment.sql"),
+    include_str!("../migrations/007_image_files.sql"),
+    include_str!("../migrations/008_case_flags.sql"),
+    include_str!("../migrations/009_mapped_model.sql"),
+    include_str!("../migrations/010_account_lifecycle.sql"),
+    include_str!("../migrations/011_case_counter.sql"),
+    include_str!("../migrations/012_pending_erasures.sql"),
+    include_str!("../migrations/013_keyed_audit.sql"),
+    include_str!("../migrations/014_image_hashes.sql"),
+    include_str!("../migrations/015_notes.sql"),
+];
+
+/// Opens (creating if needed) the database file, owner-only, in WAL mode, and applies pending
+/// migrations; returns the writer connection and the schema version it had before.
+pub(crate) fn open_and_migrate(path: &Path) -> Result<(rusqlite::Connection, usize)> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::fsutil::private_dir(dir)?;
+    }
+    // Owner-only before SQLite first writes to it; its -wal and -shm files take the
+    // database file's permissions. Stores made before this are tightened here too.
+    crate::fsutil::private_options()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        crate::fsutil::restrict_file(Path::new(&p))?;
+    }
+    let images = ImageFiles::beside(path);
+    if images.dir().exists() {
+        crate::fsutil::private_dir(images.dir())?;
+    }
+    let mut conn = rusqlite::Connection::open(path)?;
+    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(Error::Internal(format!("journal_mode is {mode}, not WAL")));
+    }
+    configure(&conn)?;
+    let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > MIGRATIONS.len() {
+        return Err(Error::Internal(format!(
+            "database schema version {version} is newer than this program ({}); upgrade KYC Desk",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok((conn, version))
+}
+
 /// Settings every connection takes.
 pub(crate) fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -180,6 +243,12 @@ impl Backend for SqliteBackend {
         });
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         Ok(busy? == 0)
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Error {
+        Error::Storage(e.to_string())
     }
 }
 

@@ -1,4 +1,4 @@
-//! Test helper: a simulated body opened into a [`Submission`] the way kyc-core's ingest opens a
+//! Test helper (the unit tests' and the conformance suite's): a simulated body opened into a [`Submission`] the way kyc-core's ingest opens a
 //! body in the payload's own shape (images taken out by name and replaced by markers), without
 //! its checks: the store's tests need what is stored, not what is refused. The selfie's hash
 //! stands in for the perceptual one (decoding images is kyc-core's): equal bytes, equal hash.
@@ -28,7 +28,7 @@ const IMAGES: &[(&str, &str)] = &[
 ];
 
 /// The submission a store receives for this JSON body (a simulated Ditto ID payload).
-pub(crate) fn submission(body: &str) -> Submission {
+pub fn submission(body: &str) -> Submission {
     let mut root: Value = serde_json::from_str(body).expect("a JSON body");
     let mut images = Vec::new();
     for (name, pointer) in IMAGES {
@@ -49,13 +49,10 @@ pub(crate) fn submission(body: &str) -> Submission {
             }
         }
     }
-    let selfie_hash = images
-        .iter()
-        .find(|i| i.name == crate::phash::HASHED_IMAGE)
-        .map(|i| {
-            let digest = Sha256::digest(&i.bytes);
-            u128::from_be_bytes(digest[..16].try_into().expect("16 bytes"))
-        });
+    let selfie_hash = images.iter().find(|i| i.name == "selfie").map(|i| {
+        let digest = Sha256::digest(&i.bytes);
+        u128::from_be_bytes(digest[..16].try_into().expect("16 bytes"))
+    });
     let text = |p: &str| root.pointer(p).and_then(Value::as_str).map(str::to_string);
     Submission {
         requester_id: text("/request_info/requester_id").expect("a requester id"),

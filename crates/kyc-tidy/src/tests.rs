@@ -614,3 +614,28 @@ fn the_http_edge_calls_the_desk_only() {
         wrong.join("\n")
     );
 }
+
+/// The files of kyc-store that are its SQLite backend: the only ones whose code (tests aside)
+/// names the SQLite driver. Everything else in the store runs its SQL through `db::Connection`.
+const SQLITE_BACKEND: &[&str] = &["sqlite.rs", "migrate.rs", "backup.rs"];
+
+#[test]
+fn the_store_reaches_sqlite_through_its_backend_only() {
+    let wrong: Vec<String> = lines_naming(
+        "crates/kyc-store/src",
+        &[("rusqlite", "names the SQLite driver")],
+    )
+    .into_iter()
+    .filter(|w| {
+        let file = w.split(':').next().unwrap_or("");
+        !SQLITE_BACKEND
+            .iter()
+            .any(|b| file.ends_with(&format!("/{b}")))
+    })
+    .collect();
+    assert!(
+        wrong.is_empty(),
+        "kyc-store's rules and SQL run on db::Connection; only {SQLITE_BACKEND:?} know SQLite:\n{}",
+        wrong.join("\n")
+    );
+}

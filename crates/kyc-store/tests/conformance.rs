@@ -1,0 +1,416 @@
+//! The store's conformance suite: its rules, checked through its public API over every backend in
+//! [`BACKENDS`]. Written once; a second backend (PostgreSQL, issue 18) adds one line there and runs
+//! the same tests. What only one engine has (its file layout, its migrations from older schemas)
+//! is tested beside that backend instead.
+
+use std::path::Path;
+
+use kyc_crypto::master::MasterKey;
+use kyc_domain::case::{CaseQuery, Inserted, NewDecision};
+use kyc_domain::roles::Role;
+use kyc_store::accounts::AccountUpdate;
+use kyc_store::{Error, Store};
+
+#[path = "../src/testing.rs"]
+mod testing;
+
+/// Opens a fresh store in `dir`.
+type Open = fn(&Path) -> Store;
+
+/// Every backend the store runs on.
+const BACKENDS: &[(&str, Open)] = &[("sqlite", |dir| {
+    Store::open(&dir.join(kyc_store::DB_FILE), MasterKey::Key([3; 32])).expect("opens")
+})];
+
+/// Runs `check` on a fresh store of each backend.
+fn for_each_backend(check: impl Fn(&str, &Store)) {
+    for (name, open) in BACKENDS {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(dir.path());
+        check(name, &store);
+    }
+}
+
+const TODAY: kyc_sim::Today = kyc_sim::Today {
+    year: 2026,
+    month: 11,
+    day: 29,
+};
+
+/// Simulated person `i`'s body (placeholder pictures: the rules read text).
+fn body(i: u64) -> serde_json::Value {
+    kyc_sim::generate_with(
+        kyc_sim::Scenario::Clean,
+        i,
+        17,
+        &TODAY,
+        kyc_sim::Pictures::Placeholders,
+    )
+    .payload
+}
+
+fn insert(store: &Store, body: &serde_json::Value) -> Result<Inserted, Error> {
+    store.insert_case(
+        &testing::submission(&body.to_string()),
+        &[],
+        1_764_400_000_000,
+    )
+}
+
+fn new_case(store: &Store, i: u64) -> i64 {
+    match insert(store, &body(i)).unwrap() {
+        Inserted::New(c) => c.id,
+        Inserted::Existing(_) => panic!("a new case expected"),
+    }
+}
+
+fn decision(approve: bool, by: &str) -> NewDecision {
+    NewDecision {
+        approve,
+        reasons: if approve {
+            vec![]
+        } else {
+            vec!["document_expired".into()]
+        },
+        comment: String::new(),
+        by_user: Some(by.into()),
+        rule: None,
+        link_user_id: None,
+        respect_assignment: true,
+    }
+}
+
+#[test]
+fn one_case_per_requester_id_and_a_different_body_is_a_conflict() {
+    for_each_backend(|backend, store| {
+        let first = new_case(store, 1);
+        let again = insert(store, &body(1)).unwrap();
+        assert!(
+            matches!(&again, Inserted::Existing(c) if c.id == first),
+            "{backend}: the same body again is the stored case"
+        );
+        let mut changed = body(1);
+        changed["request_info"]["user_id"] = "someone.else@example.com".into();
+        assert!(
+            matches!(insert(store, &changed), Err(Error::Conflict(_))),
+            "{backend}: same requester id, different body"
+        );
+        assert_eq!(store.count().unwrap(), 1, "{backend}: nothing half-stored");
+        let summary = store.summary(first).unwrap();
+        assert_eq!(summary.status, "pending");
+        assert_eq!(store.resolve(&summary.reference).unwrap(), first);
+    });
+}
+
+#[test]
+fn a_case_is_decided_once_and_four_eyes_needs_a_second_person() {
+    for_each_backend(|backend, store| {
+        let (a, b) = (new_case(store, 1), new_case(store, 2));
+        let decided = store
+            .decide(a, &decision(false, "rita"), true, false)
+            .unwrap();
+        assert_eq!(decided.status, "rejected", "{backend}");
+        assert!(
+            matches!(
+                store.decide(a, &decision(true, "sam"), true, false),
+                Err(Error::AlreadyDecided(_))
+            ),
+            "{backend}: a decided case stays decided"
+        );
+        let first = store
+            .decide(b, &decision(true, "rita"), true, true)
+            .unwrap();
+        assert_eq!(
+            first.status, "pending",
+            "{backend}: a first approval is not final"
+        );
+        assert_eq!(first.first_approval_by.as_deref(), Some("rita"));
+        assert!(
+            matches!(
+                store.decide(b, &decision(true, "rita"), true, true),
+                Err(Error::FourEyes)
+            ),
+            "{backend}: the same person cannot approve twice"
+        );
+        let second = store.decide(b, &decision(true, "sam"), true, true).unwrap();
+        assert_eq!(second.status, "approved", "{backend}");
+        let records = store.decisions(b).unwrap();
+        assert_eq!(
+            records.iter().map(|d| d.is_final).collect::<Vec<_>>(),
+            [false, true]
+        );
+        // Each final decision queued one webhook delivery, in its transaction.
+        assert_eq!(store.due_deliveries(i64::MAX, 10).unwrap().len(), 2);
+    });
+}
+
+#[test]
+fn the_answer_is_settled_once() {
+    for_each_backend(|backend, store| {
+        let id = new_case(store, 1);
+        assert_eq!(
+            store.settle_answer(id, None).unwrap().map(|a| a.result),
+            None
+        );
+        let timed_out = store.settle_answer(id, Some(false)).unwrap().unwrap();
+        assert!(!timed_out.result, "{backend}: the fallback answered");
+        // A later approval does not change what Ditto ID was told: it is a conflict.
+        let decided = store
+            .decide(id, &decision(true, "rita"), false, false)
+            .unwrap();
+        assert!(decided.conflict, "{backend}");
+        let answer = store.settle_answer(id, Some(true)).unwrap().unwrap();
+        assert!(!answer.result, "{backend}: settled once");
+    });
+}
+
+#[test]
+fn an_assigned_case_is_decided_by_its_assignee() {
+    for_each_backend(|backend, store| {
+        store
+            .insert_account("system", "rita", Role::Reviewer, "$hash", false)
+            .unwrap();
+        let id = new_case(store, 1);
+        let assigned = store.assign(id, Some("rita"), "ada").unwrap();
+        assert_eq!(assigned.assignee.as_deref(), Some("rita"), "{backend}");
+        assert!(
+            matches!(
+                store.decide(id, &decision(true, "sam"), false, false),
+                Err(Error::AssignedElsewhere(who)) if who == "rita"
+            ),
+            "{backend}"
+        );
+        assert_eq!(store.summary(id).unwrap().status, "pending");
+        store
+            .decide(id, &decision(true, "rita"), false, false)
+            .unwrap();
+    });
+}
+
+#[test]
+fn a_document_seen_under_another_user_is_flagged_on_both_cases() {
+    for_each_backend(|backend, store| {
+        let first = new_case(store, 1);
+        let mut twin = body(1);
+        twin["request_info"]["requester_id"] = "twin-request".into();
+        twin["request_info"]["user_id"] = "another.person@example.com".into();
+        let Inserted::New(second) = insert(store, &twin).unwrap() else {
+            panic!("{backend}: a new case expected");
+        };
+        let codes = |flags: &[kyc_domain::flag::Flag]| {
+            flags.iter().map(|f| f.code.clone()).collect::<Vec<_>>()
+        };
+        assert!(
+            codes(&second.flags).contains(&"document_reused".to_string()),
+            "{backend}"
+        );
+        let earlier = store.summary(first).unwrap();
+        assert!(
+            codes(&earlier.flags).contains(&"document_reused".to_string()),
+            "{backend}: flagged back"
+        );
+        let found = store
+            .list(&CaseQuery {
+                flag: Some("document_reused".into()),
+                limit: 10,
+                ..CaseQuery::default()
+            })
+            .unwrap();
+        assert_eq!(
+            found.cases.len(),
+            2,
+            "{backend}: the flag filter finds both"
+        );
+    });
+}
+
+#[test]
+fn the_queue_pages_filters_and_counts() {
+    for_each_backend(|backend, store| {
+        let ids: Vec<i64> = (1..=5).map(|i| new_case(store, i)).collect();
+        store
+            .decide(ids[0], &decision(true, "rita"), false, false)
+            .unwrap();
+        let page = store
+            .list(&CaseQuery {
+                limit: 2,
+                count: true,
+                ..CaseQuery::default()
+            })
+            .unwrap();
+        assert_eq!(page.total, Some(5), "{backend}");
+        assert_eq!(
+            page.cases.iter().map(|c| c.id).collect::<Vec<_>>(),
+            [ids[4], ids[3]],
+            "{backend}: newest first"
+        );
+        let next = store
+            .list(&CaseQuery {
+                limit: 2,
+                cursor: page.next.as_deref().map(|n| n.parse().unwrap()),
+                ..CaseQuery::default()
+            })
+            .unwrap();
+        assert_eq!(
+            next.cases.iter().map(|c| c.id).collect::<Vec<_>>(),
+            [ids[2], ids[1]]
+        );
+        let pending = store
+            .list(&CaseQuery {
+                status: Some("pending".into()),
+                limit: 10,
+                ..CaseQuery::default()
+            })
+            .unwrap();
+        assert_eq!(pending.cases.len(), 4, "{backend}");
+        assert_eq!(
+            pending.cases[0].id, ids[1],
+            "{backend}: pending, oldest first"
+        );
+        let by_reference = store
+            .list(&CaseQuery {
+                q: Some(store.summary(ids[2]).unwrap().reference),
+                limit: 10,
+                ..CaseQuery::default()
+            })
+            .unwrap();
+        assert_eq!(
+            by_reference.cases.len(),
+            1,
+            "{backend}: search by reference"
+        );
+    });
+}
+
+#[test]
+fn an_erased_case_is_gone_but_its_trail_stays_whole() {
+    for_each_backend(|backend, store| {
+        let id = new_case(store, 1);
+        let reference = store.summary(id).unwrap().reference;
+        assert!(
+            !store.images(id).unwrap().is_empty(),
+            "{backend}: stored with its images"
+        );
+        let (erased, complete) = store.erase(id, "ada", "test").unwrap();
+        assert_eq!(erased, reference);
+        assert!(
+            matches!(store.summary(id), Err(Error::NotFound(_))),
+            "{backend}"
+        );
+        assert!(
+            store.image(id, "selfie").is_err(),
+            "{backend}: its images too"
+        );
+        assert!(complete, "{backend}: no reader held the erased bytes back");
+        assert!(!store.erasures_pending().unwrap());
+        let trail: Vec<String> = store
+            .timeline(id)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(
+            trail,
+            ["case.received", "case.erased", "case.erasure_completed"],
+            "{backend}: the trail keeps the erased case's events"
+        );
+        assert!(
+            matches!(
+                store.verify_audit().unwrap(),
+                kyc_store::chain::Verdict::Intact { .. }
+            ),
+            "{backend}"
+        );
+        // Its number is never given to another case.
+        assert!(new_case(store, 2) > id, "{backend}");
+    });
+}
+
+#[test]
+fn accounts_keep_an_admin_and_a_change_ends_their_sessions() {
+    for_each_backend(|backend, store| {
+        store
+            .insert_account("setup", "ada", Role::Admin, "$ada", true)
+            .unwrap();
+        assert!(
+            matches!(
+                store.insert_account("setup", "eve", Role::Admin, "$eve", true),
+                Err(Error::BadRequest(_))
+            ),
+            "{backend}: the first-admin path closes once an account exists"
+        );
+        assert!(matches!(
+            store.insert_account("system", "ada", Role::Reviewer, "$x", false),
+            Err(Error::UserExists(_))
+        ));
+        let row = store.sign_in_row("ada").unwrap().unwrap();
+        assert_eq!(row.password_hash, "$ada");
+        let session = store
+            .open_sign_in("ada", &row, 60, &serde_json::json!({}))
+            .unwrap();
+        assert_eq!(store.session_user(&session.token).unwrap().name, "ada");
+        assert!(
+            matches!(
+                store.update_account("ada", "ada", &AccountUpdate::Disable),
+                Err(Error::LastAdmin)
+            ),
+            "{backend}: the last admin stays"
+        );
+        assert!(
+            !store.accounts().unwrap()[0].disabled,
+            "{backend}: refused, nothing changed"
+        );
+        store
+            .update_account(
+                "ada",
+                "ada",
+                &AccountUpdate::ResetPassword {
+                    hash: "$new".into(),
+                },
+            )
+            .unwrap();
+        assert!(
+            matches!(
+                store.session_user(&session.token),
+                Err(Error::Unauthenticated)
+            ),
+            "{backend}: the change ended the session"
+        );
+        assert!(matches!(
+            store.replace_password("ada", "$old", "$newer", 60),
+            Err(Error::Unauthenticated)
+        ));
+        let again = store.replace_password("ada", "$new", "$newer", 60).unwrap();
+        store.logout(&again.token).unwrap();
+        assert!(store.session_user(&again.token).is_err(), "{backend}");
+        assert!(
+            matches!(store.verify_audit().unwrap(), kyc_store::chain::Verdict::Intact { entries } if entries >= 4)
+        );
+    });
+}
+
+#[test]
+fn the_decisions_export_streams_every_decision_with_its_ids() {
+    for_each_backend(|backend, store| {
+        let ids: Vec<i64> = (1..=3).map(|i| new_case(store, i)).collect();
+        for id in &ids {
+            store
+                .decide(*id, &decision(false, "rita"), false, false)
+                .unwrap();
+        }
+        assert_eq!(store.decision_count(0, i64::MAX).unwrap(), 3, "{backend}");
+        let mut seen = Vec::new();
+        let n = store
+            .decisions_each(0, i64::MAX, |d| {
+                seen.push(d.user_id);
+                Ok::<_, Error>(seen.len() < 2)
+            })
+            .unwrap();
+        assert_eq!(n, 2, "{backend}: stops when asked");
+        assert!(
+            seen.iter().all(|u| u.contains('@') || u.starts_with('+')),
+            "{backend}: opened"
+        );
+        assert_eq!(store.stats_rows(0, i64::MAX).unwrap().len(), 3);
+    });
+}
