@@ -147,6 +147,7 @@ impl Store {
         })
     }
 
+    /// Verifies the whole chain, link by link (see [`verify`]).
     pub fn verify_audit(&self) -> Result<Verdict, Error> {
         self.read(|c| verify(c, self.vault()))
     }

@@ -23,10 +23,13 @@ const FORMAT: u32 = 1;
 /// What a backup holds, and how to tell it is whole.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// The manifest's format version.
     pub format: u32,
+    /// RFC 3339.
     pub created_at: String,
     /// The database's schema version (`PRAGMA user_version`).
     pub schema_version: i64,
+    /// How many cases the snapshot holds.
     pub cases: i64,
     /// The newest audit entry in the snapshot: a restored store must end its chain here.
     pub audit_head: Option<AuditHead>,
@@ -34,16 +37,21 @@ pub struct Manifest {
     pub files: Vec<FileSum>,
 }
 
+/// The newest audit entry of a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditHead {
+    /// Its id.
     pub id: i64,
     /// Hex.
     pub hash: String,
 }
 
+/// One file of a backup.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileSum {
+    /// Relative to the backup folder.
     pub path: String,
+    /// Bytes.
     pub size: u64,
     /// Hex SHA-256.
     pub sha256: String,

@@ -339,10 +339,13 @@ impl Store {
         })
     }
 
+    /// A case's summary (`NotFound` when there is none).
     pub fn summary(&self, id: i64) -> Result<CaseSummary, Error> {
         self.read(|c| summary(c, &self.vault, id))
     }
 
+    /// A page of the queue: the cases `q` selects, newest first (pending: oldest first), with
+    /// the count of all of them on a first page when asked.
     pub fn list(&self, q: &CaseQuery) -> Result<CasePage, Error> {
         let limit = q.limit.clamp(1, 500);
         let ascending = q.status.as_deref() == Some("pending");

@@ -12,13 +12,18 @@ pub use kyc_domain::case::AuditEntry;
 
 /// Result of checking the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// What verifying the chain found.
 pub enum Verdict {
+    /// Every link holds.
     Intact {
+        /// How many entries were checked.
         entries: u64,
     },
     /// The first entry whose link does not hold.
     Broken {
+        /// Its id.
         id: i64,
+        /// What does not hold.
         reason: String,
     },
 }
@@ -64,11 +69,15 @@ pub(crate) fn keyed_hash(vault: &Vault, prev: &[u8], fields: &[String; 6]) -> Ve
 /// Which audit entries a page or an export holds (every field optional).
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
+    /// Only this actor's entries.
     pub actor: Option<String>,
+    /// Only this action's entries.
     pub action: Option<String>,
     /// At or after / before (unix ms).
     pub from_ms: Option<i64>,
+    /// Before (unix ms).
     pub to_ms: Option<i64>,
+    /// Only this case's entries.
     pub case_id: Option<i64>,
 }
 

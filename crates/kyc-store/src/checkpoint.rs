@@ -26,9 +26,11 @@ pub const EVERY_MS: i64 = 10 * 60 * 1000;
 /// One signed head of the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
+    /// The audit entry it signs.
     pub entry_id: i64,
     /// Hex.
     pub hash: String,
+    /// RFC 3339.
     pub at: String,
     /// Hex Ed25519 public key (the same for every checkpoint of one master key).
     pub public_key: String,

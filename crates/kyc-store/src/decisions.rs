@@ -40,6 +40,7 @@ pub(super) fn insert_decision(
 }
 
 impl Store {
+    /// A case's decisions, oldest first, their comments and links opened.
     pub fn decisions(&self, id: i64) -> Result<Vec<DecisionRecord>, Error> {
         self.read(|c| {
             let key = self.case_key(c, id)?;

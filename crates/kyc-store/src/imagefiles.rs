@@ -26,10 +26,12 @@ impl ImageFiles {
         }
     }
 
+    /// The image folder.
     pub fn dir(&self) -> &Path {
         &self.dir
     }
 
+    /// A case's file.
     pub fn path(&self, case_id: i64) -> PathBuf {
         self.dir.join(format!("{case_id}{SUFFIX}"))
     }

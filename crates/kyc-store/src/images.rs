@@ -13,6 +13,7 @@ pub(super) fn file_place(r: &Row, at: usize) -> Result<Option<(i64, i64)>> {
 }
 
 impl Store {
+    /// What a case's images are (name, type, size), without their bytes.
     pub fn images(&self, id: i64) -> Result<Vec<ImageInfo>, Error> {
         self.read(|c| {
             let rows = c.query_map("SELECT name, mime, width, height, COALESCE(file_len, length(bytes)) - ?2 FROM images \
@@ -29,6 +30,7 @@ impl Store {
         })
     }
 
+    /// One image of a case, opened: its MIME type and bytes.
     pub fn image(&self, id: i64, name: &str) -> Result<(String, Vec<u8>), Error> {
         self.read(|c| {
             let (mime, inline, place): (String, Vec<u8>, Option<(i64, i64)>) = c

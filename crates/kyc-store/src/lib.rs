@@ -9,6 +9,8 @@
 //! images, decisions, the webhook outbox, erasure, the audit trail (and its chain maths), accounts,
 //! notes, backups, checkpoints, and what opening checks (migrate).
 
+#![deny(missing_docs)]
+
 use std::path::Path;
 use std::sync::Mutex;
 

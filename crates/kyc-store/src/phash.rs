@@ -21,8 +21,11 @@ pub const MAX_DISTANCE: u32 = 2;
 /// user's case from the same user's retry).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hashed {
+    /// The case.
     pub case_id: i64,
+    /// Its user's short key ([`user_key`]).
     pub user: u64,
+    /// The selfie's hash.
     pub hash: u128,
 }
 
@@ -37,7 +40,9 @@ pub fn user_key(tag: &[u8]) -> u64 {
 /// An earlier case of another user with a selfie within [`MAX_DISTANCE`] of a new one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Match {
+    /// The earlier case.
     pub case_id: i64,
+    /// Bits that differ.
     pub distance: u32,
 }
 
@@ -70,6 +75,7 @@ fn band(hash: u128, b: usize) -> usize {
 }
 
 impl PhashIndex {
+    /// An empty index.
     pub fn new() -> PhashIndex {
         PhashIndex::default()
     }
@@ -89,10 +95,12 @@ impl PhashIndex {
         self.entries.len()
     }
 
+    /// Whether it holds no hash.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
+    /// Adds a stored case's hash.
     pub fn insert(&mut self, h: Hashed) {
         assert!(
             self.entries.len() < u32::MAX as usize,

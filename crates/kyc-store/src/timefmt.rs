@@ -3,6 +3,7 @@
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+/// Now, in unix milliseconds.
 #[allow(clippy::disallowed_methods)] // The one reading of the wall clock (clippy.toml).
 pub fn now_ms() -> i64 {
     (OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
@@ -57,6 +58,7 @@ pub fn local_label(text: &str, offset: time::UtcOffset) -> String {
     )
 }
 
+/// The UTC year of a time in unix milliseconds.
 pub fn year_of(ms: i64) -> i32 {
     at(ms).year()
 }

@@ -639,3 +639,24 @@ fn the_store_reaches_sqlite_through_its_backend_only() {
         wrong.join("\n")
     );
 }
+
+/// The crates whose whole public API is documented (issue 17): each says so in its `lib.rs`, and
+/// no item of theirs opts out.
+const DOCUMENTED: &[&str] = &["kyc-domain", "kyc-store"];
+
+#[test]
+fn the_documented_crates_stay_documented() {
+    let mut wrong = Vec::new();
+    for krate in DOCUMENTED {
+        let lib =
+            std::fs::read_to_string(root().join(format!("crates/{krate}/src/lib.rs"))).unwrap();
+        if !lib.lines().any(|l| l.trim() == "#![deny(missing_docs)]") {
+            wrong.push(format!("{krate}: lib.rs lacks #![deny(missing_docs)]"));
+        }
+        wrong.extend(lines_naming(
+            &format!("crates/{krate}/src"),
+            &[("allow(missing_docs)", "opts out of documenting")],
+        ));
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
