@@ -319,7 +319,7 @@ impl Store {
                 }
             }
         };
-        db::write(&self.db, insert, committed)
+        db::write(self.db.as_ref(), insert, committed)
     }
 
     /// Finds a case by numeric id or by reference.

@@ -96,7 +96,7 @@ impl Store {
             tx.drop_blob(id)?;
             Ok(reference)
         };
-        db::write(&self.db, erase, |_| {
+        db::write(self.db.as_ref(), erase, |_| {
             if let Ok(mut selfies) = self.selfies.lock() {
                 selfies.erase(id);
             }

@@ -69,7 +69,10 @@ pub const DB_FILE: &str = "kyc-desk.sqlite3";
 /// The store: every read and write of cases, decisions, deliveries, the audit trail, accounts
 /// and notes, sealed on the way in and opened on the way out, over its [`db::Backend`].
 pub struct Store {
-    db: SqliteBackend,
+    /// The engine under it (SQLite today: [`sqlite::SqliteBackend`]).
+    db: Box<dyn Backend>,
+    /// The database file (backups and the data folder are found from it).
+    path: std::path::PathBuf,
     vault: Vault,
     /// The selfies' perceptual hashes (memory only; changed under the writer lock).
     selfies: Mutex<PhashIndex>,
@@ -167,7 +170,8 @@ impl Store {
         sweep_image_files(&mut conn, &files)?;
         let selfies = load_selfies(&conn, &vault)?;
         Ok(Store {
-            db: SqliteBackend::new(path, conn),
+            db: Box::new(SqliteBackend::new(path, conn)),
+            path: path.to_path_buf(),
             vault,
             selfies: Mutex::new(selfies),
         })
@@ -175,7 +179,7 @@ impl Store {
 
     /// The database file.
     pub fn path(&self) -> &Path {
-        self.db.path()
+        &self.path
     }
 
     pub(crate) fn vault(&self) -> &Vault {
@@ -185,12 +189,12 @@ impl Store {
     /// Runs `f` in one write transaction (serialised with every other write), committed when it
     /// returns Ok.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&dyn Connection) -> Result<T>) -> Result<T> {
-        db::write(&self.db, f, |_| {})
+        db::write(self.db.as_ref(), f, |_| {})
     }
 
     /// Runs `f` on one read snapshot.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&dyn Connection) -> Result<T>) -> Result<T> {
-        db::read(&self.db, f)
+        db::read(self.db.as_ref(), f)
     }
 
     /// The keyed tag the audit trail records instead of a search word or user id.
