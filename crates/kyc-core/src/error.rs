@@ -131,6 +131,12 @@ impl From<kyc_domain::roles::UnknownRole> for CoreError {
     }
 }
 
+impl From<kyc_domain::checks::Unjustified> for CoreError {
+    fn from(e: kyc_domain::checks::Unjustified) -> CoreError {
+        CoreError::BadRequest(e.0)
+    }
+}
+
 impl From<kyc_store::Error> for CoreError {
     fn from(e: kyc_store::Error) -> CoreError {
         use kyc_store::Error as S;

@@ -5,7 +5,6 @@
 pub mod access;
 pub mod answer;
 pub mod bootstrap;
-pub mod checks;
 pub mod config;
 pub mod desk;
 pub mod ditto;
@@ -24,6 +23,7 @@ pub mod view;
 pub use error::CoreError;
 
 // Moved to kyc-store (issue 17); re-exported while the callers move.
+pub use kyc_domain::checks;
 pub use kyc_store as store;
 pub use kyc_store::chain as audit;
 pub use kyc_store::{backup, checkpoint, fsutil, imagefiles, notes, timefmt};

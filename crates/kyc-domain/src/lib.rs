@@ -9,11 +9,13 @@
 
 pub mod account;
 pub mod case;
+pub mod checks;
 pub mod flag;
 pub mod idcheck;
 pub mod labels;
 pub mod model;
 pub mod mrz;
+pub mod policy;
 pub mod roles;
 pub mod submission;
 pub mod text;

@@ -75,7 +75,7 @@ impl Modify for SessionAuth {
         kyc_domain::case::DeliveryInfo,
         kyc_core::view::CaseDetail,
         kyc_domain::case::Note,
-        kyc_core::checks::Flag,
+        kyc_domain::flag::Flag,
         kyc_core::users::UserView,
         kyc_core::users::Permission,
         kyc_core::users::Account,

@@ -677,7 +677,10 @@ export interface components {
         };
         /** @enum {string} */
         AuthMode: "none" | "basic" | "bearer" | "oauth2" | "header";
-        /** @enum {string} */
+        /**
+         * @description Which cases the policy approves on its own.
+         * @enum {string}
+         */
         AutoApprove: "never" | "clean";
         CaseDetail: components["schemas"]["CaseSummary"] & {
             app_id?: string | null;
@@ -1007,7 +1010,10 @@ export interface components {
             /** @description The note (sealed at rest; at most 4,000 characters). */
             text: string;
         };
-        /** @enum {string} */
+        /**
+         * @description What Ditto ID is answered when nobody decided within the hold window.
+         * @enum {string}
+         */
         OnTimeout: "accept" | "reject";
         OwnPasswordBody: {
             current_password: string;
@@ -1019,6 +1025,7 @@ export interface components {
          * @enum {string}
          */
         Permission: "decide" | "reassign" | "statistics" | "read_audit" | "export" | "resend_delivery" | "manage_users" | "ditto_config" | "erase";
+        /** @description One reason a reviewer can give. */
         Reason: {
             /** @description Stable code stored with the decision, e.g. `document_expired`. */
             code: string;

@@ -155,7 +155,7 @@ pub(crate) async fn add_user(
 pub(crate) async fn facets(State(st): St, _who: Reviewer) -> Result<Json<Value>, ServerError> {
     let types = st.desk.document_types().await?;
     Ok(Json(
-        json!({"document_types": types, "flag_codes": kyc_core::checks::FLAG_CODES}),
+        json!({"document_types": types, "flag_codes": kyc_domain::flag::FLAG_CODES}),
     ))
 }
 #[utoipa::path(get, path = "/api/settings", tag = "review", security(("session" = [])), responses((status = 200, body = SettingsView)))]

@@ -1,15 +1,17 @@
 //! KYC Desk's own view of a submission: flags with a severity and a one-line explanation.
 //! Ditto ID lets users "continue anyway", so nothing the sender concludes is taken on trust.
 
-use crate::config::{AutoApprove, DecisionConfig};
-use crate::ingest::CustomBody;
-use crate::ingest::Submission;
-use kyc_domain::case::NewDecision;
-pub use kyc_domain::flag::{history_flags, reuse_flag};
-use kyc_domain::model::Payload;
+use crate::case::NewDecision;
+use crate::flag::{Flag, Severity};
+use crate::model::Payload;
+use crate::policy::{AutoApprove, DecisionConfig, Reason};
+use crate::submission::{Coercion, CustomBody, Image, Submission};
 
-// Flags moved to kyc-domain (issue 17); re-exported while the callers move.
-pub use kyc_domain::flag::{Flag, Severity, FLAG_CODES};
+/// A decision that does not say enough for itself; the message says what is missing (codes,
+/// never personal data).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unjustified(pub String);
 
 /// Runs the checks on a submission. A case is "clean" when no flag is a warning or an error.
 pub fn evaluate(p: &Payload, policy: &DecisionConfig, received: time::Date) -> Vec<Flag> {
@@ -119,7 +121,7 @@ pub fn evaluate(p: &Payload, policy: &DecisionConfig, received: time::Date) -> V
 }
 
 /// Names the fields Ditto ID's own `field_status` marks as ERROR ("Surname (Latvian)").
-fn field_status_flag(doc: &kyc_domain::model::Document) -> Option<Flag> {
+fn field_status_flag(doc: &crate::model::Document) -> Option<Flag> {
     let mut failed: Vec<String> = Vec::new();
     for (locale, fields) in &doc.identity_data_details {
         for f in fields {
@@ -130,7 +132,7 @@ fn field_status_flag(doc: &kyc_domain::model::Document) -> Option<Flag> {
                 .map(|t| t.0.trim());
             if status.is_some_and(|s| s.eq_ignore_ascii_case("ERROR")) {
                 let name = f.field_name.as_deref().unwrap_or("?").trim();
-                let label = kyc_domain::labels::field_label(doc, locale, name);
+                let label = crate::labels::field_label(doc, locale, name);
                 if !failed.contains(&label) {
                     failed.push(label);
                 }
@@ -153,7 +155,7 @@ pub fn is_clean(flags: &[Flag]) -> bool {
 
 /// The reasons a case's findings suggest (by each reason's `flags`; warnings and errors only),
 /// in the configured order: what reject mode starts with ticked.
-pub fn suggested_reasons(flags: &[Flag], reasons: &[crate::config::Reason]) -> Vec<String> {
+pub fn suggested_reasons(flags: &[Flag], reasons: &[Reason]) -> Vec<String> {
     reasons
         .iter()
         .filter(|r| {
@@ -176,7 +178,7 @@ pub fn justification(
     reasons: &[String],
     comment: &str,
     flags: &[Flag],
-) -> Result<(), crate::CoreError> {
+) -> Result<(), Unjustified> {
     let said = !comment.trim().is_empty();
     if said {
         return Ok(());
@@ -187,13 +189,13 @@ pub fn justification(
         .map(|f| f.code.as_str())
         .collect();
     if approve && !errors.is_empty() {
-        return Err(crate::CoreError::BadRequest(format!(
+        return Err(Unjustified(format!(
             "comment: approving a case with error findings ({}) needs a comment saying why",
             errors.join(", ")
         )));
     }
     if reasons.iter().any(|r| r == OTHER_REASON) {
-        return Err(crate::CoreError::BadRequest(
+        return Err(Unjustified(
             "comment: the reason \"other\" needs a comment saying what it is".into(),
         ));
     }
@@ -201,7 +203,7 @@ pub fn justification(
 }
 
 /// Names the images the desk cannot show (stored as sent and downloadable all the same).
-pub fn unreadable_images_flag(images: &[crate::ingest::Image]) -> Option<Flag> {
+pub fn unreadable_images_flag(images: &[Image]) -> Option<Flag> {
     let problems: Vec<String> = images
         .iter()
         .filter_map(|i| i.problem.as_ref().map(|p| format!("{}: {p}", i.name)))
@@ -219,7 +221,7 @@ pub fn unreadable_images_flag(images: &[crate::ingest::Image]) -> Option<Flag> {
 }
 
 /// Says which values of an unexpected type the tolerant reader coerced or set aside.
-pub fn coerced_flag(notes: &[crate::ingest::Coercion]) -> Flag {
+pub fn coerced_flag(notes: &[Coercion]) -> Flag {
     let listed: Vec<String> = notes
         .iter()
         .take(20)
@@ -264,11 +266,11 @@ pub fn custom_body_flag(c: &CustomBody) -> Flag {
 
 /// The document's own checks (MRZ check digits and cross-source comparison, dates, age).
 fn document_checks(p: &Payload, policy: &DecisionConfig, received: time::Date) -> Vec<Flag> {
-    let rules = kyc_domain::idcheck::DocumentPolicy {
+    let rules = crate::idcheck::DocumentPolicy {
         expiring_days: policy.expiring_days,
         minimum_age: policy.minimum_age,
     };
-    kyc_domain::idcheck::document_flags(p, received, &rules)
+    crate::idcheck::document_flags(p, received, &rules)
 }
 
 /// What the store already knows about this person and document.
@@ -323,7 +325,7 @@ mod tests {
 
     #[test]
     fn findings_suggest_their_reasons_in_the_configured_order() {
-        let reasons = crate::config::DecisionConfig::default().reasons;
+        let reasons = DecisionConfig::default().reasons;
         let f = |code: &str, sev| Flag::new(code, sev, "");
         let table: &[(&[Flag], &[&str])] = &[
             (&[], &[]),
