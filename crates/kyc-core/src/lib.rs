@@ -5,6 +5,7 @@
 pub mod access;
 pub mod answer;
 pub mod bootstrap;
+pub mod clock;
 pub mod config;
 pub mod desk;
 pub mod ditto;

@@ -12,7 +12,6 @@ use std::net::IpAddr;
 use crate::error::CoreError;
 use crate::guard::{AuditNote, LoginGuard, SetupCode};
 use crate::store::Store;
-use crate::timefmt::now_ms;
 use kyc_store::accounts::AccountUpdate;
 
 pub use kyc_domain::account::{Account, Session, User, UserView};
@@ -172,6 +171,17 @@ fn verify_password(stored: Option<&str>, password: &str) -> Result<bool, CoreErr
     Ok(same && stored.is_some())
 }
 
+/// Where and when a sign-in attempt is made: the door's guard counts it, at the desk's time.
+#[derive(Clone, Copy)]
+pub struct Attempt<'a> {
+    /// The door's throttles.
+    pub guard: &'a LoginGuard,
+    /// The client's address.
+    pub addr: IpAddr,
+    /// Now, by the desk's clock (unix ms).
+    pub now: i64,
+}
+
 /// What an admin changes about an account.
 #[derive(Debug, Clone)]
 pub enum AccountChange {
@@ -214,8 +224,7 @@ pub trait Accounts {
     /// admin's reset in between wins.
     fn change_own_password(
         &self,
-        guard: &LoginGuard,
-        addr: IpAddr,
+        at: Attempt<'_>,
         name: &str,
         passwords: (&str, &str),
         ttl_minutes: u64,
@@ -231,8 +240,7 @@ pub trait Accounts {
     /// with the client address in the `login` audit entry.
     fn login_guarded(
         &self,
-        guard: &LoginGuard,
-        addr: IpAddr,
+        at: Attempt<'_>,
         user_agent: Option<&str>,
         name: &str,
         password: &str,
@@ -245,8 +253,7 @@ pub trait Accounts {
     fn setup_first_admin(
         &self,
         code: &SetupCode,
-        guard: &LoginGuard,
-        addr: IpAddr,
+        at: Attempt<'_>,
         typed_code: &str,
         account: (&str, &str),
         ttl_minutes: u64,
@@ -291,14 +298,9 @@ fn login_recorded(
 
 /// Counts a failed sign-in (or a wrong current password) with the guard, and writes the
 /// folded `login.failed` entry when the guard says one is due.
-fn count_failed_sign_in(
-    store: &Store,
-    guard: &LoginGuard,
-    name: &str,
-    addr: IpAddr,
-) -> Result<(), CoreError> {
-    match guard.failed(name, addr, now_ms()) {
-        AuditNote::Write { count } => store.audit_failed_logins(name, addr, count),
+fn count_failed_sign_in(store: &Store, at: Attempt<'_>, name: &str) -> Result<(), CoreError> {
+    match at.guard.failed(name, at.addr, at.now) {
+        AuditNote::Write { count } => store.audit_failed_logins(name, at.addr, count),
         AuditNote::Folded => Ok(()),
     }
 }
@@ -344,18 +346,17 @@ impl Accounts for Store {
 
     fn change_own_password(
         &self,
-        guard: &LoginGuard,
-        addr: IpAddr,
+        at: Attempt<'_>,
         name: &str,
         (current, new): (&str, &str),
         ttl_minutes: u64,
     ) -> Result<Session, CoreError> {
-        guard
-            .check(name, addr, now_ms())
+        at.guard
+            .check(name, at.addr, at.now)
             .map_err(CoreError::TooManyAttempts)?;
         let stored = self.enabled_password_hash(name)?;
         if !verify_password(stored.as_deref(), current)? {
-            count_failed_sign_in(self, guard, name, addr)?;
+            count_failed_sign_in(self, at, name)?;
             return Err(CoreError::BadCredentials);
         }
         let Some(stored) = stored else {
@@ -378,27 +379,26 @@ impl Accounts for Store {
 
     fn login_guarded(
         &self,
-        guard: &LoginGuard,
-        addr: IpAddr,
+        at: Attempt<'_>,
         user_agent: Option<&str>,
         name: &str,
         password: &str,
         ttl_minutes: u64,
     ) -> Result<Session, CoreError> {
         check_name(name)?;
-        guard
-            .check(name, addr, now_ms())
+        at.guard
+            .check(name, at.addr, at.now)
             .map_err(CoreError::TooManyAttempts)?;
         let agent: Option<String> =
             user_agent.map(|a| a.chars().filter(|c| !c.is_control()).take(200).collect());
-        let detail = serde_json::json!({"address": addr.to_string(), "user_agent": agent});
+        let detail = serde_json::json!({"address": at.addr.to_string(), "user_agent": agent});
         match login_recorded(self, name, password, ttl_minutes, detail) {
             Ok(session) => {
-                guard.succeeded(name, addr);
+                at.guard.succeeded(name, at.addr);
                 Ok(session)
             }
             Err(e @ (CoreError::BadCredentials | CoreError::AccountDisabled)) => {
-                count_failed_sign_in(self, guard, name, addr)?;
+                count_failed_sign_in(self, at, name)?;
                 Err(e)
             }
             Err(e) => Err(e),
@@ -417,8 +417,7 @@ impl Accounts for Store {
     fn setup_first_admin(
         &self,
         code: &SetupCode,
-        guard: &LoginGuard,
-        addr: IpAddr,
+        at: Attempt<'_>,
         typed_code: &str,
         (name, password): (&str, &str),
         ttl_minutes: u64,
@@ -428,11 +427,11 @@ impl Accounts for Store {
                 "setup is done: accounts exist already; sign in".into(),
             ));
         }
-        guard
-            .check_anonymous(addr, now_ms())
+        at.guard
+            .check_anonymous(at.addr, at.now)
             .map_err(CoreError::TooManyAttempts)?;
         if !code.matches(typed_code) {
-            guard.failed_anonymous(addr, now_ms());
+            at.guard.failed_anonymous(at.addr, at.now);
             return Err(CoreError::BadSetupCode);
         }
         match self.add_first_admin(name, password) {

@@ -8,7 +8,6 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use kyc_core::config::NotifyConfig;
 use kyc_core::desk::Desk;
-use kyc_core::timefmt::now_ms;
 use kyc_domain::case::DueDelivery;
 use sha2::Sha256;
 
@@ -47,12 +46,15 @@ pub fn spawn(desk: Arc<Desk>, cfg: NotifyConfig) -> tokio::task::JoinHandle<()> 
         };
         let wake = desk.deliveries_changed();
         loop {
-            let due = desk.due_deliveries(now_ms(), 20).await.unwrap_or_default();
+            let due = desk
+                .due_deliveries(desk.now_ms(), 20)
+                .await
+                .unwrap_or_default();
             for d in due {
                 attempt(&http, &desk, &cfg, d).await;
             }
             let next = desk.next_delivery_at().await.ok().flatten();
-            let wait = next.map_or(60_000, |at| (at - now_ms()).clamp(0, 60_000));
+            let wait = next.map_or(60_000, |at| (at - desk.now_ms()).clamp(0, 60_000));
             tokio::select! {
                 _ = wake.notified() => {}
                 _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
@@ -62,7 +64,7 @@ pub fn spawn(desk: Arc<Desk>, cfg: NotifyConfig) -> tokio::task::JoinHandle<()> 
 }
 
 async fn attempt(http: &reqwest::Client, desk: &Desk, cfg: &NotifyConfig, d: DueDelivery) {
-    let ts = now_ms() / 1000;
+    let ts = desk.now_ms() / 1000;
     let signature = sign(cfg.secret.as_deref().unwrap_or_default(), ts, &d.body);
     let result = http
         .post(cfg.url.trim())
@@ -86,7 +88,7 @@ async fn attempt(http: &reqwest::Client, desk: &Desk, cfg: &NotifyConfig, d: Due
     };
     let attempts = d.attempts + 1;
     let retry_at = (!delivered && attempts < cfg.max_attempts)
-        .then(|| now_ms() + backoff_ms(cfg.retry_base_ms, attempts));
+        .then(|| desk.now_ms() + backoff_ms(cfg.retry_base_ms, attempts));
     tracing::info!(delivery = d.id, delivered, attempts, status = ?status, "webhook attempt");
     if let Err(e) = (desk)
         .delivery_attempted(d.id, (delivered, status, error), retry_at)

@@ -222,7 +222,7 @@ fn authenticate(state: &ReceiverState, headers: &HeaderMap) -> Result<(), Server
             ))?;
             let issuer = state.issuer.as_ref().ok_or(CoreError::InvalidToken)?;
             let claims = issuer
-                .verify(token, kyc_core::timefmt::now_secs())
+                .verify(token, state.desk.now_secs())
                 .map_err(CoreError::from)?;
             tracing::debug!(client = %claims.sub, "token accepted");
             Ok(())
@@ -379,7 +379,7 @@ async fn token(
 ) -> Result<Response, ServerError> {
     state
         .guard
-        .check_anonymous(ip, kyc_core::timefmt::now_ms())
+        .check_anonymous(ip, state.desk.now_ms())
         .map_err(CoreError::TooManyAttempts)?;
     let bad = |m: &str| ServerError::Core(CoreError::InvalidTokenRequest(m.to_string()));
     let media = media_type(&headers);
@@ -449,13 +449,11 @@ async fn token(
         return Err(CoreError::UnsupportedGrantType.into());
     }
     let issuer = state.issuer.as_ref().ok_or(CoreError::InvalidClient)?;
-    let issued = match issuer.issue(&client_id, &client_secret, kyc_core::timefmt::now_secs()) {
+    let issued = match issuer.issue(&client_id, &client_secret, state.desk.now_secs()) {
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(address = %ip, "token request refused: invalid client");
-            state
-                .guard
-                .failed_anonymous(ip, kyc_core::timefmt::now_ms());
+            state.guard.failed_anonymous(ip, state.desk.now_ms());
             return Err(CoreError::from(e).into());
         }
     };

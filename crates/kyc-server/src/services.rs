@@ -121,7 +121,7 @@ fn spawn_checkpoints(desk: Arc<Desk>) -> tokio::task::JoinHandle<()> {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         loop {
             tick.tick().await;
-            let now = kyc_core::timefmt::now_ms();
+            let now = desk.now_ms();
             let head = match desk.audit_head_id().await {
                 Ok(Some(h)) => h,
                 Ok(None) => continue,
@@ -150,7 +150,7 @@ fn spawn_presence_sweep(desk: Arc<Desk>) -> tokio::task::JoinHandle<()> {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
-            desk.presence().expire(kyc_core::timefmt::now_ms());
+            desk.presence().expire(desk.now_ms());
         }
     })
 }
@@ -161,10 +161,7 @@ fn spawn_retention(desk: Arc<Desk>, keep_days: u32) -> tokio::task::JoinHandle<(
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             tick.tick().await;
-            if let Err(e) = desk
-                .sweep_retention(kyc_core::timefmt::now_ms(), keep_days)
-                .await
-            {
+            if let Err(e) = desk.sweep_retention(desk.now_ms(), keep_days).await {
                 tracing::error!("retention sweep failed: {e}");
             }
         }
@@ -192,7 +189,7 @@ fn spawn_failed_login_flush(
             tick.tick().await;
             let (desk, guard) = (desk.clone(), guard.clone());
             let _ = tokio::task::spawn_blocking(move || {
-                flush_failed_logins(&desk, &guard, kyc_core::timefmt::now_ms())
+                flush_failed_logins(&desk, &guard, desk.now_ms())
             })
             .await;
         }

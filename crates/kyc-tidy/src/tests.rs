@@ -573,6 +573,10 @@ const EDGE_ABSENT: &[(&str, &str)] = &[
         "a permission check (the desk makes every one)",
     ),
     ("blocking(", "blocking store work (the desk runs it)"),
+    (
+        "timefmt::now",
+        "the wall clock (the edge reads the desk's: Desk::now_ms)",
+    ),
 ];
 
 /// Whether `code` names `word` as a whole name (`blocking(`, not `spawn_blocking(`).

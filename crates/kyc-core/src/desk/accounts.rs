@@ -10,8 +10,8 @@ use kyc_domain::roles::{Permission, Role};
 use super::{blocking, Desk};
 use crate::error::CoreError;
 use crate::guard::{LoginGuard, SetupCode};
-use crate::users::Accounts;
 use crate::users::{Account, AccountChange, Session, User};
+use crate::users::{Accounts, Attempt};
 
 /// `by` may do `p`, or the refusal that says who may.
 pub(crate) fn allowed(by: &User, p: Permission) -> Result<(), CoreError> {
@@ -55,6 +55,7 @@ impl Desk {
         minutes: u64,
     ) -> Result<Session, CoreError> {
         let store = self.store.clone();
+        let now = self.now_ms();
         blocking(move || {
             let SignIn {
                 addr,
@@ -62,7 +63,12 @@ impl Desk {
                 name,
                 password,
             } = who;
-            store.login_guarded(&guard, addr, agent.as_deref(), &name, &password, minutes)
+            let at = Attempt {
+                guard: &guard,
+                addr,
+                now,
+            };
+            store.login_guarded(at, agent.as_deref(), &name, &password, minutes)
         })
         .await
     }
@@ -88,9 +94,15 @@ impl Desk {
     ) -> Result<Session, CoreError> {
         let store = self.store.clone();
         let name = by.name.clone();
+        let now = self.now_ms();
         blocking(move || {
             let (current, new) = (passwords.0.as_str(), passwords.1.as_str());
-            store.change_own_password(&guard, addr, &name, (current, new), minutes)
+            let at = Attempt {
+                guard: &guard,
+                addr,
+                now,
+            };
+            store.change_own_password(at, &name, (current, new), minutes)
         })
         .await
     }
@@ -112,9 +124,15 @@ impl Desk {
         minutes: u64,
     ) -> Result<Session, CoreError> {
         let store = self.store.clone();
+        let now = self.now_ms();
         blocking(move || {
             let account = (who.name.as_str(), who.password.as_str());
-            store.setup_first_admin(&code, &guard, who.addr, &typed, account, minutes)
+            let at = Attempt {
+                guard: &guard,
+                addr: who.addr,
+                now,
+            };
+            store.setup_first_admin(&code, at, &typed, account, minutes)
         })
         .await
     }

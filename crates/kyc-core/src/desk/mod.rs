@@ -12,11 +12,11 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use crate::checks;
+use crate::clock::{Clock, SystemClock};
 use crate::config::{DecisionConfig, OnTimeout};
 use crate::error::CoreError;
 use crate::ingest::{self, OpenedBody};
 use crate::store::Store;
-use crate::timefmt::now_ms;
 use crate::view::CaseDetail;
 use kyc_domain::case::{Answer, CasePage, CaseQuery, CaseSummary, Inserted, NewDecision};
 use kyc_domain::roles::Permission;
@@ -102,6 +102,8 @@ pub struct Desk {
     presence: Arc<crate::presence::Presence>,
     /// Permits to hash a password: memory-hard work bounded to `HASHES_AT_ONCE` at a time.
     hashing: Arc<tokio::sync::Semaphore>,
+    /// The time the desk's rules read.
+    clock: Arc<dyn Clock>,
 }
 
 /// Runs blocking store work off the async threads (the edges use it too).
@@ -131,7 +133,24 @@ impl Desk {
             hashing: Arc::new(tokio::sync::Semaphore::new(crate::users::HASHES_AT_ONCE)),
             last_checkpoint: Mutex::new(None),
             presence: Arc::default(),
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The desk on another clock (tests).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Desk {
+        self.clock = clock;
+        self
+    }
+
+    /// Now, by the desk's clock (unix ms).
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// Now, by the desk's clock, in seconds since the Unix epoch (token times).
+    pub fn now_secs(&self) -> u64 {
+        u64::try_from(self.now_ms() / 1000).unwrap_or(0)
     }
 
     /// Keep signed audit checkpoints in `dir`.
@@ -192,9 +211,9 @@ impl Desk {
         let store = self.store.clone();
         let policy = self.policy.clone();
         let custom = self.custom.clone();
+        let received = self.now_ms();
         let inserted = blocking(move || {
             let sub = ingest::open_with(&body, &custom)?;
-            let received = now_ms();
             let mut flags =
                 checks::evaluate(&sub.payload, &policy, crate::timefmt::date_of(received));
             if let Some(custom) = &sub.custom {
@@ -217,7 +236,7 @@ impl Desk {
             }
             Inserted::New(case) => {
                 tracing::info!(case = case.id, reference = %case.reference, flags = case.flags.len(), "case stored");
-                let until = crate::timefmt::rfc3339(now_ms() + hold.as_millis() as i64);
+                let until = crate::timefmt::rfc3339(self.now_ms() + hold.as_millis() as i64);
                 self.emit(EventKind::Created, case.clone(), Some(until));
                 match checks::automatic_decision(&case.flags, &self.policy) {
                     Some(d) => self.decide_id(case.id, d).await?,
@@ -253,7 +272,7 @@ impl Desk {
     }
 
     async fn hold(&self, id: i64, hold: Duration) -> Result<Answer, CoreError> {
-        let _held = HeldGuard::new(&self.held, id, now_ms() + hold.as_millis() as i64);
+        let _held = HeldGuard::new(&self.held, id, self.now_ms() + hold.as_millis() as i64);
         let mut rx = self.events.subscribe();
         // Decided before we subscribed? Then answer at once.
         if let Some(a) = self.settle(id, None).await? {
@@ -335,7 +354,7 @@ impl Desk {
         let id = detail.summary.id;
         if self
             .looks
-            .starts_opening(user, crate::access::Look::Case(id), now_ms())
+            .starts_opening(user, crate::access::Look::Case(id), self.now_ms())
         {
             let (store, user) = (self.store.clone(), user.to_string());
             blocking(move || store.audit(&user, "case.viewed", Some(id), json!({}))).await?;
@@ -356,7 +375,7 @@ impl Desk {
         let store = self.store.clone();
         let k = key.to_string();
         let id = blocking(move || store.resolve(&k)).await?;
-        let now = now_ms();
+        let now = self.now_ms();
         let alone = !self.looks.has_open(user, id, now)
             && self.looks.starts_opening(
                 user,
@@ -377,7 +396,7 @@ impl Desk {
         let detail = crate::access::query_detail(&q, |v| hex::encode(self.store.search_tag(v)));
         let page = self.list(q).await?;
         let look = crate::access::Look::Query(detail.to_string());
-        if self.looks.starts_opening(user, look, now_ms()) {
+        if self.looks.starts_opening(user, look, self.now_ms()) {
             let (store, user) = (self.store.clone(), user.to_string());
             blocking(move || store.audit(&user, "cases.listed", None, detail)).await?;
         }
@@ -397,6 +416,7 @@ impl Desk {
         let checkpoint = self.current_checkpoint().await?.map(|c| c.line());
         let store = self.store.clone();
         let by = by.to_string();
+        let now = self.now_ms();
         blocking(move || {
             let id = detail.summary.id;
             let mut images = Vec::with_capacity(detail.images.len());
@@ -404,7 +424,7 @@ impl Desk {
                 images.push((info.clone(), store.image(id, &info.name)?.1));
             }
             let head = store.audit_head()?.map(|(n, link)| (n, hex::encode(link)));
-            let generated_at = crate::timefmt::rfc3339(now_ms());
+            let generated_at = crate::timefmt::rfc3339(now);
             let meta = crate::report::ReportMeta {
                 generated_by: &by,
                 generated_at: &generated_at,

@@ -267,9 +267,7 @@ pub(crate) async fn present(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ServerError> {
     let id = numeric_id(&id)?;
-    st.desk
-        .presence()
-        .touch(id, &user.name, kyc_core::timefmt::now_ms());
+    st.desk.presence().touch(id, &user.name, st.desk.now_ms());
     Ok(StatusCode::NO_CONTENT)
 }
 

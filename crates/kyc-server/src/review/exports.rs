@@ -11,6 +11,7 @@ pub(crate) struct RangeParams {
 /// `from`..=`to` as dates (default: the last 30 days) and as `[from_ms, to_ms)`.
 pub(super) fn date_range(
     p: RangeParams,
+    now_ms: i64,
 ) -> Result<(time::Date, time::Date, i64, i64), ServerError> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     let parse = |v: Option<String>, name: &str| -> Result<Option<time::Date>, ServerError> {
@@ -21,8 +22,7 @@ pub(super) fn date_range(
                 .map_err(|_| ServerError::BadRequest(format!("{name}: use YYYY-MM-DD"))),
         }
     };
-    let to = parse(p.to, "to")?
-        .unwrap_or_else(|| kyc_core::timefmt::date_of(kyc_core::timefmt::now_ms()));
+    let to = parse(p.to, "to")?.unwrap_or_else(|| kyc_core::timefmt::date_of(now_ms));
     let from = parse(p.from, "from")?.unwrap_or(to - time::Duration::days(29));
     if from > to || (to - from).whole_days() > 3660 {
         return Err(ServerError::BadRequest(
@@ -42,7 +42,7 @@ pub(crate) async fn statistics(
     Reviewer(user): Reviewer,
     ApiQuery(p): ApiQuery<RangeParams>,
 ) -> Result<Json<kyc_core::stats::Stats>, ServerError> {
-    let (from, to, from_ms, to_ms) = date_range(p)?;
+    let (from, to, from_ms, to_ms) = date_range(p, st.desk.now_ms())?;
     let stats = st
         .desk
         .statistics(&user, (from, to), (from_ms, to_ms))
@@ -61,7 +61,7 @@ pub(crate) async fn export_decisions(
     Reviewer(user): Reviewer,
     ApiQuery(p): ApiQuery<RangeParams>,
 ) -> Result<Response, ServerError> {
-    let (from, to, from_ms, to_ms) = date_range(p)?;
+    let (from, to, from_ms, to_ms) = date_range(p, st.desk.now_ms())?;
     let export = (st.desk)
         .export_decisions(&user, (from, to), (from_ms, to_ms))
         .await?;

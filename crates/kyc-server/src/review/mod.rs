@@ -287,7 +287,7 @@ async fn enter_door(
     name: Option<&str>,
     ip: std::net::IpAddr,
 ) -> Result<tokio::sync::OwnedSemaphorePermit, ServerError> {
-    let now = kyc_core::timefmt::now_ms();
+    let now = st.desk.now_ms();
     match name {
         Some(name) => st.guard.check(name, ip, now),
         None => st.guard.check_anonymous(ip, now),
