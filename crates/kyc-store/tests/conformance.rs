@@ -414,3 +414,96 @@ fn the_decisions_export_streams_every_decision_with_its_ids() {
         assert_eq!(store.stats_rows(0, i64::MAX).unwrap().len(), 3);
     });
 }
+
+#[test]
+fn a_webhook_delivery_is_retried_until_delivered_or_given_up() {
+    for_each_backend(|backend, store| {
+        let id = new_case(store, 1);
+        store
+            .decide(id, &decision(true, "rita"), true, false)
+            .unwrap();
+        let due = store.due_deliveries(i64::MAX, 10).unwrap();
+        assert_eq!(due.len(), 1, "{backend}: queued with the decision");
+        let body: serde_json::Value = serde_json::from_str(&due[0].body).unwrap();
+        assert_eq!(body["decision"], "approve", "{backend}: the body opens");
+        let delivery = due[0].id;
+        let later = i64::MAX / 2;
+        store
+            .delivery_attempt(delivery, false, Some(503), Some("busy"), Some(later))
+            .unwrap();
+        assert!(
+            store.due_deliveries(later - 1, 10).unwrap().is_empty(),
+            "{backend}: not before its retry time"
+        );
+        assert_eq!(store.next_delivery_at().unwrap(), Some(later));
+        store
+            .delivery_attempt(delivery, false, None, Some("refused"), None)
+            .unwrap();
+        let log = store.deliveries(Some(id), 10).unwrap();
+        assert_eq!(
+            (log[0].status.as_str(), log[0].attempts),
+            ("failed", 2),
+            "{backend}"
+        );
+        assert!(
+            store.due_deliveries(i64::MAX, 10).unwrap().is_empty(),
+            "{backend}: given up"
+        );
+        store.resend_delivery(delivery).unwrap();
+        store
+            .delivery_attempt(delivery, true, Some(200), None, None)
+            .unwrap();
+        let log = store.deliveries(None, 10).unwrap();
+        assert_eq!(log[0].status, "delivered", "{backend}");
+        assert!(log[0].delivered_at.is_some());
+        assert!(matches!(
+            store.resend_delivery(delivery + 100),
+            Err(Error::NotFound(_))
+        ));
+    });
+}
+
+#[test]
+fn notes_are_kept_sealed_escalation_assigns_and_both_go_with_the_case() {
+    for_each_backend(|backend, store| {
+        store
+            .insert_account("system", "sue", Role::Supervisor, "$sue", false)
+            .unwrap();
+        store
+            .insert_account("system", "rita", Role::Reviewer, "$rita", false)
+            .unwrap();
+        let id = new_case(store, 1);
+        store
+            .add_note(id, "rita", "Called the holder back", None)
+            .unwrap();
+        assert!(
+            matches!(
+                store.add_note(id, "rita", "please look", Some("rita")),
+                Err(Error::BadRequest(_))
+            ),
+            "{backend}: only a supervisor or admin takes an escalation"
+        );
+        let escalated = store
+            .add_note(id, "rita", "Looks forged", Some("sue"))
+            .unwrap();
+        assert_eq!(escalated.assignee.as_deref(), Some("sue"), "{backend}");
+        let notes = store.notes(id).unwrap();
+        assert_eq!(
+            notes
+                .iter()
+                .map(|n| (n.kind.as_str(), n.text.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("note", "Called the holder back"),
+                ("escalation", "Looks forged")
+            ],
+            "{backend}"
+        );
+        assert_eq!(store.supervisors().unwrap(), ["sue"], "{backend}");
+        store.erase(id, "ada", "test").unwrap();
+        assert!(
+            store.notes(id).is_err() || store.notes(id).unwrap().is_empty(),
+            "{backend}"
+        );
+    });
+}
