@@ -110,12 +110,7 @@ const KNOWN_CYCLES: &[(&str, &[&str])] = &[];
 
 /// Files longer than 800 lines (before their `#[cfg(test)]` tail) that are known and being
 /// split, with the length they may not exceed.
-const KNOWN_LONG: &[(&str, usize)] = &[
-    ("crates/kyc-server/tests/api/compliance.rs", 997),
-    ("crates/kyc-server/tests/api/http.rs", 1298),
-    ("crates/kyc-server/tests/api/security.rs", 847),
-    ("tests/cli.rs", 1166),
-];
+const KNOWN_LONG: &[(&str, usize)] = &[];
 
 const MAX_LINES: usize = 800;
 
