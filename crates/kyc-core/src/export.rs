@@ -57,6 +57,55 @@ impl std::io::Write for Shared {
     }
 }
 
+/// A CSV written row by row and handed to a sink in chunks of about [`CHUNK`] bytes, until the
+/// sink hangs up (returns false).
+struct Chunked<S: FnMut(Vec<u8>) -> bool> {
+    out: Shared,
+    w: csv::Writer<Shared>,
+    sink: S,
+    open: bool,
+}
+
+fn csv_err(e: csv::Error) -> CoreError {
+    CoreError::Internal(format!("csv: {e}"))
+}
+
+impl<S: FnMut(Vec<u8>) -> bool> Chunked<S> {
+    fn new(header: &[&str], sink: S) -> Result<Self, CoreError> {
+        let out = Shared::default();
+        let mut w = csv::Writer::from_writer(out.clone());
+        w.write_record(header).map_err(csv_err)?;
+        Ok(Chunked {
+            out,
+            w,
+            sink,
+            open: true,
+        })
+    }
+
+    /// Writes one row (formula prefixes neutralised); false once the sink has hung up.
+    fn row(&mut self, record: &[String]) -> Result<bool, CoreError> {
+        self.w
+            .write_record(record.iter().map(|v| cell(v).into_owned()))
+            .map_err(csv_err)?;
+        if self.out.len() >= CHUNK {
+            self.w.flush()?;
+            self.open = (self.sink)(self.out.take());
+        }
+        Ok(self.open)
+    }
+
+    /// Hands over what is left.
+    fn finish(mut self) -> Result<(), CoreError> {
+        self.w.flush()?;
+        let rest = self.out.take();
+        if self.open && !rest.is_empty() {
+            (self.sink)(rest);
+        }
+        Ok(())
+    }
+}
+
 /// A cell a spreadsheet could run as a formula gets a leading `'` (OWASP CSV injection): every
 /// cell starting with `=`, `+`, `-`, `@`, tab or carriage return, whatever follows.
 fn cell(v: &str) -> std::borrow::Cow<'_, str> {
@@ -73,15 +122,10 @@ pub fn decisions_csv(
     store: &Store,
     from_ms: i64,
     to_ms: i64,
-    mut sink: impl FnMut(Vec<u8>) -> bool,
+    sink: impl FnMut(Vec<u8>) -> bool,
 ) -> Result<u64, CoreError> {
-    let csv_err = |e: csv::Error| CoreError::Internal(format!("csv: {e}"));
-    let out = Shared::default();
-    let mut w = csv::Writer::from_writer(out.clone());
-    w.write_record(COLUMNS).map_err(csv_err)?;
-    let mut open = true;
-    let mut n = 0u64;
-    store.decisions_each(from_ms, to_ms, |d| {
+    let mut csv = Chunked::new(COLUMNS, sink)?;
+    let n = store.decisions_each(from_ms, to_ms, |d| {
         let opt = |v: Option<String>| v.unwrap_or_default();
         let record = [
             rfc3339(d.decided_at),
@@ -104,23 +148,9 @@ pub fn decisions_csv(
             opt(d.answer_by),
             d.answer_at.map(rfc3339).unwrap_or_default(),
         ];
-        w.write_record(record.iter().map(|v| cell(v).into_owned()))
-            .map_err(csv_err)?;
-        n += 1;
-        if n.is_multiple_of(64) {
-            w.flush()?;
-            if out.len() >= CHUNK {
-                open = sink(out.take());
-            }
-        }
-        Ok::<_, CoreError>(open)
+        csv.row(&record)
     })?;
-    w.flush()?;
-    drop(w);
-    let rest = out.take();
-    if open && !rest.is_empty() {
-        sink(rest);
-    }
+    csv.finish()?;
     Ok(n)
 }
 
@@ -140,13 +170,9 @@ pub const AUDIT_COLUMNS: &[&str] = &[
 pub fn audit_csv(
     store: &Store,
     filter: &crate::audit::AuditFilter,
-    mut sink: impl FnMut(Vec<u8>) -> bool,
+    sink: impl FnMut(Vec<u8>) -> bool,
 ) -> Result<u64, CoreError> {
-    let csv_err = |e: csv::Error| CoreError::Internal(format!("csv: {e}"));
-    let out = Shared::default();
-    let mut w = csv::Writer::from_writer(out.clone());
-    w.write_record(AUDIT_COLUMNS).map_err(csv_err)?;
-    let mut open = true;
+    let mut csv = Chunked::new(AUDIT_COLUMNS, sink)?;
     let n = store.audit_each(filter, |e| {
         let record = [
             e.id.to_string(),
@@ -157,20 +183,9 @@ pub fn audit_csv(
             e.reference.unwrap_or_default(),
             e.detail.to_string(),
         ];
-        w.write_record(record.iter().map(|v| cell(v).into_owned()))
-            .map_err(csv_err)?;
-        if out.len() >= CHUNK {
-            w.flush()?;
-            open = sink(out.take());
-        }
-        Ok::<_, CoreError>(open)
+        csv.row(&record)
     })?;
-    w.flush()?;
-    drop(w);
-    let rest = out.take();
-    if open && !rest.is_empty() {
-        sink(rest);
-    }
+    csv.finish()?;
     Ok(n)
 }
 

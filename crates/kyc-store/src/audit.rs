@@ -197,32 +197,23 @@ impl Store {
     pub fn audit_each<E: From<Error>>(
         &self,
         filter: &AuditFilter,
-        mut each: impl FnMut(AuditEntry) -> Result<bool, E>,
+        each: impl FnMut(AuditEntry) -> Result<bool, E>,
     ) -> Result<u64, E> {
-        let mut failed = None;
-        let n = self.read(|c| {
-            c.for_each(
-                &format!(
-                    "SELECT {ENTRY_COLS} FROM {ENTRY_FROM} WHERE a.id < ?1 {FILTER} ORDER BY a.id"
-                ),
-                params![
-                    i64::MAX,
-                    filter.actor,
-                    filter.action,
-                    filter.from_ms,
-                    filter.to_ms,
-                    filter.case_id,
-                ],
-                |r| match each(entry_from_row(r)?) {
-                    Ok(go_on) => Ok(go_on),
-                    Err(e) => {
-                        failed = Some(e);
-                        Ok(false)
-                    }
-                },
-            )
-        })?;
-        failed.map_or(Ok(n), Err)
+        self.stream(
+            &format!(
+                "SELECT {ENTRY_COLS} FROM {ENTRY_FROM} WHERE a.id < ?1 {FILTER} ORDER BY a.id"
+            ),
+            params![
+                i64::MAX,
+                filter.actor,
+                filter.action,
+                filter.from_ms,
+                filter.to_ms,
+                filter.case_id,
+            ],
+            entry_from_row,
+            each,
+        )
     }
 }
 

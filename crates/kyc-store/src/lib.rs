@@ -197,6 +197,29 @@ impl Store {
         db::read(self.db.as_ref(), f)
     }
 
+    /// Streams a query over one read snapshot: each row made into an `R` by `row` and handed to
+    /// `each`, until `each` returns false or fails (its own error is returned as it is). Returns
+    /// how many rows were handed over; memory stays flat however many there are.
+    pub(crate) fn stream<R, E: From<Error>>(
+        &self,
+        sql: &str,
+        params: impl db::Params,
+        row: impl Fn(&Row) -> Result<R>,
+        mut each: impl FnMut(R) -> Result<bool, E>,
+    ) -> Result<u64, E> {
+        let mut failed = None;
+        let n = self.read(|c| {
+            c.for_each(sql, params, |r| match each(row(r)?) {
+                Ok(go_on) => Ok(go_on),
+                Err(e) => {
+                    failed = Some(e);
+                    Ok(false)
+                }
+            })
+        })?;
+        failed.map_or(Ok(n), Err)
+    }
+
     /// The keyed tag the audit trail records instead of a search word or user id.
     pub fn search_tag(&self, value: &str) -> Vec<u8> {
         self.vault.tag("audit-search", value)

@@ -98,58 +98,48 @@ impl Store {
         &self,
         from_ms: i64,
         to_ms: i64,
-        mut each: impl FnMut(DecisionRow) -> Result<bool, E>,
+        each: impl FnMut(DecisionRow) -> Result<bool, E>,
     ) -> Result<u64, E> {
-        let mut failed = None;
-        let n = self.read(|c| {
-            c.for_each(
-                "SELECT d.decided_at, c.reference, c.requester_id, c.id, d.decision, d.final, \
-                 d.by_kind, d.by_user, d.reasons, d.rule, d.link_sealed, c.received_at, \
-                 c.answer_result, c.answer_by, c.answer_at, k.wrapped, c.pii, d.id \
-                 FROM decisions d JOIN cases c ON c.id = d.case_id \
-                 JOIN case_keys k ON k.case_id = c.id \
-                 WHERE d.decided_at >= ?1 AND d.decided_at < ?2 ORDER BY d.id",
-                [from_ms, to_ms],
-                |r| {
-                    let reasons: String = r.get(8)?;
-                    let link: Option<Vec<u8>> = r.get(10)?;
-                    let link = match link {
-                        Some(l) => Some((r.get(17)?, l)),
-                        None => None,
-                    };
-                    let (user_id, linked_user_id) = self.open_user_ids(
-                        r.get(3)?,
-                        &r.get::<Vec<u8>>(15)?,
-                        &r.get::<Vec<u8>>(16)?,
-                        link,
-                    )?;
-                    let row = DecisionRow {
-                        decided_at: r.get(0)?,
-                        reference: r.get(1)?,
-                        requester_id: r.get(2)?,
-                        user_id,
-                        decision: r.get(4)?,
-                        is_final: r.get(5)?,
-                        by_kind: r.get(6)?,
-                        by_user: r.get(7)?,
-                        reasons: serde_json::from_str(&reasons).unwrap_or_default(),
-                        rule: r.get(9)?,
-                        linked_user_id,
-                        received_at: r.get(11)?,
-                        answer_result: r.get(12)?,
-                        answer_by: r.get(13)?,
-                        answer_at: r.get(14)?,
-                    };
-                    match each(row) {
-                        Ok(go_on) => Ok(go_on),
-                        Err(e) => {
-                            failed = Some(e);
-                            Ok(false)
-                        }
-                    }
-                },
-            )
-        })?;
-        failed.map_or(Ok(n), Err)
+        self.stream(
+            "SELECT d.decided_at, c.reference, c.requester_id, c.id, d.decision, d.final, \
+             d.by_kind, d.by_user, d.reasons, d.rule, d.link_sealed, c.received_at, \
+             c.answer_result, c.answer_by, c.answer_at, k.wrapped, c.pii, d.id \
+             FROM decisions d JOIN cases c ON c.id = d.case_id \
+             JOIN case_keys k ON k.case_id = c.id \
+             WHERE d.decided_at >= ?1 AND d.decided_at < ?2 ORDER BY d.id",
+            [from_ms, to_ms],
+            |r| {
+                let reasons: String = r.get(8)?;
+                let link: Option<Vec<u8>> = r.get(10)?;
+                let link = match link {
+                    Some(l) => Some((r.get(17)?, l)),
+                    None => None,
+                };
+                let (user_id, linked_user_id) = self.open_user_ids(
+                    r.get(3)?,
+                    &r.get::<Vec<u8>>(15)?,
+                    &r.get::<Vec<u8>>(16)?,
+                    link,
+                )?;
+                Ok(DecisionRow {
+                    decided_at: r.get(0)?,
+                    reference: r.get(1)?,
+                    requester_id: r.get(2)?,
+                    user_id,
+                    decision: r.get(4)?,
+                    is_final: r.get(5)?,
+                    by_kind: r.get(6)?,
+                    by_user: r.get(7)?,
+                    reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+                    rule: r.get(9)?,
+                    linked_user_id,
+                    received_at: r.get(11)?,
+                    answer_result: r.get(12)?,
+                    answer_by: r.get(13)?,
+                    answer_at: r.get(14)?,
+                })
+            },
+            each,
+        )
     }
 }
