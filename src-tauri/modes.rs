@@ -205,8 +205,8 @@ impl Shell {
         // A file that only held the connection becomes a first start's, fresh secrets and all.
         config::make_desk_config(&self.path)?;
         let loaded = kyc_cli::load_config(self.explicit.as_deref())?;
-        let store = kyc_cli::open_store(&loaded)?;
-        let running = kyc_server::start_with(&loaded, store, Some(self.assets.clone()))
+        let desk = kyc_core::desk::Desk::for_config(kyc_cli::open_store(&loaded)?, &loaded);
+        let running = kyc_server::start_with(&loaded, desk, Some(self.assets.clone()))
             .await
             .map_err(anyhow::Error::from)?;
         print!("{}", kyc_cli::describe(&loaded, &running));
@@ -354,7 +354,7 @@ pub async fn connect_state(shell: State<'_, Arc<Shell>>) -> Result<ConnectState,
     let has_local_desk = match &*shell.current.lock().await {
         Current::Local(_) => true,
         _ => kyc_cli::load_config_if_present(shell.explicit.as_deref())
-            .is_some_and(|l| l.data_dir.join(kyc_core::store::DB_FILE).exists()),
+            .is_some_and(|l| l.data_dir.join(kyc_core::bootstrap::DB_FILE).exists()),
     };
     Ok(ConnectState {
         server: c.as_ref().and_then(|c| c.client.server.clone()),

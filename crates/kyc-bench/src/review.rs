@@ -221,7 +221,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .await??
         };
         let seed_secs = started.elapsed().as_secs_f64();
-        let db_mib = std::fs::metadata(work.path().join(kyc_core::store::DB_FILE))?.len() as f64
+        let db_mib = std::fs::metadata(work.path().join(kyc_core::bootstrap::DB_FILE))?.len() as f64
             / (1 << 20) as f64;
         eprintln!("seeded {} cases in {seed_secs:.0} s ({db_mib:.0} MiB)", a.cases);
 

@@ -11,11 +11,12 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use kyc_core::config::{self, Loaded};
-use kyc_core::store::Store;
+use kyc_core::desk::Desk;
 use kyc_core::users::Accounts;
 use kyc_core::users::{AccountChange, Role};
 use kyc_server::services::DB_FILE;
 use kyc_server::{Running, UiAssets};
+use kyc_store::Store;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -249,7 +250,8 @@ fn serve(config: Option<PathBuf>, ui: Option<Arc<dyn UiAssets>>) -> anyhow::Resu
     }
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        let mut running = kyc_server::start_with(&loaded, open_store(&loaded)?, ui).await?;
+        let desk = Desk::for_config(open_store(&loaded)?, &loaded);
+        let mut running = kyc_server::start_with(&loaded, desk, ui).await?;
         print!("{}", describe(&loaded, &running));
         use std::io::Write;
         std::io::stdout().flush()?;

@@ -11,7 +11,9 @@ use rand::RngCore;
 use crate::config::{AuthConfig, KeySource, Loaded, StorageConfig};
 use crate::error::CoreError;
 use crate::fsutil::write_private;
-use crate::store::{Store, DB_FILE};
+use kyc_store::Store;
+/// The database file inside the data dir (the store's).
+pub use kyc_store::DB_FILE;
 
 /// Default master key file inside the data dir.
 pub const MASTER_KEY_FILE: &str = "master.key";

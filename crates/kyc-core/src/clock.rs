@@ -48,8 +48,8 @@ mod tests {
     use crate::config::{DecisionConfig, ReceiverConfig};
     use crate::desk::Desk;
     use crate::ingest::{CustomRules, OpenedBody};
-    use crate::store::Store;
     use kyc_crypto::master::MasterKey;
+    use kyc_store::Store;
     use std::sync::Arc;
 
     /// The desk reads its injected clock: an opening is audited once, its refreshes within

@@ -3,8 +3,8 @@
 //! personal data); spreadsheet formula prefixes are neutralised.
 
 use crate::error::CoreError;
-use crate::store::Store;
 use crate::timefmt::rfc3339;
+use kyc_store::Store;
 
 /// Header row of the decisions CSV.
 pub const COLUMNS: &[&str] = &[

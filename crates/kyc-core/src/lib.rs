@@ -25,6 +25,5 @@ pub use error::CoreError;
 
 // Moved to kyc-store (issue 17); re-exported while the callers move.
 pub use kyc_domain::checks;
-pub use kyc_store as store;
 pub use kyc_store::chain as audit;
 pub use kyc_store::{backup, checkpoint, fsutil, imagefiles, notes, timefmt};

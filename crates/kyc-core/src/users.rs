@@ -11,8 +11,8 @@ use std::net::IpAddr;
 
 use crate::error::CoreError;
 use crate::guard::{AuditNote, LoginGuard, SetupCode};
-use crate::store::Store;
 use kyc_store::accounts::AccountUpdate;
+use kyc_store::Store;
 
 pub use kyc_domain::account::{Account, Session, User, UserView};
 // Roles and the permission table moved to kyc-domain (issue 17); re-exported while the callers move.

@@ -10,7 +10,6 @@ use axum_server::Handle;
 use kyc_core::config::{Loaded, ReviewTransport};
 use kyc_core::desk::Desk;
 use kyc_core::guard::{LoginGuard, SetupCode};
-use kyc_core::store::Store;
 
 use crate::error::ServerError;
 use crate::review::ReviewState;
@@ -18,7 +17,7 @@ use crate::tls::{self, TlsMaterial};
 use crate::UiAssets;
 
 /// File name of the database inside the data dir.
-pub use kyc_core::store::DB_FILE;
+pub use kyc_core::bootstrap::DB_FILE;
 
 /// The running services: where they listen and how to stop them.
 pub struct Running {
@@ -199,26 +198,18 @@ fn spawn_failed_login_flush(
 /// Opens the store (a passphrase only from `KYC_DESK_PASSPHRASE`) and starts both listeners.
 /// Must be called inside a tokio runtime.
 pub async fn start(loaded: &Loaded, ui: Option<Arc<dyn UiAssets>>) -> Result<Running, ServerError> {
-    let store = kyc_core::bootstrap::open_store(loaded, || None)?;
-    start_with(loaded, store, ui).await
+    start_with(loaded, Desk::open(loaded, || None)?, ui).await
 }
 
-/// Starts both listeners on an opened store. Must be called inside a tokio runtime.
+/// Starts both listeners on a desk (`Desk::for_config` on the store the caller opened). Must be
+/// called inside a tokio runtime.
 pub async fn start_with(
     loaded: &Loaded,
-    store: Store,
+    desk: Desk,
     ui: Option<Arc<dyn UiAssets>>,
 ) -> Result<Running, ServerError> {
     let cfg = &loaded.config;
-    let desk = Arc::new(
-        Desk::new(
-            Arc::new(store),
-            cfg.decision.clone(),
-            kyc_core::ingest::CustomRules::of(&cfg.receiver),
-        )
-        .with_notify(cfg.notify.enabled())
-        .with_checkpoints(loaded.checkpoint_dir()),
-    );
+    let desk = Arc::new(desk);
     // No account yet: the first admin needs the one-time code this process prints.
     let setup = Arc::new(if desk.needs_setup().await? {
         SetupCode::generate()

@@ -87,9 +87,9 @@ mod tests {
     use super::*;
     use crate::config::{DecisionConfig, ReceiverConfig};
     use crate::ingest::{CustomRules, OpenedBody};
-    use crate::store::Store;
     use kyc_crypto::master::MasterKey;
     use kyc_domain::roles::Role;
+    use kyc_store::Store;
 
     fn user(name: &str, role: Role) -> User {
         User {

@@ -7,8 +7,8 @@ use serde_json::Value;
 use crate::config::DecisionConfig;
 use crate::error::CoreError;
 use crate::ingest;
-use crate::store::Store;
 use crate::view::{fields, mrz_view, source_name, CaseDetail, DocumentView, Score};
+use kyc_store::Store;
 
 fn score(value: Option<f64>, threshold: f64) -> Score {
     Score {

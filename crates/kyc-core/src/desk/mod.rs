@@ -16,10 +16,10 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{DecisionConfig, OnTimeout};
 use crate::error::CoreError;
 use crate::ingest::{self, OpenedBody};
-use crate::store::Store;
 use crate::view::CaseDetail;
 use kyc_domain::case::{Answer, CasePage, CaseQuery, CaseSummary, Inserted, NewDecision};
 use kyc_domain::roles::Permission;
+use kyc_store::Store;
 
 mod accounts;
 mod decide;
@@ -135,6 +135,29 @@ impl Desk {
             presence: Arc::default(),
             clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The desk a configuration describes (its decision policy, how custom bodies are read,
+    /// webhooks, checkpoints), on an opened store.
+    pub fn for_config(store: Store, loaded: &crate::config::Loaded) -> Desk {
+        let cfg = &loaded.config;
+        Desk::new(
+            Arc::new(store),
+            cfg.decision.clone(),
+            ingest::CustomRules::of(&cfg.receiver),
+        )
+        .with_notify(cfg.notify.enabled())
+        .with_checkpoints(loaded.checkpoint_dir())
+    }
+
+    /// Opens the configured store (the master key from its file, or a passphrase from
+    /// `KYC_DESK_PASSPHRASE` or else `prompt`) and the desk on it.
+    pub fn open(
+        loaded: &crate::config::Loaded,
+        prompt: impl FnOnce() -> Option<String>,
+    ) -> Result<Desk, CoreError> {
+        let store = crate::bootstrap::open_store(loaded, prompt)?;
+        Ok(Desk::for_config(store, loaded))
     }
 
     /// The desk on another clock (tests).

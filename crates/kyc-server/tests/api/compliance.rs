@@ -4,10 +4,11 @@
 use crate::common;
 
 use common::{start, submission};
+use kyc_core::bootstrap::DB_FILE;
 use kyc_core::bootstrap::MASTER_KEY_FILE;
 use kyc_core::imagefiles::IMAGES_DIR;
-use kyc_core::store::{Store, DB_FILE};
 use kyc_sim::Scenario;
+use kyc_store::Store;
 use serde_json::{json, Value};
 
 /// The database file and its WAL, concatenated (whatever of them exists).

@@ -5,7 +5,7 @@ use crate::common;
 
 use crate::compliance::{contains, database_bytes, decided_case, UNICODE_NAMES};
 use common::{start, submission};
-use kyc_core::store::DB_FILE;
+use kyc_core::bootstrap::DB_FILE;
 use kyc_sim::Scenario;
 use serde_json::{json, Value};
 

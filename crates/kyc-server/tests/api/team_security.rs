@@ -477,7 +477,7 @@ async fn event_streams_end_when_their_session_ends() {
     let watch = watch_stream(open(rita).await, Duration::from_secs(20));
     tokio::time::sleep(Duration::from_millis(300)).await;
     // As if its time had passed: another connection ends the session's lifetime in the file.
-    rusqlite::Connection::open(d.dir.join(kyc_core::store::DB_FILE))
+    rusqlite::Connection::open(d.dir.join(kyc_core::bootstrap::DB_FILE))
         .unwrap()
         .execute(
             "UPDATE sessions SET expires_at = 0 WHERE user_name = 'rita'",
