@@ -4,7 +4,7 @@
 use crate::db::{Connection, OptionalRow, Row};
 use crate::params;
 
-use crate::chain::{fields, keyed_hash, legacy_hash, AuditEntry, AuditFilter, Verdict};
+use crate::chain::{fields, keyed_hash, AuditEntry, AuditFilter, ChainCheck, Link, Verdict};
 use crate::timefmt::{now_ms, rfc3339};
 use crate::Error;
 use crate::Store;
@@ -88,48 +88,34 @@ pub fn verify(c: &dyn Connection, vault: &Vault) -> Result<Verdict, Error> {
             reason: "the marker of where keyed entries begin is missing or forged".into(),
         });
     };
-    let mut prev = vec![0u8; 32];
-    let mut expected_id = 1i64;
+    let mac = |parts: &[&[u8]]| vault.audit_mac(parts);
+    let mut check = ChainCheck::new(keyed_from, &mac);
     let mut broken = None;
-    let n = c.for_each(
+    c.for_each(
         "SELECT id, at, actor, action, case_id, detail, prev_hash, hash, keyed FROM audit ORDER BY id",
         params![],
         |r| {
-            let id: i64 = r.get(0)?;
-            let (at, actor, action): (i64, String, String) = (r.get(1)?, r.get(2)?, r.get(3)?);
-            let (case_id, detail): (Option<i64>, String) = (r.get(4)?, r.get(5)?);
-            let (prev_hash, hash, keyed): (Vec<u8>, Vec<u8>, bool) =
-                (r.get(6)?, r.get(7)?, r.get(8)?);
-            let reason = if id != expected_id {
-                Some(format!("entry {expected_id} is missing"))
-            } else if prev_hash != prev {
-                Some("its link to the previous entry does not match".into())
-            } else if keyed != (id >= keyed_from) {
-                Some(if keyed {
-                    "a keyed entry before keyed entries begin".into()
-                } else {
-                    "an unkeyed entry where keyed entries begin (recomputed without the master key)"
-                        .into()
-                })
-            } else {
-                let f = fields(id, at, &actor, &action, case_id, &detail);
-                let computed = if keyed {
-                    keyed_hash(vault, &prev, &f)
-                } else {
-                    legacy_hash(&prev, &f)
-                };
-                (computed != hash).then(|| "its content does not match its hash (edited)".into())
+            let link = Link {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                case_id: r.get(4)?,
+                detail: r.get(5)?,
+                prev_hash: r.get(6)?,
+                hash: r.get(7)?,
+                keyed: r.get(8)?,
             };
-            if let Some(reason) = reason {
-                broken = Some(Verdict::Broken { id, reason });
-                return Ok(false);
+            match check.next(link) {
+                Ok(()) => Ok(true),
+                Err(verdict) => {
+                    broken = Some(verdict);
+                    Ok(false)
+                }
             }
-            prev = hash;
-            expected_id += 1;
-            Ok(true)
         },
     )?;
-    Ok(broken.unwrap_or(Verdict::Intact { entries: n }))
+    Ok(broken.unwrap_or_else(|| check.intact()))
 }
 
 impl Store {

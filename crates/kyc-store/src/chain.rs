@@ -1,84 +1,16 @@
-//! The audit trail's chain maths: each entry is linked over the previous entry's hash and its own
-//! fields by HMAC-SHA256 under a key derived from the master key (entries from before schema 13:
-//! SHA-256), so an edit made behind the program's back, even a whole chain recomputed, is found by
-//! the store's verification (`store/audit.rs`, which keeps the append-only table); signed
-//! checkpoints kept outside the database (`checkpoint.rs`) catch a cut tail.
-
-use sha2::{Digest, Sha256};
+//! The audit trail's chain as the store uses it: the maths are kyc-domain's (`audit`), keyed here
+//! by the vault's audit key; the store's verification (`audit.rs`, which keeps the append-only
+//! table) walks the rows through [`ChainCheck`], and signed checkpoints kept outside the database
+//! (`checkpoint.rs`) catch a cut tail. The tests tamper with a real database file.
 
 use kyc_crypto::vault::Vault;
 
+pub use kyc_domain::audit::{fields, legacy_hash, AuditFilter, ChainCheck, Link, Verdict};
 pub use kyc_domain::case::AuditEntry;
 
-/// Result of checking the chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
-/// What verifying the chain found.
-pub enum Verdict {
-    /// Every link holds.
-    Intact {
-        /// How many entries were checked.
-        entries: u64,
-    },
-    /// The first entry whose link does not hold.
-    Broken {
-        /// Its id.
-        id: i64,
-        /// What does not hold.
-        reason: String,
-    },
-}
-
-/// The fields of an entry, length-prefixed (no two different entries share an encoding).
-pub(crate) fn fields(
-    id: i64,
-    at: i64,
-    actor: &str,
-    action: &str,
-    case_id: Option<i64>,
-    detail: &str,
-) -> [String; 6] {
-    [
-        id.to_string(),
-        at.to_string(),
-        actor.to_string(),
-        action.to_string(),
-        case_id.map_or(String::new(), |c| c.to_string()),
-        detail.to_string(),
-    ]
-}
-
-/// An entry written before keyed links (schema < 13): SHA-256 over the previous hash and fields.
-pub(crate) fn legacy_hash(prev: &[u8], fields: &[String; 6]) -> Vec<u8> {
-    let mut h = Sha256::new();
-    h.update(prev);
-    for part in fields {
-        h.update((part.len() as u64).to_be_bytes());
-        h.update(part.as_bytes());
-    }
-    h.finalize().to_vec()
-}
-
-/// A keyed link: HMAC-SHA256 under a key derived from the master key, over the previous hash
-/// and the fields; recomputing it needs the master key.
+/// A keyed link under the vault's audit key (see [`kyc_domain::audit::keyed_hash`]).
 pub(crate) fn keyed_hash(vault: &Vault, prev: &[u8], fields: &[String; 6]) -> Vec<u8> {
-    let mut parts: Vec<&[u8]> = vec![prev];
-    parts.extend(fields.iter().map(|f| f.as_bytes()));
-    vault.audit_mac(&parts)
-}
-
-/// Which audit entries a page or an export holds (every field optional).
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    /// Only this actor's entries.
-    pub actor: Option<String>,
-    /// Only this action's entries.
-    pub action: Option<String>,
-    /// At or after / before (unix ms).
-    pub from_ms: Option<i64>,
-    /// Before (unix ms).
-    pub to_ms: Option<i64>,
-    /// Only this case's entries.
-    pub case_id: Option<i64>,
+    kyc_domain::audit::keyed_hash(&|parts| vault.audit_mac(parts), prev, fields)
 }
 
 #[cfg(test)]
