@@ -3,7 +3,6 @@
 //! HTTP and no SQL here.
 
 pub mod access;
-pub mod answer;
 pub mod bootstrap;
 pub mod clock;
 pub mod config;
@@ -24,6 +23,6 @@ pub mod view;
 pub use error::CoreError;
 
 // Moved to kyc-store (issue 17); re-exported while the callers move.
-pub use kyc_domain::checks;
+pub use kyc_domain::{answer, checks};
 pub use kyc_store::chain as audit;
 pub use kyc_store::{backup, checkpoint, fsutil, imagefiles, notes, timefmt};

@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod account;
+pub mod answer;
 pub mod audit;
 pub mod case;
 pub mod checks;

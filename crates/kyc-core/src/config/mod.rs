@@ -188,77 +188,8 @@ pub const MAPPABLE_FIELDS: &[&str] = &[
     "back_page",
 ];
 
-/// Dotted paths of the answer's fields; an empty path leaves that field out.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct AnswerConfig {
-    pub result: String,
-    pub reference_number: String,
-    pub user_id: String,
-    pub status_code: String,
-    pub status_message: String,
-    /// `primaryUserIdLocator`: the customer id a reviewer linked the case to. When set, a linked
-    /// id goes here and `user_id` echoes the id Ditto ID sent (no rename); unset, a linked id
-    /// renames the user through `user_id`.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub primary_user_id: String,
-    /// `loginIdsLocator`: a list of the user's login ids: the id Ditto ID sent and a linked
-    /// customer id.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub login_ids: String,
-    /// `forUserIdLocator`: the user the decision is for (agent-assisted flows): the id sent.
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub for_user_id: String,
-    /// `orchestrationUseCaseLocator`: the use case Ditto ID continues with, per outcome
-    /// (`use_case_approved`, `use_case_rejected`; left out when that one is empty).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub orchestration_use_case: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub use_case_approved: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub use_case_rejected: String,
-}
-
-impl Default for AnswerConfig {
-    fn default() -> Self {
-        AnswerConfig {
-            result: "result".into(),
-            reference_number: "reference_number".into(),
-            user_id: "user_id".into(),
-            status_code: String::new(),
-            status_message: String::new(),
-            primary_user_id: String::new(),
-            login_ids: String::new(),
-            for_user_id: String::new(),
-            orchestration_use_case: String::new(),
-            use_case_approved: String::new(),
-            use_case_rejected: String::new(),
-        }
-    }
-}
-
-impl AnswerConfig {
-    /// (config key, path) of every locator in use.
-    pub fn locators(&self) -> Vec<(&'static str, &str)> {
-        [
-            ("result", self.result.as_str()),
-            ("reference_number", self.reference_number.as_str()),
-            ("user_id", self.user_id.as_str()),
-            ("status_code", self.status_code.as_str()),
-            ("status_message", self.status_message.as_str()),
-            ("primary_user_id", self.primary_user_id.as_str()),
-            ("login_ids", self.login_ids.as_str()),
-            ("for_user_id", self.for_user_id.as_str()),
-            (
-                "orchestration_use_case",
-                self.orchestration_use_case.as_str(),
-            ),
-        ]
-        .into_iter()
-        .filter(|(_, p)| !p.is_empty())
-        .collect()
-    }
-}
+// The answer's locators moved to kyc-domain with the shaping (issue 17); re-exported.
+pub use kyc_domain::answer::AnswerConfig;
 
 impl Default for ReceiverConfig {
     fn default() -> Self {

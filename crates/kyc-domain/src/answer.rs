@@ -1,10 +1,89 @@
 //! Ditto ID's answer, shaped by `[receiver.answer]` so that it matches whatever `responseBody`
 //! locators the Ditto ID admin configured (plain names or dotted paths).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use crate::config::AnswerConfig;
-use kyc_domain::case::Answer;
+use crate::case::Answer;
+
+/// Dotted paths of the answer's fields; an empty path leaves that field out.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnswerConfig {
+    /// `resultLocator`: the decision (a boolean).
+    pub result: String,
+    /// `referenceNumberLocator`: the case's reference.
+    pub reference_number: String,
+    /// `userIdLocator`: the user the answer is about.
+    pub user_id: String,
+    /// `statusCodeLocator`: 200 (left out when empty).
+    pub status_code: String,
+    /// `statusMessageLocator`: one line saying what was decided (left out when empty).
+    pub status_message: String,
+    /// `primaryUserIdLocator`: the customer id a reviewer linked the case to. When set, a linked
+    /// id goes here and `user_id` echoes the id Ditto ID sent (no rename); unset, a linked id
+    /// renames the user through `user_id`.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub primary_user_id: String,
+    /// `loginIdsLocator`: a list of the user's login ids: the id Ditto ID sent and a linked
+    /// customer id.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub login_ids: String,
+    /// `forUserIdLocator`: the user the decision is for (agent-assisted flows): the id sent.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub for_user_id: String,
+    /// `orchestrationUseCaseLocator`: the use case Ditto ID continues with, per outcome
+    /// (`use_case_approved`, `use_case_rejected`; left out when that one is empty).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub orchestration_use_case: String,
+    /// The use case an approval continues with.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub use_case_approved: String,
+    /// The use case a rejection continues with.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub use_case_rejected: String,
+}
+
+impl Default for AnswerConfig {
+    fn default() -> Self {
+        AnswerConfig {
+            result: "result".into(),
+            reference_number: "reference_number".into(),
+            user_id: "user_id".into(),
+            status_code: String::new(),
+            status_message: String::new(),
+            primary_user_id: String::new(),
+            login_ids: String::new(),
+            for_user_id: String::new(),
+            orchestration_use_case: String::new(),
+            use_case_approved: String::new(),
+            use_case_rejected: String::new(),
+        }
+    }
+}
+
+impl AnswerConfig {
+    /// (config key, path) of every locator in use.
+    pub fn locators(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("result", self.result.as_str()),
+            ("reference_number", self.reference_number.as_str()),
+            ("user_id", self.user_id.as_str()),
+            ("status_code", self.status_code.as_str()),
+            ("status_message", self.status_message.as_str()),
+            ("primary_user_id", self.primary_user_id.as_str()),
+            ("login_ids", self.login_ids.as_str()),
+            ("for_user_id", self.for_user_id.as_str()),
+            (
+                "orchestration_use_case",
+                self.orchestration_use_case.as_str(),
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, p)| !p.is_empty())
+        .collect()
+    }
+}
 
 fn put(root: &mut Map<String, Value>, path: &str, value: Value) {
     let mut parts = path.split('.').peekable();
