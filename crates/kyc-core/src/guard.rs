@@ -10,119 +10,8 @@ use std::sync::Mutex;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
-/// How many keys a throttle remembers at most; past that the stalest are forgotten (memory stays
-/// bounded whatever an attacker sends).
-const MAX_KEYS: usize = 4096;
-
-/// Limits for one kind of key: `max` failures within `window_ms` lock the key for `lock_ms`
-/// after its latest failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limit {
-    pub max: u32,
-    pub window_ms: i64,
-    pub lock_ms: i64,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    /// Failures counted since `since` (the window's start).
-    failures: u32,
-    since: i64,
-    last: i64,
-}
-
-/// Failure counts per key in a sliding window, bounded in size.
-#[derive(Debug)]
-pub struct Throttle<K> {
-    limit: Limit,
-    entries: HashMap<K, Entry>,
-}
-
-impl<K: std::hash::Hash + Eq + Clone> Throttle<K> {
-    pub fn new(limit: Limit) -> Self {
-        Throttle {
-            limit,
-            entries: HashMap::new(),
-        }
-    }
-
-    /// `Err(seconds to wait)` while `key` is locked.
-    pub fn check(&self, key: &K, now: i64) -> Result<(), i64> {
-        match self.entries.get(key) {
-            Some(e) if e.failures >= self.limit.max && now - e.last < self.limit.lock_ms => {
-                Err((e.last + self.limit.lock_ms - now + 999) / 1000)
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Counts a failure of `key`.
-    pub fn fail(&mut self, key: &K, now: i64) {
-        let limit = self.limit;
-        if !self.entries.contains_key(key) && self.entries.len() >= MAX_KEYS {
-            self.forget_stale(now);
-        }
-        let e = self.entries.entry(key.clone()).or_insert(Entry {
-            failures: 0,
-            since: now,
-            last: now,
-        });
-        let locked_out = e.failures >= limit.max && now - e.last >= limit.lock_ms;
-        if now - e.since > limit.window_ms || locked_out {
-            *e = Entry {
-                failures: 0,
-                since: now,
-                last: now,
-            };
-        }
-        e.failures += 1;
-        e.last = now;
-    }
-
-    /// Forgets `key` (a success).
-    pub fn clear(&mut self, key: &K) {
-        self.entries.remove(key);
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// Drops entries that no longer matter; if all still matter, the one idle longest.
-    fn forget_stale(&mut self, now: i64) {
-        let limit = self.limit;
-        self.entries
-            .retain(|_, e| now - e.last < limit.window_ms.max(limit.lock_ms));
-        if self.entries.len() >= MAX_KEYS {
-            if let Some(k) = self
-                .entries
-                .iter()
-                .min_by_key(|(_, e)| e.last)
-                .map(|(k, _)| k.clone())
-            {
-                self.entries.remove(&k);
-            }
-        }
-    }
-}
-
-/// Per address: many failures from one machine (any names) slow that machine down.
-pub const PER_ADDRESS: Limit = Limit {
-    max: 20,
-    window_ms: 60_000,
-    lock_ms: 60_000,
-};
-/// Per name from one address: guessing one account's password; the same name from another
-/// address is not affected, so a flood cannot lock the real user out.
-pub const PER_NAME: Limit = Limit {
-    max: 5,
-    window_ms: 15 * 60_000,
-    lock_ms: 60_000,
-};
+// The throttle rules moved to kyc-domain (issue 17): pure, with the time passed in.
+pub use kyc_domain::throttle::{Limit, Throttle, MAX_KEYS, PER_ADDRESS, PER_NAME};
 
 /// The sign-in door: throttles by address and by (name, address), and the audit folding rule.
 #[derive(Debug)]
@@ -460,15 +349,6 @@ mod tests {
         let total: u64 = flushed.iter().map(|(_, _, n)| n).sum();
         assert_eq!(total as usize + writes, 1000);
         assert!(g.flush(i64::MAX).is_empty());
-    }
-
-    #[test]
-    fn throttles_stay_bounded() {
-        let mut t = Throttle::new(PER_ADDRESS);
-        for i in 0..(MAX_KEYS as u32 * 3) {
-            t.fail(&i, 0);
-        }
-        assert!(t.len() <= MAX_KEYS);
     }
 
     #[test]

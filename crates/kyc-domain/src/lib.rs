@@ -21,4 +21,5 @@ pub mod policy;
 pub mod roles;
 pub mod submission;
 pub mod text;
+pub mod throttle;
 pub mod translit;
