@@ -124,7 +124,7 @@ async fn sigkill_during_a_1000_submission_load_loses_no_answered_submission() {
     let server = serve(&config);
     let http = client(&dir.path().join("data"));
     let url = format!("https://{}/kyc", server.receiver);
-    let (year, month, day) = kyc_core::timefmt::today();
+    let (year, month, day) = kyc_store::timefmt::today();
     let today = kyc_sim::Today { year, month, day };
     let subs = Arc::new(crash_load(&today));
     let answered: Arc<Mutex<Vec<(String, Value)>>> = Arc::default();

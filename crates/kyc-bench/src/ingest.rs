@@ -194,7 +194,7 @@ const RID: &str = "00000000-0000-4000-8000-rid000000000";
 /// A clean ID-card submission (front, back, portrait, selfie) with big JPEGs, as JSON text with a
 /// placeholder requester id.
 fn template(body_mb: f64) -> anyhow::Result<String> {
-    let (year, month, day) = kyc_core::timefmt::today();
+    let (year, month, day) = kyc_store::timefmt::today();
     let today = kyc_sim::Today { year, month, day };
     let sub = (0..64)
         .map(|i| kyc_sim::generate(kyc_sim::Scenario::Clean, i, 7, &today))

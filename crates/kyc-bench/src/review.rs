@@ -120,7 +120,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
 
         // Seed: 40 simulated people (all scenarios) as templates; real images for the last 20.
-        let (year, month, day) = kyc_core::timefmt::today();
+        let (year, month, day) = kyc_store::timefmt::today();
         let today = kyc_sim::Today { year, month, day };
         let sims: Vec<kyc_sim::Submission> = (0..40)
             .map(|i| kyc_sim::generate(kyc_sim::Scenario::Mixed, i, 11, &today))
@@ -135,7 +135,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             })
             .collect();
         let started = Instant::now();
-        let now = kyc_core::timefmt::now_ms();
+        let now = kyc_store::timefmt::now_ms();
         let seeded = {
             let store = store.clone();
             let policy = config.decision.clone();
@@ -167,7 +167,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     let flags = kyc_core::checks::evaluate(
                         &sub.payload,
                         &policy,
-                        kyc_core::timefmt::date_of(at),
+                        kyc_domain::time::date_of(at),
                     );
                     // As the receiver does: repeat users and reused documents are flagged (by
                     // the store, inside the insert).
@@ -251,7 +251,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             }
         };
         let surname = sims[3].surname.clone();
-        let from = kyc_core::timefmt::rfc3339(now - 30 * 86_400_000)[..10].to_string();
+        let from = kyc_domain::time::rfc3339(now - 30 * 86_400_000)[..10].to_string();
         let search = format!("/api/cases?status=all&limit=50&q={surname}");
         let filter =
             format!("/api/cases?status=approved&flag=user_seen_before&from={from}&limit=50");

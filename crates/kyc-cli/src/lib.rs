@@ -409,7 +409,7 @@ fn audit_verify(config: Option<PathBuf>, checkpoints: Option<PathBuf>) -> anyhow
     let store = open_store(&loaded)?;
     let dir = checkpoints.unwrap_or_else(|| loaded.checkpoint_dir());
     match store.verify_with_checkpoints(&dir)? {
-        (kyc_core::audit::Verdict::Intact { entries }, agreed) => {
+        (kyc_domain::audit::Verdict::Intact { entries }, agreed) => {
             println!(
                 "{agreed} signed checkpoints in {} agree with it",
                 dir.display()
@@ -417,7 +417,7 @@ fn audit_verify(config: Option<PathBuf>, checkpoints: Option<PathBuf>) -> anyhow
             println!("audit trail intact: {entries} entries");
             Ok(())
         }
-        (kyc_core::audit::Verdict::Broken { id, reason }, _) => {
+        (kyc_domain::audit::Verdict::Broken { id, reason }, _) => {
             anyhow::bail!("audit trail broken at entry {id}: {reason}")
         }
     }
@@ -460,13 +460,13 @@ fn restore(config: Option<PathBuf>, from: &std::path::Path) -> anyhow::Result<()
     let store = open_store(&loaded)?;
     kyc_core::backup::head_matches(&loaded.data_dir.join(DB_FILE), &manifest)?;
     match store.verify_audit()? {
-        kyc_core::audit::Verdict::Intact { entries } => println!(
+        kyc_domain::audit::Verdict::Intact { entries } => println!(
             "Restored {} cases into {}; audit trail intact ({entries} entries, ending where the \
              backup says).",
             manifest.cases,
             loaded.data_dir.display()
         ),
-        kyc_core::audit::Verdict::Broken { id, reason } => {
+        kyc_domain::audit::Verdict::Broken { id, reason } => {
             anyhow::bail!("restored, but the audit trail is broken at entry {id}: {reason}")
         }
     }

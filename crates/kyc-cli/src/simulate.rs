@@ -233,8 +233,8 @@ pub fn run(config: Option<PathBuf>, args: SimulateArgs) -> anyhow::Result<()> {
     });
     let seed = args
         .seed
-        .unwrap_or_else(|| kyc_core::timefmt::now_ms() as u64);
-    let (year, month, day) = kyc_core::timefmt::today();
+        .unwrap_or_else(|| kyc_store::timefmt::now_ms() as u64);
+    let (year, month, day) = kyc_store::timefmt::today();
     let today = Today { year, month, day };
     println!(
         "Sending {} {} submission(s) to {url} as Ditto ID (auth {:?}{}{}; waits up to {} s per case)",

@@ -16,7 +16,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> i64 {
-        crate::timefmt::now_ms()
+        kyc_store::timefmt::now_ms()
     }
 }
 

@@ -3,7 +3,7 @@
 //! personal data); spreadsheet formula prefixes are neutralised.
 
 use crate::error::CoreError;
-use crate::timefmt::rfc3339;
+use kyc_domain::time::rfc3339;
 use kyc_store::Store;
 
 /// Header row of the decisions CSV.
@@ -169,7 +169,7 @@ pub const AUDIT_COLUMNS: &[&str] = &[
 /// chunks; stops early when `sink` returns false. Returns the number of entries written.
 pub fn audit_csv(
     store: &Store,
-    filter: &crate::audit::AuditFilter,
+    filter: &kyc_domain::audit::AuditFilter,
     sink: impl FnMut(Vec<u8>) -> bool,
 ) -> Result<u64, CoreError> {
     let mut csv = Chunked::new(AUDIT_COLUMNS, sink)?;

@@ -24,5 +24,4 @@ pub use error::CoreError;
 
 // Moved to kyc-store (issue 17); re-exported while the callers move.
 pub use kyc_domain::{answer, checks};
-pub use kyc_store::chain as audit;
-pub use kyc_store::{backup, checkpoint, fsutil, imagefiles, notes, timefmt};
+pub use kyc_store::{backup, checkpoint, fsutil, imagefiles, notes};

@@ -362,7 +362,7 @@ pub fn case_pdf(
     meta: &ReportMeta<'_>,
 ) -> Result<Vec<u8>, CoreError> {
     let s = &detail.summary;
-    let local = |t: &str| crate::timefmt::local_label(t, meta.offset);
+    let local = |t: &str| kyc_domain::time::local_label(t, meta.offset);
     let mut embedded: Vec<Embedded> = images.iter().filter_map(|(i, b)| embed(i, b)).collect();
     embedded.sort_by_key(|e| image_rank(&e.name));
     let mut l = Layout::new();

@@ -101,7 +101,7 @@ pub fn statistics(
     let mut reviewers: BTreeMap<String, (ReviewerStats, Vec<f64>)> = BTreeMap::new();
     for r in rows {
         let day = days
-            .entry(crate::timefmt::date_of(r.received_at))
+            .entry(kyc_domain::time::date_of(r.received_at))
             .or_insert_with_key(|d| Day {
                 day: d.to_string(),
                 ..Default::default()

@@ -23,4 +23,5 @@ pub mod roles;
 pub mod submission;
 pub mod text;
 pub mod throttle;
+pub mod time;
 pub mod translit;

@@ -120,7 +120,7 @@ mod tests {
             ..DecisionConfig::default()
         };
         let desk = Desk::new(std::sync::Arc::new(store), policy, rules);
-        let (year, month, day) = crate::timefmt::today();
+        let (year, month, day) = kyc_store::timefmt::today();
         let today = kyc_sim::Today { year, month, day };
         let sim = kyc_sim::generate(kyc_sim::Scenario::Clean, 1, 3, &today);
         let body = OpenedBody::plain(sim.payload.to_string().into_bytes());

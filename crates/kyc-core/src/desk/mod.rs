@@ -61,7 +61,7 @@ impl EventKind {
 
 /// An audit check: the chain's verdict, how many checkpoints agree, the newest checkpoint.
 pub type AuditCheck = (
-    crate::audit::Verdict,
+    kyc_domain::audit::Verdict,
     usize,
     Option<crate::checkpoint::Checkpoint>,
 );
@@ -238,7 +238,7 @@ impl Desk {
         let inserted = blocking(move || {
             let sub = ingest::open_with(&body, &custom)?;
             let mut flags =
-                checks::evaluate(&sub.payload, &policy, crate::timefmt::date_of(received));
+                checks::evaluate(&sub.payload, &policy, kyc_domain::time::date_of(received));
             if let Some(custom) = &sub.custom {
                 flags.push(checks::custom_body_flag(custom));
             }
@@ -259,7 +259,7 @@ impl Desk {
             }
             Inserted::New(case) => {
                 tracing::info!(case = case.id, reference = %case.reference, flags = case.flags.len(), "case stored");
-                let until = crate::timefmt::rfc3339(self.now_ms() + hold.as_millis() as i64);
+                let until = kyc_domain::time::rfc3339(self.now_ms() + hold.as_millis() as i64);
                 self.emit(EventKind::Created, case.clone(), Some(until));
                 match checks::automatic_decision(&case.flags, &self.policy) {
                     Some(d) => self.decide_id(case.id, d).await?,
@@ -447,7 +447,7 @@ impl Desk {
                 images.push((info.clone(), store.image(id, &info.name)?.1));
             }
             let head = store.audit_head()?.map(|(n, link)| (n, hex::encode(link)));
-            let generated_at = crate::timefmt::rfc3339(now);
+            let generated_at = kyc_domain::time::rfc3339(now);
             let meta = crate::report::ReportMeta {
                 generated_by: &by,
                 generated_at: &generated_at,
@@ -565,7 +565,7 @@ impl Desk {
     pub fn hold_until(&self, id: i64) -> Option<String> {
         let held = self.held.lock().ok()?;
         held.get(&id)
-            .map(|(until, _)| crate::timefmt::rfc3339(*until))
+            .map(|(until, _)| kyc_domain::time::rfc3339(*until))
     }
 
     fn mark_held(&self, cases: &mut [CaseSummary]) {

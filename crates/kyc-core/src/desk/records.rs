@@ -8,9 +8,10 @@ use serde_json::{json, Value};
 
 use super::accounts::allowed;
 use super::{blocking, Desk};
-use crate::audit::{AuditEntry, AuditFilter};
 use crate::error::CoreError;
 use crate::users::User;
+use kyc_domain::audit::AuditFilter;
+use kyc_domain::case::AuditEntry;
 
 /// Writes a CSV in chunks into a sink (false from the sink: the reader went away); returns the
 /// rows written. Runs on a blocking thread.

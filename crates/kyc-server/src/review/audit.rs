@@ -24,7 +24,7 @@ pub(crate) async fn audit_filter(
     let day = |v: &Option<String>, name: &str, end: bool| -> Result<Option<i64>, ServerError> {
         match non_empty(v.clone()) {
             None => Ok(None),
-            Some(t) => kyc_core::timefmt::parse_ms(&t, end)
+            Some(t) => kyc_domain::time::parse_ms(&t, end)
                 .filter(|_| t.trim().len() == 10)
                 .map(Some)
                 .ok_or_else(|| ServerError::BadRequest(format!("{name}: use YYYY-MM-DD"))),
@@ -104,10 +104,10 @@ pub(crate) async fn audit_verify(
     let last =
         last.map(|c| json!({"entry_id": c.entry_id, "hash": c.hash, "at": c.at, "line": c.line()}));
     Ok(Json(match verdict {
-        kyc_core::audit::Verdict::Intact { entries } => {
+        kyc_domain::audit::Verdict::Intact { entries } => {
             json!({"intact": true, "entries": entries, "checkpoints": checkpoints, "last_checkpoint": last})
         }
-        kyc_core::audit::Verdict::Broken { id, reason } => {
+        kyc_domain::audit::Verdict::Broken { id, reason } => {
             json!({"intact": false, "broken_at": id, "reason": reason, "checkpoints": checkpoints})
         }
     }))

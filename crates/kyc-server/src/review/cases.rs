@@ -31,7 +31,7 @@ pub(super) fn date_param(
 ) -> Result<Option<i64>, ServerError> {
     match non_empty(v) {
         None => Ok(None),
-        Some(t) => kyc_core::timefmt::parse_ms(&t, end_of_day)
+        Some(t) => kyc_domain::time::parse_ms(&t, end_of_day)
             .map(Some)
             .ok_or_else(|| {
                 ServerError::BadRequest(format!("{name}: use YYYY-MM-DD or an RFC 3339 time"))
@@ -342,7 +342,7 @@ pub(crate) async fn case_report(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<ReportParams>,
 ) -> Result<Response, ServerError> {
-    let offset = kyc_core::timefmt::utc_offset(q.utc_offset.unwrap_or(0)).ok_or_else(|| {
+    let offset = kyc_domain::time::utc_offset(q.utc_offset.unwrap_or(0)).ok_or_else(|| {
         ServerError::BadRequest("utc_offset: minutes east of UTC, from -840 to 840".into())
     })?;
     let (file_name, pdf, sha256) = st.desk.report(&id, &user.name, offset).await?;

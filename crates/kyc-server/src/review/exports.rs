@@ -22,7 +22,7 @@ pub(super) fn date_range(
                 .map_err(|_| ServerError::BadRequest(format!("{name}: use YYYY-MM-DD"))),
         }
     };
-    let to = parse(p.to, "to")?.unwrap_or_else(|| kyc_core::timefmt::date_of(now_ms));
+    let to = parse(p.to, "to")?.unwrap_or_else(|| kyc_domain::time::date_of(now_ms));
     let from = parse(p.from, "from")?.unwrap_or(to - time::Duration::days(29));
     if from > to || (to - from).whole_days() > 3660 {
         return Err(ServerError::BadRequest(

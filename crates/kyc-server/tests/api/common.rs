@@ -20,7 +20,7 @@ pub struct Desk {
 }
 
 pub fn today() -> Today {
-    let (year, month, day) = kyc_core::timefmt::today();
+    let (year, month, day) = kyc_store::timefmt::today();
     Today { year, month, day }
 }
 

@@ -411,7 +411,7 @@ async fn retention_erases_decided_cases_only_after_the_period() {
         .as_i64()
         .unwrap();
     let desk = &d.running.desk;
-    let now = kyc_core::timefmt::now_ms();
+    let now = kyc_store::timefmt::now_ms();
     assert_eq!(
         desk.sweep_retention(now, 0).await.unwrap(),
         0,

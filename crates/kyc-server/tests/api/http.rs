@@ -678,7 +678,7 @@ async fn queue_filters_held_cases_and_reason_codes() {
         ))
         .await;
     assert_eq!(v["cases"][0]["requester_id"], subs[0].requester_id.as_str());
-    let today = kyc_core::timefmt::rfc3339(kyc_core::timefmt::now_ms())[..10].to_string();
+    let today = kyc_domain::time::rfc3339(kyc_store::timefmt::now_ms())[..10].to_string();
     let (_, v) = desk
         .get(&format!("/api/cases?status=all&from={today}&to={today}"))
         .await;

@@ -139,7 +139,7 @@ async fn held_then_timed_out_then_decided_late_is_recorded_and_delivered_signed(
         .unwrap()
         .parse()
         .unwrap();
-    assert!((ts - kyc_core::timefmt::now_ms() / 1000).abs() < 60);
+    assert!((ts - kyc_store::timefmt::now_ms() / 1000).abs() < 60);
     let sig = headers["x-kyc-desk-signature"].to_str().unwrap();
     assert_eq!(sig, kyc_server::notify::sign(SECRET, ts, &body));
     assert_ne!(

@@ -445,7 +445,7 @@ async fn the_audit_trail_filters_by_date_and_case_and_exports_csv() {
             .all(|e| e["case_id"] == first_id && e["reference"] == first_ref.as_str()),
         "{body}"
     );
-    let today = kyc_core::timefmt::rfc3339(kyc_core::timefmt::now_ms())[..10].to_string();
+    let today = kyc_domain::time::rfc3339(kyc_store::timefmt::now_ms())[..10].to_string();
     let (_, body) = page(format!("from={today}&to={today}")).await;
     assert!(
         !body["entries"].as_array().unwrap().is_empty(),

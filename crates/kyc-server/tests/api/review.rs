@@ -57,7 +57,7 @@ async fn the_case_timeline_records_receipt_views_and_decisions_and_auditors_cann
     );
     assert!(matches!(
         desk.running.desk.store().verify_audit().unwrap(),
-        kyc_core::audit::Verdict::Intact { .. }
+        kyc_domain::audit::Verdict::Intact { .. }
     ));
 }
 
