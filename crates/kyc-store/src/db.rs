@@ -39,7 +39,8 @@ macro_rules! int_params {
         }
     )*};
 }
-int_params!(i64, i32, u32, u16, u8, usize, u64);
+// No u64 or usize: a value past i64::MAX would wrap (rusqlite refused it); callers convert.
+int_params!(i64, i32, u32, u16, u8);
 
 impl ToParam for bool {
     fn to_param(&self) -> Param<'_> {
@@ -179,7 +180,9 @@ pub struct Row(pub Vec<Value>);
 impl Row {
     /// Column `i` as `T`; a type the column does not hold is an error naming the column.
     pub fn get<T: FromValue>(&self, i: usize) -> Result<T> {
-        let v = self.0.get(i).unwrap_or(&Value::Null);
+        let v = self.0.get(i).ok_or_else(|| {
+            Error::Internal(format!("no column {i} in a row of {}", self.0.len()))
+        })?;
         T::from_value(v).ok_or_else(|| {
             Error::Internal(format!(
                 "column {i} holds {v:?}, not {}",
@@ -452,6 +455,10 @@ mod tests {
         assert!(row.get::<u32>(5).is_err(), "a negative is no u32");
         assert!(row.get::<String>(0).is_err(), "an integer is no text");
         assert!(row.get::<i64>(9).is_err(), "no such column");
+        assert!(
+            row.get::<Option<i64>>(9).is_err(),
+            "no such column, even optional"
+        );
         let p = params![1i64, "x", None::<i64>, true];
         let list: Vec<Param> = p.list();
         assert_eq!(

@@ -34,18 +34,25 @@ impl Store {
     /// Completes the pending erasures: checkpoints and truncates the WAL (waiting at most
     /// `ERASURE_WAIT` for readers), then audits each as `case.erasure_completed`. False when a
     /// reader still holds an older snapshot (nothing changed; try again later).
+    ///
+    /// Only the erasures pending before the checkpoint began are marked complete: one that commits
+    /// between the checkpoint and the marking is not covered by it, and stays pending.
     pub fn finish_erasures(&self) -> Result<bool, Error> {
+        let pending: Vec<(i64, String)> = self.read(|c| {
+            c.query_map(
+                "SELECT case_id, reference FROM pending_erasures ORDER BY case_id",
+                params![],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })?;
         if !self.db.after_erase()? {
             return Ok(false);
         }
         self.write(|tx| {
-            let pending: Vec<(i64, String)> = tx.query_map(
-                "SELECT case_id, reference FROM pending_erasures ORDER BY case_id",
-                params![],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?;
             for (id, reference) in &pending {
-                tx.execute("DELETE FROM pending_erasures WHERE case_id = ?1", [id])?;
+                if tx.execute("DELETE FROM pending_erasures WHERE case_id = ?1", [id])? == 0 {
+                    continue; // completed by another call meanwhile
+                }
                 crate::audit::append(
                     tx,
                     &self.vault,
