@@ -1,46 +1,7 @@
-//! The desk's clock: the time its rules read (hold windows, received dates, audited looks,
-//! sign-in throttles, report stamps), injected so a test can set it. The wall clock itself is read
-//! in one place (`timefmt::now_ms`); the store stamps its rows from it.
+//! The desk's clock is the store's (`kyc_store::clock`): one time for the rows and the rules,
+//! set by a test through `Store::with_clock`.
 
-use std::sync::atomic::{AtomicI64, Ordering};
-
-/// A source of the current time, in unix milliseconds.
-pub trait Clock: Send + Sync {
-    /// Now, in unix milliseconds.
-    fn now_ms(&self) -> i64;
-}
-
-/// The wall clock.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> i64 {
-        kyc_store::timefmt::now_ms()
-    }
-}
-
-/// A clock that says what it is told (tests).
-#[derive(Debug, Default)]
-pub struct ManualClock(AtomicI64);
-
-impl ManualClock {
-    /// A clock at `ms`.
-    pub fn at(ms: i64) -> ManualClock {
-        ManualClock(AtomicI64::new(ms))
-    }
-
-    /// Moves it on by `ms`.
-    pub fn advance(&self, ms: i64) {
-        self.0.fetch_add(ms, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now_ms(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
+pub use kyc_store::clock::{Clock, ManualClock, SystemClock};
 
 #[cfg(test)]
 mod tests {
@@ -52,25 +13,26 @@ mod tests {
     use kyc_store::Store;
     use std::sync::Arc;
 
-    /// The desk reads its injected clock: an opening is audited once, its refreshes within
-    /// `OPENING_MS` are not, and a look after that idle time is a new opening; the case's
-    /// received date the checks read is the clock's day.
+    /// The desk and the store read the injected clock: an opening is audited once, its refreshes
+    /// within `OPENING_MS` are not, and a look after that idle time is a new opening; the case's
+    /// received date and its audit entries carry the clock's time.
     #[tokio::test]
     async fn the_desk_runs_on_the_clock_it_is_given() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db"), MasterKey::Key([6; 32])).unwrap();
+        // 2031-01-15: the simulated document (valid for years from "today" below) is fine then.
+        let clock = Arc::new(ManualClock::at(1_926_201_600_000));
+        let store = Store::open(&dir.path().join("db"), MasterKey::Key([6; 32]))
+            .unwrap()
+            .with_clock(clock.clone());
         let policy = DecisionConfig {
             hold_secs: 0,
             ..DecisionConfig::default()
         };
-        // 2031-01-15: the simulated document (valid for years from "today" below) is fine then.
-        let clock = Arc::new(ManualClock::at(1_926_201_600_000));
         let desk = Desk::new(
             Arc::new(store),
             policy,
             CustomRules::of(&ReceiverConfig::default()),
-        )
-        .with_clock(clock.clone());
+        );
         assert_eq!(desk.now_ms(), 1_926_201_600_000);
         let today = kyc_sim::Today {
             year: 2031,
@@ -100,5 +62,9 @@ mod tests {
         clock.advance(crate::access::OPENING_MS + 1);
         desk.detail_seen_by(&key, "rita").await.unwrap();
         assert_eq!(viewed(&desk).await, 2, "a new opening after the idle time");
+        let trail = desk.store().timeline(case.id).unwrap();
+        assert_eq!(trail[0].action, "case.received");
+        assert_eq!(trail[0].at, "2031-01-15T00:00:00Z", "stamped by the clock");
+        assert_eq!(trail[2].at, "2031-01-15T00:20:00Z", "after both advances");
     }
 }

@@ -8,7 +8,7 @@ use crate::params;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::timefmt::{now_ms, rfc3339};
+use crate::timefmt::rfc3339;
 use crate::{Error, Result, Store};
 use kyc_domain::account::{Account, Session, User};
 use kyc_domain::roles::Role;
@@ -24,9 +24,13 @@ fn new_token() -> String {
 }
 
 /// Opens a session inside `tx`; returns the token and its expiry (ms).
-fn open_session(tx: &dyn Connection, name: &str, ttl_minutes: u64) -> Result<(String, i64)> {
+fn open_session(
+    tx: &dyn Connection,
+    name: &str,
+    ttl_minutes: u64,
+    now: i64,
+) -> Result<(String, i64)> {
     let token = new_token();
-    let now = now_ms();
     let expires = now + (ttl_minutes as i64) * 60_000;
     tx.execute("DELETE FROM sessions WHERE expires_at < ?1", [now])?;
     tx.execute(
@@ -131,14 +135,12 @@ impl Store {
             }
             let inserted = tx.execute(
                 "INSERT OR IGNORE INTO users (name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![name, role.as_str(), hash, now_ms()],
+                params![name, role.as_str(), hash, self.now_ms()],
             )?;
             if inserted == 0 {
                 return Err(Error::UserExists(name.to_string()));
             }
-            crate::audit::append(
-                tx,
-                self.vault(),
+            crate::audit::append(tx, self.vault(), self.now_ms(),
                 actor,
                 "user.created",
                 None,
@@ -190,7 +192,7 @@ impl Store {
                 AccountUpdate::Disable => {
                     tx.execute(
                         "UPDATE users SET disabled_at = COALESCE(disabled_at, ?2) WHERE name = ?1",
-                        params![name, now_ms()],
+                        params![name, self.now_ms()],
                     )?;
                 }
                 AccountUpdate::Enable => {
@@ -220,7 +222,7 @@ impl Store {
             }
             let revoked = tx.execute("DELETE FROM sessions WHERE user_name = ?1", [name])?;
             detail["sessions_revoked"] = revoked.into();
-            crate::audit::append(tx, self.vault(), actor, change.action(), None, &detail)?;
+            crate::audit::append(tx, self.vault(), self.now_ms(), actor, change.action(), None, &detail)?;
             let after = account(tx, name)?;
             Ok(after)
         })
@@ -261,12 +263,13 @@ impl Store {
             crate::audit::append(
                 tx,
                 self.vault(),
+                self.now_ms(),
                 name,
                 "user.password_changed",
                 None,
                 &serde_json::json!({"name": name, "sessions_revoked": revoked}),
             )?;
-            let (token, expires) = open_session(tx, name, ttl_minutes)?;
+            let (token, expires) = open_session(tx, name, ttl_minutes, self.now_ms())?;
             let a = account(tx, name)?;
             Ok(Session {
                 token,
@@ -312,12 +315,12 @@ impl Store {
         detail: &serde_json::Value,
     ) -> Result<Session> {
         self.write(|tx| {
-            let (token, expires) = open_session(tx, name, ttl_minutes)?;
+            let (token, expires) = open_session(tx, name, ttl_minutes, self.now_ms())?;
             tx.execute(
                 "UPDATE users SET last_login_at = ?2 WHERE name = ?1",
-                params![name, now_ms()],
+                params![name, self.now_ms()],
             )?;
-            crate::audit::append(tx, self.vault(), name, "login", None, detail)?;
+            crate::audit::append(tx, self.vault(), self.now_ms(), name, "login", None, detail)?;
             Ok(Session {
                 token,
                 user: User {
@@ -338,7 +341,7 @@ impl Store {
                 "SELECT u.name, u.role, u.must_change_password FROM sessions s \
                  JOIN users u ON u.name = s.user_name \
                  WHERE s.token_sha256 = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
-                params![token_hash(token), now_ms()],
+                params![token_hash(token), self.now_ms()],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()

@@ -5,7 +5,7 @@ use crate::db::{Connection, OptionalRow, Row};
 use crate::params;
 
 use crate::chain::{fields, keyed_hash, AuditEntry, AuditFilter, ChainCheck, Link, Verdict};
-use crate::timefmt::{now_ms, rfc3339};
+use crate::timefmt::rfc3339;
 use crate::Error;
 use crate::Store;
 use kyc_crypto::vault::Vault;
@@ -44,11 +44,13 @@ fn keyed_from(c: &dyn Connection, vault: &Vault) -> Result<Option<i64>, Error> {
     }))
 }
 
-/// Appends an entry inside the caller's transaction (so the entry and the action commit together).
-/// `detail` must hold ids and codes only, never personal data.
+/// Appends an entry inside the caller's transaction (so the entry and the action commit together),
+/// stamped by `now`. `detail` must hold ids and codes only, never personal data.
+#[allow(clippy::too_many_arguments)] // The entry's fields, each named.
 pub fn append(
     c: &dyn Connection,
     vault: &Vault,
+    now: i64,
     actor: &str,
     action: &str,
     case_id: Option<i64>,
@@ -63,7 +65,7 @@ pub fn append(
         .optional()?
         .unwrap_or((0, vec![0u8; 32]));
     let id = last_id + 1;
-    let at = now_ms();
+    let at = now;
     let detail = detail.to_string();
     let hash = keyed_hash(
         vault,
@@ -128,7 +130,15 @@ impl Store {
         detail: serde_json::Value,
     ) -> Result<(), Error> {
         self.write(|tx| {
-            append(tx, self.vault(), actor, action, case_id, &detail)?;
+            append(
+                tx,
+                self.vault(),
+                self.now_ms(),
+                actor,
+                action,
+                case_id,
+                &detail,
+            )?;
             Ok(())
         })
     }

@@ -151,7 +151,7 @@ impl Store {
         }
         let manifest = Manifest {
             format: FORMAT,
-            created_at: crate::timefmt::rfc3339(crate::timefmt::now_ms()),
+            created_at: crate::timefmt::rfc3339(self.now_ms()),
             schema_version: copy.query_row("PRAGMA user_version", [], |r| r.get(0))?,
             cases: copy.query_row("SELECT count(*) FROM cases", [], |r| r.get(0))?,
             audit_head: audit_head(&copy)?,

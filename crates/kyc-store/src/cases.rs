@@ -76,7 +76,7 @@ pub(super) fn history_in(
 /// its finding of that code if it has one), and audits it.
 pub(super) fn flag_back(
     tx: &dyn Connection,
-    vault: &Vault,
+    (vault, now): (&Vault, i64),
     case_id: i64,
     code: &str,
     reference: &str,
@@ -112,6 +112,7 @@ pub(super) fn flag_back(
     crate::audit::append(
         tx,
         vault,
+        now,
         "system",
         "case.flagged",
         Some(case_id),
@@ -259,16 +260,23 @@ impl Store {
             crate::audit::append(
                 tx,
                 &self.vault,
+                self.now_ms(),
                 "ditto-id",
                 "case.received",
                 Some(next_id),
                 &serde_json::json!({"reference": reference, "images": sub.images.len()}),
             )?;
             for (id, _) in &history.document {
-                flag_back(tx, vault, *id, "document_reused", &reference)?;
+                flag_back(
+                    tx,
+                    (vault, self.now_ms()),
+                    *id,
+                    "document_reused",
+                    &reference,
+                )?;
             }
             for (id, _) in &history.selfie {
-                flag_back(tx, vault, *id, "selfie_reused", &reference)?;
+                flag_back(tx, (vault, self.now_ms()), *id, "selfie_reused", &reference)?;
             }
             if let Some(hash) = sub.selfie_hash {
                 tx.execute(

@@ -119,10 +119,7 @@ impl Store {
         if last == Some(id) {
             return Ok(None);
         }
-        let (hash, at) = (
-            hex::encode(hash),
-            crate::timefmt::rfc3339(crate::timefmt::now_ms()),
-        );
+        let (hash, at) = (hex::encode(hash), crate::timefmt::rfc3339(self.now_ms()));
         let key = self.vault().checkpoint_key();
         let checkpoint = Checkpoint {
             entry_id: id,

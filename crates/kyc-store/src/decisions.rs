@@ -115,7 +115,7 @@ impl Store {
             }
             let (decision, status) = if d.approve { ("approve", "approved") } else { ("reject", "rejected") };
             let by_kind = if d.by_user.is_some() { "reviewer" } else { "auto" };
-            let now = now_ms();
+            let now = self.now_ms();
             if d.approve && four_eyes {
                 let first: Option<String> = tx
                     .query_row(
@@ -133,7 +133,7 @@ impl Store {
                     Some(_) => {}
                     None => {
                         insert_decision(tx, vault, id, d, now, false)?;
-                        crate::audit::append(tx, &self.vault,
+                        crate::audit::append(tx, &self.vault, self.now_ms(),
                             d.by_user.as_deref().unwrap_or("policy"),
                             "case.first_approval",
                             Some(id),
@@ -145,7 +145,7 @@ impl Store {
             }
             insert_decision(tx, vault, id, d, now, true)?;
             tx.execute("UPDATE cases SET status = ?2 WHERE id = ?1", params![id, status])?;
-            crate::audit::append(tx, &self.vault,
+            crate::audit::append(tx, &self.vault, self.now_ms(),
                 d.by_user.as_deref().unwrap_or("policy"),
                 "case.decided",
                 Some(id),
@@ -225,9 +225,9 @@ impl Store {
                 tx.execute(
                     "UPDATE cases SET answer_result = ?2, answer_at = ?3, answer_by = ?4, answer_user = ?5 \
                      WHERE id = ?1",
-                    params![id, result, now_ms(), by, key.seal(SealField::AnswerUser, user_id.as_bytes())],
+                    params![id, result, self.now_ms(), by, key.seal(SealField::AnswerUser, user_id.as_bytes())],
                 )?;
-                crate::audit::append(tx, &self.vault, "system", "case.answered", Some(id), &serde_json::json!({"result": result, "by": by}))?;
+                crate::audit::append(tx, &self.vault, self.now_ms(), "system", "case.answered", Some(id), &serde_json::json!({"result": result, "by": by}))?;
             }
             Ok(summary(tx, &self.vault, id)?.answer)
         })
@@ -263,6 +263,7 @@ impl Store {
             crate::audit::append(
                 tx,
                 &self.vault,
+                self.now_ms(),
                 by,
                 "case.assigned",
                 Some(id),

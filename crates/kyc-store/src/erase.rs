@@ -56,6 +56,7 @@ impl Store {
                 crate::audit::append(
                     tx,
                     &self.vault,
+                    self.now_ms(),
                     "system",
                     "case.erasure_completed",
                     Some(*id),
@@ -90,11 +91,12 @@ impl Store {
             tx.execute(
                 "INSERT OR REPLACE INTO pending_erasures (case_id, reference, requested_at) \
                  VALUES (?1, ?2, ?3)",
-                params![id, reference, now_ms()],
+                params![id, reference, self.now_ms()],
             )?;
             crate::audit::append(
                 tx,
                 &self.vault,
+                self.now_ms(),
                 by,
                 "case.erased",
                 Some(id),

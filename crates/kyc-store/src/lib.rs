@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::imagefiles::ImageFiles;
 use crate::phash::{Hashed, PhashIndex};
-use crate::timefmt::{now_ms, rfc3339};
+use crate::timefmt::rfc3339;
 use kyc_crypto::master::MasterKey;
 use kyc_crypto::vault::{CaseKey, SealField, Sealed, Vault};
 use kyc_domain::case::{
@@ -34,6 +34,7 @@ pub mod backup;
 mod cases;
 pub mod chain;
 pub mod checkpoint;
+pub mod clock;
 pub mod db;
 mod decisions;
 mod erase;
@@ -73,6 +74,8 @@ pub struct Store {
     db: Box<dyn Backend>,
     /// The database file (backups and the data folder are found from it).
     path: std::path::PathBuf,
+    /// The time rows are stamped with.
+    clock: std::sync::Arc<dyn clock::Clock>,
     vault: Vault,
     /// The selfies' perceptual hashes (memory only; changed under the writer lock).
     selfies: Mutex<PhashIndex>,
@@ -172,9 +175,26 @@ impl Store {
         Ok(Store {
             db: Box::new(SqliteBackend::new(path, conn)),
             path: path.to_path_buf(),
+            clock: std::sync::Arc::new(clock::SystemClock),
             vault,
             selfies: Mutex::new(selfies),
         })
+    }
+
+    /// The store on another clock (tests), before it is shared.
+    pub fn with_clock(mut self, clock: std::sync::Arc<dyn clock::Clock>) -> Store {
+        self.clock = clock;
+        self
+    }
+
+    /// Its clock (the desk's too).
+    pub fn clock(&self) -> std::sync::Arc<dyn clock::Clock> {
+        self.clock.clone()
+    }
+
+    /// Now, by its clock (unix ms).
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     /// The database file.
@@ -295,6 +315,7 @@ fn case_key_in(c: &dyn Connection, vault: &Vault, id: i64) -> Result<CaseKey, Er
 mod tests {
     use super::*;
     use crate::sqlite::MIGRATIONS;
+    use crate::timefmt::now_ms;
     use rusqlite::{params, Connection, TransactionBehavior};
 
     fn file_bytes(path: &Path) -> Vec<u8> {

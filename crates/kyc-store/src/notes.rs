@@ -5,7 +5,7 @@ use crate::db::OptionalRow;
 use crate::params;
 use kyc_crypto::vault::SealField;
 
-use crate::timefmt::{now_ms, rfc3339};
+use crate::timefmt::rfc3339;
 use crate::Error;
 use crate::Store;
 use kyc_domain::case::CaseSummary;
@@ -98,7 +98,7 @@ impl Store {
             let note_id: i64 = tx.query_row(
                 "INSERT INTO notes (case_id, kind, by_user, escalated_to, created_at, text_sealed) \
                  VALUES (?1, ?2, ?3, ?4, ?5, x'') RETURNING id",
-                params![id, kind, by, escalate_to, now_ms()],
+                params![id, kind, by, escalate_to, self.now_ms()],
                 |r| r.get(0),
             )?;
             tx.execute(
@@ -112,7 +112,15 @@ impl Store {
                 ),
                 None => ("case.note_added", serde_json::json!({"note": note_id})),
             };
-            crate::audit::append(tx, self.vault(), by, action, Some(id), &details)?;
+            crate::audit::append(
+                tx,
+                self.vault(),
+                self.now_ms(),
+                by,
+                action,
+                Some(id),
+                &details,
+            )?;
             self.summary_in(tx, id)
         })
     }

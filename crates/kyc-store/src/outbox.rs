@@ -42,7 +42,7 @@ impl Store {
         retry_at: Option<i64>,
     ) -> Result<(), Error> {
         self.write(|c| {
-            let now = now_ms();
+            let now = self.now_ms();
             let (status, next_at) = match (delivered, retry_at) {
                 (true, _) => ("delivered", now),
                 (false, Some(at)) => ("pending", at),
@@ -62,7 +62,7 @@ impl Store {
         self.write(|c| {
             let n = c.execute(
                 "UPDATE deliveries SET status = 'pending', next_at = ?2, attempts = 0 WHERE id = ?1",
-                params![id, now_ms()],
+                params![id, self.now_ms()],
             )?;
             if n == 0 {
                 return Err(Error::NotFound(format!("delivery {id}")));

@@ -12,7 +12,7 @@ use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 use crate::checks;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::config::{DecisionConfig, OnTimeout};
 use crate::error::CoreError;
 use crate::ingest::{self, OpenedBody};
@@ -102,7 +102,7 @@ pub struct Desk {
     presence: Arc<crate::presence::Presence>,
     /// Permits to hash a password: memory-hard work bounded to `HASHES_AT_ONCE` at a time.
     hashing: Arc<tokio::sync::Semaphore>,
-    /// The time the desk's rules read.
+    /// The time the desk's rules read: the store's clock (`Store::with_clock` sets both).
     clock: Arc<dyn Clock>,
 }
 
@@ -119,6 +119,7 @@ pub async fn blocking<T: Send + 'static, E: Into<CoreError> + Send + 'static>(
 impl Desk {
     pub fn new(store: Arc<Store>, policy: DecisionConfig, custom: ingest::CustomRules) -> Desk {
         let (events, _) = broadcast::channel(1024);
+        let store_clock = store.clock();
         Desk {
             store,
             policy,
@@ -133,7 +134,7 @@ impl Desk {
             hashing: Arc::new(tokio::sync::Semaphore::new(crate::users::HASHES_AT_ONCE)),
             last_checkpoint: Mutex::new(None),
             presence: Arc::default(),
-            clock: Arc::new(SystemClock),
+            clock: store_clock,
         }
     }
 
@@ -158,12 +159,6 @@ impl Desk {
     ) -> Result<Desk, CoreError> {
         let store = crate::bootstrap::open_store(loaded, prompt)?;
         Ok(Desk::for_config(store, loaded))
-    }
-
-    /// The desk on another clock (tests).
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Desk {
-        self.clock = clock;
-        self
     }
 
     /// Now, by the desk's clock (unix ms).
