@@ -121,6 +121,6 @@ pub fn check_accepted(sub: &kyc_core::ingest::Submission) {
 pub fn run_checks(payload: &kyc_domain::model::Payload) {
     let policy = kyc_core::config::DecisionConfig::default();
     for day in received_dates() {
-        let _ = kyc_core::checks::evaluate(payload, &policy, day);
+        let _ = kyc_domain::checks::evaluate(payload, &policy, day);
     }
 }

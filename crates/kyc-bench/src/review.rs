@@ -164,7 +164,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     }
                     // Spread over 90 days, oldest first.
                     let at = now - ((n - i) as i64 * 90 * 86_400_000 / n as i64);
-                    let flags = kyc_core::checks::evaluate(
+                    let flags = kyc_domain::checks::evaluate(
                         &sub.payload,
                         &policy,
                         kyc_domain::time::date_of(at),

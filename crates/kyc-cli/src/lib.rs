@@ -390,7 +390,7 @@ fn ditto_config(
         file.display(),
         toml::to_string_pretty(&imported)?
     );
-    kyc_core::fsutil::write_private(&target, body.as_bytes())?;
+    kyc_store::fsutil::write_private(&target, body.as_bytes())?;
     println!(
         "Wrote {} (receiver auth {:?}, path {})",
         target.display(),
@@ -456,9 +456,9 @@ fn restore(config: Option<PathBuf>, from: &std::path::Path) -> anyhow::Result<()
             );
         }
     }
-    let manifest = kyc_core::backup::restore(from, &loaded.data_dir)?;
+    let manifest = kyc_store::backup::restore(from, &loaded.data_dir)?;
     let store = open_store(&loaded)?;
-    kyc_core::backup::head_matches(&loaded.data_dir.join(DB_FILE), &manifest)?;
+    kyc_store::backup::head_matches(&loaded.data_dir.join(DB_FILE), &manifest)?;
     match store.verify_audit()? {
         kyc_domain::audit::Verdict::Intact { entries } => println!(
             "Restored {} cases into {}; audit trail intact ({entries} entries, ending where the \

@@ -181,7 +181,7 @@ impl Caller {
     /// Reads a field of the answer through the configured locator.
     fn read<'a>(&self, answer: &'a Value, path: &str) -> Option<&'a Value> {
         (!path.is_empty())
-            .then(|| kyc_core::answer::locate(answer, path))
+            .then(|| kyc_domain::answer::locate(answer, path))
             .flatten()
     }
 }

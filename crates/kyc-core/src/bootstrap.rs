@@ -10,7 +10,7 @@ use rand::RngCore;
 
 use crate::config::{AuthConfig, KeySource, Loaded, StorageConfig};
 use crate::error::CoreError;
-use crate::fsutil::write_private;
+use kyc_store::fsutil::write_private;
 use kyc_store::Store;
 /// The database file inside the data dir (the store's).
 pub use kyc_store::DB_FILE;
@@ -72,7 +72,7 @@ pub fn open_store(
     loaded: &Loaded,
     prompt: impl FnOnce() -> Option<String>,
 ) -> Result<Store, CoreError> {
-    crate::fsutil::private_dir(&loaded.data_dir)?;
+    kyc_store::fsutil::private_dir(&loaded.data_dir)?;
     let master = master_key(&loaded.config.storage, &loaded.data_dir, prompt)?;
     Ok(Store::open(&loaded.data_dir.join(DB_FILE), master)?)
 }

@@ -23,5 +23,5 @@ pub mod view;
 pub use error::CoreError;
 
 // Moved to kyc-store (issue 17); re-exported while the callers move.
-pub use kyc_domain::{answer, checks};
-pub use kyc_store::{backup, checkpoint, fsutil, imagefiles, notes};
+// The store's file helpers: the desk writes its config and key files with them too.
+pub use kyc_store::fsutil;

@@ -340,7 +340,7 @@ async fn receive(
     };
     // Waiting for the reviewer holds no permit.
     let answer = state.desk.answer(case).await?;
-    let shaped = kyc_core::answer::shape(&answer, &state.answer);
+    let shaped = kyc_domain::answer::shape(&answer, &state.answer);
     // Who answered (reviewer, auto or timeout): Ditto ID ignores it; `simulate` and an admin's
     // tools read it to tell a decision from the timeout fallback.
     let by = HeaderValue::from_str(&answer.by).unwrap_or(HeaderValue::from_static("unknown"));

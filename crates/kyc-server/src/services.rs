@@ -111,10 +111,12 @@ fn bind(key: &'static str, addr: SocketAddr) -> Result<std::net::TcpListener, Se
     Ok(l)
 }
 
-/// Signs the audit chain's head at start, then whenever it is `checkpoint::EVERY_ENTRIES` past
-/// the last checkpoint or has moved for `checkpoint::EVERY_MS` (checked every 5 s).
+/// Signs the audit chain's head at start, then whenever it is `CHECKPOINT_EVERY_ENTRIES` past
+/// the last checkpoint or has moved for `CHECKPOINT_EVERY_MS` (checked every 5 s).
 fn spawn_checkpoints(desk: Arc<Desk>) -> tokio::task::JoinHandle<()> {
-    use kyc_core::checkpoint::{EVERY_ENTRIES, EVERY_MS};
+    use kyc_core::desk::{
+        CHECKPOINT_EVERY_ENTRIES as EVERY_ENTRIES, CHECKPOINT_EVERY_MS as EVERY_MS,
+    };
     tokio::spawn(async move {
         let mut last: Option<(i64, i64)> = None; // (entry id, when)
         let mut tick = tokio::time::interval(Duration::from_secs(5));

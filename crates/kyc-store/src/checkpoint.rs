@@ -18,10 +18,6 @@ use crate::Store;
 
 /// The file checkpoints are appended to, in the checkpoint folder.
 pub const FILE: &str = "checkpoints.jsonl";
-/// A checkpoint is written once the head is this many entries past the last one...
-pub const EVERY_ENTRIES: i64 = 100;
-/// ...or this long after it, if the head moved (ms); and at shutdown.
-pub const EVERY_MS: i64 = 10 * 60 * 1000;
 
 /// One signed head of the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -137,7 +137,7 @@ fn edit_client(path: &Path, edit: impl FnOnce(&mut toml_edit::Table)) -> Result<
     let out = doc.to_string();
     super::parse(&out)?;
     create_parent(path)?;
-    crate::fsutil::write_private(path, out.as_bytes())
+    kyc_store::fsutil::write_private(path, out.as_bytes())
         .map_err(|e| CoreError::Config(format!("cannot write {}: {e}", path.display())))
 }
 

@@ -495,7 +495,7 @@ fn write_new(path: &Path, config: &Config) -> Result<(), CoreError> {
          # Keys: see the README (Configuration). Secrets below were generated randomly.\n\n{}",
         annotate_first_start(&body)
     );
-    crate::fsutil::write_private(path, text.as_bytes())
+    kyc_store::fsutil::write_private(path, text.as_bytes())
         .map_err(|e| CoreError::Config(format!("cannot write config {}: {e}", path.display())))
 }
 

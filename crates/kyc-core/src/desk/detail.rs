@@ -71,7 +71,7 @@ pub(super) fn detail(
         decisions: store.decisions(id)?,
         timeline: store.timeline(id)?,
         notes: store.notes(id)?,
-        suggested_reasons: crate::checks::suggested_reasons(&summary.flags, &policy.reasons),
+        suggested_reasons: kyc_domain::checks::suggested_reasons(&summary.flags, &policy.reasons),
         history: store
             .list(&kyc_domain::case::CaseQuery {
                 user_id: Some(summary.user_id.clone()),

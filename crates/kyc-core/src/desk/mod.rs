@@ -11,13 +11,13 @@ use serde_json::json;
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
-use crate::checks;
 use crate::clock::Clock;
 use crate::config::{DecisionConfig, OnTimeout};
 use crate::error::CoreError;
 use crate::ingest::{self, OpenedBody};
 use crate::view::CaseDetail;
 use kyc_domain::case::{Answer, CasePage, CaseQuery, CaseSummary, Inserted, NewDecision};
+use kyc_domain::checks;
 use kyc_domain::roles::Permission;
 use kyc_store::Store;
 
@@ -31,6 +31,7 @@ mod trail;
 pub use accounts::SignIn;
 pub use decide::{DecisionRequest, MAX_COMMENT};
 pub use records::{CsvExport, CsvWriter};
+pub use trail::{CHECKPOINT_EVERY_ENTRIES, CHECKPOINT_EVERY_MS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum EventKind {
@@ -63,7 +64,7 @@ impl EventKind {
 pub type AuditCheck = (
     kyc_domain::audit::Verdict,
     usize,
-    Option<crate::checkpoint::Checkpoint>,
+    Option<kyc_store::checkpoint::Checkpoint>,
 );
 
 /// Something that happened to a case (sent to the review UI as server-sent events).
@@ -97,7 +98,7 @@ pub struct Desk {
     /// that do not ask for them.
     checkpoints: Option<std::path::PathBuf>,
     /// The newest checkpoint there, once read or written.
-    last_checkpoint: Mutex<Option<crate::checkpoint::Checkpoint>>,
+    last_checkpoint: Mutex<Option<kyc_store::checkpoint::Checkpoint>>,
     /// Who has which case open now.
     presence: Arc<crate::presence::Presence>,
     /// Permits to hash a password: memory-hard work bounded to `HASHES_AT_ONCE` at a time.

@@ -5,18 +5,24 @@ use kyc_domain::roles::Permission;
 
 use super::{accounts, blocking, AuditCheck, Desk};
 use crate::error::CoreError;
+use kyc_store::checkpoint::Checkpoint;
+
+/// A checkpoint is written once the head is this many entries past the last one...
+pub const CHECKPOINT_EVERY_ENTRIES: i64 = 100;
+/// ...or this long after it, if the head moved (ms); and at shutdown.
+pub const CHECKPOINT_EVERY_MS: i64 = 10 * 60 * 1000;
 
 impl Desk {
     /// Signs the audit chain's head into the checkpoint folder unless the newest checkpoint
     /// there has it already; logged. `None` without a folder or when nothing is new.
-    pub async fn checkpoint(&self) -> Result<Option<crate::checkpoint::Checkpoint>, CoreError> {
+    pub async fn checkpoint(&self) -> Result<Option<Checkpoint>, CoreError> {
         let (written, newest) = self.sign_head().await?;
         Ok(newest.filter(|_| written))
     }
 
     /// Signs the head if it moved; returns whether it wrote, and the newest checkpoint. The
     /// newest is remembered, so the folder is read once per process, not on every call.
-    async fn sign_head(&self) -> Result<(bool, Option<crate::checkpoint::Checkpoint>), CoreError> {
+    async fn sign_head(&self) -> Result<(bool, Option<Checkpoint>), CoreError> {
         let Some(dir) = self.checkpoints.clone() else {
             return Ok((false, None));
         };
@@ -65,9 +71,7 @@ impl Desk {
     }
 
     /// A checkpoint of the chain's head now: a new one if the head moved, else the newest.
-    pub async fn current_checkpoint(
-        &self,
-    ) -> Result<Option<crate::checkpoint::Checkpoint>, CoreError> {
+    pub async fn current_checkpoint(&self) -> Result<Option<Checkpoint>, CoreError> {
         Ok(self.sign_head().await?.1)
     }
 }

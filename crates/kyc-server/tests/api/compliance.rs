@@ -6,8 +6,8 @@ use crate::common;
 use common::{start, submission};
 use kyc_core::bootstrap::DB_FILE;
 use kyc_core::bootstrap::MASTER_KEY_FILE;
-use kyc_core::imagefiles::IMAGES_DIR;
 use kyc_sim::Scenario;
+use kyc_store::imagefiles::IMAGES_DIR;
 use kyc_store::Store;
 use serde_json::{json, Value};
 
