@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
-// The throttle rules moved to kyc-domain (issue 17): pure, with the time passed in.
+// The throttle rules live in kyc-domain (pure, the time passed in); this file keeps their state.
 pub use kyc_domain::throttle::{Limit, Throttle, MAX_KEYS, PER_ADDRESS, PER_NAME};
 
 /// The sign-in door: throttles by address and by (name, address), and the audit folding rule.

@@ -22,6 +22,5 @@ pub mod view;
 
 pub use error::CoreError;
 
-// Moved to kyc-store (issue 17); re-exported while the callers move.
 // The store's file helpers: the desk writes its config and key files with them too.
 pub use kyc_store::fsutil;

@@ -15,7 +15,7 @@ use kyc_store::accounts::AccountUpdate;
 use kyc_store::Store;
 
 pub use kyc_domain::account::{Account, Session, User, UserView};
-// Roles and the permission table moved to kyc-domain (issue 17); re-exported while the callers move.
+// The account types and the one permission table live in kyc-domain; the flows here use them.
 pub use kyc_domain::roles::{Permission, Role};
 
 /// Longest user name (also the bound on what a sign-in attempt may carry).

@@ -188,7 +188,7 @@ pub const MAPPABLE_FIELDS: &[&str] = &[
     "back_page",
 ];
 
-// The answer's locators moved to kyc-domain with the shaping (issue 17); re-exported.
+// `[receiver.answer]`: its type lives in kyc-domain with the shaping it drives.
 pub use kyc_domain::answer::AnswerConfig;
 
 impl Default for ReceiverConfig {
@@ -318,7 +318,7 @@ impl Default for EncryptionConfig {
     }
 }
 
-// The decision policy's types moved to kyc-domain (issue 17); re-exported while callers move.
+// `[decision]`: its types live in kyc-domain with the rules that read them.
 pub use kyc_domain::policy::{AutoApprove, DecisionConfig, OnTimeout, Reason};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
