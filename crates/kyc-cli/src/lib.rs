@@ -12,7 +12,6 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use kyc_core::config::{self, Loaded};
 use kyc_core::desk::Desk;
-use kyc_core::users::Accounts;
 use kyc_core::users::{AccountChange, Role};
 use kyc_server::services::DB_FILE;
 use kyc_server::{Running, UiAssets};
@@ -294,18 +293,45 @@ fn password_from_stdin() -> anyhow::Result<String> {
     Ok(password)
 }
 
+/// The machine's administrator, as the command line acts on the desk (`system` in the trail): who
+/// holds the config and the master key may do what an admin may.
+fn system() -> kyc_core::users::User {
+    kyc_core::users::User {
+        name: "system".into(),
+        role: Role::Admin,
+        must_change_password: false,
+    }
+}
+
+/// Runs `f` on the configured desk (the store opened with a passphrase prompt when needed).
+fn on_desk<T>(
+    loaded: &Loaded,
+    tune: impl FnOnce(Desk) -> Desk,
+    f: impl AsyncFnOnce(&Desk) -> Result<T, kyc_core::CoreError>,
+) -> anyhow::Result<T> {
+    let desk = tune(Desk::for_config(open_store(loaded)?, loaded));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    Ok(rt.block_on(f(&desk))?)
+}
+
 fn user(config: Option<PathBuf>, action: UserAction) -> anyhow::Result<()> {
     let loaded = load_config(config.as_deref())?;
     let change = match action {
         UserAction::Add { name, role, .. } => {
             let role: Role = role.parse()?;
             let password = password_from_stdin()?;
-            let user = open_store(&loaded)?.add_user(&name, role, &password)?;
+            let user = on_desk(
+                &loaded,
+                |d| d,
+                async |desk| desk.add_user(&system(), name, role, password).await,
+            )?;
             println!("Created {} account {}", user.role.as_str(), user.name);
             return Ok(());
         }
         UserAction::List => {
-            let accounts = open_store(&loaded)?.accounts()?;
+            let accounts = on_desk(&loaded, |d| d, async |desk| desk.accounts(&system()).await)?;
             println!("{:<24} {:<10} {:<22} LAST SIGN-IN", "NAME", "ROLE", "STATE");
             for a in accounts {
                 let state = match (a.disabled, a.must_change_password) {
@@ -339,7 +365,11 @@ fn user(config: Option<PathBuf>, action: UserAction) -> anyhow::Result<()> {
             "given a temporary password (a new one is chosen at the next sign-in)".to_string()
         }
     };
-    let account = open_store(&loaded)?.change_account("system", &name, change)?;
+    let account = on_desk(
+        &loaded,
+        |d| d,
+        async |desk| desk.change_account(&system(), name, change).await,
+    )?;
     println!("Account {} {what}; its sessions have ended.", account.name);
     Ok(())
 }
@@ -406,9 +436,13 @@ fn audit_verify(config: Option<PathBuf>, checkpoints: Option<PathBuf>) -> anyhow
     if !db.exists() {
         anyhow::bail!("no database at {} (nothing to verify yet)", db.display());
     }
-    let store = open_store(&loaded)?;
     let dir = checkpoints.unwrap_or_else(|| loaded.checkpoint_dir());
-    match store.verify_with_checkpoints(&dir)? {
+    let checked = on_desk(
+        &loaded,
+        |d| d.with_checkpoints(dir.clone()),
+        async |desk| desk.verify_audit(&system()).await,
+    )?;
+    match (checked.0, checked.1) {
         (kyc_domain::audit::Verdict::Intact { entries }, agreed) => {
             println!(
                 "{agreed} signed checkpoints in {} agree with it",
