@@ -171,6 +171,12 @@ pub(super) fn insert_tags(c: &dyn Connection, id: i64, tags: &[Vec<u8>]) -> Resu
     Ok(())
 }
 
+/// What an insert's transaction did: stored a new case, or found one with its requester id.
+enum Stored {
+    New(Box<CaseSummary>),
+    Earlier(i64),
+}
+
 impl Store {
     /// Stores a new case with its images in one durable transaction, or finds the earlier one.
     /// The history flags (`document_reused`, `user_seen_before`) are added to `flags` inside that
@@ -191,10 +197,9 @@ impl Store {
                 )
                 .optional()?;
             if let Some(id) = earlier {
-                if self.same_content(tx, id, sub)? {
-                    return Ok(Inserted::Existing(summary(tx, vault, id)?));
-                }
-                return Err(Error::Conflict(sub.requester_id.clone()));
+                // Compared after the (empty) transaction: reading and opening its images need
+                // no write lock.
+                return Ok(Stored::Earlier(id));
             }
             let history = {
                 let selfies = self
@@ -313,11 +318,11 @@ impl Store {
                     params![next_id, img.name, img.format.mime(), img.width, img.height, offset, len],
                 )?;
             }
-            Ok(Inserted::New(summary(tx, vault, next_id)?))
+            Ok(Stored::New(Box::new(summary(tx, vault, next_id)?)))
         };
         // The index follows the commit, still under the writer lock (the next insert sees it).
-        let committed = |inserted: &Inserted| {
-            if let (Inserted::New(case), Some(hash)) = (inserted, sub.selfie_hash) {
+        let committed = |stored: &Stored| {
+            if let (Stored::New(case), Some(hash)) = (stored, sub.selfie_hash) {
                 if let Ok(mut selfies) = self.selfies.lock() {
                     selfies.insert(Hashed {
                         case_id: case.id,
@@ -327,7 +332,18 @@ impl Store {
                 }
             }
         };
-        db::write(self.db.as_ref(), insert, committed)
+        match db::write(self.db.as_ref(), insert, committed)? {
+            Stored::New(case) => Ok(Inserted::New(*case)),
+            // The same requester id again: the same case if the same body and images, else a
+            // conflict.
+            Stored::Earlier(id) => self.read(|c| {
+                if self.same_content(c, id, sub)? {
+                    Ok(Inserted::Existing(summary(c, vault, id)?))
+                } else {
+                    Err(Error::Conflict(sub.requester_id.clone()))
+                }
+            }),
+        }
     }
 
     /// Finds a case by numeric id or by reference.
