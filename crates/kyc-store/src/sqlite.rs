@@ -152,18 +152,8 @@ impl SqliteBackend {
         }
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The image files.
-    pub fn files(&self) -> &ImageFiles {
-        &self.files
-    }
-
-    /// The writer connection itself, locked: for what only SQLite does (migrations, backups).
-    pub(crate) fn writer(&self) -> Result<MutexGuard<'_, rusqlite::Connection>> {
+    /// The writer connection itself, locked.
+    fn writer(&self) -> Result<MutexGuard<'_, rusqlite::Connection>> {
         self.writer
             .lock()
             .map_err(|_| Error::Internal("writer lock poisoned".into()))
