@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 
 # openjdk-17-jdk-headless: Java's HttpClient (what Ditto ID's IDV Server sends with) runs in the
 # receiver's tests as an independent client (crates/kyc-server/tests/RefusalClient.java).
-APT_PACKAGES=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev librsvg2-dev libxdo-dev curl ca-certificates python3 python3-pip openjdk-17-jdk-headless)
+# postgresql: the tests start a throwaway cluster of their own (scripts/pg.sh) for the store's
+# second backend.
+APT_PACKAGES=(libwebkit2gtk-4.1-dev build-essential pkg-config libssl-dev librsvg2-dev libxdo-dev curl ca-certificates python3 python3-pip openjdk-17-jdk-headless postgresql)
 
 SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi

@@ -31,6 +31,11 @@ phase "cargo fmt --check" cargo fmt --all --check
 phase "build every target, linted by clippy" cargo test --locked --workspace --all-targets --no-run
 phase "svelte-check (UI types; ran beside the build)" svelte_check_result
 ensure_nextest
+# The PostgreSQL backend's tests run against a throwaway cluster; required here, never skipped.
+. scripts/pg.sh
+phase "PostgreSQL test cluster (initdb, start)" start_test_postgres
+trap stop_test_postgres EXIT
+export KYC_DESK_REQUIRE_PG=1
 phase "Rust tests (cargo nextest)" cargo nextest run --locked --workspace --all-targets
 phase "UI end to end (browser and desktop window)" bash scripts/e2e.sh
 echo "test: all passed"

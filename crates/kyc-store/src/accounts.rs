@@ -134,7 +134,7 @@ impl Store {
                 }
             }
             let inserted = tx.execute(
-                "INSERT OR IGNORE INTO users (name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO users (name, role, password_hash, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
                 params![name, role.as_str(), hash, self.now_ms()],
             )?;
             if inserted == 0 {

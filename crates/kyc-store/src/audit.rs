@@ -23,7 +23,8 @@ pub(crate) fn mark_keyed_from(c: &dyn Connection, vault: &Vault) -> Result<(), E
     let mut value = next.to_be_bytes().to_vec();
     value.extend(vault.audit_mac(&[KEYED_FROM.as_bytes(), &next.to_be_bytes()]));
     c.execute(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         params![KEYED_FROM, value],
     )?;
     Ok(())
@@ -214,21 +215,24 @@ impl Store {
 }
 
 /// The filter's conditions over parameters ?2 to ?6 (id bounds are ?1).
-const FILTER: &str = "AND (?2 IS NULL OR a.actor = ?2) AND (?3 IS NULL OR a.action = ?3) \
-                      AND (?4 IS NULL OR a.at >= ?4) AND (?5 IS NULL OR a.at < ?5) \
-                      AND (?6 IS NULL OR a.case_id = ?6)";
+/// Each one typed by a cast: PostgreSQL cannot tell a bare `?2 IS NULL`'s type.
+const FILTER: &str = "AND (CAST(?2 AS TEXT) IS NULL OR a.actor = ?2) \
+                      AND (CAST(?3 AS TEXT) IS NULL OR a.action = ?3) \
+                      AND (CAST(?4 AS BIGINT) IS NULL OR a.at >= ?4) \
+                      AND (CAST(?5 AS BIGINT) IS NULL OR a.at < ?5) \
+                      AND (CAST(?6 AS BIGINT) IS NULL OR a.case_id = ?6)";
 
-/// The entry's case reference: the case's, or for an erased case the one its entries recorded.
-const ENTRY_COLS: &str = "a.id, a.at, a.actor, a.action, a.case_id, a.detail, \
-     COALESCE(c.reference, json_extract(a.detail, '$.reference'))";
+/// The entry's case reference is the case's, or for an erased case the one its entries recorded
+/// (read from the detail in Rust: JSON functions differ between engines).
+const ENTRY_COLS: &str = "a.id, a.at, a.actor, a.action, a.case_id, a.detail, c.reference";
 const ENTRY_FROM: &str = "audit a LEFT JOIN cases c ON c.id = a.case_id";
 
 fn entry_from_row(r: &Row) -> Result<AuditEntry, Error> {
-    let detail: String = r.get(5)?;
+    let detail: serde_json::Value = serde_json::from_str(&r.get::<String>(5)?).unwrap_or_default();
     // The reference may be any JSON value in an old entry's detail: only text is one.
-    let reference = match r.0.get(6) {
-        Some(crate::db::Value::Text(t)) => Some(t.clone()),
-        _ => None,
+    let reference = match r.get::<Option<String>>(6)? {
+        Some(live) => Some(live),
+        None => detail["reference"].as_str().map(str::to_string),
     };
     Ok(AuditEntry {
         id: r.get(0)?,
@@ -237,6 +241,6 @@ fn entry_from_row(r: &Row) -> Result<AuditEntry, Error> {
         action: r.get(3)?,
         case_id: r.get(4)?,
         reference,
-        detail: serde_json::from_str(&detail).unwrap_or_default(),
+        detail,
     })
 }

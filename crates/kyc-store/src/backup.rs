@@ -107,11 +107,17 @@ impl Store {
                 out.display()
             )));
         }
+        let Some(path) = self.path() else {
+            return Err(bad(
+                "a PostgreSQL store is backed up with PostgreSQL's own tools (pg_dump, \
+                 pg_basebackup); see the README's \"Several instances\"",
+            ));
+        };
         crate::fsutil::private_dir(out)?;
         let db_copy = out.join(DB_FILE);
         // One statement, one read transaction: a consistent snapshot of everything committed.
         {
-            let live = Connection::open_with_flags(self.path(), OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+            let live = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
             live.busy_timeout(std::time::Duration::from_secs(10))?;
             let target = db_copy
                 .to_str()
@@ -124,7 +130,7 @@ impl Store {
             .prepare("SELECT DISTINCT case_id FROM images WHERE file_len IS NOT NULL")?
             .query_map([], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
-        let (live_files, out_images) = (ImageFiles::beside(self.path()), out.join(IMAGES_DIR));
+        let (live_files, out_images) = (ImageFiles::beside(path), out.join(IMAGES_DIR));
         crate::fsutil::private_dir(&out_images)?;
         let mut dropped = false;
         for id in ids {

@@ -106,7 +106,7 @@ pub(super) fn flag_back(
         ],
     )?;
     tx.execute(
-        "INSERT OR IGNORE INTO case_flags (code, case_id) VALUES (?1, ?2)",
+        "INSERT INTO case_flags (code, case_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
         params![code, case_id],
     )?;
     crate::audit::append(
@@ -164,7 +164,7 @@ pub(super) fn count_within(
 pub(super) fn insert_tags(c: &dyn Connection, id: i64, tags: &[Vec<u8>]) -> Result<(), Error> {
     for t in tags {
         c.execute(
-            "INSERT OR IGNORE INTO search_tags (tag, case_id) VALUES (?1, ?2)",
+            "INSERT INTO search_tags (tag, case_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
             params![t, id],
         )?;
     }
@@ -231,7 +231,7 @@ impl Store {
             tx.execute(
                 "INSERT INTO cases (id, reference, requester_id, user_id, app_id, body_sha256, received_at, \
                  document_type, flags, raw_json, pii, raw, document_tag, user_tag, model) \
-                 VALUES (?1, ?2, ?3, '', ?4, x'', ?5, ?6, ?7, '', ?8, ?9, ?10, ?11, ?12)",
+                 VALUES (?1, ?2, ?3, '', ?4, ?13, ?5, ?6, ?7, '', ?8, ?9, ?10, ?11, ?12)",
                 params![
                     next_id,
                     reference,
@@ -245,6 +245,7 @@ impl Store {
                     p.document_number().map(|n| vault.tag("document", n)),
                     vault.tag("user", &sub.user_id),
                     sub.model_json.as_ref().map(|m| key.seal(SealField::Model, m.as_bytes())),
+                    crate::db::NO_BYTES,
                 ],
             )?;
             tx.execute(
@@ -258,7 +259,7 @@ impl Store {
             )?;
             for f in flags {
                 tx.execute(
-                    "INSERT OR IGNORE INTO case_flags (code, case_id) VALUES (?1, ?2)",
+                    "INSERT INTO case_flags (code, case_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                     params![f.code, next_id],
                 )?;
             }
@@ -314,8 +315,8 @@ impl Store {
             for (img, (offset, len)) in sub.images.iter().zip(&places) {
                 tx.execute(
                     "INSERT INTO images (case_id, name, mime, width, height, bytes, sealed, file_offset, file_len) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, x'', 1, ?6, ?7)",
-                    params![next_id, img.name, img.format.mime(), img.width, img.height, offset, len],
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?8, 1, ?6, ?7)",
+                    params![next_id, img.name, img.format.mime(), img.width, img.height, offset, len, crate::db::NO_BYTES],
                 )?;
             }
             Ok(Stored::New(Box::new(summary(tx, vault, next_id)?)))
@@ -392,7 +393,7 @@ impl Store {
             // quickly). A rare one: start from its few cases and sort them.
             let common = self.read(|c| {
                 c.query_row(
-                    "SELECT count(*) > ?2 FROM (SELECT 1 FROM case_flags WHERE code = ?1 LIMIT ?2 + 1)",
+                    "SELECT count(*) > ?2 FROM (SELECT 1 FROM case_flags WHERE code = ?1 LIMIT ?2 + 1) AS flagged",
                     params![f, RARE_FLAG_CASES],
                     |r| r.get::<bool>(0),
                 )
@@ -468,7 +469,8 @@ impl Store {
                 );
             }
             sql += &format!(
-                " AND (reference LIKE ?{n} ESCAPE '\\' OR requester_id LIKE ?{n} ESCAPE '\\' \
+                " AND (lower(reference) LIKE lower(?{n}) ESCAPE '\\' \
+                  OR lower(requester_id) LIKE lower(?{n}) ESCAPE '\\' \
                                   OR user_tag = ?{user} OR {by_tags})"
             );
         }
@@ -477,7 +479,7 @@ impl Store {
         let count_sql = (q.count && q.cursor.is_none()).then(|| {
             let filters = &sql[sql.find(" WHERE 1=1").unwrap_or(0)..];
             format!(
-                "SELECT count(*) FROM (SELECT 1 FROM cases{filters} LIMIT {})",
+                "SELECT count(*) FROM (SELECT 1 FROM cases{filters} LIMIT {}) AS matched",
                 TOTAL_CAP + 1
             )
         });

@@ -24,6 +24,10 @@ pub enum Param<'a> {
     Bytes(&'a [u8]),
 }
 
+/// An empty byte string, bound where an older column must hold one (engines spell its literal
+/// differently).
+pub const NO_BYTES: &[u8] = &[];
+
 /// A value that binds as a [`Param`].
 pub trait ToParam {
     /// The parameter it binds as.
@@ -392,6 +396,16 @@ pub trait Backend: Send + Sync {
     /// After erasures committed: make the erased bytes unreachable in the engine's own files
     /// (SQLite: truncate the WAL). `Ok(false)` when readers held it back (retried later).
     fn after_erase(&self) -> Result<bool>;
+    /// Tells the other instances on the same database that something happened (PostgreSQL:
+    /// `NOTIFY`). An embedded database has no other instance: nothing to do.
+    fn announce(&self, _payload: &str) -> Result<()> {
+        Ok(())
+    }
+    /// Hands every other instance's announcement to `each`, from a thread of the backend's own,
+    /// for as long as the process runs. An embedded database has none to hand.
+    fn listen(&self, _each: Box<dyn Fn(&str) + Send>) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Typed helpers over a [`Backend`]: a result out of its closures.

@@ -89,8 +89,9 @@ impl Store {
             tx.execute("DELETE FROM case_keys WHERE case_id = ?1", [id])?;
             tx.execute("DELETE FROM cases WHERE id = ?1", [id])?;
             tx.execute(
-                "INSERT OR REPLACE INTO pending_erasures (case_id, reference, requested_at) \
-                 VALUES (?1, ?2, ?3)",
+                "INSERT INTO pending_erasures (case_id, reference, requested_at) \
+                 VALUES (?1, ?2, ?3) ON CONFLICT (case_id) DO UPDATE \
+                 SET reference = excluded.reference, requested_at = excluded.requested_at",
                 params![id, reference, self.now_ms()],
             )?;
             crate::audit::append(

@@ -45,6 +45,7 @@ mod images;
 mod migrate;
 pub mod notes;
 mod outbox;
+pub mod pg;
 pub mod phash;
 pub mod reports;
 pub mod sqlite;
@@ -70,10 +71,13 @@ pub const DB_FILE: &str = "kyc-desk.sqlite3";
 /// The store: every read and write of cases, decisions, deliveries, the audit trail, accounts
 /// and notes, sealed on the way in and opened on the way out, over its [`db::Backend`].
 pub struct Store {
-    /// The engine under it (SQLite today: [`sqlite::SqliteBackend`]).
+    /// The engine under it: [`sqlite::SqliteBackend`] or [`pg::PgBackend`].
     db: Box<dyn Backend>,
-    /// The database file (backups and the data folder are found from it).
-    path: std::path::PathBuf,
+    /// The SQLite database file (backups and the image folder are found from it); none on
+    /// PostgreSQL.
+    path: Option<std::path::PathBuf>,
+    /// This process among the instances on one database: its own announcements are not news.
+    instance: String,
     /// The time rows are stamped with.
     clock: std::sync::Arc<dyn clock::Clock>,
     vault: Vault,
@@ -172,13 +176,69 @@ impl Store {
         let files = ImageFiles::beside(path);
         sweep_image_files(&mut conn, &files)?;
         let selfies = load_selfies(&conn, &vault)?;
-        Ok(Store {
-            db: Box::new(SqliteBackend::new(path, conn)),
-            path: path.to_path_buf(),
+        Ok(Store::over(
+            Box::new(SqliteBackend::new(path, conn)),
+            Some(path.to_path_buf()),
+            vault,
+            selfies,
+        ))
+    }
+
+    /// Opens a PostgreSQL database (creating the schema if it has none, under an advisory lock)
+    /// and checks the master key against it. Several instances may open the same one.
+    pub fn open_postgres(target: &pg::PgTarget, master: MasterKey) -> Result<Store, Error> {
+        let (backend, version) = pg::PgBackend::open(target)?;
+        let vault = db::write(&backend, |c| unlock(c, master), |_| {})?;
+        if version == 0 {
+            // Created just now: every entry of its trail is keyed. Only then: a marker that
+            // went missing later is a broken chain, not something to write again.
+            db::write(&backend, |c| audit::mark_keyed_from(c, &vault), |_| {})?;
+        }
+        let selfies = db::read(&backend, |c| load_selfies(c, &vault))?;
+        Ok(Store::over(Box::new(backend), None, vault, selfies))
+    }
+
+    fn over(
+        db: Box<dyn Backend>,
+        path: Option<std::path::PathBuf>,
+        vault: Vault,
+        selfies: PhashIndex,
+    ) -> Store {
+        let mut instance = [0u8; 8];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut instance);
+        Store {
+            db,
+            path,
+            instance: hex::encode(instance),
             clock: std::sync::Arc::new(clock::SystemClock),
             vault,
             selfies: Mutex::new(selfies),
-        })
+        }
+    }
+
+    /// Tells the other instances on this database that `kind` happened to case `case_id` (after
+    /// the change committed). One instance alone, on SQLite, has nobody to tell.
+    pub fn announce(&self, kind: &str, case_id: i64) -> Result<(), Error> {
+        let notice = serde_json::json!({"kind": kind, "case": case_id, "from": self.instance});
+        self.db.announce(&notice.to_string())
+    }
+
+    /// Hands what other instances announce (an event's kind and its case's id) to `each`, from a
+    /// thread of the backend's, for as long as the process runs.
+    pub fn listen(&self, each: impl Fn(&str, i64) + Send + 'static) -> Result<(), Error> {
+        let me = self.instance.clone();
+        self.db.listen(Box::new(move |payload: &str| {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(payload) else {
+                return;
+            };
+            if let (Some(kind), Some(case), Some(from)) =
+                (v["kind"].as_str(), v["case"].as_i64(), v["from"].as_str())
+            {
+                if from != me {
+                    each(kind, case);
+                }
+            }
+        }))
     }
 
     /// The store on another clock (tests), before it is shared.
@@ -197,9 +257,9 @@ impl Store {
         self.clock.now_ms()
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The SQLite database file; none on PostgreSQL.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
     }
 
     pub(crate) fn vault(&self) -> &Vault {

@@ -2,20 +2,19 @@
 //! to swept, rows from before encryption at rest sealed.
 
 use super::*;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, TransactionBehavior};
 
 /// Opens the vault against this database: the passphrase salt is created on first use, and the
 /// stored check value tells a wrong key or passphrase apart from damage.
-pub(super) fn unlock(conn: &Connection, master: MasterKey) -> Result<Vault, Error> {
+pub(super) fn unlock(conn: &dyn db::Connection, master: MasterKey) -> Result<Vault, Error> {
     let meta = |k: &str| -> Result<Option<Vec<u8>>, Error> {
-        Ok(conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
-            .optional()?)
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+            .optional()
     };
     let put = |k: &str, v: &[u8]| -> Result<(), Error> {
         conn.execute(
             "INSERT INTO meta (key, value) VALUES (?1, ?2)",
-            params![k, v],
+            crate::params![k, v],
         )?;
         Ok(())
     };

@@ -97,8 +97,8 @@ impl Store {
             };
             let note_id: i64 = tx.query_row(
                 "INSERT INTO notes (case_id, kind, by_user, escalated_to, created_at, text_sealed) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, x'') RETURNING id",
-                params![id, kind, by, escalate_to, self.now_ms()],
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING id",
+                params![id, kind, by, escalate_to, self.now_ms(), crate::db::NO_BYTES],
                 |r| r.get(0),
             )?;
             tx.execute(

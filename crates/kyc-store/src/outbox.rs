@@ -75,7 +75,7 @@ impl Store {
     pub fn deliveries(&self, case_id: Option<i64>, limit: u32) -> Result<Vec<DeliveryInfo>, Error> {
         self.read(|c| {
             let rows = c.query_map("SELECT id, case_id, event, status, attempts, next_at, last_status, last_error, created_at, delivered_at \
-                 FROM deliveries WHERE ?1 IS NULL OR case_id = ?1 ORDER BY id DESC LIMIT ?2", params![case_id, limit], |r| {
+                 FROM deliveries WHERE CAST(?1 AS BIGINT) IS NULL OR case_id = ?1 ORDER BY id DESC LIMIT ?2", params![case_id, limit], |r| {
                 Ok(DeliveryInfo {
                     id: r.get(0)?,
                     case_id: r.get(1)?,

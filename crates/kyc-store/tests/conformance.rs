@@ -3,31 +3,51 @@
 //! the same tests. What only one engine has (its file layout, its migrations from older schemas)
 //! is tested beside that backend instead.
 
-use std::path::Path;
-
 use kyc_crypto::master::MasterKey;
 use kyc_domain::case::{CaseQuery, Inserted, NewDecision};
 use kyc_domain::roles::Role;
 use kyc_store::accounts::AccountUpdate;
+use kyc_store::pg::ScratchDatabase;
 use kyc_store::{Error, Store};
 
 #[path = "../src/testing.rs"]
 mod testing;
 
-/// Opens a fresh store in `dir`.
-type Open = fn(&Path) -> Store;
+/// A fresh, empty store and what keeps it alive (a temporary folder, a scratch database).
+type Fresh = (Store, Box<dyn std::any::Any>);
+
+/// Opens a fresh store, or None when this machine has no server for the backend.
+type Open = fn() -> Option<Fresh>;
+
+const KEY: [u8; 32] = [3; 32];
 
 /// Every backend the store runs on.
-const BACKENDS: &[(&str, Open)] = &[("sqlite", |dir| {
-    Store::open(&dir.join(kyc_store::DB_FILE), MasterKey::Key([3; 32])).expect("opens")
-})];
+const BACKENDS: &[(&str, Open)] = &[
+    ("sqlite", || {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join(kyc_store::DB_FILE), MasterKey::Key(KEY));
+        Some((store.expect("opens"), Box::new(dir)))
+    }),
+    ("postgres", || {
+        let server = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG")?;
+        let db = ScratchDatabase::create(&server).expect("a scratch database");
+        let store = Store::open_postgres(&db.target, MasterKey::Key(KEY)).expect("opens");
+        Some((store, Box::new(db)))
+    }),
+];
 
-/// Runs `check` on a fresh store of each backend.
+/// Runs `check` on a fresh store of each backend (PostgreSQL when `KYC_DESK_TEST_PG` names a
+/// server: scripts/test.sh starts one and sets `KYC_DESK_REQUIRE_PG`, so there it never skips).
 fn for_each_backend(check: impl Fn(&str, &Store)) {
     for (name, open) in BACKENDS {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path());
+        let Some((store, keep)) = open() else {
+            eprintln!("conformance: {name} skipped (KYC_DESK_TEST_PG is not set)");
+            continue;
+        };
         check(name, &store);
+        // The store's connections close before its scratch database is dropped.
+        drop(store);
+        drop(keep);
     }
 }
 
@@ -506,4 +526,135 @@ fn notes_are_kept_sealed_escalation_assigns_and_both_go_with_the_case() {
             "{backend}: the notes went with the case"
         );
     });
+}
+
+#[test]
+fn a_cases_images_come_back_byte_for_byte() {
+    for_each_backend(|backend, store| {
+        let sub = testing::submission(&body(3).to_string());
+        let Inserted::New(case) = store.insert_case(&sub, &[], 1_764_400_000_000).unwrap() else {
+            panic!("{backend}: a new case expected");
+        };
+        assert_eq!(store.images(case.id).unwrap().len(), sub.images.len());
+        assert!(sub.images.len() >= 2, "the body carries several images");
+        for img in &sub.images {
+            let (mime, bytes) = store.image(case.id, &img.name).unwrap();
+            assert_eq!(bytes, img.bytes, "{backend}: {}", img.name);
+            assert_eq!(mime, img.format.mime(), "{backend}: {}", img.name);
+        }
+    });
+}
+
+/// Several stores (one per instance) on one PostgreSQL database: what one writes, the others
+/// read; the rules hold across them; one's announcements reach the others.
+mod several_instances {
+    use super::*;
+    use std::sync::{mpsc, Arc, Barrier};
+    use std::time::Duration;
+
+    /// Two stores on one scratch database, or None without a test server.
+    fn two() -> Option<(Store, Store, ScratchDatabase)> {
+        let server = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG")?;
+        let db = ScratchDatabase::create(&server).expect("a scratch database");
+        let a = Store::open_postgres(&db.target, MasterKey::Key(KEY)).expect("A opens");
+        let b = Store::open_postgres(&db.target, MasterKey::Key(KEY)).expect("B opens");
+        Some((a, b, db))
+    }
+
+    #[test]
+    fn a_case_received_by_one_is_decided_on_the_other_and_answered_once() {
+        let Some((a, b, _db)) = two() else { return };
+        let id = new_case(&a, 1);
+        assert_eq!(b.summary(id).unwrap().status, "pending");
+        b.decide(id, &decision(false, "rita"), false, false)
+            .unwrap();
+        let answer = a.settle_answer(id, Some(true)).unwrap().unwrap();
+        assert!(
+            !answer.result,
+            "A answers with B's rejection, not its fallback"
+        );
+        let again = b.settle_answer(id, Some(true)).unwrap().unwrap();
+        assert_eq!(
+            (again.result, again.at),
+            (answer.result, answer.at),
+            "settled once"
+        );
+        assert!(matches!(
+            a.decide(id, &decision(true, "sam"), false, false),
+            Err(Error::AlreadyDecided(_))
+        ));
+        assert!(matches!(
+            a.verify_audit().unwrap(),
+            kyc_store::chain::Verdict::Intact { .. }
+        ));
+    }
+
+    #[test]
+    fn the_same_requester_id_posted_to_both_at_once_is_one_case() {
+        let Some((a, b, _db)) = two() else { return };
+        let (a, b) = (Arc::new(a), Arc::new(b));
+        let start = Arc::new(Barrier::new(8));
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+                let start = start.clone();
+                std::thread::spawn(move || {
+                    start.wait();
+                    match insert(&store, &body(7)).unwrap() {
+                        Inserted::New(c) | Inserted::Existing(c) => c.id,
+                    }
+                })
+            })
+            .collect();
+        let ids: Vec<i64> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert!(ids.iter().all(|&id| id == ids[0]), "{ids:?}");
+        let page = a.list(&CaseQuery::default()).unwrap();
+        assert_eq!(page.cases.len(), 1);
+        // Distinct people at once get distinct numbers, and the trail stays one chain.
+        let threads: Vec<_> = (0..6)
+            .map(|i| {
+                let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+                std::thread::spawn(move || new_case(&store, 100 + i))
+            })
+            .collect();
+        let mut ids: Vec<i64> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 6);
+        assert!(matches!(
+            b.verify_audit().unwrap(),
+            kyc_store::chain::Verdict::Intact { .. }
+        ));
+    }
+
+    #[test]
+    fn what_one_announces_reaches_the_others_and_not_itself() {
+        let Some((a, b, _db)) = two() else { return };
+        let (to_a, at_a) = mpsc::channel();
+        let (to_b, at_b) = mpsc::channel();
+        a.listen(move |kind, id| drop(to_a.send((kind.to_string(), id))))
+            .unwrap();
+        b.listen(move |kind, id| drop(to_b.send((kind.to_string(), id))))
+            .unwrap();
+        // The listeners connect in their own threads: announce until the first one lands.
+        let mut heard = None;
+        for _ in 0..50 {
+            a.announce("case.decided", 42).unwrap();
+            if let Ok(e) = at_b.recv_timeout(Duration::from_millis(100)) {
+                heard = Some(e);
+                break;
+            }
+        }
+        assert_eq!(heard, Some(("case.decided".to_string(), 42)));
+        b.announce("case.created", 7).unwrap();
+        assert_eq!(
+            at_a.recv_timeout(Duration::from_secs(5)).unwrap(),
+            ("case.created".to_string(), 7)
+        );
+        assert!(
+            at_b.recv_timeout(Duration::from_millis(300))
+                .map_or(true, |e| e != ("case.created".to_string(), 7)),
+            "B does not hear itself"
+        );
+    }
 }

@@ -99,7 +99,10 @@ const ABSENT: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The only crates that may run SQL (depend on rusqlite other than for their tests).
+/// The database drivers: only the crates in [`SQL`] depend on one (tests aside).
+const DRIVERS: &[&str] = &["rusqlite", "postgres", "tokio-postgres"];
+
+/// The only crates that may run SQL (depend on a driver other than for their tests).
 const SQL: &[&str] = &["kyc-store"];
 
 /// Import cycles between the modules of a crate that are known and being undone: none since
@@ -203,9 +206,9 @@ fn the_layers_absences_hold() {
                 wrong.push(format!("{from} depends on {to}: {why}"));
             }
         }
-        if to == "rusqlite" && !SQL.contains(&from.as_str()) {
+        if DRIVERS.contains(&to.as_str()) && !SQL.contains(&from.as_str()) {
             wrong.push(format!(
-                "{from} depends on rusqlite: only {SQL:?} run SQL (a dev-dependency for tests is fine)"
+                "{from} depends on {to}: only {SQL:?} run SQL (a dev-dependency for tests is fine)"
             ));
         }
     }
@@ -618,27 +621,35 @@ fn the_http_edge_calls_the_desk_only() {
     );
 }
 
-/// The files of kyc-store that are its SQLite backend: the only ones whose code (tests aside)
-/// names the SQLite driver. Everything else in the store runs its SQL through `db::Connection`.
-const SQLITE_BACKEND: &[&str] = &["sqlite.rs", "migrate.rs", "backup.rs"];
+/// Each backend of kyc-store: the word its driver's paths start with, and the only files whose
+/// code (tests aside) names it. Everything else in the store runs its SQL through
+/// `db::Connection`.
+const BACKEND_FILES: &[(&str, &str, &[&str])] = &[
+    (
+        "rusqlite",
+        "SQLite",
+        &["sqlite.rs", "migrate.rs", "backup.rs"],
+    ),
+    ("postgres::", "PostgreSQL", &["pg.rs"]),
+];
 
 #[test]
-fn the_store_reaches_sqlite_through_its_backend_only() {
-    let wrong: Vec<String> = lines_naming(
-        "crates/kyc-store/src",
-        &[("rusqlite", "names the SQLite driver")],
-    )
-    .into_iter()
-    .filter(|w| {
-        let file = w.split(':').next().unwrap_or("");
-        !SQLITE_BACKEND
-            .iter()
-            .any(|b| file.ends_with(&format!("/{b}")))
-    })
-    .collect();
+fn the_store_reaches_each_engine_through_its_backend_only() {
+    let mut wrong = Vec::new();
+    for (word, engine, files) in BACKEND_FILES {
+        let why = format!("names the {engine} driver outside {files:?}");
+        wrong.extend(
+            lines_naming("crates/kyc-store/src", &[(word, why.as_str())])
+                .into_iter()
+                .filter(|w| {
+                    let file = w.split(':').next().unwrap_or("");
+                    !files.iter().any(|b| file.ends_with(&format!("/{b}")))
+                }),
+        );
+    }
     assert!(
         wrong.is_empty(),
-        "kyc-store's rules and SQL run on db::Connection; only {SQLITE_BACKEND:?} know SQLite:\n{}",
+        "kyc-store's rules and SQL run on db::Connection:\n{}",
         wrong.join("\n")
     );
 }
