@@ -205,7 +205,11 @@ impl Shell {
         // A file that only held the connection becomes a first start's, fresh secrets and all.
         config::make_desk_config(&self.path)?;
         let loaded = kyc_cli::load_config(self.explicit.as_deref())?;
-        let desk = kyc_core::desk::Desk::for_config(kyc_cli::open_store(&loaded)?, &loaded);
+        let opening = loaded.clone();
+        let store = tokio::task::spawn_blocking(move || kyc_cli::open_store(&opening))
+            .await
+            .map_err(anyhow::Error::from)??;
+        let desk = kyc_core::desk::Desk::for_config(store, &loaded);
         let running = kyc_server::start_with(&loaded, desk, Some(self.assets.clone()))
             .await
             .map_err(anyhow::Error::from)?;

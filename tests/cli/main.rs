@@ -68,6 +68,15 @@ struct Server {
     review: SocketAddr,
 }
 
+impl Drop for Server {
+    /// A test that fails part-way leaves no server running (killing one already stopped is a
+    /// no-op).
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn serve(config: &Path) -> Server {
     let mut child = kyc(config)
         .arg("serve")
@@ -130,5 +139,6 @@ fn client(data_dir: &Path) -> reqwest::Client {
 }
 
 mod accounts;
+mod instances;
 mod records;
 mod serving;

@@ -247,9 +247,10 @@ fn serve(config: Option<PathBuf>, ui: Option<Arc<dyn UiAssets>>) -> anyhow::Resu
             loaded.path.display()
         );
     }
+    // Opened before the runtime: the store's calls are blocking ones.
+    let desk = Desk::for_config(open_store(&loaded)?, &loaded);
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
-        let desk = Desk::for_config(open_store(&loaded)?, &loaded);
         let mut running = kyc_server::start_with(&loaded, desk, ui).await?;
         print!("{}", describe(&loaded, &running));
         use std::io::Write;

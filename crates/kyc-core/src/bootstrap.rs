@@ -11,6 +11,7 @@ use rand::RngCore;
 use crate::config::{AuthConfig, KeySource, Loaded, StorageConfig};
 use crate::error::CoreError;
 use kyc_store::fsutil::write_private;
+use kyc_store::pg::PgTarget;
 use kyc_store::Store;
 /// The database file inside the data dir (the store's).
 pub use kyc_store::DB_FILE;
@@ -66,15 +67,47 @@ pub fn master_key(
     }
 }
 
-/// Opens `<data_dir>/kyc-desk.sqlite3` with the master key the config names (`prompt` asks
-/// for a passphrase when `KYC_DESK_PASSPHRASE` is not set).
+/// Environment variable holding the PostgreSQL role's password (`[storage] url`).
+pub const DB_PASSWORD_ENV: &str = "KYC_DESK_DB_PASSWORD";
+
+/// Opens the store with the master key the config names (`prompt` asks for a passphrase when
+/// `KYC_DESK_PASSPHRASE` is not set): the PostgreSQL database of `[storage] url`, or else
+/// `<data_dir>/kyc-desk.sqlite3`.
 pub fn open_store(
     loaded: &Loaded,
     prompt: impl FnOnce() -> Option<String>,
 ) -> Result<Store, CoreError> {
     kyc_store::fsutil::private_dir(&loaded.data_dir)?;
     let master = master_key(&loaded.config.storage, &loaded.data_dir, prompt)?;
-    Ok(Store::open(&loaded.data_dir.join(DB_FILE), master)?)
+    match postgres_target(loaded)? {
+        Some(target) => Ok(Store::open_postgres(&target, master)?),
+        None => Ok(Store::open(&loaded.data_dir.join(DB_FILE), master)?),
+    }
+}
+
+/// The PostgreSQL database `[storage] url` names, with its password, if it names one.
+pub fn postgres_target(loaded: &Loaded) -> Result<Option<PgTarget>, CoreError> {
+    let storage = &loaded.config.storage;
+    let Some(url) = storage.url.as_deref().filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    let password = match &storage.password_file {
+        Some(file) => {
+            let file = loaded.data_dir.join(file);
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                CoreError::Config(format!("storage.password_file {}: {e}", file.display()))
+            })?;
+            Some(text.trim_end_matches(['\r', '\n']).to_string())
+        }
+        None => std::env::var(DB_PASSWORD_ENV)
+            .ok()
+            .filter(|p| !p.is_empty()),
+    };
+    Ok(Some(PgTarget {
+        url: url.to_string(),
+        password,
+        pool: storage.pool.unwrap_or(16).clamp(2, 256) as usize,
+    }))
 }
 
 fn load_or_create_key_file(path: &Path) -> Result<[u8; 32], CoreError> {

@@ -67,7 +67,7 @@ impl Running {
             h.graceful_shutdown(Some(grace));
         }
         // Everything still folded is written, the current minute's too.
-        flush_failed_logins(&self.desk, &self.guard, i64::MAX);
+        flush_failed_logins(&self.desk, &self.guard, i64::MAX).await;
         for b in &self.background {
             b.abort();
         }
@@ -171,9 +171,9 @@ fn spawn_retention(desk: Arc<Desk>, keep_days: u32) -> tokio::task::JoinHandle<(
 
 /// Writes the failed sign-ins folded into minutes that have ended (one entry per name, address
 /// and minute, with its count).
-fn flush_failed_logins(desk: &Desk, guard: &LoginGuard, now: i64) {
+async fn flush_failed_logins(desk: &Desk, guard: &LoginGuard, now: i64) {
     for (name, addr, count) in guard.flush(now) {
-        if let Err(e) = desk.record_failed_sign_ins(&name, addr, count) {
+        if let Err(e) = desk.record_failed_sign_ins(name, addr, count).await {
             tracing::error!("recording failed sign-ins: {e}");
         }
     }
@@ -188,11 +188,7 @@ fn spawn_failed_login_flush(
         let mut tick = tokio::time::interval(Duration::from_secs(30));
         loop {
             tick.tick().await;
-            let (desk, guard) = (desk.clone(), guard.clone());
-            let _ = tokio::task::spawn_blocking(move || {
-                flush_failed_logins(&desk, &guard, desk.now_ms())
-            })
-            .await;
+            flush_failed_logins(&desk, &guard, desk.now_ms()).await;
         }
     })
 }
@@ -200,7 +196,7 @@ fn spawn_failed_login_flush(
 /// Opens the store (a passphrase only from `KYC_DESK_PASSPHRASE`) and starts both listeners.
 /// Must be called inside a tokio runtime.
 pub async fn start(loaded: &Loaded, ui: Option<Arc<dyn UiAssets>>) -> Result<Running, ServerError> {
-    start_with(loaded, Desk::open(loaded, || None)?, ui).await
+    start_with(loaded, Desk::open_async(loaded).await?, ui).await
 }
 
 /// Starts both listeners on a desk (`Desk::for_config` on the store the caller opened). Must be
@@ -223,6 +219,8 @@ pub async fn start_with(
         // Erasures a restart interrupted before the WAL could be truncated.
         desk.finish_erasures_in_background();
     }
+    // Several instances on one PostgreSQL database: their events are this desk's too.
+    desk.hear_other_instances()?;
     let material = tls::load_or_create(&cfg.receiver, &loaded.data_dir)?;
     let rustls_config = RustlsConfig::from_config(tls::server_config(&material)?);
 

@@ -396,6 +396,10 @@ pub trait Backend: Send + Sync {
     /// After erasures committed: make the erased bytes unreachable in the engine's own files
     /// (SQLite: truncate the WAL). `Ok(false)` when readers held it back (retried later).
     fn after_erase(&self) -> Result<bool>;
+    /// Whether other instances may share the database (and so hear [`announce`](Backend::announce)).
+    fn shared(&self) -> bool {
+        false
+    }
     /// Tells the other instances on the same database that something happened (PostgreSQL:
     /// `NOTIFY`). An embedded database has no other instance: nothing to do.
     fn announce(&self, _payload: &str) -> Result<()> {

@@ -216,16 +216,26 @@ impl Store {
         }
     }
 
-    /// Tells the other instances on this database that `kind` happened to case `case_id` (after
-    /// the change committed). One instance alone, on SQLite, has nobody to tell.
-    pub fn announce(&self, kind: &str, case_id: i64) -> Result<(), Error> {
-        let notice = serde_json::json!({"kind": kind, "case": case_id, "from": self.instance});
+    /// Whether other instances may share this database (PostgreSQL): what one changes, the
+    /// others hear of through [`announce`](Store::announce).
+    pub fn is_shared(&self) -> bool {
+        self.db.shared()
+    }
+
+    /// Tells the other instances on this database that `kind` happened to the case `case_id`
+    /// (`reference`: its reference, which an erased case's event still carries), after the change
+    /// committed. Ids only: a notice never carries personal data. One instance alone, on SQLite,
+    /// has nobody to tell.
+    pub fn announce(&self, kind: &str, case_id: i64, reference: &str) -> Result<(), Error> {
+        let notice = serde_json::json!({
+            "kind": kind, "case": case_id, "reference": reference, "from": self.instance,
+        });
         self.db.announce(&notice.to_string())
     }
 
-    /// Hands what other instances announce (an event's kind and its case's id) to `each`, from a
-    /// thread of the backend's, for as long as the process runs.
-    pub fn listen(&self, each: impl Fn(&str, i64) + Send + 'static) -> Result<(), Error> {
+    /// Hands what other instances announce (an event's kind, its case's id and reference) to
+    /// `each`, from a thread of the backend's, for as long as the process runs.
+    pub fn listen(&self, each: impl Fn(&str, i64, &str) + Send + 'static) -> Result<(), Error> {
         let me = self.instance.clone();
         self.db.listen(Box::new(move |payload: &str| {
             let Ok(v) = serde_json::from_str::<serde_json::Value>(payload) else {
@@ -235,7 +245,7 @@ impl Store {
                 (v["kind"].as_str(), v["case"].as_i64(), v["from"].as_str())
             {
                 if from != me {
-                    each(kind, case);
+                    each(kind, case, v["reference"].as_str().unwrap_or_default());
                 }
             }
         }))

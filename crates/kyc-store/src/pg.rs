@@ -63,6 +63,13 @@ impl std::fmt::Debug for PgTarget {
     }
 }
 
+/// Whether `url` is a URL the driver reads (checked when the configuration is loaded).
+pub fn check_url(url: &str) -> Result<()> {
+    url.parse::<postgres::Config>()
+        .map(drop)
+        .map_err(|e| Error::Config(format!("storage.url: {e}")))
+}
+
 /// The URL with any password in it replaced, for messages and logs.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -585,6 +592,10 @@ impl Backend for PgBackend {
             c.client.batch_execute("VACUUM FULL case_keys")?;
             Ok(true)
         })
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 
     fn announce(&self, payload: &str) -> Result<()> {

@@ -632,21 +632,25 @@ mod several_instances {
         let Some((a, b, _db)) = two() else { return };
         let (to_a, at_a) = mpsc::channel();
         let (to_b, at_b) = mpsc::channel();
-        a.listen(move |kind, id| drop(to_a.send((kind.to_string(), id))))
+        assert!(a.is_shared() && b.is_shared());
+        a.listen(move |kind, id, _| drop(to_a.send((kind.to_string(), id))))
             .unwrap();
-        b.listen(move |kind, id| drop(to_b.send((kind.to_string(), id))))
-            .unwrap();
+        b.listen(move |kind, id, reference| {
+            assert_eq!(reference, format!("KYC-{id}"));
+            drop(to_b.send((kind.to_string(), id)))
+        })
+        .unwrap();
         // The listeners connect in their own threads: announce until the first one lands.
         let mut heard = None;
         for _ in 0..50 {
-            a.announce("case.decided", 42).unwrap();
+            a.announce("case.decided", 42, "KYC-42").unwrap();
             if let Ok(e) = at_b.recv_timeout(Duration::from_millis(100)) {
                 heard = Some(e);
                 break;
             }
         }
         assert_eq!(heard, Some(("case.decided".to_string(), 42)));
-        b.announce("case.created", 7).unwrap();
+        b.announce("case.created", 7, "KYC-7").unwrap();
         assert_eq!(
             at_a.recv_timeout(Duration::from_secs(5)).unwrap(),
             ("case.created".to_string(), 7)

@@ -83,6 +83,16 @@ pub struct StorageConfig {
     /// The master key file; default `<data_dir>/master.key`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_file: Option<PathBuf>,
+    /// `postgres://user@host:port/database`: the store is on this PostgreSQL database (several
+    /// instances may share it). None: the embedded SQLite file in the data dir.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// A file holding the database role's password (else `KYC_DESK_DB_PASSWORD`, else none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_file: Option<PathBuf>,
+    /// Connections one instance opens to PostgreSQL at most (default 16).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -608,6 +618,28 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_storage_url_must_be_a_postgres_url() {
+        for bad in [
+            "mysql://db/kyc",
+            "postgres://db:notaport/kyc",
+            "kyc.sqlite3",
+        ] {
+            let err = parse(&format!("[storage]\nurl = \"{bad}\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("storage.url"), "{bad}: {err}");
+        }
+        let ok =
+            parse("[storage]\nurl = \"postgres://kyc@db.internal:5432/kyc\"\npool = 8\n").unwrap();
+        assert_eq!(
+            ok.storage.url.as_deref(),
+            Some("postgres://kyc@db.internal:5432/kyc")
+        );
+        let err = parse("[storage]\npool = 1\n").unwrap_err().to_string();
+        assert!(err.contains("storage.pool"), "{err}");
+    }
 
     #[test]
     fn a_bad_cipher_setting_is_named_by_its_full_key() {

@@ -329,6 +329,19 @@ impl Config {
                 );
             }
         }
+        if let Some(url) = &self.storage.url {
+            let scheme_ok = url.starts_with("postgres://") || url.starts_with("postgresql://");
+            if !scheme_ok || kyc_store::pg::check_url(url).is_err() {
+                return bad(
+                    "storage.url",
+                    "a PostgreSQL URL, postgres://user@host:port/database (or leave it out for \
+                     the embedded SQLite store)",
+                );
+            }
+        }
+        if self.storage.pool.is_some_and(|n| !(2..=256).contains(&n)) {
+            return bad("storage.pool", "must be between 2 and 256");
+        }
         Ok(())
     }
 }

@@ -138,13 +138,14 @@ impl Desk {
     }
 
     /// Records the failed sign-ins folded into one minute (one entry per name and address).
-    pub fn record_failed_sign_ins(
+    pub async fn record_failed_sign_ins(
         &self,
-        name: &str,
+        name: String,
         addr: IpAddr,
         count: u64,
     ) -> Result<(), CoreError> {
-        self.store.audit_failed_logins(name, addr, count)
+        let store = self.store.clone();
+        blocking(move || store.audit_failed_logins(&name, addr, count)).await
     }
 
     /// The accounts (admins, and supervisors who assign cases).

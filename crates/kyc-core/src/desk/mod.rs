@@ -49,6 +49,19 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    const ALL: [EventKind; 5] = [
+        EventKind::Created,
+        EventKind::Decided,
+        EventKind::Answered,
+        EventKind::Assigned,
+        EventKind::Erased,
+    ];
+
+    /// The kind named `name` (`case.decided`, …), as another instance announced it.
+    pub fn parse(name: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Created => "case.created",
@@ -107,6 +120,9 @@ pub struct Desk {
     clock: Arc<dyn Clock>,
 }
 
+/// How often a held request re-reads its case, whatever the events say.
+const RECHECK_HELD: Duration = Duration::from_secs(2);
+
 /// Runs blocking store work off the async threads (the edges use it too).
 pub async fn blocking<T: Send + 'static, E: Into<CoreError> + Send + 'static>(
     f: impl FnOnce() -> Result<T, E> + Send + 'static,
@@ -162,6 +178,13 @@ impl Desk {
         Ok(Desk::for_config(store, loaded))
     }
 
+    /// [`Desk::open`] from async code (the store's driver blocks), with the passphrase from
+    /// `KYC_DESK_PASSPHRASE` only.
+    pub async fn open_async(loaded: &crate::config::Loaded) -> Result<Desk, CoreError> {
+        let loaded = loaded.clone();
+        blocking(move || Desk::open(&loaded, || None)).await
+    }
+
     /// Now, by the desk's clock (unix ms).
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
@@ -209,12 +232,58 @@ impl Desk {
     }
 
     fn emit(&self, kind: EventKind, case: CaseSummary, hold_until: Option<String>) {
+        if self.store.is_shared() {
+            // The other instances on the database hear of it too (after the commit, as here).
+            let store = self.store.clone();
+            let (id, reference) = (case.id, case.reference.clone());
+            let announce = move || {
+                if let Err(e) = store.announce(kind.as_str(), id, &reference) {
+                    tracing::warn!(case = id, error = %e, "could not announce an event to the other instances");
+                }
+            };
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => drop(rt.spawn_blocking(announce)),
+                Err(_) => announce(),
+            }
+        }
         // No subscriber is fine: nobody is watching.
         let _ = self.events.send(Event {
             kind,
             case,
             hold_until,
         });
+    }
+
+    /// Passes on what the other instances on a shared database announce, as this desk's own
+    /// events (so a request held here is answered by a decision made there, and a reviewer here
+    /// sees cases received there). Nothing to hear on an embedded SQLite store.
+    pub fn hear_other_instances(&self) -> Result<(), CoreError> {
+        if !self.store.is_shared() {
+            return Ok(());
+        }
+        let (store, events) = (self.store.clone(), self.events.clone());
+        let hold_ms = i64::try_from(self.policy.hold_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        self.store.listen(move |kind, id, reference| {
+            let Some(kind) = EventKind::parse(kind) else {
+                return;
+            };
+            let case = match kind {
+                EventKind::Erased => CaseSummary::erased(id, reference.to_string()),
+                _ => match store.summary(id) {
+                    Ok(case) => case,
+                    // Erased meanwhile: its own event follows.
+                    Err(_) => return,
+                },
+            };
+            let hold_until = (kind == EventKind::Created)
+                .then(|| kyc_domain::time::rfc3339(store.now_ms().saturating_add(hold_ms)));
+            let _ = events.send(Event {
+                kind,
+                case,
+                hold_until,
+            });
+        })?;
+        Ok(())
     }
 
     /// Receives one submission: validates, stores (durably) and returns Ditto ID's answer once the
@@ -298,9 +367,18 @@ impl Desk {
             return Ok(self.answered(id, a).await);
         }
         let deadline = Instant::now() + hold;
+        let shared = self.store.is_shared();
         loop {
-            let check = match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Err(_) => break,
+            // On a shared database the row is also re-read every few seconds: a decision made on
+            // another instance whose notice was missed (a lost connection) only delays the answer.
+            let wake = if shared {
+                deadline.min(Instant::now() + RECHECK_HELD)
+            } else {
+                deadline
+            };
+            let check = match tokio::time::timeout_at(wake, rx.recv()).await {
+                Err(_) if wake >= deadline => break,
+                Err(_) => true,
                 Ok(Ok(ev)) => ev.kind == EventKind::Decided && ev.case.id == id,
                 Ok(Err(broadcast::error::RecvError::Lagged(_))) => true,
                 Ok(Err(broadcast::error::RecvError::Closed)) => break,

@@ -1,0 +1,255 @@
+//! Several `kyc-desk serve` instances on one PostgreSQL database (issue 18): a request held by one
+//! is answered with a decision made on another, live events cross instances, and a killed
+//! instance loses nothing it stored. Each test runs on a scratch database of the test server
+//! (`KYC_DESK_TEST_PG`, started by scripts/test.sh).
+
+use super::*;
+use kyc_store::pg::ScratchDatabase;
+
+const TOKEN: &str = "test-token-0123456789abcdef";
+
+/// Two instances' folders with the same master key on one scratch database, or None without a
+/// test server.
+struct Pair {
+    a: PathBuf,
+    b: PathBuf,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+    db: Option<ScratchDatabase>,
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        // The driver is blocking: the database is dropped off the test's runtime.
+        if let Some(db) = self.db.take() {
+            std::thread::spawn(move || drop(db)).join().unwrap();
+        }
+    }
+}
+
+/// [`pair_now`] off the test's runtime (the driver is blocking).
+async fn pair(extra: &str) -> Option<Pair> {
+    let extra = extra.to_string();
+    tokio::task::spawn_blocking(move || pair_now(&extra))
+        .await
+        .unwrap()
+}
+
+fn pair_now(extra: &str) -> Option<Pair> {
+    let server = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG")?;
+    let db = ScratchDatabase::create(&server).expect("a scratch database");
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let storage = format!("[storage]\nurl = \"{}\"\n", db.target.url);
+    let a = write_config(dirs.0.path(), &format!("{extra}\n{storage}"));
+    let b = write_config(dirs.1.path(), &format!("{extra}\n{storage}"));
+    // Every instance has the same master key (the README's "keys shared").
+    let key = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [7u8; 32]);
+    for d in [dirs.0.path(), dirs.1.path()] {
+        std::fs::create_dir_all(d.join("data")).unwrap();
+        std::fs::write(d.join("data/master.key"), format!("{key}\n")).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(
+                d.join("data/master.key"),
+                std::fs::Permissions::from_mode(0o600),
+            )
+            .unwrap();
+        }
+    }
+    Some(Pair {
+        a,
+        b,
+        _dirs: dirs,
+        db: Some(db),
+    })
+}
+
+fn body(i: u64) -> Value {
+    let (year, month, day) = kyc_store::timefmt::today();
+    let today = kyc_sim::Today { year, month, day };
+    kyc_sim::generate_with(
+        kyc_sim::Scenario::Clean,
+        i,
+        42,
+        &today,
+        kyc_sim::Pictures::Placeholders,
+    )
+    .payload
+}
+
+/// Signs in on a review API; returns the session token.
+async fn sign_in(http: &reqwest::Client, review: &str) -> String {
+    let login: Value = http
+        .post(format!("{review}/api/login"))
+        .json(&json!({"username": "ada", "password": "password of the several"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    match login["token"].as_str() {
+        Some(t) => t.to_string(),
+        None => panic!("not signed in on {review}: {login}"),
+    }
+}
+
+/// Polls `review`'s queue until the case with this requester id shows; returns its id.
+async fn wait_for_case(http: &reqwest::Client, review: &str, token: &str, rid: &str) -> i64 {
+    for _ in 0..100 {
+        let page: Value = http
+            .get(format!("{review}/api/cases?status=all"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(c) = page["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["requester_id"] == rid)
+        {
+            return c["id"].as_i64().unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{rid} never showed on {review}");
+}
+
+async fn decide(http: &reqwest::Client, review: &str, token: &str, id: i64, approve: bool) {
+    let resp = http
+        .post(format!("{review}/api/cases/{id}/decision"))
+        .bearer_auth(token)
+        .json(&json!({
+            "decision": if approve { "approve" } else { "reject" },
+            "reasons": if approve { json!([]) } else { json!(["document_expired"]) },
+            // Placeholder pictures repeat: a reused-selfie finding needs a comment.
+            "comment": "checked with the sender",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+}
+
+fn post(http: &reqwest::Client, server: &Server, payload: &Value) -> reqwest::RequestBuilder {
+    http.post(format!("https://{}/kyc", server.receiver))
+        .bearer_auth(TOKEN)
+        .json(payload)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_held_on_one_instance_is_answered_by_a_decision_on_the_other() {
+    // The fallback would accept: a rejection in the answer can only be B's reviewer's.
+    let Some(p) = pair("[decision]\nhold_secs = 60\non_timeout = \"accept\"\n").await else {
+        return;
+    };
+    add_user(&p.a, "ada", "password of the several");
+    let (a, b) = (serve(&p.a), serve(&p.b));
+    let http = client(&p.a.parent().unwrap().join("data"));
+    let http_b = client(&p.b.parent().unwrap().join("data"));
+    let review_b = format!("http://{}", b.review);
+    let token = sign_in(&http, &review_b).await;
+
+    // A reviewer's live view on B.
+    let mut events = http
+        .get(format!("{review_b}/api/events"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+
+    let payload = body(1);
+    let rid = payload["request_info"]["requester_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let started = std::time::Instant::now();
+    let held = tokio::spawn(post(&http, &a, &payload).send());
+
+    // B's live view hears of the case A received.
+    let mut seen = String::new();
+    let heard = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(chunk) = events.chunk().await.unwrap() {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if seen.contains("event: case.created") && seen.contains(&rid) {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(heard.is_ok(), "B's events never told of A's case: {seen}");
+
+    let id = wait_for_case(&http, &review_b, &token, &rid).await;
+    decide(&http, &review_b, &token, id, false).await;
+    let answer: Value = held.await.unwrap().unwrap().json().await.unwrap();
+    assert_eq!(answer["result"], false, "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "answered by the decision, not the hold window's end"
+    );
+
+    // The same requester id again, now to B: the stored answer.
+    let again: Value = post(&http_b, &b, &payload)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again, answer);
+    for mut s in [a, b] {
+        s.child.kill().unwrap();
+        s.child.wait().unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_instance_loses_nothing_and_its_held_cases_are_decided_on_the_other() {
+    let Some(p) = pair("[decision]\nhold_secs = 120\n").await else {
+        return;
+    };
+    add_user(&p.a, "ada", "password of the several");
+    let (mut a, b) = (serve(&p.a), serve(&p.b));
+    let http = client(&p.a.parent().unwrap().join("data"));
+    let http_b = client(&p.b.parent().unwrap().join("data"));
+    let review_b = format!("http://{}", b.review);
+    let token = sign_in(&http, &review_b).await;
+
+    // Three requests held open on A; every one is stored (B lists it) before A dies.
+    let payloads: Vec<Value> = (10..13).map(body).collect();
+    let held: Vec<_> = payloads
+        .iter()
+        .map(|p| tokio::spawn(post(&http, &a, p).send()))
+        .collect();
+    let mut ids = Vec::new();
+    for p in &payloads {
+        let rid = p["request_info"]["requester_id"].as_str().unwrap();
+        ids.push(wait_for_case(&http, &review_b, &token, rid).await);
+    }
+    a.child.kill().unwrap(); // SIGKILL on Unix
+    a.child.wait().unwrap();
+    for h in held {
+        assert!(h.await.unwrap().is_err(), "A died holding the request");
+    }
+
+    // B decides them; Ditto ID's retry of each, sent to B, gets that decision.
+    for (i, (id, p)) in ids.iter().zip(&payloads).enumerate() {
+        let approve = i % 2 == 0;
+        decide(&http, &review_b, &token, *id, approve).await;
+        let answer: Value = post(&http_b, &b, p)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["result"], approve, "{answer}");
+    }
+    let mut b = b;
+    b.child.kill().unwrap();
+    b.child.wait().unwrap();
+}
