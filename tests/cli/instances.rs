@@ -253,3 +253,79 @@ async fn a_killed_instance_loses_nothing_and_its_held_cases_are_decided_on_the_o
     b.child.kill().unwrap();
     b.child.wait().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_store_moves_a_sqlite_desk_to_postgres() {
+    let scratch = tokio::task::spawn_blocking(|| {
+        let server = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG")?;
+        Some(ScratchDatabase::create(&server).expect("a scratch database"))
+    })
+    .await
+    .unwrap();
+    let Some(db) = scratch else { return };
+    let (old_dir, new_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let old = write_config(old_dir.path(), "[decision]\nhold_secs = 0\n");
+    add_user(&old, "ada", "password of the several");
+    let mut server = serve(&old);
+    let out = simulate(&old, &server, 3, "clean", 5);
+    assert_eq!(out.matches("result").count(), 3, "{out}");
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    let new = write_config(
+        new_dir.path(),
+        &format!("[storage]\nurl = \"{}\"\n", db.target.url),
+    );
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (old_s, new_s) = (old.to_str().unwrap(), new.to_str().unwrap());
+    // The new desk needs the old master key: without it, nothing moves.
+    let (ok, said) = run(&["migrate-store", "--from", old_s, "--to", new_s]);
+    assert!(!ok && said.contains("master key file"), "{said}");
+    std::fs::create_dir_all(new_dir.path().join("data")).unwrap();
+    std::fs::copy(
+        old_dir.path().join("data/master.key"),
+        new_dir.path().join("data/master.key"),
+    )
+    .unwrap();
+    // --to must name a PostgreSQL database.
+    let (ok, said) = run(&["migrate-store", "--from", old_s, "--to", old_s]);
+    assert!(!ok && said.contains("[storage] url"), "{said}");
+
+    let (ok, said) = run(&["migrate-store", "--from", old_s, "--to", new_s]);
+    assert!(ok, "{said}");
+    assert!(said.contains("Moved 3 cases (3 with images)"), "{said}");
+    assert!(said.contains("audit trail intact"), "{said}");
+    assert!(!said.contains(&std::env::var("KYC_DESK_DB_PASSWORD").unwrap_or("-".repeat(40))));
+    // Once is enough: the database holds a desk now.
+    let (ok, said) = run(&["migrate-store", "--from", old_s, "--to", new_s]);
+    assert!(!ok && said.contains("already holds data"), "{said}");
+
+    // The moved desk serves the same cases to the same accounts.
+    let moved = serve(&new);
+    let http = client(&new_dir.path().join("data"));
+    let review = format!("http://{}", moved.review);
+    let token = sign_in(&http, &review).await;
+    let page: Value = http
+        .get(format!("{review}/api/cases?status=all"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["cases"].as_array().unwrap().len(), 3, "{page}");
+    drop(moved);
+    tokio::task::spawn_blocking(move || drop(db)).await.unwrap();
+}

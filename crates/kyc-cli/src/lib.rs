@@ -71,6 +71,17 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         from: PathBuf,
     },
+    /// Move a desk's store from its SQLite file to PostgreSQL: every case, decision, account and
+    /// audit entry as stored (nothing is re-sealed), into an empty database, then checked. Stop
+    /// the desk first; both configs must use the same master key.
+    MigrateStore {
+        /// The config of the desk to move (its store is the SQLite file in its data folder).
+        #[arg(long, value_name = "CONFIG")]
+        from: PathBuf,
+        /// A config whose `[storage] url` names the PostgreSQL database to move it into.
+        #[arg(long, value_name = "CONFIG")]
+        to: PathBuf,
+    },
     /// Print the kyc.service.api.config JSON for Ditto ID's Gateway Management Console, or
     /// (--import) write the KYC Desk config matching such a JSON.
     DittoConfig {
@@ -182,6 +193,7 @@ pub fn run(cli: Cli, ui: Option<Arc<dyn UiAssets>>) -> ExitCode {
         }) => ditto_config(cli.config, import, key_encoding, output),
         Some(Command::Backup { output }) => backup(cli.config, &output),
         Some(Command::Restore { from }) => restore(cli.config, &from),
+        Some(Command::MigrateStore { from, to }) => migrate_store(&from, &to),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -476,6 +488,80 @@ fn backup(config: Option<PathBuf>, output: &std::path::Path) -> anyhow::Result<(
         "The master key is not in it: keep the key file (or the passphrase) apart from the backup."
     );
     Ok(())
+}
+
+fn migrate_store(from: &std::path::Path, to: &std::path::Path) -> anyhow::Result<()> {
+    let (source, dest) = (existing_config(from)?, existing_config(to)?);
+    if kyc_core::bootstrap::postgres_target(&source)?.is_some() {
+        anyhow::bail!(
+            "{}: its [storage] url already names a PostgreSQL database; --from takes the config \
+             of a desk on SQLite",
+            from.display()
+        );
+    }
+    let db = source.data_dir.join(DB_FILE);
+    if !db.exists() {
+        anyhow::bail!("no database at {} (nothing to move)", db.display());
+    }
+    let Some(target) = kyc_core::bootstrap::postgres_target(&dest)? else {
+        anyhow::bail!(
+            "{}: set [storage] url = \"postgres://user@host:port/database\" to say where the \
+             store goes",
+            to.display()
+        );
+    };
+    let (from_key, to_key) = (&source.config.storage, &dest.config.storage);
+    if from_key.key_source != to_key.key_source {
+        anyhow::bail!("both configs must take the master key the same way (storage.key_source)");
+    }
+    if to_key.key_source == kyc_core::config::KeySource::File {
+        let (src_file, dest_file) = (
+            kyc_core::bootstrap::key_file_path(from_key, &source.data_dir),
+            kyc_core::bootstrap::key_file_path(to_key, &dest.data_dir),
+        );
+        if !dest_file.exists() {
+            anyhow::bail!(
+                "the master key file {} is missing: copy {} there first (the moved cases are \
+                 sealed under it)",
+                dest_file.display(),
+                src_file.display()
+            );
+        }
+    }
+    let store = open_store(&source)?;
+    let report = store.copy_to_postgres(&target)?;
+    drop(store);
+    let moved = open_store(&dest)?;
+    let entries = match moved.verify_audit()? {
+        kyc_domain::audit::Verdict::Intact { entries } => entries,
+        kyc_domain::audit::Verdict::Broken { id, reason } => {
+            anyhow::bail!("moved, but the audit trail is broken at entry {id}: {reason}")
+        }
+    };
+    let count = |t: &str| report.rows.iter().find(|(n, _)| *n == t).map_or(0, |r| r.1);
+    println!(
+        "Moved {} cases ({} with images), {} decisions, {} accounts to {}; audit trail intact \
+         ({entries} entries).",
+        count("cases"),
+        report.blobs,
+        count("decisions"),
+        count("users"),
+        kyc_store::pg::redact_url(&target.url),
+    );
+    println!(
+        "Start the desk with {} from now on; {} is no longer written to.",
+        to.display(),
+        db.display()
+    );
+    Ok(())
+}
+
+/// A config that must exist (a command that moves data never writes a fresh one).
+fn existing_config(path: &std::path::Path) -> anyhow::Result<Loaded> {
+    if !path.exists() {
+        anyhow::bail!("{}: no such config file", path.display());
+    }
+    load_config(Some(path))
 }
 
 fn restore(config: Option<PathBuf>, from: &std::path::Path) -> anyhow::Result<()> {

@@ -396,6 +396,11 @@ pub trait Backend: Send + Sync {
     /// After erasures committed: make the erased bytes unreachable in the engine's own files
     /// (SQLite: truncate the WAL). `Ok(false)` when readers held it back (retried later).
     fn after_erase(&self) -> Result<bool>;
+    /// After rows were copied in with their ids (`migrate-store`): the engine's own id sources
+    /// continue after them (PostgreSQL's identity sequences; SQLite needs nothing).
+    fn ids_follow_rows(&self, _c: &dyn Connection) -> Result<()> {
+        Ok(())
+    }
     /// Whether other instances may share the database (and so hear [`announce`](Backend::announce)).
     fn shared(&self) -> bool {
         false

@@ -35,6 +35,7 @@ mod cases;
 pub mod chain;
 pub mod checkpoint;
 pub mod clock;
+pub mod copy;
 pub mod db;
 mod decisions;
 mod erase;

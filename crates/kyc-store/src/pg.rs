@@ -598,6 +598,20 @@ impl Backend for PgBackend {
         true
     }
 
+    fn ids_follow_rows(&self, c: &dyn Connection) -> Result<()> {
+        for table in ["decisions", "deliveries", "notes"] {
+            c.query_row(
+                &format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+                     COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+                ),
+                crate::params![],
+                |_| Ok(()),
+            )?;
+        }
+        Ok(())
+    }
+
     fn announce(&self, payload: &str) -> Result<()> {
         self.with(|c| {
             c.client

@@ -7,6 +7,7 @@ use kyc_crypto::master::MasterKey;
 use kyc_domain::case::{CaseQuery, Inserted, NewDecision};
 use kyc_domain::roles::Role;
 use kyc_store::accounts::AccountUpdate;
+use kyc_store::chain::Verdict;
 use kyc_store::pg::ScratchDatabase;
 use kyc_store::{Error, Store};
 
@@ -661,4 +662,62 @@ mod several_instances {
             "B does not hear itself"
         );
     }
+}
+
+/// `kyc-desk migrate-store`'s copy: a SQLite store moves to PostgreSQL whole, its trail link for
+/// link, and the moved store goes on where the old one stopped.
+#[test]
+fn a_sqlite_store_moves_to_postgres_whole() {
+    let Some(server) = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let old = Store::open(&dir.path().join(kyc_store::DB_FILE), MasterKey::Key(KEY)).unwrap();
+    old.insert_account("system", "sue", Role::Supervisor, "$sue", false)
+        .unwrap();
+    let ids: Vec<i64> = (0..4).map(|i| new_case(&old, i)).collect();
+    old.decide(ids[0], &decision(false, "sue"), true, false)
+        .unwrap();
+    old.add_note(ids[1], "sue", "Called the holder back", None)
+        .unwrap();
+    old.erase(ids[2], "sue", "asked to").unwrap();
+    let db = ScratchDatabase::create(&server).unwrap();
+    let report = old.copy_to_postgres(&db.target).unwrap();
+    assert_eq!(report.blobs, 3, "the erased case's images are gone");
+    let rows = |t: &str| report.rows.iter().find(|(n, _)| *n == t).unwrap().1;
+    assert_eq!((rows("cases"), rows("decisions"), rows("notes")), (3, 1, 1));
+
+    let new = Store::open_postgres(&db.target, MasterKey::Key(KEY)).unwrap();
+    let Verdict::Intact { entries } = old.verify_audit().unwrap() else {
+        panic!("the old trail is whole");
+    };
+    assert_eq!(new.verify_audit().unwrap(), Verdict::Intact { entries });
+    for &id in [ids[0], ids[1], ids[3]].iter() {
+        assert_eq!(
+            new.summary(id).unwrap().reference,
+            old.summary(id).unwrap().reference
+        );
+        for img in old.images(id).unwrap() {
+            assert_eq!(
+                new.image(id, &img.name).unwrap(),
+                old.image(id, &img.name).unwrap()
+            );
+        }
+    }
+    assert_eq!(new.summary(ids[0]).unwrap().status, "rejected");
+    assert_eq!(new.notes(ids[1]).unwrap()[0].text, "Called the holder back");
+    assert!(matches!(new.summary(ids[2]), Err(Error::NotFound(_))));
+    // It goes on: numbers after every one used, new decisions and notes get fresh ids.
+    let next = new_case(&new, 9);
+    assert!(next > ids[3]);
+    new.decide(next, &decision(true, "sue"), true, false)
+        .unwrap();
+    new.add_note(next, "sue", "fine", None).unwrap();
+    assert_eq!(new.due_deliveries(i64::MAX, 10).unwrap().len(), 2);
+    // A second copy into the same database is refused, with nothing changed.
+    let again = old.copy_to_postgres(&db.target).unwrap_err();
+    assert!(again.to_string().contains("already holds data"), "{again}");
+    // With another master key the copy does not open.
+    drop(new);
+    assert!(Store::open_postgres(&db.target, MasterKey::Key([9; 32])).is_err());
 }
