@@ -30,6 +30,12 @@ pub fn backoff_ms(base_ms: u64, attempt: u32) -> i64 {
     base_ms.saturating_mul(factor).min(3_600_000) as i64
 }
 
+/// Deliveries one worker claims at a time, attempted one after the other.
+const BATCH: u32 = 5;
+/// How long a claimed delivery is this worker's: longer than its batch's attempts can take
+/// (`BATCH` × the client's 15 s timeout), so no other instance posts it meanwhile.
+const LEASE_MS: i64 = 120_000;
+
 /// Starts the worker; it runs until the runtime stops.
 pub fn spawn(desk: Arc<Desk>, cfg: NotifyConfig) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -47,7 +53,7 @@ pub fn spawn(desk: Arc<Desk>, cfg: NotifyConfig) -> tokio::task::JoinHandle<()> 
         let wake = desk.deliveries_changed();
         loop {
             let due = desk
-                .due_deliveries(desk.now_ms(), 20)
+                .claim_deliveries(desk.now_ms(), BATCH, LEASE_MS)
                 .await
                 .unwrap_or_default();
             for d in due {

@@ -5,23 +5,32 @@ use super::*;
 impl Store {
     /// Webhook deliveries due now (oldest first).
     pub fn due_deliveries(&self, now: i64, limit: u32) -> Result<Vec<DueDelivery>, Error> {
-        self.read(|c| {
-            let rows = c.query_map("SELECT id, case_id, body_sealed, attempts FROM deliveries WHERE status = 'pending' AND next_at <= ?1 \
-                 ORDER BY next_at LIMIT ?2", params![now, limit], |r| {
-                Ok((r.get::<i64>(0)?, r.get::<i64>(1)?, r.get::<Vec<u8>>(2)?, r.get(3)?))
-            })?;
-            let mut due = Vec::new();
-            for row in rows {
-                let (id, case_id, sealed, attempts) = row;
-                let key = case_key_in(c, &self.vault, case_id)?;
-                let body = open_text(&key, SealField::Delivery(id), &sealed)?;
-                due.push(DueDelivery { id, body, attempts });
+        self.read(|c| due(c, &self.vault, now, limit))
+    }
+
+    /// Claims up to `limit` deliveries due now for one worker: each is not due again for
+    /// `lease_ms` (its attempt's outcome sets its next time), so the workers of several instances
+    /// never post the same delivery at once, and one that dies mid-attempt leaves it to be
+    /// retried when the lease ends.
+    pub fn claim_deliveries(
+        &self,
+        now: i64,
+        limit: u32,
+        lease_ms: i64,
+    ) -> Result<Vec<DueDelivery>, Error> {
+        self.write(|c| {
+            let claimed = due(c, &self.vault, now, limit)?;
+            for d in &claimed {
+                c.execute(
+                    "UPDATE deliveries SET next_at = ?2 WHERE id = ?1",
+                    params![d.id, now.saturating_add(lease_ms)],
+                )?;
             }
-            Ok(due)
+            Ok(claimed)
         })
     }
 
-    /// When the next pending delivery is due, if any.
+    /// When the next pending delivery is due, if any (a claimed one: when its lease ends).
     pub fn next_delivery_at(&self) -> Result<Option<i64>, Error> {
         self.read(|c| {
             c.query_row(
@@ -92,4 +101,28 @@ impl Store {
             Ok(rows)
         })
     }
+}
+
+/// Pending deliveries due at `now`, oldest first, their bodies opened.
+fn due(c: &dyn Connection, vault: &Vault, now: i64, limit: u32) -> Result<Vec<DueDelivery>, Error> {
+    let rows = c.query_map(
+        "SELECT id, case_id, body_sealed, attempts FROM deliveries \
+         WHERE status = 'pending' AND next_at <= ?1 ORDER BY next_at, id LIMIT ?2",
+        params![now, limit],
+        |r| {
+            Ok((
+                r.get::<i64>(0)?,
+                r.get::<i64>(1)?,
+                r.get::<Vec<u8>>(2)?,
+                r.get(3)?,
+            ))
+        },
+    )?;
+    let mut due = Vec::new();
+    for (id, case_id, sealed, attempts) in rows {
+        let key = case_key_in(c, vault, case_id)?;
+        let body = open_text(&key, SealField::Delivery(id), &sealed)?;
+        due.push(DueDelivery { id, body, attempts });
+    }
+    Ok(due)
 }

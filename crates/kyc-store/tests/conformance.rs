@@ -437,6 +437,27 @@ fn the_decisions_export_streams_every_decision_with_its_ids() {
 }
 
 #[test]
+fn a_claimed_delivery_is_no_other_workers_until_its_lease_ends() {
+    for_each_backend(|backend, store| {
+        let id = new_case(store, 1);
+        store
+            .decide(id, &decision(true, "rita"), true, false)
+            .unwrap();
+        let now = 1_800_000_000_000;
+        let claimed = store.claim_deliveries(now, 10, 60_000).unwrap();
+        assert_eq!(claimed.len(), 1, "{backend}");
+        assert!(
+            store.claim_deliveries(now, 10, 60_000).unwrap().is_empty(),
+            "{backend}: claimed once"
+        );
+        // The worker died mid-attempt: another takes it when the lease ends.
+        let again = store.claim_deliveries(now + 60_000, 10, 60_000).unwrap();
+        assert_eq!(again.len(), 1, "{backend}");
+        assert_eq!(again[0].body, claimed[0].body);
+    });
+}
+
+#[test]
 fn a_webhook_delivery_is_retried_until_delivered_or_given_up() {
     for_each_backend(|backend, store| {
         let id = new_case(store, 1);

@@ -142,14 +142,16 @@ impl Desk {
         Ok(())
     }
 
-    /// Up to `limit` deliveries due at `now` (the webhook worker's next batch).
-    pub async fn due_deliveries(
+    /// Claims up to `limit` deliveries due at `now` for this worker (the webhook worker's next
+    /// batch), each leased for `lease_ms` so no other instance posts it meanwhile.
+    pub async fn claim_deliveries(
         &self,
         now: i64,
         limit: u32,
+        lease_ms: i64,
     ) -> Result<Vec<DueDelivery>, CoreError> {
         let store = self.store.clone();
-        blocking(move || store.due_deliveries(now, limit)).await
+        blocking(move || store.claim_deliveries(now, limit, lease_ms)).await
     }
 
     /// When the next pending delivery is due, if any.
