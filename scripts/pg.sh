@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL cluster for the tests: initdb in a temporary folder as an unprivileged
-# user (the postgres account when this runs as root), on a free loopback port, password
-# authentication (scram-sha-256) for TCP. Source it, then:
+# Throwaway PostgreSQL clusters for the tests and the failover drill: initdb in a temporary
+# folder as an unprivileged user (the postgres account when this runs as root), on a free
+# loopback port, password authentication (scram-sha-256) over TCP. Source it, then:
 #   start_test_postgres   exports KYC_DESK_TEST_PG (a postgres:// URL without the password),
 #                         KYC_DESK_DB_PASSWORD and TEST_PG_BIN, TEST_PG_DIR
-#   stop_test_postgres    stops the cluster and removes its folder
+#   stop_test_postgres    stops that cluster and removes its folder
+# Lower-level helpers (the drill's): pg_new_folder, pg_init, pg_start, pg_stop, free_port.
 # Needs Debian's postgresql package (scripts/setup.sh installs it).
 
 pg_bin_dir() {
@@ -14,28 +15,58 @@ pg_bin_dir() {
   echo "$d"
 }
 
-# Runs a command as the cluster's owner.
+# Runs a command as the clusters' owner.
 pg_as_owner() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# A new folder the clusters' owner may write to.
+pg_new_folder() {
+  local d
+  d="$(mktemp -d /tmp/kyc-pg.XXXXXX)"
+  chmod 755 "$d"
+  if [ "$(id -u)" = 0 ]; then chown postgres "$d"; fi
+  echo "$d"
+}
+
+# pg_init DATA_DIR PASSWORD: a cluster whose superuser is kyc.
+pg_init() {
+  local data="$1" password="$2" pw
+  pw="$(dirname "$data")/pw.$$"
+  printf '%s\n' "$password" > "$pw"
+  if [ "$(id -u)" = 0 ]; then chown postgres "$pw"; fi
+  pg_as_owner "$TEST_PG_BIN/initdb" -D "$data" -U kyc --pwfile="$pw" \
+    --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --no-locale >"$data.initdb.log" 2>&1 \
+    || { rm -f "$pw"; cat "$data.initdb.log" >&2; return 1; }
+  rm -f "$pw"
+}
+
+# pg_start DATA_DIR PORT [postgres -c options...]: starts it, waiting until it accepts.
+pg_start() {
+  local data="$1" port="$2"
+  shift 2
+  pg_as_owner "$TEST_PG_BIN/pg_ctl" -D "$data" -l "$data.log" -w \
+    -o "-p $port -k $(dirname "$data") -c listen_addresses=127.0.0.1 -c max_connections=300 $*" start >/dev/null \
+    || { cat "$data.log" >&2; return 1; }
+}
+
+# pg_stop DATA_DIR [mode]: fast by default; "immediate" is a crash.
+pg_stop() {
+  pg_as_owner "$TEST_PG_BIN/pg_ctl" -D "$1" -m "${2:-fast}" -w stop >/dev/null 2>&1 || true
+}
+
 start_test_postgres() {
   TEST_PG_BIN="$(pg_bin_dir)" || return 1
-  TEST_PG_DIR="$(mktemp -d /tmp/kyc-pg.XXXXXX)"
-  chmod 755 "$TEST_PG_DIR"
-  if [ "$(id -u)" = 0 ]; then chown postgres "$TEST_PG_DIR"; fi
+  TEST_PG_DIR="$(pg_new_folder)"
   local password port
   password="$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
-  printf '%s\n' "$password" > "$TEST_PG_DIR/pw"
-  if [ "$(id -u)" = 0 ]; then chown postgres "$TEST_PG_DIR/pw"; fi
-  pg_as_owner "$TEST_PG_BIN/initdb" -D "$TEST_PG_DIR/data" -U kyc --pwfile="$TEST_PG_DIR/pw" \
-    --auth-local=trust --auth-host=scram-sha-256 -E UTF8 --no-locale >"$TEST_PG_DIR/initdb.log" 2>&1 \
-    || { cat "$TEST_PG_DIR/initdb.log" >&2; return 1; }
-  rm -f "$TEST_PG_DIR/pw"
-  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-  pg_as_owner "$TEST_PG_BIN/pg_ctl" -D "$TEST_PG_DIR/data" -l "$TEST_PG_DIR/server.log" -w \
-    -o "-p $port -k $TEST_PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=300" start >/dev/null \
-    || { cat "$TEST_PG_DIR/server.log" >&2; return 1; }
+  pg_init "$TEST_PG_DIR/data" "$password" || return 1
+  port="$(free_port)"
+  pg_start "$TEST_PG_DIR/data" "$port" || return 1
   export TEST_PG_BIN TEST_PG_DIR
   export KYC_DESK_TEST_PG="postgres://kyc@127.0.0.1:$port/postgres"
   export KYC_DESK_DB_PASSWORD="$password"
@@ -44,6 +75,6 @@ start_test_postgres() {
 
 stop_test_postgres() {
   [ -n "${TEST_PG_DIR:-}" ] && [ -d "$TEST_PG_DIR/data" ] || return 0
-  pg_as_owner "$TEST_PG_BIN/pg_ctl" -D "$TEST_PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+  pg_stop "$TEST_PG_DIR/data"
   rm -rf "$TEST_PG_DIR"
 }

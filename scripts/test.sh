@@ -37,6 +37,7 @@ phase "PostgreSQL test cluster (initdb, start)" start_test_postgres
 trap stop_test_postgres EXIT
 export KYC_DESK_REQUIRE_PG=1
 phase "Rust tests (cargo nextest)" cargo nextest run --locked --workspace --all-targets
+phase "failover drill (PostgreSQL primary and synchronous standby)" bash scripts/failover-drill.sh
 phase "UI end to end (browser and desktop window)" bash scripts/e2e.sh
 echo "test: all passed"
 echo "test: phase times"

@@ -446,7 +446,8 @@ fn ditto_config(
 fn audit_verify(config: Option<PathBuf>, checkpoints: Option<PathBuf>) -> anyhow::Result<()> {
     let loaded = load_config(config.as_deref())?;
     let db = loaded.data_dir.join(DB_FILE);
-    if !db.exists() {
+    let on_postgres = kyc_core::bootstrap::postgres_target(&loaded)?.is_some();
+    if !on_postgres && !db.exists() {
         anyhow::bail!("no database at {} (nothing to verify yet)", db.display());
     }
     let dir = checkpoints.unwrap_or_else(|| loaded.checkpoint_dir());
@@ -470,8 +471,22 @@ fn audit_verify(config: Option<PathBuf>, checkpoints: Option<PathBuf>) -> anyhow
     }
 }
 
+/// `backup` and `restore` copy the SQLite file and its image folder; a PostgreSQL store is the
+/// operator's to back up.
+fn sqlite_only(loaded: &Loaded, command: &str) -> anyhow::Result<()> {
+    if kyc_core::bootstrap::postgres_target(loaded)?.is_some() {
+        anyhow::bail!(
+            "{command} works on the embedded SQLite store; this config's store is on PostgreSQL \
+             ([storage] url): back it up with PostgreSQL's own tools (pg_basebackup and WAL \
+             archiving, or pg_dump), as the README's \"Several instances\" says"
+        );
+    }
+    Ok(())
+}
+
 fn backup(config: Option<PathBuf>, output: &std::path::Path) -> anyhow::Result<()> {
     let loaded = load_config(config.as_deref())?;
+    sqlite_only(&loaded, "backup")?;
     let db = loaded.data_dir.join(DB_FILE);
     if !db.exists() {
         anyhow::bail!("no database at {} (nothing to back up yet)", db.display());
@@ -566,6 +581,7 @@ fn existing_config(path: &std::path::Path) -> anyhow::Result<Loaded> {
 
 fn restore(config: Option<PathBuf>, from: &std::path::Path) -> anyhow::Result<()> {
     let loaded = load_config(config.as_deref())?;
+    sqlite_only(&loaded, "restore")?;
     let storage = &loaded.config.storage;
     if storage.key_source == kyc_core::config::KeySource::File {
         let key = kyc_core::bootstrap::key_file_path(storage, &loaded.data_dir);

@@ -170,7 +170,7 @@ impl PgBackend {
         // Durable commits whatever the server's default; no statement or idle transaction may
         // hold the write lock for ever.
         client.batch_execute(
-            "SET synchronous_commit = on; SET lock_timeout = '10s'; \
+            "SET synchronous_commit = on; SET lock_timeout = '10s'; SET client_min_messages = warning; \
              SET idle_in_transaction_session_timeout = '60s'",
         )?;
         Ok(Pooled {
