@@ -37,6 +37,14 @@ pub struct Args {
     /// Folder for the servers' data (on the disk being measured: fsync must cost what it costs).
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// Store the cases on this PostgreSQL database instead of SQLite (`postgres://user@host:port/db`,
+    /// the password from KYC_DESK_DB_PASSWORD); it must be empty or hold a desk with this run's key.
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
+    /// With --postgres: the PostgreSQL server's postmaster process, whose CPU (and its
+    /// connections') is added to KYC Desk's (the database's work is part of a submission's cost).
+    #[arg(long, value_name = "PID", requires = "postgres")]
+    postgres_pid: Option<u32>,
 }
 
 #[derive(clap::Args)]
@@ -320,8 +328,13 @@ fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
-fn write_config(dir: &Path, port: u16) -> anyhow::Result<(PathBuf, Config)> {
+fn write_config(
+    dir: &Path,
+    port: u16,
+    postgres: Option<&str>,
+) -> anyhow::Result<(PathBuf, Config)> {
     let mut c = Config::first_start();
+    c.storage.url = postgres.map(str::to_string);
     c.data_dir = Some(dir.join("desk"));
     c.receiver.listen = format!("127.0.0.1:{port}").parse()?;
     c.receiver.max_body_mb = 32;
@@ -347,7 +360,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .tempdir_in(d)?,
         None => tempfile::Builder::new().prefix("kyc-bench-").tempdir()?,
     };
-    let (config_path, config) = write_config(work.path(), free_port()?)?;
+    let (config_path, config) = write_config(work.path(), free_port()?, a.postgres.as_deref())?;
     let mut cmd = Command::new(&a.bin);
     cmd.arg("--config")
         .arg(&config_path)
@@ -438,10 +451,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 ("floor", &floor, floor_url.as_str(), None),
             ] {
                 let pid = server.child.id();
-                let cpu0 = proc_stats::cpu_secs(pid);
+                // KYC Desk on PostgreSQL: the database server's CPU is the submission's too.
+                let db = a.postgres_pid.filter(|_| target == "KYC Desk");
+                let cpu = || {
+                    let own = proc_stats::cpu_secs(pid)?;
+                    match db {
+                        Some(db) => Some(own + proc_stats::tree_cpu_secs(db)?),
+                        None => Some(own),
+                    }
+                };
+                let cpu0 = cpu();
                 let (ok, secs, latencies_ms) =
                     post_all(&http, url, &token, &content_type, &bodies, c, check).await;
-                let cpu1 = proc_stats::cpu_secs(pid);
+                let cpu1 = cpu();
                 let level = Level {
                     target,
                     concurrency: c,

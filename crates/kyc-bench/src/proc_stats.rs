@@ -13,6 +13,39 @@ pub fn cpu_secs(pid: u32) -> Option<f64> {
     Some((utime + stime) / clock_ticks())
 }
 
+/// CPU seconds used so far by a server made of processes: `pid` (with the children it has
+/// waited for: a PostgreSQL connection's backend that exited counts) and every live descendant.
+pub fn tree_cpu_secs(pid: u32) -> Option<f64> {
+    let fields = |p: u32| -> Option<Vec<String>> {
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+        let rest = &stat[stat.rfind(')')? + 2..];
+        Some(rest.split_whitespace().map(str::to_string).collect())
+    };
+    let ticks = |f: &[String], i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok());
+    let root = fields(pid)?;
+    // utime, stime, cutime, cstime: fields 14-17 of the line, 12-15 after the name.
+    let mut total = ticks(&root, 11)? + ticks(&root, 12)? + ticks(&root, 13)? + ticks(&root, 14)?;
+    let mut tree = vec![pid];
+    let mut i = 0;
+    let all: Vec<(u32, Vec<String>)> = std::fs::read_dir("/proc")
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|p| Some((p, fields(p)?)))
+        .collect();
+    while i < tree.len() {
+        let parent = tree[i];
+        for (p, f) in &all {
+            // ppid is field 4 of the line: 2 after the name.
+            if f.get(1).and_then(|v| v.parse::<u32>().ok()) == Some(parent) && !tree.contains(p) {
+                tree.push(*p);
+                total += ticks(f, 11).unwrap_or(0.0) + ticks(f, 12).unwrap_or(0.0);
+            }
+        }
+        i += 1;
+    }
+    Some(total / clock_ticks())
+}
+
 /// Peak resident set size (VmHWM) of `pid` in MiB.
 pub fn peak_rss_mib(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;

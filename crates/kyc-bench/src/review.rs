@@ -26,6 +26,10 @@ pub struct Args {
     /// Folder for the data (on the disk being measured).
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// Store the cases on this (empty) PostgreSQL database instead of SQLite
+    /// (`postgres://user@host:port/db`, the password from KYC_DESK_DB_PASSWORD).
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
 }
 
 /// A tiny valid JPEG (the bulk of the seeded cases do not need real pictures).
@@ -104,6 +108,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     config.review.listen = "127.0.0.1:0".parse()?;
     config.decision.hold_secs = 0;
     config.decision.on_timeout = OnTimeout::Accept;
+    config.storage.url = a.postgres.clone();
     let loaded = Loaded {
         config: config.clone(),
         path: work.path().join("kyc-desk.toml"),
@@ -114,9 +119,17 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     rt.block_on(async move {
         let running = kyc_server::start(&loaded, None).await?;
         let store = running.desk.store().clone();
-        store.add_user("bench", kyc_core::users::Role::Admin, "bench password 123")?;
-        for r in ["rita", "rob", "sam"] {
-            store.add_user(r, kyc_core::users::Role::Reviewer, "bench password 123")?;
+        {
+            // The store's calls block (PostgreSQL's driver refuses an async thread).
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                store.add_user("bench", kyc_core::users::Role::Admin, "bench password 123")?;
+                for r in ["rita", "rob", "sam"] {
+                    store.add_user(r, kyc_core::users::Role::Reviewer, "bench password 123")?;
+                }
+                Ok(())
+            })
+            .await??;
         }
 
         // Seed: 40 simulated people (all scenarios) as templates; real images for the last 20.
@@ -221,7 +234,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .await??
         };
         let seed_secs = started.elapsed().as_secs_f64();
-        let db_mib = std::fs::metadata(work.path().join(kyc_core::bootstrap::DB_FILE))?.len() as f64
+        // The SQLite file's size (a PostgreSQL database's is its server's: 0 here).
+        let db_mib = std::fs::metadata(work.path().join(kyc_core::bootstrap::DB_FILE))
+            .map_or(0, |m| m.len()) as f64
             / (1 << 20) as f64;
         eprintln!("seeded {} cases in {seed_secs:.0} s ({db_mib:.0} MiB)", a.cases);
 

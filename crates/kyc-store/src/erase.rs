@@ -11,24 +11,29 @@ impl Store {
     /// Returns the reference, and whether the erasure is complete: false while a reader's
     /// snapshot keeps the WAL from being truncated (then [`Store::finish_erasures`] completes it).
     pub fn erase(&self, id: i64, by: &str, reason: &str) -> Result<(String, bool), Error> {
-        let (mut refs, complete) = self.erase_all(&[id], by, reason)?;
-        Ok((refs.remove(0), complete))
+        let reference = self.erase_rows(id, by, reason)?;
+        Ok((reference, self.finish_erasures()?))
     }
 
-    /// Erases several cases, one transaction each, then checkpoints the WAL once; false when the
-    /// erasures are still pending.
+    /// Erases several cases (retention), one transaction each, then checkpoints the WAL once;
+    /// returns the erased ones' ids and references, and false when the erasures are still
+    /// pending. A case already gone (another instance's sweep erased it first) is skipped.
     pub fn erase_all(
         &self,
         ids: &[i64],
         by: &str,
         reason: &str,
-    ) -> Result<(Vec<String>, bool), Error> {
-        let mut refs = Vec::with_capacity(ids.len());
+    ) -> Result<(Vec<(i64, String)>, bool), Error> {
+        let mut erased = Vec::with_capacity(ids.len());
         for &id in ids {
-            refs.push(self.erase_rows(id, by, reason)?);
+            match self.erase_rows(id, by, reason) {
+                Ok(reference) => erased.push((id, reference)),
+                Err(Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
         }
         let complete = self.finish_erasures()?;
-        Ok((refs, complete))
+        Ok((erased, complete))
     }
 
     /// Completes the pending erasures: checkpoints and truncates the WAL (waiting at most

@@ -95,14 +95,13 @@ impl Desk {
             }
             let store = self.store.clone();
             let reason = format!("retention: decided more than {keep_days} days ago");
-            let ids = due.clone();
-            let (refs, complete) =
+            let (done, complete) =
                 blocking(move || store.erase_all(&due, "retention", &reason)).await?;
             if !complete {
                 self.finish_erasures_in_background();
             }
-            erased += refs.len();
-            for (id, reference) in ids.into_iter().zip(refs) {
+            erased += done.len();
+            for (id, reference) in done {
                 self.emit(EventKind::Erased, CaseSummary::erased(id, reference), None);
             }
         }
