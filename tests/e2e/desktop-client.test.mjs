@@ -200,10 +200,7 @@ describe('desktop client: the window connected to a team server over HTTPS', () 
 
   check('Change server… goes back to the connect screen; trust on first use shows the server\'s fingerprint and connects once trusted', async () => {
     // After the driver's answer: the click navigates the window to its own page.
-    await ui.js(() => {
-      setTimeout(() => document.querySelector('[data-testid="change-server"]').click(), 0);
-      return true;
-    });
+    await clickChangeServer(ui);
     await waitUntil(async () => (await connectScreen()).shown, { what: 'the connect screen', timeout: T.start });
     const s = await connectScreen();
     assert.equal(s.fingerprint, fingerprint, 'the pinned fingerprint is shown');
@@ -239,10 +236,7 @@ describe('desktop client: the window connected to a team server over HTTPS', () 
 
   check('"Start a desk here" on the connect screen makes this computer a desk of its own: a first start\'s safe config, the setup code filled in', async () => {
     await ui.click('nav-settings');
-    await ui.js(() => {
-      setTimeout(() => document.querySelector('[data-testid="change-server"]').click(), 0);
-      return true;
-    });
+    await clickChangeServer(ui);
     await waitUntil(async () => (await connectScreen()).shown, { what: 'the connect screen', timeout: T.start });
     await ui.click('server-url');
     await ui.js(() => {
@@ -257,6 +251,22 @@ describe('desktop client: the window connected to a team server over HTTPS', () 
     assert.match(config, /notifications = false/, 'the notification setting is kept');
   });
 });
+
+/**
+ * Clicks Settings' "Change server…" once Settings shows it (on a loaded machine the page may
+ * still be rendering). The click itself runs after the driver's answer: it navigates the window
+ * to its own page, which a WebDriver click would wait on.
+ */
+async function clickChangeServer(ui) {
+  await waitUntil(() => ui.js(() => document.querySelector('[data-testid="change-server"]') !== null), {
+    what: 'Settings\u2019 Change server\u2026 button',
+    timeout: T.start,
+  });
+  await ui.js(() => {
+    setTimeout(() => document.querySelector('[data-testid="change-server"]').click(), 0);
+    return true;
+  });
+}
 
 /** The X display (and its auth file) of the app whose command line names `config` (xvfb-run picked them). */
 async function appDisplay(config) {
