@@ -3,7 +3,9 @@
 # folder as an unprivileged user (the postgres account when this runs as root), on a free
 # loopback port, password authentication (scram-sha-256) over TCP. Source it, then:
 #   start_test_postgres   exports KYC_DESK_TEST_PG (a postgres:// URL without the password),
-#                         KYC_DESK_DB_PASSWORD and TEST_PG_BIN, TEST_PG_DIR
+#                         KYC_DESK_DB_PASSWORD and TEST_PG_BIN, TEST_PG_DIR; the server also
+#                         speaks TLS with a certificate from a test CA: KYC_DESK_TEST_PG_CA (its
+#                         PEM) and KYC_DESK_TEST_PG_OTHER_CA (a CA that did not sign it)
 #   stop_test_postgres    stops that cluster and removes its folder
 # Lower-level helpers (the drill's): pg_new_folder, pg_init, pg_start, pg_stop, free_port.
 # Needs Debian's postgresql package (scripts/setup.sh installs it).
@@ -59,17 +61,35 @@ pg_stop() {
   pg_as_owner "$TEST_PG_BIN/pg_ctl" -D "$1" -m "${2:-fast}" -w stop >/dev/null 2>&1 || true
 }
 
+# pg_tls_files DIR: a test CA (ca.pem), another CA (other-ca.pem), and a server certificate for
+# 127.0.0.1 signed by the first (server.crt, server.key, readable by the clusters' owner only).
+pg_tls_files() {
+  local d="$1" ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+  openssl req -x509 "${ec[@]}" -days 3 -subj "/CN=KYC Desk test CA" \
+    -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null
+  openssl req -x509 "${ec[@]}" -days 3 -subj "/CN=Some other CA" \
+    -keyout "$d/other-ca.key" -out "$d/other-ca.pem" 2>/dev/null
+  openssl req "${ec[@]}" -subj "/CN=127.0.0.1" -keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > "$d/server.ext"
+  openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+    -days 3 -extfile "$d/server.ext" -out "$d/server.crt" 2>/dev/null
+  chmod 600 "$d/server.key"
+  if [ "$(id -u)" = 0 ]; then chown postgres "$d/server.key" "$d/server.crt"; fi
+}
+
 start_test_postgres() {
   TEST_PG_BIN="$(pg_bin_dir)" || return 1
   TEST_PG_DIR="$(pg_new_folder)"
   local password port
   password="$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
   pg_init "$TEST_PG_DIR/data" "$password" || return 1
+  pg_tls_files "$TEST_PG_DIR" || return 1
   port="$(free_port)"
-  pg_start "$TEST_PG_DIR/data" "$port" || return 1
+  pg_start "$TEST_PG_DIR/data" "$port" "-c ssl=on -c ssl_cert_file=$TEST_PG_DIR/server.crt -c ssl_key_file=$TEST_PG_DIR/server.key" || return 1
   export TEST_PG_BIN TEST_PG_DIR
   export KYC_DESK_TEST_PG="postgres://kyc@127.0.0.1:$port/postgres"
   export KYC_DESK_DB_PASSWORD="$password"
+  export KYC_DESK_TEST_PG_CA="$TEST_PG_DIR/ca.pem" KYC_DESK_TEST_PG_OTHER_CA="$TEST_PG_DIR/other-ca.pem"
   echo "pg.sh: PostgreSQL $("$TEST_PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 }
 

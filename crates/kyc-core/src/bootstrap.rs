@@ -103,10 +103,20 @@ pub fn postgres_target(loaded: &Loaded) -> Result<Option<PgTarget>, CoreError> {
             .ok()
             .filter(|p| !p.is_empty()),
     };
+    let ca_pem = match &storage.ca_file {
+        Some(file) => {
+            let file = loaded.data_dir.join(file);
+            Some(std::fs::read(&file).map_err(|e| {
+                CoreError::Config(format!("storage.ca_file {}: {e}", file.display()))
+            })?)
+        }
+        None => None,
+    };
     Ok(Some(PgTarget {
         url: url.to_string(),
         password,
         pool: storage.pool.unwrap_or(16).clamp(2, 256) as usize,
+        ca_pem,
     }))
 }
 

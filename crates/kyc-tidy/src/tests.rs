@@ -630,7 +630,11 @@ const BACKEND_FILES: &[(&str, &str, &[&str])] = &[
         "SQLite",
         &["sqlite.rs", "migrate.rs", "backup.rs"],
     ),
-    ("postgres::", "PostgreSQL", &["pg.rs"]),
+    (
+        "postgres::",
+        "PostgreSQL",
+        &["pg/mod.rs", "pg/tls.rs", "pg/scratch.rs"],
+    ),
 ];
 
 #[test]

@@ -93,6 +93,10 @@ pub struct StorageConfig {
     /// Connections one instance opens to PostgreSQL at most (default 16).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pool: Option<u32>,
+    /// The CA certificate (PEM) that signed the PostgreSQL server's certificate: connections
+    /// are then TLS, the server verified against it (none: no TLS to the database).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]

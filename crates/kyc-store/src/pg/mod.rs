@@ -16,13 +16,19 @@ use std::time::Duration;
 use bytes::BytesMut;
 use postgres::error::SqlState;
 use postgres::types::{IsNull, ToSql, Type};
-use postgres::{Client, IsolationLevel, NoTls, Statement, Transaction};
+use postgres::{Client, IsolationLevel, Statement, Transaction};
 
 use crate::db::{Backend, Connection, Param, Row, Value};
 use crate::{Error, Result};
 
+mod scratch;
+mod tls;
+
+pub use scratch::ScratchDatabase;
+use tls::Tls;
+
 /// Migrations of the PostgreSQL schema, applied in order under [`MIGRATE_LOCK`].
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres/001_schema.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/001_schema.sql")];
 
 /// Advisory lock keys (one namespace: "KYCD" in ASCII, then the lock's number).
 const WRITE_LOCK: i64 = 0x4B59_4344_0000_0001;
@@ -51,6 +57,10 @@ pub struct PgTarget {
     pub password: Option<String>,
     /// Connections this instance opens at most.
     pub pool: usize,
+    /// The CA certificate(s), PEM, that sign the database server's certificate: with them every
+    /// connection is TLS, the server's certificate verified against them and its name against
+    /// the URL's host (`[storage] ca_file`). None: no TLS.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for PgTarget {
@@ -59,6 +69,7 @@ impl std::fmt::Debug for PgTarget {
             .field("url", &redact_url(&self.url))
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("pool", &self.pool)
+            .field("tls", &self.ca_pem.is_some())
             .finish()
     }
 }
@@ -98,6 +109,7 @@ struct Pool {
 /// A PostgreSQL database as the store's backend.
 pub struct PgBackend {
     config: postgres::Config,
+    tls: Tls,
     max: usize,
     pool: Mutex<Pool>,
     freed: Condvar,
@@ -132,8 +144,10 @@ impl PgBackend {
         }
         config.application_name("kyc-desk");
         config.connect_timeout(Duration::from_secs(10));
+        let tls = Tls::of(target, &mut config)?;
         let backend = PgBackend {
             config,
+            tls,
             max: target.pool.max(2),
             pool: Mutex::new(Pool {
                 idle: Vec::new(),
@@ -164,7 +178,7 @@ impl PgBackend {
     }
 
     fn connect(&self) -> Result<Pooled> {
-        let mut client = self.config.connect(NoTls).map_err(|e| {
+        let mut client = self.tls.connect(&self.config).map_err(|e| {
             Error::Storage(format!("postgres: cannot connect: {}", connect_reason(&e)))
         })?;
         // Durable commits whatever the server's default; no statement or idle transaction may
@@ -621,10 +635,10 @@ impl Backend for PgBackend {
     }
 
     fn listen(&self, each: Box<dyn Fn(&str) + Send>) -> Result<()> {
-        let config = self.config.clone();
+        let (config, tls) = (self.config.clone(), self.tls.clone());
         std::thread::Builder::new()
             .name("kyc-pg-listen".into())
-            .spawn(move || listen_loop(&config, &*each))
+            .spawn(move || listen_loop(&config, &tls, &*each))
             .map_err(|e| Error::Internal(format!("listener thread: {e}")))?;
         Ok(())
     }
@@ -632,10 +646,10 @@ impl Backend for PgBackend {
 
 /// Listens for other instances' events for as long as the process runs, reconnecting after a
 /// lost connection (the held requests' re-check covers what was missed meanwhile).
-fn listen_loop(config: &postgres::Config, each: &dyn Fn(&str)) {
+fn listen_loop(config: &postgres::Config, tls: &Tls, each: &dyn Fn(&str)) {
     let mut wait = Duration::from_millis(200);
     loop {
-        match config.connect(NoTls) {
+        match tls.connect(config) {
             Ok(mut client) => {
                 if let Err(e) = client.batch_execute(&format!("LISTEN {CHANNEL}")) {
                     tracing::warn!(error = %e, "postgres: LISTEN failed");
@@ -664,80 +678,6 @@ fn listen_loop(config: &postgres::Config, each: &dyn Fn(&str)) {
     }
 }
 
-/// A database of its own on a test server, dropped (with its connections) when this is: the
-/// conformance suite and the several-instance tests each start from an empty one.
-pub struct ScratchDatabase {
-    admin: PgTarget,
-    name: String,
-    /// The scratch database's own target.
-    pub target: PgTarget,
-}
-
-impl ScratchDatabase {
-    /// The test server named by `KYC_DESK_TEST_PG` (password from `KYC_DESK_DB_PASSWORD`), if
-    /// any. With `KYC_DESK_REQUIRE_PG` set, a missing one is an error, not a skip.
-    pub fn test_server() -> Result<Option<PgTarget>> {
-        match std::env::var("KYC_DESK_TEST_PG") {
-            Ok(url) if !url.is_empty() => Ok(Some(PgTarget {
-                url,
-                password: std::env::var("KYC_DESK_DB_PASSWORD").ok(),
-                pool: 8,
-            })),
-            _ if std::env::var_os("KYC_DESK_REQUIRE_PG").is_some() => Err(Error::Config(
-                "KYC_DESK_REQUIRE_PG is set but KYC_DESK_TEST_PG names no server \
-                 (scripts/pg.sh starts one)"
-                    .into(),
-            )),
-            _ => Ok(None),
-        }
-    }
-
-    /// Creates an empty database on `admin`'s server.
-    pub fn create(admin: &PgTarget) -> Result<ScratchDatabase> {
-        let mut suffix = [0u8; 6];
-        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut suffix);
-        let name = format!("kyc_scratch_{}", hex::encode(suffix));
-        let mut client = admin_client(admin)?;
-        client.batch_execute(&format!("CREATE DATABASE {name}"))?;
-        let base = admin
-            .url
-            .rsplit_once('/')
-            .map_or(admin.url.as_str(), |(b, _)| b);
-        Ok(ScratchDatabase {
-            admin: admin.clone(),
-            target: PgTarget {
-                url: format!("{base}/{name}"),
-                ..admin.clone()
-            },
-            name,
-        })
-    }
-}
-
-fn admin_client(admin: &PgTarget) -> Result<Client> {
-    let mut config: postgres::Config = admin
-        .url
-        .parse()
-        .map_err(|e| Error::Config(format!("KYC_DESK_TEST_PG: {e}")))?;
-    if let Some(p) = &admin.password {
-        config.password(p);
-    }
-    config
-        .connect(NoTls)
-        .map_err(|e| Error::Storage(format!("postgres: cannot connect: {}", connect_reason(&e))))
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut client) = admin_client(&self.admin) {
-            let _ = client.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -762,6 +702,7 @@ mod tests {
             url: "postgres://kyc:s3cret@db/kyc".into(),
             password: Some("other".into()),
             pool: 4,
+            ca_pem: None,
         };
         let shown = format!("{t:?}");
         assert!(

@@ -1,0 +1,224 @@
+//! What only PostgreSQL has, beside the suite that runs on every backend: several stores (one per
+//! instance) on one database, the copy of a SQLite store into one (`migrate-store`), and TLS to the
+//! server. Each test needs the test server (`KYC_DESK_TEST_PG`).
+
+use super::*;
+
+/// Several stores (one per instance) on one PostgreSQL database: what one writes, the others
+/// read; the rules hold across them; one's announcements reach the others.
+mod several_instances {
+    use super::*;
+    use std::sync::{mpsc, Arc, Barrier};
+    use std::time::Duration;
+
+    /// Two stores on one scratch database, or None without a test server.
+    fn two() -> Option<(Store, Store, ScratchDatabase)> {
+        let server = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG")?;
+        let db = ScratchDatabase::create(&server).expect("a scratch database");
+        let a = Store::open_postgres(&db.target, MasterKey::Key(KEY)).expect("A opens");
+        let b = Store::open_postgres(&db.target, MasterKey::Key(KEY)).expect("B opens");
+        Some((a, b, db))
+    }
+
+    #[test]
+    fn a_case_received_by_one_is_decided_on_the_other_and_answered_once() {
+        let Some((a, b, _db)) = two() else { return };
+        let id = new_case(&a, 1);
+        assert_eq!(b.summary(id).unwrap().status, "pending");
+        b.decide(id, &decision(false, "rita"), false, false)
+            .unwrap();
+        let answer = a.settle_answer(id, Some(true)).unwrap().unwrap();
+        assert!(
+            !answer.result,
+            "A answers with B's rejection, not its fallback"
+        );
+        let again = b.settle_answer(id, Some(true)).unwrap().unwrap();
+        assert_eq!(
+            (again.result, again.at),
+            (answer.result, answer.at),
+            "settled once"
+        );
+        assert!(matches!(
+            a.decide(id, &decision(true, "sam"), false, false),
+            Err(Error::AlreadyDecided(_))
+        ));
+        assert!(matches!(
+            a.verify_audit().unwrap(),
+            kyc_store::chain::Verdict::Intact { .. }
+        ));
+    }
+
+    #[test]
+    fn the_same_requester_id_posted_to_both_at_once_is_one_case() {
+        let Some((a, b, _db)) = two() else { return };
+        let (a, b) = (Arc::new(a), Arc::new(b));
+        let start = Arc::new(Barrier::new(8));
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+                let start = start.clone();
+                std::thread::spawn(move || {
+                    start.wait();
+                    match insert(&store, &body(7)).unwrap() {
+                        Inserted::New(c) | Inserted::Existing(c) => c.id,
+                    }
+                })
+            })
+            .collect();
+        let ids: Vec<i64> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        assert!(ids.iter().all(|&id| id == ids[0]), "{ids:?}");
+        let page = a.list(&CaseQuery::default()).unwrap();
+        assert_eq!(page.cases.len(), 1);
+        // Distinct people at once get distinct numbers, and the trail stays one chain.
+        let threads: Vec<_> = (0..6)
+            .map(|i| {
+                let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+                std::thread::spawn(move || new_case(&store, 100 + i))
+            })
+            .collect();
+        let mut ids: Vec<i64> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 6);
+        assert!(matches!(
+            b.verify_audit().unwrap(),
+            kyc_store::chain::Verdict::Intact { .. }
+        ));
+    }
+
+    #[test]
+    fn what_one_announces_reaches_the_others_and_not_itself() {
+        let Some((a, b, _db)) = two() else { return };
+        let (to_a, at_a) = mpsc::channel();
+        let (to_b, at_b) = mpsc::channel();
+        assert!(a.is_shared() && b.is_shared());
+        a.listen(move |kind, id, _| drop(to_a.send((kind.to_string(), id))))
+            .unwrap();
+        b.listen(move |kind, id, reference| {
+            assert_eq!(reference, format!("KYC-{id}"));
+            drop(to_b.send((kind.to_string(), id)))
+        })
+        .unwrap();
+        // The listeners connect in their own threads: announce until the first one lands.
+        let mut heard = None;
+        for _ in 0..50 {
+            a.announce("case.decided", 42, "KYC-42").unwrap();
+            if let Ok(e) = at_b.recv_timeout(Duration::from_millis(100)) {
+                heard = Some(e);
+                break;
+            }
+        }
+        assert_eq!(heard, Some(("case.decided".to_string(), 42)));
+        b.announce("case.created", 7, "KYC-7").unwrap();
+        assert_eq!(
+            at_a.recv_timeout(Duration::from_secs(5)).unwrap(),
+            ("case.created".to_string(), 7)
+        );
+        assert!(
+            at_b.recv_timeout(Duration::from_millis(300))
+                .map_or(true, |e| e != ("case.created".to_string(), 7)),
+            "B does not hear itself"
+        );
+    }
+}
+
+/// `kyc-desk migrate-store`'s copy: a SQLite store moves to PostgreSQL whole, its trail link for
+/// link, and the moved store goes on where the old one stopped.
+#[test]
+fn a_sqlite_store_moves_to_postgres_whole() {
+    let Some(server) = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let old = Store::open(&dir.path().join(kyc_store::DB_FILE), MasterKey::Key(KEY)).unwrap();
+    old.insert_account("system", "sue", Role::Supervisor, "$sue", false)
+        .unwrap();
+    let ids: Vec<i64> = (0..4).map(|i| new_case(&old, i)).collect();
+    old.decide(ids[0], &decision(false, "sue"), true, false)
+        .unwrap();
+    old.add_note(ids[1], "sue", "Called the holder back", None)
+        .unwrap();
+    old.erase(ids[2], "sue", "asked to").unwrap();
+    let db = ScratchDatabase::create(&server).unwrap();
+    let report = old.copy_to_postgres(&db.target).unwrap();
+    assert_eq!(report.blobs, 3, "the erased case's images are gone");
+    let rows = |t: &str| report.rows.iter().find(|(n, _)| *n == t).unwrap().1;
+    assert_eq!((rows("cases"), rows("decisions"), rows("notes")), (3, 1, 1));
+
+    let new = Store::open_postgres(&db.target, MasterKey::Key(KEY)).unwrap();
+    let Verdict::Intact { entries } = old.verify_audit().unwrap() else {
+        panic!("the old trail is whole");
+    };
+    assert_eq!(new.verify_audit().unwrap(), Verdict::Intact { entries });
+    for &id in [ids[0], ids[1], ids[3]].iter() {
+        assert_eq!(
+            new.summary(id).unwrap().reference,
+            old.summary(id).unwrap().reference
+        );
+        for img in old.images(id).unwrap() {
+            assert_eq!(
+                new.image(id, &img.name).unwrap(),
+                old.image(id, &img.name).unwrap()
+            );
+        }
+    }
+    assert_eq!(new.summary(ids[0]).unwrap().status, "rejected");
+    assert_eq!(new.notes(ids[1]).unwrap()[0].text, "Called the holder back");
+    assert!(matches!(new.summary(ids[2]), Err(Error::NotFound(_))));
+    // It goes on: numbers after every one used, new decisions and notes get fresh ids.
+    let next = new_case(&new, 9);
+    assert!(next > ids[3]);
+    new.decide(next, &decision(true, "sue"), true, false)
+        .unwrap();
+    new.add_note(next, "sue", "fine", None).unwrap();
+    assert_eq!(new.due_deliveries(i64::MAX, 10).unwrap().len(), 2);
+    // A second copy into the same database is refused, with nothing changed.
+    let again = old.copy_to_postgres(&db.target).unwrap_err();
+    assert!(again.to_string().contains("already holds data"), "{again}");
+    // With another master key the copy does not open.
+    drop(new);
+    assert!(Store::open_postgres(&db.target, MasterKey::Key([9; 32])).is_err());
+}
+
+/// `[storage] ca_file`: every connection is TLS, the server's certificate verified against the
+/// configured CA; another CA's certificate is refused, and `sslmode=require` without a CA is a
+/// configuration error, not a connection in the clear.
+#[test]
+fn the_database_is_reached_over_tls_verified_against_the_configured_ca() {
+    let Some(server) = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG") else {
+        return;
+    };
+    let (Ok(ca), Ok(other)) = (
+        std::env::var("KYC_DESK_TEST_PG_CA"),
+        std::env::var("KYC_DESK_TEST_PG_OTHER_CA"),
+    ) else {
+        assert!(
+            std::env::var_os("KYC_DESK_REQUIRE_PG").is_none(),
+            "scripts/pg.sh's server speaks TLS: KYC_DESK_TEST_PG_CA must be set"
+        );
+        return;
+    };
+    let db = ScratchDatabase::create(&server).unwrap();
+    let with = |pem: &str| kyc_store::pg::PgTarget {
+        ca_pem: Some(std::fs::read(pem).unwrap()),
+        ..db.target.clone()
+    };
+    let store = Store::open_postgres(&with(&ca), MasterKey::Key(KEY)).expect("TLS, verified");
+    new_case(&store, 1);
+    drop(store);
+    let refused = Store::open_postgres(&with(&other), MasterKey::Key(KEY))
+        .err()
+        .expect("a certificate another CA signed is refused");
+    assert!(
+        refused.to_string().to_lowercase().contains("certificate"),
+        "{refused}"
+    );
+    let clear = kyc_store::pg::PgTarget {
+        url: format!("{}?sslmode=require", db.target.url),
+        ..db.target.clone()
+    };
+    let err = Store::open_postgres(&clear, MasterKey::Key(KEY))
+        .err()
+        .unwrap();
+    assert!(matches!(err, Error::Config(_)), "{err}");
+}
