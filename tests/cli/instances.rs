@@ -79,15 +79,11 @@ fn body(i: u64) -> Value {
 
 /// Signs in on a review API; returns the session token.
 async fn sign_in(http: &reqwest::Client, review: &str) -> String {
-    let login: Value = http
-        .post(format!("{review}/api/login"))
-        .json(&json!({"username": "ada", "password": "password of the several"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let login: Value = json_of(
+        http.post(format!("{review}/api/login"))
+            .json(&json!({"username": "ada", "password": "password of the several"})),
+    )
+    .await;
     match login["token"].as_str() {
         Some(t) => t.to_string(),
         None => panic!("not signed in on {review}: {login}"),
@@ -97,15 +93,11 @@ async fn sign_in(http: &reqwest::Client, review: &str) -> String {
 /// Polls `review`'s queue until the case with this requester id shows; returns its id.
 async fn wait_for_case(http: &reqwest::Client, review: &str, token: &str, rid: &str) -> i64 {
     for _ in 0..100 {
-        let page: Value = http
-            .get(format!("{review}/api/cases?status=all"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page: Value = json_of(
+            http.get(format!("{review}/api/cases?status=all"))
+                .bearer_auth(token),
+        )
+        .await;
         if let Some(c) = page["cases"]
             .as_array()
             .unwrap()
@@ -193,14 +185,52 @@ async fn a_request_held_on_one_instance_is_answered_by_a_decision_on_the_other()
     );
 
     // The same requester id again, now to B: the stored answer.
-    let again: Value = post(&http_b, &b, &payload)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again: Value = json_of(post(&http_b, &b, &payload)).await;
     assert_eq!(again, answer);
+
+    // One requester id posted to both at once (Ditto ID's retries through the balancer): one
+    // case, and every request, held on either instance, gets the one decision.
+    let twice = body(2);
+    let rid2 = twice["request_info"]["requester_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let posts: Vec<_> = (0..6)
+        .map(|i| {
+            let (client, server) = if i % 2 == 0 {
+                (&http, &a)
+            } else {
+                (&http_b, &b)
+            };
+            tokio::spawn(post(client, server, &twice).send())
+        })
+        .collect();
+    let id2 = wait_for_case(&http, &review_b, &token, &rid2).await;
+    decide(&http, &review_b, &token, id2, true).await;
+    let mut answers = Vec::new();
+    for p in posts {
+        answers.push(p.await.unwrap().unwrap().json::<Value>().await.unwrap());
+    }
+    assert!(
+        answers
+            .iter()
+            .all(|x| *x == answers[0] && x["result"] == true),
+        "{answers:?}"
+    );
+    let page = json_of(
+        http.get(format!("{review_b}/api/cases?status=all"))
+            .bearer_auth(&token),
+    )
+    .await;
+    let cases = page["cases"].as_array().unwrap();
+    assert_eq!(
+        cases
+            .iter()
+            .filter(|c| c["requester_id"] == rid2.as_str())
+            .count(),
+        1,
+        "one case for one requester id"
+    );
     for mut s in [a, b] {
         s.child.kill().unwrap();
         s.child.wait().unwrap();
@@ -240,13 +270,7 @@ async fn a_killed_instance_loses_nothing_and_its_held_cases_are_decided_on_the_o
     for (i, (id, p)) in ids.iter().zip(&payloads).enumerate() {
         let approve = i % 2 == 0;
         decide(&http, &review_b, &token, *id, approve).await;
-        let answer: Value = post(&http_b, &b, p)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let answer: Value = json_of(post(&http_b, &b, p)).await;
         assert_eq!(answer["result"], approve, "{answer}");
     }
     let mut b = b;
@@ -316,15 +340,11 @@ async fn migrate_store_moves_a_sqlite_desk_to_postgres() {
     let http = client(&new_dir.path().join("data"));
     let review = format!("http://{}", moved.review);
     let token = sign_in(&http, &review).await;
-    let page: Value = http
-        .get(format!("{review}/api/cases?status=all"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = json_of(
+        http.get(format!("{review}/api/cases?status=all"))
+            .bearer_auth(&token),
+    )
+    .await;
     assert_eq!(page["cases"].as_array().unwrap().len(), 3, "{page}");
     drop(moved);
     tokio::task::spawn_blocking(move || drop(db)).await.unwrap();

@@ -129,6 +129,11 @@ fn simulate(config: &Path, server: &Server, count: u32, scenario: &str, seed: u6
     stdout
 }
 
+/// A request's JSON answer (any failure to get one fails the test).
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 fn client(data_dir: &Path) -> reqwest::Client {
     let pem = std::fs::read(data_dir.join("tls-cert.pem")).unwrap();
     reqwest::Client::builder()

@@ -455,7 +455,9 @@ impl Store {
             let user = args.len();
             // Names and document numbers are sealed: they match by whole words through their
             // blind-index tags (every word of the search must be one of the case's words).
-            let mut by_tags = String::from("0");
+            // No word to look up (punctuation only): no tag matches. `1 = 0`, not `0`: a
+            // boolean on every engine.
+            let mut by_tags = String::from("1 = 0");
             if let Some(tags) = self.vault.query_tags(text) {
                 let k = tags.len();
                 let mut marks = Vec::new();

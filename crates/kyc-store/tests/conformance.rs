@@ -300,6 +300,18 @@ fn the_queue_pages_filters_and_counts() {
             1,
             "{backend}: search by reference"
         );
+        // A search with no word in it (punctuation only) is a search, not an error.
+        let no_words = store
+            .list(&CaseQuery {
+                q: Some("-".into()),
+                limit: 10,
+                ..CaseQuery::default()
+            })
+            .unwrap();
+        assert!(
+            no_words.cases.iter().all(|c| c.reference.contains('-')),
+            "{backend}"
+        );
     });
 }
 
