@@ -291,6 +291,12 @@ impl Shell {
     }
 }
 
+/// The notification plugin's script, which the web engine runs on every page of the window, asks
+/// at load whether notifications are allowed (`window.Notification.permission`); refused, its
+/// promise is rejected unhandled. Reading that state shows nothing: both pages may. Showing a
+/// notification stays the shell's own (`notify_waiting`).
+const NOTIFICATION_STATE: &str = "notification:allow-is-permission-granted";
+
 /// The commands of the desk's page (served by this computer's review listener or the relay),
 /// granted to that exact origin only: not to other pages, ports or windows.
 pub fn desk_capability(origin: &str) -> CapabilityBuilder {
@@ -304,6 +310,7 @@ pub fn desk_capability(origin: &str) -> CapabilityBuilder {
         "allow-set-notifications",
         "allow-change-server",
         "allow-notify-waiting",
+        NOTIFICATION_STATE,
     ]
     .into_iter()
     .fold(
@@ -322,6 +329,7 @@ pub fn connect_screen_capability() -> impl RuntimeCapability {
         "allow-probe-server",
         "allow-connect-server",
         "allow-start-local",
+        NOTIFICATION_STATE,
     ]
     .into_iter()
     .fold(
