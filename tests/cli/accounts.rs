@@ -55,16 +55,7 @@ async fn account_commands_manage_the_lifecycle_and_revoke_a_running_servers_sess
     let server = serve(&config);
     let http = client(&dir.path().join("data"));
     let review = format!("http://{}", server.review);
-    let login: Value = http
-        .post(format!("{review}/api/login"))
-        .json(&json!({"username": "rita", "password": STRONG}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
+    let token = sign_in(&http, &review, "rita", STRONG).await;
     let me = |token: String| {
         let req = http.get(format!("{review}/api/me")).bearer_auth(token);
         async move { req.send().await.unwrap().status().as_u16() }

@@ -77,17 +77,9 @@ fn body(i: u64) -> Value {
     .payload
 }
 
-/// Signs in on a review API; returns the session token.
-async fn sign_in(http: &reqwest::Client, review: &str) -> String {
-    let login: Value = json_of(
-        http.post(format!("{review}/api/login"))
-            .json(&json!({"username": "ada", "password": "password of the several"})),
-    )
-    .await;
-    match login["token"].as_str() {
-        Some(t) => t.to_string(),
-        None => panic!("not signed in on {review}: {login}"),
-    }
+/// Signs in as the admin every test here adds; returns the session token.
+async fn sign_in_ada(http: &reqwest::Client, review: &str) -> String {
+    sign_in(http, review, "ada", "password of the several").await
 }
 
 /// Polls `review`'s queue until the case with this requester id shows; returns its id.
@@ -144,7 +136,7 @@ async fn a_request_held_on_one_instance_is_answered_by_a_decision_on_the_other()
     let http = client(&p.a.parent().unwrap().join("data"));
     let http_b = client(&p.b.parent().unwrap().join("data"));
     let review_b = format!("http://{}", b.review);
-    let token = sign_in(&http, &review_b).await;
+    let token = sign_in_ada(&http, &review_b).await;
 
     // A reviewer's live view on B.
     let mut events = http
@@ -247,7 +239,7 @@ async fn a_killed_instance_loses_nothing_and_its_held_cases_are_decided_on_the_o
     let http = client(&p.a.parent().unwrap().join("data"));
     let http_b = client(&p.b.parent().unwrap().join("data"));
     let review_b = format!("http://{}", b.review);
-    let token = sign_in(&http, &review_b).await;
+    let token = sign_in_ada(&http, &review_b).await;
 
     // Three requests held open on A; every one is stored (B lists it) before A dies.
     let payloads: Vec<Value> = (10..13).map(body).collect();
@@ -339,7 +331,7 @@ async fn migrate_store_moves_a_sqlite_desk_to_postgres() {
     let moved = serve(&new);
     let http = client(&new_dir.path().join("data"));
     let review = format!("http://{}", moved.review);
-    let token = sign_in(&http, &review).await;
+    let token = sign_in_ada(&http, &review).await;
     let page: Value = json_of(
         http.get(format!("{review}/api/cases?status=all"))
             .bearer_auth(&token),

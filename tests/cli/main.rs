@@ -134,6 +134,19 @@ async fn json_of(request: reqwest::RequestBuilder) -> Value {
     request.send().await.unwrap().json().await.unwrap()
 }
 
+/// Signs in on the review API at `review` (`http://host:port`); returns the session token.
+async fn sign_in(http: &reqwest::Client, review: &str, name: &str, password: &str) -> String {
+    let login = json_of(
+        http.post(format!("{review}/api/login"))
+            .json(&json!({"username": name, "password": password})),
+    )
+    .await;
+    match login["token"].as_str() {
+        Some(t) => t.to_string(),
+        None => panic!("{name} not signed in on {review}: {login}"),
+    }
+}
+
 fn client(data_dir: &Path) -> reqwest::Client {
     let pem = std::fs::read(data_dir.join("tls-cert.pem")).unwrap();
     reqwest::Client::builder()

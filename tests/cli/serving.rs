@@ -174,16 +174,7 @@ async fn sigkill_during_a_1000_submission_load_loses_no_answered_submission() {
     // Restart on the same data dir: every answered submission is there, whole.
     let mut restarted = serve(&config);
     let review = format!("http://{}", restarted.review);
-    let login: Value = http
-        .post(format!("{review}/api/login"))
-        .json(&json!({"username": "auditor1", "password": "password for the crash test"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
+    let token = sign_in(&http, &review, "auditor1", "password for the crash test").await;
     let get = |path: String| {
         let (http, token, review) = (http.clone(), token.clone(), review.clone());
         async move {

@@ -133,17 +133,8 @@ impl PgBackend {
     /// an advisory lock, so instances starting together do not race). Returns the backend and
     /// the schema version the database had before (0: created now).
     pub fn open(target: &PgTarget) -> Result<(PgBackend, usize)> {
-        let mut config: postgres::Config = target.url.parse().map_err(|e| {
-            Error::Config(format!(
-                "storage: url {} is not a PostgreSQL URL: {e}",
-                redact_url(&target.url)
-            ))
-        })?;
-        if let Some(p) = &target.password {
-            config.password(p);
-        }
+        let mut config = client_config(target)?;
         config.application_name("kyc-desk");
-        config.connect_timeout(Duration::from_secs(10));
         let tls = Tls::of(target, &mut config)?;
         let backend = PgBackend {
             config,
@@ -178,9 +169,7 @@ impl PgBackend {
     }
 
     fn connect(&self) -> Result<Pooled> {
-        let mut client = self.tls.connect(&self.config).map_err(|e| {
-            Error::Storage(format!("postgres: cannot connect: {}", connect_reason(&e)))
-        })?;
+        let mut client = self.tls.connect(&self.config).map_err(cannot_connect)?;
         // Durable commits whatever the server's default; no statement or idle transaction may
         // hold the write lock for ever.
         client.batch_execute(
@@ -250,6 +239,26 @@ impl PgBackend {
         self.checkin(c, out.is_err());
         out
     }
+}
+
+/// The driver's settings for `target`: its URL (checked) and password, a connect timeout.
+pub(super) fn client_config(target: &PgTarget) -> Result<postgres::Config> {
+    let mut config: postgres::Config = target.url.parse().map_err(|e| {
+        Error::Config(format!(
+            "storage: url {} is not a PostgreSQL URL: {e}",
+            redact_url(&target.url)
+        ))
+    })?;
+    if let Some(p) = &target.password {
+        config.password(p);
+    }
+    config.connect_timeout(Duration::from_secs(10));
+    Ok(config)
+}
+
+/// A failed connection as the store's error.
+pub(super) fn cannot_connect(e: postgres::Error) -> Error {
+    Error::Storage(format!("postgres: cannot connect: {}", connect_reason(&e)))
 }
 
 /// Why a connection failed, without the URL's password.

@@ -3,7 +3,7 @@
 
 use postgres::{Client, NoTls};
 
-use super::{connect_reason, PgTarget};
+use super::{cannot_connect, client_config, PgTarget};
 use crate::{Error, Result};
 
 /// A database of its own on a test server, dropped (with its connections) when this is: the
@@ -58,16 +58,7 @@ impl ScratchDatabase {
 }
 
 fn admin_client(admin: &PgTarget) -> Result<Client> {
-    let mut config: postgres::Config = admin
-        .url
-        .parse()
-        .map_err(|e| Error::Config(format!("KYC_DESK_TEST_PG: {e}")))?;
-    if let Some(p) = &admin.password {
-        config.password(p);
-    }
-    config
-        .connect(NoTls)
-        .map_err(|e| Error::Storage(format!("postgres: cannot connect: {}", connect_reason(&e))))
+    client_config(admin)?.connect(NoTls).map_err(cannot_connect)
 }
 
 impl Drop for ScratchDatabase {
