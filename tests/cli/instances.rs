@@ -168,6 +168,27 @@ async fn a_request_held_on_one_instance_is_answered_by_a_decision_on_the_other()
     assert!(heard.is_ok(), "B's events never told of A's case: {seen}");
 
     let id = wait_for_case(&http, &review_b, &token, &rid).await;
+    // Which cases are held is stored, not A's memory: B pins it as waiting, with A's window,
+    // and refuses to erase it.
+    let page = json_of(
+        http.get(format!("{review_b}/api/cases"))
+            .bearer_auth(&token),
+    )
+    .await;
+    let pinned = page["held"].as_array().unwrap();
+    assert_eq!(pinned.len(), 1, "{page}");
+    assert_eq!(pinned[0]["id"], id);
+    assert!(pinned[0]["hold_until"].is_string(), "{page}");
+    let refused = http
+        .post(format!("{review_b}/api/cases/{id}/erase"))
+        .bearer_auth(&token)
+        .json(&json!({"reason": "ticket 12"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 409);
+    let refused: Value = refused.json().await.unwrap();
+    assert_eq!(refused["error"], "held", "{refused}");
     decide(&http, &review_b, &token, id, false).await;
     let answer: Value = held.await.unwrap().unwrap().json().await.unwrap();
     assert_eq!(answer["result"], false, "{answer}");

@@ -145,6 +145,7 @@ impl From<kyc_store::Error> for CoreError {
             S::Conflict(m) => CoreError::Conflict(m),
             S::NotFound(m) => CoreError::NotFound(m),
             S::AlreadyDecided(m) => CoreError::AlreadyDecided(m),
+            S::Held(m) => CoreError::Held(m),
             S::AssignedElsewhere(m) => CoreError::AssignedElsewhere(m),
             S::FourEyes => CoreError::FourEyes,
             S::BadRequest(m) => CoreError::BadRequest(m),

@@ -63,6 +63,11 @@ pub struct CaseSummary {
     /// While Ditto ID's request is held open: when the window closes (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hold_until: Option<String>,
+    /// As stored: the end of the latest hold window some instance opened on the case (unix ms),
+    /// while it is unanswered. Past windows stay here; `hold_until` is set only for a live one.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub hold_until_ms: Option<i64>,
     /// The final decision contradicts what Ditto ID was told (a late rejection after the
     /// fallback answered `true`, or the reverse): someone must act on the enterprise's side.
     pub conflict: bool,
@@ -81,6 +86,14 @@ pub fn contradicts(status: &str, answer: Option<&Answer>) -> bool {
 }
 
 impl CaseSummary {
+    /// Shows the stored hold window (`hold_until`) when it is still open at `now_ms`.
+    pub fn show_hold(&mut self, now_ms: i64) {
+        self.hold_until = self
+            .hold_until_ms
+            .filter(|until| *until > now_ms)
+            .map(crate::time::rfc3339);
+    }
+
     /// What is left to say about an erased case (its live event): id and reference only.
     pub fn erased(id: i64, reference: String) -> CaseSummary {
         CaseSummary {
@@ -97,6 +110,7 @@ impl CaseSummary {
             answer: None,
             assignee: None,
             hold_until: None,
+            hold_until_ms: None,
             conflict: false,
             first_approval_by: None,
         }
@@ -232,8 +246,9 @@ pub struct CaseQuery {
     pub assignee: Option<String>,
     /// Four-eyes: pending cases with a first approval waiting for a second (the checker's queue).
     pub awaiting_second: bool,
-    /// Only these cases (the ones Ditto ID waits on, filtered like the rest).
-    pub ids: Option<Vec<i64>>,
+    /// Only the cases Ditto ID waits on at this time (unix ms): unanswered, with a hold window
+    /// (opened by any instance) that has not ended.
+    pub held_at: Option<i64>,
     /// On the first page, also count the matching cases (within the store's time budget).
     pub count: bool,
     /// The page's size.

@@ -187,6 +187,18 @@ impl Store {
         flags: &[Flag],
         received_at_ms: i64,
     ) -> Result<Inserted, Error> {
+        self.insert_held_case(sub, flags, received_at_ms, None)
+    }
+
+    /// `insert_case` for a request that will wait on its answer: a new case is stored held until
+    /// `hold_until` (unix ms) in the same transaction (an earlier case is not touched: see `hold`).
+    pub fn insert_held_case(
+        &self,
+        sub: &Submission,
+        flags: &[Flag],
+        received_at_ms: i64,
+        hold_until: Option<i64>,
+    ) -> Result<Inserted, Error> {
         let vault = &self.vault;
         let insert = |tx: &dyn Connection| {
             let earlier: Option<i64> = tx
@@ -230,8 +242,8 @@ impl Store {
             };
             tx.execute(
                 "INSERT INTO cases (id, reference, requester_id, user_id, app_id, body_sha256, received_at, \
-                 document_type, flags, raw_json, pii, raw, document_tag, user_tag, model) \
-                 VALUES (?1, ?2, ?3, '', ?4, ?13, ?5, ?6, ?7, '', ?8, ?9, ?10, ?11, ?12)",
+                 document_type, flags, raw_json, pii, raw, document_tag, user_tag, model, hold_until) \
+                 VALUES (?1, ?2, ?3, '', ?4, ?13, ?5, ?6, ?7, '', ?8, ?9, ?10, ?11, ?12, ?14)",
                 params![
                     next_id,
                     reference,
@@ -246,6 +258,7 @@ impl Store {
                     vault.tag("user", &sub.user_id),
                     sub.model_json.as_ref().map(|m| key.seal(SealField::Model, m.as_bytes())),
                     crate::db::NO_BYTES,
+                    hold_until,
                 ],
             )?;
             tx.execute(
@@ -423,10 +436,12 @@ impl Store {
             sql += " AND status = 'pending' AND EXISTS (SELECT 1 FROM decisions WHERE \
                     decisions.case_id = cases.id AND final = 0 AND decision = 'approve')";
         }
-        if let Some(ids) = &q.ids {
-            // A few held cases: numbers written into the statement, never text.
-            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-            sql += &format!(" AND cases.id IN ({list})");
+        if let Some(at) = q.held_at {
+            args.push(at.into());
+            sql += &format!(
+                " AND hold_until > ?{} AND answer_result IS NULL",
+                args.len()
+            );
         }
         if let Some(from) = q.from_ms {
             args.push(from.into());

@@ -24,7 +24,8 @@ const TABLES: &[(&str, &str)] = &[
         "cases",
         "id, reference, requester_id, user_id, app_id, body_sha256, received_at, status, \
          holder_name, document_number, document_type, flags, raw_json, answer_result, answer_at, \
-         answer_by, answer_user_id, pii, raw, document_tag, user_tag, answer_user, assignee, model",
+         answer_by, answer_user_id, pii, raw, document_tag, user_tag, answer_user, assignee, model, \
+         hold_until",
     ),
     ("case_keys", "case_id, wrapped"),
     (

@@ -223,13 +223,38 @@ impl Store {
                     }
                 };
                 tx.execute(
-                    "UPDATE cases SET answer_result = ?2, answer_at = ?3, answer_by = ?4, answer_user = ?5 \
-                     WHERE id = ?1",
+                    "UPDATE cases SET answer_result = ?2, answer_at = ?3, answer_by = ?4, answer_user = ?5, \
+                     hold_until = NULL WHERE id = ?1",
                     params![id, result, self.now_ms(), by, key.seal(SealField::AnswerUser, user_id.as_bytes())],
                 )?;
                 crate::audit::append(tx, &self.vault, self.now_ms(), "system", "case.answered", Some(id), &serde_json::json!({"result": result, "by": by}))?;
             }
             Ok(summary(tx, &self.vault, id)?.answer)
+        })
+    }
+
+    /// Marks an unanswered case as held until `until` (unix ms): a request waits on it. A later
+    /// window another request (on any instance) opened is kept; an answered case is not touched.
+    pub fn hold(&self, id: i64, until: i64) -> Result<(), Error> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE cases SET hold_until = ?2 WHERE id = ?1 AND answer_result IS NULL \
+                 AND (hold_until IS NULL OR hold_until < ?2)",
+                params![id, until],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The request that held a case until `until` stopped waiting without an answer (Ditto ID hung
+    /// up): the hold ends now, unless another request has opened a later window since.
+    pub fn release_hold(&self, id: i64, until: i64) -> Result<(), Error> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE cases SET hold_until = NULL WHERE id = ?1 AND hold_until = ?2",
+                params![id, until],
+            )?;
+            Ok(())
         })
     }
 

@@ -17,7 +17,8 @@ impl Store {
 
     /// Erases several cases (retention), one transaction each, then checkpoints the WAL once;
     /// returns the erased ones' ids and references, and false when the erasures are still
-    /// pending. A case already gone (another instance's sweep erased it first) is skipped.
+    /// pending. A case already gone (another instance's sweep erased it first) or still waited on is
+    /// skipped.
     pub fn erase_all(
         &self,
         ids: &[i64],
@@ -28,7 +29,8 @@ impl Store {
         for &id in ids {
             match self.erase_rows(id, by, reason) {
                 Ok(reference) => erased.push((id, reference)),
-                Err(Error::NotFound(_)) => {}
+                // Gone already, or (decided but) still waited on: the next sweep takes it.
+                Err(Error::NotFound(_) | Error::Held(_)) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -85,12 +87,20 @@ impl Store {
 
     pub(super) fn erase_rows(&self, id: i64, by: &str, reason: &str) -> Result<String, Error> {
         let erase = |tx: &dyn Connection| {
-            let reference: String = tx
-                .query_row("SELECT reference FROM cases WHERE id = ?1", [id], |r| {
-                    r.get(0)
-                })
+            let (reference, held): (String, Option<i64>) = tx
+                .query_row(
+                    "SELECT reference, CASE WHEN answer_result IS NULL THEN hold_until END \
+                     FROM cases WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
                 .optional()?
                 .ok_or_else(|| Error::NotFound(id.to_string()))?;
+            // Ditto ID waits on it (a request held here or on another instance): checked inside
+            // the erasure's transaction, so no hold can begin between the check and the delete.
+            if held.is_some_and(|until| until > self.now_ms()) {
+                return Err(Error::Held(reference));
+            }
             tx.execute("DELETE FROM case_keys WHERE case_id = ?1", [id])?;
             tx.execute("DELETE FROM cases WHERE id = ?1", [id])?;
             tx.execute(

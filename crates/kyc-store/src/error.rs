@@ -15,6 +15,9 @@ pub enum Error {
     /// No such case (the reference or id as asked).
     #[error("case {0} not found")]
     NotFound(String),
+    /// Ditto ID is still waiting on this case (its reference): a request holds it open.
+    #[error("Ditto ID is still waiting on case {0}; try again once it is answered")]
+    Held(String),
     /// The case has its final decision already.
     #[error("case {0} is already decided")]
     AlreadyDecided(String),

@@ -96,7 +96,8 @@ const SUMMARY_COLS: &str =
     "cases.id, reference, requester_id, answer_user, status, received_at, case_keys.wrapped, \
      pii, document_type, answer_result, answer_at, answer_by, assignee, \
      (SELECT by_user FROM decisions WHERE decisions.case_id = cases.id AND final = 0 \
-      AND decision = 'approve' ORDER BY decisions.id DESC LIMIT 1)";
+      AND decision = 'approve' ORDER BY decisions.id DESC LIMIT 1), \
+     CASE WHEN answer_result IS NULL THEN hold_until END";
 const SUMMARY_FROM: &str = "cases LEFT JOIN case_keys ON case_keys.case_id = cases.id";
 
 /// The sealed part of a case's summary (under the case key, field `pii`).
@@ -157,6 +158,7 @@ fn summary_from_row(vault: &Vault) -> impl Fn(&Row) -> Result<CaseSummary> + '_ 
             assignee: row.get(12)?,
             first_approval_by: row.get(13)?,
             hold_until: None,
+            hold_until_ms: row.get(14)?,
         })
     }
 }

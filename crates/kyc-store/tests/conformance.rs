@@ -186,6 +186,68 @@ fn the_answer_is_settled_once() {
 }
 
 #[test]
+fn a_hold_is_stored_shown_in_the_waiting_list_ended_by_the_answer_and_blocks_erasure() {
+    for_each_backend(|backend, store| {
+        let now = store.now_ms();
+        let held = |at: i64| {
+            let q = CaseQuery {
+                held_at: Some(at),
+                limit: 50,
+                ..CaseQuery::default()
+            };
+            let page = store.list(&q).unwrap();
+            page.cases.iter().map(|c| c.id).collect::<Vec<_>>()
+        };
+        let sub = testing::submission(&body(1).to_string());
+        let Inserted::New(first) = store
+            .insert_held_case(&sub, &[], now, Some(now + 60_000))
+            .unwrap()
+        else {
+            panic!("{backend}: a new case expected");
+        };
+        assert_eq!(first.hold_until_ms, Some(now + 60_000), "{backend}");
+        let a = first.id;
+        let b = new_case(store, 2);
+        assert_eq!(held(now), [a], "{backend}: only the held case waits");
+        assert!(
+            held(now + 60_000).is_empty(),
+            "{backend}: a window that ended does not count"
+        );
+
+        // Another request (another instance) opens a later window; an earlier one is ignored.
+        store.hold(b, now + 30_000).unwrap();
+        store.hold(a, now + 90_000).unwrap();
+        store.hold(a, now + 10_000).unwrap();
+        assert_eq!(
+            store.summary(a).unwrap().hold_until_ms,
+            Some(now + 90_000),
+            "{backend}"
+        );
+        // The first request hanging up does not end the later window; the later one's does.
+        store.release_hold(a, now + 60_000).unwrap();
+        assert_eq!(held(now), [b, a], "{backend}: both wait (newest first)");
+        store.release_hold(a, now + 90_000).unwrap();
+        assert_eq!(held(now), [b], "{backend}");
+
+        // Erasure is refused while Ditto ID waits; the answer ends the hold, then it may go.
+        match store.erase(b, "rita", "ticket 7") {
+            Err(Error::Held(reference)) => assert!(reference.starts_with("KYC-"), "{backend}"),
+            other => panic!("{backend}: a held case was not refused: {other:?}"),
+        }
+        assert!(store.summary(b).is_ok(), "{backend}: nothing erased");
+        store.settle_answer(b, Some(false)).unwrap().unwrap();
+        assert_eq!(store.summary(b).unwrap().hold_until_ms, None, "{backend}");
+        assert!(held(now).is_empty(), "{backend}");
+        store.hold(b, now + 120_000).unwrap();
+        assert!(
+            held(now).is_empty(),
+            "{backend}: an answered case is never held again"
+        );
+        store.erase(b, "rita", "ticket 7").unwrap();
+    });
+}
+
+#[test]
 fn an_assigned_case_is_decided_by_its_assignee() {
     for_each_backend(|backend, store| {
         store

@@ -1,18 +1,15 @@
 //! The decision loop: store a submission durably, hold Ditto ID's request until a reviewer decides
 //! (or policy decides, or the window closes), and publish what happens as events.
 
-use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::json;
 use tokio::sync::broadcast;
-use tokio::time::Instant;
 
 use crate::clock::Clock;
-use crate::config::{DecisionConfig, OnTimeout};
+use crate::config::DecisionConfig;
 use crate::error::CoreError;
 use crate::ingest::{self, OpenedBody};
 use crate::view::CaseDetail;
@@ -25,6 +22,7 @@ mod accounts;
 mod decide;
 mod detail;
 mod erase;
+mod hold;
 mod records;
 mod trail;
 
@@ -96,8 +94,6 @@ pub struct Desk {
     policy: DecisionConfig,
     /// How custom request bodies are read (`[receiver] mapping`, `default_user_id`, `correlation`).
     custom: Arc<ingest::CustomRules>,
-    /// Cases whose Ditto ID request is held open now: id → (window end in unix ms, requests).
-    held: Arc<Mutex<HashMap<i64, (i64, usize)>>>,
     /// Whether final decisions queue a webhook delivery (`[notify]`).
     notify: bool,
     /// Wakes the webhook worker when a delivery is queued.
@@ -120,9 +116,6 @@ pub struct Desk {
     clock: Arc<dyn Clock>,
 }
 
-/// How often a held request re-reads its case, whatever the events say.
-const RECHECK_HELD: Duration = Duration::from_secs(2);
-
 /// Runs blocking store work off the async threads (the edges use it too).
 pub async fn blocking<T: Send + 'static, E: Into<CoreError> + Send + 'static>(
     f: impl FnOnce() -> Result<T, E> + Send + 'static,
@@ -141,7 +134,6 @@ impl Desk {
             store,
             policy,
             custom: Arc::new(custom),
-            held: Arc::default(),
             notify: false,
             deliveries: Arc::default(),
             events,
@@ -262,7 +254,6 @@ impl Desk {
             return Ok(());
         }
         let (store, events) = (self.store.clone(), self.events.clone());
-        let hold_ms = i64::try_from(self.policy.hold_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         self.store.listen(move |kind, id, reference| {
             let Some(kind) = EventKind::parse(kind) else {
                 return;
@@ -270,17 +261,18 @@ impl Desk {
             let case = match kind {
                 EventKind::Erased => CaseSummary::erased(id, reference.to_string()),
                 _ => match store.summary(id) {
-                    Ok(case) => case,
+                    Ok(mut case) => {
+                        case.show_hold(store.now_ms());
+                        case
+                    }
                     // Erased meanwhile: its own event follows.
                     Err(_) => return,
                 },
             };
-            let hold_until = (kind == EventKind::Created)
-                .then(|| kyc_domain::time::rfc3339(store.now_ms().saturating_add(hold_ms)));
             let _ = events.send(Event {
                 kind,
+                hold_until: case.hold_until.clone(),
                 case,
-                hold_until,
             });
         })?;
         Ok(())
@@ -300,6 +292,7 @@ impl Desk {
         let policy = self.policy.clone();
         let custom = self.custom.clone();
         let received = self.now_ms();
+        let until = received.saturating_add(self.hold_ms());
         let inserted = blocking(move || {
             let sub = ingest::open_with(&body, &custom)?;
             let mut flags =
@@ -313,19 +306,26 @@ impl Desk {
             }
             flags.extend(checks::unreadable_images_flag(&sub.images));
             // The history flags are added by the store, inside the insert's transaction.
-            Ok::<_, CoreError>(store.insert_case(&sub, &flags, received)?)
+            // Stored held: every instance sees that Ditto ID waits on it.
+            Ok::<_, CoreError>(store.insert_held_case(&sub, &flags, received, Some(until))?)
         })
         .await?;
-        let hold = Duration::from_secs(self.policy.hold_secs);
         let case = match inserted {
-            Inserted::Existing(case) => {
+            Inserted::Existing(mut case) => {
                 tracing::info!(case = case.id, reference = %case.reference, "repeated submission");
+                if case.answer.is_none() {
+                    // This request waits a whole window of its own.
+                    let until = self.now_ms().saturating_add(self.hold_ms());
+                    let store = self.store.clone();
+                    blocking(move || store.hold(case.id, until)).await?;
+                    case.hold_until_ms = case.hold_until_ms.max(Some(until));
+                }
                 case
             }
-            Inserted::New(case) => {
+            Inserted::New(mut case) => {
                 tracing::info!(case = case.id, reference = %case.reference, flags = case.flags.len(), "case stored");
-                let until = kyc_domain::time::rfc3339(self.now_ms() + hold.as_millis() as i64);
-                self.emit(EventKind::Created, case.clone(), Some(until));
+                case.show_hold(self.now_ms());
+                self.emit(EventKind::Created, case.clone(), case.hold_until.clone());
                 match checks::automatic_decision(&case.flags, &self.policy) {
                     Some(d) => self.decide_id(case.id, d).await?,
                     None => case,
@@ -333,68 +333,6 @@ impl Desk {
             }
         };
         Ok(case)
-    }
-
-    /// The second half of `submit`: the stored answer, or the decision within the hold window,
-    /// or the timeout fallback.
-    pub async fn answer(&self, case: CaseSummary) -> Result<Answer, CoreError> {
-        if let Some(answer) = case.answer {
-            return Ok(answer);
-        }
-        self.hold(case.id, Duration::from_secs(self.policy.hold_secs))
-            .await
-    }
-
-    async fn settle(&self, id: i64, fallback: Option<bool>) -> Result<Option<Answer>, CoreError> {
-        let store = self.store.clone();
-        blocking(move || store.settle_answer(id, fallback)).await
-    }
-
-    async fn answered(&self, id: i64, answer: Answer) -> Answer {
-        let store = self.store.clone();
-        if let Ok(case) = blocking(move || store.summary(id)).await {
-            tracing::info!(case = id, result = answer.result, by = %answer.by, "answered");
-            self.emit(EventKind::Answered, case, None);
-        }
-        answer
-    }
-
-    async fn hold(&self, id: i64, hold: Duration) -> Result<Answer, CoreError> {
-        let _held = HeldGuard::new(&self.held, id, self.now_ms() + hold.as_millis() as i64);
-        let mut rx = self.events.subscribe();
-        // Decided before we subscribed? Then answer at once.
-        if let Some(a) = self.settle(id, None).await? {
-            return Ok(self.answered(id, a).await);
-        }
-        let deadline = Instant::now() + hold;
-        let shared = self.store.is_shared();
-        loop {
-            // On a shared database the row is also re-read every few seconds: a decision made on
-            // another instance whose notice was missed (a lost connection) only delays the answer.
-            let wake = if shared {
-                deadline.min(Instant::now() + RECHECK_HELD)
-            } else {
-                deadline
-            };
-            let check = match tokio::time::timeout_at(wake, rx.recv()).await {
-                Err(_) if wake >= deadline => break,
-                Err(_) => true,
-                Ok(Ok(ev)) => ev.kind == EventKind::Decided && ev.case.id == id,
-                Ok(Err(broadcast::error::RecvError::Lagged(_))) => true,
-                Ok(Err(broadcast::error::RecvError::Closed)) => break,
-            };
-            if check {
-                if let Some(a) = self.settle(id, None).await? {
-                    return Ok(self.answered(id, a).await);
-                }
-            }
-        }
-        let fallback = self.policy.on_timeout == OnTimeout::Accept;
-        let answer = self
-            .settle(id, Some(fallback))
-            .await?
-            .ok_or_else(|| CoreError::Internal("timeout answer not stored".into()))?;
-        Ok(self.answered(id, answer).await)
     }
 
     async fn decide_id(&self, id: i64, d: NewDecision) -> Result<CaseSummary, CoreError> {
@@ -441,7 +379,7 @@ impl Desk {
         let policy = self.policy.clone();
         let k = key.to_string();
         let mut detail = blocking(move || detail::detail(&store, &k, &policy)).await?;
-        detail.summary.hold_until = self.hold_until(detail.summary.id);
+        detail.summary.show_hold(self.now_ms());
         Ok(detail)
     }
 
@@ -573,7 +511,7 @@ impl Desk {
         let store = self.store.clone();
         let (to, name) = (to.map(str::to_string), by.name.clone());
         let mut case = blocking(move || store.assign(case.id, to.as_deref(), &name)).await?;
-        case.hold_until = self.hold_until(case.id);
+        case.show_hold(self.now_ms());
         tracing::info!(case = case.id, "assigned");
         self.emit(EventKind::Assigned, case.clone(), case.hold_until.clone());
         Ok(case)
@@ -622,40 +560,23 @@ impl Desk {
         let store = self.store.clone();
         let (k, name) = (key.to_string(), by.name.clone());
         let escalated = escalate_to.is_some();
-        let case = blocking(move || {
+        let mut case = blocking(move || {
             let id = store.resolve(&k)?;
             store.add_note(id, &name, &text, escalate_to.as_deref())
         })
         .await?;
         if escalated {
             tracing::info!(case = case.id, "escalated");
-            let until = self.hold_until(case.id);
-            self.emit(EventKind::Assigned, case.clone(), until);
+            case.show_hold(self.now_ms());
+            self.emit(EventKind::Assigned, case.clone(), case.hold_until.clone());
         }
         self.detail(&case.id.to_string()).await
-    }
-
-    /// When Ditto ID's request for this case stops waiting, if it is waiting now.
-    pub fn hold_until(&self, id: i64) -> Option<String> {
-        let held = self.held.lock().ok()?;
-        held.get(&id)
-            .map(|(until, _)| kyc_domain::time::rfc3339(*until))
-    }
-
-    fn mark_held(&self, cases: &mut [CaseSummary]) {
-        for c in cases {
-            c.hold_until = self.hold_until(c.id);
-        }
     }
 
     /// A page of the queue, plus every case Ditto ID is waiting on now (pinned on top by the UI).
     pub async fn list(&self, q: CaseQuery) -> Result<CasePage, CoreError> {
         let store = self.store.clone();
-        let mut held_ids: Vec<(i64, i64)> = match self.held.lock() {
-            Ok(h) => h.iter().map(|(id, (until, _))| (*until, *id)).collect(),
-            Err(_) => Vec::new(),
-        };
-        held_ids.sort();
+        let now = self.now_ms();
         let first_page = q.cursor.is_none();
         let (mut page, mut held) = blocking(move || {
             // The first page says how many cases match (the pinned lists below do not count).
@@ -664,18 +585,17 @@ impl Desk {
                 ..q.clone()
             })?;
             let q = CaseQuery { count: false, ..q };
-            let ids: Vec<i64> = held_ids.into_iter().map(|(_, id)| id).collect();
-            // The waiting cases obey the same filters and search as the list (soonest deadline
-            // first).
-            let held = if first_page && !ids.is_empty() {
+            // The waiting cases (held by any instance) obey the same filters and search as the
+            // list (soonest deadline first).
+            let held = if first_page {
                 let only = CaseQuery {
-                    ids: Some(ids.clone()),
+                    held_at: Some(now),
                     cursor: None,
                     limit: 500,
                     ..q.clone()
                 };
                 let mut found = store.list(&only)?.cases;
-                found.sort_by_key(|c| ids.iter().position(|i| *i == c.id));
+                found.sort_by_key(|c| (c.hold_until_ms, c.id));
                 found
             } else {
                 Vec::new()
@@ -697,8 +617,9 @@ impl Desk {
             Ok::<_, CoreError>((page, held))
         })
         .await?;
-        self.mark_held(&mut page.cases);
-        self.mark_held(&mut held);
+        for c in page.cases.iter_mut().chain(held.iter_mut()) {
+            c.show_hold(now);
+        }
         page.held = held;
         Ok(page)
     }
@@ -756,40 +677,6 @@ impl Desk {
             crate::picture::Shown::AsSent => Ok((mime, bytes, None)),
             crate::picture::Shown::Converted(png) => Ok(("image/png".into(), png, None)),
             crate::picture::Shown::Download => download(mime, bytes),
-        }
-    }
-}
-
-/// Marks a case as held while a request waits on it; dropping (answer sent, or Ditto ID hung up)
-/// unmarks it.
-struct HeldGuard {
-    held: Arc<Mutex<HashMap<i64, (i64, usize)>>>,
-    id: i64,
-}
-
-impl HeldGuard {
-    fn new(held: &Arc<Mutex<HashMap<i64, (i64, usize)>>>, id: i64, until: i64) -> HeldGuard {
-        if let Ok(mut h) = held.lock() {
-            let e = h.entry(id).or_insert((until, 0));
-            e.0 = e.0.max(until);
-            e.1 += 1;
-        }
-        HeldGuard {
-            held: held.clone(),
-            id,
-        }
-    }
-}
-
-impl Drop for HeldGuard {
-    fn drop(&mut self) {
-        if let Ok(mut h) = self.held.lock() {
-            if let Some(e) = h.get_mut(&self.id) {
-                e.1 -= 1;
-                if e.1 == 0 {
-                    h.remove(&self.id);
-                }
-            }
         }
     }
 }

@@ -574,6 +574,44 @@ async fn many_held_requests_do_not_block_each_other_or_the_review_api() {
 }
 
 #[tokio::test]
+async fn a_case_stops_being_held_when_ditto_id_hangs_up() {
+    let desk = start(|c| {
+        c.decision.hold_secs = 60;
+    })
+    .await;
+    let sub = submission(Scenario::Clean, 250);
+    let request = desk.post_in_background(&sub.payload);
+    let id = desk.wait_for_case(&sub.requester_id).await["id"]
+        .as_i64()
+        .unwrap();
+    let held_ids = |page: &Value| -> Vec<i64> {
+        page["held"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    let (_, page) = desk.get("/api/cases").await;
+    assert_eq!(held_ids(&page), [id], "{page}");
+    // Ditto ID gives up (its connection closes): the stored hold ends with the request, so the
+    // case is no longer pinned as waiting and may be erased, long before the window's end.
+    request.abort();
+    let mut page = Value::Null;
+    for _ in 0..100 {
+        page = desk.get("/api/cases").await.1;
+        if held_ids(&page).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(held_ids(&page), Vec::<i64>::new(), "{page}");
+    let (status, detail) = desk.get(&format!("/api/cases/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(detail.get("hold_until").is_none(), "{detail}");
+}
+
+#[tokio::test]
 async fn queue_filters_held_cases_and_reason_codes() {
     let desk = start(|c| {
         c.decision.hold_secs = 30;

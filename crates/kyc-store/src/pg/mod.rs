@@ -28,7 +28,10 @@ pub use scratch::ScratchDatabase;
 use tls::Tls;
 
 /// Migrations of the PostgreSQL schema, applied in order under [`MIGRATE_LOCK`].
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/001_schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/001_schema.sql"),
+    include_str!("../../migrations/postgres/002_hold_until.sql"),
+];
 
 /// Advisory lock keys (one namespace: "KYCD" in ASCII, then the lock's number).
 const WRITE_LOCK: i64 = 0x4B59_4344_0000_0001;
