@@ -25,11 +25,12 @@ impl Desk {
         if let Some(answer) = case.answer {
             return Ok(answer);
         }
-        let now = self.now_ms();
-        let until = match case.hold_until_ms.filter(|u| *u > now) {
+        // `accept` stored this request's window with the case (a window that has ended already,
+        // with `hold_secs = 0`, gets the fallback at once: no second write).
+        let until = match case.hold_until_ms {
             Some(until) => until,
             None => {
-                let until = now.saturating_add(self.hold_ms());
+                let until = self.now_ms().saturating_add(self.hold_ms());
                 let (store, id) = (self.store.clone(), case.id);
                 blocking(move || store.hold(id, until)).await?;
                 until

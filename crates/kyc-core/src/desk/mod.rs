@@ -318,7 +318,7 @@ impl Desk {
                     let until = self.now_ms().saturating_add(self.hold_ms());
                     let store = self.store.clone();
                     blocking(move || store.hold(case.id, until)).await?;
-                    case.hold_until_ms = case.hold_until_ms.max(Some(until));
+                    case.hold_until_ms = Some(until);
                 }
                 case
             }
