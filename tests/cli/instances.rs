@@ -292,6 +292,37 @@ async fn a_killed_instance_loses_nothing_and_its_held_cases_are_decided_on_the_o
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_guesses_spread_over_the_instances_are_counted_together() {
+    let Some(p) = pair("").await else {
+        return;
+    };
+    add_user(&p.a, "ada", "password of the several");
+    let (a, b) = (serve(&p.a), serve(&p.b));
+    let http = client(&p.a.parent().unwrap().join("data"));
+    let attempt = |server: &Server, password: &str| {
+        http.post(format!("http://{}/api/login", server.review))
+            .json(&json!({"username": "ada", "password": password}))
+            .send()
+    };
+    // Five wrong passwords through a balancer that alternates: three reach A, two reach B.
+    for i in 0..5 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let resp = attempt(server, "a guess").await.unwrap();
+        assert_eq!(resp.status(), 401, "guess {i}");
+    }
+    // Each instance alone has seen fewer than the name's five; together they lock it, on both,
+    // even for the right password.
+    for server in [&b, &a] {
+        let resp = attempt(server, "password of the several").await.unwrap();
+        assert_eq!(resp.status(), 429, "{}", resp.text().await.unwrap());
+    }
+    for mut s in [a, b] {
+        s.child.kill().unwrap();
+        s.child.wait().unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_store_moves_a_sqlite_desk_to_postgres() {
     let scratch = tokio::task::spawn_blocking(|| {
         let server = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG")?;

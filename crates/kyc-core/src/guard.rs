@@ -78,6 +78,12 @@ impl LoginGuard {
         }
     }
 
+    /// The limits per address and per name from an address.
+    pub fn limits(&self) -> (Limit, Limit) {
+        let s = self.state();
+        (s.by_address.limit(), s.by_name.limit())
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, LoginState> {
         // The state is counters only: a panic elsewhere cannot leave it inconsistent.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())

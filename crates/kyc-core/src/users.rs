@@ -296,9 +296,41 @@ fn login_recorded(
     Ok(store.open_sign_in(name, &row, ttl_minutes, &detail)?)
 }
 
-/// Counts a failed sign-in (or a wrong current password) with the guard, and writes the
-/// folded `login.failed` entry when the guard says one is due.
+/// A sign-in's throttle keys as a shared database records them: the address, and the name from
+/// the address (stored as keyed tags).
+fn shared_keys(name: &str, addr: IpAddr) -> [String; 2] {
+    let addr = crate::guard::client_key(addr);
+    [format!("address {addr}"), format!("name {addr} {name}")]
+}
+
+/// On a database several instances share, the failures all of them recorded count too: refused
+/// while this address, or this name from it, must wait (one instance's memory sees only its own
+/// share of a guesser's attempts behind a load balancer).
+fn check_shared(store: &Store, at: Attempt<'_>, name: &str) -> Result<(), CoreError> {
+    if !store.is_shared() {
+        return Ok(());
+    }
+    let (per_address, per_name) = at.guard.limits();
+    for (key, limit) in shared_keys(name, at.addr)
+        .iter()
+        .zip([per_address, per_name])
+    {
+        let failures = store.sign_in_failures(key, at.now.saturating_sub(limit.horizon_ms()))?;
+        limit
+            .check_failures(&failures, at.now)
+            .map_err(CoreError::TooManyAttempts)?;
+    }
+    Ok(())
+}
+
+/// Counts a failed sign-in (or a wrong current password) with the guard (and on a shared
+/// database, where every instance counts it), and writes the folded `login.failed` entry when
+/// the guard says one is due.
 fn count_failed_sign_in(store: &Store, at: Attempt<'_>, name: &str) -> Result<(), CoreError> {
+    if store.is_shared() {
+        let [address, named] = shared_keys(name, at.addr);
+        store.record_sign_in_failure(&[&address, &named], at.now)?;
+    }
     match at.guard.failed(name, at.addr, at.now) {
         AuditNote::Write { count } => store.audit_failed_logins(name, at.addr, count),
         AuditNote::Folded => Ok(()),
@@ -354,6 +386,7 @@ impl Accounts for Store {
         at.guard
             .check(name, at.addr, at.now)
             .map_err(CoreError::TooManyAttempts)?;
+        check_shared(self, at, name)?;
         let stored = self.enabled_password_hash(name)?;
         if !verify_password(stored.as_deref(), current)? {
             count_failed_sign_in(self, at, name)?;
@@ -389,12 +422,17 @@ impl Accounts for Store {
         at.guard
             .check(name, at.addr, at.now)
             .map_err(CoreError::TooManyAttempts)?;
+        check_shared(self, at, name)?;
         let agent: Option<String> =
             user_agent.map(|a| a.chars().filter(|c| !c.is_control()).take(200).collect());
         let detail = serde_json::json!({"address": at.addr.to_string(), "user_agent": agent});
         match login_recorded(self, name, password, ttl_minutes, detail) {
             Ok(session) => {
                 at.guard.succeeded(name, at.addr);
+                if self.is_shared() {
+                    let [_, named] = shared_keys(name, at.addr);
+                    self.clear_sign_in_failures(&named)?;
+                }
                 Ok(session)
             }
             Err(e @ (CoreError::BadCredentials | CoreError::AccountDisabled)) => {

@@ -44,6 +44,11 @@ impl<K: std::hash::Hash + Eq + Clone> Throttle<K> {
         }
     }
 
+    /// Its limits.
+    pub fn limit(&self) -> Limit {
+        self.limit
+    }
+
     /// `Err(seconds to wait)` while `key` is locked.
     pub fn check(&self, key: &K, now: i64) -> Result<(), i64> {
         match self.entries.get(key) {
@@ -110,6 +115,25 @@ impl<K: std::hash::Hash + Eq + Clone> Throttle<K> {
     }
 }
 
+impl Limit {
+    /// How far back failures can matter to a check now: a key's count starts at most a window
+    /// before its latest failure, and that failure locks for at most `lock_ms`.
+    pub fn horizon_ms(&self) -> i64 {
+        self.window_ms.saturating_add(self.lock_ms)
+    }
+
+    /// The check of one key whose failures (unix ms, oldest first) are all that is known, e.g.
+    /// as several instances recorded them in a shared database: the same rule as a [`Throttle`]
+    /// that saw those failures. `Err(seconds to wait)` while the key is locked.
+    pub fn check_failures(&self, failures: &[i64], now: i64) -> Result<(), i64> {
+        let mut t = Throttle::new(*self);
+        for at in failures {
+            t.fail(&(), *at);
+        }
+        t.check(&(), now)
+    }
+}
+
 /// Per address: many failures from one machine (any names) slow that machine down.
 pub const PER_ADDRESS: Limit = Limit {
     max: 20,
@@ -164,5 +188,36 @@ mod tests {
         );
         t.clear(&"ip");
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn failures_read_back_lock_exactly_as_the_live_throttle_does() {
+        let limit = Limit {
+            max: 3,
+            window_ms: 10_000,
+            lock_ms: 5_000,
+        };
+        let table: &[(&[i64], i64, Result<(), i64>)] = &[
+            (&[], 0, Ok(())),
+            (&[0, 1_000], 1_500, Ok(())),
+            (&[0, 1_000, 2_000], 2_500, Err(5)),
+            (&[0, 1_000, 2_000], 7_000, Ok(())),
+            // Spread wider than the window: the count started again.
+            (&[0, 1_000, 11_000], 11_500, Ok(())),
+            (&[0, 11_000, 12_000, 13_000], 13_001, Err(5)),
+        ];
+        for (failures, now, expected) in table {
+            let mut live = Throttle::new(limit);
+            for at in *failures {
+                live.fail(&"k", *at);
+            }
+            assert_eq!(live.check(&"k", *now), *expected, "{failures:?} at {now}");
+            assert_eq!(
+                limit.check_failures(failures, *now),
+                *expected,
+                "{failures:?} at {now}"
+            );
+        }
+        assert_eq!(limit.horizon_ms(), 15_000);
     }
 }

@@ -112,6 +112,9 @@ pub struct SignInRow {
     pub must_change_password: bool,
 }
 
+/// How long a failed sign-in is remembered in the database (longer than any throttle's window).
+const FAILURES_KEPT_MS: i64 = 24 * 3600 * 1000;
+
 impl Store {
     /// Creates the account (`hash`: its password's PHC hash) and its one `user.created` audit
     /// entry (naming `actor`) in one transaction; with `only_if_first`, only while no account
@@ -361,6 +364,48 @@ impl Store {
                 "DELETE FROM sessions WHERE token_sha256 = ?1",
                 [token_hash(token)],
             )?;
+            Ok(())
+        })
+    }
+
+    /// When a throttle key (an address, or a name from an address, as the caller spells it)
+    /// failed since `since` (unix ms), oldest first; at most the latest 100. Every instance on the
+    /// database counts the same failures.
+    pub fn sign_in_failures(&self, key: &str, since: i64) -> Result<Vec<i64>> {
+        let tag = self.vault.tag("sign-in", key);
+        let mut at = self.read(|c| {
+            c.query_map(
+                "SELECT at FROM sign_in_failures WHERE key = ?1 AND at > ?2 ORDER BY at DESC LIMIT 100",
+                params![tag, since],
+                |r| r.get::<i64>(0),
+            )
+        })?;
+        at.reverse();
+        Ok(at)
+    }
+
+    /// Counts one failure of each key at `at`; failures older than a day go.
+    pub fn record_sign_in_failure(&self, keys: &[&str], at: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM sign_in_failures WHERE at < ?1",
+                params![at.saturating_sub(FAILURES_KEPT_MS)],
+            )?;
+            for key in keys {
+                tx.execute(
+                    "INSERT INTO sign_in_failures (key, at) VALUES (?1, ?2)",
+                    params![self.vault.tag("sign-in", key), at],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Forgets a key's failures (a successful sign-in of that name from that address).
+    pub fn clear_sign_in_failures(&self, key: &str) -> Result<()> {
+        let tag = self.vault.tag("sign-in", key);
+        self.write(|tx| {
+            tx.execute("DELETE FROM sign_in_failures WHERE key = ?1", params![tag])?;
             Ok(())
         })
     }

@@ -54,6 +54,7 @@ const TABLES: &[(&str, &str)] = &[
         "notes",
         "id, case_id, kind, by_user, escalated_to, created_at, text_sealed",
     ),
+    ("sign_in_failures", "key, at"),
 ];
 
 /// What a copy moved: rows per table, and the images' blobs.

@@ -39,6 +39,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/014_image_hashes.sql"),
     include_str!("../migrations/015_notes.sql"),
     include_str!("../migrations/016_hold_until.sql"),
+    include_str!("../migrations/017_sign_in_failures.sql"),
 ];
 
 /// Opens (creating if needed) the database file, owner-only, in WAL mode, and applies pending

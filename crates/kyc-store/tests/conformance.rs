@@ -248,6 +248,83 @@ fn a_hold_is_stored_shown_in_the_waiting_list_ended_by_the_answer_and_blocks_era
 }
 
 #[test]
+fn failed_sign_ins_are_counted_per_key_cleared_and_pruned() {
+    for_each_backend(|backend, store| {
+        let day = 24 * 3600 * 1000;
+        store
+            .record_sign_in_failure(&["address 10.0.0.7", "name 10.0.0.7 ada"], 1_000)
+            .unwrap();
+        store
+            .record_sign_in_failure(&["address 10.0.0.7", "name 10.0.0.7 bob"], 2_000)
+            .unwrap();
+        assert_eq!(
+            store.sign_in_failures("address 10.0.0.7", 0).unwrap(),
+            [1_000, 2_000],
+            "{backend}"
+        );
+        assert_eq!(
+            store.sign_in_failures("address 10.0.0.7", 1_000).unwrap(),
+            [2_000],
+            "{backend}: since"
+        );
+        assert_eq!(
+            store.sign_in_failures("name 10.0.0.7 ada", 0).unwrap(),
+            [1_000],
+            "{backend}"
+        );
+        assert!(
+            store
+                .sign_in_failures("address 10.0.0.8", 0)
+                .unwrap()
+                .is_empty(),
+            "{backend}"
+        );
+        // A success clears the name's count, not the address's.
+        store.clear_sign_in_failures("name 10.0.0.7 ada").unwrap();
+        assert!(
+            store
+                .sign_in_failures("name 10.0.0.7 ada", 0)
+                .unwrap()
+                .is_empty(),
+            "{backend}"
+        );
+        assert_eq!(
+            store.sign_in_failures("address 10.0.0.7", 0).unwrap().len(),
+            2,
+            "{backend}"
+        );
+        // Only the latest 100 are read back, oldest first.
+        for i in 0..120 {
+            store
+                .record_sign_in_failure(&["address 10.0.0.9"], 10_000 + i)
+                .unwrap();
+        }
+        let many = store.sign_in_failures("address 10.0.0.9", 0).unwrap();
+        assert_eq!(
+            (many.len(), many[0], many[99]),
+            (100, 10_020, 10_119),
+            "{backend}"
+        );
+        // A failure a day later prunes the old ones.
+        store
+            .record_sign_in_failure(&["address 10.0.0.9"], 10_200 + day)
+            .unwrap();
+        assert!(
+            store
+                .sign_in_failures("address 10.0.0.7", 0)
+                .unwrap()
+                .is_empty(),
+            "{backend}"
+        );
+        assert_eq!(
+            store.sign_in_failures("address 10.0.0.9", 0).unwrap(),
+            [10_200 + day],
+            "{backend}"
+        );
+    });
+}
+
+#[test]
 fn an_assigned_case_is_decided_by_its_assignee() {
     for_each_backend(|backend, store| {
         store

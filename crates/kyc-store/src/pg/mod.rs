@@ -31,6 +31,7 @@ use tls::Tls;
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/001_schema.sql"),
     include_str!("../../migrations/postgres/002_hold_until.sql"),
+    include_str!("../../migrations/postgres/003_sign_in_failures.sql"),
 ];
 
 /// Advisory lock keys (one namespace: "KYCD" in ASCII, then the lock's number).
