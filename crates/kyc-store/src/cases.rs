@@ -123,10 +123,17 @@ pub(super) fn flag_back(
 
 /// Reads every stored selfie hash into a new index (at open).
 pub(super) fn load_selfies(conn: &dyn Connection, vault: &Vault) -> Result<PhashIndex, Error> {
+    Ok(PhashIndex::from_entries(selfies_after(conn, vault, 0)?))
+}
+
+/// The stored selfie hashes of the cases after `after` (another instance's, on a shared
+/// database).
+fn selfies_after(conn: &dyn Connection, vault: &Vault, after: i64) -> Result<Vec<Hashed>, Error> {
     let mut entries = Vec::new();
     conn.for_each(
-        "SELECT h.case_id, h.sealed, c.user_tag FROM image_hashes h JOIN cases c ON c.id = h.case_id",
-        params![],
+        "SELECT h.case_id, h.sealed, c.user_tag FROM image_hashes h JOIN cases c ON c.id = h.case_id \
+         WHERE h.case_id > ?1",
+        params![after],
         |r| {
             let case_id: i64 = r.get(0)?;
             let sealed: Vec<u8> = r.get(1)?;
@@ -139,7 +146,7 @@ pub(super) fn load_selfies(conn: &dyn Connection, vault: &Vault) -> Result<Phash
             Ok(true)
         },
     )?;
-    Ok(PhashIndex::from_entries(entries))
+    Ok(entries)
 }
 
 /// A case's status (`NotFound` when there is no such case).
@@ -214,10 +221,17 @@ impl Store {
                 return Ok(Stored::Earlier(id));
             }
             let history = {
-                let selfies = self
+                let mut selfies = self
                     .selfies
                     .lock()
                     .map_err(|_| Error::Internal("selfie index lock poisoned".into()))?;
+                if self.is_shared() {
+                    // The cases other instances stored since: under the write lock every one
+                    // committed is visible, so the index misses none.
+                    for h in selfies_after(tx, vault, selfies.newest())? {
+                        selfies.insert(h);
+                    }
+                }
                 history_in(tx, vault, &selfies, sub)?
             };
             let mut flags = flags.to_vec();

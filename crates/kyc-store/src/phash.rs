@@ -68,6 +68,8 @@ pub struct PhashIndex {
     positions: Vec<u32>,
     /// Erased cases: their entries stay in place but are never returned (gone at the next start).
     erased: HashSet<i64>,
+    /// The highest case id indexed.
+    newest: i64,
 }
 
 fn band(hash: u128, b: usize) -> usize {
@@ -83,6 +85,7 @@ impl PhashIndex {
     /// An index of `entries`, built at once (what a start does).
     pub fn from_entries(entries: Vec<Hashed>) -> PhashIndex {
         let mut index = PhashIndex {
+            newest: entries.iter().map(|h| h.case_id).max().unwrap_or(0),
             entries,
             ..PhashIndex::default()
         };
@@ -100,8 +103,14 @@ impl PhashIndex {
         self.entries.is_empty()
     }
 
+    /// The highest case id indexed (0 when none): cases after it are not in the index yet.
+    pub fn newest(&self) -> i64 {
+        self.newest
+    }
+
     /// Adds a stored case's hash.
     pub fn insert(&mut self, h: Hashed) {
+        self.newest = self.newest.max(h.case_id);
         assert!(
             self.entries.len() < u32::MAX as usize,
             "fewer than 2^32 indexed images"
