@@ -30,6 +30,11 @@ pub struct Args {
     /// (`postgres://user@host:port/db`, the password from KYC_DESK_DB_PASSWORD).
     #[arg(long, value_name = "URL")]
     postgres: Option<String>,
+    /// Keep the desk's data in DIR (made if missing) and reuse what an earlier run seeded there
+    /// (with `--postgres`: its master key, and the cases in that database): a store that already
+    /// holds `--cases` cases is timed as it is, without seeding.
+    #[arg(long, value_name = "DIR")]
+    keep: Option<PathBuf>,
 }
 
 /// A tiny valid JPEG (the bulk of the seeded cases do not need real pictures).
@@ -92,13 +97,26 @@ where
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let work = match &a.work_dir {
-        Some(d) => tempfile::Builder::new()
-            .prefix("kyc-bench-review-")
-            .tempdir_in(d)?,
-        None => tempfile::Builder::new()
-            .prefix("kyc-bench-review-")
-            .tempdir()?,
+    let temp = match (&a.keep, &a.work_dir) {
+        (Some(_), _) => None,
+        (None, Some(d)) => Some(
+            tempfile::Builder::new()
+                .prefix("kyc-bench-review-")
+                .tempdir_in(d)?,
+        ),
+        (None, None) => Some(
+            tempfile::Builder::new()
+                .prefix("kyc-bench-review-")
+                .tempdir()?,
+        ),
+    };
+    let work_path = match (&a.keep, &temp) {
+        (Some(dir), _) => {
+            std::fs::create_dir_all(dir)?;
+            dir.clone()
+        }
+        (None, Some(t)) => t.path().to_path_buf(),
+        (None, None) => unreachable!("a temporary folder without --keep"),
     };
     let mut config = Config::first_start();
     config.receiver.auth.mode = AuthMode::None;
@@ -111,15 +129,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     config.storage.url = a.postgres.clone();
     let loaded = Loaded {
         config: config.clone(),
-        path: work.path().join("kyc-desk.toml"),
-        data_dir: work.path().to_path_buf(),
+        path: work_path.as_path().join("kyc-desk.toml"),
+        data_dir: work_path.as_path().to_path_buf(),
         created: false,
     };
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let running = kyc_server::start(&loaded, None).await?;
         let store = running.desk.store().clone();
-        {
+        let reuse = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.count()).await??
+        } >= a.cases as i64;
+        if !reuse {
             // The store's calls block (PostgreSQL's driver refuses an async thread).
             let store = store.clone();
             tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
@@ -149,7 +171,19 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .collect();
         let started = Instant::now();
         let now = kyc_store::timefmt::now_ms();
-        let seeded = {
+        let seeded = if reuse {
+            // Seeded by an earlier run: its newest cases have real images (the last seeded
+            // ones, and the POSTs of earlier runs).
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<i64>> {
+                let q = kyc_domain::case::CaseQuery {
+                    limit: 20,
+                    ..Default::default()
+                };
+                Ok(store.list(&q)?.cases.iter().map(|c| c.id).collect())
+            })
+            .await??
+        } else {
             let store = store.clone();
             let policy = config.decision.clone();
             let n = a.cases;
@@ -235,7 +269,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         };
         let seed_secs = started.elapsed().as_secs_f64();
         // The SQLite file's size (a PostgreSQL database's is its server's: 0 here).
-        let db_mib = std::fs::metadata(work.path().join(kyc_core::bootstrap::DB_FILE))
+        let db_mib = std::fs::metadata(work_path.as_path().join(kyc_core::bootstrap::DB_FILE))
             .map_or(0, |m| m.len()) as f64
             / (1 << 20) as f64;
         eprintln!("seeded {} cases in {seed_secs:.0} s ({db_mib:.0} MiB)", a.cases);
@@ -356,11 +390,16 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .bytes_stream();
         let receiver = format!("https://{}/kyc", running.receiver_addr);
         let mut samples = Vec::new();
+        let started_ms = kyc_store::timefmt::now_ms();
         for i in 0..a.repeat.min(20) {
             let sub = kyc_sim::generate(kyc_sim::Scenario::Clean, 1000 + i as u64, 99, &today);
+            // A requester id of this run's own (a reused store has the earlier runs' POSTs).
+            let rid = format!("{}-{started_ms:x}", sub.requester_id);
+            let mut body = sub.payload.clone();
+            body["request_info"]["requester_id"] = json!(rid);
             let t = Instant::now();
             let post = {
-                let (http, receiver, body) = (http.clone(), receiver.clone(), sub.payload.clone());
+                let (http, receiver) = (http.clone(), receiver.clone());
                 tokio::spawn(async move { http.post(receiver).json(&body).send().await })
             };
             let mut buf = String::new();
@@ -370,7 +409,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     .context("no case.created within 10 s")?
                     .context("event stream ended")??;
                 buf.push_str(&String::from_utf8_lossy(&chunk));
-                if buf.contains("event: case.created") && buf.contains(&sub.requester_id) {
+                if buf.contains("event: case.created") && buf.contains(&rid) {
                     break;
                 }
             }

@@ -484,9 +484,8 @@ impl Store {
             let user = args.len();
             // Names and document numbers are sealed: they match by whole words through their
             // blind-index tags (every word of the search must be one of the case's words).
-            // No word to look up (punctuation only): no tag matches. `1 = 0`, not `0`: a
-            // boolean on every engine.
-            let mut by_tags = String::from("1 = 0");
+            // No word to look up (punctuation only): no tag branch.
+            let mut by_tags = String::new();
             if let Some(tags) = self.vault.query_tags(text) {
                 let k = tags.len();
                 let mut marks = Vec::new();
@@ -495,14 +494,19 @@ impl Store {
                     marks.push(format!("?{}", args.len()));
                 }
                 by_tags = format!(
-                    "(SELECT count(DISTINCT tag) FROM search_tags WHERE case_id = cases.id AND tag IN ({})) = {k}",
+                    " UNION SELECT case_id FROM search_tags WHERE tag IN ({}) \
+                     GROUP BY case_id HAVING count(DISTINCT tag) = {k}",
                     marks.join(", ")
                 );
             }
+            // The matching ids first, each branch from its index where the engine has one
+            // (PostgreSQL's trigram indexes serve the substring branches), rather than a
+            // walk of every case testing each branch.
             sql += &format!(
-                " AND (lower(reference) LIKE lower(?{n}) ESCAPE '\\' \
-                  OR lower(requester_id) LIKE lower(?{n}) ESCAPE '\\' \
-                                  OR user_tag = ?{user} OR {by_tags})"
+                " AND cases.id IN (SELECT c.id FROM cases AS c \
+                  WHERE lower(c.reference) LIKE lower(?{n}) ESCAPE '\\' \
+                  OR lower(c.requester_id) LIKE lower(?{n}) ESCAPE '\\' \
+                  OR c.user_tag = ?{user}{by_tags})"
             );
         }
         // The first page also says how many cases match, counted up to a cap (a count must not

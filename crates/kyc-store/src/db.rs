@@ -394,8 +394,9 @@ pub trait Backend: Send + Sync {
     /// `len` bytes at `offset` of a case's blob.
     fn read_blob(&self, case_id: i64, offset: u64, len: u64) -> Result<Vec<u8>>;
     /// After erasures committed: make the erased bytes unreachable in the engine's own files
-    /// (SQLite: truncate the WAL). `Ok(false)` when readers held it back (retried later).
-    fn after_erase(&self) -> Result<bool>;
+    /// (SQLite: truncate the WAL). Says what was done (codes the audit trail records), or None
+    /// when readers held it back (retried later).
+    fn after_erase(&self) -> Result<Option<Vec<&'static str>>>;
     /// After rows were copied in with their ids (`migrate-store`): the engine's own id sources
     /// continue after them (PostgreSQL's identity sequences; SQLite needs nothing).
     fn ids_follow_rows(&self, _c: &dyn Connection) -> Result<()> {

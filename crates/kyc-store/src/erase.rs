@@ -52,9 +52,9 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
         })?;
-        if !self.db.after_erase()? {
+        let Some(scrub) = self.db.after_erase()? else {
             return Ok(false);
-        }
+        };
         self.write(|tx| {
             for (id, reference) in &pending {
                 if tx.execute("DELETE FROM pending_erasures WHERE case_id = ?1", [id])? == 0 {
@@ -67,7 +67,7 @@ impl Store {
                     "system",
                     "case.erasure_completed",
                     Some(*id),
-                    &serde_json::json!({"reference": reference}),
+                    &serde_json::json!({"reference": reference, "scrub": scrub}),
                 )?;
             }
             Ok(true)

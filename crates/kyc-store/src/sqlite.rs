@@ -225,7 +225,7 @@ impl Backend for SqliteBackend {
         Ok(self.files.read(case_id, offset, len)?)
     }
 
-    fn after_erase(&self) -> Result<bool> {
+    fn after_erase(&self) -> Result<Option<Vec<&'static str>>> {
         let conn = self.writer()?;
         // Copies of erased pages in the WAL are overwritten when it is truncated; a reader
         // still on an older snapshot holds it back (busy = 1) past `ERASURE_WAIT`.
@@ -234,7 +234,7 @@ impl Backend for SqliteBackend {
             r.get::<_, i64>(0)
         });
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        Ok(busy? == 0)
+        Ok((busy? == 0).then(|| vec!["wal_truncated"]))
     }
 }
 

@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/001_schema.sql"),
     include_str!("../../migrations/postgres/002_hold_until.sql"),
     include_str!("../../migrations/postgres/003_sign_in_failures.sql"),
+    include_str!("../../migrations/postgres/004_search_trigrams.sql"),
 ];
 
 /// Advisory lock keys (one namespace: "KYCD" in ASCII, then the lock's number).
@@ -610,14 +611,32 @@ impl Backend for PgBackend {
         })
     }
 
-    fn after_erase(&self) -> Result<bool> {
+    fn after_erase(&self) -> Result<Option<Vec<&'static str>>> {
         // Deleted rows stay in heap pages until vacuumed and in the WAL until it is recycled;
         // the README says what the WAL, replicas, archives and backups keep.
         self.with(|c| {
             // The wrapped case keys: once a key's bytes are gone the rest of the case is noise.
             // The table is small (one short row per case), so rewriting it is quick.
             c.client.batch_execute("VACUUM FULL case_keys")?;
-            Ok(true)
+            let mut done = vec!["case_keys_rewritten"];
+            // Close the WAL segment holding the deleted rows, so that it is archived and
+            // recycled on the server's schedule rather than whenever it fills. Superusers only,
+            // unless the operator grants it (the README says how); without it, said once.
+            match c.client.batch_execute("SELECT pg_switch_wal()") {
+                Ok(()) => done.push("wal_switched"),
+                Err(e) if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => {
+                    static SAID: std::sync::Once = std::sync::Once::new();
+                    SAID.call_once(|| {
+                        tracing::warn!(
+                            "erasure: may not switch the WAL segment (GRANT EXECUTE ON FUNCTION \
+                             pg_switch_wal() TO the desk's role); erased rows stay in the current \
+                             segment until it fills"
+                        )
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            }
+            Ok(Some(done))
         })
     }
 

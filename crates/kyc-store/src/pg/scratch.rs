@@ -11,6 +11,8 @@ use crate::{Error, Result};
 pub struct ScratchDatabase {
     admin: PgTarget,
     name: String,
+    /// The role of its own that owns it, if it was made with one.
+    role: Option<String>,
     /// The scratch database's own target.
     pub target: PgTarget,
 }
@@ -37,23 +39,66 @@ impl ScratchDatabase {
 
     /// Creates an empty database on `admin`'s server.
     pub fn create(admin: &PgTarget) -> Result<ScratchDatabase> {
+        Self::make(admin, false)
+    }
+
+    /// Creates an empty database owned by a login role of its own that is not a superuser (the
+    /// admin's password), as an operator sets up a desk's database: the target connects as that
+    /// role, so the desk may do there only what it may do in production.
+    pub fn create_for_own_role(admin: &PgTarget) -> Result<ScratchDatabase> {
+        Self::make(admin, true)
+    }
+
+    fn make(admin: &PgTarget, own_role: bool) -> Result<ScratchDatabase> {
         let mut suffix = [0u8; 6];
         rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut suffix);
         let name = format!("kyc_scratch_{}", hex::encode(suffix));
         let mut client = admin_client(admin)?;
-        client.batch_execute(&format!("CREATE DATABASE {name}"))?;
-        let base = admin
+        let role = own_role.then(|| name.clone());
+        let mut target = admin.clone();
+        let (base, _) = admin
             .url
             .rsplit_once('/')
-            .map_or(admin.url.as_str(), |(b, _)| b);
+            .unwrap_or((admin.url.as_str(), ""));
+        target.url = format!("{base}/{name}");
+        match &role {
+            None => client.batch_execute(&format!("CREATE DATABASE {name}"))?,
+            Some(role) => {
+                let password = admin
+                    .password
+                    .clone()
+                    .unwrap_or_default()
+                    .replace('\'', "''");
+                client.batch_execute(&format!(
+                    "CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{password}'"
+                ))?;
+                client.batch_execute(&format!("CREATE DATABASE {name} OWNER {role}"))?;
+                let (scheme, rest) = base.split_once("://").unwrap_or(("postgres", base));
+                let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+                target.url = format!("{scheme}://{role}@{host}/{name}");
+            }
+        }
         Ok(ScratchDatabase {
             admin: admin.clone(),
-            target: PgTarget {
-                url: format!("{base}/{name}"),
-                ..admin.clone()
-            },
+            target,
             name,
+            role,
         })
+    }
+
+    /// Runs `sql` as the server's admin in this database (what an operator grants, say); returns
+    /// the first column of each row as text.
+    pub fn as_admin(&self, sql: &str) -> Result<Vec<String>> {
+        let mut config = client_config(&self.admin)?;
+        config.dbname(&self.name);
+        let mut client = config.connect(NoTls).map_err(cannot_connect)?;
+        let mut out = Vec::new();
+        for m in client.simple_query(sql)? {
+            if let postgres::SimpleQueryMessage::Row(row) = m {
+                out.push(row.get(0).unwrap_or_default().to_string());
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -68,6 +113,9 @@ impl Drop for ScratchDatabase {
                 "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                 self.name
             ));
+            if let Some(role) = &self.role {
+                let _ = client.batch_execute(&format!("DROP ROLE IF EXISTS {role}"));
+            }
         }
     }
 }

@@ -165,6 +165,74 @@ mod several_instances {
 
 /// `kyc-desk migrate-store`'s copy: a SQLite store moves to PostgreSQL whole, its trail link for
 /// link, and the moved store goes on where the old one stopped.
+/// The scrub codes of a case's `case.erasure_completed` entry.
+fn scrub_of(store: &Store, id: i64) -> serde_json::Value {
+    let trail = store.timeline(id).unwrap();
+    let done = trail
+        .iter()
+        .find(|e| e.action == "case.erasure_completed")
+        .expect("the erasure completed");
+    done.detail["scrub"].clone()
+}
+
+#[test]
+fn a_desk_role_that_is_no_superuser_migrates_searches_erases_and_scrubs() {
+    let Some(server) = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG") else {
+        return;
+    };
+    let db = ScratchDatabase::create_for_own_role(&server).expect("a database with its own role");
+    // As the database's owner, not a superuser: the schema, pg_trgm and its indexes.
+    let store = Store::open_postgres(&db.target, MasterKey::Key(KEY)).expect("opens");
+    let trgm = db
+        .as_admin("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%trgm' ORDER BY 1")
+        .unwrap();
+    assert_eq!(trgm, ["cases_reference_trgm", "cases_requester_trgm"]);
+    let a = new_case(&store, 1);
+    let reference = store.summary(a).unwrap().reference;
+    let q = CaseQuery {
+        q: Some(reference[reference.len() - 4..].to_string()),
+        limit: 10,
+        ..CaseQuery::default()
+    };
+    assert_eq!(
+        store.list(&q).unwrap().cases.len(),
+        1,
+        "part of the reference"
+    );
+
+    // Without the grant: the key table is rewritten, the WAL segment is not switched.
+    store.erase(a, "rita", "ticket 1").unwrap();
+    assert_eq!(
+        scrub_of(&store, a),
+        serde_json::json!(["case_keys_rewritten"])
+    );
+    let role = db
+        .target
+        .url
+        .split("://")
+        .nth(1)
+        .unwrap()
+        .split('@')
+        .next()
+        .unwrap()
+        .to_string();
+    db.as_admin(&format!(
+        "GRANT EXECUTE ON FUNCTION pg_switch_wal() TO {role}"
+    ))
+    .unwrap();
+    let b = new_case(&store, 2);
+    store.erase(b, "rita", "ticket 2").unwrap();
+    assert_eq!(
+        scrub_of(&store, b),
+        serde_json::json!(["case_keys_rewritten", "wal_switched"])
+    );
+    assert!(matches!(
+        store.verify_audit().unwrap(),
+        kyc_store::chain::Verdict::Intact { .. }
+    ));
+    drop(store);
+}
+
 #[test]
 fn a_sqlite_store_moves_to_postgres_whole() {
     let Some(server) = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG") else {
