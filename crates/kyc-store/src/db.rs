@@ -406,6 +406,12 @@ pub trait Backend: Send + Sync {
     fn shared(&self) -> bool {
         false
     }
+    /// Takes the lock of a job only one instance should run at a time (a retention sweep), if no
+    /// other instance holds it now; held until the returned value is dropped. PostgreSQL: a
+    /// session advisory lock on a connection of its own. One process alone: always granted.
+    fn try_job_lock(&self, _job: &str) -> Result<Option<Box<dyn std::any::Any + Send>>> {
+        Ok(Some(Box::new(())))
+    }
     /// Tells the other instances on the same database that something happened (PostgreSQL:
     /// `NOTIFY`). An embedded database has no other instance: nothing to do.
     fn announce(&self, _payload: &str) -> Result<()> {

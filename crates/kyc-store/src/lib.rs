@@ -100,6 +100,11 @@ const SUMMARY_COLS: &str =
      CASE WHEN answer_result IS NULL THEN hold_until END";
 const SUMMARY_FROM: &str = "cases LEFT JOIN case_keys ON case_keys.case_id = cases.id";
 
+/// A job's lock ([`Store::try_job_lock`]): held until dropped.
+pub struct JobLock {
+    _held: Box<dyn std::any::Any + Send>,
+}
+
 /// The sealed part of a case's summary (under the case key, field `pii`).
 #[derive(Debug, Default, Serialize, serde::Deserialize)]
 struct Pii {
@@ -234,6 +239,16 @@ impl Store {
             "kind": kind, "case": case_id, "reference": reference, "from": self.instance,
         });
         self.db.announce(&notice.to_string())
+    }
+
+    /// The lock of a job only one instance runs at a time (`job` names it: a retention sweep),
+    /// or None while another instance holds it. Drop the lock off async threads (a PostgreSQL
+    /// connection closes as it drops).
+    pub fn try_job_lock(&self, job: &str) -> Result<Option<JobLock>, Error> {
+        Ok(self
+            .db
+            .try_job_lock(job)?
+            .map(|held| JobLock { _held: held }))
     }
 
     /// Hands what other instances announce (an event's kind, its case's id and reference) to

@@ -84,6 +84,20 @@ impl Desk {
         if keep_days == 0 {
             return Ok(0);
         }
+        // One sweep at a time across the instances on a shared database: another one sweeping
+        // now does this hour's work.
+        let store = self.store.clone();
+        let Some(lock) = blocking(move || store.try_job_lock("retention")).await? else {
+            tracing::info!("retention sweep: another instance is sweeping");
+            return Ok(0);
+        };
+        let swept = self.sweep_expired(now_ms, keep_days).await;
+        // Released off the async threads (a PostgreSQL connection closes as it drops).
+        let _ = tokio::task::spawn_blocking(move || drop(lock)).await;
+        swept
+    }
+
+    async fn sweep_expired(&self, now_ms: i64, keep_days: u32) -> Result<usize, CoreError> {
         let keep_ms = i64::from(keep_days) * 86_400_000;
         let mut erased = 0;
         loop {

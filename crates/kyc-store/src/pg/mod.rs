@@ -644,6 +644,17 @@ impl Backend for PgBackend {
         true
     }
 
+    fn try_job_lock(&self, job: &str) -> Result<Option<Box<dyn std::any::Any + Send>>> {
+        // A connection of its own: the session lock lives as long as it does (a crashed
+        // instance's lock goes with its connection).
+        let mut c = self.connect()?;
+        let got: bool = c
+            .client
+            .query_one("SELECT pg_try_advisory_lock(hashtext($1))", &[&job])?
+            .get(0);
+        Ok(got.then(|| Box::new(c.client) as Box<dyn std::any::Any + Send>))
+    }
+
     fn ids_follow_rows(&self, c: &dyn Connection) -> Result<()> {
         for table in ["decisions", "deliveries", "notes"] {
             c.query_row(

@@ -84,6 +84,26 @@ mod several_instances {
     }
 
     #[test]
+    fn a_job_runs_on_one_instance_at_a_time() {
+        let Some((a, b, _db)) = two() else { return };
+        let held = a.try_job_lock("retention").unwrap().expect("A takes it");
+        assert!(
+            b.try_job_lock("retention").unwrap().is_none(),
+            "B waits its turn"
+        );
+        assert!(
+            a.try_job_lock("retention").unwrap().is_none(),
+            "once per database"
+        );
+        assert!(b.try_job_lock("another job").unwrap().is_some(), "per job");
+        drop(held);
+        assert!(
+            b.try_job_lock("retention").unwrap().is_some(),
+            "released with A's lock"
+        );
+    }
+
+    #[test]
     fn the_same_requester_id_posted_to_both_at_once_is_one_case() {
         let Some((a, b, _db)) = two() else { return };
         let (a, b) = (Arc::new(a), Arc::new(b));
