@@ -323,6 +323,61 @@ async fn password_guesses_spread_over_the_instances_are_counted_together() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reviewer_viewing_a_case_on_one_instance_is_seen_on_the_other() {
+    let Some(p) = pair("").await else {
+        return;
+    };
+    add_user(&p.a, "ada", "password of the several");
+    let (a, b) = (serve(&p.a), serve(&p.b));
+    let http = client(&p.a.parent().unwrap().join("data"));
+    let (review_a, review_b) = (
+        format!("http://{}", a.review),
+        format!("http://{}", b.review),
+    );
+    let token_a = sign_in_ada(&http, &review_a).await;
+    let token_b = sign_in_ada(&http, &review_b).await;
+    let viewers_on_b = || async {
+        json_of(
+            http.get(format!("{review_b}/api/presence"))
+                .bearer_auth(&token_b),
+        )
+        .await
+    };
+    let wait_for_b = |want: Value| async move {
+        let mut seen = Value::Null;
+        for _ in 0..50 {
+            seen = viewers_on_b().await;
+            if seen == want {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("B never showed {want}: {seen}");
+    };
+    // Ada opens case 7 on A: B's desks show her viewing it; she closes it: gone on B too.
+    let resp = http
+        .put(format!("{review_a}/api/cases/7/presence"))
+        .bearer_auth(&token_a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    wait_for_b(json!({"7": ["ada"]})).await;
+    let resp = http
+        .delete(format!("{review_a}/api/cases/7/presence"))
+        .bearer_auth(&token_a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    wait_for_b(json!({})).await;
+    for mut s in [a, b] {
+        s.child.kill().unwrap();
+        s.child.wait().unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_store_moves_a_sqlite_desk_to_postgres() {
     let scratch = tokio::task::spawn_blocking(|| {
         let server = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG")?;

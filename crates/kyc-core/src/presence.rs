@@ -1,6 +1,7 @@
 //! Who has which case open right now: each reviewer's open case sends a heartbeat, a closed case
 //! says so, and a viewer not heard from for [`TTL_MS`] is forgotten (a lost connection). Kept in
-//! memory by the instance the reviewers talk to; every change is published to the live events.
+//! memory; on a shared database the other instances' reviewers arrive as notices (the desk passes
+//! them on); every change is published to the live events.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;

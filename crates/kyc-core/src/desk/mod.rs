@@ -71,6 +71,11 @@ impl EventKind {
     }
 }
 
+/// Presence notices between instances (a heartbeat, a closed case, a sign-out).
+const PRESENT: &str = "presence.beat";
+const ABSENT: &str = "presence.left";
+const SIGNED_OUT: &str = "presence.signed_out";
+
 /// An audit check: the chain's verdict, how many checkpoints agree, the newest checkpoint.
 pub type AuditCheck = (
     kyc_domain::audit::Verdict,
@@ -219,25 +224,42 @@ impl Desk {
         &self.presence
     }
 
+    /// `name` has case `case` open (a heartbeat); the other instances' reviewers see it too.
+    pub fn present(&self, case: i64, name: &str) {
+        self.presence.touch(case, name, self.now_ms());
+        self.tell_others(PRESENT, case, name.to_string());
+    }
+
+    /// `name` closed case `case`.
+    pub fn absent(&self, case: i64, name: &str) {
+        self.presence.leave(case, name);
+        self.tell_others(ABSENT, case, name.to_string());
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
     }
 
-    fn emit(&self, kind: EventKind, case: CaseSummary, hold_until: Option<String>) {
-        if self.store.is_shared() {
-            // The other instances on the database hear of it too (after the commit, as here).
-            let store = self.store.clone();
-            let (id, reference) = (case.id, case.reference.clone());
-            let announce = move || {
-                if let Err(e) = store.announce(kind.as_str(), id, &reference) {
-                    tracing::warn!(case = id, error = %e, "could not announce an event to the other instances");
-                }
-            };
-            match tokio::runtime::Handle::try_current() {
-                Ok(rt) => drop(rt.spawn_blocking(announce)),
-                Err(_) => announce(),
-            }
+    /// Tells the other instances on a shared database (after the commit, when it follows one):
+    /// `kind`, a case id, and its reference (for presence, the reviewer's account name).
+    fn tell_others(&self, kind: &'static str, id: i64, text: String) {
+        if !self.store.is_shared() {
+            return;
         }
+        let store = self.store.clone();
+        let announce = move || {
+            if let Err(e) = store.announce(kind, id, &text) {
+                tracing::warn!(case = id, kind, error = %e, "could not tell the other instances");
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(announce)),
+            Err(_) => announce(),
+        }
+    }
+
+    fn emit(&self, kind: EventKind, case: CaseSummary, hold_until: Option<String>) {
+        self.tell_others(kind.as_str(), case.id, case.reference.clone());
         // No subscriber is fine: nobody is watching.
         let _ = self.events.send(Event {
             kind,
@@ -254,7 +276,15 @@ impl Desk {
             return Ok(());
         }
         let (store, events) = (self.store.clone(), self.events.clone());
+        let presence = self.presence.clone();
         self.store.listen(move |kind, id, reference| {
+            // Reviewers on other instances: shown here too (their beats keep them fresh).
+            match kind {
+                PRESENT => return presence.touch(id, reference, store.now_ms()),
+                ABSENT => return presence.leave(id, reference),
+                SIGNED_OUT => return presence.leave_all(reference),
+                _ => {}
+            }
             let Some(kind) = EventKind::parse(kind) else {
                 return;
             };

@@ -267,7 +267,7 @@ pub(crate) async fn present(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ServerError> {
     let id = numeric_id(&id)?;
-    st.desk.presence().touch(id, &user.name, st.desk.now_ms());
+    st.desk.present(id, &user.name);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -279,7 +279,7 @@ pub(crate) async fn absent(
     Reviewer(user): Reviewer,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ServerError> {
-    st.desk.presence().leave(numeric_id(&id)?, &user.name);
+    st.desk.absent(numeric_id(&id)?, &user.name);
     Ok(StatusCode::NO_CONTENT)
 }
 
