@@ -485,19 +485,25 @@ impl Store {
             // Names and document numbers are sealed: they match by whole words through their
             // blind-index tags (every word of the search must be one of the case's words).
             // No word to look up (punctuation only): no tag branch.
+            // One word is one index range (whose size the planner knows from the table's
+            // statistics); several are the intersection of theirs.
             let mut by_tags = String::new();
             if let Some(tags) = self.vault.query_tags(text) {
-                let k = tags.len();
-                let mut marks = Vec::new();
+                let mut words = Vec::new();
                 for t in tags {
                     args.push(t.into());
-                    marks.push(format!("?{}", args.len()));
+                    words.push(format!(
+                        "SELECT case_id FROM search_tags WHERE tag = ?{}",
+                        args.len()
+                    ));
                 }
-                by_tags = format!(
-                    " UNION SELECT case_id FROM search_tags WHERE tag IN ({}) \
-                     GROUP BY case_id HAVING count(DISTINCT tag) = {k}",
-                    marks.join(", ")
-                );
+                by_tags = match &words[..] {
+                    [one] => format!(" UNION {one}"),
+                    _ => format!(
+                        " UNION SELECT case_id FROM ({}) AS words",
+                        words.join(" INTERSECT ")
+                    ),
+                };
             }
             // The matching ids first, each branch from its index where the engine has one
             // (PostgreSQL's trigram indexes serve the substring branches), rather than a

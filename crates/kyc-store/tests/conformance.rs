@@ -439,6 +439,29 @@ fn the_queue_pages_filters_and_counts() {
             1,
             "{backend}: search by reference"
         );
+        // Names match by whole words: every word searched must be one of the case's, in any
+        // order, a word said twice counting once.
+        let name = store.summary(ids[2]).unwrap().holder_name.unwrap();
+        let words: Vec<&str> = name.split_whitespace().collect();
+        assert!(words.len() >= 2, "{name}");
+        let (first, last) = (words[0], words[words.len() - 1]);
+        for (q, found) in [
+            (last.to_string(), true),
+            (format!("{last} {first}"), true),
+            (format!("{last} {last}"), true),
+            (format!("{first} nosuchword"), false),
+            (last.chars().skip(1).collect::<String>(), false),
+        ] {
+            let page = store
+                .list(&CaseQuery {
+                    q: Some(q.clone()),
+                    limit: 10,
+                    ..CaseQuery::default()
+                })
+                .unwrap();
+            let hit = page.cases.iter().any(|c| c.id == ids[2]);
+            assert_eq!(hit, found, "{backend}: search {q:?} in {name:?}");
+        }
         // A search with no word in it (punctuation only) is a search, not an error.
         let no_words = store
             .list(&CaseQuery {
