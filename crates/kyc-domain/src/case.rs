@@ -246,9 +246,8 @@ pub struct CaseQuery {
     pub assignee: Option<String>,
     /// Four-eyes: pending cases with a first approval waiting for a second (the checker's queue).
     pub awaiting_second: bool,
-    /// Only the cases Ditto ID waits on at this time (unix ms): unanswered, with a hold window
-    /// (opened by any instance) that has not ended.
-    pub held_at: Option<i64>,
+    /// Only these cases (the ones Ditto ID waits on, filtered like the rest).
+    pub ids: Option<Vec<i64>>,
     /// On the first page, also count the matching cases (within the store's time budget).
     pub count: bool,
     /// The page's size.

@@ -72,6 +72,54 @@ pub(super) fn history_in(
     })
 }
 
+/// The search's condition as the matching ids first, one branch per index (PostgreSQL: trigram
+/// indexes serve the substring branches, one word is one index range whose size the planner
+/// knows, several the INTERSECT of theirs), for a planner that starts from them. `like`, `user`
+/// and `tags` are the parameters' numbers.
+fn search_from_indexes(like: usize, user: usize, tags: &[usize]) -> String {
+    let words: Vec<String> = tags
+        .iter()
+        .map(|t| format!("SELECT case_id FROM search_tags WHERE tag = ?{t}"))
+        .collect();
+    let by_tags = match &words[..] {
+        [] => String::new(),
+        [one] => format!(" UNION {one}"),
+        _ => format!(
+            " UNION SELECT case_id FROM ({}) AS words",
+            words.join(" INTERSECT ")
+        ),
+    };
+    format!(
+        " AND cases.id IN (SELECT c.id FROM cases AS c \
+          WHERE lower(c.reference) LIKE lower(?{like}) ESCAPE '\\' \
+          OR lower(c.requester_id) LIKE lower(?{like}) ESCAPE '\\' \
+          OR c.user_tag = ?{user}{by_tags})"
+    )
+}
+
+/// The search's condition tested on each case as the queue is walked in its order, stopping at
+/// a full page (SQLite: no index serves a substring, and reading every wide row to collect the
+/// matching ids first costs more than the walk).
+fn search_in_queue_order(like: usize, user: usize, tags: &[usize]) -> String {
+    // No word to look up (punctuation only): no tag matches. `1 = 0`, not `0`: a boolean on
+    // every engine.
+    let by_tags = if tags.is_empty() {
+        "1 = 0".to_string()
+    } else {
+        let marks: Vec<String> = tags.iter().map(|t| format!("?{t}")).collect();
+        format!(
+            "(SELECT count(DISTINCT tag) FROM search_tags WHERE case_id = cases.id AND tag IN ({})) = {}",
+            marks.join(", "),
+            tags.len()
+        )
+    };
+    format!(
+        " AND (lower(reference) LIKE lower(?{like}) ESCAPE '\\' \
+          OR lower(requester_id) LIKE lower(?{like}) ESCAPE '\\' \
+          OR user_tag = ?{user} OR {by_tags})"
+    )
+}
+
 /// Adds to an earlier case the reuse finding `code` naming the new case `reference` (merged into
 /// its finding of that code if it has one), and audits it.
 pub(super) fn flag_back(
@@ -450,12 +498,10 @@ impl Store {
             sql += " AND status = 'pending' AND EXISTS (SELECT 1 FROM decisions WHERE \
                     decisions.case_id = cases.id AND final = 0 AND decision = 'approve')";
         }
-        if let Some(at) = q.held_at {
-            args.push(at.into());
-            sql += &format!(
-                " AND hold_until > ?{} AND answer_result IS NULL",
-                args.len()
-            );
+        if let Some(ids) = &q.ids {
+            // A few held cases: numbers written into the statement, never text.
+            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            sql += &format!(" AND cases.id IN ({list})");
         }
         if let Some(from) = q.from_ms {
             args.push(from.into());
@@ -483,37 +529,24 @@ impl Store {
             args.push(self.vault.tag("user", text).into());
             let user = args.len();
             // Names and document numbers are sealed: they match by whole words through their
-            // blind-index tags (every word of the search must be one of the case's words).
-            // No word to look up (punctuation only): no tag branch.
-            // One word is one index range (whose size the planner knows from the table's
-            // statistics); several are the intersection of theirs.
-            let mut by_tags = String::new();
-            if let Some(tags) = self.vault.query_tags(text) {
-                let mut words = Vec::new();
-                for t in tags {
+            // blind-index tags (every word of the search must be one of the case's words; a
+            // word said twice counts once). How the condition is written is the engine's: see
+            // `search_from_indexes` and `search_in_queue_order`.
+            let mut words = self.vault.query_tags(text).unwrap_or_default();
+            words.sort_unstable();
+            words.dedup();
+            let tags: Vec<usize> = words
+                .into_iter()
+                .map(|t| {
                     args.push(t.into());
-                    words.push(format!(
-                        "SELECT case_id FROM search_tags WHERE tag = ?{}",
-                        args.len()
-                    ));
-                }
-                by_tags = match &words[..] {
-                    [one] => format!(" UNION {one}"),
-                    _ => format!(
-                        " UNION SELECT case_id FROM ({}) AS words",
-                        words.join(" INTERSECT ")
-                    ),
-                };
-            }
-            // The matching ids first, each branch from its index where the engine has one
-            // (PostgreSQL's trigram indexes serve the substring branches), rather than a
-            // walk of every case testing each branch.
-            sql += &format!(
-                " AND cases.id IN (SELECT c.id FROM cases AS c \
-                  WHERE lower(c.reference) LIKE lower(?{n}) ESCAPE '\\' \
-                  OR lower(c.requester_id) LIKE lower(?{n}) ESCAPE '\\' \
-                  OR c.user_tag = ?{user}{by_tags})"
-            );
+                    args.len()
+                })
+                .collect();
+            sql += &if self.db.search_starts_from_indexes() {
+                search_from_indexes(n, user, &tags)
+            } else {
+                search_in_queue_order(n, user, &tags)
+            };
         }
         // The first page also says how many cases match, counted up to a cap (a count must not
         // cost more than the page).
@@ -560,6 +593,20 @@ impl Store {
                 total,
                 total_capped,
             })
+        })
+    }
+
+    /// The cases Ditto ID waits on at `now` (unix ms): unanswered, with a hold window some
+    /// instance opened that has not ended; soonest deadline first, at most 500. Read from their
+    /// own small index, whatever else the queue holds.
+    pub fn held_ids(&self, now: i64) -> Result<Vec<i64>, Error> {
+        self.read(|c| {
+            c.query_map(
+                "SELECT id FROM cases WHERE hold_until > ?1 AND answer_result IS NULL \
+                 ORDER BY hold_until, id LIMIT 500",
+                params![now],
+                |r| r.get(0),
+            )
         })
     }
 

@@ -402,6 +402,11 @@ pub trait Backend: Send + Sync {
     fn ids_follow_rows(&self, _c: &dyn Connection) -> Result<()> {
         Ok(())
     }
+    /// Whether the engine's planner starts a search from the matching ids (PostgreSQL, with its
+    /// trigram indexes) rather than walking the queue in order testing each case (SQLite).
+    fn search_starts_from_indexes(&self) -> bool {
+        false
+    }
     /// Whether other instances may share the database (and so hear [`announce`](Backend::announce)).
     fn shared(&self) -> bool {
         false

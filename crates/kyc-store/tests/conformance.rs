@@ -189,15 +189,7 @@ fn the_answer_is_settled_once() {
 fn a_hold_is_stored_shown_in_the_waiting_list_ended_by_the_answer_and_blocks_erasure() {
     for_each_backend(|backend, store| {
         let now = store.now_ms();
-        let held = |at: i64| {
-            let q = CaseQuery {
-                held_at: Some(at),
-                limit: 50,
-                ..CaseQuery::default()
-            };
-            let page = store.list(&q).unwrap();
-            page.cases.iter().map(|c| c.id).collect::<Vec<_>>()
-        };
+        let held = |at: i64| store.held_ids(at).unwrap();
         let sub = testing::submission(&body(1).to_string());
         let Inserted::New(first) = store
             .insert_held_case(&sub, &[], now, Some(now + 60_000))
@@ -225,7 +217,11 @@ fn a_hold_is_stored_shown_in_the_waiting_list_ended_by_the_answer_and_blocks_era
         );
         // The first request hanging up does not end the later window; the later one's does.
         store.release_hold(a, now + 60_000).unwrap();
-        assert_eq!(held(now), [b, a], "{backend}: both wait (newest first)");
+        assert_eq!(
+            held(now),
+            [b, a],
+            "{backend}: both wait (soonest deadline first)"
+        );
         store.release_hold(a, now + 90_000).unwrap();
         assert_eq!(held(now), [b], "{backend}");
 

@@ -608,6 +608,12 @@ impl Desk {
         let store = self.store.clone();
         let now = self.now_ms();
         let first_page = q.cursor.is_none();
+        let held_now = if first_page {
+            let store = self.store.clone();
+            blocking(move || store.held_ids(now)).await?
+        } else {
+            Vec::new()
+        };
         let (mut page, mut held) = blocking(move || {
             // The first page says how many cases match (the pinned lists below do not count).
             let mut page = store.list(&CaseQuery {
@@ -617,18 +623,18 @@ impl Desk {
             let q = CaseQuery { count: false, ..q };
             // The waiting cases (held by any instance) obey the same filters and search as the
             // list (soonest deadline first).
-            let held = if first_page {
+            let held = if held_now.is_empty() {
+                Vec::new()
+            } else {
                 let only = CaseQuery {
-                    held_at: Some(now),
+                    ids: Some(held_now.clone()),
                     cursor: None,
                     limit: 500,
                     ..q.clone()
                 };
                 let mut found = store.list(&only)?.cases;
-                found.sort_by_key(|c| (c.hold_until_ms, c.id));
+                found.sort_by_key(|c| held_now.iter().position(|i| *i == c.id));
                 found
-            } else {
-                Vec::new()
             };
             // Answered by the fallback, not decided yet: pinned under the waiting ones.
             let pending_view = q.status.as_deref().is_none_or(|s| s == "pending");

@@ -644,6 +644,10 @@ impl Backend for PgBackend {
         true
     }
 
+    fn search_starts_from_indexes(&self) -> bool {
+        true
+    }
+
     fn try_job_lock(&self, job: &str) -> Result<Option<Box<dyn std::any::Any + Send>>> {
         // A connection of its own: the session lock lives as long as it does (a crashed
         // instance's lock goes with its connection).
