@@ -64,6 +64,17 @@ fn pair_now(extra: &str) -> Option<Pair> {
     })
 }
 
+/// Both instances serving on one database with `extra` config, the admin "ada" added, and a
+/// client that trusts their certificate; None without a test server. Bind them in this order:
+/// the servers stop (dropped) before the database goes.
+async fn serving(extra: &str) -> Option<(Pair, Server, Server, reqwest::Client)> {
+    let p = pair(extra).await?;
+    add_user(&p.a, "ada", "password of the several");
+    let (a, b) = (serve(&p.a), serve(&p.b));
+    let http = client(&p.a.parent().unwrap().join("data"));
+    Some((p, a, b, http))
+}
+
 fn body(i: u64) -> Value {
     let (year, month, day) = kyc_store::timefmt::today();
     let today = kyc_sim::Today { year, month, day };
@@ -128,12 +139,11 @@ fn post(http: &reqwest::Client, server: &Server, payload: &Value) -> reqwest::Re
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_held_on_one_instance_is_answered_by_a_decision_on_the_other() {
     // The fallback would accept: a rejection in the answer can only be B's reviewer's.
-    let Some(p) = pair("[decision]\nhold_secs = 60\non_timeout = \"accept\"\n").await else {
+    let Some((p, a, b, http)) =
+        serving("[decision]\nhold_secs = 60\non_timeout = \"accept\"\n").await
+    else {
         return;
     };
-    add_user(&p.a, "ada", "password of the several");
-    let (a, b) = (serve(&p.a), serve(&p.b));
-    let http = client(&p.a.parent().unwrap().join("data"));
     let http_b = client(&p.b.parent().unwrap().join("data"));
     let review_b = format!("http://{}", b.review);
     let token = sign_in_ada(&http, &review_b).await;
@@ -244,20 +254,13 @@ async fn a_request_held_on_one_instance_is_answered_by_a_decision_on_the_other()
         1,
         "one case for one requester id"
     );
-    for mut s in [a, b] {
-        s.child.kill().unwrap();
-        s.child.wait().unwrap();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_instance_loses_nothing_and_its_held_cases_are_decided_on_the_other() {
-    let Some(p) = pair("[decision]\nhold_secs = 120\n").await else {
+    let Some((p, mut a, b, http)) = serving("[decision]\nhold_secs = 120\n").await else {
         return;
     };
-    add_user(&p.a, "ada", "password of the several");
-    let (mut a, b) = (serve(&p.a), serve(&p.b));
-    let http = client(&p.a.parent().unwrap().join("data"));
     let http_b = client(&p.b.parent().unwrap().join("data"));
     let review_b = format!("http://{}", b.review);
     let token = sign_in_ada(&http, &review_b).await;
@@ -286,19 +289,13 @@ async fn a_killed_instance_loses_nothing_and_its_held_cases_are_decided_on_the_o
         let answer: Value = json_of(post(&http_b, &b, p)).await;
         assert_eq!(answer["result"], approve, "{answer}");
     }
-    let mut b = b;
-    b.child.kill().unwrap();
-    b.child.wait().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_guesses_spread_over_the_instances_are_counted_together() {
-    let Some(p) = pair("").await else {
+    let Some((_db, a, b, http)) = serving("").await else {
         return;
     };
-    add_user(&p.a, "ada", "password of the several");
-    let (a, b) = (serve(&p.a), serve(&p.b));
-    let http = client(&p.a.parent().unwrap().join("data"));
     let attempt = |server: &Server, password: &str| {
         http.post(format!("http://{}/api/login", server.review))
             .json(&json!({"username": "ada", "password": password}))
@@ -316,20 +313,13 @@ async fn password_guesses_spread_over_the_instances_are_counted_together() {
         let resp = attempt(server, "password of the several").await.unwrap();
         assert_eq!(resp.status(), 429, "{}", resp.text().await.unwrap());
     }
-    for mut s in [a, b] {
-        s.child.kill().unwrap();
-        s.child.wait().unwrap();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reviewer_viewing_a_case_on_one_instance_is_seen_on_the_other() {
-    let Some(p) = pair("").await else {
+    let Some((_db, a, b, http)) = serving("").await else {
         return;
     };
-    add_user(&p.a, "ada", "password of the several");
-    let (a, b) = (serve(&p.a), serve(&p.b));
-    let http = client(&p.a.parent().unwrap().join("data"));
     let (review_a, review_b) = (
         format!("http://{}", a.review),
         format!("http://{}", b.review),
@@ -371,10 +361,6 @@ async fn a_reviewer_viewing_a_case_on_one_instance_is_seen_on_the_other() {
         .unwrap();
     assert_eq!(resp.status(), 204);
     wait_for_b(json!({})).await;
-    for mut s in [a, b] {
-        s.child.kill().unwrap();
-        s.child.wait().unwrap();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
