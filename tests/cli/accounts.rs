@@ -204,11 +204,21 @@ fn the_data_dir_and_every_data_file_are_private() {
     ] {
         assert_eq!(mode(&data.join(name)), 0o600, "{name}");
     }
-    let images: Vec<_> = std::fs::read_dir(data.join("images")).unwrap().collect();
-    assert!(!images.is_empty());
-    for f in images {
-        assert_eq!(mode(&f.unwrap().path()), 0o600);
+    // The image files sit in folders by id range: every folder 0700, every file 0600.
+    let (mut folders, mut files) = (vec![data.join("images")], 0);
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                assert_eq!(mode(&path), 0o700, "{}", path.display());
+                folders.push(path);
+            } else {
+                assert_eq!(mode(&path), 0o600, "{}", path.display());
+                files += 1;
+            }
+        }
     }
+    assert_eq!(files, 1, "one case, one file");
     server.child.kill().unwrap();
     server.child.wait().unwrap();
 }

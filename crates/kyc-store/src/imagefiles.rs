@@ -1,7 +1,10 @@
-//! Sealed images stored as one file per case next to the database (`images/<case id>.sealed`):
-//! written once and fsync'd before the case's transaction commits, instead of going through the
-//! SQLite WAL and again through its checkpoint. The rows in `images` keep each image's offset and
-//! length; a file whose case never committed (a crash in between) is swept away on open.
+//! Sealed images stored as one file per case next to the database, in folders by id range
+//! (`images/<millions>/<thousands>/<case id>.sealed`: at most 1,000 entries in any folder, however
+//! many cases): written once and fsync'd before the case's transaction commits, instead of going
+//! through the SQLite WAL and again through its checkpoint. The rows in `images` keep each image's
+//! offset and length; a file whose case never committed (a crash in between) is swept away on
+//! open. A store from before the folders (`images/<case id>.sealed`) has its files moved into them
+//! at open, one rename each, resumed at the next open if interrupted.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -31,15 +34,46 @@ impl ImageFiles {
         &self.dir
     }
 
+    /// A case's folder: `<millions>/<thousands>` of its id, three digits each.
+    fn folder(&self, case_id: i64) -> PathBuf {
+        let n = case_id.max(0);
+        self.dir
+            .join(format!("{:03}", n / 1_000_000))
+            .join(format!("{:03}", (n / 1_000) % 1_000))
+    }
+
     /// A case's file.
     pub fn path(&self, case_id: i64) -> PathBuf {
+        self.folder(case_id).join(format!("{case_id}{SUFFIX}"))
+    }
+
+    /// Where a store from before the folders kept a case's file.
+    fn flat_path(&self, case_id: i64) -> PathBuf {
         self.dir.join(format!("{case_id}{SUFFIX}"))
+    }
+
+    /// Makes a case's folder (owner-only), its new entries durable.
+    fn make_folder(&self, case_id: i64) -> io::Result<PathBuf> {
+        let folder = self.folder(case_id);
+        if folder.is_dir() {
+            return Ok(folder);
+        }
+        let top = folder.parent().unwrap_or(&self.dir).to_path_buf();
+        let new_top = !top.is_dir();
+        crate::fsutil::private_dir(&self.dir)?;
+        crate::fsutil::private_dir(&top)?;
+        crate::fsutil::private_dir(&folder)?;
+        sync_dir(&top)?;
+        if new_top {
+            sync_dir(&self.dir)?;
+        }
+        Ok(folder)
     }
 
     /// Writes a case's file (replacing a leftover one) and makes it durable: the data, then the
     /// folder entry.
     pub fn write(&self, case_id: i64, bytes: &[u8]) -> io::Result<()> {
-        crate::fsutil::private_dir(&self.dir)?;
+        let folder = self.make_folder(case_id)?;
         let mut file = crate::fsutil::private_options()
             .write(true)
             .create(true)
@@ -47,51 +81,122 @@ impl ImageFiles {
             .open(self.path(case_id))?;
         file.write_all(bytes)?;
         file.sync_data()?;
-        sync_dir(&self.dir)
+        sync_dir(&folder)
     }
 
-    /// Reads `len` bytes at `offset` of a case's file.
+    /// Reads `len` bytes at `offset` of a case's file (where a store from before the folders
+    /// kept it, while another process is moving it).
     pub fn read(&self, case_id: i64, offset: u64, len: u64) -> io::Result<Vec<u8>> {
-        let mut file = File::open(self.path(case_id))?;
+        let mut file = match File::open(self.path(case_id)) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => File::open(self.flat_path(case_id))?,
+            other => other?,
+        };
         file.seek(SeekFrom::Start(offset))?;
         let mut out = vec![0u8; len as usize];
         file.read_exact(&mut out)?;
         Ok(out)
     }
 
-    /// Removes a case's file; a missing one is not an error.
+    /// Removes a case's file (wherever the layout put it); a missing one is not an error.
     pub fn remove(&self, case_id: i64) -> io::Result<()> {
-        match fs::remove_file(self.path(case_id)) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+        for path in [self.path(case_id), self.flat_path(case_id)] {
+            match fs::remove_file(path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
         }
+        Ok(())
+    }
+
+    /// Moves the files of a store from before the folders into them, one rename each (the bytes
+    /// are durable already; a move interrupted is done at the next open). Returns how many moved.
+    pub fn move_into_folders(&self) -> io::Result<usize> {
+        let mut moved = 0;
+        let mut touched = std::collections::BTreeSet::new();
+        for (id, flat) in case_files(&self.dir)? {
+            let folder = self.make_folder(id)?;
+            let to = self.path(id);
+            if to.exists() {
+                // Moved before, and the old name came back after a crash: the copy in the
+                // folder is the one.
+                fs::remove_file(&flat)?;
+            } else {
+                fs::rename(&flat, &to)?;
+            }
+            touched.insert(folder);
+            moved += 1;
+        }
+        for folder in &touched {
+            sync_dir(folder)?;
+        }
+        if moved > 0 {
+            sync_dir(&self.dir)?;
+        }
+        Ok(moved)
     }
 
     /// Removes every case file for which `keep` says no (files of cases that never committed, or
     /// whose removal after an erasure was interrupted). Returns how many went.
     pub fn sweep(&self, mut keep: impl FnMut(i64) -> bool) -> io::Result<usize> {
-        let entries = match fs::read_dir(&self.dir) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
-            other => other?,
-        };
         let mut removed = 0;
-        for entry in entries {
-            let entry = entry?;
-            let name = entry.file_name();
-            let Some(id) = name
-                .to_str()
-                .and_then(|n| n.strip_suffix(SUFFIX))
-                .and_then(|n| n.parse::<i64>().ok())
-            else {
-                continue;
-            };
-            if !keep(id) {
-                self.remove(id)?;
-                removed += 1;
+        let mut sweep_in = |dir: &Path| -> io::Result<()> {
+            for (id, path) in case_files(dir)? {
+                if !keep(id) {
+                    fs::remove_file(path)?;
+                    removed += 1;
+                }
+            }
+            Ok(())
+        };
+        sweep_in(&self.dir)?;
+        for top in numbered_folders(&self.dir)? {
+            for folder in numbered_folders(&top)? {
+                sweep_in(&folder)?;
             }
         }
         Ok(removed)
     }
+}
+
+/// The case files directly in `dir` (`<case id>.sealed`), with their ids; none if it is missing.
+fn case_files(dir: &Path) -> io::Result<Vec<(i64, PathBuf)>> {
+    let entries = match fs::read_dir(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        other => other?,
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        if let Some(id) = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(SUFFIX))
+            .and_then(|n| n.parse::<i64>().ok())
+        {
+            out.push((id, entry.path()));
+        }
+    }
+    Ok(out)
+}
+
+/// The folders in `dir` named by a number (the id-range folders); none if it is missing.
+fn numbered_folders(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let entries = match fs::read_dir(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        other => other?,
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let numbered = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if numbered && entry.file_type()?.is_dir() {
+            out.push(entry.path());
+        }
+    }
+    Ok(out)
 }
 
 /// Makes a new or removed folder entry durable (on Unix; Windows has no folder handles to sync,
@@ -136,5 +241,61 @@ mod tests {
         files.remove(7).unwrap();
         files.remove(7).unwrap();
         assert!(!files.path(7).exists());
+    }
+
+    #[test]
+    fn files_go_to_folders_by_id_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = ImageFiles::beside(&dir.path().join("db.sqlite3"));
+        let table = [
+            (7, "images/000/000/7.sealed"),
+            (1_234, "images/000/001/1234.sealed"),
+            (1_234_567, "images/001/234/1234567.sealed"),
+            (2_000_999_000, "images/2000/999/2000999000.sealed"),
+        ];
+        for (id, rel) in table {
+            assert_eq!(files.path(id), dir.path().join(rel), "{id}");
+            files.write(id, format!("case {id}").as_bytes()).unwrap();
+            assert_eq!(files.read(id, 0, 5).unwrap(), b"case ");
+        }
+        // The sweep finds files in every folder, and a stray flat one.
+        fs::write(files.dir().join("99.sealed"), "orphan").unwrap();
+        assert_eq!(files.sweep(|id| id != 1_234).unwrap(), 1);
+        assert!(!files.path(1_234).exists() && files.flat_path(99).exists());
+        assert_eq!(files.sweep(|id| id != 99).unwrap(), 1);
+        assert!(!files.flat_path(99).exists());
+    }
+
+    #[test]
+    fn a_store_from_before_the_folders_is_moved_into_them_and_an_interrupted_move_resumes() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = ImageFiles::beside(&dir.path().join("db.sqlite3"));
+        fs::create_dir_all(files.dir()).unwrap();
+        let ids = [1_i64, 2, 999, 1_000, 1_000_001];
+        for id in ids {
+            fs::write(files.flat_path(id), format!("bytes of {id}")).unwrap();
+        }
+        // Still readable where they are (another process may read while one moves them).
+        assert_eq!(files.read(999, 0, 12).unwrap(), b"bytes of 999");
+        // An interrupted move: two already in their folders, and one whose old name came back.
+        for id in [2, 1_000] {
+            files.make_folder(id).unwrap();
+            fs::rename(files.flat_path(id), files.path(id)).unwrap();
+        }
+        fs::write(files.flat_path(2), "stale").unwrap();
+        assert_eq!(files.move_into_folders().unwrap(), 4);
+        for id in ids {
+            assert!(!files.flat_path(id).exists(), "{id} moved");
+            let want = format!("bytes of {id}");
+            assert_eq!(
+                files.read(id, 0, want.len() as u64).unwrap(),
+                want.as_bytes()
+            );
+        }
+        assert_eq!(
+            files.move_into_folders().unwrap(),
+            0,
+            "nothing left to move"
+        );
     }
 }

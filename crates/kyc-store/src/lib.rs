@@ -649,6 +649,36 @@ mod tests {
     }
 
     #[test]
+    fn a_store_from_before_the_id_range_folders_opens_with_its_images_moved_into_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        let store = Store::open(&path, MasterKey::Key([4; 32])).unwrap();
+        let (year, month, day) = crate::timefmt::today();
+        let today = kyc_sim::Today { year, month, day };
+        let sim = kyc_sim::generate(kyc_sim::Scenario::Clean, 1, 5, &today).payload;
+        let sub = crate::testing::submission(&sim.to_string());
+        let Inserted::New(case) = store.insert_case(&sub, &[], now_ms()).unwrap() else {
+            panic!("a new case expected");
+        };
+        let selfie = store.image(case.id, "selfie").unwrap();
+        drop(store);
+        // The layout of a store written before the folders: the case's file flat in images/.
+        let files = ImageFiles::beside(&path);
+        let flat = files.dir().join(format!("{}.sealed", case.id));
+        std::fs::rename(files.path(case.id), &flat).unwrap();
+        let store = Store::open(&path, MasterKey::Key([4; 32])).unwrap();
+        assert!(
+            !flat.exists() && files.path(case.id).exists(),
+            "moved at open"
+        );
+        assert_eq!(
+            store.image(case.id, "selfie").unwrap(),
+            selfie,
+            "byte for byte"
+        );
+    }
+
+    #[test]
     fn the_sweep_waits_for_a_write_in_progress() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(DB_FILE);

@@ -63,6 +63,11 @@ pub(super) fn sweep_image_files(conn: &mut Connection, files: &ImageFiles) -> Re
             .collect::<Result<std::collections::HashSet<i64>, _>>()?;
         ids
     };
+    // A store from before the id-range folders: its files move into them first.
+    let moved = files.move_into_folders()?;
+    if moved > 0 {
+        tracing::info!(files = moved, "moved image files into folders by id range");
+    }
     let removed = files.sweep(|id| live.contains(&id))?;
     drop(tx);
     if removed > 0 {

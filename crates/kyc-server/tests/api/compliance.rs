@@ -20,12 +20,23 @@ pub(crate) fn database_bytes(dir: &std::path::Path) -> Vec<u8> {
             out.extend(b);
         }
     }
-    if let Ok(entries) = std::fs::read_dir(dir.join(IMAGES_DIR)) {
-        for entry in entries {
-            out.extend(std::fs::read(entry.unwrap().path()).unwrap());
+    every_file(&dir.join(IMAGES_DIR), &mut out);
+    out
+}
+
+/// The bytes of every file under `dir` (the image files sit in folders by id range).
+fn every_file(dir: &std::path::Path, out: &mut Vec<u8>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            every_file(&path, out);
+        } else {
+            out.extend(std::fs::read(&path).unwrap());
         }
     }
-    out
 }
 
 pub(crate) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -155,7 +166,8 @@ async fn an_erased_case_cannot_be_read_back_even_with_the_master_key() {
         )
         .unwrap();
     drop(db);
-    let image_file = d.dir.join(IMAGES_DIR).join(format!("{id}.sealed"));
+    let image_file = kyc_store::imagefiles::ImageFiles::beside(&d.dir.join(DB_FILE)).path(id);
+    assert!(image_file.starts_with(d.dir.join(IMAGES_DIR)));
     let sealed = std::fs::read(&image_file).unwrap()[offset..offset + len].to_vec();
     assert!(contains(&database_bytes(&d.dir), &wrapped));
 
