@@ -72,6 +72,29 @@ pub(super) fn history_in(
     })
 }
 
+/// Whether `text` is part of what every reference of some year reads (`KYC-2026-`): such a
+/// search matches nearly every case.
+fn in_every_reference(text: &str) -> bool {
+    const PREFIX: &[u8] = b"kyc-####-";
+    let t: Vec<u8> = text
+        .trim()
+        .bytes()
+        .map(|b| b.to_ascii_lowercase())
+        .collect();
+    if t.is_empty() || t.len() > PREFIX.len() {
+        return false;
+    }
+    (0..=PREFIX.len() - t.len()).any(|start| {
+        t.iter().zip(&PREFIX[start..]).all(|(c, p)| {
+            if *p == b'#' {
+                c.is_ascii_digit()
+            } else {
+                c == p
+            }
+        })
+    })
+}
+
 /// The search's condition as the matching ids first, one branch per index (PostgreSQL: trigram
 /// indexes serve the substring branches, one word is one index range whose size the planner
 /// knows, several the INTERSECT of theirs), for a planner that starts from them. `like`, `user`
@@ -542,7 +565,12 @@ impl Store {
                     args.len()
                 })
                 .collect();
-            sql += &if self.db.search_starts_from_indexes() {
+            // Starting from the ids pays when they are few; a text in every case (part of every
+            // reference's prefix) is met at once by the walk. (A text under three letters has no
+            // trigram: ~200 ms either way at 100,000 cases on PostgreSQL, but the walk's worst,
+            // for a rare one, is three times that.)
+            let selective = !in_every_reference(text);
+            sql += &if self.db.search_starts_from_indexes() && selective {
                 search_from_indexes(n, user, &tags)
             } else {
                 search_in_queue_order(n, user, &tags)
@@ -720,5 +748,31 @@ impl Store {
             None => None,
         };
         Ok((user, link))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_every_reference;
+
+    #[test]
+    fn a_text_in_every_references_prefix_is_told_apart() {
+        for (text, every) in [
+            ("KYC", true),
+            ("kyc-", true),
+            ("KYC-2026", true),
+            ("kyc-2026-", true),
+            ("2026", true),
+            ("-19", true),
+            ("yc-20", true),
+            ("KYC-2026-000123", false),
+            ("000123", false),
+            ("2026-0001", false),
+            ("berzina", false),
+            ("kyd", false),
+            ("", false),
+        ] {
+            assert_eq!(in_every_reference(text), every, "{text:?}");
+        }
     }
 }

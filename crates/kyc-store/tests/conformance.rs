@@ -435,6 +435,22 @@ fn the_queue_pages_filters_and_counts() {
             1,
             "{backend}: search by reference"
         );
+        // Part of every reference's prefix, or a text too short for a trigram: every case
+        // whose reference or requester id holds it.
+        for q in ["kyc", "KYC-2", "-"] {
+            let page = store
+                .list(&CaseQuery {
+                    q: Some(q.into()),
+                    limit: 50,
+                    ..CaseQuery::default()
+                })
+                .unwrap();
+            assert_eq!(
+                page.cases.len() as i64,
+                store.count().unwrap(),
+                "{backend}: search {q:?}"
+            );
+        }
         // Names match by whole words: every word searched must be one of the case's, in any
         // order, a word said twice counting once.
         let name = store.summary(ids[2]).unwrap().holder_name.unwrap();
