@@ -97,26 +97,21 @@ where
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
-    let temp = match (&a.keep, &a.work_dir) {
-        (Some(_), _) => None,
-        (None, Some(d)) => Some(
-            tempfile::Builder::new()
-                .prefix("kyc-bench-review-")
-                .tempdir_in(d)?,
-        ),
-        (None, None) => Some(
-            tempfile::Builder::new()
-                .prefix("kyc-bench-review-")
-                .tempdir()?,
-        ),
-    };
-    let work_path = match (&a.keep, &temp) {
+    // The kept folder, or a temporary one (removed when `_temp` goes at the end).
+    let (work_path, _temp) = match (&a.keep, &a.work_dir) {
         (Some(dir), _) => {
             std::fs::create_dir_all(dir)?;
-            dir.clone()
+            (dir.clone(), None)
         }
-        (None, Some(t)) => t.path().to_path_buf(),
-        (None, None) => unreachable!("a temporary folder without --keep"),
+        (None, under) => {
+            let mut builder = tempfile::Builder::new();
+            builder.prefix("kyc-bench-review-");
+            let temp = match under {
+                Some(d) => builder.tempdir_in(d)?,
+                None => builder.tempdir()?,
+            };
+            (temp.path().to_path_buf(), Some(temp))
+        }
     };
     let mut config = Config::first_start();
     config.receiver.auth.mode = AuthMode::None;
@@ -129,8 +124,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     config.storage.url = a.postgres.clone();
     let loaded = Loaded {
         config: config.clone(),
-        path: work_path.as_path().join("kyc-desk.toml"),
-        data_dir: work_path.as_path().to_path_buf(),
+        path: work_path.join("kyc-desk.toml"),
+        data_dir: work_path.clone(),
         created: false,
     };
     let rt = tokio::runtime::Runtime::new()?;
@@ -269,7 +264,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         };
         let seed_secs = started.elapsed().as_secs_f64();
         // The SQLite file's size (a PostgreSQL database's is its server's: 0 here).
-        let db_mib = std::fs::metadata(work_path.as_path().join(kyc_core::bootstrap::DB_FILE))
+        let db_mib = std::fs::metadata(work_path.join(kyc_core::bootstrap::DB_FILE))
             .map_or(0, |m| m.len()) as f64
             / (1 << 20) as f64;
         eprintln!("seeded {} cases in {seed_secs:.0} s ({db_mib:.0} MiB)", a.cases);

@@ -158,15 +158,18 @@ impl ImageFiles {
     }
 }
 
+/// The entries of `dir`; none if it is missing.
+fn entries(dir: &Path) -> io::Result<Vec<fs::DirEntry>> {
+    match fs::read_dir(dir) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        other => other?.collect(),
+    }
+}
+
 /// The case files directly in `dir` (`<case id>.sealed`), with their ids; none if it is missing.
 fn case_files(dir: &Path) -> io::Result<Vec<(i64, PathBuf)>> {
-    let entries = match fs::read_dir(dir) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        other => other?,
-    };
     let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry?;
+    for entry in entries(dir)? {
         let name = entry.file_name();
         if let Some(id) = name
             .to_str()
@@ -181,13 +184,8 @@ fn case_files(dir: &Path) -> io::Result<Vec<(i64, PathBuf)>> {
 
 /// The folders in `dir` named by a number (the id-range folders); none if it is missing.
 fn numbered_folders(dir: &Path) -> io::Result<Vec<PathBuf>> {
-    let entries = match fs::read_dir(dir) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        other => other?,
-    };
     let mut out = Vec::new();
-    for entry in entries {
-        let entry = entry?;
+    for entry in entries(dir)? {
         let numbered = entry
             .file_name()
             .to_str()

@@ -29,14 +29,15 @@ impl Desk {
                     .into(),
             ));
         }
-        let store = self.store.clone();
-        let k = key.to_string();
-        let id = blocking(move || store.resolve(&k)).await?;
         // Refused while Ditto ID waits on the case (the store checks, in the erasure's
         // transaction, the hold any instance stored).
         let store = self.store.clone();
-        let (by, reason) = (by.name.clone(), reason.to_string());
-        let (reference, complete) = blocking(move || store.erase(id, &by, &reason)).await?;
+        let (k, by, reason) = (key.to_string(), by.name.clone(), reason.to_string());
+        let (id, (reference, complete)) = blocking(move || {
+            let id = store.resolve(&k)?;
+            Ok::<_, kyc_store::Error>((id, store.erase(id, &by, &reason)?))
+        })
+        .await?;
         tracing::info!(case = id, complete, "erased");
         if !complete {
             self.finish_erasures_in_background();
@@ -44,7 +45,6 @@ impl Desk {
         self.emit(
             EventKind::Erased,
             CaseSummary::erased(id, reference.clone()),
-            None,
         );
         Ok((reference, complete))
     }
@@ -115,7 +115,7 @@ impl Desk {
             }
             erased += done.len();
             for (id, reference) in done {
-                self.emit(EventKind::Erased, CaseSummary::erased(id, reference), None);
+                self.emit(EventKind::Erased, CaseSummary::erased(id, reference));
             }
         }
         if erased > 0 {

@@ -53,7 +53,7 @@ impl Desk {
         let store = self.store.clone();
         if let Ok(case) = blocking(move || store.summary(id)).await {
             tracing::info!(case = id, result = answer.result, by = %answer.by, "answered");
-            self.emit(EventKind::Answered, case, None);
+            self.emit(EventKind::Answered, case);
         }
         answer
     }
@@ -125,14 +125,10 @@ impl Drop for HoldGuard {
             return;
         };
         let (id, until) = (self.id, self.until);
-        let release = move || {
+        super::in_background(move || {
             if let Err(e) = store.release_hold(id, until) {
                 tracing::warn!(case = id, error = %e, "could not end a hold");
             }
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => drop(rt.spawn_blocking(release)),
-            Err(_) => release(),
-        }
+        });
     }
 }

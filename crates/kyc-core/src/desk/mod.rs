@@ -121,6 +121,15 @@ pub struct Desk {
     clock: Arc<dyn Clock>,
 }
 
+/// Runs blocking store work whose result nobody waits for: on a blocking thread of the runtime
+/// when there is one, else here.
+fn in_background(f: impl FnOnce() + Send + 'static) {
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) => drop(rt.spawn_blocking(f)),
+        Err(_) => f(),
+    }
+}
+
 /// Runs blocking store work off the async threads (the edges use it too).
 pub async fn blocking<T: Send + 'static, E: Into<CoreError> + Send + 'static>(
     f: impl FnOnce() -> Result<T, E> + Send + 'static,
@@ -247,24 +256,21 @@ impl Desk {
             return;
         }
         let store = self.store.clone();
-        let announce = move || {
+        in_background(move || {
             if let Err(e) = store.announce(kind, id, &text) {
                 tracing::warn!(case = id, kind, error = %e, "could not tell the other instances");
             }
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => drop(rt.spawn_blocking(announce)),
-            Err(_) => announce(),
-        }
+        });
     }
 
-    fn emit(&self, kind: EventKind, case: CaseSummary, hold_until: Option<String>) {
+    /// Publishes what happened to `case` (its live hold window, if shown, goes with it).
+    fn emit(&self, kind: EventKind, case: CaseSummary) {
         self.tell_others(kind.as_str(), case.id, case.reference.clone());
         // No subscriber is fine: nobody is watching.
         let _ = self.events.send(Event {
             kind,
+            hold_until: case.hold_until.clone(),
             case,
-            hold_until,
         });
     }
 
@@ -355,7 +361,7 @@ impl Desk {
             Inserted::New(mut case) => {
                 tracing::info!(case = case.id, reference = %case.reference, flags = case.flags.len(), "case stored");
                 case.show_hold(self.now_ms());
-                self.emit(EventKind::Created, case.clone(), case.hold_until.clone());
+                self.emit(EventKind::Created, case.clone());
                 match checks::automatic_decision(&case.flags, &self.policy) {
                     Some(d) => self.decide_id(case.id, d).await?,
                     None => case,
@@ -390,7 +396,7 @@ impl Desk {
             self.deliveries.notify_one();
         }
         tracing::info!(case = id, status = %case.status, "decided");
-        self.emit(EventKind::Decided, case.clone(), None);
+        self.emit(EventKind::Decided, case.clone());
         Ok(case)
     }
 
@@ -543,7 +549,7 @@ impl Desk {
         let mut case = blocking(move || store.assign(case.id, to.as_deref(), &name)).await?;
         case.show_hold(self.now_ms());
         tracing::info!(case = case.id, "assigned");
-        self.emit(EventKind::Assigned, case.clone(), case.hold_until.clone());
+        self.emit(EventKind::Assigned, case.clone());
         Ok(case)
     }
 
@@ -598,7 +604,7 @@ impl Desk {
         if escalated {
             tracing::info!(case = case.id, "escalated");
             case.show_hold(self.now_ms());
-            self.emit(EventKind::Assigned, case.clone(), case.hold_until.clone());
+            self.emit(EventKind::Assigned, case.clone());
         }
         self.detail(&case.id.to_string()).await
     }
@@ -608,12 +614,6 @@ impl Desk {
         let store = self.store.clone();
         let now = self.now_ms();
         let first_page = q.cursor.is_none();
-        let held_now = if first_page {
-            let store = self.store.clone();
-            blocking(move || store.held_ids(now)).await?
-        } else {
-            Vec::new()
-        };
         let (mut page, mut held) = blocking(move || {
             // The first page says how many cases match (the pinned lists below do not count).
             let mut page = store.list(&CaseQuery {
@@ -622,7 +622,12 @@ impl Desk {
             })?;
             let q = CaseQuery { count: false, ..q };
             // The waiting cases (held by any instance) obey the same filters and search as the
-            // list (soonest deadline first).
+            // list (soonest deadline first), read from their own index first.
+            let held_now = if first_page {
+                store.held_ids(now)?
+            } else {
+                Vec::new()
+            };
             let held = if held_now.is_empty() {
                 Vec::new()
             } else {
