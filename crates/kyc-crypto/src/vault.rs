@@ -81,6 +81,21 @@ impl Vault {
         Ok(u128::from_be_bytes(bytes))
     }
 
+    /// Another image's hash (`bytes`, of any length) sealed, bound to the case and the image.
+    pub fn seal_named_hash(&self, case_id: i64, image: &str, bytes: &[u8]) -> Vec<u8> {
+        seal(&self.hash_key, &named_hash_aad(case_id, image), bytes)
+    }
+
+    /// Opens what [`seal_named_hash`](Vault::seal_named_hash) sealed for the same case and image.
+    pub fn open_named_hash(
+        &self,
+        case_id: i64,
+        image: &str,
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        open(&self.hash_key, &named_hash_aad(case_id, image), sealed)
+    }
+
     /// Derives the master key from a passphrase with Argon2id (19 MiB, 2 passes).
     pub fn from_passphrase(passphrase: &str, salt: &[u8]) -> Result<Vault, Error> {
         let mut key = [0u8; 32];
@@ -162,6 +177,10 @@ fn words(text: &str) -> impl Iterator<Item = String> + '_ {
 
 fn hash_aad(case_id: i64) -> Vec<u8> {
     format!("kyc-desk/image-hash/{case_id}").into_bytes()
+}
+
+fn named_hash_aad(case_id: i64, image: &str) -> Vec<u8> {
+    format!("kyc-desk/image-hash/{case_id}/{image}").into_bytes()
 }
 
 fn wrap_aad(case_id: i64) -> Vec<u8> {
@@ -360,6 +379,19 @@ fn open(cipher: &LessSafeKey, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, Erro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_image_hash_is_bound_to_its_case_and_image() {
+        let vault = Vault::from_key(&[7; 32]);
+        let sealed = vault.seal_named_hash(3, "portrait_image", &[1; 64]);
+        assert_eq!(
+            vault.open_named_hash(3, "portrait_image", &sealed).unwrap(),
+            [1; 64]
+        );
+        assert!(vault.open_named_hash(4, "portrait_image", &sealed).is_err());
+        assert!(vault.open_named_hash(3, "selfie", &sealed).is_err());
+        assert!(vault.open_image_hash(3, &sealed).is_err());
+    }
 
     #[test]
     fn sealed_values_are_bound_to_case_and_field() {

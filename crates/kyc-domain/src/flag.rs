@@ -72,6 +72,7 @@ pub const FLAG_CODES: &[&str] = &[
     "date_ambiguous",
     "document_reused",
     "selfie_reused",
+    "portrait_reused",
     "user_seen_before",
 ];
 
@@ -79,11 +80,12 @@ pub const FLAG_CODES: &[&str] = &[
 /// `Store::insert_case` inside the transaction that stores the case, so two
 /// simultaneous submissions of one document cannot both miss each other): `reused` are the
 /// references of other users' cases with the same document number, `same_selfie` those of other
-/// users' cases with the same selfie (by perceptual hash), `earlier` the same user's cases as
-/// (reference, status).
+/// users' cases with the same selfie and `same_portrait` with the same document portrait (by
+/// perceptual hash), `earlier` the same user's cases as (reference, status).
 pub fn history_flags(
     reused: &[String],
     same_selfie: &[String],
+    same_portrait: &[String],
     earlier: &[(String, String)],
 ) -> Vec<Flag> {
     let mut flags = Vec::new();
@@ -92,6 +94,9 @@ pub fn history_flags(
     }
     if !same_selfie.is_empty() {
         flags.push(reuse_flag("selfie_reused", same_selfie));
+    }
+    if !same_portrait.is_empty() {
+        flags.push(reuse_flag("portrait_reused", same_portrait));
     }
     if !earlier.is_empty() {
         let list: Vec<String> = earlier
@@ -109,11 +114,12 @@ pub fn history_flags(
     flags
 }
 
-/// A reuse finding (`document_reused` or `selfie_reused`) naming the other users' cases: an
+/// A reuse finding (`document_reused`, `selfie_reused` or `portrait_reused`) naming the other users' cases: an
 /// error, raised on the new case and, naming the new one, on each earlier case.
 pub fn reuse_flag(code: &str, cases: &[String]) -> Flag {
     let what = match code {
         "selfie_reused" => "The same selfie (by its perceptual hash) was",
+        "portrait_reused" => "The same document photo (its portrait's perceptual hash) was",
         _ => "The same document number was",
     };
     let mut flag = Flag::new(

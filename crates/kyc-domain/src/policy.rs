@@ -84,6 +84,7 @@ fn default_reasons() -> Vec<Reason> {
                 "mrz_composite",
                 "document_reused",
                 "selfie_reused",
+                "portrait_reused",
                 "liveness_low",
             ],
         ),

@@ -27,6 +27,9 @@ pub struct Submission {
     pub coerced: Vec<Coercion>,
     /// The selfie's perceptual hash (biometric-derived: sealed at rest), to find it reused.
     pub selfie_hash: Option<u128>,
+    /// The document portrait's 512-bit perceptual hash (biometric-derived: sealed at rest), to
+    /// find a reused document photo.
+    pub portrait_hash: Option<[u128; 4]>,
 }
 
 /// One value the tolerant reader coerced or set aside: the field (a dotted path) and what was done.

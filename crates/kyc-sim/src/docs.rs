@@ -26,6 +26,8 @@ const TABLE: Color = [58, 60, 64];
 pub(crate) struct DocArt<'a> {
     pub country: &'a Country,
     pub look: &'a Look,
+    /// The document's photo ([`portrait`] of its [`Sitting`]), printed in the portrait box.
+    pub photo: &'a RgbImage,
     pub title: &'a str,
     /// Printed (visual) values, upper case with diacritics.
     pub surname: String,
@@ -115,7 +117,7 @@ fn eu_emblem(cv: &mut Canvas, x: f32, y: f32, code: &str) {
     cv.text(cx - tw / 2.0, cy - size / 2.0, size, code, WHITE);
 }
 
-fn portrait_box(cv: &mut Canvas, look: &Look, x: f32, y: f32, w: f32, h: f32, tampered: bool) {
+fn portrait_box(cv: &mut Canvas, photo: &RgbImage, x: f32, y: f32, w: f32, h: f32, tampered: bool) {
     if tampered {
         // A pasted-over photo: hard shadow and a white paper edge, slightly off the printed frame.
         cv.fill_rect(
@@ -136,10 +138,13 @@ fn portrait_box(cv: &mut Canvas, look: &Look, x: f32, y: f32, w: f32, h: f32, ta
         );
     }
     let (x, y) = if tampered { (x + 5.0, y + 6.0) } else { (x, y) };
-    portrait_background(cv, x, y, w, h);
-    cv.set_clip(x, y, x + w, y + h);
-    face::draw(cv, look, x, y + h * 0.05, w, h * 0.95, 0.1);
-    cv.reset_clip();
+    let printed = image::imageops::resize(
+        photo,
+        w as u32,
+        h as u32,
+        image::imageops::FilterType::Triangle,
+    );
+    cv.blit(&printed, x as i32, y as i32, 1.0, |c| c);
     if !tampered {
         let edge = [150, 150, 156];
         cv.fill_rect(x, y, x + w, y + 1.0, edge, 0.8);
@@ -149,11 +154,18 @@ fn portrait_box(cv: &mut Canvas, look: &Look, x: f32, y: f32, w: f32, h: f32, ta
     }
 }
 
-fn portrait_background(cv: &mut Canvas, x: f32, y: f32, w: f32, h: f32) {
+fn portrait_background(
+    cv: &mut Canvas,
+    (top, bottom): (Color, Color),
+    x: f32,
+    y: f32,
+    w: f32,
+    h: f32,
+) {
     let steps = 16;
     for i in 0..steps {
         let t = i as f32 / steps as f32;
-        let c = mix([230, 234, 238], [206, 212, 220], t);
+        let c = mix(top, bottom, t);
         cv.fill_rect(
             x,
             y + h * t,
@@ -339,7 +351,7 @@ pub(crate) fn id_front(a: &DocArt) -> RgbImage {
     cv.text(40.0, 58.0, 17.0, &title, mix(c.band, WHITE, 0.85));
     eu_emblem(&mut cv, 890.0, 14.0, &c.code[..c.code.len().min(3)]);
 
-    portrait_box(&mut cv, a.look, 40.0, 120.0, 270.0, 350.0, a.tampered);
+    portrait_box(&mut cv, a.photo, 40.0, 120.0, 270.0, 350.0, a.tampered);
     signature(&mut cv, 55.0, 530.0, 230.0, a.art_seed);
 
     let lc = label_color(c);
@@ -452,7 +464,7 @@ pub(crate) fn passport_page(a: &DocArt) -> RgbImage {
     );
     field(&mut cv, x, 468.0, "DATE OF EXPIRY", &a.expiry, lc, 20.0);
 
-    portrait_box(&mut cv, a.look, 40.0, 100.0, 260.0, 340.0, a.tampered);
+    portrait_box(&mut cv, a.photo, 40.0, 100.0, 260.0, 340.0, a.tampered);
     hologram(&mut cv, 268.0, 408.0, 44.0, !a.tampered);
     signature(&mut cv, 50.0, 500.0, 230.0, a.art_seed);
     ghost(&mut cv, a.look, 830, 160, 100, 130, c);
@@ -460,20 +472,84 @@ pub(crate) fn passport_page(a: &DocArt) -> RgbImage {
     cv.into_image()
 }
 
-/// The portrait as cropped from the document (plain photo background).
-pub(crate) fn portrait(look: &Look) -> RgbImage {
+/// One photo session for a document: the person's look in that day's clothes, framed, lit and
+/// exposed the way that photographer did it. Every document gets its own sitting (a new photo
+/// when it is issued), within what a passport photo allows: a light plain backdrop, the head
+/// centred and of about the same size.
+pub(crate) struct Sitting {
+    look: Look,
+    backdrop: (Color, Color),
+    /// Head offset (fractions of the width and height) and size (around 1.0).
+    dx: f32,
+    dy: f32,
+    scale: f32,
+    /// Exposure (around 1.0) and light from one side (-1 left .. 1 right).
+    gain: f32,
+    side: f32,
+}
+
+impl Sitting {
+    /// A sitting of `look`, varied by `r` (the document's own stream).
+    pub(crate) fn new(look: &Look, r: &mut Rng) -> Sitting {
+        const BACKDROPS: [Color; 5] = [
+            [230, 234, 238],
+            [238, 238, 236],
+            [214, 224, 236],
+            [226, 226, 222],
+            [204, 210, 218],
+        ];
+        let top = mix(
+            *r.pick(&BACKDROPS),
+            *r.pick(&BACKDROPS),
+            r.range_f32(0.0, 1.0),
+        );
+        let bottom = shade(top, r.range_f32(0.84, 1.0));
+        let mut look = look.clone();
+        look.clothes = shade(*r.pick(&crate::people::CLOTHES), r.range_f32(0.7, 1.25));
+        // Years apart, hair and glasses change too.
+        if r.chance(0.4) {
+            look.style = *r.pick(&face::HairStyle::ALL);
+        }
+        if r.chance(0.25) {
+            look.glasses = !look.glasses;
+        }
+        Sitting {
+            look,
+            backdrop: (top, bottom),
+            dx: r.range_f32(-0.07, 0.07),
+            dy: r.range_f32(0.0, 0.05),
+            scale: r.range_f32(0.9, 1.06),
+            gain: r.range_f32(0.9, 1.06),
+            side: r.range_f32(-0.25, 0.25),
+        }
+    }
+}
+
+/// The document's photo (what `portrait_image` carries as cropped from it, and what the front
+/// page prints); one pixel when the pictures are not `drawn`.
+pub(crate) fn portrait(s: &Sitting, drawn: bool) -> RgbImage {
+    if !drawn {
+        return RgbImage::new(1, 1);
+    }
     let (w, h) = PORTRAIT_SIZE;
+    let (wf, hf) = (w as f32, h as f32);
     let mut cv = Canvas::new(w, h, WHITE);
-    portrait_background(&mut cv, 0.0, 0.0, w as f32, h as f32);
+    portrait_background(&mut cv, s.backdrop, 0.0, 0.0, wf, hf);
+    let (fw, fh) = (wf * s.scale, hf * 0.95 * s.scale);
     face::draw(
         &mut cv,
-        look,
-        0.0,
-        h as f32 * 0.05,
-        w as f32,
-        h as f32 * 0.95,
+        &s.look,
+        (wf - fw) / 2.0 + s.dx * wf,
+        hf - fh + s.dy * hf,
+        fw,
+        fh,
         0.1,
     );
+    let (gain, side) = (s.gain, s.side);
+    cv.map(|x, _, p| {
+        let k = gain * (1.0 + side * (x as f32 / wf - 0.5));
+        p.map(|c| c * k)
+    });
     cv.into_image()
 }
 

@@ -48,31 +48,13 @@ fn segment_distance(px: f32, py: f32, ax: f32, ay: f32, bx: f32, by: f32) -> f32
 /// An RGB image being drawn on.
 pub(crate) struct Canvas {
     img: RgbImage,
-    /// Drawing is limited to `[x0, x1) × [y0, y1)`.
-    clip: (i32, i32, i32, i32),
 }
 
 impl Canvas {
     pub(crate) fn new(width: u32, height: u32, background: Color) -> Canvas {
         Canvas {
             img: RgbImage::from_pixel(width, height, image::Rgb(background)),
-            clip: (0, 0, width as i32, height as i32),
         }
-    }
-
-    /// Limits drawing to the rectangle `[x0, x1) × [y0, y1)` (intersected with the image).
-    pub(crate) fn set_clip(&mut self, x0: f32, y0: f32, x1: f32, y1: f32) {
-        let (w, h) = (self.width() as i32, self.height() as i32);
-        self.clip = (
-            (x0.round() as i32).clamp(0, w),
-            (y0.round() as i32).clamp(0, h),
-            (x1.round() as i32).clamp(0, w),
-            (y1.round() as i32).clamp(0, h),
-        );
-    }
-
-    pub(crate) fn reset_clip(&mut self) {
-        self.clip = (0, 0, self.width() as i32, self.height() as i32);
     }
 
     pub(crate) fn width(&self) -> u32 {
@@ -90,8 +72,7 @@ impl Canvas {
     /// Blends colour `c` with opacity `a` (0..1) into one pixel; outside pixels are ignored.
     #[inline]
     pub(crate) fn blend(&mut self, x: i32, y: i32, c: Color, a: f32) {
-        let (cx0, cy0, cx1, cy1) = self.clip;
-        if a <= 0.0 || x < cx0 || y < cy0 || x >= cx1 || y >= cy1 {
+        if a <= 0.0 || x < 0 || y < 0 || x >= self.width() as i32 || y >= self.height() as i32 {
             return;
         }
         let p = self.img.get_pixel_mut(x as u32, y as u32);

@@ -12,6 +12,18 @@ pub(crate) enum HairStyle {
     Receding,
 }
 
+impl HairStyle {
+    /// Every style.
+    pub(crate) const ALL: [HairStyle; 6] = [
+        HairStyle::Short,
+        HairStyle::Long,
+        HairStyle::Bob,
+        HairStyle::Bun,
+        HairStyle::Curly,
+        HairStyle::Receding,
+    ];
+}
+
 /// Everything that makes a face look like one person.
 #[derive(Clone, Debug)]
 pub(crate) struct Look {

@@ -442,6 +442,9 @@ pub(crate) fn build(
 
     // Images.
     let look = person.look();
+    // Its own stream: the photo varies per document without moving any other value.
+    let sitting = docs::Sitting::new(&look, &mut Rng::derive(sseed, index, "portrait"));
+    let photo = docs::portrait(&sitting, pictures == Pictures::Drawn);
     let title = if passport {
         country.passport_title
     } else {
@@ -450,6 +453,7 @@ pub(crate) fn build(
     let art = DocArt {
         country,
         look: &look,
+        photo: &photo,
         title,
         surname: v_surname.clone(),
         given_names: v_given.clone(),
@@ -499,11 +503,7 @@ pub(crate) fn build(
         images.insert("front_page".into(), blank().into());
         (blank(), blank())
     };
-    let portrait = if drawn {
-        b64_jpeg(&docs::portrait(&look))
-    } else {
-        blank()
-    };
+    let portrait = if drawn { b64_jpeg(&photo) } else { blank() };
     images.insert("portrait_image".into(), portrait.into());
     images.insert("portrait_image_source".into(), "V".into());
     let selfie_look = if scenario == Scenario::Mismatch {

@@ -505,7 +505,7 @@ pub(crate) static PEOPLE: [Person; 16] = [
 ];
 
 /// Clothing colours.
-const CLOTHES: [Color; 8] = [
+pub(crate) const CLOTHES: [Color; 8] = [
     [40, 56, 90],
     [90, 30, 40],
     [50, 50, 55],

@@ -1,76 +1,7 @@
-//! Cases: storing a submission (history findings in the same transaction, reuse flagged back
-//! on the earlier case), resolving, summaries, the queue's list with both flag-filter plans, and
-//! the payload as stored.
+//! Cases: storing a submission (with its history, `history.rs`, in the same transaction),
+//! resolving, summaries, the queue's list with both flag-filter plans, and the payload as stored.
 
 use super::*;
-
-/// What the store already holds about a new case's history, read in the insert transaction.
-pub(super) struct History {
-    /// Other users' cases with the same document number: (id, reference).
-    document: Vec<(i64, String)>,
-    /// Other users' cases with the same selfie (perceptual hash): (id, reference).
-    selfie: Vec<(i64, String)>,
-    /// The same user's cases: (reference, status).
-    earlier: Vec<(String, String)>,
-}
-
-impl History {
-    fn flags(&self) -> Vec<Flag> {
-        let refs = |v: &[(i64, String)]| v.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>();
-        kyc_domain::flag::history_flags(&refs(&self.document), &refs(&self.selfie), &self.earlier)
-    }
-}
-
-/// The history of `sub` from the cases already stored (`selfies` is the index, read under the
-/// writer lock like the rows).
-pub(super) fn history_in(
-    conn: &dyn Connection,
-    vault: &Vault,
-    selfies: &PhashIndex,
-    sub: &Submission,
-) -> Result<History, Error> {
-    let user = vault.tag("user", &sub.user_id);
-    let document: Vec<(i64, String)> = match sub.payload.document_number() {
-        Some(number) => conn.query_map(
-            "SELECT id, reference FROM cases WHERE document_tag = ?1 AND user_tag <> ?2 \
-                 ORDER BY id DESC LIMIT 5",
-            params![vault.tag("document", number), user],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?,
-        None => Vec::new(),
-    };
-    let mut selfie = Vec::new();
-    if let Some(hash) = sub.selfie_hash {
-        for m in selfies
-            .find(hash, crate::phash::user_key(&user))
-            .iter()
-            .take(5)
-        {
-            if let Some(reference) = conn.query_opt(
-                "SELECT reference FROM cases WHERE id = ?1",
-                [m.case_id],
-                |r| r.get::<String>(0),
-            )? {
-                selfie.push((m.case_id, reference));
-            }
-        }
-    }
-    // A case without a user id (a custom template that has none) has no history of its own.
-    let earlier: Vec<(String, String)> = if sub.user_id.is_empty() {
-        Vec::new()
-    } else {
-        conn.query_map(
-            "SELECT reference, status FROM cases WHERE user_tag = ?1 ORDER BY id DESC LIMIT 5",
-            [user],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?
-    };
-    Ok(History {
-        document,
-        selfie,
-        earlier,
-    })
-}
 
 /// Whether `text` is part of what every reference of some year reads (`KYC-2026-`): such a
 /// search matches nearly every case.
@@ -141,83 +72,6 @@ fn search_in_queue_order(like: usize, user: usize, tags: &[usize]) -> String {
           OR lower(requester_id) LIKE lower(?{like}) ESCAPE '\\' \
           OR user_tag = ?{user} OR {by_tags})"
     )
-}
-
-/// Adds to an earlier case the reuse finding `code` naming the new case `reference` (merged into
-/// its finding of that code if it has one), and audits it.
-pub(super) fn flag_back(
-    tx: &dyn Connection,
-    (vault, now): (&Vault, i64),
-    case_id: i64,
-    code: &str,
-    reference: &str,
-) -> Result<(), Error> {
-    let (wrapped, sealed): (Vec<u8>, Vec<u8>) = tx.query_row(
-        "SELECT case_keys.wrapped, cases.pii FROM cases JOIN case_keys ON case_keys.case_id = cases.id \
-         WHERE cases.id = ?1",
-        [case_id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    let key = vault.unwrap_case_key(case_id, &wrapped)?;
-    let mut pii: Pii = open_json(&key, SealField::Pii, &sealed)?;
-    let mut cases = vec![reference.to_string()];
-    if let Some(at) = pii.flags.iter().position(|f| f.code == code) {
-        let old = pii.flags.remove(at);
-        cases.extend(old.cases.into_iter().filter(|c| c != reference));
-        // The newest ten: the finding stays one readable line on a much-reused document.
-        cases.truncate(10);
-    }
-    pii.flags.push(kyc_domain::flag::reuse_flag(code, &cases));
-    tx.execute(
-        "UPDATE cases SET pii = ?2, flags = ?3 WHERE id = ?1",
-        params![
-            case_id,
-            seal_json(&key, SealField::Pii, &pii)?,
-            flag_codes(&pii.flags)
-        ],
-    )?;
-    tx.execute(
-        "INSERT INTO case_flags (code, case_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-        params![code, case_id],
-    )?;
-    crate::audit::append(
-        tx,
-        vault,
-        now,
-        "system",
-        "case.flagged",
-        Some(case_id),
-        &serde_json::json!({"code": code, "by_case": reference}),
-    )?;
-    Ok(())
-}
-
-/// Reads every stored selfie hash into a new index (at open).
-pub(super) fn load_selfies(conn: &dyn Connection, vault: &Vault) -> Result<PhashIndex, Error> {
-    Ok(PhashIndex::from_entries(selfies_after(conn, vault, 0)?))
-}
-
-/// The stored selfie hashes of the cases after `after` (another instance's, on a shared
-/// database).
-fn selfies_after(conn: &dyn Connection, vault: &Vault, after: i64) -> Result<Vec<Hashed>, Error> {
-    let mut entries = Vec::new();
-    conn.for_each(
-        "SELECT h.case_id, h.sealed, c.user_tag FROM image_hashes h JOIN cases c ON c.id = h.case_id \
-         WHERE h.case_id > ?1",
-        params![after],
-        |r| {
-            let case_id: i64 = r.get(0)?;
-            let sealed: Vec<u8> = r.get(1)?;
-            let user: Option<Vec<u8>> = r.get(2)?;
-            entries.push(Hashed {
-                case_id,
-                user: crate::phash::user_key(&user.unwrap_or_default()),
-                hash: vault.open_image_hash(case_id, &sealed)?,
-            });
-            Ok(true)
-        },
-    )?;
-    Ok(entries)
 }
 
 /// A case's status (`NotFound` when there is no such case).
@@ -292,18 +146,20 @@ impl Store {
                 return Ok(Stored::Earlier(id));
             }
             let history = {
-                let mut selfies = self
-                    .selfies
+                let mut hashes = self
+                    .hashes
                     .lock()
-                    .map_err(|_| Error::Internal("selfie index lock poisoned".into()))?;
+                    .map_err(|_| Error::Internal("image hash index lock poisoned".into()))?;
                 if self.is_shared() {
                     // The cases other instances stored since: under the write lock every one
-                    // committed is visible, so the index misses none.
-                    for h in selfies_after(tx, vault, selfies.newest())? {
-                        selfies.insert(h);
-                    }
+                    // committed is visible, so the indexes miss none.
+                    let (selfies, portraits) = hashes_after(tx, vault, hashes.newest())?;
+                    selfies.into_iter().for_each(|h| hashes.selfie.insert(h));
+                    portraits
+                        .into_iter()
+                        .for_each(|h| hashes.portrait.insert(h));
                 }
-                history_in(tx, vault, &selfies, sub)?
+                history_in(tx, vault, &hashes, sub)?
             };
             let mut flags = flags.to_vec();
             flags.extend(history.flags());
@@ -370,28 +226,7 @@ impl Store {
                 Some(next_id),
                 &serde_json::json!({"reference": reference, "images": sub.images.len()}),
             )?;
-            for (id, _) in &history.document {
-                flag_back(
-                    tx,
-                    (vault, self.now_ms()),
-                    *id,
-                    "document_reused",
-                    &reference,
-                )?;
-            }
-            for (id, _) in &history.selfie {
-                flag_back(tx, (vault, self.now_ms()), *id, "selfie_reused", &reference)?;
-            }
-            if let Some(hash) = sub.selfie_hash {
-                tx.execute(
-                    "INSERT INTO image_hashes (case_id, image, sealed) VALUES (?1, ?2, ?3)",
-                    params![
-                        next_id,
-                        crate::phash::HASHED_IMAGE,
-                        vault.seal_image_hash(next_id, hash)
-                    ],
-                )?;
-            }
+            history.record(tx, (vault, self.now_ms()), next_id, &reference, sub)?;
             // The sealed images go to the case's file, durable before the rows that point
             // into it commit; if the commit fails the file goes too.
             let mut sealed = Vec::with_capacity(
@@ -421,14 +256,20 @@ impl Store {
         };
         // The index follows the commit, still under the writer lock (the next insert sees it).
         let committed = |stored: &Stored| {
-            if let (Stored::New(case), Some(hash)) = (stored, sub.selfie_hash) {
-                if let Ok(mut selfies) = self.selfies.lock() {
-                    selfies.insert(Hashed {
-                        case_id: case.id,
-                        user: crate::phash::user_key(&vault.tag("user", &sub.user_id)),
-                        hash,
-                    });
-                }
+            let (Stored::New(case), Ok(mut hashes)) = (stored, self.hashes.lock()) else {
+                return;
+            };
+            let user = crate::phash::user_key(&vault.tag("user", &sub.user_id));
+            let entry = |hash| Hashed {
+                case_id: case.id,
+                user,
+                hash,
+            };
+            if let Some(hash) = sub.selfie_hash {
+                hashes.selfie.insert(entry(hash));
+            }
+            if let Some(hash) = &sub.portrait_hash {
+                hashes.portrait.insert(entry(crate::phash::fold(hash)));
             }
         };
         match db::write(self.db.as_ref(), insert, committed)? {

@@ -122,8 +122,8 @@ impl Store {
             Ok(reference)
         };
         db::write(self.db.as_ref(), erase, |_| {
-            if let Ok(mut selfies) = self.selfies.lock() {
-                selfies.erase(id);
+            if let Ok(mut hashes) = self.hashes.lock() {
+                hashes.erase(id);
             }
         })
     }

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 
 use crate::imagefiles::ImageFiles;
-use crate::phash::{Hashed, PhashIndex};
+use crate::phash::{Hashed, Indexes};
 use crate::timefmt::rfc3339;
 use kyc_crypto::master::MasterKey;
 use kyc_crypto::vault::{CaseKey, SealField, Sealed, Vault};
@@ -41,6 +41,7 @@ mod decisions;
 mod erase;
 mod error;
 pub mod fsutil;
+mod history;
 pub mod imagefiles;
 mod images;
 mod migrate;
@@ -58,6 +59,7 @@ pub(crate) use cases::case_status;
 use cases::*;
 use db::{Backend, Connection, OptionalRow, Row};
 pub use error::{Error, Result};
+use history::*;
 use images::*;
 use migrate::*;
 use sqlite::SqliteBackend;
@@ -82,8 +84,9 @@ pub struct Store {
     /// The time rows are stamped with.
     clock: std::sync::Arc<dyn clock::Clock>,
     vault: Vault,
-    /// The selfies' perceptual hashes (memory only; changed under the writer lock).
-    selfies: Mutex<PhashIndex>,
+    /// The selfies' and document portraits' perceptual hashes (memory only; changed under the
+    /// writer lock).
+    hashes: Mutex<Indexes>,
 }
 
 /// The most cases a list counts ("1,000+" beyond: a reviewer needs the count of a narrowed list).
@@ -183,12 +186,12 @@ impl Store {
         seal_plaintext_rows(&mut conn, &vault)?;
         let files = ImageFiles::beside(path);
         sweep_image_files(&mut conn, &files)?;
-        let selfies = load_selfies(&conn, &vault)?;
+        let hashes = load_hashes(&conn, &vault)?;
         Ok(Store::over(
             Box::new(SqliteBackend::new(path, conn)),
             Some(path.to_path_buf()),
             vault,
-            selfies,
+            hashes,
         ))
     }
 
@@ -202,15 +205,15 @@ impl Store {
             // went missing later is a broken chain, not something to write again.
             db::write(&backend, |c| audit::mark_keyed_from(c, &vault), |_| {})?;
         }
-        let selfies = db::read(&backend, |c| load_selfies(c, &vault))?;
-        Ok(Store::over(Box::new(backend), None, vault, selfies))
+        let hashes = db::read(&backend, |c| load_hashes(c, &vault))?;
+        Ok(Store::over(Box::new(backend), None, vault, hashes))
     }
 
     fn over(
         db: Box<dyn Backend>,
         path: Option<std::path::PathBuf>,
         vault: Vault,
-        selfies: PhashIndex,
+        hashes: Indexes,
     ) -> Store {
         let mut instance = [0u8; 8];
         rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut instance);
@@ -220,7 +223,7 @@ impl Store {
             instance: hex::encode(instance),
             clock: std::sync::Arc::new(clock::SystemClock),
             vault,
-            selfies: Mutex::new(selfies),
+            hashes: Mutex::new(hashes),
         }
     }
 
@@ -526,7 +529,10 @@ mod tests {
         assert!(first.flags.is_empty(), "{:?}", first.flags);
         let codes = |c: &CaseSummary| c.flags.iter().map(|f| f.code.clone()).collect::<Vec<_>>();
         let second = insert(&twin);
-        assert_eq!(codes(&second), ["document_reused", "selfie_reused"]);
+        assert_eq!(
+            codes(&second),
+            ["document_reused", "selfie_reused", "portrait_reused"]
+        );
         assert!(second.flags[0].message.contains(&first.reference));
         assert_eq!(
             second.flags[1].cases,
@@ -535,7 +541,10 @@ mod tests {
         assert_eq!(second.flags[1].severity, kyc_domain::flag::Severity::Error);
         // The earlier case is flagged back, naming the new one.
         let first_now = store.summary(first.id).unwrap();
-        assert_eq!(codes(&first_now), ["document_reused", "selfie_reused"]);
+        assert_eq!(
+            codes(&first_now),
+            ["document_reused", "selfie_reused", "portrait_reused"]
+        );
         assert_eq!(
             first_now.flags[0].cases,
             std::slice::from_ref(&second.reference)
@@ -544,7 +553,12 @@ mod tests {
         let third = insert(&again);
         assert_eq!(
             codes(&third),
-            ["document_reused", "selfie_reused", "user_seen_before"]
+            [
+                "document_reused",
+                "selfie_reused",
+                "portrait_reused",
+                "user_seen_before"
+            ]
         );
         assert_eq!(
             third.flags[1].cases,
@@ -606,6 +620,13 @@ mod tests {
             "rebuilt at start: {:?}",
             selfie.cases
         );
+        let portrait = fifth
+            .flags
+            .iter()
+            .find(|f| f.code == "portrait_reused")
+            .unwrap();
+        assert_eq!(portrait.cases.len(), 3, "{:?}", portrait.cases);
+        assert!(!portrait.cases.contains(&second.reference));
     }
 
     /// A store from before the counter (schema v10) whose newest case was erased: the counter

@@ -1,16 +1,60 @@
-//! The in-memory index of the stored selfies' perceptual hashes (built from the store at start,
-//! changed under its writer lock), and the constants both the hashing and the index use. The
-//! hashing itself (decoding an image) is kyc-core's `phash`.
+//! The in-memory indexes of the stored perceptual hashes (the selfies', the document portraits';
+//! built from the store at start, changed under its writer lock), and the constants both the
+//! hashing and the index use. The hashing itself (decoding an image) is kyc-core's `phash`.
 //!
 //! The index is multi-index hashing: each hash is cut into eight bands of 16 bits and listed under
-//! each band's value. Two hashes within [`MAX_DISTANCE`] bits (< 8) agree exactly in at least one
+//! each band's value. Two hashes within a distance below 8 bits agree exactly in at least one
 //! band (pigeonhole), so looking up a new hash's eight buckets and measuring each candidate finds
 //! every match, none missed, without scanning the whole store.
+//!
+//! A portrait's 512-bit hash is indexed by its [`fold`] (its four quarters XORed): the folds of
+//! two hashes are never further apart than the hashes, so the fold's index misses no match, and
+//! the store measures each candidate's full hash (read from its sealed row) before it counts.
 
 use std::collections::{HashMap, HashSet};
 
-/// The image that is hashed.
+/// The image whose 128-bit hash finds a reused selfie.
 pub const HASHED_IMAGE: &str = "selfie";
+
+/// The image whose 512-bit hash finds a reused document photo (the portrait cropped from it).
+pub const PORTRAIT: &str = "portrait_image";
+
+/// Largest Hamming distance (of 512 bits) at which two document portraits count as the same
+/// photo: re-encoded copies measured up to 5, another document of the same person 8 or more
+/// (kyc-core's `phash` has the table).
+pub const PORTRAIT_MAX_DISTANCE: u32 = 6;
+
+/// A 512-bit hash, most significant bit first.
+pub type WideHash = [u128; 4];
+
+/// The 128 bits a [`WideHash`] is indexed by: its quarters XORed (a bit differs in the fold only
+/// where an odd number of the quarters' bits differ, so the fold's distance never exceeds the
+/// hash's).
+pub fn fold(h: &WideHash) -> u128 {
+    h[0] ^ h[1] ^ h[2] ^ h[3]
+}
+
+/// Bits that differ between two wide hashes.
+pub fn wide_distance(a: &WideHash, b: &WideHash) -> u32 {
+    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
+}
+
+/// A wide hash as the 64 bytes that are sealed.
+pub fn wide_to_bytes(h: &WideHash) -> Vec<u8> {
+    h.iter().flat_map(|q| q.to_be_bytes()).collect()
+}
+
+/// A wide hash from its 64 bytes (None for another length).
+pub fn wide_from_bytes(bytes: &[u8]) -> Option<WideHash> {
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut h = [0u128; 4];
+    for (q, chunk) in h.iter_mut().zip(bytes.chunks_exact(16)) {
+        *q = u128::from_be_bytes(chunk.try_into().ok()?);
+    }
+    Some(h)
+}
 
 /// Largest Hamming distance (of 128 bits) at which two selfies count as the same picture: a
 /// re-encoded copy at 70 % of the size measured 1; the simulator's different (drawn, so unusually
@@ -37,7 +81,7 @@ pub fn user_key(tag: &[u8]) -> u64 {
     u64::from_be_bytes(b)
 }
 
-/// An earlier case of another user with a selfie within [`MAX_DISTANCE`] of a new one.
+/// An earlier case of another user with a hash within the index's distance of a new one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Match {
     /// The earlier case.
@@ -51,7 +95,7 @@ const VALUES: usize = 1 << 16;
 /// Hashes added since the last build are scanned one by one; past this many, the index is rebuilt.
 const REBUILD_AT: usize = 1 << 16;
 
-/// The in-memory index of every stored case's selfie hash (see the module's text).
+/// The in-memory index of every stored case's hash of one image (see the module's text).
 ///
 /// Laid out for a million hashes: per band, the positions of the hashes sorted by the band's
 /// value (a counting sort) and where each value's run starts, so that a bucket is a slice and the
@@ -59,6 +103,8 @@ const REBUILD_AT: usize = 1 << 16;
 /// [`REBUILD_AT`] of them make a rebuild worth it.
 #[derive(Default)]
 pub struct PhashIndex {
+    /// Largest distance that matches ([`MAX_DISTANCE`] unless [`within`](PhashIndex::within)).
+    max_distance: u32,
     entries: Vec<Hashed>,
     /// `entries[..built]` are in `starts` and `positions`.
     built: usize,
@@ -77,20 +123,36 @@ fn band(hash: u128, b: usize) -> usize {
 }
 
 impl PhashIndex {
-    /// An empty index.
+    /// An empty index matching within [`MAX_DISTANCE`].
     pub fn new() -> PhashIndex {
-        PhashIndex::default()
+        PhashIndex {
+            max_distance: MAX_DISTANCE,
+            ..PhashIndex::default()
+        }
     }
 
-    /// An index of `entries`, built at once (what a start does).
+    /// An index of `entries`, built at once (what a start does), matching within [`MAX_DISTANCE`].
     pub fn from_entries(entries: Vec<Hashed>) -> PhashIndex {
         let mut index = PhashIndex {
             newest: entries.iter().map(|h| h.case_id).max().unwrap_or(0),
             entries,
-            ..PhashIndex::default()
+            ..PhashIndex::new()
         };
         index.rebuild();
         index
+    }
+
+    /// The same index matching within `max_distance` bits instead.
+    ///
+    /// # Panics
+    /// If `max_distance` is 8 or more: the eight bands would no longer find every match.
+    pub fn within(mut self, max_distance: u32) -> PhashIndex {
+        assert!(
+            max_distance < BANDS as u32,
+            "a match must agree on one band"
+        );
+        self.max_distance = max_distance;
+        self
     }
 
     /// How many hashes are indexed (erased ones included until the next start).
@@ -152,13 +214,14 @@ impl PhashIndex {
         self.erased.insert(case_id);
     }
 
-    /// Every case of a user other than `user` whose selfie is within [`MAX_DISTANCE`] of `hash`,
-    /// nearest first (then newest), one match per case.
+    /// Every case of a user other than `user` whose hash is within the index's distance of
+    /// `hash`, nearest first (then newest), one match per case.
     pub fn find(&self, hash: u128, user: u64) -> Vec<Match> {
         let mut best: HashMap<i64, u32> = HashMap::new();
         let mut consider = |e: &Hashed| {
             let distance = (e.hash ^ hash).count_ones();
-            if distance <= MAX_DISTANCE && e.user != user && !self.erased.contains(&e.case_id) {
+            if distance <= self.max_distance && e.user != user && !self.erased.contains(&e.case_id)
+            {
                 let d = best.entry(e.case_id).or_insert(distance);
                 *d = (*d).min(distance);
             }
@@ -179,6 +242,36 @@ impl PhashIndex {
             .collect();
         out.sort_by_key(|m| (m.distance, std::cmp::Reverse(m.case_id)));
         out
+    }
+}
+
+/// The store's indexes, one per hashed image.
+pub struct Indexes {
+    /// Selfies ([`HASHED_IMAGE`]), within [`MAX_DISTANCE`].
+    pub selfie: PhashIndex,
+    /// Document portraits ([`PORTRAIT`]) by their [`fold`], within [`PORTRAIT_MAX_DISTANCE`].
+    pub portrait: PhashIndex,
+}
+
+impl Indexes {
+    /// Indexes of `selfies` and of the folds of `portraits`, built at once.
+    pub fn from_entries(selfies: Vec<Hashed>, portraits: Vec<Hashed>) -> Indexes {
+        Indexes {
+            selfie: PhashIndex::from_entries(selfies),
+            portrait: PhashIndex::from_entries(portraits).within(PORTRAIT_MAX_DISTANCE),
+        }
+    }
+
+    /// The highest case id either index holds: a case's hashes are stored together, so the cases
+    /// after it are in neither.
+    pub fn newest(&self) -> i64 {
+        self.selfie.newest().max(self.portrait.newest())
+    }
+
+    /// Forgets a case's hashes (erasure).
+    pub fn erase(&mut self, case_id: i64) {
+        self.selfie.erase(case_id);
+        self.portrait.erase(case_id);
     }
 }
 
@@ -254,6 +347,78 @@ mod tests {
             }
         }
         assert!(found > 200, "the table must exercise matches: {found}");
+    }
+
+    #[test]
+    fn a_wide_hash_indexed_by_its_fold_finds_every_match_a_linear_scan_finds() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut wide = || -> WideHash {
+            let mut h = [0u128; 4];
+            for q in &mut h {
+                *q = (u128::from(next()) << 64) | u128::from(next());
+            }
+            h
+        };
+        let mut bases = Vec::new();
+        let mut entries: Vec<(i64, WideHash)> = Vec::new();
+        for i in 0..40u32 {
+            let base = wide();
+            bases.push(base);
+            for d in 0..=10u32 {
+                // Flipped bits spread over the quarters, some on the same position of two
+                // quarters (they cancel in the fold: the fold is closer, never further).
+                let mut h = base;
+                for bit in 0..d {
+                    let at = ((bit * 37 + i) % 128, (bit + i) % 4);
+                    h[at.1 as usize] ^= 1 << at.0;
+                }
+                entries.push((i64::from(i * 100 + d), h));
+            }
+        }
+        for n in 0..500 {
+            entries.push((1_000_000 + n, wide()));
+        }
+        let index = PhashIndex::from_entries(
+            entries
+                .iter()
+                .map(|(case_id, h)| Hashed {
+                    case_id: *case_id,
+                    user: 1,
+                    hash: fold(h),
+                })
+                .collect(),
+        )
+        .within(PORTRAIT_MAX_DISTANCE);
+        let mut found = 0;
+        for base in &bases {
+            let mut got: Vec<i64> = index
+                .find(fold(base), 2)
+                .iter()
+                .filter(|m| {
+                    let full = &entries.iter().find(|(id, _)| *id == m.case_id).unwrap().1;
+                    wide_distance(full, base) <= PORTRAIT_MAX_DISTANCE
+                })
+                .map(|m| m.case_id)
+                .collect();
+            got.sort();
+            let want: Vec<i64> = entries
+                .iter()
+                .filter(|(_, h)| wide_distance(h, base) <= PORTRAIT_MAX_DISTANCE)
+                .map(|(id, _)| *id)
+                .collect();
+            found += got.len();
+            assert_eq!(got, want);
+        }
+        assert_eq!(found, 40 * 7, "distances 0..=6 of every base");
+        let h = bases[0];
+        assert_eq!(wide_from_bytes(&wide_to_bytes(&h)), Some(h));
+        assert_eq!(wide_from_bytes(&[0; 16]), None);
     }
 
     #[test]

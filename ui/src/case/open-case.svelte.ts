@@ -30,7 +30,7 @@ export const LABELS: Record<string, string> = {
   signature_image: "Signature", ghostportrait_image: "Ghost portrait", visualportrait_image: "Visual portrait",
 };
 /** Which images a reuse finding is about. */
-export const REUSED: Record<string, string[]> = { selfie_reused: ["selfie"], document_reused: ["front_page", "portrait_image"] };
+export const REUSED: Record<string, string[]> = { selfie_reused: ["selfie"], portrait_reused: ["portrait_image", "front_page"], document_reused: ["front_page", "portrait_image"] };
 
 const rank = (n: string) => { const i = ORDER.indexOf(n); return i < 0 ? 99 : i; };
 

@@ -122,10 +122,21 @@ pub fn sniff_image(bytes: &[u8]) -> Sniffed {
 /// The perceptual hash of an image the desk can decode here (JPEG, PNG, WebP, GIF), or None (a
 /// format it cannot decode, an image it cannot show, a corrupt file, or one too large).
 pub(super) fn perceptual_hash(image: &Image) -> Option<u128> {
+    decoded_for_hash(image).map(|d| crate::phash::dhash_of(&d))
+}
+
+/// The document portrait's 512-bit hash (see `phash`), or None like [`perceptual_hash`].
+pub(super) fn portrait_hash(image: &Image) -> Option<crate::phash::WideHash> {
+    decoded_for_hash(image).map(|d| crate::phash::portrait_hash_of(&d))
+}
+
+/// The image decoded for a hash: None when it was unreadable, is of a format not decoded here
+/// (PDF, JPEG 2000) or is too large.
+fn decoded_for_hash(image: &Image) -> Option<image::DynamicImage> {
     if image.problem.is_some() {
         return None;
     }
     let &(_, format) = DECODED.iter().find(|(f, _)| *f == image.format)?;
     let pixels = u64::from(image.width) * u64::from(image.height);
-    crate::phash::dhash_encoded(&image.bytes, format, pixels)
+    crate::phash::decode_for_hash(&image.bytes, format, pixels)
 }

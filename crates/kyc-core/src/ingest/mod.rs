@@ -179,6 +179,11 @@ pub fn open_with(body: &OpenedBody, rules: &CustomRules) -> Result<Submission, C
         .iter()
         .find(|i| i.name == crate::phash::HASHED_IMAGE)
         .and_then(perceptual_hash);
+    sub.portrait_hash = sub
+        .images
+        .iter()
+        .find(|i| i.name == crate::phash::PORTRAIT)
+        .and_then(portrait_hash);
     Ok(sub)
 }
 
@@ -351,6 +356,7 @@ fn open_default(mut root: Value, user_rule: UserId) -> Result<Submission, CoreEr
         custom: None,
         coerced,
         selfie_hash: None,
+        portrait_hash: None,
     })
 }
 

@@ -331,6 +331,73 @@ async fn history_flags_show_reused_documents_and_returning_users() {
     }
 }
 
+/// A document photo posted again for another user, its number edited and the picture re-encoded
+/// smaller, is found by its portrait's perceptual hash (the number's tag cannot see it); another
+/// person's document is not.
+#[tokio::test]
+async fn a_document_photo_reused_with_an_edited_number_is_found_by_its_portrait() {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    const IMAGES: &str = "/kyc_info/document/document_info/document_images";
+    let reencoded = |payload: &Value, name: &str| {
+        let sent = payload.pointer(&format!("{IMAGES}/{name}")).unwrap();
+        let bytes = b64.decode(sent.as_str().unwrap()).unwrap();
+        let img = image::load_from_memory(&bytes).unwrap();
+        let smaller = img.resize(
+            img.width() * 4 / 5,
+            img.height() * 4 / 5,
+            image::imageops::FilterType::Lanczos3,
+        );
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 70)
+            .encode_image(&smaller.to_rgb8())
+            .unwrap();
+        Value::String(b64.encode(out))
+    };
+    let d = start(|c| c.decision.hold_secs = 0).await;
+    let first = submission(Scenario::Clean, 340);
+    assert_eq!(d.post(&first.payload).await.0, 200);
+    let mut forged = submission(Scenario::Clean, 341).payload;
+    for name in ["portrait_image", "front_page"] {
+        *forged.pointer_mut(&format!("{IMAGES}/{name}")).unwrap() = reencoded(&first.payload, name);
+    }
+    forged["request_info"]["user_id"] = json!("forger@example.com");
+    let forged_rid = forged["request_info"]["requester_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(d.post(&forged).await.0, 200);
+    let stranger = submission(Scenario::Clean, 342);
+    assert_eq!(d.post(&stranger.payload).await.0, 200);
+
+    let finding = |c: &Value, code: &str| -> Value {
+        c["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == code)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let c1 = d.wait_for_case(&first.requester_id).await;
+    let c2 = d.wait_for_case(&forged_rid).await;
+    let c3 = d.wait_for_case(&stranger.requester_id).await;
+    let reused = finding(&c2, "portrait_reused");
+    assert_eq!(reused["severity"], "error", "{c2}");
+    assert_eq!(reused["cases"], json!([c1["reference"]]));
+    assert_eq!(
+        finding(&c2, "document_reused"),
+        Value::Null,
+        "another number"
+    );
+    // The earlier case is flagged back, naming the new one; another person's document is no match.
+    assert_eq!(
+        finding(&c1, "portrait_reused")["cases"],
+        json!([c2["reference"]])
+    );
+    assert_eq!(finding(&c3, "portrait_reused"), Value::Null, "{c3}");
+}
+
 #[tokio::test]
 async fn simultaneous_submissions_of_one_document_do_not_miss_each_other() {
     let d = start(|c| c.decision.hold_secs = 0).await;

@@ -52,20 +52,23 @@ mod several_instances {
     fn a_selfie_one_instance_stored_is_found_by_the_other_without_a_restart() {
         let Some((a, b, _db)) = two() else { return };
         // Both indexes were built at open, empty. A stores a case; B, receiving another user's
-        // case with the same selfie (placeholder pictures repeat), must still see the reuse.
+        // case with the same selfie and portrait (placeholder pictures repeat), must still see
+        // the reuse of both.
         let first = new_case(&a, 1);
         let second = match insert(&b, &body(2)).unwrap() {
             Inserted::New(c) => c,
             Inserted::Existing(_) => panic!("a new case expected"),
         };
-        let reused = second.flags.iter().find(|f| f.code == "selfie_reused");
         let first_ref = a.summary(first).unwrap().reference;
-        assert_eq!(
-            reused.map(|f| f.cases.clone()),
-            Some(vec![first_ref]),
-            "{:?}",
-            second.flags
-        );
+        for code in ["selfie_reused", "portrait_reused"] {
+            let reused = second.flags.iter().find(|f| f.code == code);
+            assert_eq!(
+                reused.map(|f| f.cases.clone()),
+                Some(vec![first_ref.clone()]),
+                "{code}: {:?}",
+                second.flags
+            );
+        }
         // And A, in turn, finds B's case on its next insert.
         let third = match insert(&a, &body(3)).unwrap() {
             Inserted::New(c) => c,

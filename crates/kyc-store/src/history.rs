@@ -1,0 +1,268 @@
+//! A new case's history, read and written inside its insert transaction: other users' cases
+//! with the same document number, selfie or document portrait (through the in-memory hash
+//! indexes), the same user's earlier cases, the reuse flagged back on the earlier case, and the
+//! new case's sealed image hashes.
+
+use super::*;
+
+/// What the store already holds about a new case's history, read in the insert transaction.
+pub(super) struct History {
+    /// Other users' cases with the same document number: (id, reference).
+    document: Vec<(i64, String)>,
+    /// Other users' cases with the same selfie (perceptual hash): (id, reference).
+    selfie: Vec<(i64, String)>,
+    /// Other users' cases with the same document portrait (perceptual hash): (id, reference).
+    portrait: Vec<(i64, String)>,
+    /// The same user's cases: (reference, status).
+    earlier: Vec<(String, String)>,
+}
+
+impl History {
+    pub(super) fn flags(&self) -> Vec<Flag> {
+        let refs = |v: &[(i64, String)]| v.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>();
+        kyc_domain::flag::history_flags(
+            &refs(&self.document),
+            &refs(&self.selfie),
+            &refs(&self.portrait),
+            &self.earlier,
+        )
+    }
+}
+
+impl History {
+    /// Flags the earlier cases back, naming the new case `reference`, and stores the new case's
+    /// sealed image hashes.
+    pub(super) fn record(
+        &self,
+        tx: &dyn Connection,
+        (vault, now): (&Vault, i64),
+        case_id: i64,
+        reference: &str,
+        sub: &Submission,
+    ) -> Result<(), Error> {
+        for (found, code) in [
+            (&self.document, "document_reused"),
+            (&self.selfie, "selfie_reused"),
+            (&self.portrait, "portrait_reused"),
+        ] {
+            for (id, _) in found {
+                flag_back(tx, (vault, now), *id, code, reference)?;
+            }
+        }
+        let insert = |image: &str, sealed: Vec<u8>| {
+            tx.execute(
+                "INSERT INTO image_hashes (case_id, image, sealed) VALUES (?1, ?2, ?3)",
+                params![case_id, image, sealed],
+            )
+        };
+        if let Some(hash) = sub.selfie_hash {
+            insert(
+                crate::phash::HASHED_IMAGE,
+                vault.seal_image_hash(case_id, hash),
+            )?;
+        }
+        if let Some(hash) = &sub.portrait_hash {
+            let bytes = crate::phash::wide_to_bytes(hash);
+            insert(
+                crate::phash::PORTRAIT,
+                vault.seal_named_hash(case_id, crate::phash::PORTRAIT, &bytes),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The history of `sub` from the cases already stored (`hashes` are the indexes, read under the
+/// writer lock like the rows).
+pub(super) fn history_in(
+    conn: &dyn Connection,
+    vault: &Vault,
+    hashes: &Indexes,
+    sub: &Submission,
+) -> Result<History, Error> {
+    let user = vault.tag("user", &sub.user_id);
+    let document: Vec<(i64, String)> = match sub.payload.document_number() {
+        Some(number) => conn.query_map(
+            "SELECT id, reference FROM cases WHERE document_tag = ?1 AND user_tag <> ?2 \
+                 ORDER BY id DESC LIMIT 5",
+            params![vault.tag("document", number), user],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?,
+        None => Vec::new(),
+    };
+    let reference_of = |id: i64| {
+        conn.query_opt("SELECT reference FROM cases WHERE id = ?1", [id], |r| {
+            r.get::<String>(0)
+        })
+    };
+    let mut selfie = Vec::new();
+    if let Some(hash) = sub.selfie_hash {
+        for m in hashes
+            .selfie
+            .find(hash, crate::phash::user_key(&user))
+            .iter()
+            .take(5)
+        {
+            if let Some(reference) = reference_of(m.case_id)? {
+                selfie.push((m.case_id, reference));
+            }
+        }
+    }
+    let mut portrait = Vec::new();
+    if let Some(hash) = &sub.portrait_hash {
+        // The fold's matches are candidates: each counts once its full hash is as near.
+        for m in hashes
+            .portrait
+            .find(crate::phash::fold(hash), crate::phash::user_key(&user))
+        {
+            if portrait.len() == 5 {
+                break;
+            }
+            let stored = stored_portrait_hash(conn, vault, m.case_id)?;
+            if stored.is_some_and(|h| {
+                crate::phash::wide_distance(&h, hash) <= crate::phash::PORTRAIT_MAX_DISTANCE
+            }) {
+                if let Some(reference) = reference_of(m.case_id)? {
+                    portrait.push((m.case_id, reference));
+                }
+            }
+        }
+    }
+    // A case without a user id (a custom template that has none) has no history of its own.
+    let earlier: Vec<(String, String)> = if sub.user_id.is_empty() {
+        Vec::new()
+    } else {
+        conn.query_map(
+            "SELECT reference, status FROM cases WHERE user_tag = ?1 ORDER BY id DESC LIMIT 5",
+            [user],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+    };
+    Ok(History {
+        document,
+        selfie,
+        portrait,
+        earlier,
+    })
+}
+
+/// Adds to an earlier case the reuse finding `code` naming the new case `reference` (merged into
+/// its finding of that code if it has one), and audits it.
+fn flag_back(
+    tx: &dyn Connection,
+    (vault, now): (&Vault, i64),
+    case_id: i64,
+    code: &str,
+    reference: &str,
+) -> Result<(), Error> {
+    let (wrapped, sealed): (Vec<u8>, Vec<u8>) = tx.query_row(
+        "SELECT case_keys.wrapped, cases.pii FROM cases JOIN case_keys ON case_keys.case_id = cases.id \
+         WHERE cases.id = ?1",
+        [case_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let key = vault.unwrap_case_key(case_id, &wrapped)?;
+    let mut pii: Pii = open_json(&key, SealField::Pii, &sealed)?;
+    let mut cases = vec![reference.to_string()];
+    if let Some(at) = pii.flags.iter().position(|f| f.code == code) {
+        let old = pii.flags.remove(at);
+        cases.extend(old.cases.into_iter().filter(|c| c != reference));
+        // The newest ten: the finding stays one readable line on a much-reused document.
+        cases.truncate(10);
+    }
+    pii.flags.push(kyc_domain::flag::reuse_flag(code, &cases));
+    tx.execute(
+        "UPDATE cases SET pii = ?2, flags = ?3 WHERE id = ?1",
+        params![
+            case_id,
+            seal_json(&key, SealField::Pii, &pii)?,
+            flag_codes(&pii.flags)
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO case_flags (code, case_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        params![code, case_id],
+    )?;
+    crate::audit::append(
+        tx,
+        vault,
+        now,
+        "system",
+        "case.flagged",
+        Some(case_id),
+        &serde_json::json!({"code": code, "by_case": reference}),
+    )?;
+    Ok(())
+}
+
+/// Reads every stored image hash into new indexes (at open).
+pub(super) fn load_hashes(conn: &dyn Connection, vault: &Vault) -> Result<Indexes, Error> {
+    let (selfies, portraits) = hashes_after(conn, vault, 0)?;
+    Ok(Indexes::from_entries(selfies, portraits))
+}
+
+/// The stored image hashes of the cases after `after` (another instance's, on a shared
+/// database): the selfies', and the folds of the portraits'.
+pub(super) fn hashes_after(
+    conn: &dyn Connection,
+    vault: &Vault,
+    after: i64,
+) -> Result<(Vec<Hashed>, Vec<Hashed>), Error> {
+    let (mut selfies, mut portraits) = (Vec::new(), Vec::new());
+    conn.for_each(
+        "SELECT h.case_id, h.image, h.sealed, c.user_tag FROM image_hashes h \
+         JOIN cases c ON c.id = h.case_id WHERE h.case_id > ?1",
+        params![after],
+        |r| {
+            let case_id: i64 = r.get(0)?;
+            let image: String = r.get(1)?;
+            let sealed: Vec<u8> = r.get(2)?;
+            let user = crate::phash::user_key(&r.get::<Option<Vec<u8>>>(3)?.unwrap_or_default());
+            match image.as_str() {
+                crate::phash::HASHED_IMAGE => selfies.push(Hashed {
+                    case_id,
+                    user,
+                    hash: vault.open_image_hash(case_id, &sealed)?,
+                }),
+                crate::phash::PORTRAIT => portraits.push(Hashed {
+                    case_id,
+                    user,
+                    hash: crate::phash::fold(&open_portrait_hash(vault, case_id, &sealed)?),
+                }),
+                _ => {}
+            }
+            Ok(true)
+        },
+    )?;
+    Ok((selfies, portraits))
+}
+
+/// A stored case's portrait hash, opened (None when it has none).
+fn stored_portrait_hash(
+    conn: &dyn Connection,
+    vault: &Vault,
+    case_id: i64,
+) -> Result<Option<crate::phash::WideHash>, Error> {
+    let sealed = conn.query_opt(
+        "SELECT sealed FROM image_hashes WHERE case_id = ?1 AND image = ?2",
+        params![case_id, crate::phash::PORTRAIT],
+        |r| r.get::<Vec<u8>>(0),
+    )?;
+    sealed
+        .map(|s| open_portrait_hash(vault, case_id, &s))
+        .transpose()
+}
+
+fn open_portrait_hash(
+    vault: &Vault,
+    case_id: i64,
+    sealed: &[u8],
+) -> Result<crate::phash::WideHash, Error> {
+    let bytes = vault.open_named_hash(case_id, crate::phash::PORTRAIT, sealed)?;
+    crate::phash::wide_from_bytes(&bytes).ok_or_else(|| {
+        Error::Internal(format!(
+            "case {case_id}: a portrait hash of {} bytes",
+            bytes.len()
+        ))
+    })
+}
