@@ -256,7 +256,7 @@ describe('team: two reviewers on one HTTPS review listener', () => {
     assert.deepEqual(simulateResults(sim.out).map((r) => r.result), ['true'], sim.describe());
   });
 
-  test('a selfie reused under another user is an error on the second case, linked to the first (which is flagged back) and shown side by side', { timeout: LIMIT }, async () => {
+  test('a selfie and a document photo reused under another user are errors on the second case, linked to the first (which is flagged back) and shown side by side', { timeout: LIMIT }, async () => {
     // A desk of its own, so that only these two cases are in it.
     const reuseDir = await mkdirp(join(dir, 'reuse'));
     const { path: reuseConfig, dataDir: reuseData } = await writeConfig(reuseDir);
@@ -272,12 +272,15 @@ describe('team: two reviewers on one HTTPS review listener', () => {
     const [{ payload: first }] = await readPayloads(payloads, 1);
     const firstRow = await flow.waitHeldRow(rita.ui, first.request_info.requester_id);
     // Another person's case under another user (the search test's payload), carrying the first
-    // case's selfie, posted as Ditto ID's server would.
+    // case's selfie and its document photo (portrait and front page) under the other case's
+    // document number, posted as Ditto ID's server would.
     const [{ payload: other }] = await readPayloads(join(dir, 'payloads-search'), 1);
     const second = structuredClone(other);
     second.request_info.requester_id = 'e2e-reused-selfie-1';
     const selfieOf = (p) => p.kyc_info.liveness_check.video.autocapture_result;
     selfieOf(second).selfie_image = selfieOf(first).selfie_image;
+    const pagesOf = (p) => p.kyc_info.document.document_info.document_images;
+    for (const name of ['portrait_image', 'front_page']) pagesOf(second)[name] = pagesOf(first)[name];
     const ca = await readFile(join(reuseData, 'tls-cert.pem'), 'utf8');
     const posted = httpCall({ origin: `https://${reuse.receiver}`, ca }, 'POST', '/kyc', {
       headers: { 'content-type': 'application/json' },
@@ -291,7 +294,20 @@ describe('team: two reviewers on one HTTPS review listener', () => {
     await finding.waitFor({ timeout: T.ui });
     assert.match(await finding.textContent(), /error/);
     assert.match(await finding.textContent(), new RegExp(firstRow.reference));
-    assert.equal(await rita.page.locator('li[data-code="document_reused"]').count(), 0, 'another document: no document finding');
+    assert.equal(await rita.page.locator('li[data-code="document_reused"]').count(), 0, 'another document number: no number finding');
+    // The document photo, found by its portrait's hash although the number differs.
+    const photo = rita.page.locator('li[data-code="portrait_reused"]');
+    assert.match(await photo.textContent(), /error/);
+    assert.match(await photo.textContent(), new RegExp(firstRow.reference));
+    await photo.locator('[data-testid="side-by-side"]').click({ timeout: T.ui });
+    const photos = rita.page.locator('[data-testid="side-by-side-view"]');
+    await waitUntil(async () => {
+      const sizes = await photos.locator('img').evaluateAll((imgs) => imgs.map((i) => i.complete && i.naturalWidth));
+      return sizes.length === 4 && sizes.every((w) => w > 0) ? sizes : null;
+    }, { what: "both cases' portraits and front pages loaded side by side" });
+    await rita.page.screenshot({ path: join(shots, 'team-portrait-side-by-side.png') });
+    await rita.page.keyboard.press('Escape');
+    await photos.waitFor({ state: 'detached', timeout: T.ui });
     await finding.locator('[data-testid="side-by-side"]').click({ timeout: T.ui });
     const view = rita.page.locator('[data-testid="side-by-side-view"]');
     await view.waitFor({ timeout: T.ui });
