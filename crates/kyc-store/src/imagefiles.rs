@@ -3,7 +3,7 @@
 //! many cases): written once and fsync'd before the case's transaction commits, instead of going
 //! through the SQLite WAL and again through its checkpoint. The rows in `images` keep each image's
 //! offset and length; a file whose case never committed (a crash in between) is swept away on
-//! open. A store from before the folders (`images/<case id>.sealed`) has its files moved into them
+//! open, found among the files numbered past the last case without listing the others. A store from before the folders (`images/<case id>.sealed`) has its files moved into them
 //! at open, one rename each, resumed at the next open if interrupted.
 
 use std::fs::{self, File};
@@ -152,6 +152,40 @@ impl ImageFiles {
         for top in numbered_folders(&self.dir)? {
             for folder in numbered_folders(&top)? {
                 sweep_in(&folder)?;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+impl ImageFiles {
+    /// Removes the case files numbered above `last` (inserts that never committed), looking
+    /// only into the folders whose id range reaches past it. Returns how many went.
+    pub fn sweep_above(&self, last: i64) -> io::Result<usize> {
+        let first = last.max(0) + 1;
+        let number = |p: &Path| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.parse::<i64>().ok())
+        };
+        let mut removed = 0;
+        for top in numbered_folders(&self.dir)? {
+            let Some(millions) = number(&top).filter(|m| *m >= first / 1_000_000) else {
+                continue;
+            };
+            for folder in numbered_folders(&top)? {
+                let Some(thousands) = number(&folder) else {
+                    continue;
+                };
+                if millions * 1_000 + thousands < first / 1_000 {
+                    continue;
+                }
+                for (id, path) in case_files(&folder)? {
+                    if id >= first {
+                        fs::remove_file(path)?;
+                        removed += 1;
+                    }
+                }
             }
         }
         Ok(removed)

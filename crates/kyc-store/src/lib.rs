@@ -185,7 +185,7 @@ impl Store {
         }
         seal_plaintext_rows(&mut conn, &vault)?;
         let files = ImageFiles::beside(path);
-        sweep_image_files(&mut conn, &files)?;
+        sweep_image_files(&mut conn, &files, version < sqlite::FILE_REMOVALS_VERSION)?;
         let hashes = load_hashes(&conn, &vault)?;
         Ok(Store::over(
             Box::new(SqliteBackend::new(path, conn)),
@@ -667,6 +667,110 @@ mod tests {
         assert!(files.path(1).exists());
         drop(Store::open(&path, MasterKey::Key([4; 32])).unwrap());
         assert!(!files.path(1).exists());
+    }
+
+    /// Two simulated cases stored in a fresh store at `path` (ids 1 and 2).
+    fn two_cases(path: &Path) -> (Store, [i64; 2]) {
+        let store = Store::open(path, MasterKey::Key([4; 32])).unwrap();
+        let (year, month, day) = crate::timefmt::today();
+        let today = kyc_sim::Today { year, month, day };
+        let ids = [1, 2].map(|i| {
+            let sim = kyc_sim::generate(kyc_sim::Scenario::Clean, i, 5, &today).payload;
+            let sub = crate::testing::submission(&sim.to_string());
+            let Inserted::New(case) = store.insert_case(&sub, &[], now_ms()).unwrap() else {
+                panic!("a new case expected");
+            };
+            case.id
+        });
+        (store, ids)
+    }
+
+    fn pending_removals(path: &Path) -> i64 {
+        Connection::open(path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM file_removals", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn an_erased_cases_file_whose_removal_a_crash_interrupted_goes_at_the_next_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        let (store, [first, second]) = two_cases(&path);
+        let files = ImageFiles::beside(&path);
+        store.erase(first, "test", "test").unwrap();
+        assert!(!files.path(first).exists(), "removed after the commit");
+        assert_eq!(
+            pending_removals(&path),
+            0,
+            "its row rode along with the next write (the erasure's completion record)"
+        );
+        // The listing itself: a transaction that drops a case's file commits its row, and the
+        // next write takes the row away once the file is gone.
+        db::write(store.db.as_ref(), |tx| tx.drop_blob(99), |_| {}).unwrap();
+        assert_eq!(pending_removals(&path), 1);
+        store.hold(second, now_ms() + 1_000).unwrap();
+        assert_eq!(pending_removals(&path), 0);
+        drop(store);
+        // What a crash between the erasure's commit and the file's removal leaves: the row
+        // committed, the file still there.
+        files
+            .write(first, b"sealed bytes of an erased case")
+            .unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute("INSERT INTO file_removals (case_id) VALUES (?1)", [first])
+            .unwrap();
+        let store = Store::open(&path, MasterKey::Key([4; 32])).unwrap();
+        assert!(!files.path(first).exists(), "removed at open");
+        assert_eq!(pending_removals(&path), 0);
+        assert!(
+            store.image(second, "selfie").is_ok(),
+            "the other case untouched"
+        );
+    }
+
+    #[test]
+    fn an_open_looks_only_at_the_files_numbered_past_the_last_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        let (store, [first, second]) = two_cases(&path);
+        drop(store);
+        let files = ImageFiles::beside(&path);
+        // Inserts that never committed: the next number, and one in a later folder.
+        for id in [second + 1, second + 5_000, 2_000_000] {
+            files.write(id, b"never committed").unwrap();
+        }
+        // A file below the last case that no erasure listed: not looked at.
+        std::fs::write(files.path(first).with_file_name("0.sealed"), b"stray").unwrap();
+        let store = Store::open(&path, MasterKey::Key([4; 32])).unwrap();
+        for id in [second + 1, second + 5_000, 2_000_000] {
+            assert!(!files.path(id).exists(), "{id} swept");
+        }
+        assert!(files.path(first).with_file_name("0.sealed").exists());
+        assert!(store.image(first, "selfie").is_ok() && store.image(second, "selfie").is_ok());
+    }
+
+    #[test]
+    fn a_store_from_before_file_removals_has_its_whole_folder_swept_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        let (store, [erased, kept]) = two_cases(&path);
+        store.erase(erased, "test", "test").unwrap();
+        drop(store);
+        let files = ImageFiles::beside(&path);
+        // Schema 17, whose erasures listed nothing: an interrupted removal left this file.
+        files
+            .write(erased, b"sealed bytes of an erased case")
+            .unwrap();
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("DROP TABLE file_removals; PRAGMA user_version = 17;")
+            .unwrap();
+        drop(conn);
+        let store = Store::open(&path, MasterKey::Key([4; 32])).unwrap();
+        assert!(!files.path(erased).exists(), "the full sweep found it");
+        assert!(store.image(kept, "selfie").is_ok());
+        assert_eq!(pending_removals(&path), 0, "the table is there again");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! to swept, rows from before encryption at rest sealed.
 
 use super::*;
-use rusqlite::{params, Connection, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 /// Opens the vault against this database: the passphrase salt is created on first use, and the
 /// stored check value tells a wrong key or passphrase apart from damage.
@@ -47,29 +47,57 @@ pub(super) fn unlock(conn: &dyn db::Connection, master: MasterKey) -> Result<Vau
     }
 }
 
-/// Removes image files that no committed case points to (a crash between the file and the commit,
-/// or an interrupted removal after an erasure).
+/// Removes image files no committed case points to, holding the write lock: another process on
+/// the same database (the service while the CLI opens the store) writes a case's file inside its
+/// write transaction, so no file is half-way to its commit while this looks.
 ///
-/// Runs holding the write lock: another process on the same database (the service while the CLI
-/// opens the store) writes a case's file inside its write transaction, so no file is half-way
-/// to its commit while this looks.
-pub(super) fn sweep_image_files(conn: &mut Connection, files: &ImageFiles) -> Result<(), Error> {
+/// Only where such a file can be: the files of erased cases listed in `file_removals` (a removal
+/// interrupted after the erasure committed), and the files numbered past the last case (written
+/// by an insert that never committed; its number was never given, so it is above the counter).
+/// That is a few folder entries however many cases the store holds. A store from before
+/// `file_removals` (`full`) has its whole folder compared with the `images` rows, once.
+pub(super) fn sweep_image_files(
+    conn: &mut Connection,
+    files: &ImageFiles,
+    full: bool,
+) -> Result<(), Error> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let live = {
-        let mut stmt =
-            tx.prepare("SELECT DISTINCT case_id FROM images WHERE file_len IS NOT NULL")?;
-        let ids = stmt
-            .query_map([], |r| r.get::<_, i64>(0))?
-            .collect::<Result<std::collections::HashSet<i64>, _>>()?;
-        ids
-    };
     // A store from before the id-range folders: its files move into them first.
     let moved = files.move_into_folders()?;
     if moved > 0 {
         tracing::info!(files = moved, "moved image files into folders by id range");
     }
-    let removed = files.sweep(|id| live.contains(&id))?;
-    drop(tx);
+    let removed = if full {
+        let live = {
+            let mut stmt =
+                tx.prepare("SELECT DISTINCT case_id FROM images WHERE file_len IS NOT NULL")?;
+            let ids = stmt
+                .query_map([], |r| r.get::<_, i64>(0))?
+                .collect::<Result<std::collections::HashSet<i64>, _>>()?;
+            ids
+        };
+        files.sweep(|id| live.contains(&id))?
+    } else {
+        let erased = {
+            let mut stmt = tx.prepare("SELECT case_id FROM file_removals")?;
+            let ids = stmt
+                .query_map([], |r| r.get::<_, i64>(0))?
+                .collect::<Result<Vec<i64>, _>>()?;
+            ids
+        };
+        for id in &erased {
+            files.remove(*id)?;
+        }
+        tx.execute("DELETE FROM file_removals", [])?;
+        let last: i64 = tx
+            .query_row("SELECT last FROM counters WHERE name = 'case'", [], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .unwrap_or(0);
+        files.sweep_above(last)?
+    };
+    tx.commit()?;
     if removed > 0 {
         tracing::info!(
             files = removed,

@@ -40,7 +40,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/015_notes.sql"),
     include_str!("../migrations/016_hold_until.sql"),
     include_str!("../migrations/017_sign_in_failures.sql"),
+    include_str!("../migrations/018_file_removals.sql"),
 ];
+
+/// The schema version from which erased cases' files are listed in `file_removals`: an open of an
+/// older store sweeps the whole image folder once.
+pub(crate) const FILE_REMOVALS_VERSION: usize = 18;
 
 /// Opens (creating if needed) the database file, owner-only, in WAL mode, and applies pending
 /// migrations; returns the writer connection and the schema version it had before.
@@ -102,6 +107,8 @@ pub struct SqliteBackend {
     files: ImageFiles,
     writer: Mutex<rusqlite::Connection>,
     readers: Mutex<Vec<rusqlite::Connection>>,
+    /// Erased cases whose files are gone: their `file_removals` rows go with the next write.
+    removed: Mutex<Vec<i64>>,
 }
 
 /// A write transaction: the connection's, and the blobs it wrote or removes.
@@ -138,6 +145,11 @@ impl Connection for WriteTx<'_> {
         Ok(())
     }
     fn drop_blob(&self, case_id: i64) -> Result<()> {
+        // Durable with the erasure: a removal that a crash interrupts is done at the next open.
+        self.tx.execute(
+            "INSERT INTO file_removals (case_id) VALUES (?1) ON CONFLICT DO NOTHING",
+            [case_id],
+        )?;
         self.dropped.borrow_mut().push(case_id);
         Ok(())
     }
@@ -151,6 +163,7 @@ impl SqliteBackend {
             files: ImageFiles::beside(path),
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
+            removed: Mutex::new(Vec::new()),
         }
     }
 
@@ -196,6 +209,17 @@ impl Backend for SqliteBackend {
     ) -> Result<()> {
         let mut conn = self.writer()?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The rows of files already removed ride along (no commit of their own); if this
+        // transaction rolls back they stay, and an open finds their files gone.
+        let removed = std::mem::take(
+            &mut *self
+                .removed
+                .lock()
+                .map_err(|_| Error::Internal("removal list lock poisoned".into()))?,
+        );
+        for id in &removed {
+            tx.execute("DELETE FROM file_removals WHERE case_id = ?1", [id])?;
+        }
         let w = WriteTx {
             tx: &tx,
             files: &self.files,
@@ -211,11 +235,18 @@ impl Backend for SqliteBackend {
             }
             return Err(e);
         }
+        let mut gone = Vec::with_capacity(dropped.len());
         for id in dropped {
-            if let Err(e) = self.files.remove(id) {
-                // The key is gone, so the file is unreadable; the next start sweeps it away.
-                tracing::warn!(case = id, error = %e, "could not remove the erased case's image file");
+            match self.files.remove(id) {
+                Ok(()) => gone.push(id),
+                // The key is gone, so the file is unreadable; the next open removes it.
+                Err(e) => {
+                    tracing::warn!(case = id, error = %e, "could not remove the erased case's image file")
+                }
             }
+        }
+        if let Ok(mut removed) = self.removed.lock() {
+            removed.extend(gone);
         }
         committed();
         Ok(())
