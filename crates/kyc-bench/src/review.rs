@@ -199,10 +199,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                         .replace(&templates[k].2, &user);
                     let mut sub = kyc_core::ingest::open(&OpenedBody::plain(text.into_bytes()))?;
                     if i + 20 < n {
-                        // The shrunken templates share one tiny selfie; each stands for a
-                        // different face, so each gets a hash of its own (as different photos
-                        // do: dozens of bits apart).
+                        // The shrunken templates share one tiny selfie and portrait; each stands
+                        // for a different face, so each gets hashes of its own (as different
+                        // photos do: dozens of bits apart).
                         sub.selfie_hash = Some(rand::random());
+                        sub.portrait_hash = Some(rand::random());
                     }
                     // Spread over 90 days, oldest first.
                     let at = now - ((n - i) as i64 * 90 * 86_400_000 / n as i64);

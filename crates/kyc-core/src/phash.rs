@@ -36,6 +36,24 @@ pub use kyc_store::phash::{
 /// Grey levels (of 255) by which a step of the portrait hash must brighten to count as a 1.
 pub const DEAD_ZONE: i16 = 6;
 
+/// Fewest 1 bits a selfie's hash must have to be indexed: a plain image (a placeholder, a blank
+/// frame) hashes to all or nearly all 0s, and would match every other plain image.
+pub const MIN_SELFIE_BITS: u32 = 8;
+
+/// The same for a portrait's 512-bit hash, whose dead zone turns flat areas into 0s: a plain
+/// placeholder with a small mark on it has 6; the tests' simulated portraits have 19 to 158.
+pub const MIN_PORTRAIT_BITS: u32 = 12;
+
+/// Whether a selfie's hash carries enough of a picture to tell it from others.
+pub fn identifies_selfie(hash: u128) -> bool {
+    hash.count_ones() >= MIN_SELFIE_BITS
+}
+
+/// Whether a portrait's hash carries enough of a picture to tell it from others.
+pub fn identifies_portrait(hash: &WideHash) -> bool {
+    hash.iter().map(|q| q.count_ones()).sum::<u32>() >= MIN_PORTRAIT_BITS
+}
+
 /// Images larger than this are not decoded for a hash (a phone's full photo is 12 Mpx).
 const MAX_HASH_PIXELS: u64 = 40_000_000;
 
@@ -172,6 +190,7 @@ mod tests {
             .iter()
             .map(|p| portrait_hash_bytes(p).unwrap())
             .collect();
+        assert!(hashes.iter().all(identifies_portrait));
         let distance = kyc_store::phash::wide_distance;
         for (i, bytes) in portraits.iter().enumerate().take(6) {
             let img = image::load_from_memory(bytes).unwrap();
@@ -198,6 +217,22 @@ mod tests {
     }
 
     #[test]
+    fn a_plain_image_has_no_identifying_hash() {
+        let mut plain = image::RgbImage::from_pixel(300, 400, image::Rgb([200, 200, 205]));
+        let blank = image::DynamicImage::ImageRgb8(plain.clone());
+        assert!(!identifies_selfie(dhash_of(&blank)));
+        assert!(!identifies_portrait(&portrait_hash_of(&blank)));
+        // A placeholder with a small mark on it is no photo either (for the finer hash).
+        for x in 140..160 {
+            for y in 190..210 {
+                plain.put_pixel(x, y, image::Rgb([90, 90, 90]));
+            }
+        }
+        let marked = image::DynamicImage::ImageRgb8(plain);
+        assert!(!identifies_portrait(&portrait_hash_of(&marked)));
+    }
+
+    #[test]
     fn the_hash_survives_re_encoding_and_resizing_but_tells_selfies_apart() {
         let today = kyc_sim::Today {
             year: 2025,
@@ -216,6 +251,7 @@ mod tests {
         };
         let one = selfie(1);
         let h = dhash_bytes(&one).unwrap();
+        assert!(identifies_selfie(h));
         // Re-encoded as PNG at 70 % of the size: the same picture.
         let img = image::load_from_memory(&one).unwrap();
         let smaller = img.resize(

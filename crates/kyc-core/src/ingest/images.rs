@@ -120,14 +120,19 @@ pub fn sniff_image(bytes: &[u8]) -> Sniffed {
 }
 
 /// The perceptual hash of an image the desk can decode here (JPEG, PNG, WebP, GIF), or None (a
-/// format it cannot decode, an image it cannot show, a corrupt file, or one too large).
+/// format it cannot decode, an image it cannot show, a corrupt file, one too large, or one too
+/// plain to tell from other plain images).
 pub(super) fn perceptual_hash(image: &Image) -> Option<u128> {
-    decoded_for_hash(image).map(|d| crate::phash::dhash_of(&d))
+    decoded_for_hash(image)
+        .map(|d| crate::phash::dhash_of(&d))
+        .filter(|h| crate::phash::identifies_selfie(*h))
 }
 
 /// The document portrait's 512-bit hash (see `phash`), or None like [`perceptual_hash`].
 pub(super) fn portrait_hash(image: &Image) -> Option<crate::phash::WideHash> {
-    decoded_for_hash(image).map(|d| crate::phash::portrait_hash_of(&d))
+    decoded_for_hash(image)
+        .map(|d| crate::phash::portrait_hash_of(&d))
+        .filter(crate::phash::identifies_portrait)
 }
 
 /// The image decoded for a hash: None when it was unreadable, is of a format not decoded here

@@ -369,6 +369,28 @@ async fn a_document_photo_reused_with_an_edited_number_is_found_by_its_portrait(
     assert_eq!(d.post(&forged).await.0, 200);
     let stranger = submission(Scenario::Clean, 342);
     assert_eq!(d.post(&stranger.payload).await.0, 200);
+    // Two other users whose portrait is the same plain placeholder: no photo, no finding.
+    let mut placeholder = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut placeholder, 80)
+        .encode_image(&image::RgbImage::from_pixel(
+            300,
+            400,
+            image::Rgb([210, 210, 214]),
+        ))
+        .unwrap();
+    let mut plain_rids = Vec::new();
+    for i in [343, 344] {
+        let mut p = submission(Scenario::Clean, i).payload;
+        *p.pointer_mut(&format!("{IMAGES}/portrait_image")).unwrap() =
+            Value::String(b64.encode(&placeholder));
+        plain_rids.push(
+            p["request_info"]["requester_id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+        assert_eq!(d.post(&p).await.0, 200);
+    }
 
     let finding = |c: &Value, code: &str| -> Value {
         c["flags"]
@@ -396,6 +418,10 @@ async fn a_document_photo_reused_with_an_edited_number_is_found_by_its_portrait(
         json!([c2["reference"]])
     );
     assert_eq!(finding(&c3, "portrait_reused"), Value::Null, "{c3}");
+    for rid in &plain_rids {
+        let c = d.wait_for_case(rid).await;
+        assert_eq!(finding(&c, "portrait_reused"), Value::Null, "{c}");
+    }
 }
 
 #[tokio::test]
