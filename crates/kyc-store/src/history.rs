@@ -72,6 +72,10 @@ impl History {
     }
 }
 
+/// Most portrait candidates measured in full for one new case: a photo reused more often than
+/// this is flagged on the nearest of them (by their folds) all the same.
+const CANDIDATES: usize = 64;
+
 /// The history of `sub` from the cases already stored (`hashes` are the indexes, read under the
 /// writer lock like the rows).
 pub(super) fn history_in(
@@ -110,21 +114,26 @@ pub(super) fn history_in(
     }
     let mut portrait = Vec::new();
     if let Some(hash) = &sub.portrait_hash {
-        // The fold's matches are candidates: each counts once its full hash is as near.
+        // The fold's matches are candidates (nearest fold first, at most CANDIDATES of them, each
+        // one row read under the write lock): each counts once its full hash is as near.
+        let mut near = Vec::new();
         for m in hashes
             .portrait
             .find(crate::phash::fold(hash), crate::phash::user_key(&user))
+            .iter()
+            .take(CANDIDATES)
         {
-            if portrait.len() == 5 {
-                break;
-            }
-            let stored = stored_portrait_hash(conn, vault, m.case_id)?;
-            if stored.is_some_and(|h| {
-                crate::phash::wide_distance(&h, hash) <= crate::phash::PORTRAIT_MAX_DISTANCE
-            }) {
-                if let Some(reference) = reference_of(m.case_id)? {
-                    portrait.push((m.case_id, reference));
+            if let Some(stored) = stored_portrait_hash(conn, vault, m.case_id)? {
+                let distance = crate::phash::wide_distance(&stored, hash);
+                if distance <= crate::phash::PORTRAIT_MAX_DISTANCE {
+                    near.push((distance, std::cmp::Reverse(m.case_id)));
                 }
+            }
+        }
+        near.sort();
+        for (_, std::cmp::Reverse(id)) in near.into_iter().take(5) {
+            if let Some(reference) = reference_of(id)? {
+                portrait.push((id, reference));
             }
         }
     }

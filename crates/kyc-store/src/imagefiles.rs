@@ -108,6 +108,19 @@ impl ImageFiles {
         Ok(())
     }
 
+    /// Removes a case's file and makes the removal durable (its folder synced), before anything
+    /// that records it as done: a power loss must not bring back an erased case's file.
+    pub fn remove_durably(&self, case_id: i64) -> io::Result<()> {
+        self.remove(case_id)?;
+        for folder in [self.folder(case_id), self.dir.clone()] {
+            match sync_dir(&folder) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Moves the files of a store from before the folders into them, one rename each (the bytes
     /// are durable already; a move interrupted is done at the next open). Returns how many moved.
     pub fn move_into_folders(&self) -> io::Result<usize> {

@@ -709,6 +709,14 @@ mod tests {
         // next write takes the row away once the file is gone.
         db::write(store.db.as_ref(), |tx| tx.drop_blob(99), |_| {}).unwrap();
         assert_eq!(pending_removals(&path), 1);
+        // A write that fails rolls the row's deletion back; the one after it deletes it.
+        let refused = db::write(
+            store.db.as_ref(),
+            |_| -> Result<(), Error> { Err(Error::Internal("refused".into())) },
+            |_| {},
+        );
+        assert!(refused.is_err());
+        assert_eq!(pending_removals(&path), 1);
         store.hold(second, now_ms() + 1_000).unwrap();
         assert_eq!(pending_removals(&path), 0);
         drop(store);

@@ -86,7 +86,7 @@ pub(super) fn sweep_image_files(
             ids
         };
         for id in &erased {
-            files.remove(*id)?;
+            files.remove_durably(*id)?;
         }
         tx.execute("DELETE FROM file_removals", [])?;
         let last: i64 = tx

@@ -228,8 +228,25 @@ impl Backend for SqliteBackend {
         };
         let done = f(&w);
         let (written, dropped) = (w.written.into_inner(), w.dropped.into_inner());
-        if let Err(e) = done.and_then(|()| Ok(tx.commit()?)) {
-            // Still under the writer lock: no other write can have taken these case ids.
+        let outcome = match done {
+            Ok(()) => tx.commit().map_err(Error::from),
+            Err(e) => {
+                // Removed before the rollback lets go of the database's lock: no other process
+                // can have taken these case numbers and written its own files under them yet.
+                for id in &written {
+                    let _ = self.files.remove(*id);
+                }
+                drop(tx);
+                Err(e)
+            }
+        };
+        if let Err(e) = outcome {
+            // Their rows' deletion rolled back with the rest: the next write tries again.
+            if let Ok(mut pending) = self.removed.lock() {
+                pending.extend(removed);
+            }
+            // A failed COMMIT has rolled back already (an I/O error, a full disk): the files go
+            // now, in the short window before another process could reuse the numbers.
             for id in written {
                 let _ = self.files.remove(id);
             }
@@ -237,7 +254,7 @@ impl Backend for SqliteBackend {
         }
         let mut gone = Vec::with_capacity(dropped.len());
         for id in dropped {
-            match self.files.remove(id) {
+            match self.files.remove_durably(id) {
                 Ok(()) => gone.push(id),
                 // The key is gone, so the file is unreadable; the next open removes it.
                 Err(e) => {

@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/002_hold_until.sql"),
     include_str!("../../migrations/postgres/003_sign_in_failures.sql"),
     include_str!("../../migrations/postgres/004_search_trigrams.sql"),
+    include_str!("../../migrations/postgres/005_portrait_hashes.sql"),
 ];
 
 /// Advisory lock keys (one namespace: "KYCD" in ASCII, then the lock's number).
