@@ -37,6 +37,21 @@ pub struct Args {
     keep: Option<PathBuf>,
 }
 
+/// The bytes of every file under `dir` (0 when it is missing: PostgreSQL keeps the images).
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_bytes(&e.path()),
+            Ok(_) => e.metadata().map_or(0, |m| m.len()),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
 /// A tiny valid JPEG (the bulk of the seeded cases do not need real pictures).
 fn tiny_jpeg() -> String {
     let img = image::RgbImage::from_pixel(64, 48, image::Rgb([180, 160, 140]));
@@ -269,6 +284,22 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .map_or(0, |m| m.len()) as f64
             / (1 << 20) as f64;
         eprintln!("seeded {} cases in {seed_secs:.0} s ({db_mib:.0} MiB)", a.cases);
+        // What the store costs per case, and what verifying its whole audit trail takes.
+        let image_mib = dir_bytes(&work_path.join(kyc_store::imagefiles::IMAGES_DIR)) as f64
+            / (1 << 20) as f64;
+        let (audit_entries, verify_secs) = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || -> anyhow::Result<(u64, f64)> {
+                let t = Instant::now();
+                match store.verify_audit()? {
+                    kyc_domain::audit::Verdict::Intact { entries } => {
+                        Ok((entries, t.elapsed().as_secs_f64()))
+                    }
+                    broken => anyhow::bail!("the seeded audit trail does not verify: {broken:?}"),
+                }
+            })
+            .await??
+        };
 
         let http = reqwest::Client::builder()
             .add_root_certificate(reqwest::Certificate::from_pem(&running.tls.cert_pem)?)
@@ -418,10 +449,17 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             samples,
         });
 
+        let per_case = |total: f64| total * 1024.0 / a.cases.max(1) as f64;
         println!(
             "\n### Review API with {} cases ({db_mib:.0} MiB database, seeded in {seed_secs:.0} s)\n\n\
+             Per case: database {:.1} KiB, image files {:.1} KiB (the seeded cases carry tiny \
+             images, all but the last 20); audit trail {audit_entries} entries ({:.1} per case), \
+             verified whole in {verify_secs:.1} s.\n\n\
              | measurement | p50 ms | p95 ms | max ms | goal |\n|---|---:|---:|---:|---:|",
-            a.cases
+            a.cases,
+            per_case(db_mib),
+            per_case(image_mib),
+            audit_entries as f64 / a.cases.max(1) as f64,
         );
         for t in &timings {
             println!(
