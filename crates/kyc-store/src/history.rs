@@ -27,9 +27,7 @@ impl History {
             &self.earlier,
         )
     }
-}
 
-impl History {
     /// Flags the earlier cases back, naming the new case `reference`, and stores the new case's
     /// sealed image hashes.
     pub(super) fn record(

@@ -101,7 +101,6 @@ const REBUILD_AT: usize = 1 << 16;
 /// value (a counting sort) and where each value's run starts, so that a bucket is a slice and the
 /// whole index is two flat arrays; hashes added since then are compared one by one until
 /// [`REBUILD_AT`] of them make a rebuild worth it.
-#[derive(Default)]
 pub struct PhashIndex {
     /// Largest distance that matches ([`MAX_DISTANCE`] unless [`within`](PhashIndex::within)).
     max_distance: u32,
@@ -118,6 +117,13 @@ pub struct PhashIndex {
     newest: i64,
 }
 
+impl Default for PhashIndex {
+    /// The same as [`PhashIndex::new`]: an empty index that matches within [`MAX_DISTANCE`].
+    fn default() -> PhashIndex {
+        PhashIndex::new()
+    }
+}
+
 fn band(hash: u128, b: usize) -> usize {
     usize::from((hash >> (b * 16)) as u16)
 }
@@ -127,7 +133,12 @@ impl PhashIndex {
     pub fn new() -> PhashIndex {
         PhashIndex {
             max_distance: MAX_DISTANCE,
-            ..PhashIndex::default()
+            entries: Vec::new(),
+            built: 0,
+            starts: Vec::new(),
+            positions: Vec::new(),
+            erased: HashSet::new(),
+            newest: 0,
         }
     }
 

@@ -228,14 +228,23 @@ impl Backend for SqliteBackend {
         };
         let done = f(&w);
         let (written, dropped) = (w.written.into_inner(), w.dropped.into_inner());
+        // The files of cases that will not be: none of their rows is committed.
+        let discard = || {
+            for id in &written {
+                let _ = self.files.remove(*id);
+            }
+        };
         let outcome = match done {
-            Ok(()) => tx.commit().map_err(Error::from),
+            Ok(()) => tx.commit().map_err(|e| {
+                // A failed COMMIT has rolled back already (an I/O error, a full disk): the files
+                // go now, in the short window before another process could reuse the numbers.
+                discard();
+                Error::from(e)
+            }),
             Err(e) => {
                 // Removed before the rollback lets go of the database's lock: no other process
                 // can have taken these case numbers and written its own files under them yet.
-                for id in &written {
-                    let _ = self.files.remove(*id);
-                }
+                discard();
                 drop(tx);
                 Err(e)
             }
@@ -244,11 +253,6 @@ impl Backend for SqliteBackend {
             // Their rows' deletion rolled back with the rest: the next write tries again.
             if let Ok(mut pending) = self.removed.lock() {
                 pending.extend(removed);
-            }
-            // A failed COMMIT has rolled back already (an I/O error, a full disk): the files go
-            // now, in the short window before another process could reuse the numbers.
-            for id in written {
-                let _ = self.files.remove(id);
             }
             return Err(e);
         }
