@@ -3,8 +3,9 @@
 //! many cases): written once and fsync'd before the case's transaction commits, instead of going
 //! through the SQLite WAL and again through its checkpoint. The rows in `images` keep each image's
 //! offset and length; a file whose case never committed (a crash in between) is swept away on
-//! open, found among the files numbered past the last case without listing the others. A store from before the folders (`images/<case id>.sealed`) has its files moved into them
-//! at open, one rename each, resumed at the next open if interrupted.
+//! open, found among the files numbered past the last case without listing the others. A store
+//! from before the folders (`images/<case id>.sealed`) has its files moved into them at open, one
+//! rename each, resumed at the next open if interrupted.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -169,9 +170,7 @@ impl ImageFiles {
         }
         Ok(removed)
     }
-}
 
-impl ImageFiles {
     /// Removes the case files numbered above `last` (inserts that never committed), looking
     /// only into the folders whose id range reaches past it. Returns how many went.
     pub fn sweep_above(&self, last: i64) -> io::Result<usize> {
