@@ -79,10 +79,12 @@ pub fn open_store(
 ) -> Result<Store, CoreError> {
     kyc_store::fsutil::private_dir(&loaded.data_dir)?;
     let master = master_key(&loaded.config.storage, &loaded.data_dir, prompt)?;
-    match postgres_target(loaded)? {
-        Some(target) => Ok(Store::open_postgres(&target, master)?),
-        None => Ok(Store::open(&loaded.data_dir.join(DB_FILE), master)?),
-    }
+    let store = match postgres_target(loaded)? {
+        Some(target) => Store::open_postgres(&target, master)?,
+        None => Store::open(&loaded.data_dir.join(DB_FILE), master)?,
+    };
+    crate::ingest::rehash_stale(&store)?;
+    Ok(store)
 }
 
 /// The PostgreSQL database `[storage] url` names, with its password, if it names one.

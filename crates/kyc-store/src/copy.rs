@@ -49,7 +49,7 @@ const TABLES: &[(&str, &str)] = &[
     ("search_tags", "tag, case_id"),
     ("case_flags", "code, case_id"),
     ("pending_erasures", "case_id, reference, requested_at"),
-    ("image_hashes", "case_id, image, sealed"),
+    ("image_hashes", "case_id, image, sealed, method"),
     (
         "notes",
         "id, case_id, kind, by_user, escalated_to, created_at, text_sealed",

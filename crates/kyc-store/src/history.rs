@@ -49,8 +49,8 @@ impl History {
         }
         let insert = |image: &str, sealed: Vec<u8>| {
             tx.execute(
-                "INSERT INTO image_hashes (case_id, image, sealed) VALUES (?1, ?2, ?3)",
-                params![case_id, image, sealed],
+                "INSERT INTO image_hashes (case_id, image, sealed, method) VALUES (?1, ?2, ?3, ?4)",
+                params![case_id, image, sealed, crate::phash::HASH_METHOD],
             )
         };
         if let Some(hash) = sub.selfie_hash {
@@ -205,7 +205,13 @@ fn flag_back(
 /// Reads every stored image hash into new indexes (at open).
 pub(super) fn load_hashes(conn: &dyn Connection, vault: &Vault) -> Result<Indexes, Error> {
     let (selfies, portraits) = hashes_after(conn, vault, 0)?;
-    Ok(Indexes::from_entries(selfies, portraits))
+    let mut indexes = Indexes::from_entries(selfies, portraits);
+    indexes.stale = conn.query_row(
+        "SELECT count(*) FROM image_hashes WHERE method = 1",
+        params![],
+        |r| r.get::<i64>(0),
+    )? as usize;
+    Ok(indexes)
 }
 
 /// The stored image hashes of the cases after `after` (another instance's, on a shared

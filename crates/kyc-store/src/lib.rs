@@ -49,6 +49,7 @@ pub mod notes;
 mod outbox;
 pub mod pg;
 pub mod phash;
+pub mod rehash;
 pub mod reports;
 pub mod sqlite;
 #[cfg(test)]
@@ -772,8 +773,11 @@ mod tests {
             .write(erased, b"sealed bytes of an erased case")
             .unwrap();
         let conn = Connection::open(&path).unwrap();
-        conn.execute_batch("DROP TABLE file_removals; PRAGMA user_version = 17;")
-            .unwrap();
+        conn.execute_batch(
+            "DROP TABLE file_removals; DROP INDEX image_hashes_stale; \
+             ALTER TABLE image_hashes DROP COLUMN method; PRAGMA user_version = 17;",
+        )
+        .unwrap();
         drop(conn);
         let store = Store::open(&path, MasterKey::Key([4; 32])).unwrap();
         assert!(!files.path(erased).exists(), "the full sweep found it");

@@ -19,6 +19,11 @@ pub const HASHED_IMAGE: &str = "selfie";
 /// The image whose 512-bit hash finds a reused document photo (the portrait cropped from it).
 pub const PORTRAIT: &str = "portrait_image";
 
+/// The computation new hashes are stored as made by (`image_hashes.method`): 1 decoded the whole
+/// image, 2 decodes a JPEG at a fraction of its size. Hashes of an earlier method are computed
+/// again from the stored images (kyc-core's `rehash`), as the two differ by a few bits.
+pub const HASH_METHOD: i64 = 2;
+
 /// Largest Hamming distance (of 512 bits) at which two document portraits count as the same
 /// photo: re-encoded copies measured up to 5, another document of the same person 8 or more
 /// (kyc-core's `phash` has the table).
@@ -262,6 +267,9 @@ pub struct Indexes {
     pub selfie: PhashIndex,
     /// Document portraits ([`PORTRAIT`]) by their [`fold`], within [`PORTRAIT_MAX_DISTANCE`].
     pub portrait: PhashIndex,
+    /// Hashes of an earlier [`HASH_METHOD`] among those read in: the indexes are read again once
+    /// they have been computed anew.
+    pub stale: usize,
 }
 
 impl Indexes {
@@ -270,6 +278,7 @@ impl Indexes {
         Indexes {
             selfie: PhashIndex::from_entries(selfies),
             portrait: PhashIndex::from_entries(portraits).within(PORTRAIT_MAX_DISTANCE),
+            stale: 0,
         }
     }
 

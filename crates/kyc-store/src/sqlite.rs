@@ -41,6 +41,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/016_hold_until.sql"),
     include_str!("../migrations/017_sign_in_failures.sql"),
     include_str!("../migrations/018_file_removals.sql"),
+    include_str!("../migrations/019_hash_method.sql"),
 ];
 
 /// The schema version from which erased cases' files are listed in `file_removals`: an open of an

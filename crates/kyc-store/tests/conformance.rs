@@ -344,43 +344,6 @@ fn an_assigned_case_is_decided_by_its_assignee() {
 }
 
 #[test]
-fn a_document_seen_under_another_user_is_flagged_on_both_cases() {
-    for_each_backend(|backend, store| {
-        let first = new_case(store, 1);
-        let mut twin = body(1);
-        twin["request_info"]["requester_id"] = "twin-request".into();
-        twin["request_info"]["user_id"] = "another.person@example.com".into();
-        let Inserted::New(second) = insert(store, &twin).unwrap() else {
-            panic!("{backend}: a new case expected");
-        };
-        let codes = |flags: &[kyc_domain::flag::Flag]| {
-            flags.iter().map(|f| f.code.clone()).collect::<Vec<_>>()
-        };
-        assert!(
-            codes(&second.flags).contains(&"document_reused".to_string()),
-            "{backend}"
-        );
-        let earlier = store.summary(first).unwrap();
-        assert!(
-            codes(&earlier.flags).contains(&"document_reused".to_string()),
-            "{backend}: flagged back"
-        );
-        let found = store
-            .list(&CaseQuery {
-                flag: Some("document_reused".into()),
-                limit: 10,
-                ..CaseQuery::default()
-            })
-            .unwrap();
-        assert_eq!(
-            found.cases.len(),
-            2,
-            "{backend}: the flag filter finds both"
-        );
-    });
-}
-
-#[test]
 fn the_queue_pages_filters_and_counts() {
     for_each_backend(|backend, store| {
         let ids: Vec<i64> = (1..=5).map(|i| new_case(store, i)).collect();
@@ -774,3 +737,5 @@ fn a_cases_images_come_back_byte_for_byte() {
 
 #[path = "conformance/postgres.rs"]
 mod postgres;
+#[path = "conformance/reuse.rs"]
+mod reuse;

@@ -12,9 +12,11 @@ use crate::error::CoreError;
 use kyc_domain::model::{KycInfo, Payload, RequestInfo};
 
 mod images;
+mod rehash;
 
 pub use images::*;
 pub use kyc_domain::submission::{Coercion, CustomBody, Submission};
+pub use rehash::rehash_stale;
 
 /// Prefix of the marker that replaces an image's base64 in the stored raw payload.
 pub const IMAGE_MARKER: &str = "kyc-desk:image/";

@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/003_sign_in_failures.sql"),
     include_str!("../../migrations/postgres/004_search_trigrams.sql"),
     include_str!("../../migrations/postgres/005_portrait_hashes.sql"),
+    include_str!("../../migrations/postgres/006_hash_method.sql"),
 ];
 
 /// Advisory lock keys (one namespace: "KYCD" in ASCII, then the lock's number).
