@@ -363,6 +363,73 @@ async fn a_reviewer_viewing_a_case_on_one_instance_is_seen_on_the_other() {
     wait_for_b(json!({})).await;
 }
 
+/// B's listener to the other instances is cut (a database restart, a network blip): once it
+/// listens again, B's live views are told to read their lists again (`resync`: what A announced
+/// meanwhile was missed), and they hear A's next case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_view_is_told_to_reload_when_its_instance_may_have_missed_events() {
+    let Some((p, a, b, http)) = serving("").await else {
+        return;
+    };
+    let review_b = format!("http://{}", b.review);
+    let token = sign_in_ada(&http, &review_b).await;
+    let mut events = http
+        .get(format!("{review_b}/api/events"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let db = p.db.as_ref().unwrap();
+    let listeners = format!(
+        "FROM pg_stat_activity WHERE application_name = '{}' AND datname = current_database()",
+        kyc_store::pg::LISTENER_NAME
+    );
+    let mut connected = Vec::new();
+    for _ in 0..100 {
+        connected = tokio::task::block_in_place(|| db.as_admin(&format!("SELECT pid {listeners}")))
+            .unwrap();
+        if connected.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(connected.len(), 2, "both instances listen");
+    let cut = tokio::task::block_in_place(|| {
+        db.as_admin(&format!("SELECT pg_terminate_backend(pid) {listeners}"))
+    })
+    .unwrap();
+    assert_eq!(cut, ["t", "t"]);
+    let mut seen = String::new();
+    read_until(
+        &mut events,
+        &mut seen,
+        "event: resync\ndata: {\"type\":\"resync\"}",
+    )
+    .await;
+    // Listening again: A's next case reaches B's view.
+    let payload = body(3);
+    let rid = payload["request_info"]["requester_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let _held = tokio::spawn(post(&http, &a, &payload).send());
+    read_until(&mut events, &mut seen, &rid).await;
+}
+
+/// Reads a live event stream into `seen` until it holds `what` (20 s at most).
+async fn read_until(events: &mut reqwest::Response, seen: &mut String, what: &str) {
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(chunk) = events.chunk().await.unwrap() {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+            if seen.contains(what) {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(found.is_ok(), "the live view never showed {what}: {seen}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrate_store_moves_a_sqlite_desk_to_postgres() {
     let scratch = tokio::task::spawn_blocking(|| {

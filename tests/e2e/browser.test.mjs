@@ -13,7 +13,7 @@ import { chromium } from 'playwright-core';
 import * as flow from './flow.mjs';
 import {
   Cleanup, SETUP_CODE_RE, T, addUser, apiCase, apiLogin, apiRequest, apiSetupStatus, ensureScreenshotDir,
-  expectedFromPayload, makeTempDir, readPayloads, simulateResults, startServe, startSimulate, waitUntil,
+  expectedFromPayload, freePort, killTree, makeTempDir, readPayloads, simulateResults, startServe, startSimulate, waitUntil,
   writeConfig, wrongSetupCode,
 } from './lib.mjs';
 
@@ -84,7 +84,11 @@ describe('browser: kyc-desk serve + Chromium', () => {
 
   before(async () => {
     dir = cleanup.dir(await makeTempDir('kyc-e2e-browser-'));
-    ({ path: config } = await writeConfig(dir));
+    // Fixed ports: the server is restarted under the open desk (the live-events test).
+    ({ path: config } = await writeConfig(dir, {
+      receiverListen: `127.0.0.1:${await freePort()}`,
+      reviewListen: `127.0.0.1:${await freePort()}`,
+    }));
     // No account: serve prints the one-time setup code the first admin needs.
     server = await startServe(config, cleanup, { setupCode: true });
     shots = await ensureScreenshotDir('browser');
@@ -830,6 +834,33 @@ describe('browser: kyc-desk serve + Chromium', () => {
     await page.locator('[data-testid="nav-settings"]').click({ timeout: T.ui });
     await Promise.all([page.waitForEvent('load', { timeout: T.start }), page.locator('[data-testid="date-format"]').selectOption('locale')]);
     await page.locator('[data-testid="nav-queue"]').click({ timeout: T.start });
+  });
+
+  check('live events: when the stream is back after the server restarted, the open desk reads its queue again (events sent meanwhile were missed) and shows the case received then', async () => {
+    step = 'resync';
+    await tid('nav-queue').click({ timeout: T.ui });
+    await tid('filter-status').selectOption('all', { timeout: T.ui });
+    await waitUntil(async () => (await text(tid('live-status'))) === 'live', { what: 'the desk live' });
+    const lists = [];
+    page.on('request', (r) => {
+      if (new URL(r.url()).pathname === '/api/cases') lists.push(Date.now());
+    });
+    await killTree(server.proc.child);
+    await waitUntil(async () => (await text(tid('live-status'))) !== 'live', { what: 'the desk sees the stream break' });
+    const down = Date.now();
+    server = await startServe(config, cleanup);
+    // Received while the desk's stream is still away: its case.created event reaches nobody.
+    const payloads = cleanup.dir(await makeTempDir('kyc-e2e-resync-'));
+    const sim = startSimulate(config, cleanup, { receiver: server.receiver, scenario: 'clean', seed: 77, payloadDir: payloads });
+    const [{ requesterId }] = await readPayloads(payloads, 1);
+    const token = await apiLogin(server.review, USER, PASSWORD);
+    const stored = await waitUntil(() => apiCase(server.review, token, requesterId), { what: 'the case stored' });
+    await waitUntil(async () => (await text(tid('live-status'))) === 'live', { what: 'the desk live again', timeout: T.start });
+    await waitUntil(() => lists.some((t) => t > down), { what: 'the queue read again once the stream was back' });
+    await waitUntil(async () => (await page.locator('[data-testid="queue-row"]', { hasText: stored.reference }).count()) === 1, {
+      what: `the case received meanwhile (${stored.reference}) in the queue`,
+    });
+    await killTree(sim.child);
   });
 
   check('the page threw no uncaught errors', () => {

@@ -422,12 +422,18 @@ pub trait Backend: Send + Sync {
     fn announce(&self, _payload: &str) -> Result<()> {
         Ok(())
     }
-    /// Hands every other instance's announcement to `each`, from a thread of the backend's own,
-    /// for as long as the process runs. An embedded database has none to hand.
-    fn listen(&self, _each: Box<dyn Fn(&str) + Send>) -> Result<()> {
+    /// Hands every other instance's announcement to `each` (`Some(payload)`), from a thread of
+    /// the backend's own, for as long as the process runs; `None` when the listener is back
+    /// after a lost connection (what was announced meanwhile is missed). An embedded database
+    /// has none to hand.
+    fn listen(&self, _each: Listener) -> Result<()> {
         Ok(())
     }
 }
+
+/// What a backend's listener hands each announcement's payload to (`None`: back after a lost
+/// connection, see [`Backend::listen`]).
+pub type Listener = Box<dyn Fn(Option<&str>) + Send>;
 
 /// Typed helpers over a [`Backend`]: a result out of its closures.
 pub(crate) fn read<T>(b: &dyn Backend, f: impl FnOnce(&dyn Connection) -> Result<T>) -> Result<T> {

@@ -172,6 +172,22 @@ fn summary_from_row(vault: &Vault) -> impl Fn(&Row) -> Result<CaseSummary> + '_ 
     }
 }
 
+/// What [`Store::listen`] hears from the other instances on a shared database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard<'a> {
+    /// An announcement: an event's kind, its case's id and reference.
+    Announced {
+        /// The event's kind (`case.decided`, …).
+        kind: &'a str,
+        /// Its case's id.
+        case: i64,
+        /// Its case's reference.
+        reference: &'a str,
+    },
+    /// The listener is back after a lost connection: announcements made meanwhile were missed.
+    Resumed,
+}
+
 /// The schema version from which audit links are keyed (migration 013).
 const KEYED_AUDIT_VERSION: usize = 13;
 
@@ -255,11 +271,14 @@ impl Store {
             .map(|held| JobLock { _held: held }))
     }
 
-    /// Hands what other instances announce (an event's kind, its case's id and reference) to
-    /// `each`, from a thread of the backend's, for as long as the process runs.
-    pub fn listen(&self, each: impl Fn(&str, i64, &str) + Send + 'static) -> Result<(), Error> {
+    /// Hands what other instances announce to `each`, from a thread of the backend's, for as
+    /// long as the process runs.
+    pub fn listen(&self, each: impl Fn(Heard<'_>) + Send + 'static) -> Result<(), Error> {
         let me = self.instance.clone();
-        self.db.listen(Box::new(move |payload: &str| {
+        self.db.listen(Box::new(move |payload: Option<&str>| {
+            let Some(payload) = payload else {
+                return each(Heard::Resumed);
+            };
             let Ok(v) = serde_json::from_str::<serde_json::Value>(payload) else {
                 return;
             };
@@ -267,7 +286,11 @@ impl Store {
                 (v["kind"].as_str(), v["case"].as_i64(), v["from"].as_str())
             {
                 if from != me {
-                    each(kind, case, v["reference"].as_str().unwrap_or_default());
+                    each(Heard::Announced {
+                        kind,
+                        case,
+                        reference: v["reference"].as_str().unwrap_or_default(),
+                    });
                 }
             }
         }))

@@ -1784,7 +1784,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Server-sent events case.created, case.decided, case.answered, case.assigned, case.erased (its case carries only id and reference); data is `{type, case, hold_until?}` */
+            /** @description Server-sent events case.created, case.decided, case.answered, case.assigned, case.erased (its case carries only id and reference); data is `{type, case, hold_until?}`. `presence`: who has which case open. `resync` (data `{type}`): events may have been missed (this stream fell behind, or the instances' listener on a shared database was cut); read the lists again */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -167,10 +167,13 @@ export const resendDelivery = (id: number) => call<void>("POST", `/api/deliverie
  * whenever the stream breaks, /api/me tells why. A 401 there ends the session in the desk (the
  * onSessionExpired handler) and the stream is not opened again; a password that must be changed
  * calls the onPasswordChangeRequired handler; otherwise the stream is opened again, with a growing
- * pause while the server cannot be reached. Returns a function that closes it.
+ * pause while the server cannot be reached. `onResync` is called when events may have been missed
+ * (the server says `resync`, or the stream is open again after a break): read the lists again.
+ * Returns a function that closes it.
  */
-export function subscribe(onEvent: (e: DeskEvent) => void, onState: (live: boolean) => void, onViewers?: (v: Viewers) => void): () => void {
+export function subscribe(onEvent: (e: DeskEvent) => void, onState: (live: boolean) => void, onViewers?: (v: Viewers) => void, onResync?: () => void): () => void {
   let es: EventSource | null = null;
+  let wasOpen = false;
   let stopped = false;
   let checking = false;
   let retry: ReturnType<typeof setTimeout> | null = null;
@@ -191,7 +194,13 @@ export function subscribe(onEvent: (e: DeskEvent) => void, onState: (live: boole
     es = source;
     for (const t of ["case.created", "case.decided", "case.answered", "case.assigned", "case.erased"]) source.addEventListener(t, handler as EventListener);
     source.addEventListener("presence", ((m: MessageEvent) => { try { onViewers?.(JSON.parse(m.data).viewers); } catch { /* ignore */ } }) as EventListener);
-    source.onopen = () => { pause = 1000; onState(true); };
+    source.addEventListener("resync", (() => onResync?.()) as EventListener);
+    source.onopen = () => {
+      pause = 1000;
+      onState(true);
+      if (wasOpen) onResync?.();
+      wasOpen = true;
+    };
     source.onerror = () => { if (es === source) { onState(false); void check(); } };
   }
   /** Opens the stream again later if the browser gave up on it (it retries dropped connections itself). */

@@ -104,6 +104,9 @@ pub struct Desk {
     /// Wakes the webhook worker when a delivery is queued.
     deliveries: Arc<tokio::sync::Notify>,
     events: broadcast::Sender<Event>,
+    /// Counts the times events may have been missed (the listener to the other instances was
+    /// cut): a live view reads its lists again at each change.
+    resyncs: Arc<tokio::sync::watch::Sender<u64>>,
     /// Who looked at what lately: one audit entry per look, not per refresh.
     looks: Arc<crate::access::Looks>,
     /// A task is finishing pending erasures.
@@ -151,6 +154,7 @@ impl Desk {
             notify: false,
             deliveries: Arc::default(),
             events,
+            resyncs: Arc::new(tokio::sync::watch::Sender::new(0)),
             looks: Arc::default(),
             finishing: Arc::default(),
             checkpoints: None,
@@ -249,6 +253,12 @@ impl Desk {
         self.events.subscribe()
     }
 
+    /// Changes each time events may have been missed ([`Desk::hear_other_instances`]'s listener
+    /// was cut and is back): what a live view reloads on.
+    pub fn resyncs(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.resyncs.subscribe()
+    }
+
     /// Tells the other instances on a shared database (after the commit, when it follows one):
     /// `kind`, a case id, and its reference (for presence, the reviewer's account name).
     fn tell_others(&self, kind: &'static str, id: i64, text: String) {
@@ -283,7 +293,20 @@ impl Desk {
         }
         let (store, events) = (self.store.clone(), self.events.clone());
         let presence = self.presence.clone();
-        self.store.listen(move |kind, id, reference| {
+        let resyncs = self.resyncs.clone();
+        self.store.listen(move |heard| {
+            let (kind, id, reference) = match heard {
+                kyc_store::Heard::Announced {
+                    kind,
+                    case,
+                    reference,
+                } => (kind, case, reference),
+                // Announcements were missed meanwhile: live views read their lists again.
+                kyc_store::Heard::Resumed => {
+                    resyncs.send_modify(|n| *n += 1);
+                    return;
+                }
+            };
             // Reviewers on other instances: shown here too (their beats keep them fresh).
             match kind {
                 PRESENT => return presence.touch(id, reference, store.now_ms()),

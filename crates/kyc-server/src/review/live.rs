@@ -3,7 +3,7 @@
 use super::*;
 
 #[utoipa::path(get, path = "/api/events", tag = "review", security(("session" = [])),
-    responses((status = 200, content_type = "text/event-stream", description = "Server-sent events case.created, case.decided, case.answered, case.assigned, case.erased (its case carries only id and reference); data is `{type, case, hold_until?}`")))]
+    responses((status = 200, content_type = "text/event-stream", description = "Server-sent events case.created, case.decided, case.answered, case.assigned, case.erased (its case carries only id and reference); data is `{type, case, hold_until?}`. `presence`: who has which case open. `resync` (data `{type}`): events may have been missed (this stream fell behind, or the instances' listener on a shared database was cut); read the lists again")))]
 pub(crate) async fn events(
     State(st): St,
     SignedIn { user, token }: SignedIn,
@@ -14,16 +14,25 @@ pub(crate) async fn events(
     }
     let cases =
         tokio_stream::StreamExt::filter_map(BroadcastStream::new(st.desk.subscribe()), |ev| {
-            let ev = ev.ok()?;
-            let data = serde_json::to_string(&ev).ok()?;
-            Some(Ok(SseEvent::default().event(ev.kind.as_str()).data(data)))
+            Some(Ok(match ev {
+                Ok(ev) => {
+                    let data = serde_json::to_string(&ev).ok()?;
+                    SseEvent::default().event(ev.kind.as_str()).data(data)
+                }
+                // This client fell behind and events were dropped for it.
+                Err(_) => resync(),
+            }))
         });
+    // Events missed between the instances (their listener was cut): after the current value,
+    // each change.
+    let missed =
+        tokio_stream::wrappers::WatchStream::from_changes(st.desk.resyncs()).map(|_| Ok(resync()));
     // Who views what: the current state first, then every change.
     let viewers = tokio_stream::wrappers::WatchStream::new(st.desk.presence().watch()).map(|v| {
         let data = json!({"type": "presence", "viewers": v}).to_string();
         Ok(SseEvent::default().event("presence").data(data))
     });
-    let stream = futures::stream::select(cases, viewers);
+    let stream = futures::stream::select(futures::stream::select(cases, missed), viewers);
     // The stream ends within 2 s of its session ending (logout, expiry, or an account change,
     // which revokes every session of the account). The check runs in a task of its own, so it
     // goes on while the client does not read, and no event is sent once it has fired.
@@ -46,6 +55,14 @@ pub(crate) async fn events(
         let _ = ended_tx.send(());
     });
     Ok(Sse::new(stream.take_until(ended_rx)).keep_alive(KeepAlive::default()))
+}
+
+/// `resync`: events may have been missed (this stream fell behind, or the instances' listener was
+/// cut); the lists are to be read again.
+fn resync() -> SseEvent {
+    SseEvent::default()
+        .event("resync")
+        .data(json!({"type": "resync"}).to_string())
 }
 
 /// How often an open event stream re-checks its session.

@@ -683,8 +683,10 @@ impl Backend for PgBackend {
         })
     }
 
-    fn listen(&self, each: Box<dyn Fn(&str) + Send>) -> Result<()> {
-        let (config, tls) = (self.config.clone(), self.tls.clone());
+    fn listen(&self, each: crate::db::Listener) -> Result<()> {
+        let (mut config, tls) = (self.config.clone(), self.tls.clone());
+        // Told apart from the pool's connections in pg_stat_activity.
+        config.application_name(LISTENER_NAME);
         std::thread::Builder::new()
             .name("kyc-pg-listen".into())
             .spawn(move || listen_loop(&config, &tls, &*each))
@@ -693,10 +695,15 @@ impl Backend for PgBackend {
     }
 }
 
+/// The `application_name` of each instance's listening connection.
+pub const LISTENER_NAME: &str = "kyc-desk listener";
+
 /// Listens for other instances' events for as long as the process runs, reconnecting after a
-/// lost connection (the held requests' re-check covers what was missed meanwhile).
-fn listen_loop(config: &postgres::Config, tls: &Tls, each: &dyn Fn(&str)) {
+/// lost connection; once listening again it says so (`each(None)`): what was announced
+/// meanwhile is missed (the held requests' re-check covers their cases; a live view reloads).
+fn listen_loop(config: &postgres::Config, tls: &Tls, each: &dyn Fn(Option<&str>)) {
     let mut wait = Duration::from_millis(200);
+    let mut lost = false;
     loop {
         match tls.connect(config) {
             Ok(mut client) => {
@@ -704,11 +711,15 @@ fn listen_loop(config: &postgres::Config, tls: &Tls, each: &dyn Fn(&str)) {
                     tracing::warn!(error = %e, "postgres: LISTEN failed");
                 } else {
                     wait = Duration::from_millis(200);
+                    if std::mem::take(&mut lost) {
+                        tracing::info!("postgres: the event listener is back");
+                        each(None);
+                    }
                     let mut notes = client.notifications();
                     let mut it = notes.blocking_iter();
                     loop {
                         match postgres::fallible_iterator::FallibleIterator::next(&mut it) {
-                            Ok(Some(n)) => each(n.payload()),
+                            Ok(Some(n)) => each(Some(n.payload())),
                             Ok(None) => break,
                             Err(e) => {
                                 tracing::warn!(error = %e, "postgres: the event listener lost its connection");
@@ -722,6 +733,7 @@ fn listen_loop(config: &postgres::Config, tls: &Tls, each: &dyn Fn(&str)) {
                 tracing::warn!(error = %connect_reason(&e), "postgres: the event listener cannot connect")
             }
         }
+        lost = true;
         std::thread::sleep(wait);
         wait = (wait * 2).min(Duration::from_secs(5));
     }

@@ -8,6 +8,7 @@ use super::*;
 /// read; the rules hold across them; one's announcements reach the others.
 mod several_instances {
     use super::*;
+    use kyc_store::Heard;
     use std::sync::{mpsc, Arc, Barrier};
     use std::time::Duration;
 
@@ -150,11 +151,22 @@ mod several_instances {
         let (to_a, at_a) = mpsc::channel();
         let (to_b, at_b) = mpsc::channel();
         assert!(a.is_shared() && b.is_shared());
-        a.listen(move |kind, id, _| drop(to_a.send((kind.to_string(), id))))
-            .unwrap();
-        b.listen(move |kind, id, reference| {
-            assert_eq!(reference, format!("KYC-{id}"));
-            drop(to_b.send((kind.to_string(), id)))
+        a.listen(move |heard| {
+            if let Heard::Announced { kind, case, .. } = heard {
+                drop(to_a.send((kind.to_string(), case)))
+            }
+        })
+        .unwrap();
+        b.listen(move |heard| {
+            if let Heard::Announced {
+                kind,
+                case,
+                reference,
+            } = heard
+            {
+                assert_eq!(reference, format!("KYC-{case}"));
+                drop(to_b.send((kind.to_string(), case)))
+            }
         })
         .unwrap();
         // Each listener connects in its own thread, in its own time (a notice sent before it
@@ -183,6 +195,47 @@ mod several_instances {
                 .all(|e| e == ("case.decided".to_string(), 42)),
             "B does not hear itself"
         );
+    }
+
+    /// A listener whose connection is cut says so once it listens again (what was announced
+    /// meanwhile is missed: a live view reloads), and hears the next announcements.
+    #[test]
+    fn a_listener_back_after_a_lost_connection_says_so_and_hears_again() {
+        let Some((a, b, db)) = two() else { return };
+        let (to_b, at_b) = mpsc::channel();
+        b.listen(move |heard| {
+            drop(to_b.send(match heard {
+                Heard::Announced { kind, case, .. } => format!("{kind} {case}"),
+                Heard::Resumed => "resumed".to_string(),
+            }))
+        })
+        .unwrap();
+        let heard_next = |id: i64| {
+            for _ in 0..100 {
+                a.announce("case.created", id, "KYC-1").unwrap();
+                if let Ok(e) = at_b.recv_timeout(Duration::from_millis(100)) {
+                    return e;
+                }
+            }
+            panic!("B heard nothing of case {id}");
+        };
+        assert_eq!(heard_next(1), "case.created 1");
+        while at_b.try_recv().is_ok() {}
+        let cut = db
+            .as_admin(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE application_name = '{}' AND datname = current_database()",
+                kyc_store::pg::LISTENER_NAME
+            ))
+            .unwrap();
+        assert_eq!(cut, ["t"], "B's listener was connected, under its name");
+        assert_eq!(
+            at_b.recv_timeout(Duration::from_secs(10)).as_deref(),
+            Ok("resumed")
+        );
+        // Announcements made while B listens again are heard (a few from the first tries may
+        // be missed: B was still connecting).
+        assert_eq!(heard_next(2), "case.created 2");
     }
 }
 
