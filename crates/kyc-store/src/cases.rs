@@ -104,7 +104,7 @@ pub(super) fn insert_tags(c: &dyn Connection, id: i64, tags: &[Vec<u8>]) -> Resu
 }
 
 /// What an insert's transaction did: stored a new case, or found one with its requester id.
-enum Stored {
+pub(crate) enum Stored {
     New(Box<CaseSummary>),
     Earlier(i64),
 }
@@ -132,56 +132,108 @@ impl Store {
         hold_until: Option<i64>,
     ) -> Result<Inserted, Error> {
         let vault = &self.vault;
-        let insert = |tx: &dyn Connection| {
-            let earlier: Option<i64> = tx
-                .query_row(
-                    "SELECT id FROM cases WHERE requester_id = ?1",
-                    [&sub.requester_id],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if let Some(id) = earlier {
-                // Compared after the (empty) transaction: reading and opening its images need
-                // no write lock.
-                return Ok(Stored::Earlier(id));
+        let insert =
+            |tx: &dyn Connection| self.insert_in(tx, sub, flags, received_at_ms, hold_until);
+        // The index follows the commit, still under the writer lock (the next insert sees it).
+        let committed = |stored: &Stored| {
+            if let Stored::New(case) = stored {
+                self.index_hashes(case.id, sub);
             }
-            let history = {
-                let mut hashes = self
-                    .hashes
-                    .lock()
-                    .map_err(|_| Error::Internal("image hash index lock poisoned".into()))?;
-                if self.is_shared() {
-                    // The cases other instances stored since: under the write lock every one
-                    // committed is visible, so the indexes miss none.
-                    let (selfies, portraits) = hashes_after(tx, vault, hashes.newest())?;
-                    selfies.into_iter().for_each(|h| hashes.selfie.insert(h));
-                    portraits
-                        .into_iter()
-                        .for_each(|h| hashes.portrait.insert(h));
+        };
+        match db::write(self.db.as_ref(), insert, committed)? {
+            Stored::New(case) => Ok(Inserted::New(*case)),
+            // The same requester id again: the same case if the same body and images, else a
+            // conflict.
+            Stored::Earlier(id) => self.read(|c| {
+                if self.same_content(c, id, sub)? {
+                    Ok(Inserted::Existing(summary(c, vault, id)?))
+                } else {
+                    Err(Error::Conflict(sub.requester_id.clone()))
                 }
-                history_in(tx, vault, &hashes, sub)?
-            };
-            let mut flags = flags.to_vec();
-            flags.extend(history.flags());
-            let flags = &flags[..];
-            // Never MAX(id) + 1: an erased case's number stays used.
-            let next_id: i64 = tx.query_row(
-                "UPDATE counters SET last = last + 1 WHERE name = 'case' RETURNING last",
-                params![],
+            }),
+        }
+    }
+
+    /// Adds a stored case's image hashes to the in-memory indexes (under the writer lock).
+    pub(crate) fn index_hashes(&self, case_id: i64, sub: &Submission) {
+        let Ok(mut hashes) = self.hashes.lock() else {
+            return;
+        };
+        let user = crate::phash::user_key(&self.vault.tag("user", &sub.user_id));
+        let entry = |hash| Hashed {
+            case_id,
+            user,
+            hash,
+        };
+        if let Some(hash) = sub.selfie_hash {
+            hashes.selfie.insert(entry(hash));
+        }
+        if let Some(hash) = &sub.portrait_hash {
+            hashes.portrait.insert(entry(crate::phash::fold(hash)));
+        }
+    }
+
+    /// A case stored inside the caller's write transaction (see
+    /// [`insert_held_case`](Store::insert_held_case)); the hash indexes are the caller's to
+    /// update once it commits.
+    pub(crate) fn insert_in(
+        &self,
+        tx: &dyn Connection,
+        sub: &Submission,
+        flags: &[Flag],
+        received_at_ms: i64,
+        hold_until: Option<i64>,
+    ) -> Result<Stored, Error> {
+        let vault = &self.vault;
+        let earlier: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM cases WHERE requester_id = ?1",
+                [&sub.requester_id],
                 |r| r.get(0),
-            )?;
-            let year = crate::timefmt::year_of(received_at_ms);
-            let reference = format!("KYC-{year}-{next_id:06}");
-            let p = &sub.payload;
-            let (key, wrapped) = vault.new_case_key(next_id);
-            let holder_name = p.holder_name();
-            let pii = Pii {
-                user_id: sub.user_id.clone(),
-                holder_name: holder_name.clone(),
-                document_number: p.document_number().map(str::to_string),
-                flags: flags.to_vec(),
-            };
-            tx.execute(
+            )
+            .optional()?;
+        if let Some(id) = earlier {
+            // Compared after the (empty) transaction: reading and opening its images need
+            // no write lock.
+            return Ok(Stored::Earlier(id));
+        }
+        let history = {
+            let mut hashes = self
+                .hashes
+                .lock()
+                .map_err(|_| Error::Internal("image hash index lock poisoned".into()))?;
+            if self.is_shared() {
+                // The cases other instances stored since: under the write lock every one
+                // committed is visible, so the indexes miss none.
+                let (selfies, portraits) = hashes_after(tx, vault, hashes.newest())?;
+                selfies.into_iter().for_each(|h| hashes.selfie.insert(h));
+                portraits
+                    .into_iter()
+                    .for_each(|h| hashes.portrait.insert(h));
+            }
+            history_in(tx, vault, &hashes, sub)?
+        };
+        let mut flags = flags.to_vec();
+        flags.extend(history.flags());
+        let flags = &flags[..];
+        // Never MAX(id) + 1: an erased case's number stays used.
+        let next_id: i64 = tx.query_row(
+            "UPDATE counters SET last = last + 1 WHERE name = 'case' RETURNING last",
+            params![],
+            |r| r.get(0),
+        )?;
+        let year = crate::timefmt::year_of(received_at_ms);
+        let reference = format!("KYC-{year}-{next_id:06}");
+        let p = &sub.payload;
+        let (key, wrapped) = vault.new_case_key(next_id);
+        let holder_name = p.holder_name();
+        let pii = Pii {
+            user_id: sub.user_id.clone(),
+            holder_name: holder_name.clone(),
+            document_number: p.document_number().map(str::to_string),
+            flags: flags.to_vec(),
+        };
+        tx.execute(
                 "INSERT INTO cases (id, reference, requester_id, user_id, app_id, body_sha256, received_at, \
                  document_type, flags, raw_json, pii, raw, document_tag, user_tag, model, hold_until) \
                  VALUES (?1, ?2, ?3, '', ?4, ?13, ?5, ?6, ?7, '', ?8, ?9, ?10, ?11, ?12, ?14)",
@@ -202,88 +254,57 @@ impl Store {
                     hold_until,
                 ],
             )?;
+        tx.execute(
+            "INSERT INTO case_keys (case_id, wrapped) VALUES (?1, ?2)",
+            params![next_id, wrapped],
+        )?;
+        insert_tags(
+            tx,
+            next_id,
+            &vault.search_tags(holder_name.as_deref(), p.document_number()),
+        )?;
+        for f in flags {
             tx.execute(
-                "INSERT INTO case_keys (case_id, wrapped) VALUES (?1, ?2)",
-                params![next_id, wrapped],
+                "INSERT INTO case_flags (code, case_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                params![f.code, next_id],
             )?;
-            insert_tags(
-                tx,
-                next_id,
-                &vault.search_tags(holder_name.as_deref(), p.document_number()),
-            )?;
-            for f in flags {
-                tx.execute(
-                    "INSERT INTO case_flags (code, case_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                    params![f.code, next_id],
-                )?;
-            }
-            crate::audit::append(
-                tx,
-                &self.vault,
-                self.now_ms(),
-                "ditto-id",
-                "case.received",
-                Some(next_id),
-                &serde_json::json!({"reference": reference, "images": sub.images.len()}),
-            )?;
-            history.record(tx, (vault, self.now_ms()), next_id, &reference, sub)?;
-            // The sealed images go to the case's file, durable before the rows that point
-            // into it commit; if the commit fails the file goes too.
-            let mut sealed = Vec::with_capacity(
-                sub.images
-                    .iter()
-                    .map(|i| i.bytes.len() + kyc_crypto::vault::SEAL_OVERHEAD as usize)
-                    .sum(),
-            );
-            let mut places = Vec::with_capacity(sub.images.len());
-            for img in &sub.images {
-                let start = sealed.len();
-                key.seal_append(SealField::Image(&img.name), &img.bytes, &mut sealed);
-                places.push((start as i64, (sealed.len() - start) as i64));
-            }
-            if !sub.images.is_empty() {
-                tx.put_blob(next_id, &sealed)?;
-            }
-            drop(sealed);
-            for (img, (offset, len)) in sub.images.iter().zip(&places) {
-                tx.execute(
+        }
+        crate::audit::append(
+            tx,
+            &self.vault,
+            self.now_ms(),
+            "ditto-id",
+            "case.received",
+            Some(next_id),
+            &serde_json::json!({"reference": reference, "images": sub.images.len()}),
+        )?;
+        history.record(tx, (vault, self.now_ms()), next_id, &reference, sub)?;
+        // The sealed images go to the case's file, durable before the rows that point
+        // into it commit; if the commit fails the file goes too.
+        let mut sealed = Vec::with_capacity(
+            sub.images
+                .iter()
+                .map(|i| i.bytes.len() + kyc_crypto::vault::SEAL_OVERHEAD as usize)
+                .sum(),
+        );
+        let mut places = Vec::with_capacity(sub.images.len());
+        for img in &sub.images {
+            let start = sealed.len();
+            key.seal_append(SealField::Image(&img.name), &img.bytes, &mut sealed);
+            places.push((start as i64, (sealed.len() - start) as i64));
+        }
+        if !sub.images.is_empty() {
+            tx.put_blob(next_id, &sealed)?;
+        }
+        drop(sealed);
+        for (img, (offset, len)) in sub.images.iter().zip(&places) {
+            tx.execute(
                     "INSERT INTO images (case_id, name, mime, width, height, bytes, sealed, file_offset, file_len) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?8, 1, ?6, ?7)",
                     params![next_id, img.name, img.format.mime(), img.width, img.height, offset, len, crate::db::NO_BYTES],
                 )?;
-            }
-            Ok(Stored::New(Box::new(summary(tx, vault, next_id)?)))
-        };
-        // The index follows the commit, still under the writer lock (the next insert sees it).
-        let committed = |stored: &Stored| {
-            let (Stored::New(case), Ok(mut hashes)) = (stored, self.hashes.lock()) else {
-                return;
-            };
-            let user = crate::phash::user_key(&vault.tag("user", &sub.user_id));
-            let entry = |hash| Hashed {
-                case_id: case.id,
-                user,
-                hash,
-            };
-            if let Some(hash) = sub.selfie_hash {
-                hashes.selfie.insert(entry(hash));
-            }
-            if let Some(hash) = &sub.portrait_hash {
-                hashes.portrait.insert(entry(crate::phash::fold(hash)));
-            }
-        };
-        match db::write(self.db.as_ref(), insert, committed)? {
-            Stored::New(case) => Ok(Inserted::New(*case)),
-            // The same requester id again: the same case if the same body and images, else a
-            // conflict.
-            Stored::Earlier(id) => self.read(|c| {
-                if self.same_content(c, id, sub)? {
-                    Ok(Inserted::Existing(summary(c, vault, id)?))
-                } else {
-                    Err(Error::Conflict(sub.requester_id.clone()))
-                }
-            }),
         }
+        Ok(Stored::New(Box::new(summary(tx, vault, next_id)?)))
     }
 
     /// Finds a case by numeric id or by reference.

@@ -90,34 +90,55 @@ impl Store {
         notify: bool,
         four_eyes: bool,
     ) -> Result<CaseSummary, Error> {
+        self.write(|tx| self.decide_in(tx, id, d, notify, four_eyes))
+    }
+
+    /// [`decide`](Store::decide) inside the caller's write transaction.
+    pub(crate) fn decide_in(
+        &self,
+        tx: &dyn Connection,
+        id: i64,
+        d: &NewDecision,
+        notify: bool,
+        four_eyes: bool,
+    ) -> Result<CaseSummary, Error> {
         let vault = &self.vault;
-        self.write(|tx| {
-            let row: Option<(String, Option<String>)> = tx
-                .query_row("SELECT status, assignee FROM cases WHERE id = ?1", [id], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .optional()?;
-            let assignee = match row {
-                None => return Err(Error::NotFound(id.to_string())),
-                Some((status, assignee)) if status == "pending" => assignee,
-                Some(_) => return Err(Error::AlreadyDecided(id.to_string())),
-            };
-            if let (Some(a), Some(u)) = (&assignee, &d.by_user) {
-                // A second approval (four-eyes) is by definition someone else's.
-                let awaiting_second: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM decisions WHERE case_id = ?1 AND final = 0)",
-                    [id],
-                    |r| r.get(0),
-                )?;
-                if d.respect_assignment && a != u && !awaiting_second {
-                    return Err(Error::AssignedElsewhere(a.clone()));
-                }
+        let row: Option<(String, Option<String>)> = tx
+            .query_row(
+                "SELECT status, assignee FROM cases WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let assignee = match row {
+            None => return Err(Error::NotFound(id.to_string())),
+            Some((status, assignee)) if status == "pending" => assignee,
+            Some(_) => return Err(Error::AlreadyDecided(id.to_string())),
+        };
+        if let (Some(a), Some(u)) = (&assignee, &d.by_user) {
+            // A second approval (four-eyes) is by definition someone else's.
+            let awaiting_second: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM decisions WHERE case_id = ?1 AND final = 0)",
+                [id],
+                |r| r.get(0),
+            )?;
+            if d.respect_assignment && a != u && !awaiting_second {
+                return Err(Error::AssignedElsewhere(a.clone()));
             }
-            let (decision, status) = if d.approve { ("approve", "approved") } else { ("reject", "rejected") };
-            let by_kind = if d.by_user.is_some() { "reviewer" } else { "auto" };
-            let now = self.now_ms();
-            if d.approve && four_eyes {
-                let first: Option<String> = tx
+        }
+        let (decision, status) = if d.approve {
+            ("approve", "approved")
+        } else {
+            ("reject", "rejected")
+        };
+        let by_kind = if d.by_user.is_some() {
+            "reviewer"
+        } else {
+            "auto"
+        };
+        let now = self.now_ms();
+        if d.approve && four_eyes {
+            let first: Option<String> = tx
                     .query_row(
                         "SELECT by_user FROM decisions WHERE case_id = ?1 AND final = 0 AND decision = 'approve' \
                          ORDER BY id DESC LIMIT 1",
@@ -126,63 +147,71 @@ impl Store {
                     )
                     .optional()?
                     .flatten();
-                match first {
-                    Some(u) if Some(&u) == d.by_user.as_ref() => {
-                        return Err(Error::FourEyes);
-                    }
-                    Some(_) => {}
-                    None => {
-                        insert_decision(tx, vault, id, d, now, false)?;
-                        crate::audit::append(tx, &self.vault, self.now_ms(),
-                            d.by_user.as_deref().unwrap_or("policy"),
-                            "case.first_approval",
-                            Some(id),
-                            &serde_json::json!({"four_eyes": true}),
-                        )?;
-                        return summary(tx, vault, id);
-                    }
+            match first {
+                Some(u) if Some(&u) == d.by_user.as_ref() => {
+                    return Err(Error::FourEyes);
+                }
+                Some(_) => {}
+                None => {
+                    insert_decision(tx, vault, id, d, now, false)?;
+                    crate::audit::append(
+                        tx,
+                        &self.vault,
+                        self.now_ms(),
+                        d.by_user.as_deref().unwrap_or("policy"),
+                        "case.first_approval",
+                        Some(id),
+                        &serde_json::json!({"four_eyes": true}),
+                    )?;
+                    return summary(tx, vault, id);
                 }
             }
-            insert_decision(tx, vault, id, d, now, true)?;
-            tx.execute("UPDATE cases SET status = ?2 WHERE id = ?1", params![id, status])?;
-            crate::audit::append(tx, &self.vault, self.now_ms(),
-                d.by_user.as_deref().unwrap_or("policy"),
-                "case.decided",
-                Some(id),
-                &serde_json::json!({"decision": decision, "reasons": d.reasons, "rule": d.rule, "linked_user_id": d.link_user_id.is_some()}),
-            )?;
-            if notify {
-                let case = summary(tx, vault, id)?;
-                let body = serde_json::json!({
-                    "event": "case.decided",
-                    "reference": case.reference,
-                    "requester_id": case.requester_id,
-                    "user_id": case.user_id,
-                    "linked_user_id": d.link_user_id,
-                    "decision": decision,
-                    "reasons": d.reasons,
-                    "decided_by": by_kind,
-                    "rule": d.rule,
-                    "decided_at": rfc3339(now),
-                    // Late: Ditto ID had already been answered (by the timeout fallback).
-                    "late": case.answer.is_some(),
-                    "ditto_answer": case.answer.as_ref().map(|a| serde_json::json!({"result": a.result, "by": a.by, "at": a.at})),
-                });
-                let delivery: i64 = tx.query_row(
-                    "INSERT INTO deliveries (case_id, event, body, next_at, created_at) \
+        }
+        insert_decision(tx, vault, id, d, now, true)?;
+        tx.execute(
+            "UPDATE cases SET status = ?2 WHERE id = ?1",
+            params![id, status],
+        )?;
+        crate::audit::append(
+            tx,
+            &self.vault,
+            self.now_ms(),
+            d.by_user.as_deref().unwrap_or("policy"),
+            "case.decided",
+            Some(id),
+            &serde_json::json!({"decision": decision, "reasons": d.reasons, "rule": d.rule, "linked_user_id": d.link_user_id.is_some()}),
+        )?;
+        if notify {
+            let case = summary(tx, vault, id)?;
+            let body = serde_json::json!({
+                "event": "case.decided",
+                "reference": case.reference,
+                "requester_id": case.requester_id,
+                "user_id": case.user_id,
+                "linked_user_id": d.link_user_id,
+                "decision": decision,
+                "reasons": d.reasons,
+                "decided_by": by_kind,
+                "rule": d.rule,
+                "decided_at": rfc3339(now),
+                // Late: Ditto ID had already been answered (by the timeout fallback).
+                "late": case.answer.is_some(),
+                "ditto_answer": case.answer.as_ref().map(|a| serde_json::json!({"result": a.result, "by": a.by, "at": a.at})),
+            });
+            let delivery: i64 = tx.query_row(
+                "INSERT INTO deliveries (case_id, event, body, next_at, created_at) \
                      VALUES (?1, 'case.decided', '', ?2, ?2) RETURNING id",
-                    params![id, now],
-                    |r| r.get(0),
-                )?;
-                let sealed = case_key_in(tx, vault, id)?
-                    .seal(SealField::Delivery(delivery), body.to_string().as_bytes());
-                tx.execute(
-                    "UPDATE deliveries SET body_sealed = ?2 WHERE id = ?1",
-                    params![delivery, sealed],
-                )?;
-            }
-            summary(tx, vault, id)
-        })
+                params![id, now],
+                |r| r.get(0),
+            )?;
+            let sealed = case_key_in(tx, vault, id)?
+                .seal(SealField::Delivery(delivery), body.to_string().as_bytes());
+            tx.execute(
+                "UPDATE deliveries SET body_sealed = ?2 WHERE id = ?1",
+                params![delivery, sealed],
+            )?;
+        }
+        summary(tx, vault, id)
     }
 
     /// Fixes the answer Ditto ID gets, once: the stored answer if any; else the decision if the case
@@ -261,40 +290,49 @@ impl Store {
     /// Assigns a pending case to `to` (None: unassigned), as `by`. The target must be an account
     /// that may decide. Returns the updated summary.
     pub fn assign(&self, id: i64, to: Option<&str>, by: &str) -> Result<CaseSummary, Error> {
+        self.write(|tx| self.assign_in(tx, id, to, by))
+    }
+
+    /// [`assign`](Store::assign) inside the caller's write transaction.
+    pub(crate) fn assign_in(
+        &self,
+        tx: &dyn Connection,
+        id: i64,
+        to: Option<&str>,
+        by: &str,
+    ) -> Result<CaseSummary, Error> {
         let vault = &self.vault;
-        self.write(|tx| {
-            if case_status(tx, id)? != "pending" {
-                return Err(Error::AlreadyDecided(id.to_string()));
+        if case_status(tx, id)? != "pending" {
+            return Err(Error::AlreadyDecided(id.to_string()));
+        }
+        if let Some(name) = to {
+            let role: Option<String> = tx
+                .query_row("SELECT role FROM users WHERE name = ?1", [name], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let may_decide = role
+                .and_then(|r| r.parse::<kyc_domain::roles::Role>().ok())
+                .is_some_and(|r| r.may(kyc_domain::roles::Permission::Decide));
+            if !may_decide {
+                return Err(Error::BadRequest(format!(
+                    "to: {name:?} is not an account that may decide cases"
+                )));
             }
-            if let Some(name) = to {
-                let role: Option<String> = tx
-                    .query_row("SELECT role FROM users WHERE name = ?1", [name], |r| {
-                        r.get(0)
-                    })
-                    .optional()?;
-                let may_decide = role
-                    .and_then(|r| r.parse::<kyc_domain::roles::Role>().ok())
-                    .is_some_and(|r| r.may(kyc_domain::roles::Permission::Decide));
-                if !may_decide {
-                    return Err(Error::BadRequest(format!(
-                        "to: {name:?} is not an account that may decide cases"
-                    )));
-                }
-            }
-            tx.execute(
-                "UPDATE cases SET assignee = ?2 WHERE id = ?1",
-                params![id, to],
-            )?;
-            crate::audit::append(
-                tx,
-                &self.vault,
-                self.now_ms(),
-                by,
-                "case.assigned",
-                Some(id),
-                &serde_json::json!({"to": to}),
-            )?;
-            summary(tx, vault, id)
-        })
+        }
+        tx.execute(
+            "UPDATE cases SET assignee = ?2 WHERE id = ?1",
+            params![id, to],
+        )?;
+        crate::audit::append(
+            tx,
+            &self.vault,
+            self.now_ms(),
+            by,
+            "case.assigned",
+            Some(id),
+            &serde_json::json!({"to": to}),
+        )?;
+        summary(tx, vault, id)
     }
 }

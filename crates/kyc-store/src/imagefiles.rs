@@ -74,15 +74,34 @@ impl ImageFiles {
     /// Writes a case's file (replacing a leftover one) and makes it durable: the data, then the
     /// folder entry.
     pub fn write(&self, case_id: i64, bytes: &[u8]) -> io::Result<()> {
-        let folder = self.make_folder(case_id)?;
+        self.write_unsynced(case_id, bytes)?;
+        self.sync(&[case_id])
+    }
+
+    /// Writes a case's file (replacing a leftover one) without waiting for the disk: durable only
+    /// after [`sync`](ImageFiles::sync) (a transaction of many cases syncs them all before it
+    /// commits, each folder once).
+    pub fn write_unsynced(&self, case_id: i64, bytes: &[u8]) -> io::Result<()> {
+        self.make_folder(case_id)?;
         let mut file = crate::fsutil::private_options()
             .write(true)
             .create(true)
             .truncate(true)
             .open(self.path(case_id))?;
-        file.write_all(bytes)?;
-        file.sync_data()?;
-        sync_dir(&folder)
+        file.write_all(bytes)
+    }
+
+    /// Makes the files of `case_ids` durable: each file's data, then each of their folders once.
+    pub fn sync(&self, case_ids: &[i64]) -> io::Result<()> {
+        let mut folders: Vec<PathBuf> = Vec::new();
+        for &id in case_ids {
+            File::open(self.path(id))?.sync_data()?;
+            let folder = self.folder(id);
+            if !folders.contains(&folder) {
+                folders.push(folder);
+            }
+        }
+        folders.iter().try_for_each(|f| sync_dir(f))
     }
 
     /// Reads `len` bytes at `offset` of a case's file (where a store from before the folders

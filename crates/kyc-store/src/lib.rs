@@ -44,6 +44,7 @@ pub mod fsutil;
 mod history;
 pub mod imagefiles;
 mod images;
+pub mod import;
 mod migrate;
 pub mod notes;
 mod outbox;

@@ -142,7 +142,8 @@ impl Connection for WriteTx<'_> {
     }
     fn put_blob(&self, case_id: i64, sealed: &[u8]) -> Result<()> {
         self.written.borrow_mut().push(case_id);
-        self.files.write(case_id, sealed)?;
+        // Synced, with every other file of the transaction, before it commits.
+        self.files.write_unsynced(case_id, sealed)?;
         Ok(())
     }
     fn drop_blob(&self, case_id: i64) -> Result<()> {
@@ -229,6 +230,8 @@ impl Backend for SqliteBackend {
         };
         let done = f(&w);
         let (written, dropped) = (w.written.into_inner(), w.dropped.into_inner());
+        // Durable before the rows that point into them commit.
+        let done = done.and_then(|()| Ok(self.files.sync(&written)?));
         // The files of cases that will not be: none of their rows is committed.
         let discard = || {
             for id in &written {

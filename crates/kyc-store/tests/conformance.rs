@@ -735,6 +735,8 @@ fn a_cases_images_come_back_byte_for_byte() {
     });
 }
 
+#[path = "conformance/import.rs"]
+mod import;
 #[path = "conformance/postgres.rs"]
 mod postgres;
 #[path = "conformance/reuse.rs"]
