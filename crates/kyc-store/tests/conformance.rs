@@ -398,6 +398,28 @@ fn the_queue_pages_filters_and_counts() {
             1,
             "{backend}: search by reference"
         );
+        // A reference's beginning, in any case: every case whose reference starts so.
+        let reference = store.summary(ids[2]).unwrap().reference;
+        for (q, want) in [
+            (reference.to_lowercase(), vec![ids[2]]),
+            (reference[..reference.len() - 1].to_string(), ids.clone()),
+        ] {
+            let mut found: Vec<i64> = store
+                .list(&CaseQuery {
+                    q: Some(q.clone()),
+                    limit: 50,
+                    ..CaseQuery::default()
+                })
+                .unwrap()
+                .cases
+                .iter()
+                .map(|c| c.id)
+                .collect();
+            found.sort();
+            let mut want = want;
+            want.sort();
+            assert_eq!(found, want, "{backend}: search {q:?}");
+        }
         // Part of every reference's prefix, or a text too short for a trigram: every case
         // whose reference or requester id holds it.
         for q in ["kyc", "KYC-2", "-"] {
