@@ -202,9 +202,38 @@ fn flag_back(
     Ok(())
 }
 
-/// Reads every stored image hash into new indexes (at open).
+/// Reads every stored image hash into new indexes (at open). The users' tags come from their
+/// index, not from the cases' rows (each row holds the sealed payload before its tag: reading the
+/// tag there reads the whole row, which made the start grow with the store).
 pub(super) fn load_hashes(conn: &dyn Connection, vault: &Vault) -> Result<Indexes, Error> {
-    let (selfies, portraits) = hashes_after(conn, vault, 0)?;
+    let mut users = std::collections::HashMap::new();
+    conn.for_each(
+        "SELECT id, user_tag FROM cases WHERE user_tag IS NOT NULL",
+        params![],
+        |r| {
+            users.insert(
+                r.get::<i64>(0)?,
+                crate::phash::user_key(&r.get::<Vec<u8>>(1)?),
+            );
+            Ok(true)
+        },
+    )?;
+    let (mut selfies, mut portraits) = (Vec::new(), Vec::new());
+    conn.for_each(
+        "SELECT case_id, image, sealed FROM image_hashes",
+        params![],
+        |r| {
+            let case_id: i64 = r.get(0)?;
+            let user = users
+                .get(&case_id)
+                .copied()
+                .unwrap_or_else(|| crate::phash::user_key(&[]));
+            let (image, sealed) = (r.get::<String>(1)?, r.get::<Vec<u8>>(2)?);
+            let stored = (case_id, image.as_str(), sealed.as_slice(), user);
+            take_hash(vault, stored, (&mut selfies, &mut portraits))?;
+            Ok(true)
+        },
+    )?;
     let mut indexes = Indexes::from_entries(selfies, portraits);
     indexes.stale = conn.query_row(
         "SELECT count(*) FROM image_hashes WHERE method = 1",
@@ -228,26 +257,37 @@ pub(super) fn hashes_after(
         params![after],
         |r| {
             let case_id: i64 = r.get(0)?;
-            let image: String = r.get(1)?;
-            let sealed: Vec<u8> = r.get(2)?;
             let user = crate::phash::user_key(&r.get::<Option<Vec<u8>>>(3)?.unwrap_or_default());
-            match image.as_str() {
-                crate::phash::HASHED_IMAGE => selfies.push(Hashed {
-                    case_id,
-                    user,
-                    hash: vault.open_image_hash(case_id, &sealed)?,
-                }),
-                crate::phash::PORTRAIT => portraits.push(Hashed {
-                    case_id,
-                    user,
-                    hash: crate::phash::fold(&open_portrait_hash(vault, case_id, &sealed)?),
-                }),
-                _ => {}
-            }
+            let (image, sealed) = (r.get::<String>(1)?, r.get::<Vec<u8>>(2)?);
+            let stored = (case_id, image.as_str(), sealed.as_slice(), user);
+            take_hash(vault, stored, (&mut selfies, &mut portraits))?;
             Ok(true)
         },
     )?;
     Ok((selfies, portraits))
+}
+
+/// One stored hash row (case, image, sealed hash, user key) opened into the selfies' or the
+/// portraits' entries (a portrait's by its fold).
+fn take_hash(
+    vault: &Vault,
+    (case_id, image, sealed, user): (i64, &str, &[u8], u64),
+    (selfies, portraits): (&mut Vec<Hashed>, &mut Vec<Hashed>),
+) -> Result<(), Error> {
+    match image {
+        crate::phash::HASHED_IMAGE => selfies.push(Hashed {
+            case_id,
+            user,
+            hash: vault.open_image_hash(case_id, sealed)?,
+        }),
+        crate::phash::PORTRAIT => portraits.push(Hashed {
+            case_id,
+            user,
+            hash: crate::phash::fold(&open_portrait_hash(vault, case_id, sealed)?),
+        }),
+        _ => {}
+    }
+    Ok(())
 }
 
 /// A stored case's portrait hash, opened (None when it has none).

@@ -799,7 +799,8 @@ mod tests {
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
             "DROP TABLE file_removals; DROP INDEX image_hashes_stale; \
-             ALTER TABLE image_hashes DROP COLUMN method; PRAGMA user_version = 17;",
+             ALTER TABLE image_hashes DROP COLUMN method; DROP INDEX cases_received; \
+             DROP INDEX decisions_decided; PRAGMA user_version = 17;",
         )
         .unwrap();
         drop(conn);

@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/004_search_trigrams.sql"),
     include_str!("../../migrations/postgres/005_portrait_hashes.sql"),
     include_str!("../../migrations/postgres/006_hash_method.sql"),
+    include_str!("../../migrations/postgres/007_range_indexes.sql"),
 ];
 
 /// Advisory lock keys (one namespace: "KYCD" in ASCII, then the lock's number).
