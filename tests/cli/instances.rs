@@ -94,6 +94,18 @@ async fn sign_in_ada(http: &reqwest::Client, review: &str) -> String {
 }
 
 /// Polls `review`'s queue until the case with this requester id shows; returns its id.
+/// Ada signed in on `review`, and her live event stream there.
+async fn live_view(http: &reqwest::Client, review: &str) -> (String, reqwest::Response) {
+    let token = sign_in_ada(http, review).await;
+    let events = http
+        .get(format!("{review}/api/events"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    (token, events)
+}
+
 async fn wait_for_case(http: &reqwest::Client, review: &str, token: &str, rid: &str) -> i64 {
     for _ in 0..100 {
         let page: Value = json_of(
@@ -146,15 +158,8 @@ async fn a_request_held_on_one_instance_is_answered_by_a_decision_on_the_other()
     };
     let http_b = client(&p.b.parent().unwrap().join("data"));
     let review_b = format!("http://{}", b.review);
-    let token = sign_in_ada(&http, &review_b).await;
-
     // A reviewer's live view on B.
-    let mut events = http
-        .get(format!("{review_b}/api/events"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let (token, mut events) = live_view(&http, &review_b).await;
 
     let payload = body(1);
     let rid = payload["request_info"]["requester_id"]
@@ -372,13 +377,7 @@ async fn a_live_view_is_told_to_reload_when_its_instance_may_have_missed_events(
         return;
     };
     let review_b = format!("http://{}", b.review);
-    let token = sign_in_ada(&http, &review_b).await;
-    let mut events = http
-        .get(format!("{review_b}/api/events"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let (_token, mut events) = live_view(&http, &review_b).await;
     let db = p.db.as_ref().unwrap();
     let listeners = format!(
         "FROM pg_stat_activity WHERE application_name = '{}' AND datname = current_database()",
