@@ -45,6 +45,11 @@ pub struct Args {
     /// connections') is added to KYC Desk's (the database's work is part of a submission's cost).
     #[arg(long, value_name = "PID", requires = "postgres")]
     postgres_pid: Option<u32>,
+    /// Keep KYC Desk's data in DIR instead of an empty folder: a desk that already holds its
+    /// cases (a folder `kyc-bench review --keep DIR` seeded, with its master key and TLS
+    /// certificate), to measure ingest on a full store.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -330,12 +335,13 @@ fn free_port() -> anyhow::Result<u16> {
 
 fn write_config(
     dir: &Path,
+    data: &Path,
     port: u16,
     postgres: Option<&str>,
 ) -> anyhow::Result<(PathBuf, Config)> {
     let mut c = Config::first_start();
     c.storage.url = postgres.map(str::to_string);
-    c.data_dir = Some(dir.join("desk"));
+    c.data_dir = Some(data.to_path_buf());
     c.receiver.listen = format!("127.0.0.1:{port}").parse()?;
     c.receiver.max_body_mb = 32;
     c.receiver.auth.token_ttl_secs = 3600;
@@ -360,14 +366,18 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .tempdir_in(d)?,
         None => tempfile::Builder::new().prefix("kyc-bench-").tempdir()?,
     };
-    let (config_path, config) = write_config(work.path(), free_port()?, a.postgres.as_deref())?;
+    let data = a
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| work.path().join("desk"));
+    let (config_path, config) =
+        write_config(work.path(), &data, free_port()?, a.postgres.as_deref())?;
     let mut cmd = Command::new(&a.bin);
     cmd.arg("--config")
         .arg(&config_path)
         .arg("serve")
         .env("RUST_LOG", "warn");
     let desk = spawn(cmd, "receiver")?;
-    let data = work.path().join("desk");
     let cert = std::fs::read(data.join("tls-cert.pem"))?;
     let http = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&cert)?)
