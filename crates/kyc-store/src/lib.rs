@@ -800,7 +800,7 @@ mod tests {
         conn.execute_batch(
             "DROP TABLE file_removals; DROP INDEX image_hashes_stale; \
              ALTER TABLE image_hashes DROP COLUMN method; DROP INDEX cases_received; \
-             DROP INDEX decisions_decided; PRAGMA user_version = 17;",
+             DROP INDEX decisions_decided; DROP INDEX cases_plaintext; PRAGMA user_version = 17;",
         )
         .unwrap();
         drop(conn);
