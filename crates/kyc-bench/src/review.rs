@@ -478,10 +478,16 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         );
         // A rare search: one case's reference.
         let one: Value = serde_json::from_slice(&get(format!("/api/cases/{}", real[0])).await?)?;
-        let rare = format!(
-            "/api/cases?status=all&limit=50&q={}",
-            one["reference"].as_str().context("a reference")?
-        );
+        let reference = one["reference"].as_str().context("a reference")?;
+        let rare = format!("/api/cases?status=all&limit=50&q={reference}");
+        // A fast empty answer would prove nothing: the search must find that case.
+        let found: Value = serde_json::from_slice(&get(rare.clone()).await?)?;
+        if !found["cases"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["reference"] == reference))
+        {
+            anyhow::bail!("the search {rare} did not find {reference}");
+        }
         timings.push(
             timed("search: one case's reference (rare)", 100.0, a.repeat, |_| {
                 let g = get(rare.clone());

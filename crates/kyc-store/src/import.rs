@@ -73,8 +73,11 @@ impl Store {
             |_| {},
         );
         if stored.is_err() {
-            // The indexes took hashes of cases that were not committed.
-            self.reload_hashes()?;
+            // The indexes took hashes of cases that were not committed. The batch's own error is
+            // the one to return; a failed re-read is logged.
+            if let Err(e) = self.reload_hashes() {
+                tracing::error!(error = %e, "the hash indexes could not be read again after a failed import");
+            }
         }
         stored
     }

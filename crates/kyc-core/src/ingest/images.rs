@@ -37,15 +37,20 @@ pub fn decode_image(name: &str, text: String) -> Result<Image, String> {
     }
     let len = kyc_crypto::jce::decode_base64_in_place(&mut bytes).ok_or("is not valid base64")?;
     bytes.truncate(len);
+    Ok(image_of(name, bytes))
+}
+
+/// Decoded image bytes as an [`Image`], its format and size read from its header.
+pub fn image_of(name: &str, bytes: Vec<u8>) -> Image {
     let sniffed = sniff_image(&bytes);
-    Ok(Image {
+    Image {
         name: name.to_string(),
         format: sniffed.format,
         width: sniffed.width,
         height: sniffed.height,
         bytes,
         problem: sniffed.problem,
-    })
+    }
 }
 
 /// What the header of an image says.

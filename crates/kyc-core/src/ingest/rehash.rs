@@ -5,9 +5,8 @@
 use kyc_store::rehash::{NewHash, StaleHash};
 use kyc_store::Store;
 
-use super::images::{perceptual_hash, portrait_hash, sniff_image};
+use super::images::{image_of, perceptual_hash, portrait_hash};
 use crate::error::CoreError;
-use kyc_domain::submission::Image;
 
 /// Hashes computed per transaction.
 const BATCH: usize = 256;
@@ -49,15 +48,7 @@ fn hash_again(store: &Store, stale: &StaleHash) -> Result<NewHash, CoreError> {
         Err(kyc_store::Error::NotFound(_)) => return Ok(NewHash::None),
         Err(e) => return Err(e.into()),
     };
-    let sniffed = sniff_image(&bytes);
-    let image = Image {
-        name: stale.image.clone(),
-        format: sniffed.format,
-        width: sniffed.width,
-        height: sniffed.height,
-        bytes,
-        problem: sniffed.problem,
-    };
+    let image = image_of(&stale.image, bytes);
     Ok(match stale.image.as_str() {
         kyc_store::phash::HASHED_IMAGE => {
             perceptual_hash(&image).map_or(NewHash::None, NewHash::Selfie)
