@@ -2,12 +2,13 @@
 //! submissions over HTTPS with OAuth2 to a real `kyc-desk serve` and to a floor (`floor`: the same
 //! TLS stack that only appends the bytes to a file and fsyncs), and reports throughput, latency,
 //! the server's CPU time per submission and its peak RSS; `review` times the review API with
-//! 100,000 cases in the store; `selfies` the reused-selfie index at a million hashes.
+//! 100,000 cases in the store; `sweep` a retention sweep while a sender posts; `selfies` the reused-selfie index at a million hashes.
 
 mod ingest;
 mod proc_stats;
 mod review;
 mod selfies;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 
@@ -28,6 +29,8 @@ enum Command {
     Review(review::Args),
     /// The reused-selfie index: hashing at ingest, build, memory and lookups at 10^6 hashes.
     Selfies(selfies::Args),
+    /// A retention sweep on a kept review store, with ingest latency before and during it.
+    Sweep(sweep::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -37,5 +40,6 @@ fn main() -> anyhow::Result<()> {
         Command::Floor(a) => ingest::floor(a),
         Command::Review(a) => review::run(a),
         Command::Selfies(a) => selfies::run(a),
+        Command::Sweep(a) => sweep::run(a),
     }
 }

@@ -37,6 +37,30 @@ pub struct Args {
     keep: Option<PathBuf>,
 }
 
+/// A desk on `work_path` (or on PostgreSQL at `postgres`) for the benchmarks: no caller
+/// authentication or body encryption, every case answered at once (accepted), both listeners on
+/// free loopback ports.
+pub(crate) fn bench_desk(
+    work_path: &std::path::Path,
+    postgres: Option<String>,
+) -> anyhow::Result<Loaded> {
+    let mut config = Config::first_start();
+    config.receiver.auth.mode = AuthMode::None;
+    config.receiver.request_encryption = Default::default();
+    config.receiver.response_encryption = Default::default();
+    config.receiver.listen = "127.0.0.1:0".parse()?;
+    config.review.listen = "127.0.0.1:0".parse()?;
+    config.decision.hold_secs = 0;
+    config.decision.on_timeout = OnTimeout::Accept;
+    config.storage.url = postgres;
+    Ok(Loaded {
+        config,
+        path: work_path.join("kyc-desk.toml"),
+        data_dir: work_path.to_path_buf(),
+        created: false,
+    })
+}
+
 /// The bytes of every file under `dir` (0 when it is missing: PostgreSQL keeps the images).
 fn dir_bytes(dir: &std::path::Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -249,21 +273,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             (temp.path().to_path_buf(), Some(temp))
         }
     };
-    let mut config = Config::first_start();
-    config.receiver.auth.mode = AuthMode::None;
-    config.receiver.request_encryption = Default::default();
-    config.receiver.response_encryption = Default::default();
-    config.receiver.listen = "127.0.0.1:0".parse()?;
-    config.review.listen = "127.0.0.1:0".parse()?;
-    config.decision.hold_secs = 0;
-    config.decision.on_timeout = OnTimeout::Accept;
-    config.storage.url = a.postgres.clone();
-    let loaded = Loaded {
-        config: config.clone(),
-        path: work_path.join("kyc-desk.toml"),
-        data_dir: work_path.clone(),
-        created: false,
-    };
+    let loaded = bench_desk(&work_path, a.postgres.clone())?;
+    let config = loaded.config.clone();
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let running = kyc_server::start(&loaded, None).await?;

@@ -132,7 +132,38 @@ impl ImageFiles {
     /// that records it as done: a power loss must not bring back an erased case's file.
     pub fn remove_durably(&self, case_id: i64) -> io::Result<()> {
         self.remove(case_id)?;
-        for folder in [self.folder(case_id), self.dir.clone()] {
+        self.sync_folders(&[case_id])
+    }
+
+    /// Removes several cases' files, then syncs each folder that held one once (and the image
+    /// folder, for files from before the folders). Returns the ids whose files are gone for good;
+    /// a failure is logged by id and leaves that case to the next open's sweep.
+    pub fn remove_all_durably(&self, case_ids: &[i64]) -> Vec<i64> {
+        let mut gone = Vec::with_capacity(case_ids.len());
+        for &id in case_ids {
+            match self.remove(id) {
+                Ok(()) => gone.push(id),
+                Err(e) => {
+                    tracing::warn!(case = id, error = %e, "could not remove the erased case's image file")
+                }
+            }
+        }
+        if let Err(e) = self.sync_folders(&gone) {
+            // Removed but perhaps not durably: the next open's sweep removes what comes back.
+            tracing::warn!(error = %e, "could not sync the folders of removed image files");
+            return Vec::new();
+        }
+        gone
+    }
+
+    /// Syncs the folders of these cases' files and the image folder, each once.
+    fn sync_folders(&self, case_ids: &[i64]) -> io::Result<()> {
+        let mut folders: std::collections::BTreeSet<PathBuf> =
+            case_ids.iter().map(|&id| self.folder(id)).collect();
+        if !case_ids.is_empty() {
+            folders.insert(self.dir.clone());
+        }
+        for folder in folders {
             match sync_dir(&folder) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
                 _ => {}

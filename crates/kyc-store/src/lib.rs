@@ -39,6 +39,7 @@ pub mod copy;
 pub mod db;
 mod decisions;
 mod erase;
+pub use erase::ERASE_BATCH;
 mod error;
 pub mod fsutil;
 mod history;

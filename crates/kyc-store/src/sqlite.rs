@@ -112,6 +112,94 @@ pub struct SqliteBackend {
     readers: Mutex<Vec<rusqlite::Connection>>,
     /// Erased cases whose files are gone: their `file_removals` rows go with the next write.
     removed: Mutex<Vec<i64>>,
+    checkpointer: Checkpointer,
+}
+
+/// Copies the WAL into the database from a connection and thread of its own (PASSIVE: writers
+/// and readers go on meanwhile), after commits, at most every [`CHECKPOINT_EVERY`], and once at
+/// start for a WAL the last run left. It stops when the backend is dropped.
+struct Checkpointer {
+    commits: Option<std::sync::mpsc::SyncSender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The least time between two checkpoints.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+impl Checkpointer {
+    fn start(path: &Path) -> Checkpointer {
+        let (commits, committed) = std::sync::mpsc::sync_channel::<()>(1);
+        let path = path.to_path_buf();
+        let thread = std::thread::Builder::new()
+            .name("kyc-store checkpointer".into())
+            .spawn(move || {
+                let conn = match rusqlite::Connection::open(&path).and_then(|c| {
+                    configure(&c)?;
+                    Ok(c)
+                }) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        return tracing::error!(error = %e, "the checkpointer cannot open the database")
+                    }
+                };
+                // The WAL of the last run first, then after commits until the backend goes.
+                loop {
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::warn!(error = %e, "checkpoint");
+                    }
+                    if committed.recv().is_err() {
+                        return;
+                    }
+                    // The commits of the next moment go with this one.
+                    let until = std::time::Instant::now() + CHECKPOINT_EVERY;
+                    loop {
+                        let left = until.saturating_duration_since(std::time::Instant::now());
+                        match committed.recv_timeout(left) {
+                            Ok(()) => {}
+                            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => break,
+                            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+                        }
+                    }
+                }
+            });
+        match thread {
+            Ok(thread) => Checkpointer {
+                commits: Some(commits),
+                thread: Some(thread),
+            },
+            Err(e) => {
+                tracing::error!(error = %e, "no checkpointer thread");
+                Checkpointer {
+                    commits: None,
+                    thread: None,
+                }
+            }
+        }
+    }
+
+    fn running(&self) -> bool {
+        self.commits.is_some()
+    }
+
+    /// A commit happened on `writer`: a checkpoint is due (one already due covers it). Should the
+    /// checkpointer have stopped, the writer checkpoints itself again.
+    fn committed(&self, writer: &rusqlite::Connection) {
+        if let Some(commits) = &self.commits {
+            if let Err(std::sync::mpsc::TrySendError::Disconnected(())) = commits.try_send(()) {
+                let _ = writer.pragma_update(None, "wal_autocheckpoint", 1000);
+            }
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.commits.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// A write transaction: the connection's, and the blobs it wrote or removes.
@@ -162,12 +250,22 @@ impl Connection for WriteTx<'_> {
 impl SqliteBackend {
     /// Over an open, configured writer connection to the file at `path`.
     pub(crate) fn new(path: &Path, writer: rusqlite::Connection) -> SqliteBackend {
+        // Checkpoints are the checkpointer's (below), not the commits': a commit that crosses
+        // the automatic threshold would otherwise copy the WAL into the database while a
+        // submission waits for its answer.
+        let checkpointer = Checkpointer::start(path);
+        if checkpointer.running() {
+            if let Err(e) = writer.pragma_update(None, "wal_autocheckpoint", 0) {
+                tracing::warn!(error = %e, "the writer checkpoints itself");
+            }
+        }
         SqliteBackend {
             path: path.to_path_buf(),
             files: ImageFiles::beside(path),
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
             removed: Mutex::new(Vec::new()),
+            checkpointer,
         }
     }
 
@@ -262,19 +360,13 @@ impl Backend for SqliteBackend {
             }
             return Err(e);
         }
-        let mut gone = Vec::with_capacity(dropped.len());
-        for id in dropped {
-            match self.files.remove_durably(id) {
-                Ok(()) => gone.push(id),
-                // The key is gone, so the file is unreadable; the next open removes it.
-                Err(e) => {
-                    tracing::warn!(case = id, error = %e, "could not remove the erased case's image file")
-                }
-            }
-        }
+        // The keys are gone, so the files are unreadable; one not removed now goes at the next
+        // open.
+        let gone = self.files.remove_all_durably(&dropped);
         if let Ok(mut removed) = self.removed.lock() {
             removed.extend(gone);
         }
+        self.checkpointer.committed(&conn);
         committed();
         Ok(())
     }
@@ -284,6 +376,14 @@ impl Backend for SqliteBackend {
     }
 
     fn after_erase(&self) -> Result<Option<Vec<&'static str>>> {
+        // Most of the WAL is copied into the database first by a connection of its own, while
+        // writers go on (PASSIVE); the truncation below, which holds the writer, then has only
+        // what was committed meanwhile to copy.
+        {
+            let passive = rusqlite::Connection::open(&self.path)?;
+            configure(&passive)?;
+            passive.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        }
         let conn = self.writer()?;
         // Copies of erased pages in the WAL are overwritten when it is truncated; a reader
         // still on an older snapshot holds it back (busy = 1) past `ERASURE_WAIT`.
@@ -374,5 +474,50 @@ impl Connection for rusqlite::Connection {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kyc_crypto::master::MasterKey;
+
+    /// Commits reach the database file while the store stays open, copied there by the
+    /// checkpointer: the writer no longer checkpoints at commit (and would not have, for a few
+    /// cases, below its automatic threshold of 1,000 pages).
+    #[test]
+    fn the_checkpointer_copies_commits_into_the_database_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(crate::DB_FILE);
+        let open = || crate::Store::open(&path, MasterKey::Key([4; 32])).unwrap();
+        // Made and closed (closing copies the WAL in): reopened, nothing is left to copy.
+        drop(open());
+        let store = open();
+        let size = || std::fs::metadata(&path).unwrap().len();
+        let before = size();
+        let (year, month, day) = crate::timefmt::today();
+        let today = kyc_sim::Today { year, month, day };
+        for i in 0..20 {
+            let sim = kyc_sim::generate_with(
+                kyc_sim::Scenario::Clean,
+                i,
+                5,
+                &today,
+                kyc_sim::Pictures::Placeholders,
+            );
+            let sub = crate::testing::submission(&sim.payload.to_string());
+            store
+                .insert_case(&sub, &[], crate::timefmt::now_ms())
+                .unwrap();
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while size() <= before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the committed cases never reached the database file ({before} bytes)"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        // The checkpointer stops with the store.
+        drop(store);
     }
 }

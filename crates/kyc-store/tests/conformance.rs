@@ -519,25 +519,6 @@ fn an_erased_case_is_gone_but_its_trail_stays_whole() {
 }
 
 #[test]
-fn a_retention_sweep_skips_a_case_another_sweep_erased_first() {
-    for_each_backend(|backend, store| {
-        let (gone, kept) = (new_case(store, 1), new_case(store, 2));
-        store.erase(gone, "retention", "first sweep").unwrap();
-        let reference = store.summary(kept).unwrap().reference;
-        let (erased, complete) = store
-            .erase_all(&[gone, kept], "retention", "second sweep")
-            .unwrap();
-        assert_eq!(erased, [(kept, reference)], "{backend}");
-        assert!(complete, "{backend}");
-        assert!(store
-            .erase_all(&[gone], "retention", "again")
-            .unwrap()
-            .0
-            .is_empty());
-    });
-}
-
-#[test]
 fn accounts_keep_an_admin_and_a_change_ends_their_sessions() {
     for_each_backend(|backend, store| {
         store
@@ -757,6 +738,8 @@ fn a_cases_images_come_back_byte_for_byte() {
     });
 }
 
+#[path = "conformance/erase.rs"]
+mod erase;
 #[path = "conformance/import.rs"]
 mod import;
 #[path = "conformance/postgres.rs"]

@@ -11,6 +11,10 @@ use kyc_domain::roles::Permission;
 use super::{accounts, blocking, Desk, EventKind};
 use crate::error::CoreError;
 
+/// Cases a retention sweep looks up at a time (erased in short transactions, then the WAL
+/// truncated once).
+const SWEEP_ROUND: u32 = 500;
+
 impl Desk {
     /// Erases a case on request (a data-subject request): refused while Ditto ID still waits on it.
     /// Returns the reference and whether the erasure is complete; a pending one (a reader still
@@ -99,13 +103,16 @@ impl Desk {
 
     async fn sweep_expired(&self, now_ms: i64, keep_days: u32) -> Result<usize, CoreError> {
         let keep_ms = i64::from(keep_days) * 86_400_000;
-        let mut erased = 0;
+        let (mut erased, mut after) = (0, 0);
         loop {
             let store = self.store.clone();
-            let due = blocking(move || store.expired_cases(now_ms, keep_ms, 100)).await?;
-            if due.is_empty() {
+            let due =
+                blocking(move || store.expired_cases(now_ms, keep_ms, after, SWEEP_ROUND)).await?;
+            let Some(&last) = due.last() else {
                 break;
-            }
+            };
+            // A case skipped (still waited on) is the next hour's sweep's.
+            after = last;
             let store = self.store.clone();
             let reason = format!("retention: decided more than {keep_days} days ago");
             let (done, complete) =
