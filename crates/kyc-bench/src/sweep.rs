@@ -58,37 +58,27 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             let store = store.clone();
             tokio::task::spawn_blocking(move || store.count()).await??
         };
-        // The decision time before which `erase` decided cases lie (retention's own query,
-        // halved on the time between 91 days ago and now).
-        let now = kyc_store::timefmt::now_ms();
-        let want = a.erase;
-        let cutoff = {
-            let store = store.clone();
-            tokio::task::spawn_blocking(move || -> anyhow::Result<(i64, usize)> {
-                let due = |t: i64| -> anyhow::Result<usize> {
-                    Ok(store.expired_cases(t, 0, 0, want as u32 + 1)?.len())
-                };
-                let (mut lo, mut hi) = (now - 91 * 86_400_000, now);
-                let mut found = (hi, due(hi)?);
-                anyhow::ensure!(
-                    found.1 >= want,
-                    "the store has {} decided cases, fewer than --erase {want}",
-                    found.1
-                );
-                while hi - lo > 1 {
-                    let mid = lo + (hi - lo) / 2;
-                    let n = due(mid)?;
-                    if n >= want {
-                        (hi, found) = (mid, (mid, n));
-                    } else {
-                        lo = mid;
-                    }
-                }
-                Ok(found)
+        // The decision time before which about `erase` decided cases lie: the `erase`-th oldest
+        // final decision, read from the database file beside the running desk (SQLite only).
+        let cutoff: i64 = {
+            let db = a.data_dir.join(kyc_core::bootstrap::DB_FILE);
+            let want = a.erase as i64;
+            tokio::task::spawn_blocking(move || -> anyhow::Result<i64> {
+                let conn = rusqlite::Connection::open_with_flags(
+                    &db,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+                )?;
+                conn.query_row(
+                    "SELECT decided_at FROM decisions WHERE final = 1 \
+                     ORDER BY decided_at LIMIT 1 OFFSET ?1",
+                    [want],
+                    |r| r.get(0),
+                )
+                .with_context(|| format!("fewer than {want} final decisions in the store"))
             })
             .await??
         };
-        eprintln!("{} cases; {} decided before the cut-off", before, cutoff.1);
+        eprintln!("{before} cases; the sweep erases what was decided before {cutoff}");
 
         let http = reqwest::Client::builder()
             .add_root_certificate(reqwest::Certificate::from_pem(&running.tls.cert_pem)?)
@@ -97,7 +87,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let receiver = format!("https://{}/kyc", running.receiver_addr);
         let (year, month, day) = kyc_store::timefmt::today();
         let today = kyc_sim::Today { year, month, day };
-        let run_tag = format!("{now:x}");
+        let run_tag = format!("{:x}", kyc_store::timefmt::now_ms());
         // One sender posting one realistic submission after another until `stop`; each post's
         // latency in ms.
         let post_until = |first: u64, stop: Arc<std::sync::atomic::AtomicBool>, most: usize| {
@@ -132,7 +122,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         let t = Instant::now();
         let erased = running
             .desk
-            .sweep_retention(cutoff.0 + i64::from(keep_days) * 86_400_000, keep_days)
+            .sweep_retention(cutoff + i64::from(keep_days) * 86_400_000, keep_days)
             .await?;
         let sweep_secs = t.elapsed().as_secs_f64();
         stop.store(true, std::sync::atomic::Ordering::SeqCst);
