@@ -48,7 +48,10 @@ fn a_sweep_erases_many_cases_in_short_transactions_skipping_the_held_and_the_gon
                 "{backend}: case {id} is left"
             );
         }
-        assert!(store.summary(held).is_ok(), "{backend}: Ditto ID waits on it");
+        assert!(
+            store.summary(held).is_ok(),
+            "{backend}: Ditto ID waits on it"
+        );
         assert!(
             matches!(store.verify_audit().unwrap(), Verdict::Intact { .. }),
             "{backend}"
@@ -61,7 +64,9 @@ fn expired_cases_come_in_case_order_after_the_last_one_a_sweep_was_given() {
     for_each_backend(|backend, store| {
         let ids: Vec<i64> = (0..5).map(|i| new_case(store, 200 + i)).collect();
         for &id in &ids[..4] {
-            store.decide(id, &decision(true, "rita"), true, false).unwrap();
+            store
+                .decide(id, &decision(true, "rita"), true, false)
+                .unwrap();
         }
         let later = store.now_ms() + 1;
         assert_eq!(
@@ -75,7 +80,10 @@ fn expired_cases_come_in_case_order_after_the_last_one_a_sweep_was_given() {
             "{backend}: after the cursor; the undecided one is not due"
         );
         assert!(
-            store.expired_cases(later, 60_000, 0, 10).unwrap().is_empty(),
+            store
+                .expired_cases(later, 60_000, 0, 10)
+                .unwrap()
+                .is_empty(),
             "{backend}: decided within the period kept"
         );
     });
