@@ -59,24 +59,13 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || store.count()).await??
         };
         // The decision time before which about `erase` decided cases lie: the `erase`-th oldest
-        // final decision, read from the database file beside the running desk (SQLite only).
+        // final decision.
         let cutoff: i64 = {
-            let db = a.data_dir.join(kyc_core::bootstrap::DB_FILE);
-            let want = a.erase as i64;
-            tokio::task::spawn_blocking(move || -> anyhow::Result<i64> {
-                let conn = rusqlite::Connection::open_with_flags(
-                    &db,
-                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-                )?;
-                conn.query_row(
-                    "SELECT decided_at FROM decisions WHERE final = 1 \
-                     ORDER BY decided_at LIMIT 1 OFFSET ?1",
-                    [want],
-                    |r| r.get(0),
-                )
-                .with_context(|| format!("fewer than {want} final decisions in the store"))
-            })
-            .await??
+            let store = store.clone();
+            let want = a.erase as u64;
+            tokio::task::spawn_blocking(move || store.final_decision_at_rank(want))
+                .await??
+                .with_context(|| format!("fewer than {want} final decisions in the store"))?
         };
         eprintln!("{before} cases; the sweep erases what was decided before {cutoff}");
 

@@ -178,6 +178,20 @@ impl Store {
         Ok(reference)
     }
 
+    /// When the `n`-th oldest final decision (from 0) was made, if there are that many: a
+    /// retention cut-off just after it erases about `n` cases (the sweep benchmark's).
+    pub fn final_decision_at_rank(&self, n: u64) -> Result<Option<i64>, Error> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT decided_at FROM decisions WHERE final = 1 \
+                 ORDER BY decided_at LIMIT 1 OFFSET ?1",
+                params![n as i64],
+                |r| r.get(0),
+            )
+            .optional()
+        })
+    }
+
     /// Decided cases numbered after `after` whose final decision is older than `keep_ms` at
     /// `now_ms`, at most `limit`, in case order (a sweep goes on after the last one it was given).
     pub fn expired_cases(

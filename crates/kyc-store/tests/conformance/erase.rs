@@ -79,6 +79,20 @@ fn expired_cases_come_in_case_order_after_the_last_one_a_sweep_was_given() {
             ids[2..4],
             "{backend}: after the cursor; the undecided one is not due"
         );
+        // A cut-off just after the second oldest final decision makes the first two cases due
+        // (and no later one, unless decided in the same millisecond).
+        let second = store.final_decision_at_rank(1).unwrap().unwrap();
+        let due = store.expired_cases(second + 1, 0, 0, 10).unwrap();
+        assert!(due.starts_with(&ids[..2]), "{backend}: {due:?}");
+        assert!(
+            store.expired_cases(second, 0, 0, 10).unwrap().len() < 2,
+            "{backend}"
+        );
+        assert!(
+            store.final_decision_at_rank(3).unwrap().is_some(),
+            "{backend}"
+        );
+        assert_eq!(store.final_decision_at_rank(4).unwrap(), None, "{backend}");
         assert!(
             store
                 .expired_cases(later, 60_000, 0, 10)
