@@ -58,26 +58,40 @@ pub struct DecisionRow {
 impl Store {
     /// The cases received in `[from_ms, to_ms)`, each with its final decision if any.
     pub fn stats_rows(&self, from_ms: i64, to_ms: i64) -> Result<Vec<StatsRow>, Error> {
-        self.read(|c| {
-            let rows = c.query_map(
-                "SELECT c.received_at, c.status, c.answer_by, c.answer_result, d.decided_at, \
-                 CASE d.by_kind WHEN 'auto' THEN 'automatic' ELSE d.by_user END \
-                 FROM cases c LEFT JOIN decisions d ON d.case_id = c.id AND d.final = 1 \
-                 WHERE c.received_at >= ?1 AND c.received_at < ?2",
-                [from_ms, to_ms],
-                |r| {
-                    Ok(StatsRow {
-                        received_at: r.get(0)?,
-                        status: r.get(1)?,
-                        answer_by: r.get(2)?,
-                        answer_result: r.get(3)?,
-                        decided_at: r.get(4)?,
-                        by: r.get(5)?,
-                    })
-                },
-            )?;
-            Ok(rows)
-        })
+        let mut rows = Vec::new();
+        self.stats_each(from_ms, to_ms, |r| {
+            rows.push(r);
+            Ok::<_, Error>(true)
+        })?;
+        Ok(rows)
+    }
+
+    /// What [`stats_rows`](Store::stats_rows) returns, handed to `each` one row at a time over one
+    /// read snapshot (memory stays flat however long the range).
+    pub fn stats_each<E: From<Error>>(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+        each: impl FnMut(StatsRow) -> Result<bool, E>,
+    ) -> Result<u64, E> {
+        self.stream(
+            "SELECT c.received_at, c.status, c.answer_by, c.answer_result, d.decided_at, \
+             CASE d.by_kind WHEN 'auto' THEN 'automatic' ELSE d.by_user END \
+             FROM cases c LEFT JOIN decisions d ON d.case_id = c.id AND d.final = 1 \
+             WHERE c.received_at >= ?1 AND c.received_at < ?2",
+            [from_ms, to_ms],
+            |r| {
+                Ok(StatsRow {
+                    received_at: r.get(0)?,
+                    status: r.get(1)?,
+                    answer_by: r.get(2)?,
+                    answer_result: r.get(3)?,
+                    decided_at: r.get(4)?,
+                    by: r.get(5)?,
+                })
+            },
+            each,
+        )
     }
 
     /// How many decisions fall in `[from_ms, to_ms)`.
