@@ -529,7 +529,15 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             let rss_before = crate::proc_stats::rss_mib(me).unwrap_or(0.0);
             let mut rss_max = rss_before;
             let t = Instant::now();
-            let mut body = http.get(path).bearer_auth(&token).send().await?.bytes_stream();
+            // A year at 10^6 streams for longer than the client's usual minute when the
+            // database's pages are not cached.
+            let mut body = http
+                .get(path)
+                .bearer_auth(&token)
+                .timeout(Duration::from_secs(900))
+                .send()
+                .await?
+                .bytes_stream();
             let (mut rows, mut chunks) = (0usize, 0usize);
             while let Some(chunk) = body.next().await {
                 rows += chunk?.iter().filter(|b| **b == b'\n').count();

@@ -202,7 +202,9 @@ fn flag_back(
     Ok(())
 }
 
-/// Reads every stored image hash into new indexes (at open). The users' tags come from their
+/// Reads every stored image hash into new indexes (at open on PostgreSQL, and again after a rehash
+/// or a failed import; SQLite's open has a faster way of its own,
+/// `migrate::load_hashes_in_parallel`). The users' tags come from their
 /// index, not from the cases' rows (each row holds the sealed payload before its tag: reading the
 /// tag there reads the whole row, which made the start grow with the store).
 pub(super) fn load_hashes(conn: &dyn Connection, vault: &Vault) -> Result<Indexes, Error> {
@@ -269,7 +271,7 @@ pub(super) fn hashes_after(
 
 /// One stored hash row (case, image, sealed hash, user key) opened into the selfies' or the
 /// portraits' entries (a portrait's by its fold).
-fn take_hash(
+pub(crate) fn take_hash(
     vault: &Vault,
     (case_id, image, sealed, user): (i64, &str, &[u8], u64),
     (selfies, portraits): (&mut Vec<Hashed>, &mut Vec<Hashed>),

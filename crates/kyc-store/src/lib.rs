@@ -205,7 +205,7 @@ impl Store {
         seal_plaintext_rows(&mut conn, &vault)?;
         let files = ImageFiles::beside(path);
         sweep_image_files(&mut conn, &files, version < sqlite::FILE_REMOVALS_VERSION)?;
-        let hashes = load_hashes(&conn, &vault)?;
+        let hashes = migrate::load_hashes_in_parallel(path, &vault)?;
         Ok(Store::over(
             Box::new(SqliteBackend::new(path, conn)),
             Some(path.to_path_buf()),
@@ -445,6 +445,58 @@ mod tests {
 
     fn contains(h: &[u8], n: &[u8]) -> bool {
         h.windows(n.len()).any(|w| w == n)
+    }
+
+    #[test]
+    fn the_load_at_open_finds_what_the_generic_load_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        let store = Store::open(&path, MasterKey::Key([7; 32])).unwrap();
+        let both = || {
+            let generic = db::read(store.db.as_ref(), |c| load_hashes(c, &store.vault)).unwrap();
+            let parallel = migrate::load_hashes_in_parallel(&path, &store.vault).unwrap();
+            (generic, parallel)
+        };
+        let (generic, parallel) = both();
+        assert_eq!((generic.selfie.len(), parallel.selfie.len()), (0, 0));
+        let (year, month, day) = crate::timefmt::today();
+        let today = kyc_sim::Today { year, month, day };
+        let mut subs = Vec::new();
+        // An odd number of rows, so the halves differ; two cases of one user.
+        for i in 0..9 {
+            let mut sim = kyc_sim::generate(kyc_sim::Scenario::Clean, i, 3, &today).payload;
+            if i == 8 {
+                let first: &kyc_domain::submission::Submission = &subs[0];
+                sim["request_info"]["user_id"] = first.user_id.clone().into();
+            }
+            let sub = crate::testing::submission(&sim.to_string());
+            store.insert_case(&sub, &[], now_ms()).unwrap();
+            subs.push(sub);
+        }
+        let (generic, parallel) = both();
+        assert_eq!(generic.selfie.len(), 9);
+        assert_eq!(parallel.selfie.len(), generic.selfie.len());
+        assert_eq!(parallel.portrait.len(), generic.portrait.len());
+        for sub in &subs {
+            let user = crate::phash::user_key(&store.vault.tag("user", &sub.user_id));
+            for asked_by in [user, 0] {
+                let selfie = sub.selfie_hash.unwrap();
+                let found = parallel.selfie.find(selfie, asked_by);
+                assert_eq!(found, generic.selfie.find(selfie, asked_by));
+                assert_eq!(
+                    found.is_empty(),
+                    asked_by == user,
+                    "its own user is left out"
+                );
+                if let Some(p) = &sub.portrait_hash {
+                    let folded = crate::phash::fold(p);
+                    assert_eq!(
+                        parallel.portrait.find(folded, asked_by),
+                        generic.portrait.find(folded, asked_by)
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -282,6 +282,24 @@ impl Indexes {
         }
     }
 
+    /// The same as [`from_entries`](Indexes::from_entries), the two built at once on two threads.
+    pub fn from_entries_side_by_side(selfies: Vec<Hashed>, portraits: Vec<Hashed>) -> Indexes {
+        let (selfie, portrait) = std::thread::scope(|s| {
+            let selfie = s.spawn(|| PhashIndex::from_entries(selfies));
+            let portrait = PhashIndex::from_entries(portraits).within(PORTRAIT_MAX_DISTANCE);
+            // A panic while building is the caller's, as it would be on this thread.
+            let selfie = selfie
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e));
+            (selfie, portrait)
+        });
+        Indexes {
+            selfie,
+            portrait,
+            stale: 0,
+        }
+    }
+
     /// The highest case id either index holds: a case's hashes are stored together, so the cases
     /// after it are in neither.
     pub fn newest(&self) -> i64 {
