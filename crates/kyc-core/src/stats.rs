@@ -114,29 +114,29 @@ pub fn statistics(
         });
         day.received += 1;
         out.received += 1;
-        if r.answer_by.as_deref() == Some("timeout") {
+        if r.timed_out {
             day.timeouts += 1;
             out.timeouts += 1;
-            if r.status == "pending" {
+            if r.approved.is_none() {
                 out.needs_review += 1;
             }
         }
         if matches!(
-            (r.status.as_str(), r.answer_result),
-            ("approved", Some(false)) | ("rejected", Some(true))
+            (r.approved, r.answer_result),
+            (Some(true), Some(false)) | (Some(false), Some(true))
         ) {
             out.conflicts += 1;
         }
-        match r.status.as_str() {
-            "approved" => {
+        match r.approved {
+            Some(true) => {
                 day.approved += 1;
                 out.approved += 1;
             }
-            "rejected" => {
+            Some(false) => {
                 day.rejected += 1;
                 out.rejected += 1;
             }
-            _ => {
+            None => {
                 day.pending += 1;
                 out.pending += 1;
             }
@@ -153,7 +153,7 @@ pub fn statistics(
             }
             if let Some((entry, t)) = reviewers.get_mut(&by) {
                 entry.decided += 1;
-                if r.status == "approved" {
+                if r.approved == Some(true) {
                     entry.approved += 1;
                 } else {
                     entry.rejected += 1;

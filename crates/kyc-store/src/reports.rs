@@ -8,10 +8,11 @@ use crate::{Error, Store};
 pub struct StatsRow {
     /// When it was received (unix ms).
     pub received_at: i64,
-    /// `pending`, `approved` or `rejected`.
-    pub status: String,
-    /// Who answered Ditto ID (`reviewer`, `policy`, `timeout`…), if it was answered.
-    pub answer_by: Option<String>,
+    /// Approved (true), rejected (false) or still pending (None). (Numbers, not the status's
+    /// text: a year's statistics read a million of these.)
+    pub approved: Option<bool>,
+    /// Whether the timeout fallback answered Ditto ID.
+    pub timed_out: bool,
     /// What Ditto ID was answered, if it was.
     pub answer_result: Option<bool>,
     /// When the final decision was recorded (unix ms).
@@ -75,7 +76,9 @@ impl Store {
         each: impl FnMut(StatsRow) -> Result<bool, E>,
     ) -> Result<u64, E> {
         self.stream(
-            "SELECT c.received_at, c.status, c.answer_by, c.answer_result, d.decided_at, \
+            "SELECT c.received_at, \
+             CASE c.status WHEN 'approved' THEN 1 WHEN 'rejected' THEN 0 END, \
+             CASE WHEN c.answer_by = 'timeout' THEN 1 ELSE 0 END, c.answer_result, d.decided_at, \
              CASE d.by_kind WHEN 'auto' THEN 'automatic' ELSE d.by_user END \
              FROM cases c LEFT JOIN decisions d ON d.case_id = c.id AND d.final = 1 \
              WHERE c.received_at >= ?1 AND c.received_at < ?2",
@@ -83,8 +86,8 @@ impl Store {
             |r| {
                 Ok(StatsRow {
                     received_at: r.get(0)?,
-                    status: r.get(1)?,
-                    answer_by: r.get(2)?,
+                    approved: r.get(1)?,
+                    timed_out: r.get(2)?,
                     answer_result: r.get(3)?,
                     decided_at: r.get(4)?,
                     by: r.get(5)?,

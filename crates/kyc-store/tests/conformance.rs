@@ -603,7 +603,28 @@ fn the_decisions_export_streams_every_decision_with_its_ids() {
             seen.iter().all(|u| u.contains('@') || u.starts_with('+')),
             "{backend}: opened"
         );
-        assert_eq!(store.stats_rows(0, i64::MAX).unwrap().len(), 3);
+        // Statistics' rows: every case, the decided ones' status as numbers, on each backend.
+        let (four, five) = (new_case(store, 4), new_case(store, 5));
+        store
+            .decide(five, &decision(true, "sam"), false, false)
+            .unwrap();
+        let rows = store.stats_rows(0, i64::MAX).unwrap();
+        let mut seen: Vec<(Option<bool>, bool, Option<&str>)> = rows
+            .iter()
+            .map(|r| (r.approved, r.timed_out, r.by.as_deref()))
+            .collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            [
+                (None, false, None),
+                (Some(false), false, Some("rita")),
+                (Some(false), false, Some("rita")),
+                (Some(false), false, Some("rita")),
+                (Some(true), false, Some("sam")),
+            ],
+            "{backend}: {four} pending"
+        );
     });
 }
 
