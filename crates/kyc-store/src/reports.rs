@@ -56,14 +56,6 @@ pub struct DecisionRow {
     pub answer_at: Option<i64>,
 }
 
-/// The cases of a date range with their final decisions, as [`StatsRow`]s read them.
-const STATS_SQL: &str = "SELECT c.received_at, \
-     CASE c.status WHEN 'approved' THEN 1 WHEN 'rejected' THEN 0 END, \
-     CASE WHEN c.answer_by = 'timeout' THEN 1 ELSE 0 END, c.answer_result, d.decided_at, \
-     CASE d.by_kind WHEN 'auto' THEN 'automatic' ELSE d.by_user END \
-     FROM cases c LEFT JOIN decisions d ON d.case_id = c.id AND d.final = 1 \
-     WHERE c.received_at >= ?1 AND c.received_at < ?2";
-
 impl Store {
     /// The cases received in `[from_ms, to_ms)`, each with its final decision if any.
     pub fn stats_rows(&self, from_ms: i64, to_ms: i64) -> Result<Vec<StatsRow>, Error> {
@@ -76,30 +68,20 @@ impl Store {
     }
 
     /// What [`stats_rows`](Store::stats_rows) returns, handed to `each` one row at a time over one
-    /// read snapshot (memory stays flat however long the range). On SQLite the rows are read
-    /// straight from a connection of their own, not through the generic row type: a year's
-    /// statistics read a million of them.
+    /// read snapshot (memory stays flat however long the range).
     pub fn stats_each<E: From<Error>>(
         &self,
         from_ms: i64,
         to_ms: i64,
-        mut each: impl FnMut(StatsRow) -> Result<bool, E>,
+        each: impl FnMut(StatsRow) -> Result<bool, E>,
     ) -> Result<u64, E> {
-        if let Some(path) = &self.path {
-            return crate::sqlite::stats_each(path, STATS_SQL, [from_ms, to_ms], |row| {
-                let (received_at, approved, timed_out, answer_result, decided_at, by) = row;
-                each(StatsRow {
-                    received_at,
-                    approved,
-                    timed_out,
-                    answer_result,
-                    decided_at,
-                    by,
-                })
-            });
-        }
         self.stream(
-            STATS_SQL,
+            "SELECT c.received_at, \
+             CASE c.status WHEN 'approved' THEN 1 WHEN 'rejected' THEN 0 END, \
+             CASE WHEN c.answer_by = 'timeout' THEN 1 ELSE 0 END, c.answer_result, d.decided_at, \
+             CASE d.by_kind WHEN 'auto' THEN 'automatic' ELSE d.by_user END \
+             FROM cases c LEFT JOIN decisions d ON d.case_id = c.id AND d.final = 1 \
+             WHERE c.received_at >= ?1 AND c.received_at < ?2",
             [from_ms, to_ms],
             |r| {
                 Ok(StatsRow {
@@ -111,7 +93,7 @@ impl Store {
                     by: r.get(5)?,
                 })
             },
-            &mut each,
+            each,
         )
     }
 

@@ -396,55 +396,6 @@ impl Backend for SqliteBackend {
     }
 }
 
-/// One row of statistics' query: received at, approved (None: pending), timed out, what Ditto ID
-/// was answered, decided at, by whom.
-pub(crate) type StatsColumns = (
-    i64,
-    Option<bool>,
-    bool,
-    Option<bool>,
-    Option<i64>,
-    Option<String>,
-);
-
-/// Statistics' rows straight from a read-only connection of their own, in one snapshot: no
-/// generic row per case. Returns how many were handed to `each` (it stops when `each` says so).
-pub(crate) fn stats_each<E: From<Error>>(
-    path: &Path,
-    sql: &str,
-    range: [i64; 2],
-    mut each: impl FnMut(StatsColumns) -> std::result::Result<bool, E>,
-) -> std::result::Result<u64, E> {
-    let conn = rusqlite::Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(Error::from)?;
-    configure(&conn).map_err(Error::from)?;
-    let tx = conn.unchecked_transaction().map_err(Error::from)?;
-    let mut stmt = tx.prepare(sql).map_err(Error::from)?;
-    let mut rows = stmt.query(range).map_err(Error::from)?;
-    let mut n = 0;
-    while let Some(r) = rows.next().map_err(Error::from)? {
-        let row = (|| -> rusqlite::Result<StatsColumns> {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })()
-        .map_err(Error::from)?;
-        n += 1;
-        if !each(row)? {
-            break;
-        }
-    }
-    Ok(n)
-}
-
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Error {
         Error::Storage(e.to_string())
