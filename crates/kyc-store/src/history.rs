@@ -237,12 +237,17 @@ pub(super) fn load_hashes(conn: &dyn Connection, vault: &Vault) -> Result<Indexe
         },
     )?;
     let mut indexes = Indexes::from_entries(selfies, portraits);
-    indexes.stale = conn.query_row(
+    indexes.stale = stale_hashes(conn)?;
+    Ok(indexes)
+}
+
+/// How many stored hashes an earlier [`HASH_METHOD`](crate::phash::HASH_METHOD) computed.
+pub(crate) fn stale_hashes(conn: &dyn Connection) -> Result<usize, Error> {
+    Ok(conn.query_row(
         "SELECT count(*) FROM image_hashes WHERE method = 1",
         params![],
         |r| r.get::<i64>(0),
-    )? as usize;
-    Ok(indexes)
+    )? as usize)
 }
 
 /// The stored image hashes of the cases after `after` (another instance's, on a shared

@@ -220,14 +220,7 @@ pub(super) fn seal_plaintext_rows(conn: &mut Connection, vault: &Vault) -> Resul
 /// two threads, each row's text and blob borrowed from SQLite rather than copied, and the two
 /// indexes built side by side.
 pub(super) fn load_hashes_in_parallel(path: &Path, vault: &Vault) -> Result<Indexes, Error> {
-    let open = || -> Result<Connection, Error> {
-        let c = Connection::open_with_flags(
-            path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        crate::sqlite::configure(&c)?;
-        Ok(c)
-    };
+    let open = || crate::sqlite::open_reader(path);
     let conn = open()?;
     let last: i64 = conn.query_row(
         "SELECT coalesce(max(rowid), 0) FROM image_hashes",
@@ -267,11 +260,7 @@ pub(super) fn load_hashes_in_parallel(path: &Path, vault: &Vault) -> Result<Inde
     }
     drop(users);
     let mut indexes = Indexes::from_entries_side_by_side(selfies, portraits);
-    indexes.stale = conn.query_row(
-        "SELECT count(*) FROM image_hashes WHERE method = 1",
-        [],
-        |r| r.get::<_, i64>(0),
-    )? as usize;
+    indexes.stale = crate::history::stale_hashes(&conn)?;
     Ok(indexes)
 }
 

@@ -104,6 +104,24 @@ pub(crate) fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// A configured read-only connection to the database at `path` (the readers' pool, the load at
+/// open).
+pub(crate) fn open_reader(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+    let c = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&c)?;
+    Ok(c)
+}
+
+/// A configured read-write connection beside the writer, for checkpoints only.
+fn open_checkpointing(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+    let c = rusqlite::Connection::open(path)?;
+    configure(&c)?;
+    Ok(c)
+}
+
 /// A SQLite database file as the store's backend.
 pub struct SqliteBackend {
     path: PathBuf,
@@ -133,10 +151,7 @@ impl Checkpointer {
         let thread = std::thread::Builder::new()
             .name("kyc-store checkpointer".into())
             .spawn(move || {
-                let conn = match rusqlite::Connection::open(&path).and_then(|c| {
-                    configure(&c)?;
-                    Ok(c)
-                }) {
+                let conn = match open_checkpointing(&path) {
                     Ok(c) => c,
                     Err(e) => {
                         return tracing::error!(error = %e, "the checkpointer cannot open the database")
@@ -282,14 +297,7 @@ impl Backend for SqliteBackend {
         let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
         let conn = match pooled {
             Some(c) => c,
-            None => {
-                let c = rusqlite::Connection::open_with_flags(
-                    &self.path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                configure(&c)?;
-                c
-            }
+            None => open_reader(&self.path)?,
         };
         // One snapshot for everything `f` reads.
         let out = (|| {
@@ -380,9 +388,11 @@ impl Backend for SqliteBackend {
         // writers go on (PASSIVE); the truncation below, which holds the writer, then has only
         // what was committed meanwhile to copy.
         {
-            let passive = rusqlite::Connection::open(&self.path)?;
-            configure(&passive)?;
-            passive.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+            open_checkpointing(&self.path)?.query_row(
+                "PRAGMA wal_checkpoint(PASSIVE)",
+                [],
+                |_| Ok(()),
+            )?;
         }
         let conn = self.writer()?;
         // Copies of erased pages in the WAL are overwritten when it is truncated; a reader
