@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/005_portrait_hashes.sql"),
     include_str!("../../migrations/postgres/006_hash_method.sql"),
     include_str!("../../migrations/postgres/007_range_indexes.sql"),
+    include_str!("../../migrations/postgres/008_decided_on_case.sql"),
 ];
 
 /// Advisory lock keys (one namespace: "KYCD" in ASCII, then the lock's number).
@@ -688,10 +689,16 @@ impl Backend for PgBackend {
         let (mut config, tls) = (self.config.clone(), self.tls.clone());
         // Told apart from the pool's connections in pg_stat_activity.
         config.application_name(LISTENER_NAME);
+        // Returns once the first attempt to listen is over, so an instance that says it serves
+        // also hears the others (an announcement made before its LISTEN would be missed).
+        let (ready, first) = std::sync::mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("kyc-pg-listen".into())
-            .spawn(move || listen_loop(&config, &tls, &*each))
+            .spawn(move || listen_loop(&config, &tls, &*each, ready))
             .map_err(|e| Error::Internal(format!("listener thread: {e}")))?;
+        if first.recv_timeout(Duration::from_secs(30)).is_err() {
+            tracing::warn!("postgres: the event listener is not listening yet");
+        }
         Ok(())
     }
 }
@@ -702,13 +709,25 @@ pub const LISTENER_NAME: &str = "kyc-desk listener";
 /// Listens for other instances' events for as long as the process runs, reconnecting after a
 /// lost connection; once listening again it says so (`each(None)`): what was announced
 /// meanwhile is missed (the held requests' re-check covers their cases; a live view reloads).
-fn listen_loop(config: &postgres::Config, tls: &Tls, each: &dyn Fn(Option<&str>)) {
+/// `ready` is told when the first attempt is over (listening or not).
+fn listen_loop(
+    config: &postgres::Config,
+    tls: &Tls,
+    each: &dyn Fn(Option<&str>),
+    ready: std::sync::mpsc::SyncSender<()>,
+) {
     let mut wait = Duration::from_millis(200);
     let mut lost = false;
     loop {
-        match tls.connect(config) {
-            Ok(mut client) => {
-                if let Err(e) = client.batch_execute(&format!("LISTEN {CHANNEL}")) {
+        let listening = tls.connect(config).map(|mut client| {
+            let listened = client.batch_execute(&format!("LISTEN {CHANNEL}"));
+            (client, listened)
+        });
+        // Nobody waits after the first attempt: a failed send is fine.
+        let _ = ready.try_send(());
+        match listening {
+            Ok((mut client, listened)) => {
+                if let Err(e) = listened {
                     tracing::warn!(error = %e, "postgres: LISTEN failed");
                 } else {
                     wait = Duration::from_millis(200);
