@@ -25,7 +25,7 @@ const TABLES: &[(&str, &str)] = &[
         "id, reference, requester_id, user_id, app_id, body_sha256, received_at, status, \
          holder_name, document_number, document_type, flags, raw_json, answer_result, answer_at, \
          answer_by, answer_user_id, pii, raw, document_tag, user_tag, answer_user, assignee, model, \
-         hold_until",
+         hold_until, decided_at, decided_by",
     ),
     ("case_keys", "case_id, wrapped"),
     (

@@ -169,8 +169,8 @@ impl Store {
         }
         insert_decision(tx, vault, id, d, now, true)?;
         tx.execute(
-            "UPDATE cases SET status = ?2 WHERE id = ?1",
-            params![id, status],
+            "UPDATE cases SET status = ?2, decided_at = ?3, decided_by = ?4 WHERE id = ?1",
+            params![id, status, now, d.by_user],
         )?;
         crate::audit::append(
             tx,

@@ -853,6 +853,7 @@ mod tests {
         conn.execute_batch(
             "DROP TABLE file_removals; DROP INDEX image_hashes_stale; \
              ALTER TABLE image_hashes DROP COLUMN method; DROP INDEX cases_received; \
+             ALTER TABLE cases DROP COLUMN decided_at; ALTER TABLE cases DROP COLUMN decided_by; \
              DROP INDEX decisions_decided; DROP INDEX cases_plaintext; PRAGMA user_version = 17;",
         )
         .unwrap();
@@ -978,6 +979,12 @@ mod tests {
             [0xFF, 0xD8, 0xFF, 0xE0]
         );
         assert_eq!(store.decisions(1).unwrap()[0].comment, "Zelda called back");
+        // Schema 22 carried the final decision onto the case, where statistics read it.
+        let row = &store.stats_rows(-1, 1).unwrap()[0];
+        assert_eq!(
+            (row.approved, row.decided_at, row.by.as_deref()),
+            (Some(true), Some(0), Some("rita"))
+        );
         let q = CaseQuery {
             q: Some("quartermaine".into()),
             limit: 10,

@@ -78,10 +78,9 @@ impl Store {
         self.stream(
             "SELECT c.received_at, \
              CASE c.status WHEN 'approved' THEN 1 WHEN 'rejected' THEN 0 END, \
-             CASE WHEN c.answer_by = 'timeout' THEN 1 ELSE 0 END, c.answer_result, d.decided_at, \
-             CASE d.by_kind WHEN 'auto' THEN 'automatic' ELSE d.by_user END \
-             FROM cases c LEFT JOIN decisions d ON d.case_id = c.id AND d.final = 1 \
-             WHERE c.received_at >= ?1 AND c.received_at < ?2",
+             CASE WHEN c.answer_by = 'timeout' THEN 1 ELSE 0 END, c.answer_result, c.decided_at, \
+             CASE WHEN c.decided_at IS NOT NULL THEN coalesce(c.decided_by, 'automatic') END \
+             FROM cases c WHERE c.received_at >= ?1 AND c.received_at < ?2",
             [from_ms, to_ms],
             |r| {
                 Ok(StatsRow {

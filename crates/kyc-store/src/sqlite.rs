@@ -44,6 +44,7 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/019_hash_method.sql"),
     include_str!("../migrations/020_range_indexes.sql"),
     include_str!("../migrations/021_plaintext_index.sql"),
+    include_str!("../migrations/022_decided_on_case.sql"),
 ];
 
 /// The schema version from which erased cases' files are listed in `file_removals`: an open of an
