@@ -92,6 +92,11 @@ pub(crate) fn open_and_migrate(path: &Path) -> Result<(rusqlite::Connection, usi
         tx.pragma_update(None, "user_version", i + 1)?;
         tx.commit()?;
     }
+    if version < MIGRATIONS.len() {
+        // A migration may rewrite every case (v22 rewrote each decided one: a WAL as large as
+        // the database); copied back and truncated now, not left on disk.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    }
     Ok((conn, version))
 }
 
@@ -530,5 +535,25 @@ mod tests {
         }
         // The checkpointer stops with the store.
         drop(store);
+    }
+
+    /// A migration's writes (v22 rewrites every decided case) do not stay behind in a WAL as
+    /// large as the database: it is copied in and truncated before the store opens.
+    #[test]
+    fn the_wal_a_migration_wrote_is_truncated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(crate::DB_FILE);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        for sql in &super::MIGRATIONS[..21] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 21).unwrap();
+        let (conn, version) = super::open_and_migrate(&path).unwrap();
+        assert_eq!(version, 21);
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
+        drop(conn);
     }
 }
