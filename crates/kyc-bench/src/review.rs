@@ -139,8 +139,9 @@ where
 const SEED_BATCH: usize = 500;
 
 /// Seeds `n` cases spread over 90 days before `now` (the last 20 with the simulator's real
-/// pictures, the others with tiny ones): a thread opens the submissions as ingest does while this
-/// one stores them, a batch per transaction. Returns the ids of the cases with real pictures.
+/// pictures, opened as ingest opens a body; the others copies of 40 tiny-pictured templates
+/// opened once, each with its own ids and hashes): a thread makes the submissions while this one
+/// stores them, a batch per transaction. Returns the ids of the cases with real pictures.
 fn seed(
     store: &kyc_store::Store,
     n: usize,
@@ -164,26 +165,39 @@ fn seed(
         link_user_id: None,
         respect_assignment: false,
     };
+    // The shrunken templates, opened once: each tiny case is a copy with its own ids.
+    let opened = templates
+        .iter()
+        .map(|t| kyc_core::ingest::open(&OpenedBody::plain(t.0.clone().into_bytes())))
+        .collect::<Result<Vec<_>, _>>()?;
     let one = |i: usize| -> anyhow::Result<Import> {
         let k = i % templates.len();
         let rid = format!("{:08x}-0000-4000-8000-{i:012x}", 0xbe_u32);
         let user = format!("user-{}@example.com", i % (n * 3 / 10).max(1));
-        let text = if i + 20 >= n {
-            sims[k].payload.to_string()
-        } else {
-            templates[k].0.clone()
+        let ids = |text: &str| {
+            text.replace(&templates[k].1, &rid)
+                .replace(&templates[k].2, &user)
         };
-        let text = text
-            .replace(&templates[k].1, &rid)
-            .replace(&templates[k].2, &user);
-        let mut sub = kyc_core::ingest::open(&OpenedBody::plain(text.into_bytes()))?;
-        if i + 20 < n {
-            // The shrunken templates share one tiny selfie and portrait; each stands for a
+        let sub = if i + 20 >= n {
+            // The realistic tail: opened as ingest opens a body.
+            let text = ids(&sims[k].payload.to_string());
+            kyc_core::ingest::open(&OpenedBody::plain(text.into_bytes()))?
+        } else {
+            let mut sub = opened[k].clone();
+            sub.raw_json = ids(&sub.raw_json);
+            if let Some(info) = sub.payload.request_info.as_mut() {
+                info.requester_id = Some(rid.clone());
+                info.user_id = Some(user.clone());
+            }
+            sub.requester_id = rid;
+            sub.user_id = user;
+            // The templates share one tiny selfie and portrait; each case stands for a
             // different face, so each gets hashes of its own (as different photos do: dozens of
             // bits apart).
             sub.selfie_hash = Some(rand::random());
             sub.portrait_hash = Some(rand::random());
-        }
+            sub
+        };
         // Spread over 90 days, oldest first.
         let at = now - ((n - i) as i64 * 90 * 86_400_000 / n as i64);
         let flags =
