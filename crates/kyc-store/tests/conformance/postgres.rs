@@ -304,6 +304,55 @@ fn a_desk_role_that_is_no_superuser_migrates_searches_erases_and_scrubs() {
     drop(store);
 }
 
+/// A database from before schema 8 (decisions not yet kept on their cases) opens with each final
+/// decision carried onto its case, where statistics read it.
+#[test]
+fn decisions_made_before_schema_8_are_carried_onto_their_cases() {
+    let Some(server) = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG") else {
+        return;
+    };
+    let db = ScratchDatabase::create(&server).unwrap();
+    let store = Store::open_postgres(&db.target, MasterKey::Key(KEY)).unwrap();
+    let (auto, reviewed, waiting) = (
+        new_case(&store, 1),
+        new_case(&store, 2),
+        new_case(&store, 3),
+    );
+    let mut by_policy = decision(true, "sue");
+    by_policy.by_user = None;
+    store.decide(auto, &by_policy, false, false).unwrap();
+    store
+        .decide(reviewed, &decision(false, "sue"), false, false)
+        .unwrap();
+    drop(store);
+    // Back to schema 7: the columns, and the index that covers them, did not exist.
+    db.as_admin(
+        "DROP INDEX cases_received; \
+         ALTER TABLE cases DROP COLUMN decided_at, DROP COLUMN decided_by; \
+         CREATE INDEX cases_received ON cases (received_at, status, answer_by, answer_result); \
+         DELETE FROM schema_migrations WHERE version = 8",
+    )
+    .unwrap();
+    let store = Store::open_postgres(&db.target, MasterKey::Key(KEY)).unwrap();
+    // One row per case, told apart by its outcome.
+    let mut rows: Vec<_> = store
+        .stats_rows(i64::MIN, i64::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.approved, r.decided_at.is_some(), r.by))
+        .collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            (None, false, None),
+            (Some(false), true, Some("sue".to_string())),
+            (Some(true), true, Some("automatic".to_string())),
+        ]
+    );
+    assert_eq!(store.summary(waiting).unwrap().status, "pending");
+}
+
 #[test]
 fn a_sqlite_store_moves_to_postgres_whole() {
     let Some(server) = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG") else {
@@ -343,6 +392,26 @@ fn a_sqlite_store_moves_to_postgres_whole() {
         }
     }
     assert_eq!(new.summary(ids[0]).unwrap().status, "rejected");
+    // The decision kept on its case (what statistics read) came along.
+    let decided = |s: &Store| {
+        let mut rows: Vec<_> = s
+            .stats_rows(i64::MIN, i64::MAX)
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.received_at, r.approved, r.decided_at, r.by))
+            .collect();
+        rows.sort();
+        rows
+    };
+    let rows = decided(&new);
+    assert_eq!(rows, decided(&old));
+    assert_eq!(
+        rows.iter()
+            .filter(|r| r.1 == Some(false) && r.2.is_some() && r.3.as_deref() == Some("sue"))
+            .count(),
+        1,
+        "{rows:?}"
+    );
     assert_eq!(new.notes(ids[1]).unwrap()[0].text, "Called the holder back");
     assert!(matches!(new.summary(ids[2]), Err(Error::NotFound(_))));
     // It goes on: numbers after every one used, new decisions and notes get fresh ids.
