@@ -220,7 +220,7 @@ pub async fn start_with(
         desk.finish_erasures_in_background();
     }
     // Several instances on one PostgreSQL database: their events are this desk's too.
-    desk.hear_other_instances()?;
+    desk.hear_other_instances().await?;
     let material = tls::load_or_create(&cfg.receiver, &loaded.data_dir)?;
     let rustls_config = RustlsConfig::from_config(tls::server_config(&material)?);
 

@@ -286,55 +286,59 @@ impl Desk {
 
     /// Passes on what the other instances on a shared database announce, as this desk's own
     /// events (so a request held here is answered by a decision made there, and a reviewer here
-    /// sees cases received there). Nothing to hear on an embedded SQLite store.
-    pub fn hear_other_instances(&self) -> Result<(), CoreError> {
+    /// sees cases received there). Nothing to hear on an embedded SQLite store. Returns once
+    /// the listener listens (waited for off the async threads).
+    pub async fn hear_other_instances(&self) -> Result<(), CoreError> {
         if !self.store.is_shared() {
             return Ok(());
         }
         let (store, events) = (self.store.clone(), self.events.clone());
         let presence = self.presence.clone();
         let resyncs = self.resyncs.clone();
-        self.store.listen(move |heard| {
-            let (kind, id, reference) = match heard {
-                kyc_store::Heard::Announced {
-                    kind,
-                    case,
-                    reference,
-                } => (kind, case, reference),
-                // Announcements were missed meanwhile: live views read their lists again.
-                kyc_store::Heard::Resumed => {
-                    resyncs.send_modify(|n| *n += 1);
-                    return;
-                }
-            };
-            // Reviewers on other instances: shown here too (their beats keep them fresh).
-            match kind {
-                PRESENT => return presence.touch(id, reference, store.now_ms()),
-                ABSENT => return presence.leave(id, reference),
-                SIGNED_OUT => return presence.leave_all(reference),
-                _ => {}
-            }
-            let Some(kind) = EventKind::parse(kind) else {
-                return;
-            };
-            let case = match kind {
-                EventKind::Erased => CaseSummary::erased(id, reference.to_string()),
-                _ => match store.summary(id) {
-                    Ok(mut case) => {
-                        case.show_hold(store.now_ms());
-                        case
+        let listening = self.store.clone();
+        blocking(move || {
+            listening.listen(move |heard| {
+                let (kind, id, reference) = match heard {
+                    kyc_store::Heard::Announced {
+                        kind,
+                        case,
+                        reference,
+                    } => (kind, case, reference),
+                    // Announcements were missed meanwhile: live views read their lists again.
+                    kyc_store::Heard::Resumed => {
+                        resyncs.send_modify(|n| *n += 1);
+                        return;
                     }
-                    // Erased meanwhile: its own event follows.
-                    Err(_) => return,
-                },
-            };
-            let _ = events.send(Event {
-                kind,
-                hold_until: case.hold_until.clone(),
-                case,
-            });
-        })?;
-        Ok(())
+                };
+                // Reviewers on other instances: shown here too (their beats keep them fresh).
+                match kind {
+                    PRESENT => return presence.touch(id, reference, store.now_ms()),
+                    ABSENT => return presence.leave(id, reference),
+                    SIGNED_OUT => return presence.leave_all(reference),
+                    _ => {}
+                }
+                let Some(kind) = EventKind::parse(kind) else {
+                    return;
+                };
+                let case = match kind {
+                    EventKind::Erased => CaseSummary::erased(id, reference.to_string()),
+                    _ => match store.summary(id) {
+                        Ok(mut case) => {
+                            case.show_hold(store.now_ms());
+                            case
+                        }
+                        // Erased meanwhile: its own event follows.
+                        Err(_) => return,
+                    },
+                };
+                let _ = events.send(Event {
+                    kind,
+                    hold_until: case.hold_until.clone(),
+                    case,
+                });
+            })
+        })
+        .await
     }
 
     /// Receives one submission: validates, stores (durably) and returns Ditto ID's answer once the
