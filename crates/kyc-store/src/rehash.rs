@@ -25,21 +25,24 @@ pub struct StaleHash {
     pub image: String,
 }
 
+/// The stale hashes after a case, by case. Ordered by the case alone, so SQLite reads them from
+/// the partial index `image_hashes_stale` (empty once none are left): ordered by the case and the
+/// image it walked the primary key's 2,000,000 entries at a million cases, 1.3 s at every start.
+const STALE_AFTER: &str =
+    "SELECT case_id, image FROM image_hashes WHERE method = 1 AND case_id > ?1 \
+                           ORDER BY case_id LIMIT ?2";
+
 impl Store {
-    /// Up to `limit` hashes of an earlier method, of the cases after `after`, by case.
+    /// Up to `limit` hashes of an earlier method, of the cases after `after`, by case (a case's
+    /// images in no particular order).
     pub fn stale_hashes(&self, after: i64, limit: usize) -> Result<Vec<StaleHash>, Error> {
         self.read(|c| {
-            c.query_map(
-                "SELECT case_id, image FROM image_hashes WHERE method = 1 AND case_id > ?1 \
-                 ORDER BY case_id, image LIMIT ?2",
-                params![after, limit as i64],
-                |r| {
-                    Ok(StaleHash {
-                        case_id: r.get(0)?,
-                        image: r.get(1)?,
-                    })
-                },
-            )
+            c.query_map(STALE_AFTER, params![after, limit as i64], |r| {
+                Ok(StaleHash {
+                    case_id: r.get(0)?,
+                    image: r.get(1)?,
+                })
+            })
         })
     }
 
@@ -95,5 +98,28 @@ impl Store {
         };
         db::write(self.db.as_ref(), fresh, swap)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The search for stale hashes reads the partial index, not every stored hash.
+    #[test]
+    fn stale_hashes_are_found_through_their_partial_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(crate::DB_FILE);
+        drop(crate::Store::open(&path, kyc_crypto::master::MasterKey::Key([4; 32])).unwrap());
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", super::STALE_AFTER))
+            .unwrap()
+            .query_map([0, 500], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|step| step.contains("image_hashes_stale")),
+            "{plan:?}"
+        );
     }
 }
