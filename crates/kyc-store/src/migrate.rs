@@ -3,7 +3,6 @@
 
 use super::*;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
-use std::collections::HashMap;
 
 /// Opens the vault against this database: the passphrase salt is created on first use, and the
 /// stored check value tells a wrong key or passphrase apart from damage.
@@ -230,16 +229,20 @@ pub(super) fn load_hashes_in_parallel(path: &Path, vault: &Vault) -> Result<Inde
     let middle = last / 2;
     let (users, (mut selfies, mut portraits), (upper_selfies, upper_portraits)) =
         std::thread::scope(|s| -> Result<_, Error> {
-            let users = s.spawn(|| -> Result<HashMap<i64, u64>, Error> {
+            // By case id: the hashes come nearly in case order, so looking each one up by a
+            // binary search stays in cache (a hash map's 2,000,000 random probes took 0.3–0.6 s
+            // at a million cases).
+            let users = s.spawn(|| -> Result<Vec<(i64, u64)>, Error> {
                 let conn = open()?;
-                let mut users = HashMap::new();
+                let mut users = Vec::new();
                 let mut stmt =
                     conn.prepare("SELECT id, user_tag FROM cases WHERE user_tag IS NOT NULL")?;
                 let mut rows = stmt.query([])?;
                 while let Some(r) = rows.next()? {
                     let tag = r.get_ref(1)?.as_blob().map_err(rusqlite::Error::from)?;
-                    users.insert(r.get(0)?, crate::phash::user_key(tag));
+                    users.push((r.get(0)?, crate::phash::user_key(tag)));
                 }
+                users.sort_unstable_by_key(|&(id, _)| id);
                 Ok(users)
             });
             let upper = s.spawn(|| hashes_between(&open()?, vault, middle, last));
@@ -255,9 +258,17 @@ pub(super) fn load_hashes_in_parallel(path: &Path, vault: &Vault) -> Result<Inde
     selfies.extend(upper_selfies);
     portraits.extend(upper_portraits);
     let unknown = crate::phash::user_key(&[]);
-    for e in selfies.iter_mut().chain(portraits.iter_mut()) {
-        e.user = users.get(&e.case_id).copied().unwrap_or(unknown);
-    }
+    let users_of = |entries: &mut [Hashed]| {
+        for e in entries.iter_mut() {
+            e.user = users
+                .binary_search_by_key(&e.case_id, |&(id, _)| id)
+                .map_or(unknown, |at| users[at].1);
+        }
+    };
+    std::thread::scope(|s| {
+        s.spawn(|| users_of(&mut selfies));
+        users_of(&mut portraits);
+    });
     drop(users);
     let mut indexes = Indexes::from_entries_side_by_side(selfies, portraits);
     indexes.stale = crate::history::stale_hashes(&conn)?;
