@@ -33,7 +33,16 @@ fn a_sweep_erases_many_cases_in_short_transactions_skipping_the_held_and_the_gon
         let (held, gone) = (ids[7], ids[kyc_store::ERASE_BATCH + 1]);
         store.hold(held, now + 60_000).unwrap();
         store.erase(gone, "rita", "ticket 8").unwrap();
-        let (erased, complete) = store.erase_all(&ids, "retention", "sweep").unwrap();
+        let (erased, mut complete) = store.erase_all(&ids, "retention", "sweep").unwrap();
+        // Not complete while something holds the WAL past `ERASURE_WAIT` (on a loaded machine,
+        // the checkpointer's own fsync can): the erasures are then finished later, as the
+        // desk's retention task does.
+        for _ in 0..10 {
+            if complete {
+                break;
+            }
+            complete = store.finish_erasures().unwrap();
+        }
         assert!(complete, "{backend}");
         let erased: Vec<i64> = erased.into_iter().map(|(id, _)| id).collect();
         let expected: Vec<i64> = ids
