@@ -36,7 +36,7 @@ fn a_sweep_erases_many_cases_in_short_transactions_skipping_the_held_and_the_gon
         let (erased, mut complete) = store.erase_all(&ids, "retention", "sweep").unwrap();
         // Not complete while something holds the WAL past `ERASURE_WAIT` (on a loaded machine,
         // the checkpointer's own fsync can): the erasures are then finished later, as the
-        // desk's retention task does.
+        // desk's `finish_erasures_in_background` does every second.
         for _ in 0..10 {
             if complete {
                 break;
