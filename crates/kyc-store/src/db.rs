@@ -274,6 +274,28 @@ pub trait Connection {
         params: &[Param<'_>],
         each: &mut dyn FnMut(Row) -> Result<bool>,
     ) -> Result<()>;
+    /// Runs a query and hands its first `max` rows to `each`: the rows [`rows`] would hand
+    /// over, but a database server sends them in one exchange (no cursor to open and page
+    /// through), all of them before the first is handed on. For results wanted whole.
+    ///
+    /// [`rows`]: Connection::rows
+    fn fetch(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        max: usize,
+        each: &mut dyn FnMut(Row) -> Result<()>,
+    ) -> Result<()> {
+        let mut n = 0;
+        if max > 0 {
+            self.rows(sql, params, &mut |row| {
+                each(row)?;
+                n += 1;
+                Ok(n < max)
+            })?;
+        }
+        Ok(())
+    }
     /// Runs a query whose first column of its one row is a count, giving up (None) once it has
     /// run for `budget`: a count must not make a page slow.
     fn count_within(
@@ -313,9 +335,9 @@ impl dyn Connection + '_ {
         f: impl FnOnce(&Row) -> Result<T>,
     ) -> Result<Option<T>> {
         let mut first = None;
-        self.rows(sql, &params.list(), &mut |row| {
+        self.fetch(sql, &params.list(), 1, &mut |row| {
             first = Some(row);
-            Ok(false)
+            Ok(())
         })?;
         first.as_ref().map(f).transpose()
     }
@@ -338,9 +360,9 @@ impl dyn Connection + '_ {
         mut f: impl FnMut(&Row) -> Result<T>,
     ) -> Result<Vec<T>> {
         let mut out = Vec::new();
-        self.rows(sql, &params.list(), &mut |row| {
+        self.fetch(sql, &params.list(), usize::MAX, &mut |row| {
             out.push(f(&row)?);
-            Ok(true)
+            Ok(())
         })?;
         Ok(out)
     }

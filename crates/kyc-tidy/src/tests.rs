@@ -633,7 +633,7 @@ const BACKEND_FILES: &[(&str, &str, &[&str])] = &[
     (
         "postgres::",
         "PostgreSQL",
-        &["pg/mod.rs", "pg/tls.rs", "pg/scratch.rs"],
+        &["pg/mod.rs", "pg/tls.rs", "pg/scratch.rs", "pg/tx.rs"],
     ),
 ];
 

@@ -8,24 +8,22 @@
 //! The store's SQL is written once with `?N` placeholders; they are rewritten to `$N` here, and
 //! each connection keeps its prepared statements.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use bytes::BytesMut;
-use postgres::error::SqlState;
-use postgres::types::{IsNull, ToSql, Type};
-use postgres::{Client, IsolationLevel, Statement, Transaction};
+use postgres::{Client, IsolationLevel, Statement};
 
-use crate::db::{Backend, Connection, Param, Row, Value};
+use crate::db::{Backend, Connection};
 use crate::{Error, Result};
 
 mod scratch;
 mod tls;
+mod tx;
 
 pub use scratch::ScratchDatabase;
 use tls::Tls;
+use tx::PgTx;
 
 /// Migrations of the PostgreSQL schema, applied in order under [`MIGRATE_LOCK`].
 const MIGRATIONS: &[&str] = &[
@@ -48,12 +46,6 @@ const CHANNEL: &str = "kyc_desk_events";
 
 /// How long a caller waits for a free connection before the store answers "busy".
 const CHECKOUT_WAIT: Duration = Duration::from_secs(10);
-
-/// Prepared statements kept per connection (the case list builds a few hundred shapes at most).
-const STATEMENT_CACHE: usize = 512;
-
-/// Rows fetched at a time when a query's rows are streamed.
-const BATCH: i32 = 256;
 
 /// Where a PostgreSQL store is and how to reach it.
 #[derive(Clone)]
@@ -322,232 +314,6 @@ fn migrate(client: &mut Client) -> Result<usize> {
     out
 }
 
-/// The store's `?N` placeholders as PostgreSQL's `$N`, outside quoted text.
-fn dollar_params(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut quoted = false;
-    let mut chars = sql.chars().peekable();
-    while let Some(ch) = chars.next() {
-        match ch {
-            '\'' => {
-                quoted = !quoted;
-                out.push(ch);
-            }
-            '?' if !quoted && chars.peek().is_some_and(|c| c.is_ascii_digit()) => out.push('$'),
-            _ => out.push(ch),
-        }
-    }
-    out
-}
-
-/// An open transaction: statements run on it, prepared once per connection.
-struct PgTx<'t> {
-    tx: RefCell<Transaction<'t>>,
-    statements: RefCell<&'t mut HashMap<String, Statement>>,
-    writable: bool,
-}
-
-impl<'t> PgTx<'t> {
-    fn statement(&self, tx: &mut Transaction<'_>, sql: &str) -> Result<Statement> {
-        let mut cache = self.statements.borrow_mut();
-        if let Some(s) = cache.get(sql) {
-            return Ok(s.clone());
-        }
-        if cache.len() >= STATEMENT_CACHE {
-            cache.clear();
-        }
-        let prepared = tx.prepare(&dollar_params(sql))?;
-        cache.insert(sql.to_string(), prepared.clone());
-        Ok(prepared)
-    }
-
-    fn tx(&self) -> Result<std::cell::RefMut<'_, Transaction<'t>>> {
-        // A statement inside another's row callback runs between fetched batches, never while
-        // one is being fetched; this refusal is only a guard.
-        self.tx
-            .try_borrow_mut()
-            .map_err(|_| Error::Internal("a statement ran while rows were being fetched".into()))
-    }
-}
-
-fn refs<'a>(params: &'a [Param<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
-    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
-}
-
-impl Connection for PgTx<'_> {
-    fn run(&self, sql: &str, params: &[Param<'_>]) -> Result<usize> {
-        let mut tx = self.tx()?;
-        let st = self.statement(&mut tx, sql)?;
-        Ok(usize::try_from(tx.execute(&st, &refs(params))?).unwrap_or(usize::MAX))
-    }
-
-    fn rows(
-        &self,
-        sql: &str,
-        params: &[Param<'_>],
-        each: &mut dyn FnMut(Row) -> Result<bool>,
-    ) -> Result<()> {
-        let portal = {
-            let mut tx = self.tx()?;
-            let st = self.statement(&mut tx, sql)?;
-            tx.bind(&st, &refs(params))?
-        };
-        loop {
-            let batch = self.tx()?.query_portal(&portal, BATCH)?;
-            let more = batch.len() == BATCH as usize;
-            for r in &batch {
-                if !each(row(r)?)? {
-                    return Ok(());
-                }
-            }
-            if !more {
-                return Ok(());
-            }
-        }
-    }
-
-    fn count_within(
-        &self,
-        sql: &str,
-        params: &[Param<'_>],
-        budget: Duration,
-    ) -> Result<Option<i64>> {
-        let mut tx = self.tx()?;
-        let st = self.statement(&mut tx, sql)?;
-        // A cancelled statement aborts its transaction: the savepoint keeps the rest of it.
-        let mut sp = tx.savepoint("count_within")?;
-        sp.batch_execute(&format!(
-            "SET LOCAL statement_timeout = {}",
-            budget.as_millis().max(1)
-        ))?;
-        match sp.query_one(&st, &refs(params)) {
-            Ok(r) => {
-                let n = match row(&r)?.0.first() {
-                    Some(Value::Int(n)) => *n,
-                    other => return Err(Error::Internal(format!("a count read {other:?}"))),
-                };
-                sp.batch_execute("SET LOCAL statement_timeout = DEFAULT")?;
-                sp.commit()?;
-                Ok(Some(n))
-            }
-            Err(e) if e.code() == Some(&SqlState::QUERY_CANCELED) => {
-                sp.rollback()?;
-                Ok(None)
-            }
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    fn put_blob(&self, case_id: i64, sealed: &[u8]) -> Result<()> {
-        if !self.writable {
-            return Err(Error::Internal(
-                "blobs are written only in a write transaction".into(),
-            ));
-        }
-        self.run(
-            "INSERT INTO case_blobs (case_id, sealed) VALUES (?1, ?2)",
-            &[Param::Int(case_id), Param::Bytes(sealed)],
-        )?;
-        Ok(())
-    }
-
-    fn drop_blob(&self, case_id: i64) -> Result<()> {
-        if !self.writable {
-            return Err(Error::Internal(
-                "blobs are removed only in a write transaction".into(),
-            ));
-        }
-        self.run(
-            "DELETE FROM case_blobs WHERE case_id = ?1",
-            &[Param::Int(case_id)],
-        )?;
-        Ok(())
-    }
-}
-
-/// A row's columns as plain values; a type the store never selects is an error naming it.
-fn row(r: &postgres::Row) -> Result<Row> {
-    let mut out = Vec::with_capacity(r.len());
-    for (i, col) in r.columns().iter().enumerate() {
-        let ty = col.type_();
-        let v = if *ty == Type::INT8 {
-            r.try_get::<_, Option<i64>>(i)?.map(Value::Int)
-        } else if *ty == Type::INT4 {
-            r.try_get::<_, Option<i32>>(i)?
-                .map(|n| Value::Int(n.into()))
-        } else if *ty == Type::INT2 {
-            r.try_get::<_, Option<i16>>(i)?
-                .map(|n| Value::Int(n.into()))
-        } else if *ty == Type::BOOL {
-            r.try_get::<_, Option<bool>>(i)?.map(Value::Bool)
-        } else if *ty == Type::FLOAT8 {
-            r.try_get::<_, Option<f64>>(i)?.map(Value::Real)
-        } else if *ty == Type::FLOAT4 {
-            r.try_get::<_, Option<f32>>(i)?
-                .map(|f| Value::Real(f.into()))
-        } else if [Type::TEXT, Type::VARCHAR, Type::BPCHAR, Type::NAME].contains(ty) {
-            r.try_get::<_, Option<String>>(i)?.map(Value::Text)
-        } else if *ty == Type::BYTEA {
-            r.try_get::<_, Option<Vec<u8>>>(i)?.map(Value::Bytes)
-        } else {
-            return Err(Error::Internal(format!(
-                "column {} is of type {ty}, which the store does not read (cast it in the query)",
-                col.name()
-            )));
-        };
-        out.push(v.unwrap_or(Value::Null));
-    }
-    Ok(Row(out))
-}
-
-impl ToSql for Param<'_> {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut BytesMut,
-    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        // One parameter kind binds to whichever column type the server inferred: booleans are
-        // 0/1 integers in the schema (as in SQLite's), integers may meet INT4 functions.
-        let int = |i: i64, out: &mut BytesMut| {
-            if *ty == Type::INT8 {
-                i.to_sql(ty, out)
-            } else if *ty == Type::INT4 {
-                i32::try_from(i)?.to_sql(ty, out)
-            } else if *ty == Type::INT2 {
-                i16::try_from(i)?.to_sql(ty, out)
-            } else if *ty == Type::BOOL {
-                (i != 0).to_sql(ty, out)
-            } else if *ty == Type::FLOAT8 {
-                (i as f64).to_sql(ty, out)
-            } else if *ty == Type::TEXT || *ty == Type::VARCHAR {
-                i.to_string().to_sql(ty, out)
-            } else {
-                Err(format!("an integer cannot bind as {ty}").into())
-            }
-        };
-        match *self {
-            Param::Null => Ok(IsNull::Yes),
-            Param::Int(i) => int(i, out),
-            Param::Bool(b) => int(i64::from(b), out),
-            Param::Real(f) => {
-                if *ty == Type::FLOAT4 {
-                    (f as f32).to_sql(ty, out)
-                } else {
-                    f.to_sql(ty, out)
-                }
-            }
-            Param::Text(s) => s.to_sql(ty, out),
-            Param::Bytes(b) => b.to_sql(ty, out),
-        }
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-
-    postgres::types::to_sql_checked!();
-}
-
 impl Backend for PgBackend {
     fn read(&self, f: &mut dyn FnMut(&dyn Connection) -> Result<()>) -> Result<()> {
         self.with(|c| {
@@ -557,13 +323,9 @@ impl Backend for PgBackend {
                 .isolation_level(IsolationLevel::RepeatableRead)
                 .read_only(true)
                 .start()?;
-            let t = PgTx {
-                tx: RefCell::new(tx),
-                statements: RefCell::new(&mut c.statements),
-                writable: false,
-            };
+            let t = PgTx::new(tx, &mut c.statements, false);
             f(&t)?;
-            t.tx.into_inner().commit()?;
+            t.commit()?;
             Ok(())
         })
     }
@@ -580,13 +342,9 @@ impl Backend for PgBackend {
         self.with(|c| {
             let mut tx = c.client.transaction()?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
-            let t = PgTx {
-                tx: RefCell::new(tx),
-                statements: RefCell::new(&mut c.statements),
-                writable: true,
-            };
+            let t = PgTx::new(tx, &mut c.statements, true);
             f(&t)?;
-            t.tx.into_inner().commit()?;
+            t.commit()?;
             Ok(())
         })?;
         committed();
@@ -762,15 +520,6 @@ fn listen_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn placeholders_become_dollars_outside_quotes() {
-        assert_eq!(
-            dollar_params("SELECT ?1, '?2', x FROM t WHERE a = ?12 AND b LIKE '\\' ESCAPE '\\'"),
-            "SELECT $1, '?2', x FROM t WHERE a = $12 AND b LIKE '\\' ESCAPE '\\'"
-        );
-        assert_eq!(dollar_params("a ? b"), "a ? b");
-    }
 
     #[test]
     fn a_url_password_never_shows() {

@@ -1,0 +1,375 @@
+//! An open PostgreSQL transaction as the store's [`Connection`]: the store's `?N` SQL rewritten
+//! to `$N`, prepared once per connection, rows read in one exchange or paged through a portal.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use postgres::error::SqlState;
+use postgres::types::{IsNull, ToSql, Type};
+use postgres::{Statement, Transaction};
+
+use crate::db::{Connection, Param, Row, Value};
+use crate::{Error, Result};
+
+/// Prepared statements kept per connection (the case list builds a few hundred shapes at most).
+const STATEMENT_CACHE: usize = 512;
+
+/// Rows fetched at a time when a query's rows are streamed.
+const BATCH: i32 = 256;
+
+/// The store's `?N` placeholders as PostgreSQL's `$N`, outside quoted text.
+fn dollar_params(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut quoted = false;
+    let mut chars = sql.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match ch {
+            '\'' => {
+                quoted = !quoted;
+                out.push(ch);
+            }
+            '?' if !quoted && chars.peek().is_some_and(|c| c.is_ascii_digit()) => out.push('$'),
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// An open transaction: statements run on it, prepared once per connection.
+pub(super) struct PgTx<'t> {
+    tx: RefCell<Transaction<'t>>,
+    statements: RefCell<&'t mut HashMap<String, Statement>>,
+    writable: bool,
+}
+
+impl<'t> PgTx<'t> {
+    /// Statements on `tx`, prepared into (and found in) its connection's `statements`; only a
+    /// `writable` one stores or removes blobs.
+    pub(super) fn new(
+        tx: Transaction<'t>,
+        statements: &'t mut HashMap<String, Statement>,
+        writable: bool,
+    ) -> PgTx<'t> {
+        PgTx {
+            tx: RefCell::new(tx),
+            statements: RefCell::new(statements),
+            writable,
+        }
+    }
+
+    /// Commits the transaction.
+    pub(super) fn commit(self) -> Result<()> {
+        Ok(self.tx.into_inner().commit()?)
+    }
+
+    fn statement(&self, tx: &mut Transaction<'_>, sql: &str) -> Result<Statement> {
+        let mut cache = self.statements.borrow_mut();
+        if let Some(s) = cache.get(sql) {
+            return Ok(s.clone());
+        }
+        if cache.len() >= STATEMENT_CACHE {
+            cache.clear();
+        }
+        let prepared = tx.prepare(&dollar_params(sql))?;
+        cache.insert(sql.to_string(), prepared.clone());
+        Ok(prepared)
+    }
+
+    fn tx(&self) -> Result<std::cell::RefMut<'_, Transaction<'t>>> {
+        // A statement inside another's row callback runs between fetched batches, never while
+        // one is being fetched; this refusal is only a guard.
+        self.tx
+            .try_borrow_mut()
+            .map_err(|_| Error::Internal("a statement ran while rows were being fetched".into()))
+    }
+}
+
+fn refs<'a>(params: &'a [Param<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+}
+
+impl Connection for PgTx<'_> {
+    fn run(&self, sql: &str, params: &[Param<'_>]) -> Result<usize> {
+        let mut tx = self.tx()?;
+        let st = self.statement(&mut tx, sql)?;
+        Ok(usize::try_from(tx.execute(&st, &refs(params))?).unwrap_or(usize::MAX))
+    }
+
+    fn rows(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        each: &mut dyn FnMut(Row) -> Result<bool>,
+    ) -> Result<()> {
+        let portal = {
+            let mut tx = self.tx()?;
+            let st = self.statement(&mut tx, sql)?;
+            tx.bind(&st, &refs(params))?
+        };
+        loop {
+            let batch = self.tx()?.query_portal(&portal, BATCH)?;
+            let more = batch.len() == BATCH as usize;
+            for r in &batch {
+                if !each(row(r)?)? {
+                    return Ok(());
+                }
+            }
+            if !more {
+                return Ok(());
+            }
+        }
+    }
+
+    fn fetch(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        max: usize,
+        each: &mut dyn FnMut(Row) -> Result<()>,
+    ) -> Result<()> {
+        // Bind, execute and sync in one message, the rows read as they come; rows past `max`
+        // are left to the connection, which reads and drops them.
+        let rows = {
+            let mut tx = self.tx()?;
+            let st = self.statement(&mut tx, sql)?;
+            let mut out = Vec::new();
+            let mut it = tx.query_raw(&st, refs(params))?;
+            while out.len() < max {
+                match postgres::fallible_iterator::FallibleIterator::next(&mut it)? {
+                    Some(r) => out.push(r),
+                    None => break,
+                }
+            }
+            out
+        };
+        // The transaction is free again: `each` may run statements of its own.
+        for r in &rows {
+            each(row(r)?)?;
+        }
+        Ok(())
+    }
+
+    fn count_within(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        budget: Duration,
+    ) -> Result<Option<i64>> {
+        let mut tx = self.tx()?;
+        let st = self.statement(&mut tx, sql)?;
+        // A cancelled statement aborts its transaction: the savepoint keeps the rest of it. The
+        // savepoint and the time limit go in one exchange, and so do their undoing.
+        tx.batch_execute(&format!(
+            "SAVEPOINT count_within; SET LOCAL statement_timeout = {}",
+            budget.as_millis().max(1)
+        ))?;
+        match tx.query_one(&st, &refs(params)) {
+            Ok(r) => {
+                let n = match row(&r)?.0.first() {
+                    Some(Value::Int(n)) => *n,
+                    other => return Err(Error::Internal(format!("a count read {other:?}"))),
+                };
+                // A released savepoint keeps its SET LOCAL: put the limit back first.
+                tx.batch_execute(
+                    "SET LOCAL statement_timeout = DEFAULT; RELEASE SAVEPOINT count_within",
+                )?;
+                Ok(Some(n))
+            }
+            Err(e) if e.code() == Some(&SqlState::QUERY_CANCELED) => {
+                tx.batch_execute(
+                    "ROLLBACK TO SAVEPOINT count_within; RELEASE SAVEPOINT count_within",
+                )?;
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn put_blob(&self, case_id: i64, sealed: &[u8]) -> Result<()> {
+        if !self.writable {
+            return Err(Error::Internal(
+                "blobs are written only in a write transaction".into(),
+            ));
+        }
+        self.run(
+            "INSERT INTO case_blobs (case_id, sealed) VALUES (?1, ?2)",
+            &[Param::Int(case_id), Param::Bytes(sealed)],
+        )?;
+        Ok(())
+    }
+
+    fn drop_blob(&self, case_id: i64) -> Result<()> {
+        if !self.writable {
+            return Err(Error::Internal(
+                "blobs are removed only in a write transaction".into(),
+            ));
+        }
+        self.run(
+            "DELETE FROM case_blobs WHERE case_id = ?1",
+            &[Param::Int(case_id)],
+        )?;
+        Ok(())
+    }
+}
+
+/// A row's columns as plain values; a type the store never selects is an error naming it.
+fn row(r: &postgres::Row) -> Result<Row> {
+    let mut out = Vec::with_capacity(r.len());
+    for (i, col) in r.columns().iter().enumerate() {
+        let ty = col.type_();
+        let v = if *ty == Type::INT8 {
+            r.try_get::<_, Option<i64>>(i)?.map(Value::Int)
+        } else if *ty == Type::INT4 {
+            r.try_get::<_, Option<i32>>(i)?
+                .map(|n| Value::Int(n.into()))
+        } else if *ty == Type::INT2 {
+            r.try_get::<_, Option<i16>>(i)?
+                .map(|n| Value::Int(n.into()))
+        } else if *ty == Type::BOOL {
+            r.try_get::<_, Option<bool>>(i)?.map(Value::Bool)
+        } else if *ty == Type::FLOAT8 {
+            r.try_get::<_, Option<f64>>(i)?.map(Value::Real)
+        } else if *ty == Type::FLOAT4 {
+            r.try_get::<_, Option<f32>>(i)?
+                .map(|f| Value::Real(f.into()))
+        } else if [Type::TEXT, Type::VARCHAR, Type::BPCHAR, Type::NAME].contains(ty) {
+            r.try_get::<_, Option<String>>(i)?.map(Value::Text)
+        } else if *ty == Type::BYTEA {
+            r.try_get::<_, Option<Vec<u8>>>(i)?.map(Value::Bytes)
+        } else {
+            return Err(Error::Internal(format!(
+                "column {} is of type {ty}, which the store does not read (cast it in the query)",
+                col.name()
+            )));
+        };
+        out.push(v.unwrap_or(Value::Null));
+    }
+    Ok(Row(out))
+}
+
+impl ToSql for Param<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        // One parameter kind binds to whichever column type the server inferred: booleans are
+        // 0/1 integers in the schema (as in SQLite's), integers may meet INT4 functions.
+        let int = |i: i64, out: &mut BytesMut| {
+            if *ty == Type::INT8 {
+                i.to_sql(ty, out)
+            } else if *ty == Type::INT4 {
+                i32::try_from(i)?.to_sql(ty, out)
+            } else if *ty == Type::INT2 {
+                i16::try_from(i)?.to_sql(ty, out)
+            } else if *ty == Type::BOOL {
+                (i != 0).to_sql(ty, out)
+            } else if *ty == Type::FLOAT8 {
+                (i as f64).to_sql(ty, out)
+            } else if *ty == Type::TEXT || *ty == Type::VARCHAR {
+                i.to_string().to_sql(ty, out)
+            } else {
+                Err(format!("an integer cannot bind as {ty}").into())
+            }
+        };
+        match *self {
+            Param::Null => Ok(IsNull::Yes),
+            Param::Int(i) => int(i, out),
+            Param::Bool(b) => int(i64::from(b), out),
+            Param::Real(f) => {
+                if *ty == Type::FLOAT4 {
+                    (f as f32).to_sql(ty, out)
+                } else {
+                    f.to_sql(ty, out)
+                }
+            }
+            Param::Text(s) => s.to_sql(ty, out),
+            Param::Bytes(b) => b.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{read, Backend};
+    use crate::params;
+    use crate::pg::{PgBackend, ScratchDatabase};
+
+    /// A backend on a scratch database of the test server (None: no server, not required).
+    fn backend() -> Option<(PgBackend, ScratchDatabase)> {
+        let server = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG")?;
+        let db = ScratchDatabase::create(&server).expect("a scratch database");
+        let (backend, _) = PgBackend::open(&db.target).expect("the backend opens");
+        Some((backend, db))
+    }
+
+    /// A count past its budget gives up without aborting the transaction; one within it leaves
+    /// no time limit behind for the statements after it.
+    #[test]
+    fn a_count_gives_up_at_its_budget_and_leaves_no_limit_behind() {
+        let Some((b, _db)) = backend() else { return };
+        let b: &dyn Backend = &b;
+        read(b, |c| {
+            let slow = "SELECT count(*) FROM generate_series(1, 200000000)";
+            assert_eq!(c.count_within(slow, &[], Duration::from_millis(5))?, None);
+            let quick = "SELECT count(*) FROM generate_series(1, 1000)";
+            assert_eq!(
+                c.count_within(quick, &[], Duration::from_millis(50))?,
+                Some(1000),
+                "the transaction goes on after a count that gave up"
+            );
+            // Slower than the last count's budget: runs to its end.
+            let slept: i64 = c.query_row("SELECT count(*) FROM pg_sleep(0.2)", params![], |r| {
+                r.get(0)
+            })?;
+            assert_eq!(slept, 1);
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    /// `fetch` hands over at most `max` rows, leaves the connection ready for the next statement
+    /// whatever rows it did not read, and lets its callback run statements of its own.
+    #[test]
+    fn fetched_rows_stop_at_their_max_and_the_rest_are_dropped() {
+        let Some((b, _db)) = backend() else { return };
+        let b: &dyn Backend = &b;
+        read(b, |c| {
+            let many = "SELECT n::int8 FROM generate_series(1, 100000) AS n";
+            let first = c.query_opt(many, params![], |r| r.get::<i64>(0))?;
+            assert_eq!(first, Some(1));
+            let doubled = c.query_map(
+                "SELECT n::int8 FROM generate_series(1, 1000) AS n",
+                params![],
+                |r| {
+                    let n: i64 = r.get(0)?;
+                    c.query_row("SELECT ?1::int8 * 2", params![n], |r| r.get::<i64>(0))
+                },
+            )?;
+            assert_eq!(doubled.len(), 1000);
+            assert_eq!(doubled.iter().sum::<i64>(), 1000 * 1001);
+            let none = c.query_opt("SELECT 1::int8 WHERE false", params![], |r| r.get::<i64>(0))?;
+            assert_eq!(none, None);
+            Ok(())
+        })
+        .unwrap();
+    }
+
+    #[test]
+    fn placeholders_become_dollars_outside_quotes() {
+        assert_eq!(
+            dollar_params("SELECT ?1, '?2', x FROM t WHERE a = ?12 AND b LIKE '\\' ESCAPE '\\'"),
+            "SELECT $1, '?2', x FROM t WHERE a = $12 AND b LIKE '\\' ESCAPE '\\'"
+        );
+        assert_eq!(dollar_params("a ? b"), "a ? b");
+    }
+}
