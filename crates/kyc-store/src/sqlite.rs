@@ -21,6 +21,10 @@ const READER_POOL: usize = 4;
 /// How long an erasure waits for readers before it answers "pending".
 const ERASURE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// One attempt at an erasure's WAL truncation waits this long for readers and the checkpointer,
+/// holding the writer; between two, receiving has the writer for as long.
+const TRUNCATE_TRY: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Embedded migrations, applied in order; `PRAGMA user_version` records how many ran.
 pub(crate) const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/001_initial.sql"),
@@ -413,15 +417,29 @@ impl Backend for SqliteBackend {
                 |_| Ok(()),
             )?;
         }
-        let conn = self.writer()?;
         // Copies of erased pages in the WAL are overwritten when it is truncated; a reader
-        // still on an older snapshot holds it back (busy = 1) past `ERASURE_WAIT`.
-        conn.busy_timeout(ERASURE_WAIT)?;
-        let busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-            r.get::<_, i64>(0)
-        });
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        Ok((busy? == 0).then(|| vec!["wal_truncated"]))
+        // still on an older snapshot (or the checkpointer mid-checkpoint) holds it back
+        // (busy = 1). The truncation blocks every writer while it waits, so it waits in short
+        // attempts, the writer left to receiving between them, for `ERASURE_WAIT` in all.
+        let deadline = std::time::Instant::now() + ERASURE_WAIT;
+        loop {
+            let busy = {
+                let conn = self.writer()?;
+                conn.busy_timeout(TRUNCATE_TRY)?;
+                let busy = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    r.get::<_, i64>(0)
+                });
+                conn.busy_timeout(std::time::Duration::from_secs(10))?;
+                busy?
+            };
+            if busy == 0 {
+                return Ok(Some(vec!["wal_truncated"]));
+            }
+            if std::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            std::thread::sleep(TRUNCATE_TRY);
+        }
     }
 }
 
@@ -568,5 +586,61 @@ mod tests {
         wal.push("-wal");
         assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
         drop(conn);
+    }
+
+    /// An erasure whose WAL truncation waits on a reader's older snapshot does not keep the
+    /// writer while it waits: a case received meanwhile is stored before the erasure gives up.
+    #[test]
+    fn receiving_goes_on_while_an_erasure_waits_for_a_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(crate::DB_FILE);
+        let store =
+            std::sync::Arc::new(crate::Store::open(&path, MasterKey::Key([5; 32])).unwrap());
+        let (year, month, day) = crate::timefmt::today();
+        let today = kyc_sim::Today { year, month, day };
+        let case = |i: u64| {
+            let sim = kyc_sim::generate_with(
+                kyc_sim::Scenario::Clean,
+                i,
+                5,
+                &today,
+                kyc_sim::Pictures::Placeholders,
+            );
+            crate::testing::submission(&sim.payload.to_string())
+        };
+        let first = match store.insert_case(&case(1), &[], crate::timefmt::now_ms()) {
+            Ok(crate::Inserted::New(c)) => c.id,
+            other => panic!("a new case expected: {:?}", other.map(|_| ())),
+        };
+        // A reader on the snapshot before the erasure, until the end of the test.
+        let reader = rusqlite::Connection::open(&path).unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        let n: i64 = reader
+            .query_row("SELECT count(*) FROM cases", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        let erasing = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let (_, complete) = store.erase(first, "ada", "test").unwrap();
+                (complete, std::time::Instant::now())
+            })
+        };
+        // The erasure's rows commit at once; its truncation then waits on the reader.
+        while !store.erasures_pending().unwrap() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        store
+            .insert_case(&case(2), &[], crate::timefmt::now_ms())
+            .unwrap();
+        let received = std::time::Instant::now();
+        let (complete, gave_up) = erasing.join().unwrap();
+        assert!(!complete, "the reader held the erased pages in the WAL");
+        assert!(
+            received < gave_up,
+            "the case was stored only after the erasure gave up waiting"
+        );
+        drop(reader);
+        assert!(store.finish_erasures().unwrap(), "completed once it let go");
     }
 }
