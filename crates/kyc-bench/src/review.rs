@@ -17,7 +17,8 @@ use serde_json::{json, Value};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Cases in the store.
+    /// Cases in the store. A SQLite store is seeded by a store that syncs nothing (a power cut
+    /// while seeding may damage it: seed again); the timings run on it as `serve` opens it.
     #[arg(long, default_value_t = 100_000)]
     cases: usize,
     /// Samples per measurement.
@@ -270,6 +271,30 @@ fn seed(
     Ok(real)
 }
 
+/// The bench's accounts: an admin who reads the desk, and the reviewers the seeded decisions
+/// name.
+fn add_bench_users(store: &kyc_store::Store) -> anyhow::Result<()> {
+    store.add_user("bench", kyc_core::users::Role::Admin, "bench password 123")?;
+    for r in ["rita", "rob", "sam"] {
+        store.add_user(r, kyc_core::users::Role::Reviewer, "bench password 123")?;
+    }
+    Ok(())
+}
+
+/// A store seeded by an earlier run: its newest cases have real images (the last seeded ones,
+/// and the POSTs of earlier runs).
+async fn newest_cases(store: &Arc<kyc_store::Store>) -> anyhow::Result<Vec<i64>> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<i64>> {
+        let q = kyc_domain::case::CaseQuery {
+            limit: 20,
+            ..Default::default()
+        };
+        Ok(store.list(&q)?.cases.iter().map(|c| c.id).collect())
+    })
+    .await?
+}
+
 pub fn run(a: Args) -> anyhow::Result<()> {
     // The kept folder, or a temporary one (removed when `_temp` goes at the end).
     let (work_path, _temp) = match (&a.keep, &a.work_dir) {
@@ -289,63 +314,78 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     };
     let loaded = bench_desk(&work_path, a.postgres.clone())?;
     let config = loaded.config.clone();
+    // Seed: 40 simulated people (all scenarios) as templates; real images for the last 20.
+    let (year, month, day) = kyc_store::timefmt::today();
+    let today = kyc_sim::Today { year, month, day };
+    let sims: Vec<kyc_sim::Submission> = (0..40)
+        .map(|i| kyc_sim::generate(kyc_sim::Scenario::Mixed, i, 11, &today))
+        .collect();
+    let tiny = tiny_jpeg();
+    let templates: Vec<(String, String, String)> = sims
+        .iter()
+        .map(|s| {
+            let mut p = s.payload.clone();
+            shrink_images(&mut p, &tiny);
+            (p.to_string(), s.requester_id.clone(), s.user_id.clone())
+        })
+        .collect();
+    let started = Instant::now();
+    let now = kyc_store::timefmt::now_ms();
+    // A SQLite store is seeded before the server opens it, by a store of its own that syncs
+    // nothing (a power cut meanwhile may damage it: seed again); everything timed afterwards
+    // runs on the store as the server opens it, synced as always. A PostgreSQL database is
+    // seeded through the server's store.
+    let seeded_unsynced = match &a.postgres {
+        Some(_) => None,
+        None => {
+            let master =
+                kyc_core::bootstrap::master_key(&loaded.config.storage, &loaded.data_dir, || None)?;
+            let store = kyc_store::Store::open_unsynced(
+                &work_path.join(kyc_core::bootstrap::DB_FILE),
+                master,
+            )?;
+            Some(if store.count()? >= a.cases as i64 {
+                None
+            } else {
+                add_bench_users(&store)?;
+                Some(seed(
+                    &store,
+                    a.cases,
+                    &config.decision,
+                    &sims,
+                    &templates,
+                    now,
+                )?)
+            })
+        }
+    };
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let running = kyc_server::start(&loaded, None).await?;
         let store = running.desk.store().clone();
-        let reuse = {
-            let store = store.clone();
-            tokio::task::spawn_blocking(move || store.count()).await??
-        } >= a.cases as i64;
-        if !reuse {
-            // The store's calls block (PostgreSQL's driver refuses an async thread).
-            let store = store.clone();
-            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-                store.add_user("bench", kyc_core::users::Role::Admin, "bench password 123")?;
-                for r in ["rita", "rob", "sam"] {
-                    store.add_user(r, kyc_core::users::Role::Reviewer, "bench password 123")?;
+        let seeded = match seeded_unsynced {
+            Some(Some(seeded)) => seeded,
+            Some(None) => newest_cases(&store).await?,
+            None => {
+                let reuse = {
+                    let store = store.clone();
+                    tokio::task::spawn_blocking(move || store.count()).await??
+                } >= a.cases as i64;
+                if reuse {
+                    newest_cases(&store).await?
+                } else {
+                    // The store's calls block (PostgreSQL's driver refuses an async thread).
+                    let store = store.clone();
+                    let policy = config.decision.clone();
+                    let n = a.cases;
+                    let sims = sims.clone();
+                    tokio::task::spawn_blocking(move || {
+                        add_bench_users(&store)?;
+                        seed(&store, n, &policy, &sims, &templates, now)
+                    })
+                    .await??
                 }
-                Ok(())
-            })
-            .await??;
-        }
-
-        // Seed: 40 simulated people (all scenarios) as templates; real images for the last 20.
-        let (year, month, day) = kyc_store::timefmt::today();
-        let today = kyc_sim::Today { year, month, day };
-        let sims: Vec<kyc_sim::Submission> = (0..40)
-            .map(|i| kyc_sim::generate(kyc_sim::Scenario::Mixed, i, 11, &today))
-            .collect();
-        let tiny = tiny_jpeg();
-        let templates: Vec<(String, String, String)> = sims
-            .iter()
-            .map(|s| {
-                let mut p = s.payload.clone();
-                shrink_images(&mut p, &tiny);
-                (p.to_string(), s.requester_id.clone(), s.user_id.clone())
-            })
-            .collect();
-        let started = Instant::now();
-        let now = kyc_store::timefmt::now_ms();
-        let seeded = if reuse {
-            // Seeded by an earlier run: its newest cases have real images (the last seeded
-            // ones, and the POSTs of earlier runs).
-            let store = store.clone();
-            tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<i64>> {
-                let q = kyc_domain::case::CaseQuery {
-                    limit: 20,
-                    ..Default::default()
-                };
-                Ok(store.list(&q)?.cases.iter().map(|c| c.id).collect())
-            })
-            .await??
-        } else {
-            let store = store.clone();
-            let policy = config.decision.clone();
-            let n = a.cases;
-            let sims = sims.clone();
-            tokio::task::spawn_blocking(move || seed(&store, n, &policy, &sims, &templates, now))
-                .await??
+            }
         };
         let seed_secs = started.elapsed().as_secs_f64();
         // The SQLite file's size (a PostgreSQL database's is its server's: 0 here).

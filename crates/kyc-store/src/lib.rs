@@ -65,7 +65,7 @@ pub use error::{Error, Result};
 use history::*;
 use images::*;
 use migrate::*;
-use sqlite::SqliteBackend;
+use sqlite::{Durability, SqliteBackend};
 
 /// Up to this many cases with a flag, the flag filter starts from those cases (see `list`).
 /// Unit tests use 2, so both query plans run on a handful of cases.
@@ -196,7 +196,18 @@ const KEYED_AUDIT_VERSION: usize = 13;
 impl Store {
     /// Opens (creating if needed) the database and applies pending migrations.
     pub fn open(path: &Path, master: MasterKey) -> Result<Store, Error> {
-        let (mut conn, version) = sqlite::open_and_migrate(path)?;
+        Store::open_sqlite(path, master, Durability::Synced)
+    }
+
+    /// [`Store::open`] with nothing synced: for loading many cases into a benchmark's or a
+    /// test's store, which is then opened again with [`Store::open`] to be used. A power cut
+    /// while it is open may lose or damage what it wrote. Never for a store that receives.
+    pub fn open_unsynced(path: &Path, master: MasterKey) -> Result<Store, Error> {
+        Store::open_sqlite(path, master, Durability::Unsynced)
+    }
+
+    fn open_sqlite(path: &Path, master: MasterKey, durability: Durability) -> Result<Store, Error> {
+        let (mut conn, version) = sqlite::open_and_migrate(path, durability)?;
         let vault = unlock(&conn, master)?;
         if version < KEYED_AUDIT_VERSION {
             // Applied just now: the keyed links begin after the last entry written so far.
@@ -207,7 +218,7 @@ impl Store {
         sweep_image_files(&mut conn, &files, version < sqlite::FILE_REMOVALS_VERSION)?;
         let hashes = migrate::load_hashes_in_parallel(path, &vault)?;
         Ok(Store::over(
-            Box::new(SqliteBackend::new(path, conn)),
+            Box::new(SqliteBackend::new(path, conn, durability)),
             Some(path.to_path_buf()),
             vault,
             hashes,

@@ -55,9 +55,33 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 /// older store sweeps the whole image folder once.
 pub(crate) const FILE_REMOVALS_VERSION: usize = 18;
 
+/// Whether commits wait for the disk. Every store the desk serves from is [`Durability::Synced`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// A commit returns once it is on disk: the database's WAL and the image files it points to
+    /// are synced (`synchronous=FULL`), and so are checkpoints.
+    Synced,
+    /// Nothing is synced (`synchronous=OFF`, image files left to the OS): a crash of the process
+    /// loses nothing, a power cut may lose or damage what was written. Only for loading a
+    /// benchmark's or a test's cases, never for a store that receives submissions.
+    Unsynced,
+}
+
+impl Durability {
+    fn pragma(self) -> &'static str {
+        match self {
+            Durability::Synced => "FULL",
+            Durability::Unsynced => "OFF",
+        }
+    }
+}
+
 /// Opens (creating if needed) the database file, owner-only, in WAL mode, and applies pending
 /// migrations; returns the writer connection and the schema version it had before.
-pub(crate) fn open_and_migrate(path: &Path) -> Result<(rusqlite::Connection, usize)> {
+pub(crate) fn open_and_migrate(
+    path: &Path,
+    durability: Durability,
+) -> Result<(rusqlite::Connection, usize)> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         crate::fsutil::private_dir(dir)?;
     }
@@ -82,7 +106,7 @@ pub(crate) fn open_and_migrate(path: &Path) -> Result<(rusqlite::Connection, usi
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(Error::Internal(format!("journal_mode is {mode}, not WAL")));
     }
-    configure(&conn)?;
+    configure(&conn, durability)?;
     let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version > MIGRATIONS.len() {
         return Err(Error::Internal(format!(
@@ -105,11 +129,14 @@ pub(crate) fn open_and_migrate(path: &Path) -> Result<(rusqlite::Connection, usi
 }
 
 /// Settings every connection takes.
-pub(crate) fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+pub(crate) fn configure(
+    conn: &rusqlite::Connection,
+    durability: Durability,
+) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "synchronous", durability.pragma())?;
     // Deleted rows (erasure) are overwritten, not left in free pages.
     conn.pragma_update(None, "secure_delete", "ON")?;
     Ok(())
@@ -122,14 +149,18 @@ pub(crate) fn open_reader(path: &Path) -> rusqlite::Result<rusqlite::Connection>
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    configure(&c)?;
+    // A reader writes nothing to sync.
+    configure(&c, Durability::Synced)?;
     Ok(c)
 }
 
 /// A configured read-write connection beside the writer, for checkpoints only.
-fn open_checkpointing(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+fn open_checkpointing(
+    path: &Path,
+    durability: Durability,
+) -> rusqlite::Result<rusqlite::Connection> {
     let c = rusqlite::Connection::open(path)?;
-    configure(&c)?;
+    configure(&c, durability)?;
     Ok(c)
 }
 
@@ -142,6 +173,7 @@ pub struct SqliteBackend {
     /// Erased cases whose files are gone: their `file_removals` rows go with the next write.
     removed: Mutex<Vec<i64>>,
     checkpointer: Checkpointer,
+    durability: Durability,
 }
 
 /// Copies the WAL into the database from a connection and thread of its own (PASSIVE: writers
@@ -156,13 +188,21 @@ struct Checkpointer {
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl Checkpointer {
+    /// None: the writer checkpoints itself, at its commits.
+    fn none() -> Checkpointer {
+        Checkpointer {
+            commits: None,
+            thread: None,
+        }
+    }
+
     fn start(path: &Path) -> Checkpointer {
         let (commits, committed) = std::sync::mpsc::sync_channel::<()>(1);
         let path = path.to_path_buf();
         let thread = std::thread::Builder::new()
             .name("kyc-store checkpointer".into())
             .spawn(move || {
-                let conn = match open_checkpointing(&path) {
+                let conn = match open_checkpointing(&path, Durability::Synced) {
                     Ok(c) => c,
                     Err(e) => {
                         return tracing::error!(error = %e, "the checkpointer cannot open the database")
@@ -196,10 +236,7 @@ impl Checkpointer {
             },
             Err(e) => {
                 tracing::error!(error = %e, "no checkpointer thread");
-                Checkpointer {
-                    commits: None,
-                    thread: None,
-                }
+                Checkpointer::none()
             }
         }
     }
@@ -281,12 +318,21 @@ const WRITER_CACHE_KIB: i64 = -32 * 1024;
 const STATEMENT_CACHE: usize = 128;
 
 impl SqliteBackend {
-    /// Over an open, configured writer connection to the file at `path`.
-    pub(crate) fn new(path: &Path, writer: rusqlite::Connection) -> SqliteBackend {
+    /// Over an open writer connection to the file at `path`, configured for `durability`.
+    pub(crate) fn new(
+        path: &Path,
+        writer: rusqlite::Connection,
+        durability: Durability,
+    ) -> SqliteBackend {
         // Checkpoints are the checkpointer's (below), not the commits': a commit that crosses
         // the automatic threshold would otherwise copy the WAL into the database while a
-        // submission waits for its answer.
-        let checkpointer = Checkpointer::start(path);
+        // submission waits for its answer. An unsynced load checkpoints at its commits: its
+        // commits come one after another, and a checkpointer that never catches up with them
+        // never lets the WAL start again (4 GB after 150,000 seeded cases).
+        let checkpointer = match durability {
+            Durability::Synced => Checkpointer::start(path),
+            Durability::Unsynced => Checkpointer::none(),
+        };
         // The indexes' upper pages stay in the writer's own cache instead of being read from
         // the OS for each insert (SQLite's default is 2 MiB).
         if let Err(e) = writer.pragma_update(None, "cache_size", WRITER_CACHE_KIB) {
@@ -304,6 +350,7 @@ impl SqliteBackend {
             readers: Mutex::new(Vec::new()),
             removed: Mutex::new(Vec::new()),
             checkpointer,
+            durability,
         }
     }
 
@@ -362,7 +409,10 @@ impl Backend for SqliteBackend {
         let done = f(&w);
         let (written, dropped) = (w.written.into_inner(), w.dropped.into_inner());
         // Durable before the rows that point into them commit.
-        let done = done.and_then(|()| Ok(self.files.sync(&written)?));
+        let done = done.and_then(|()| match self.durability {
+            Durability::Synced => Ok(self.files.sync(&written)?),
+            Durability::Unsynced => Ok(()),
+        });
         // The files of cases that will not be: none of their rows is committed.
         let discard = || {
             for id in &written {
@@ -411,7 +461,7 @@ impl Backend for SqliteBackend {
         // writers go on (PASSIVE); the truncation below, which holds the writer, then has only
         // what was committed meanwhile to copy.
         {
-            open_checkpointing(&self.path)?.query_row(
+            open_checkpointing(&self.path, self.durability)?.query_row(
                 "PRAGMA wal_checkpoint(PASSIVE)",
                 [],
                 |_| Ok(()),
@@ -580,7 +630,7 @@ mod tests {
             conn.execute_batch(sql).unwrap();
         }
         conn.pragma_update(None, "user_version", 21).unwrap();
-        let (conn, version) = super::open_and_migrate(&path).unwrap();
+        let (conn, version) = super::open_and_migrate(&path, super::Durability::Synced).unwrap();
         assert_eq!(version, 21);
         let mut wal = path.clone().into_os_string();
         wal.push("-wal");
@@ -596,22 +646,7 @@ mod tests {
         let path = dir.path().join(crate::DB_FILE);
         let store =
             std::sync::Arc::new(crate::Store::open(&path, MasterKey::Key([5; 32])).unwrap());
-        let (year, month, day) = crate::timefmt::today();
-        let today = kyc_sim::Today { year, month, day };
-        let case = |i: u64| {
-            let sim = kyc_sim::generate_with(
-                kyc_sim::Scenario::Clean,
-                i,
-                5,
-                &today,
-                kyc_sim::Pictures::Placeholders,
-            );
-            crate::testing::submission(&sim.payload.to_string())
-        };
-        let first = match store.insert_case(&case(1), &[], crate::timefmt::now_ms()) {
-            Ok(crate::Inserted::New(c)) => c.id,
-            other => panic!("a new case expected: {:?}", other.map(|_| ())),
-        };
+        let first = new_case(&store, 1);
         // A reader on the snapshot before the erasure, until the end of the test.
         let reader = rusqlite::Connection::open(&path).unwrap();
         reader.execute_batch("BEGIN").unwrap();
@@ -630,9 +665,7 @@ mod tests {
         while !store.erasures_pending().unwrap() {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        store
-            .insert_case(&case(2), &[], crate::timefmt::now_ms())
-            .unwrap();
+        new_case(&store, 2);
         let received = std::time::Instant::now();
         let (complete, gave_up) = erasing.join().unwrap();
         assert!(!complete, "the reader held the erased pages in the WAL");
@@ -642,5 +675,65 @@ mod tests {
         );
         drop(reader);
         assert!(store.finish_erasures().unwrap(), "completed once it let go");
+    }
+
+    /// A clean simulated case with placeholder pictures, stored; its id.
+    fn new_case(store: &crate::Store, i: u64) -> i64 {
+        let (year, month, day) = crate::timefmt::today();
+        let today = kyc_sim::Today { year, month, day };
+        let sim = kyc_sim::generate_with(
+            kyc_sim::Scenario::Clean,
+            i,
+            5,
+            &today,
+            kyc_sim::Pictures::Placeholders,
+        );
+        let sub = crate::testing::submission(&sim.payload.to_string());
+        match store.insert_case(&sub, &[], crate::timefmt::now_ms()) {
+            Ok(crate::Inserted::New(c)) => c.id,
+            other => panic!("a new case expected: {:?}", other.map(|_| ())),
+        }
+    }
+
+    /// A setting of the store's writer connection.
+    fn writer_pragma(store: &crate::Store, name: &str) -> i64 {
+        crate::db::write(
+            store.db.as_ref(),
+            |c| c.query_row(&format!("PRAGMA {name}"), crate::params![], |r| r.get(0)),
+            |_| {},
+        )
+        .unwrap()
+    }
+
+    /// A store loaded unsynced (the benchmark's seeding) syncs nothing and checkpoints at its
+    /// commits; opened again as the desk opens it, it is synced and whole, and its checkpoints
+    /// are the checkpointer's.
+    #[test]
+    fn an_unsynced_load_opens_again_synced_and_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(crate::DB_FILE);
+        let loading = crate::Store::open_unsynced(&path, MasterKey::Key([6; 32])).unwrap();
+        assert_eq!(writer_pragma(&loading, "synchronous"), 0, "OFF");
+        assert_eq!(writer_pragma(&loading, "wal_autocheckpoint"), 1000);
+        let ids: Vec<i64> = (1..=3).map(|i| new_case(&loading, i)).collect();
+        drop(loading);
+        let store = crate::Store::open(&path, MasterKey::Key([6; 32])).unwrap();
+        assert_eq!(
+            writer_pragma(&store, "synchronous"),
+            2,
+            "a store opened to serve syncs its commits (FULL)"
+        );
+        assert_eq!(writer_pragma(&store, "wal_autocheckpoint"), 0);
+        assert_eq!(store.count().unwrap(), 3);
+        for id in ids {
+            assert!(
+                store.image(id, "selfie").is_ok(),
+                "case {id}'s images are there"
+            );
+        }
+        assert!(matches!(
+            store.verify_audit().unwrap(),
+            crate::chain::Verdict::Intact { .. }
+        ));
     }
 }

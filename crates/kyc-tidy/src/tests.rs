@@ -621,6 +621,28 @@ fn the_http_edge_calls_the_desk_only() {
     );
 }
 
+/// A store that syncs nothing is for loading a benchmark's cases: no crate that serves, receives
+/// or runs a command opens one.
+#[test]
+fn only_the_benchmark_opens_a_store_that_syncs_nothing() {
+    let word = [("open_unsynced", "opens a store that syncs nothing")];
+    let wrong: Vec<String> = [
+        "crates/kyc-core/src",
+        "crates/kyc-server/src",
+        "crates/kyc-cli/src",
+        "crates/kyc-client/src",
+        "src-tauri",
+    ]
+    .iter()
+    .flat_map(|dir| lines_naming(dir, &word))
+    .collect();
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(
+        !lines_naming("crates/kyc-bench/src", &word).is_empty(),
+        "the benchmark's seeding is where it is used"
+    );
+}
+
 /// Each backend of kyc-store: the word its driver's paths start with, and the only files whose
 /// code (tests aside) names it. Everything else in the store runs its SQL through
 /// `db::Connection`.
