@@ -348,14 +348,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 None
             } else {
                 add_bench_users(&store)?;
-                Some(seed(
-                    &store,
-                    a.cases,
-                    &config.decision,
-                    &sims,
-                    &templates,
-                    now,
-                )?)
+                let ids = seed(&store, a.cases, &config.decision, &sims, &templates, now)?;
+                Some((ids, started.elapsed().as_secs_f64()))
             })
         }
     };
@@ -363,36 +357,41 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     rt.block_on(async move {
         let running = kyc_server::start(&loaded, None).await?;
         let store = running.desk.store().clone();
-        let seeded = match seeded_unsynced {
-            Some(Some(seeded)) => seeded,
-            Some(None) => newest_cases(&store).await?,
+        // The cases with real images, and how long seeding took (None: a kept store).
+        let (seeded, seed_secs) = match seeded_unsynced {
+            Some(Some((ids, secs))) => (ids, Some(secs)),
+            Some(None) => (newest_cases(&store).await?, None),
             None => {
                 let reuse = {
                     let store = store.clone();
                     tokio::task::spawn_blocking(move || store.count()).await??
                 } >= a.cases as i64;
                 if reuse {
-                    newest_cases(&store).await?
+                    (newest_cases(&store).await?, None)
                 } else {
                     // The store's calls block (PostgreSQL's driver refuses an async thread).
                     let store = store.clone();
                     let policy = config.decision.clone();
                     let n = a.cases;
                     let sims = sims.clone();
-                    tokio::task::spawn_blocking(move || {
+                    let ids = tokio::task::spawn_blocking(move || {
                         add_bench_users(&store)?;
                         seed(&store, n, &policy, &sims, &templates, now)
                     })
-                    .await??
+                    .await??;
+                    (ids, Some(started.elapsed().as_secs_f64()))
                 }
             }
         };
-        let seed_secs = started.elapsed().as_secs_f64();
         // The SQLite file's size (a PostgreSQL database's is its server's: 0 here).
         let db_mib = std::fs::metadata(work_path.join(kyc_core::bootstrap::DB_FILE))
             .map_or(0, |m| m.len()) as f64
             / (1 << 20) as f64;
-        eprintln!("seeded {} cases in {seed_secs:.0} s ({db_mib:.0} MiB)", a.cases);
+        let seeding = match seed_secs {
+            Some(secs) => format!("seeded in {secs:.0} s"),
+            None => "a kept store, seeded by an earlier run".to_string(),
+        };
+        eprintln!("{} cases, {seeding} ({db_mib:.0} MiB)", a.cases);
         // What the store costs per case, and what verifying its whole audit trail takes.
         let image_mib = dir_bytes(&work_path.join(kyc_store::imagefiles::IMAGES_DIR)) as f64
             / (1 << 20) as f64;
@@ -647,7 +646,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
 
         let per_case = |total: f64| total * 1024.0 / a.cases.max(1) as f64;
         println!(
-            "\n### Review API with {} cases ({db_mib:.0} MiB database, seeded in {seed_secs:.0} s)\n\n\
+            "\n### Review API with {} cases ({db_mib:.0} MiB database, {seeding})\n\n\
              Per case: database {:.1} KiB, image files {:.1} KiB (the seeded cases carry tiny \
              images, all but the last 20); audit trail {audit_entries} entries ({:.1} per case), \
              verified whole in {verify_secs:.1} s.\n\n\
