@@ -559,6 +559,38 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             })
             .await?,
         );
+        // Whole-word searches that find few cases or none (a miss must not walk the store), and
+        // each filter alone, over all statuses.
+        // The seed's users each have a few cases (see `seed`).
+        let user = format!("user-{}@example.com", 12345 % (a.cases * 3 / 10).max(1));
+        let document_type = found["cases"][0]["document_type"]
+            .as_str()
+            .context("the case's document type")?
+            .replace(' ', "%20");
+        let few = [
+            ("search: a user id (a few cases)", 100.0, format!("/api/cases?status=all&limit=50&q={user}"), 1),
+            ("search: a word no case has", 100.0, "/api/cases?status=all&limit=50&q=Zyxwvutsr".to_string(), 0),
+            ("filter alone: a flag (all statuses, 50)", 50.0, "/api/cases?status=all&flag=user_seen_before&limit=50".to_string(), 50),
+            ("filter alone: the last 30 days (all statuses, 50)", 50.0, format!("/api/cases?status=all&from={from}&limit=50"), 50),
+            ("filter alone: a document type (all statuses, 50)", 50.0, format!("/api/cases?status=all&document_type={document_type}&limit=50"), 50),
+        ];
+        for (what, goal, path, at_least) in few {
+            // What each must find, so that a fast wrong answer is not timed.
+            let page: Value = serde_json::from_slice(&get(path.clone()).await?)?;
+            let n = page["cases"].as_array().map_or(0, Vec::len);
+            anyhow::ensure!(
+                n >= at_least && (at_least > 0 || n == 0),
+                "{path} found {n} cases, expected {}",
+                if at_least == 0 { "none".to_string() } else { format!("at least {at_least}") }
+            );
+            timings.push(
+                timed(what, goal, a.repeat, |_| {
+                    let g = get(path.clone());
+                    async move { g.await.map(|_| ()) }
+                })
+                .await?,
+            );
+        }
         // Statistics over 30 days and over a year.
         let day = |ms: i64| kyc_domain::time::rfc3339(ms)[..10].to_string();
         let today_s = day(now);

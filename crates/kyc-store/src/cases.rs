@@ -41,6 +41,27 @@ fn reference_prefix(text: &str) -> Option<(String, String)> {
     reference.then(|| (t.clone(), format!("{t}\x7f")))
 }
 
+/// Whether `text` could be part of a reference (`KYC-2026-000123`) or of a requester id as Ditto
+/// ID makes them (a UUID): only digits, hyphens and the letters a-f, k, y. Any other text can
+/// match a reference or such a requester id nowhere, so its search needs no substring test.
+fn could_be_in_an_id(text: &str) -> bool {
+    text.trim().chars().all(|c| {
+        c.is_ascii_digit() || c == '-' || matches!(c.to_ascii_lowercase(), 'a'..='f' | 'k' | 'y')
+    })
+}
+
+/// The search's condition as the matching ids from indexes, for a text that is in no reference
+/// or UUID ([`could_be_in_an_id`]) and has a rare word: the user's tag, the words' tags, and the
+/// requester ids that begin with the text as typed (`prefix`..`prefix_end`; a requester id that
+/// is not a UUID is still found by its beginning).
+fn search_by_words(prefix: usize, prefix_end: usize, user: usize, tags: &[usize]) -> String {
+    format!(
+        " AND cases.id IN (SELECT c.id FROM cases AS c WHERE c.user_tag = ?{user} \
+          UNION SELECT c.id FROM cases AS c WHERE c.requester_id >= ?{prefix} AND c.requester_id < ?{prefix_end}{})",
+        tag_branch(tags)
+    )
+}
+
 /// The whole-word branch of a search that starts from the matching ids: one `search_tags` range
 /// per word, several words as the INTERSECT of theirs.
 fn tag_branch(tags: &[usize]) -> String {
@@ -468,6 +489,14 @@ impl Store {
             let selective = !in_every_reference(text);
             sql += &if self.db.search_starts_from_indexes() && selective {
                 search_from_indexes(n, user, &tags)
+            } else if !could_be_in_an_id(text)
+                && !tags.is_empty()
+                && self.a_word_is_rare(&args, &tags)?
+            {
+                // A rare word (or none found): from its few ids, not a walk of every case.
+                args.push(text.to_string().into());
+                args.push(format!("{text}\u{10ffff}").into());
+                search_by_words(args.len() - 1, args.len(), user, &tags)
             } else if let Some((from, to)) = reference_prefix(text) {
                 // SQLite's walk would read every case for one reference (440 ms at 100,000).
                 args.push(from.into());
@@ -522,6 +551,24 @@ impl Store {
                 total,
                 total_capped,
             })
+        })
+    }
+
+    /// Whether one of the search's words (`tags`: their parameters' numbers in `args`) is on
+    /// at most [`RARE_WORD_CASES`] cases.
+    fn a_word_is_rare(&self, args: &[db::Value], tags: &[usize]) -> Result<bool, Error> {
+        self.read(|c| {
+            for &t in tags {
+                let n: i64 = c.query_row(
+                    "SELECT count(*) FROM (SELECT 1 FROM search_tags WHERE tag = ?1 LIMIT ?2) AS hits",
+                    params![args[t - 1].clone(), RARE_WORD_CASES + 1],
+                    |r| r.get(0),
+                )?;
+                if n <= RARE_WORD_CASES {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
         })
     }
 

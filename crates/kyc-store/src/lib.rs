@@ -70,6 +70,9 @@ use sqlite::{Durability, SqliteBackend};
 /// Up to this many cases with a flag, the flag filter starts from those cases (see `list`).
 /// Unit tests use 2, so both query plans run on a handful of cases.
 const RARE_FLAG_CASES: i64 = if cfg!(test) { 2 } else { 2000 };
+/// A searched word on at most this many cases is looked up first (SQLite; PostgreSQL always
+/// starts from the indexes); a commoner one is tested on each case as the queue is walked.
+const RARE_WORD_CASES: i64 = 1000;
 
 /// The database file inside the data dir.
 pub const DB_FILE: &str = "kyc-desk.sqlite3";

@@ -767,3 +767,5 @@ mod import;
 mod postgres;
 #[path = "conformance/reuse.rs"]
 mod reuse;
+#[path = "conformance/search.rs"]
+mod search;
