@@ -85,6 +85,23 @@ fn new_case(store: &Store, i: u64) -> i64 {
     }
 }
 
+/// The ids of the first 50 cases a search for `q` finds, in id order.
+fn search_ids(store: &Store, q: &str) -> Vec<i64> {
+    let mut ids: Vec<i64> = store
+        .list(&CaseQuery {
+            q: Some(q.into()),
+            limit: 50,
+            ..CaseQuery::default()
+        })
+        .unwrap()
+        .cases
+        .iter()
+        .map(|c| c.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
 fn decision(approve: bool, by: &str) -> NewDecision {
     NewDecision {
         approve,
@@ -404,21 +421,9 @@ fn the_queue_pages_filters_and_counts() {
             (reference.to_lowercase(), vec![ids[2]]),
             (reference[..reference.len() - 1].to_string(), ids.clone()),
         ] {
-            let mut found: Vec<i64> = store
-                .list(&CaseQuery {
-                    q: Some(q.clone()),
-                    limit: 50,
-                    ..CaseQuery::default()
-                })
-                .unwrap()
-                .cases
-                .iter()
-                .map(|c| c.id)
-                .collect();
-            found.sort();
             let mut want = want;
             want.sort();
-            assert_eq!(found, want, "{backend}: search {q:?}");
+            assert_eq!(search_ids(store, &q), want, "{backend}: search {q:?}");
         }
         // Part of every reference's prefix, or a text too short for a trigram: every case
         // whose reference or requester id holds it.

@@ -13,21 +13,7 @@ fn a_search_for_a_rare_text_finds_its_few_cases() {
             Inserted::New(c) => c.id,
             Inserted::Existing(_) => panic!("a new case expected"),
         };
-        let found = |q: &str| -> Vec<i64> {
-            let mut ids: Vec<i64> = store
-                .list(&CaseQuery {
-                    q: Some(q.into()),
-                    limit: 50,
-                    ..CaseQuery::default()
-                })
-                .unwrap()
-                .cases
-                .iter()
-                .map(|c| c.id)
-                .collect();
-            ids.sort();
-            ids
-        };
+        let found = |q: &str| search_ids(store, q);
         let summary = store.summary(ids[2]).unwrap();
         let surname = summary
             .holder_name
