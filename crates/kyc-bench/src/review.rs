@@ -329,7 +329,6 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             (p.to_string(), s.requester_id.clone(), s.user_id.clone())
         })
         .collect();
-    let started = Instant::now();
     let now = kyc_store::timefmt::now_ms();
     // A SQLite store is seeded before the server opens it, by a store of its own that syncs
     // nothing (a power cut meanwhile may damage it: seed again); everything timed afterwards
@@ -347,6 +346,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             Some(if store.count()? >= a.cases as i64 {
                 None
             } else {
+                let started = Instant::now();
                 add_bench_users(&store)?;
                 let ids = seed(&store, a.cases, &config.decision, &sims, &templates, now)?;
                 Some((ids, started.elapsed().as_secs_f64()))
@@ -374,6 +374,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                     let policy = config.decision.clone();
                     let n = a.cases;
                     let sims = sims.clone();
+                    let started = Instant::now();
                     let ids = tokio::task::spawn_blocking(move || {
                         add_bench_users(&store)?;
                         seed(&store, n, &policy, &sims, &templates, now)

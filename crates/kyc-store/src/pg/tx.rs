@@ -304,21 +304,24 @@ mod tests {
     use crate::params;
     use crate::pg::{PgBackend, ScratchDatabase};
 
-    /// A backend on a scratch database of the test server (None: no server, not required).
-    fn backend() -> Option<(PgBackend, ScratchDatabase)> {
-        let server = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG")?;
+    /// Runs `check` in a read transaction on a scratch database of the test server (nothing
+    /// when there is no server and none is required).
+    fn in_a_read(check: impl FnOnce(&dyn Connection) -> Result<()>) {
+        let Some(server) = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG") else {
+            return;
+        };
         let db = ScratchDatabase::create(&server).expect("a scratch database");
         let (backend, _) = PgBackend::open(&db.target).expect("the backend opens");
-        Some((backend, db))
+        read(&backend as &dyn Backend, check).unwrap();
+        // The backend's connections close before the scratch database is dropped.
+        drop(backend);
     }
 
     /// A count past its budget gives up without aborting the transaction; one within it leaves
     /// no time limit behind for the statements after it.
     #[test]
     fn a_count_gives_up_at_its_budget_and_leaves_no_limit_behind() {
-        let Some((b, _db)) = backend() else { return };
-        let b: &dyn Backend = &b;
-        read(b, |c| {
+        in_a_read(|c| {
             let slow = "SELECT count(*) FROM generate_series(1, 200000000)";
             assert_eq!(c.count_within(slow, &[], Duration::from_millis(5))?, None);
             let quick = "SELECT count(*) FROM generate_series(1, 1000)";
@@ -333,17 +336,14 @@ mod tests {
             })?;
             assert_eq!(slept, 1);
             Ok(())
-        })
-        .unwrap();
+        });
     }
 
     /// `fetch` hands over at most `max` rows, leaves the connection ready for the next statement
     /// whatever rows it did not read, and lets its callback run statements of its own.
     #[test]
     fn fetched_rows_stop_at_their_max_and_the_rest_are_dropped() {
-        let Some((b, _db)) = backend() else { return };
-        let b: &dyn Backend = &b;
-        read(b, |c| {
+        in_a_read(|c| {
             let many = "SELECT n::int8 FROM generate_series(1, 100000) AS n";
             let first = c.query_opt(many, params![], |r| r.get::<i64>(0))?;
             assert_eq!(first, Some(1));
@@ -360,8 +360,7 @@ mod tests {
             let none = c.query_opt("SELECT 1::int8 WHERE false", params![], |r| r.get::<i64>(0))?;
             assert_eq!(none, None);
             Ok(())
-        })
-        .unwrap();
+        });
     }
 
     #[test]
