@@ -170,7 +170,19 @@ describe('browser: kyc-desk serve + Chromium', () => {
     await page.screenshot({ path: join(shots, 'browser-case.png') });
 
     assert.equal(simulateResults(sim.out).length, 0, `Ditto ID has no answer before the decision:\n${sim.out}`);
-    await flow.approveByKeyboard(ui, row.reference, USER, { cancelFirst: true });
+    // The decision's own response comes back after the reload that Ditto ID's answer causes (a
+    // slow link, a busy machine): the case must go on showing the answer, not the older response.
+    const decision = '**/api/cases/*/decision';
+    await page.route(decision, async (route) => {
+      const response = await route.fetch();
+      await new Promise((r) => setTimeout(r, 2000));
+      await route.fulfill({ response });
+    });
+    try {
+      await flow.approveByKeyboard(ui, row.reference, USER, { cancelFirst: true });
+    } finally {
+      await page.unroute(decision);
+    }
     await page.screenshot({ path: join(shots, 'browser-approved.png') });
     await page.locator('[data-testid="decision-summary"]').screenshot({ path: join(shots, 'browser-summary.png'), timeout: T.ui });
 

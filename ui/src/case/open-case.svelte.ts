@@ -69,6 +69,12 @@ export class OpenCase {
   now = $state(Date.now());
   /** The assignment field: follows the case's assignee until the reviewer edits it. */
   assignTo = $state("");
+  /** Loads of the case (reloads, a decision's answer), numbered as they start: a response is shown
+   *  only if no later-started one is shown already. A live event's reload can overtake the
+   *  decision's own answer, which would otherwise put back the case as it was before Ditto ID was
+   *  answered. */
+  #started = 0;
+  #shown = 0;
 
   // ---- the decision being drafted ----
   mode = $state<"idle" | "reject">("idle");
@@ -131,12 +137,19 @@ export class OpenCase {
     return this.ctx.reasons.find((r) => r.code === code)?.label ?? humanize(code);
   }
 
+  /** Shows `fresh`, the answer of load number `load`, unless a later-started load is shown. */
+  #show(load: number, fresh: api.CaseDetail) {
+    if (load < this.#shown) return;
+    this.#shown = load;
+    if (!this.c || this.c.assignee !== fresh.assignee) this.assignTo = fresh.assignee ?? "";
+    this.c = fresh; this.error = ""; this.gone = false;
+  }
+
   async fetch() {
     this.refreshDeliveries();
+    const load = ++this.#started;
     try {
-      const fresh = await api.getCase(this.id);
-      if (!this.c || this.c.assignee !== fresh.assignee) this.assignTo = fresh.assignee ?? "";
-      this.c = fresh; this.error = ""; this.gone = false;
+      this.#show(load, await api.getCase(this.id));
     } catch (e) {
       this.gone = e instanceof api.ApiError && e.status === 404;
       this.error = errorText(e);
@@ -187,10 +200,12 @@ export class OpenCase {
     this.sending = true;
     try {
       const link = d === "approve" && this.linking ? this.linkUser.trim() : "";
-      this.c = await api.decide(c.id, d, d === "reject" ? this.picked : [], this.comment, link || undefined);
+      const load = ++this.#started;
+      const decided = await api.decide(c.id, d, d === "reject" ? this.picked : [], this.comment, link || undefined);
+      this.#show(load, decided);
       this.confirming = null; this.mode = "idle"; this.picked = []; this.comment = ""; this.linking = false; this.linkUser = "";
       this.refreshDeliveries();
-      if (this.c.status !== "pending") this.ctx.onDecided?.(this.c.id);
+      if (decided.status !== "pending") this.ctx.onDecided?.(decided.id);
     } catch (e) {
       this.sendError = decisionError(e);
       this.confirming = null;
