@@ -54,10 +54,17 @@ fn could_be_in_an_id(text: &str) -> bool {
 /// or UUID ([`could_be_in_an_id`]) and has a rare word: the user's tag, the words' tags, and the
 /// requester ids that begin with the text as typed (`prefix`..`prefix_end`; a requester id that
 /// is not a UUID is still found by its beginning).
-fn search_by_words(prefix: usize, prefix_end: usize, user: usize, tags: &[usize]) -> String {
+/// `requester` is the requester id's column in code-point order ([`db::Backend::in_code_point_order`]).
+fn search_by_words(
+    prefix: usize,
+    prefix_end: usize,
+    user: usize,
+    tags: &[usize],
+    requester: &str,
+) -> String {
     format!(
         " AND cases.id IN (SELECT c.id FROM cases AS c WHERE c.user_tag = ?{user} \
-          UNION SELECT c.id FROM cases AS c WHERE c.requester_id >= ?{prefix} AND c.requester_id < ?{prefix_end}{})",
+          UNION SELECT c.id FROM cases AS c WHERE {requester} >= ?{prefix} AND {requester} < ?{prefix_end}{})",
         tag_branch(tags)
     )
 }
@@ -82,11 +89,18 @@ fn tag_branch(tags: &[usize]) -> String {
 /// The search's condition for a reference's beginning ([`reference_prefix`]: `from` and `to` are
 /// its range's parameters), as the matching ids from indexes on either engine: the references and
 /// requester ids in the range, the user's tag, the words. (A requester id holding the text
-/// further in is not found; a reference-shaped text names a case by its reference.)
-fn search_by_reference(from: usize, to: usize, user: usize, tags: &[usize]) -> String {
+/// further in is not found; a reference-shaped text names a case by its reference.) `columns`
+/// are the reference's and the requester id's, in code-point order.
+fn search_by_reference(
+    from: usize,
+    to: usize,
+    user: usize,
+    tags: &[usize],
+    [reference, requester]: [&str; 2],
+) -> String {
     format!(
-        " AND cases.id IN (SELECT c.id FROM cases AS c WHERE c.reference >= ?{from} AND c.reference < ?{to} \
-          UNION SELECT c.id FROM cases AS c WHERE c.requester_id >= ?{from} AND c.requester_id < ?{to} \
+        " AND cases.id IN (SELECT c.id FROM cases AS c WHERE {reference} >= ?{from} AND {reference} < ?{to} \
+          UNION SELECT c.id FROM cases AS c WHERE {requester} >= ?{from} AND {requester} < ?{to} \
           UNION SELECT c.id FROM cases AS c WHERE c.user_tag = ?{user}{})",
         tag_branch(tags)
     )
@@ -460,18 +474,12 @@ impl Store {
             }
         }
         if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            let escaped = text
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            args.push(format!("%{escaped}%").into());
-            let n = args.len();
             args.push(self.vault.tag("user", text).into());
             let user = args.len();
             // Names and document numbers are sealed: they match by whole words through their
             // blind-index tags (every word of the search must be one of the case's words; a
-            // word said twice counts once). How the condition is written is the engine's: see
-            // `search_from_indexes` and `search_in_queue_order`.
+            // word said twice counts once). How the condition is written depends on the text
+            // and the engine: see below.
             let mut words = self.vault.query_tags(text).unwrap_or_default();
             words.sort_unstable();
             words.dedup();
@@ -482,28 +490,42 @@ impl Store {
                     args.len()
                 })
                 .collect();
-            // Starting from the ids pays when they are few; a text in every case (part of every
-            // reference's prefix) is met at once by the walk. (A text under three letters has no
-            // trigram: ~200 ms either way at 100,000 cases on PostgreSQL, but the walk's worst,
-            // for a rare one, is three times that.)
-            let selective = !in_every_reference(text);
-            sql += &if self.db.search_starts_from_indexes() && selective {
-                search_from_indexes(n, user, &tags)
-            } else if !could_be_in_an_id(text)
+            // The plan: a text that can be in no reference or UUID (words; on SQLite only a rare
+            // one) and a reference's beginning are index ranges on either engine. Otherwise
+            // PostgreSQL starts from its trigram indexes' ids, unless the text is in every case
+            // (part of every reference's prefix): the walk meets those at once. (A text under
+            // three letters has no trigram: ~200 ms either way at 100,000 cases on PostgreSQL,
+            // but the walk's worst, for a rare one, is three times that.)
+            let from_ids = self.db.search_starts_from_indexes();
+            let reference = self.db.in_code_point_order("c.reference");
+            let requester = self.db.in_code_point_order("c.requester_id");
+            sql += &if !could_be_in_an_id(text)
                 && !tags.is_empty()
-                && self.a_word_is_rare(&args, &tags)?
+                && (from_ids || self.a_word_is_rare(&args, &tags)?)
             {
-                // A rare word (or none found): from its few ids, not a walk of every case.
+                // Words (SQLite: a rare one): from their ids, not a walk of every case.
                 args.push(text.to_string().into());
                 args.push(format!("{text}\u{10ffff}").into());
-                search_by_words(args.len() - 1, args.len(), user, &tags)
+                search_by_words(args.len() - 1, args.len(), user, &tags, &requester)
             } else if let Some((from, to)) = reference_prefix(text) {
                 // SQLite's walk would read every case for one reference (440 ms at 100,000).
                 args.push(from.into());
                 args.push(to.into());
-                search_by_reference(args.len() - 1, args.len(), user, &tags)
+                let columns = [reference.as_str(), requester.as_str()];
+                search_by_reference(args.len() - 1, args.len(), user, &tags, columns)
             } else {
-                search_in_queue_order(n, user, &tags)
+                // The text anywhere in a reference or requester id (a parameter only here: an
+                // unused one has no type PostgreSQL can tell).
+                let escaped = text
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                args.push(format!("%{escaped}%").into());
+                if from_ids && !in_every_reference(text) {
+                    search_from_indexes(args.len(), user, &tags)
+                } else {
+                    search_in_queue_order(args.len(), user, &tags)
+                }
             };
         }
         // The first page also says how many cases match, counted up to a cap (a count must not

@@ -429,6 +429,13 @@ pub trait Backend: Send + Sync {
     fn search_starts_from_indexes(&self) -> bool {
         false
     }
+    /// `column` compared by its text's code points, whatever the database's collation, so that
+    /// a prefix's range (`>= text AND < text followed by the highest character`) holds exactly
+    /// the values that begin with it (an ICU or glibc collation puts `twin-…` inside `Twin-…`'s
+    /// range and ignores a control character). SQLite's default (BINARY) compares so already.
+    fn in_code_point_order(&self, column: &str) -> String {
+        column.to_string()
+    }
     /// Whether other instances may share the database (and so hear [`announce`](Backend::announce)).
     fn shared(&self) -> bool {
         false

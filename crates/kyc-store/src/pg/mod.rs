@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/006_hash_method.sql"),
     include_str!("../../migrations/postgres/007_range_indexes.sql"),
     include_str!("../../migrations/postgres/008_decided_on_case.sql"),
+    include_str!("../../migrations/postgres/009_search_and_order_indexes.sql"),
 ];
 
 /// Advisory lock keys (one namespace: "KYCD" in ASCII, then the lock's number).
@@ -408,6 +409,11 @@ impl Backend for PgBackend {
 
     fn search_starts_from_indexes(&self) -> bool {
         true
+    }
+
+    fn in_code_point_order(&self, column: &str) -> String {
+        // Served by the `COLLATE "C"` indexes of schema 9.
+        format!("({column} COLLATE \"C\")")
     }
 
     fn try_job_lock(&self, job: &str) -> Result<Option<Box<dyn std::any::Any + Send>>> {

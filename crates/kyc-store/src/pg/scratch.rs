@@ -39,17 +39,27 @@ impl ScratchDatabase {
 
     /// Creates an empty database on `admin`'s server.
     pub fn create(admin: &PgTarget) -> Result<ScratchDatabase> {
-        Self::make(admin, false)
+        Self::make(admin, false, "")
+    }
+
+    /// Creates an empty database whose text compares as the ICU locale `locale` says (`en-US`),
+    /// as a database made under a language's locale does, rather than the test server's
+    /// code-point order (PostgreSQL 15 or later).
+    pub fn create_collated(admin: &PgTarget, locale: &str) -> Result<ScratchDatabase> {
+        let locale = locale.replace('\'', "''");
+        let options = format!(" LOCALE_PROVIDER icu ICU_LOCALE '{locale}' TEMPLATE template0");
+        Self::make(admin, false, &options)
     }
 
     /// Creates an empty database owned by a login role of its own that is not a superuser (the
     /// admin's password), as an operator sets up a desk's database: the target connects as that
     /// role, so the desk may do there only what it may do in production.
     pub fn create_for_own_role(admin: &PgTarget) -> Result<ScratchDatabase> {
-        Self::make(admin, true)
+        Self::make(admin, true, "")
     }
 
-    fn make(admin: &PgTarget, own_role: bool) -> Result<ScratchDatabase> {
+    /// `options`: what follows the name in `CREATE DATABASE` (with a space first).
+    fn make(admin: &PgTarget, own_role: bool, options: &str) -> Result<ScratchDatabase> {
         let mut suffix = [0u8; 6];
         rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut suffix);
         let name = format!("kyc_scratch_{}", hex::encode(suffix));
@@ -62,7 +72,7 @@ impl ScratchDatabase {
             .unwrap_or((admin.url.as_str(), ""));
         target.url = format!("{base}/{name}");
         match &role {
-            None => client.batch_execute(&format!("CREATE DATABASE {name}"))?,
+            None => client.batch_execute(&format!("CREATE DATABASE {name}{options}"))?,
             Some(role) => {
                 let password = admin
                     .password
@@ -72,7 +82,7 @@ impl ScratchDatabase {
                 client.batch_execute(&format!(
                     "CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{password}'"
                 ))?;
-                client.batch_execute(&format!("CREATE DATABASE {name} OWNER {role}"))?;
+                client.batch_execute(&format!("CREATE DATABASE {name} OWNER {role}{options}"))?;
                 let (scheme, rest) = base.split_once("://").unwrap_or(("postgres", base));
                 let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
                 target.url = format!("{scheme}://{role}@{host}/{name}");
