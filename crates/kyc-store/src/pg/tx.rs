@@ -16,8 +16,11 @@ use crate::{Error, Result};
 /// Prepared statements kept per connection (the case list builds a few hundred shapes at most).
 const STATEMENT_CACHE: usize = 512;
 
-/// Rows fetched at a time when a query's rows are streamed.
+/// Rows fetched at first when a query's rows are streamed; each later fetch asks for twice as
+/// many, up to [`MAX_BATCH`]: a short stream costs one exchange, a long one (a year's statistics,
+/// 100,000 rows) a few dozen instead of hundreds, and memory stays bounded by the largest batch.
 const BATCH: i32 = 256;
+const MAX_BATCH: i32 = 8192;
 
 /// The store's `?N` placeholders as PostgreSQL's `$N`, outside quoted text.
 fn dollar_params(sql: &str) -> String {
@@ -108,9 +111,11 @@ impl Connection for PgTx<'_> {
             let st = self.statement(&mut tx, sql)?;
             tx.bind(&st, &refs(params))?
         };
+        let mut size = BATCH;
         loop {
-            let batch = self.tx()?.query_portal(&portal, BATCH)?;
-            let more = batch.len() == BATCH as usize;
+            let batch = self.tx()?.query_portal(&portal, size)?;
+            let more = batch.len() == size as usize;
+            size = (size * 2).min(MAX_BATCH);
             for r in &batch {
                 if !each(row(r)?)? {
                     return Ok(());
@@ -359,6 +364,36 @@ mod tests {
             assert_eq!(doubled.iter().sum::<i64>(), 1000 * 1001);
             let none = c.query_opt("SELECT 1::int8 WHERE false", params![], |r| r.get::<i64>(0))?;
             assert_eq!(none, None);
+            Ok(())
+        });
+    }
+
+    /// A streamed query hands over every row once, in order, across batches that grow to
+    /// [`MAX_BATCH`]; its callback may run statements of its own, and may stop it early.
+    #[test]
+    fn streamed_rows_come_whole_across_growing_batches() {
+        in_a_read(|c| {
+            let n = 3 * MAX_BATCH as i64 + 17;
+            let sql = format!("SELECT n::int8 FROM generate_series(1, {n}) AS n");
+            let (mut seen, mut in_order, mut checked) = (0i64, true, 0);
+            let handed = c.for_each(&sql, params![], |r| {
+                let v: i64 = r.get(0)?;
+                in_order &= v == seen + 1;
+                seen = v;
+                if v % 5000 == 0 {
+                    let twice: i64 =
+                        c.query_row("SELECT ?1::int8 * 2", params![v], |r| r.get(0))?;
+                    checked += usize::from(twice == 2 * v);
+                }
+                Ok(true)
+            })?;
+            assert_eq!((handed, seen, in_order), (n as u64, n, true));
+            assert_eq!(checked, (n / 5000) as usize);
+            let stopped = c.for_each(&sql, params![], |r| Ok(r.get::<i64>(0)? < 10_001))?;
+            assert_eq!(
+                stopped, 10_001,
+                "the row that said stop is handed over, no later one"
+            );
             Ok(())
         });
     }
