@@ -559,6 +559,8 @@ impl Store {
                 None
             };
             let (total, total_capped) = match &count_sql {
+                // A first page with no next one holds every match: that is the count.
+                Some(_) if next.is_none() => (Some(cases.len() as u32), false),
                 Some(count) => match count_within(c, count, &args, COUNT_BUDGET)? {
                     Some(n) => (Some(n.min(TOTAL_CAP)), n > TOTAL_CAP),
                     None => (None, true),

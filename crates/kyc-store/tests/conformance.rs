@@ -389,6 +389,32 @@ fn the_queue_pages_filters_and_counts() {
             })
             .unwrap();
         assert_eq!(page.total, Some(5), "{backend}");
+        // A first page that holds every match counts them itself, filters and search included.
+        for (q, status, want) in [
+            (None, None, 5),
+            (None, Some("pending"), 4),
+            (Some("kyc"), Some("approved"), 1),
+        ] {
+            let whole = store
+                .list(&CaseQuery {
+                    q: q.map(str::to_string),
+                    status: status.map(str::to_string),
+                    limit: 10,
+                    count: true,
+                    ..CaseQuery::default()
+                })
+                .unwrap();
+            assert_eq!(
+                (
+                    whole.cases.len(),
+                    whole.total,
+                    whole.total_capped,
+                    whole.next
+                ),
+                (want, Some(want as u32), false, None),
+                "{backend}: {q:?} {status:?}"
+            );
+        }
         assert_eq!(
             page.cases.iter().map(|c| c.id).collect::<Vec<_>>(),
             [ids[4], ids[3]],
