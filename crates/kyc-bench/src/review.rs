@@ -28,7 +28,7 @@ pub struct Args {
     /// is better seen after more: PostgreSQL prepares each statement once per pooled connection
     /// and plans its first five runs there for their values before it keeps a generic plan.
     #[arg(long, default_value_t = 1)]
-    warm_up: usize,
+    warmup: usize,
     /// Folder for the data (on the disk being measured).
     #[arg(long)]
     work_dir: Option<PathBuf>,
@@ -120,7 +120,7 @@ async fn timed<F, Fut>(
     what: &'static str,
     goal_ms: f64,
     n: usize,
-    warm_up: usize,
+    warmup: usize,
     mut f: F,
 ) -> anyhow::Result<Timing>
 where
@@ -128,7 +128,7 @@ where
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
     // The warm-up calls (at least one), then the samples.
-    for _ in 0..warm_up.max(1) {
+    for _ in 0..warmup.max(1) {
         f(0).await?;
     }
     let mut samples = Vec::with_capacity(n);
@@ -466,28 +466,28 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         let mut timings = Vec::new();
         timings.push(
-            timed("first queue page (pending, 50)", 50.0, a.repeat, a.warm_up, |_| {
+            timed("first queue page (pending, 50)", 50.0, a.repeat, a.warmup, |_| {
                 let g = get("/api/cases?status=pending&limit=50".into());
                 async move { g.await.map(|_| ()) }
             })
             .await?,
         );
         timings.push(
-            timed("first page of all cases (50)", 50.0, a.repeat, a.warm_up, |_| {
+            timed("first page of all cases (50)", 50.0, a.repeat, a.warmup, |_| {
                 let g = get("/api/cases?status=all&limit=50".into());
                 async move { g.await.map(|_| ()) }
             })
             .await?,
         );
         timings.push(
-            timed("search by surname (all statuses)", 100.0, a.repeat, a.warm_up, |_| {
+            timed("search by surname (all statuses)", 100.0, a.repeat, a.warmup, |_| {
                 let g = get(search.clone());
                 async move { g.await.map(|_| ()) }
             })
             .await?,
         );
         timings.push(
-            timed("filter: flag + status + date range", 100.0, a.repeat, a.warm_up, |_| {
+            timed("filter: flag + status + date range", 100.0, a.repeat, a.warmup, |_| {
                 let g = get(filter.clone());
                 async move { g.await.map(|_| ()) }
             })
@@ -499,7 +499,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             ("pending, assigned to me, search by surname", &mine_search),
         ] {
             timings.push(
-                timed(what, 50.0, a.repeat, a.warm_up, |_| {
+                timed(what, 50.0, a.repeat, a.warmup, |_| {
                     let g = get(path.clone());
                     async move { g.await.map(|_| ()) }
                 })
@@ -508,7 +508,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         }
         let real = Arc::new(seeded);
         timings.push(
-            timed("open a case with its images", 150.0, a.repeat, a.warm_up, |i| {
+            timed("open a case with its images", 150.0, a.repeat, a.warmup, |i| {
                 let id = real[i % real.len()];
                 async move {
                     let detail: Value = serde_json::from_slice(&get(format!("/api/cases/{id}")).await?)?;
@@ -543,7 +543,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             deep.context("no second page")?
         );
         timings.push(
-            timed("a page deep into all cases (50,000 cases in, or the last)", 50.0, a.repeat, a.warm_up, |_| {
+            timed("a page deep into all cases (50,000 cases in, or the last)", 50.0, a.repeat, a.warmup, |_| {
                 let g = get(deep_path.clone());
                 async move { g.await.map(|_| ()) }
             })
@@ -562,7 +562,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             anyhow::bail!("the search {rare} did not find {reference}");
         }
         timings.push(
-            timed("search: one case's reference (rare)", 100.0, a.repeat, a.warm_up, |_| {
+            timed("search: one case's reference (rare)", 100.0, a.repeat, a.warmup, |_| {
                 let g = get(rare.clone());
                 async move { g.await.map(|_| ()) }
             })
@@ -593,7 +593,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
                 if at_least == 0 { "none".to_string() } else { format!("at least {at_least}") }
             );
             timings.push(
-                timed(what, goal, a.repeat, a.warm_up, |_| {
+                timed(what, goal, a.repeat, a.warmup, |_| {
                     let g = get(path.clone());
                     async move { g.await.map(|_| ()) }
                 })
@@ -606,7 +606,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         for (what, days) in [("statistics over 30 days", 29), ("statistics over a year", 364)] {
             let path = format!("/api/stats?from={}&to={today_s}", day(now - days * 86_400_000));
             timings.push(
-                timed(what, 1000.0, a.repeat.min(10), a.warm_up, |_| {
+                timed(what, 1000.0, a.repeat.min(10), a.warmup, |_| {
                     let g = get(path.clone());
                     async move { g.await.map(|_| ()) }
                 })
@@ -723,8 +723,8 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         again.shutdown(Duration::from_secs(2)).await;
         println!("Start-up of the server on this store: {startup:.2} s (goal < 2 s).");
         println!(
-            "\nCommand: `kyc-bench review --cases {} --repeat {} --warm-up {}` ({} samples after {} warm-up call(s) each)",
-            a.cases, a.repeat, a.warm_up, a.repeat, a.warm_up.max(1)
+            "\nCommand: `kyc-bench review --cases {} --repeat {} --warmup {}` ({} samples after {} warm-up call(s) each)",
+            a.cases, a.repeat, a.warmup, a.repeat, a.warmup.max(1)
         );
         Ok(())
     })
