@@ -497,8 +497,7 @@ impl Store {
             // three letters has no trigram: ~200 ms either way at 100,000 cases on PostgreSQL,
             // but the walk's worst, for a rare one, is three times that.)
             let from_ids = self.db.search_starts_from_indexes();
-            let reference = self.db.in_code_point_order("c.reference");
-            let requester = self.db.in_code_point_order("c.requester_id");
+            let requester = || self.db.in_code_point_order("c.requester_id");
             sql += &if !could_be_in_an_id(text)
                 && !tags.is_empty()
                 && (from_ids || self.a_word_is_rare(&args, &tags)?)
@@ -506,11 +505,13 @@ impl Store {
                 // Words (SQLite: a rare one): from their ids, not a walk of every case.
                 args.push(text.to_string().into());
                 args.push(format!("{text}\u{10ffff}").into());
-                search_by_words(args.len() - 1, args.len(), user, &tags, &requester)
+                search_by_words(args.len() - 1, args.len(), user, &tags, &requester())
             } else if let Some((from, to)) = reference_prefix(text) {
                 // SQLite's walk would read every case for one reference (440 ms at 100,000).
                 args.push(from.into());
                 args.push(to.into());
+                let (reference, requester) =
+                    (self.db.in_code_point_order("c.reference"), requester());
                 let columns = [reference.as_str(), requester.as_str()];
                 search_by_reference(args.len() - 1, args.len(), user, &tags, columns)
             } else {
