@@ -27,8 +27,8 @@ pub struct Args {
     /// Untimed calls before each measurement's samples. One warms the caches; a long-running desk
     /// is better seen after more: PostgreSQL prepares each statement once per pooled connection
     /// and plans its first five runs there for their values before it keeps a generic plan.
-    #[arg(long, default_value_t = 1)]
-    warmup: usize,
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    warmup: u64,
     /// Folder for the data (on the disk being measured).
     #[arg(long)]
     work_dir: Option<PathBuf>,
@@ -120,15 +120,15 @@ async fn timed<F, Fut>(
     what: &'static str,
     goal_ms: f64,
     n: usize,
-    warmup: usize,
+    warmup: u64,
     mut f: F,
 ) -> anyhow::Result<Timing>
 where
     F: FnMut(usize) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
-    // The warm-up calls (at least one), then the samples.
-    for _ in 0..warmup.max(1) {
+    // The warm-up calls, then the samples.
+    for _ in 0..warmup {
         f(0).await?;
     }
     let mut samples = Vec::with_capacity(n);
@@ -724,7 +724,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         println!("Start-up of the server on this store: {startup:.2} s (goal < 2 s).");
         println!(
             "\nCommand: `kyc-bench review --cases {} --repeat {} --warmup {}` ({} samples after {} warm-up call(s) each)",
-            a.cases, a.repeat, a.warmup, a.repeat, a.warmup.max(1)
+            a.cases, a.repeat, a.warmup, a.repeat, a.warmup
         );
         Ok(())
     })
