@@ -7,7 +7,7 @@ use crate::params;
 use crate::chain::{fields, keyed_hash, AuditEntry, AuditFilter, ChainCheck, Link, Verdict};
 use crate::timefmt::rfc3339;
 use crate::Error;
-use crate::Store;
+use crate::{Snapshot, Store};
 use kyc_crypto::vault::Vault;
 
 const KEYED_FROM: &str = "audit_keyed_from";
@@ -149,18 +149,9 @@ impl Store {
         self.read(|c| verify(c, self.vault()))
     }
 
-    /// A case's timeline, oldest first.
+    /// A case's timeline, oldest first ([`Snapshot::timeline`]).
     pub fn timeline(&self, case_id: i64) -> Result<Vec<AuditEntry>, Error> {
-        self.read(|c| {
-            let rows = c.query_map(
-                &format!(
-                    "SELECT {ENTRY_COLS} FROM {ENTRY_FROM} WHERE a.case_id = ?1 ORDER BY a.id"
-                ),
-                [case_id],
-                entry_from_row,
-            )?;
-            Ok(rows)
-        })
+        self.snapshot(|s| s.timeline(case_id))
     }
 
     /// The whole trail, newest first, a page at a time (`before`: entries with a smaller id),
@@ -243,4 +234,20 @@ fn entry_from_row(r: &Row) -> Result<AuditEntry, Error> {
         reference,
         detail,
     })
+}
+
+impl Snapshot<'_> {
+    /// A case's timeline, oldest first.
+    pub fn timeline(&self, case_id: i64) -> Result<Vec<AuditEntry>, Error> {
+        self.read(|c| {
+            let rows = c.query_map(
+                &format!(
+                    "SELECT {ENTRY_COLS} FROM {ENTRY_FROM} WHERE a.case_id = ?1 ORDER BY a.id"
+                ),
+                [case_id],
+                entry_from_row,
+            )?;
+            Ok(rows)
+        })
+    }
 }

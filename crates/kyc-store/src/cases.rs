@@ -378,6 +378,126 @@ impl Store {
 
     /// Finds a case by numeric id or by reference.
     pub fn resolve(&self, key: &str) -> Result<i64, Error> {
+        self.snapshot(|s| s.resolve(key))
+    }
+
+    /// A case's summary (`NotFound` when there is none).
+    pub fn summary(&self, id: i64) -> Result<CaseSummary, Error> {
+        self.snapshot(|s| s.summary(id))
+    }
+
+    /// A page of the queue ([`Snapshot::list`]).
+    pub fn list(&self, q: &CaseQuery) -> Result<CasePage, Error> {
+        self.snapshot(|s| s.list(q))
+    }
+
+    /// The cases Ditto ID waits on at `now` ([`Snapshot::held_ids`]).
+    pub fn held_ids(&self, now: i64) -> Result<Vec<i64>, Error> {
+        self.snapshot(|s| s.held_ids(now))
+    }
+
+    /// The stored raw payload (images as markers).
+    pub fn raw_json(&self, id: i64) -> Result<String, Error> {
+        Ok(self.payload_json(id)?.0)
+    }
+
+    /// The stored raw payload and, for a custom body, the model it was mapped into
+    /// ([`Snapshot::payload_json`]).
+    pub fn payload_json(&self, id: i64) -> Result<(String, Option<String>), Error> {
+        self.snapshot(|s| s.payload_json(id))
+    }
+
+    /// Whether a stored case holds the same content as a submission (a repeated POST): the same
+    /// JSON (images as markers) and the same image bytes. Only read when a requester id repeats.
+    pub(super) fn same_content(
+        &self,
+        c: &dyn Connection,
+        id: i64,
+        sub: &Submission,
+    ) -> Result<bool, Error> {
+        let key = case_key_in(c, &self.vault, id)?;
+        let raw: Vec<u8> =
+            c.query_row("SELECT raw FROM cases WHERE id = ?1", [id], |r| r.get(0))?;
+        if key.open(SealField::Raw, &raw)? != sub.raw_json.as_bytes() {
+            return Ok(false);
+        }
+        let stored = c.query_map(
+            "SELECT name, bytes, file_offset, file_len FROM images WHERE case_id = ?1 ORDER BY name",
+            [id],
+            |r| {
+                Ok((
+                    r.get::<String>(0)?,
+                    r.get::<Vec<u8>>(1)?,
+                    file_place(r, 2)?,
+                ))
+            },
+        )?;
+        if stored.len() != sub.images.len() {
+            return Ok(false);
+        }
+        for (name, inline, place) in stored {
+            let Some(new) = sub.images.iter().find(|i| i.name == name) else {
+                return Ok(false);
+            };
+            let sealed = self.sealed_image(c, id, &name, inline, place)?;
+            if key.open(SealField::Image(&name), &sealed)? != new.bytes {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Several cases by id (those that still exist), in the given order.
+    pub fn summaries(&self, ids: &[i64]) -> Result<Vec<CaseSummary>, Error> {
+        self.read(|c| {
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                match summary(c, &self.vault, *id) {
+                    Ok(s) => out.push(s),
+                    Err(Error::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// The document types seen (for the queue's filter).
+    pub fn document_types(&self) -> Result<Vec<String>, Error> {
+        self.read(|c| {
+            let rows = c.query_map("SELECT DISTINCT document_type FROM cases WHERE document_type IS NOT NULL ORDER BY 1 LIMIT 100", params![], |r| r.get(0))?;
+            Ok(rows)
+        })
+    }
+
+    /// Copies the WAL into the database file and truncates it (best effort: readers may hold it).
+    /// Number of cases (for tests and status lines).
+    pub fn count(&self) -> Result<i64, Error> {
+        self.read(|c| c.query_row("SELECT count(*) FROM cases", params![], |r| r.get(0)))
+    }
+
+    /// For exports: the sealed user id of a case (from its wrapped key and `pii`) and a decision's
+    /// sealed linked user id.
+    pub(crate) fn open_user_ids(
+        &self,
+        case_id: i64,
+        wrapped: &[u8],
+        pii: &[u8],
+        link: Option<(i64, Vec<u8>)>,
+    ) -> Result<(String, Option<String>), Error> {
+        let key = self.vault.unwrap_case_key(case_id, wrapped)?;
+        let user = open_json::<Pii>(&key, SealField::Pii, pii)?.user_id;
+        let link = match link {
+            Some((row, sealed)) => Some(open_text(&key, SealField::Link(row), &sealed)?),
+            None => None,
+        };
+        Ok((user, link))
+    }
+}
+
+impl Snapshot<'_> {
+    /// Finds a case by numeric id or by reference.
+    pub fn resolve(&self, key: &str) -> Result<i64, Error> {
         self.read(|c| {
             let id = match key.parse::<i64>() {
                 Ok(id) => c
@@ -395,7 +515,7 @@ impl Store {
 
     /// A case's summary (`NotFound` when there is none).
     pub fn summary(&self, id: i64) -> Result<CaseSummary, Error> {
-        self.read(|c| summary(c, &self.vault, id))
+        self.read(|c| summary(c, &self.store.vault, id))
     }
 
     /// A page of the queue: the cases `q` selects, newest first (pending: oldest first), with
@@ -414,7 +534,7 @@ impl Store {
             sql += &format!(" AND requester_id = ?{}", args.len());
         }
         if let Some(u) = &q.user_id {
-            args.push(self.vault.tag("user", u).into());
+            args.push(self.store.vault.tag("user", u).into());
             sql += &format!(" AND user_tag = ?{}", args.len());
         }
         if let Some(f) = &q.flag {
@@ -474,13 +594,13 @@ impl Store {
             }
         }
         if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            args.push(self.vault.tag("user", text).into());
+            args.push(self.store.vault.tag("user", text).into());
             let user = args.len();
             // Names and document numbers are sealed: they match by whole words through their
             // blind-index tags (every word of the search must be one of the case's words; a
             // word said twice counts once). How the condition is written depends on the text
             // and the engine: see below.
-            let mut words = self.vault.query_tags(text).unwrap_or_default();
+            let mut words = self.store.vault.query_tags(text).unwrap_or_default();
             words.sort_unstable();
             words.dedup();
             let tags: Vec<usize> = words
@@ -496,8 +616,8 @@ impl Store {
             // (part of every reference's prefix): the walk meets those at once. (A text under
             // three letters has no trigram: ~200 ms either way at 100,000 cases on PostgreSQL,
             // but the walk's worst, for a rare one, is three times that.)
-            let from_ids = self.db.search_starts_from_indexes();
-            let requester = || self.db.in_code_point_order("c.requester_id");
+            let from_ids = self.store.db.search_starts_from_indexes();
+            let requester = || self.store.db.in_code_point_order("c.requester_id");
             sql += &if !could_be_in_an_id(text)
                 && !tags.is_empty()
                 && (from_ids || self.a_word_is_rare(&args, &tags)?)
@@ -510,8 +630,10 @@ impl Store {
                 // SQLite's walk would read every case for one reference (440 ms at 100,000).
                 args.push(from.into());
                 args.push(to.into());
-                let (reference, requester) =
-                    (self.db.in_code_point_order("c.reference"), requester());
+                let (reference, requester) = (
+                    self.store.db.in_code_point_order("c.reference"),
+                    requester(),
+                );
                 let columns = [reference.as_str(), requester.as_str()];
                 search_by_reference(args.len() - 1, args.len(), user, &tags, columns)
             } else {
@@ -552,7 +674,7 @@ impl Store {
             limit + 1
         );
         self.read(|c| {
-            let mut cases = c.query_map(&sql, &args[..], summary_from_row(&self.vault))?;
+            let mut cases = c.query_map(&sql, &args[..], summary_from_row(&self.store.vault))?;
             let next = if cases.len() > limit as usize {
                 cases.truncate(limit as usize);
                 cases.last().map(|c| c.id.to_string())
@@ -611,11 +733,6 @@ impl Store {
         })
     }
 
-    /// The stored raw payload (images as markers).
-    pub fn raw_json(&self, id: i64) -> Result<String, Error> {
-        Ok(self.payload_json(id)?.0)
-    }
-
     /// The stored raw payload and, for a custom body, the model it was mapped into (None for a
     /// default body), read and opened together.
     pub fn payload_json(&self, id: i64) -> Result<(String, Option<String>), Error> {
@@ -626,7 +743,7 @@ impl Store {
                 })
                 .optional()?
                 .ok_or_else(|| Error::NotFound(id.to_string()))?;
-            let key = self.case_key(c, id)?;
+            let key = self.store.case_key(c, id)?;
             Ok((
                 open_text(&key, SealField::Raw, &raw)?,
                 model
@@ -634,93 +751,6 @@ impl Store {
                     .transpose()?,
             ))
         })
-    }
-
-    /// Whether a stored case holds the same content as a submission (a repeated POST): the same
-    /// JSON (images as markers) and the same image bytes. Only read when a requester id repeats.
-    pub(super) fn same_content(
-        &self,
-        c: &dyn Connection,
-        id: i64,
-        sub: &Submission,
-    ) -> Result<bool, Error> {
-        let key = case_key_in(c, &self.vault, id)?;
-        let raw: Vec<u8> =
-            c.query_row("SELECT raw FROM cases WHERE id = ?1", [id], |r| r.get(0))?;
-        if key.open(SealField::Raw, &raw)? != sub.raw_json.as_bytes() {
-            return Ok(false);
-        }
-        let stored = c.query_map(
-            "SELECT name, bytes, file_offset, file_len FROM images WHERE case_id = ?1 ORDER BY name",
-            [id],
-            |r| {
-                Ok((
-                    r.get::<String>(0)?,
-                    r.get::<Vec<u8>>(1)?,
-                    file_place(r, 2)?,
-                ))
-            },
-        )?;
-        if stored.len() != sub.images.len() {
-            return Ok(false);
-        }
-        for (name, inline, place) in stored {
-            let Some(new) = sub.images.iter().find(|i| i.name == name) else {
-                return Ok(false);
-            };
-            let sealed = self.sealed_image(id, &name, inline, place)?;
-            if key.open(SealField::Image(&name), &sealed)? != new.bytes {
-                return Ok(false);
-            }
-        }
-        Ok(true)
-    }
-
-    /// Several cases by id (those that still exist), in the given order.
-    pub fn summaries(&self, ids: &[i64]) -> Result<Vec<CaseSummary>, Error> {
-        self.read(|c| {
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                match summary(c, &self.vault, *id) {
-                    Ok(s) => out.push(s),
-                    Err(Error::NotFound(_)) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            Ok(out)
-        })
-    }
-
-    /// The document types seen (for the queue's filter).
-    pub fn document_types(&self) -> Result<Vec<String>, Error> {
-        self.read(|c| {
-            let rows = c.query_map("SELECT DISTINCT document_type FROM cases WHERE document_type IS NOT NULL ORDER BY 1 LIMIT 100", params![], |r| r.get(0))?;
-            Ok(rows)
-        })
-    }
-
-    /// Copies the WAL into the database file and truncates it (best effort: readers may hold it).
-    /// Number of cases (for tests and status lines).
-    pub fn count(&self) -> Result<i64, Error> {
-        self.read(|c| c.query_row("SELECT count(*) FROM cases", params![], |r| r.get(0)))
-    }
-
-    /// For exports: the sealed user id of a case (from its wrapped key and `pii`) and a decision's
-    /// sealed linked user id.
-    pub(crate) fn open_user_ids(
-        &self,
-        case_id: i64,
-        wrapped: &[u8],
-        pii: &[u8],
-        link: Option<(i64, Vec<u8>)>,
-    ) -> Result<(String, Option<String>), Error> {
-        let key = self.vault.unwrap_case_key(case_id, wrapped)?;
-        let user = open_json::<Pii>(&key, SealField::Pii, pii)?.user_id;
-        let link = match link {
-            Some((row, sealed)) => Some(open_text(&key, SealField::Link(row), &sealed)?),
-            None => None,
-        };
-        Ok((user, link))
     }
 }
 

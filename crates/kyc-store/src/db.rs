@@ -413,8 +413,10 @@ pub trait Backend: Send + Sync {
         f: &mut dyn FnMut(&dyn Connection) -> Result<()>,
         committed: &mut dyn FnMut(),
     ) -> Result<()>;
-    /// `len` bytes at `offset` of a case's blob.
-    fn read_blob(&self, case_id: i64, offset: u64, len: u64) -> Result<Vec<u8>>;
+    /// `len` bytes at `offset` of a case's blob, read on `c` (an open transaction of this
+    /// backend) where the blob is in the database.
+    fn read_blob(&self, c: &dyn Connection, case_id: i64, offset: u64, len: u64)
+        -> Result<Vec<u8>>;
     /// After erasures committed: make the erased bytes unreachable in the engine's own files
     /// (SQLite: truncate the WAL). Says what was done (codes the audit trail records), or None
     /// when readers held it back (retried later).

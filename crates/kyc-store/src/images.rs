@@ -13,6 +13,38 @@ pub(super) fn file_place(r: &Row, at: usize) -> Result<Option<(i64, i64)>> {
 }
 
 impl Store {
+    /// What a case's images are ([`Snapshot::images`]).
+    pub fn images(&self, id: i64) -> Result<Vec<ImageInfo>, Error> {
+        self.snapshot(|s| s.images(id))
+    }
+
+    /// One image of a case, opened ([`Snapshot::image`]).
+    pub fn image(&self, id: i64, name: &str) -> Result<(String, Vec<u8>), Error> {
+        self.snapshot(|s| s.image(id, name))
+    }
+
+    /// A sealed image as stored: inline in its row (cases from before image files) or in the
+    /// case's file at `place` (offset, length), read on `c` (PostgreSQL keeps the files' bytes
+    /// in the database).
+    pub(super) fn sealed_image(
+        &self,
+        c: &dyn Connection,
+        id: i64,
+        name: &str,
+        inline: Vec<u8>,
+        place: Option<(i64, i64)>,
+    ) -> Result<Vec<u8>, Error> {
+        match place {
+            None => Ok(inline),
+            Some((offset, len)) => self
+                .db
+                .read_blob(c, id, offset as u64, len as u64)
+                .map_err(|e| Error::Internal(format!("case {id}: image file {name}: {e}"))),
+        }
+    }
+}
+
+impl Snapshot<'_> {
     /// What a case's images are (name, type, size), without their bytes.
     pub fn images(&self, id: i64) -> Result<Vec<ImageInfo>, Error> {
         self.read(|c| {
@@ -41,27 +73,9 @@ impl Store {
                 )
                 .optional()?
                 .ok_or_else(|| Error::NotFound(format!("{id}/images/{name}")))?;
-            let sealed = self.sealed_image(id, name, inline, place)?;
-            let bytes = self.case_key(c, id)?.open(SealField::Image(name), &sealed)?;
+            let sealed = self.store.sealed_image(c, id, name, inline, place)?;
+            let bytes = self.store.case_key(c, id)?.open(SealField::Image(name), &sealed)?;
             Ok((mime, bytes))
         })
-    }
-
-    /// A sealed image as stored: inline in its row (cases from before image files) or in the
-    /// case's file at `place` (offset, length).
-    pub(super) fn sealed_image(
-        &self,
-        id: i64,
-        name: &str,
-        inline: Vec<u8>,
-        place: Option<(i64, i64)>,
-    ) -> Result<Vec<u8>, Error> {
-        match place {
-            None => Ok(inline),
-            Some((offset, len)) => self
-                .db
-                .read_blob(id, offset as u64, len as u64)
-                .map_err(|e| Error::Internal(format!("case {id}: image file {name}: {e}"))),
-        }
     }
 }

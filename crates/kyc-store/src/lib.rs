@@ -53,6 +53,8 @@ pub mod pg;
 pub mod phash;
 pub mod rehash;
 pub mod reports;
+mod snapshot;
+pub use snapshot::Snapshot;
 pub mod sqlite;
 #[cfg(test)]
 mod testing;

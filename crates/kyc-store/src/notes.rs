@@ -7,7 +7,7 @@ use kyc_crypto::vault::SealField;
 
 use crate::timefmt::rfc3339;
 use crate::Error;
-use crate::Store;
+use crate::{Snapshot, Store};
 use kyc_domain::case::CaseSummary;
 use kyc_domain::roles::{Permission, Role};
 
@@ -125,10 +125,36 @@ impl Store {
         })
     }
 
+    /// The notes of case `id`, oldest first ([`Snapshot::notes`]).
+    pub fn notes(&self, id: i64) -> Result<Vec<Note>, Error> {
+        self.snapshot(|s| s.notes(id))
+    }
+
+    /// The names of the active accounts a case can be escalated to (supervisors and admins).
+    pub fn supervisors(&self) -> Result<Vec<String>, Error> {
+        self.read(|c| {
+            let rows = c.query_map(
+                "SELECT name, role FROM users WHERE disabled_at IS NULL ORDER BY name",
+                params![],
+                |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
+            )?;
+            let mut names = Vec::new();
+            for row in rows {
+                let (name, role) = row;
+                if takes_escalations(&role) {
+                    names.push(name);
+                }
+            }
+            Ok(names)
+        })
+    }
+}
+
+impl Snapshot<'_> {
     /// The notes of case `id`, oldest first.
     pub fn notes(&self, id: i64) -> Result<Vec<Note>, Error> {
         self.read(|c| {
-            let key = self.case_key(c, id)?;
+            let key = self.store.case_key(c, id)?;
             let rows = c.query_map(
                 "SELECT id, kind, by_user, escalated_to, created_at, text_sealed FROM notes \
                  WHERE case_id = ?1 ORDER BY id",
@@ -159,25 +185,6 @@ impl Store {
                 });
             }
             Ok(notes)
-        })
-    }
-
-    /// The names of the active accounts a case can be escalated to (supervisors and admins).
-    pub fn supervisors(&self) -> Result<Vec<String>, Error> {
-        self.read(|c| {
-            let rows = c.query_map(
-                "SELECT name, role FROM users WHERE disabled_at IS NULL ORDER BY name",
-                params![],
-                |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
-            )?;
-            let mut names = Vec::new();
-            for row in rows {
-                let (name, role) = row;
-                if takes_escalations(&role) {
-                    names.push(name);
-                }
-            }
-            Ok(names)
         })
     }
 }

@@ -452,7 +452,13 @@ impl Backend for SqliteBackend {
         Ok(())
     }
 
-    fn read_blob(&self, case_id: i64, offset: u64, len: u64) -> Result<Vec<u8>> {
+    fn read_blob(
+        &self,
+        _: &dyn Connection,
+        case_id: i64,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>> {
         Ok(self.files.read(case_id, offset, len)?)
     }
 

@@ -741,3 +741,5 @@ mod postgres;
 mod reuse;
 #[path = "conformance/search.rs"]
 mod search;
+#[path = "conformance/snapshot.rs"]
+mod snapshot;

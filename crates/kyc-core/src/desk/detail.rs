@@ -1,6 +1,6 @@
 //! A case as a reviewer opens it (`CaseDetail`): its summary, payload shown through the model,
 //! scores against the policy's thresholds, images, decisions, timeline, notes, suggested reasons
-//! and the same user's other cases, read from the store in one go.
+//! and the same user's other cases, read from the store on one snapshot.
 
 use serde_json::Value;
 
@@ -8,7 +8,7 @@ use crate::config::DecisionConfig;
 use crate::error::CoreError;
 use crate::ingest;
 use crate::view::{fields, mrz_view, source_name, CaseDetail, DocumentView, Score};
-use kyc_store::Store;
+use kyc_store::{Snapshot, Store};
 
 fn score(value: Option<f64>, threshold: f64) -> Score {
     Score {
@@ -23,6 +23,11 @@ pub(super) fn detail(
     key: &str,
     policy: &DecisionConfig,
 ) -> Result<CaseDetail, CoreError> {
+    // One snapshot: the summary, decisions, timeline and notes agree with each other.
+    store.snapshot(|store| read(store, key, policy))
+}
+
+fn read(store: &Snapshot<'_>, key: &str, policy: &DecisionConfig) -> Result<CaseDetail, CoreError> {
     let id = store.resolve(key)?;
     let summary = store.summary(id)?;
     let (raw_json, model_json) = store.payload_json(id)?;

@@ -469,10 +469,7 @@ impl Desk {
         original: bool,
         user: &str,
     ) -> Result<(String, Vec<u8>, Option<String>), CoreError> {
-        let shown = self.image_for_display(key, name, original).await?;
-        let store = self.store.clone();
-        let k = key.to_string();
-        let id = blocking(move || store.resolve(&k)).await?;
+        let (id, shown) = self.image_shown(key, name, original).await?;
         let now = self.now_ms();
         let alone = !self.looks.has_open(user, id, now)
             && self.looks.starts_opening(
@@ -641,48 +638,51 @@ impl Desk {
         let store = self.store.clone();
         let now = self.now_ms();
         let first_page = q.cursor.is_none();
+        // One snapshot: the waiting and pinned cases agree with the page.
         let (mut page, mut held) = blocking(move || {
-            // The first page says how many cases match (the pinned lists below do not count).
-            let mut page = store.list(&CaseQuery {
-                count: first_page,
-                ..q.clone()
-            })?;
-            let q = CaseQuery { count: false, ..q };
-            // The waiting cases (held by any instance) obey the same filters and search as the
-            // list (soonest deadline first), read from their own index first.
-            let held_now = if first_page {
-                store.held_ids(now)?
-            } else {
-                Vec::new()
-            };
-            let held = if held_now.is_empty() {
-                Vec::new()
-            } else {
-                let only = CaseQuery {
-                    ids: Some(held_now.clone()),
-                    cursor: None,
-                    limit: 500,
+            store.snapshot(|store| {
+                // The first page says how many cases match (the pinned lists below do not count).
+                let mut page = store.list(&CaseQuery {
+                    count: first_page,
                     ..q.clone()
+                })?;
+                let q = CaseQuery { count: false, ..q };
+                // The waiting cases (held by any instance) obey the same filters and search as the
+                // list (soonest deadline first), read from their own index first.
+                let held_now = if first_page {
+                    store.held_ids(now)?
+                } else {
+                    Vec::new()
                 };
-                let mut found = store.list(&only)?.cases;
-                found.sort_by_key(|c| held_now.iter().position(|i| *i == c.id));
-                found
-            };
-            // Answered by the fallback, not decided yet: pinned under the waiting ones.
-            let pending_view = q.status.as_deref().is_none_or(|s| s == "pending");
-            let timeout_view = q.answered_by.as_deref().is_none_or(|b| b == "timeout");
-            if first_page && pending_view && timeout_view {
-                let only = CaseQuery {
-                    status: Some("pending".into()),
-                    answered_by: Some("timeout".into()),
-                    cursor: None,
-                    limit: 100,
-                    ..q.clone()
+                let held = if held_now.is_empty() {
+                    Vec::new()
+                } else {
+                    let only = CaseQuery {
+                        ids: Some(held_now.clone()),
+                        cursor: None,
+                        limit: 500,
+                        ..q.clone()
+                    };
+                    let mut found = store.list(&only)?.cases;
+                    found.sort_by_key(|c| held_now.iter().position(|i| *i == c.id));
+                    found
                 };
-                page.needs_review = store.list(&only)?.cases;
-                page.needs_review.sort_by_key(|c| c.id);
-            }
-            Ok::<_, CoreError>((page, held))
+                // Answered by the fallback, not decided yet: pinned under the waiting ones.
+                let pending_view = q.status.as_deref().is_none_or(|s| s == "pending");
+                let timeout_view = q.answered_by.as_deref().is_none_or(|b| b == "timeout");
+                if first_page && pending_view && timeout_view {
+                    let only = CaseQuery {
+                        status: Some("pending".into()),
+                        answered_by: Some("timeout".into()),
+                        cursor: None,
+                        limit: 100,
+                        ..q.clone()
+                    };
+                    page.needs_review = store.list(&only)?.cases;
+                    page.needs_review.sort_by_key(|c| c.id);
+                }
+                Ok::<_, CoreError>((page, held))
+            })
         })
         .await?;
         for c in page.cases.iter_mut().chain(held.iter_mut()) {
@@ -695,11 +695,17 @@ impl Desk {
     pub async fn image(&self, key: &str, name: &str) -> Result<(String, Vec<u8>), CoreError> {
         let store = self.store.clone();
         let (k, n) = (key.to_string(), name.to_string());
-        blocking(move || {
-            let id = store.resolve(&k)?;
-            store.image(id, &n)
+        let (_, mime, bytes) = blocking(move || Self::image_of(&store, &k, &n)).await?;
+        Ok((mime, bytes))
+    }
+
+    /// Case `key`'s image `name` on one snapshot: the case's id, the MIME type and the bytes.
+    fn image_of(store: &Store, key: &str, name: &str) -> Result<(i64, String, Vec<u8>), CoreError> {
+        store.snapshot(|s| {
+            let id = s.resolve(key)?;
+            let (mime, bytes) = s.image(id, name)?;
+            Ok((id, mime, bytes))
         })
-        .await
     }
 
     /// An image as the desk shows it: (mime, bytes, download file name when it is not shown
@@ -711,7 +717,19 @@ impl Desk {
         name: &str,
         original: bool,
     ) -> Result<(String, Vec<u8>, Option<String>), CoreError> {
-        let (mime, bytes) = self.image(key, name).await?;
+        Ok(self.image_shown(key, name, original).await?.1)
+    }
+
+    /// [`Desk::image_for_display`] with the case's id.
+    async fn image_shown(
+        &self,
+        key: &str,
+        name: &str,
+        original: bool,
+    ) -> Result<(i64, (String, Vec<u8>, Option<String>)), CoreError> {
+        let store = self.store.clone();
+        let (k, n) = (key.to_string(), name.to_string());
+        let (id, mime, bytes) = blocking(move || Self::image_of(&store, &k, &n)).await?;
         let download = |mime: String, bytes| {
             let ext = match mime.as_str() {
                 "image/jpeg" => "jpg",
@@ -732,19 +750,20 @@ impl Desk {
                     }
                 })
                 .collect();
-            Ok((mime, bytes, Some(format!("{safe}.{ext}"))))
+            (mime, bytes, Some(format!("{safe}.{ext}")))
         };
         if original {
-            return download(mime, bytes);
+            return Ok((id, download(mime, bytes)));
         }
         let (shown, mime, bytes) = blocking(move || {
             Ok::<_, CoreError>((crate::picture::for_display(&mime, &bytes), mime, bytes))
         })
         .await?;
-        match shown {
-            crate::picture::Shown::AsSent => Ok((mime, bytes, None)),
-            crate::picture::Shown::Converted(png) => Ok(("image/png".into(), png, None)),
+        let shown = match shown {
+            crate::picture::Shown::AsSent => (mime, bytes, None),
+            crate::picture::Shown::Converted(png) => ("image/png".into(), png, None),
             crate::picture::Shown::Download => download(mime, bytes),
-        }
+        };
+        Ok((id, shown))
     }
 }

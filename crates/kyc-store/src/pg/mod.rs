@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use postgres::{Client, IsolationLevel, Statement};
 
-use crate::db::{Backend, Connection};
+use crate::db::{Backend, Connection, OptionalRow};
 use crate::{Error, Result};
 
 mod scratch;
@@ -352,26 +352,32 @@ impl Backend for PgBackend {
         Ok(())
     }
 
-    fn read_blob(&self, case_id: i64, offset: u64, len: u64) -> Result<Vec<u8>> {
+    fn read_blob(
+        &self,
+        c: &dyn Connection,
+        case_id: i64,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>> {
         let (from, len) = (
-            i32::try_from(offset + 1).map_err(|_| Error::Internal("blob offset".into()))?,
-            i32::try_from(len).map_err(|_| Error::Internal("blob length".into()))?,
+            i64::try_from(offset + 1).map_err(|_| Error::Internal("blob offset".into()))?,
+            i64::try_from(len).map_err(|_| Error::Internal("blob length".into()))?,
         );
-        self.with(|c| {
-            let r = c.client.query_opt(
-                "SELECT substring(sealed FROM $2 FOR $3) FROM case_blobs WHERE case_id = $1",
-                &[&case_id, &from, &len],
-            )?;
-            let bytes: Vec<u8> = r
-                .ok_or_else(|| Error::NotFound(case_id.to_string()))?
-                .get(0);
-            if bytes.len() != len as usize {
-                return Err(Error::Internal(format!(
-                    "case {case_id}'s images are shorter than their rows say"
-                )));
-            }
-            Ok(bytes)
-        })
+        // On the read's own transaction, prepared once per connection like any statement.
+        let bytes: Vec<u8> = c
+            .query_row(
+                "SELECT substring(sealed FROM ?2 FOR ?3) FROM case_blobs WHERE case_id = ?1",
+                crate::params![case_id, from, len],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| Error::NotFound(case_id.to_string()))?;
+        if bytes.len() as i64 != len {
+            return Err(Error::Internal(format!(
+                "case {case_id}'s images are shorter than their rows say"
+            )));
+        }
+        Ok(bytes)
     }
 
     fn after_erase(&self) -> Result<Option<Vec<&'static str>>> {

@@ -1,0 +1,48 @@
+//! One read snapshot shared by several reads: a case as a reviewer opens it, a queue page with
+//! the cases pinned above it. They run in one read transaction, so they agree with each other
+//! (a decision committed meanwhile is in all of them or in none), and on PostgreSQL they take
+//! one pooled connection and one BEGIN and COMMIT instead of one each.
+
+use super::*;
+
+/// An open read snapshot of the store ([`Store::snapshot`]). The reads offered here run on it;
+/// the [`Store`]'s own methods of the same names each open a snapshot of their own.
+pub struct Snapshot<'a> {
+    pub(crate) store: &'a Store,
+    c: &'a dyn Connection,
+}
+
+impl Store {
+    /// Runs `f` on one read snapshot: every read `f` makes through the [`Snapshot`] sees the
+    /// store as it was when the first of them ran. `f`'s own error is returned as it is.
+    pub fn snapshot<T, E: From<Error>>(
+        &self,
+        f: impl FnOnce(&Snapshot<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut out = None;
+        let read = self.read(|c| match f(&Snapshot { store: self, c }) {
+            Ok(v) => {
+                out = Some(Ok(v));
+                Ok(())
+            }
+            Err(e) => {
+                out = Some(Err(e));
+                // Ends the transaction without a commit; the error above is the one returned.
+                Err(Error::Internal("a snapshot's reads failed".into()))
+            }
+        });
+        match (out, read) {
+            (Some(Err(e)), _) => Err(e),
+            (_, Err(e)) => Err(e.into()),
+            (Some(Ok(v)), Ok(())) => Ok(v),
+            (None, Ok(())) => Err(Error::Internal("a snapshot did not run".into()).into()),
+        }
+    }
+}
+
+impl Snapshot<'_> {
+    /// Runs `f` on the snapshot's transaction.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&dyn Connection) -> Result<T>) -> Result<T> {
+        f(self.c)
+    }
+}
