@@ -23,6 +23,7 @@ mod decide;
 mod detail;
 mod erase;
 mod hold;
+mod queue;
 mod records;
 mod trail;
 
@@ -637,54 +638,9 @@ impl Desk {
     pub async fn list(&self, q: CaseQuery) -> Result<CasePage, CoreError> {
         let store = self.store.clone();
         let now = self.now_ms();
-        let first_page = q.cursor.is_none();
         // One snapshot: the waiting and pinned cases agree with the page.
-        let (mut page, mut held) = blocking(move || {
-            store.snapshot(|store| {
-                // The first page says how many cases match (the pinned lists below do not count).
-                let mut page = store.list(&CaseQuery {
-                    count: first_page,
-                    ..q.clone()
-                })?;
-                let q = CaseQuery { count: false, ..q };
-                // The waiting cases (held by any instance) obey the same filters and search as the
-                // list (soonest deadline first), read from their own index first.
-                let held_now = if first_page {
-                    store.held_ids(now)?
-                } else {
-                    Vec::new()
-                };
-                let held = if held_now.is_empty() {
-                    Vec::new()
-                } else {
-                    let only = CaseQuery {
-                        ids: Some(held_now.clone()),
-                        cursor: None,
-                        limit: 500,
-                        ..q.clone()
-                    };
-                    let mut found = store.list(&only)?.cases;
-                    found.sort_by_key(|c| held_now.iter().position(|i| *i == c.id));
-                    found
-                };
-                // Answered by the fallback, not decided yet: pinned under the waiting ones.
-                let pending_view = q.status.as_deref().is_none_or(|s| s == "pending");
-                let timeout_view = q.answered_by.as_deref().is_none_or(|b| b == "timeout");
-                if first_page && pending_view && timeout_view {
-                    let only = CaseQuery {
-                        status: Some("pending".into()),
-                        answered_by: Some("timeout".into()),
-                        cursor: None,
-                        limit: 100,
-                        ..q.clone()
-                    };
-                    page.needs_review = store.list(&only)?.cases;
-                    page.needs_review.sort_by_key(|c| c.id);
-                }
-                Ok::<_, CoreError>((page, held))
-            })
-        })
-        .await?;
+        let (mut page, mut held) =
+            blocking(move || store.snapshot(|s| queue::page(s, q, now))).await?;
         for c in page.cases.iter_mut().chain(held.iter_mut()) {
             c.show_hold(now);
         }

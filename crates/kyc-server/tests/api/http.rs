@@ -636,6 +636,10 @@ async fn queue_filters_held_cases_and_reason_codes() {
     let (_, page) = desk.get("/api/cases?status=pending").await;
     assert_eq!(page["held"].as_array().unwrap().len(), 3, "{page}");
     assert!(page["held"][0]["hold_until"].is_string());
+    // A first page that does not hold every match reads the waiting cases on their own.
+    let (_, short) = desk.get("/api/cases?status=pending&limit=1").await;
+    assert!(short["next"].is_string(), "{short}");
+    assert_eq!(short["held"], page["held"], "{short}");
     // Search and filters apply to the waiting cases too: nothing matches "zzzz".
     let (_, none) = desk.get("/api/cases?status=pending&q=zzzz").await;
     assert_eq!(none["held"], json!([]), "{none}");

@@ -647,6 +647,51 @@ async fn overrides_and_the_reason_other_need_a_comment() {
 }
 
 #[tokio::test]
+async fn every_case_the_fallback_answered_is_pinned_whether_or_not_the_page_holds_it() {
+    let d = start(|c| {
+        c.decision.hold_secs = 1;
+        c.decision.on_timeout = OnTimeout::Accept;
+    })
+    .await;
+    let mut ids = Vec::new();
+    for i in 0..2 {
+        let sub = submission(Scenario::Clean, 930 + i);
+        let (status, answer) = d.post(&sub.payload).await;
+        assert_eq!(status, 200, "{answer}");
+        ids.push(
+            d.wait_for_case(&sub.requester_id).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let pinned = |page: &Value| -> Vec<i64> {
+        page["needs_review"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect()
+    };
+    // The whole queue on its first page, and a first page of one with a next page.
+    for path in [
+        "/api/cases?status=pending",
+        "/api/cases?status=pending&limit=1",
+    ] {
+        let (_, page) = d.get(path).await;
+        assert_eq!(pinned(&page), ids, "{path}: {page}");
+    }
+    let (_, short) = d.get("/api/cases?status=all&limit=1").await;
+    assert!(short["next"].is_string(), "{short}");
+    assert_eq!(pinned(&short), ids, "{short}");
+    // Later pages pin nothing.
+    let next = short["next"].as_str().unwrap();
+    let (_, later) = d
+        .get(&format!("/api/cases?status=all&limit=1&cursor={next}"))
+        .await;
+    assert_eq!(pinned(&later), Vec::<i64>::new(), "{later}");
+}
+
+#[tokio::test]
 async fn a_timeout_answer_needs_review_and_a_contradicting_late_decision_is_a_conflict() {
     let d = start(|c| {
         c.decision.hold_secs = 1;

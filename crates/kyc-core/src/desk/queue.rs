@@ -1,0 +1,86 @@
+//! A queue page as the desk shows it: the page, the cases Ditto ID waits on now (pinned on top)
+//! and those the fallback answered that no reviewer decided yet (pinned under them), each
+//! obeying the page's filters and search, read on one snapshot.
+
+use kyc_domain::case::{CasePage, CaseQuery, CaseSummary};
+use kyc_store::Snapshot;
+
+use crate::error::CoreError;
+
+/// At most this many waiting cases are shown.
+const HELD: u32 = 500;
+/// At most this many cases answered by the fallback are pinned.
+const NEEDS_REVIEW: u32 = 100;
+
+/// The page `q` asks for at `now` (unix ms) and, on a first page, the waiting cases (soonest
+/// deadline first) and the pinned ones (`needs_review`, oldest first).
+pub(super) fn page(
+    store: &Snapshot<'_>,
+    q: CaseQuery,
+    now: i64,
+) -> Result<(CasePage, Vec<CaseSummary>), CoreError> {
+    let first_page = q.cursor.is_none();
+    // The first page says how many cases match (the pinned lists below do not count).
+    let mut page = store.list(&CaseQuery {
+        count: first_page,
+        ..q.clone()
+    })?;
+    if !first_page {
+        return Ok((page, Vec::new()));
+    }
+    let pin_view = q.status.as_deref().is_none_or(|s| s == "pending")
+        && q.answered_by.as_deref().is_none_or(|b| b == "timeout");
+    let waiting = |c: &CaseSummary| c.hold_until_ms.is_some_and(|until| until > now);
+    let unreviewed = |c: &CaseSummary| {
+        c.status == "pending" && c.answer.as_ref().is_some_and(|a| a.by == "timeout")
+    };
+    let (mut held, mut needs_review) = if page.next.is_none() {
+        // Every match is on this page: the waiting and pinned cases are among them.
+        let held = page.cases.iter().filter(|c| waiting(c)).cloned().collect();
+        let pinned = match pin_view {
+            true => page
+                .cases
+                .iter()
+                .filter(|c| unreviewed(c))
+                .cloned()
+                .collect(),
+            false => Vec::new(),
+        };
+        (held, pinned)
+    } else {
+        let q = CaseQuery { count: false, ..q };
+        // The waiting cases (held by any instance), read from their own index first.
+        let held_now = store.held_ids(now)?;
+        let held = if held_now.is_empty() {
+            Vec::new()
+        } else {
+            store
+                .list(&CaseQuery {
+                    ids: Some(held_now),
+                    cursor: None,
+                    limit: HELD,
+                    ..q.clone()
+                })?
+                .cases
+        };
+        let pinned = if pin_view {
+            store
+                .list(&CaseQuery {
+                    status: Some("pending".into()),
+                    answered_by: Some("timeout".into()),
+                    cursor: None,
+                    limit: NEEDS_REVIEW,
+                    ..q
+                })?
+                .cases
+        } else {
+            Vec::new()
+        };
+        (held, pinned)
+    };
+    held.sort_by_key(|c| (c.hold_until_ms, c.id));
+    needs_review.sort_by_key(|c| c.id);
+    needs_review.truncate(NEEDS_REVIEW as usize);
+    page.needs_review = needs_review;
+    Ok((page, held))
+}
