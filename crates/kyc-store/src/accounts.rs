@@ -339,16 +339,14 @@ impl Store {
     /// The user behind a session token, if the session exists, has not expired and its account
     /// is enabled.
     pub fn session_user(&self, token: &str) -> Result<User> {
-        let row: Option<(String, String, bool)> = self.read(|c| {
-            c.query_row(
-                "SELECT u.name, u.role, u.must_change_password FROM sessions s \
-                 JOIN users u ON u.name = s.user_name \
-                 WHERE s.token_sha256 = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
-                params![token_hash(token), self.now_ms()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-        })?;
+        // Every request asks: one statement, read alone.
+        let row: Option<(String, String, bool)> = self.query_alone(
+            "SELECT u.name, u.role, u.must_change_password FROM sessions s \
+             JOIN users u ON u.name = s.user_name \
+             WHERE s.token_sha256 = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
+            params![token_hash(token), self.now_ms()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
         let (name, role, must_change_password) = row.ok_or(Error::Unauthenticated)?;
         Ok(User {
             name,

@@ -405,6 +405,20 @@ impl<T> OptionalRow<T> for Result<T> {
 pub trait Backend: Send + Sync {
     /// Runs `f` on one read snapshot.
     fn read(&self, f: &mut dyn FnMut(&dyn Connection) -> Result<()>) -> Result<()>;
+    /// Runs one query, alone, on a snapshot of its own, and hands its first `max` rows to
+    /// `each` (all of them before the first is handed on). A database server runs it outside
+    /// any transaction block, in one exchange (a transaction costs two more: its begin and its
+    /// end); one statement sees one snapshot either way. For a read of one statement that every
+    /// request makes (the session check).
+    fn read_alone(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        max: usize,
+        each: &mut dyn FnMut(Row) -> Result<()>,
+    ) -> Result<()> {
+        self.read(&mut |c| c.fetch(sql, params, max, each))
+    }
     /// Runs `f` in one write transaction, serialised with every other write (SQLite: `BEGIN
     /// IMMEDIATE`), committed when it returns Ok and rolled back when it fails; `committed` runs
     /// after the commit, still serialised (what the store keeps in memory follows the commit).
@@ -477,6 +491,21 @@ pub(crate) fn read<T>(b: &dyn Backend, f: impl FnOnce(&dyn Connection) -> Result
         Ok(())
     })?;
     out.ok_or_else(|| Error::Internal("a read did not run".into()))
+}
+
+/// The first row of one query read alone ([`Backend::read_alone`]) as `f` makes it, or None.
+pub(crate) fn query_alone<T>(
+    b: &dyn Backend,
+    sql: &str,
+    params: impl Params,
+    f: impl FnOnce(&Row) -> Result<T>,
+) -> Result<Option<T>> {
+    let mut first = None;
+    b.read_alone(sql, &params.list(), 1, &mut |row| {
+        first = Some(row);
+        Ok(())
+    })?;
+    first.as_ref().map(f).transpose()
 }
 
 /// See [`read`]; `committed` gets `f`'s result after the commit, still serialised.

@@ -350,6 +350,17 @@ impl Store {
         db::read(self.db.as_ref(), f)
     }
 
+    /// The first row of one query, read alone on a snapshot of its own (one exchange with a
+    /// database server: no transaction to begin and end), as `f` makes it; None when there is none.
+    pub(crate) fn query_alone<T>(
+        &self,
+        sql: &str,
+        params: impl db::Params,
+        f: impl FnOnce(&Row) -> Result<T>,
+    ) -> Result<Option<T>> {
+        db::query_alone(self.db.as_ref(), sql, params, f)
+    }
+
     /// Streams a query over one read snapshot: each row made into an `R` by `row` and handed to
     /// `each`, until `each` returns false or fails (its own error is returned as it is). Returns
     /// how many rows were handed over; memory stays flat however many there are.

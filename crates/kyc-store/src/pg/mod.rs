@@ -331,6 +331,21 @@ impl Backend for PgBackend {
         })
     }
 
+    fn read_alone(
+        &self,
+        sql: &str,
+        params: &[crate::db::Param<'_>],
+        max: usize,
+        each: &mut dyn FnMut(crate::db::Row) -> Result<()>,
+    ) -> Result<()> {
+        // Outside a transaction block: one statement, its own snapshot, one exchange.
+        let rows = self.with(|c| {
+            let st = tx::prepared(&mut c.statements, &mut c.client, sql)?;
+            tx::first_rows(&mut c.client, &st, params, max)
+        })?;
+        tx::hand_over(&rows, each)
+    }
+
     fn write(
         &self,
         f: &mut dyn FnMut(&dyn Connection) -> Result<()>,

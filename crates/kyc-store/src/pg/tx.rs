@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use postgres::error::SqlState;
 use postgres::types::{IsNull, ToSql, Type};
-use postgres::{Statement, Transaction};
+use postgres::{GenericClient, Statement, Transaction};
 
 use crate::db::{Connection, Param, Row, Value};
 use crate::{Error, Result};
@@ -68,16 +68,7 @@ impl<'t> PgTx<'t> {
     }
 
     fn statement(&self, tx: &mut Transaction<'_>, sql: &str) -> Result<Statement> {
-        let mut cache = self.statements.borrow_mut();
-        if let Some(s) = cache.get(sql) {
-            return Ok(s.clone());
-        }
-        if cache.len() >= STATEMENT_CACHE {
-            cache.clear();
-        }
-        let prepared = tx.prepare(&dollar_params(sql))?;
-        cache.insert(sql.to_string(), prepared.clone());
-        Ok(prepared)
+        prepared(&mut self.statements.borrow_mut(), tx, sql)
     }
 
     fn tx(&self) -> Result<std::cell::RefMut<'_, Transaction<'t>>> {
@@ -87,6 +78,53 @@ impl<'t> PgTx<'t> {
             .try_borrow_mut()
             .map_err(|_| Error::Internal("a statement ran while rows were being fetched".into()))
     }
+}
+
+/// `sql` prepared on `client`'s connection, once: found in (or put into) its `cache`.
+pub(super) fn prepared(
+    cache: &mut HashMap<String, Statement>,
+    client: &mut impl GenericClient,
+    sql: &str,
+) -> Result<Statement> {
+    if let Some(s) = cache.get(sql) {
+        return Ok(s.clone());
+    }
+    if cache.len() >= STATEMENT_CACHE {
+        cache.clear();
+    }
+    let prepared = client.prepare(&dollar_params(sql))?;
+    cache.insert(sql.to_string(), prepared.clone());
+    Ok(prepared)
+}
+
+/// The first `max` rows of `st`: bind, execute and sync in one message, the rows read as they
+/// come; rows past `max` are left to the connection, which reads and drops them.
+pub(super) fn first_rows(
+    client: &mut impl GenericClient,
+    st: &Statement,
+    params: &[Param<'_>],
+    max: usize,
+) -> Result<Vec<postgres::Row>> {
+    let mut out = Vec::new();
+    let mut it = client.query_raw(st, refs(params))?;
+    while out.len() < max {
+        match postgres::fallible_iterator::FallibleIterator::next(&mut it)? {
+            Some(r) => out.push(r),
+            None => break,
+        }
+    }
+    Ok(out)
+}
+
+/// Hands `rows` to `each` as the store's rows.
+pub(super) fn hand_over(
+    rows: &[postgres::Row],
+    each: &mut dyn FnMut(Row) -> Result<()>,
+) -> Result<()> {
+    for r in rows {
+        each(row(r)?)?;
+    }
+    Ok(())
 }
 
 fn refs<'a>(params: &'a [Param<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
@@ -134,26 +172,13 @@ impl Connection for PgTx<'_> {
         max: usize,
         each: &mut dyn FnMut(Row) -> Result<()>,
     ) -> Result<()> {
-        // Bind, execute and sync in one message, the rows read as they come; rows past `max`
-        // are left to the connection, which reads and drops them.
         let rows = {
             let mut tx = self.tx()?;
             let st = self.statement(&mut tx, sql)?;
-            let mut out = Vec::new();
-            let mut it = tx.query_raw(&st, refs(params))?;
-            while out.len() < max {
-                match postgres::fallible_iterator::FallibleIterator::next(&mut it)? {
-                    Some(r) => out.push(r),
-                    None => break,
-                }
-            }
-            out
+            first_rows(&mut *tx, &st, params, max)?
         };
         // The transaction is free again: `each` may run statements of its own.
-        for r in &rows {
-            each(row(r)?)?;
-        }
-        Ok(())
+        hand_over(&rows, each)
     }
 
     fn count_within(
@@ -305,21 +330,60 @@ impl ToSql for Param<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::{read, Backend};
+    use crate::db::{query_alone, read, Backend};
     use crate::params;
     use crate::pg::{PgBackend, ScratchDatabase};
 
-    /// Runs `check` in a read transaction on a scratch database of the test server (nothing
-    /// when there is no server and none is required).
-    fn in_a_read(check: impl FnOnce(&dyn Connection) -> Result<()>) {
+    /// Runs `check` on a backend of a scratch database of the test server (nothing when there
+    /// is no server and none is required).
+    fn on_a_backend(check: impl FnOnce(&dyn Backend)) {
         let Some(server) = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG") else {
             return;
         };
         let db = ScratchDatabase::create(&server).expect("a scratch database");
         let (backend, _) = PgBackend::open(&db.target).expect("the backend opens");
-        read(&backend as &dyn Backend, check).unwrap();
+        check(&backend);
         // The backend's connections close before the scratch database is dropped.
         drop(backend);
+    }
+
+    /// Runs `check` in a read transaction on a scratch database of the test server.
+    fn in_a_read(check: impl FnOnce(&dyn Connection) -> Result<()>) {
+        on_a_backend(|b| read(b, check).unwrap());
+    }
+
+    /// A query read alone runs outside any transaction block (the server's default isolation,
+    /// not the snapshots' repeatable read; not read-only), hands over at most `max` rows, and
+    /// leaves its connection ready for the next read.
+    #[test]
+    fn a_query_read_alone_runs_outside_a_transaction() {
+        on_a_backend(|b| {
+            let how = "SELECT current_setting('transaction_isolation') || ' ' || \
+                       current_setting('transaction_read_only')";
+            let alone = query_alone(b, how, params![], |r| r.get::<String>(0)).unwrap();
+            assert_eq!(alone.as_deref(), Some("read committed off"));
+            let snapshot = read(b, |c| c.query_row(how, params![], |r| r.get::<String>(0)));
+            assert_eq!(snapshot.unwrap(), "repeatable read on");
+            let mut seen = Vec::new();
+            for _ in 0..3 {
+                seen.clear();
+                b.read_alone(
+                    "SELECT n::int8 FROM generate_series(1, 10000) AS n",
+                    &[],
+                    3,
+                    &mut |r| {
+                        seen.push(r.get::<i64>(0)?);
+                        Ok(())
+                    },
+                )
+                .unwrap();
+                assert_eq!(seen, [1, 2, 3]);
+            }
+            let none = query_alone(b, "SELECT 1::int8 WHERE false", params![], |r| {
+                r.get::<i64>(0)
+            });
+            assert_eq!(none.unwrap(), None);
+        });
     }
 
     /// A count past its budget gives up without aborting the transaction; one within it leaves
