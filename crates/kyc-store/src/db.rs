@@ -334,12 +334,7 @@ impl dyn Connection + '_ {
         params: impl Params,
         f: impl FnOnce(&Row) -> Result<T>,
     ) -> Result<Option<T>> {
-        let mut first = None;
-        self.fetch(sql, &params.list(), 1, &mut |row| {
-            first = Some(row);
-            Ok(())
-        })?;
-        first.as_ref().map(f).transpose()
+        first_row(|each| self.fetch(sql, &params.list(), 1, each), f)
     }
 
     /// The first row's `f`; no row is [`Error::NoRow`].
@@ -500,8 +495,16 @@ pub(crate) fn query_alone<T>(
     params: impl Params,
     f: impl FnOnce(&Row) -> Result<T>,
 ) -> Result<Option<T>> {
+    first_row(|each| b.read_alone(sql, &params.list(), 1, each), f)
+}
+
+/// `f` of the first row `fetch` hands over (asked for one), or None when it hands none.
+fn first_row<T>(
+    fetch: impl FnOnce(&mut dyn FnMut(Row) -> Result<()>) -> Result<()>,
+    f: impl FnOnce(&Row) -> Result<T>,
+) -> Result<Option<T>> {
     let mut first = None;
-    b.read_alone(sql, &params.list(), 1, &mut |row| {
+    fetch(&mut |row| {
         first = Some(row);
         Ok(())
     })?;
