@@ -65,16 +65,23 @@ impl Snapshot<'_> {
     /// One image of a case, opened: its MIME type and bytes.
     pub fn image(&self, id: i64, name: &str) -> Result<(String, Vec<u8>), Error> {
         self.read(|c| {
-            let (mime, inline, place): (String, Vec<u8>, Option<(i64, i64)>) = c
+            // The image's row with its case's key: one statement.
+            let (mime, inline, place, wrapped) = c
                 .query_row(
-                    "SELECT mime, bytes, file_offset, file_len FROM images WHERE case_id = ?1 AND name = ?2",
+                    "SELECT i.mime, i.bytes, i.file_offset, i.file_len, k.wrapped FROM images i \
+                     JOIN case_keys k ON k.case_id = i.case_id \
+                     WHERE i.case_id = ?1 AND i.name = ?2",
                     params![id, name],
-                    |r| Ok((r.get(0)?, r.get(1)?, file_place(r, 2)?)),
+                    |r| {
+                        let (mime, inline): (String, Vec<u8>) = (r.get(0)?, r.get(1)?);
+                        Ok((mime, inline, file_place(r, 2)?, r.get::<Vec<u8>>(4)?))
+                    },
                 )
                 .optional()?
                 .ok_or_else(|| Error::NotFound(format!("{id}/images/{name}")))?;
             let sealed = self.store.sealed_image(c, id, name, inline, place)?;
-            let bytes = self.store.case_key(c, id)?.open(SealField::Image(name), &sealed)?;
+            let key = self.store.vault().unwrap_case_key(id, &wrapped)?;
+            let bytes = key.open(SealField::Image(name), &sealed)?;
             Ok((mime, bytes))
         })
     }
