@@ -743,7 +743,7 @@ impl Snapshot<'_> {
                 })
                 .optional()?
                 .ok_or_else(|| Error::NotFound(id.to_string()))?;
-            let key = self.store.case_key(c, id)?;
+            let key = self.case_key(id)?;
             Ok((
                 open_text(&key, SealField::Raw, &raw)?,
                 model

@@ -308,7 +308,7 @@ impl Snapshot<'_> {
     /// A case's decisions, oldest first, their comments and links opened.
     pub fn decisions(&self, id: i64) -> Result<Vec<DecisionRecord>, Error> {
         self.read(|c| {
-            let key = self.store.case_key(c, id)?;
+            let key = self.case_key(id)?;
             let rows = c.query_map(
                 "SELECT decision, reasons, comment_sealed, by_kind, by_user, decided_at, rule, link_sealed, final, id \
                  FROM decisions WHERE case_id = ?1 ORDER BY id",

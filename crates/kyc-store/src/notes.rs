@@ -154,7 +154,7 @@ impl Snapshot<'_> {
     /// The notes of case `id`, oldest first.
     pub fn notes(&self, id: i64) -> Result<Vec<Note>, Error> {
         self.read(|c| {
-            let key = self.store.case_key(c, id)?;
+            let key = self.case_key(id)?;
             let rows = c.query_map(
                 "SELECT id, kind, by_user, escalated_to, created_at, text_sealed FROM notes \
                  WHERE case_id = ?1 ORDER BY id",

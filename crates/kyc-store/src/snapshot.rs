@@ -10,6 +10,9 @@ use super::*;
 pub struct Snapshot<'a> {
     pub(crate) store: &'a Store,
     c: &'a dyn Connection,
+    /// The last case key read on this snapshot (a case's parts read one after another each
+    /// need it; within one snapshot it cannot change).
+    key: std::cell::RefCell<Option<(i64, std::rc::Rc<CaseKey>)>>,
 }
 
 impl Store {
@@ -20,15 +23,21 @@ impl Store {
         f: impl FnOnce(&Snapshot<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
         let mut out = None;
-        let read = self.read(|c| match f(&Snapshot { store: self, c }) {
-            Ok(v) => {
-                out = Some(Ok(v));
-                Ok(())
-            }
-            Err(e) => {
-                out = Some(Err(e));
-                // Ends the transaction without a commit; the error above is the one returned.
-                Err(Error::Internal("a snapshot's reads failed".into()))
+        let read = self.read(|c| {
+            match f(&Snapshot {
+                store: self,
+                c,
+                key: Default::default(),
+            }) {
+                Ok(v) => {
+                    out = Some(Ok(v));
+                    Ok(())
+                }
+                Err(e) => {
+                    out = Some(Err(e));
+                    // Ends the transaction without a commit; the error above is the one returned.
+                    Err(Error::Internal("a snapshot's reads failed".into()))
+                }
             }
         });
         match (out, read) {
@@ -44,5 +53,17 @@ impl Snapshot<'_> {
     /// Runs `f` on the snapshot's transaction.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&dyn Connection) -> Result<T>) -> Result<T> {
         f(self.c)
+    }
+
+    /// Case `id`'s key, read once per snapshot.
+    pub(crate) fn case_key(&self, id: i64) -> Result<std::rc::Rc<CaseKey>> {
+        if let Some((held, key)) = self.key.borrow().as_ref() {
+            if *held == id {
+                return Ok(key.clone());
+            }
+        }
+        let key = std::rc::Rc::new(self.store.case_key(self.c, id)?);
+        *self.key.borrow_mut() = Some((id, key.clone()));
+        Ok(key)
     }
 }

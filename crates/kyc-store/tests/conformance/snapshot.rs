@@ -79,3 +79,39 @@ impl From<Error> for Caller {
         Caller::Store(e.to_string())
     }
 }
+
+/// A snapshot reads a case's key once for all its parts, and never opens one case's parts with
+/// another's key: reads of two cases, interleaved, open each with its own.
+#[test]
+fn interleaved_reads_of_two_cases_each_open_with_their_own_key() {
+    for_each_backend(|backend, store| {
+        let (a, b) = (new_case(store, 1), new_case(store, 2));
+        store
+            .decide(b, &decision(false, "rita"), true, false)
+            .unwrap();
+        let alone = |id| {
+            (
+                store.payload_json(id).unwrap(),
+                store.decisions(id).unwrap(),
+            )
+        };
+        let (want_a, want_b) = (alone(a), alone(b));
+        assert_ne!(want_a.0, want_b.0, "{backend}: two different payloads");
+        let seen = store
+            .snapshot(|s| {
+                Ok::<_, Error>([
+                    (s.payload_json(a)?, s.decisions(a)?),
+                    (s.payload_json(b)?, s.decisions(b)?),
+                    (s.payload_json(a)?, s.decisions(a)?),
+                ])
+            })
+            .unwrap();
+        // Decision records have no equality of their own: compared as they print.
+        let shown = |v: &[_]| format!("{v:?}");
+        assert_eq!(
+            shown(&seen),
+            shown(&[want_a.clone(), want_b, want_a]),
+            "{backend}"
+        );
+    });
+}
