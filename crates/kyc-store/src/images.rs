@@ -73,8 +73,9 @@ impl Snapshot<'_> {
                      WHERE i.case_id = ?1 AND i.name = ?2",
                     params![id, name],
                     |r| {
-                        let (mime, inline): (String, Vec<u8>) = (r.get(0)?, r.get(1)?);
-                        Ok((mime, inline, file_place(r, 2)?, r.get::<Vec<u8>>(4)?))
+                        let mime: String = r.get(0)?;
+                        let (inline, wrapped): (Vec<u8>, Vec<u8>) = (r.get(1)?, r.get(4)?);
+                        Ok((mime, inline, file_place(r, 2)?, wrapped))
                     },
                 )
                 .optional()?

@@ -24,11 +24,12 @@ impl Store {
     ) -> Result<T, E> {
         let mut out = None;
         let read = self.read(|c| {
-            match f(&Snapshot {
+            let snapshot = Snapshot {
                 store: self,
                 c,
                 key: Default::default(),
-            }) {
+            };
+            match f(&snapshot) {
                 Ok(v) => {
                     out = Some(Ok(v));
                     Ok(())
