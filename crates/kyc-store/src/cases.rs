@@ -495,22 +495,54 @@ impl Store {
     }
 }
 
+/// The condition on `cases` (as `table`) that finds the case `key` names, by its numeric id or
+/// its reference, as placeholder `?1`, and `?1`'s value.
+pub(crate) fn case_named(key: &str, table: &str) -> (String, db::Value) {
+    match key.parse::<i64>() {
+        Ok(id) => (format!("{table}.id = ?1"), id.into()),
+        Err(_) => (format!("{table}.reference = ?1"), key.to_string().into()),
+    }
+}
+
 impl Snapshot<'_> {
     /// Finds a case by numeric id or by reference.
     pub fn resolve(&self, key: &str) -> Result<i64, Error> {
+        let (case, by) = case_named(key, "cases");
         self.read(|c| {
-            let id = match key.parse::<i64>() {
-                Ok(id) => c
-                    .query_row("SELECT id FROM cases WHERE id = ?1", [id], |r| r.get(0))
-                    .optional()?,
-                Err(_) => c
-                    .query_row("SELECT id FROM cases WHERE reference = ?1", [key], |r| {
-                        r.get(0)
-                    })
-                    .optional()?,
-            };
-            id.ok_or_else(|| Error::NotFound(key.to_string()))
+            c.query_row(&format!("SELECT id FROM cases WHERE {case}"), [by], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .ok_or_else(|| Error::NotFound(key.to_string()))
         })
+    }
+
+    /// The case `key` names (its id or reference) as a reviewer opens it: its summary and its
+    /// payload (raw, and the model a custom body was mapped into), read in one statement. Its
+    /// key is kept for the snapshot's later reads of the case. `NotFound` when there is none
+    /// or it was erased.
+    pub fn case_of(&self, key: &str) -> Result<(CaseSummary, String, Option<String>), Error> {
+        let (case, by) = case_named(key, "cases");
+        let sql = format!("SELECT {SUMMARY_COLS}, raw, model FROM {SUMMARY_FROM} WHERE {case}");
+        let (summary, case_key, raw, model) = self
+            .read(|c| {
+                c.query_row(&sql, [by], |r| {
+                    let (summary, case_key) = summary_and_key(&self.store.vault, r)?;
+                    let (raw, model): (Vec<u8>, Option<Vec<u8>>) = (r.get(15)?, r.get(16)?);
+                    Ok((summary, case_key, raw, model))
+                })
+                .optional()
+            })?
+            .ok_or_else(|| Error::NotFound(key.to_string()))?;
+        let case_key = self.keep_key(
+            summary.id,
+            case_key.ok_or_else(|| Error::NotFound(key.to_string()))?,
+        );
+        let raw = open_text(&case_key, SealField::Raw, &raw)?;
+        let model = model
+            .map(|m| open_text(&case_key, SealField::Model, &m))
+            .transpose()?;
+        Ok((summary, raw, model))
     }
 
     /// A case's summary (`NotFound` when there is none).

@@ -426,6 +426,21 @@ pub trait Backend: Send + Sync {
     /// backend) where the blob is in the database.
     fn read_blob(&self, c: &dyn Connection, case_id: i64, offset: u64, len: u64)
         -> Result<Vec<u8>>;
+    /// Where the engine keeps a case's blob in the database: how a statement that reads an
+    /// `images` row (as `i`) reads that image's bytes with it, as (a join, a column: NULL for an
+    /// inline image). None where the blob is a file ([`Backend::read_blob_alone`] after the row).
+    fn blob_in_row(&self) -> Option<(&'static str, &'static str)> {
+        None
+    }
+    /// [`Backend::read_blob`] on a read of its own (a blob kept as a file needs none).
+    fn read_blob_alone(&self, case_id: i64, offset: u64, len: u64) -> Result<Vec<u8>> {
+        let mut out = None;
+        self.read(&mut |c| {
+            out = Some(self.read_blob(c, case_id, offset, len)?);
+            Ok(())
+        })?;
+        out.ok_or_else(|| Error::Internal("a blob's read did not run".into()))
+    }
     /// After erasures committed: make the erased bytes unreachable in the engine's own files
     /// (SQLite: truncate the WAL). Says what was done (codes the audit trail records), or None
     /// when readers held it back (retried later).

@@ -18,9 +18,51 @@ impl Store {
         self.snapshot(|s| s.images(id))
     }
 
-    /// One image of a case, opened ([`Snapshot::image`]).
+    /// One image of case `id`, opened: its MIME type and bytes ([`Store::image_of`]).
     pub fn image(&self, id: i64, name: &str) -> Result<(String, Vec<u8>), Error> {
-        self.snapshot(|s| s.image(id, name))
+        let (_, mime, bytes) = self.image_of(&id.to_string(), name)?;
+        Ok((mime, bytes))
+    }
+
+    /// One image of the case `key` names (its id or reference), opened: the case's id, the
+    /// image's MIME type and its bytes. The case, the image's row, the case's key and (where
+    /// the engine keeps them in the database) the image's bytes are one statement, read alone:
+    /// on PostgreSQL one exchange. A blob kept as a file is read after it.
+    pub fn image_of(&self, key: &str, name: &str) -> Result<(i64, String, Vec<u8>), Error> {
+        let (case, by) = cases::case_named(key, "c");
+        let (join, bytes) = self.db.blob_in_row().unwrap_or(("", "NULL"));
+        let sql = format!(
+            "SELECT c.id, i.mime, i.bytes, i.file_offset, i.file_len, k.wrapped, {bytes} \
+             FROM cases c JOIN images i ON i.case_id = c.id JOIN case_keys k ON k.case_id = c.id \
+             {join} WHERE {case} AND i.name = ?2"
+        );
+        let row = self.query_alone(&sql, params![by, name], |r| {
+            let (id, mime, inline): (i64, String, Vec<u8>) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            let (wrapped, in_row): (Vec<u8>, Option<Vec<u8>>) = (r.get(5)?, r.get(6)?);
+            Ok((id, mime, inline, file_place(r, 3)?, wrapped, in_row))
+        })?;
+        let Some((id, mime, inline, place, wrapped, in_row)) = row else {
+            // The case or only its image is missing: the statement cannot tell which.
+            let id = self.resolve(key)?;
+            return Err(Error::NotFound(format!("{id}/images/{name}")));
+        };
+        let sealed = match (place, in_row) {
+            (None, _) => inline,
+            (Some((_, len)), Some(sealed)) if sealed.len() as i64 == len => sealed,
+            (Some(_), Some(_)) => {
+                return Err(Error::Internal(format!(
+                    "case {id}'s images are shorter than their rows say"
+                )))
+            }
+            (Some((offset, len)), None) => {
+                self.db
+                    .read_blob_alone(id, offset as u64, len as u64)
+                    .map_err(|e| Error::Internal(format!("case {id}: image file {name}: {e}")))?
+            }
+        };
+        let key = self.vault().unwrap_case_key(id, &wrapped)?;
+        let bytes = key.open(SealField::Image(name), &sealed)?;
+        Ok((id, mime, bytes))
     }
 
     /// A sealed image as stored: inline in its row (cases from before image files) or in the
@@ -59,31 +101,6 @@ impl Snapshot<'_> {
                 })
             })?;
             Ok(rows)
-        })
-    }
-
-    /// One image of a case, opened: its MIME type and bytes.
-    pub fn image(&self, id: i64, name: &str) -> Result<(String, Vec<u8>), Error> {
-        self.read(|c| {
-            // The image's row with its case's key: one statement.
-            let (mime, inline, place, wrapped) = c
-                .query_row(
-                    "SELECT i.mime, i.bytes, i.file_offset, i.file_len, k.wrapped FROM images i \
-                     JOIN case_keys k ON k.case_id = i.case_id \
-                     WHERE i.case_id = ?1 AND i.name = ?2",
-                    params![id, name],
-                    |r| {
-                        let mime: String = r.get(0)?;
-                        let (inline, wrapped): (Vec<u8>, Vec<u8>) = (r.get(1)?, r.get(4)?);
-                        Ok((mime, inline, file_place(r, 2)?, wrapped))
-                    },
-                )
-                .optional()?
-                .ok_or_else(|| Error::NotFound(format!("{id}/images/{name}")))?;
-            let sealed = self.store.sealed_image(c, id, name, inline, place)?;
-            let key = self.store.vault().unwrap_case_key(id, &wrapped)?;
-            let bytes = key.open(SealField::Image(name), &sealed)?;
-            Ok((mime, bytes))
         })
     }
 }

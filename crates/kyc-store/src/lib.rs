@@ -128,55 +128,59 @@ struct Pii {
 }
 
 fn summary_from_row(vault: &Vault) -> impl Fn(&Row) -> Result<CaseSummary> + '_ {
-    move |row| {
-        let id: i64 = row.get(0)?;
-        let reference: String = row.get(1)?;
-        let wrapped: Option<Vec<u8>> = row.get(6)?;
-        let sealed: Option<Vec<u8>> = row.get(7)?;
-        let key = match wrapped {
-            Some(w) => Some(vault.unwrap_case_key(id, &w)?),
-            None => None,
-        };
-        let pii: Pii = match (&key, sealed) {
-            (Some(key), Some(p)) => open_json(key, SealField::Pii, &p)?,
-            _ => Pii::default(),
-        };
-        let answer_user: Option<Vec<u8>> = row.get(3)?;
-        let answer_user = match (&key, answer_user) {
-            (Some(key), Some(a)) => open_text(key, SealField::AnswerUser, &a)?,
-            _ => String::new(),
-        };
-        let answer = match row.get::<Option<bool>>(9)? {
-            Some(result) => Some(Answer {
-                result,
-                at: rfc3339(row.get(10)?),
-                by: row.get(11)?,
-                user_id: answer_user,
-                reference: reference.clone(),
-                sent_user_id: pii.user_id.clone(),
-            }),
-            None => None,
-        };
-        let status: String = row.get(4)?;
-        Ok(CaseSummary {
-            id,
-            reference,
-            requester_id: row.get(2)?,
-            user_id: pii.user_id,
-            conflict: contradicts(&status, answer.as_ref()),
-            status,
-            received_at: rfc3339(row.get(5)?),
-            holder_name: pii.holder_name,
-            document_number: pii.document_number,
-            document_type: row.get(8)?,
-            flags: pii.flags,
-            answer,
-            assignee: row.get(12)?,
-            first_approval_by: row.get(13)?,
-            hold_until: None,
-            hold_until_ms: row.get(14)?,
-        })
-    }
+    move |row| Ok(summary_and_key(vault, row)?.0)
+}
+
+/// A summary row ([`SUMMARY_COLS`]) as the case's summary, with its case key (None once erased).
+fn summary_and_key(vault: &Vault, row: &Row) -> Result<(CaseSummary, Option<CaseKey>)> {
+    let id: i64 = row.get(0)?;
+    let reference: String = row.get(1)?;
+    let wrapped: Option<Vec<u8>> = row.get(6)?;
+    let sealed: Option<Vec<u8>> = row.get(7)?;
+    let key = match wrapped {
+        Some(w) => Some(vault.unwrap_case_key(id, &w)?),
+        None => None,
+    };
+    let pii: Pii = match (&key, sealed) {
+        (Some(key), Some(p)) => open_json(key, SealField::Pii, &p)?,
+        _ => Pii::default(),
+    };
+    let answer_user: Option<Vec<u8>> = row.get(3)?;
+    let answer_user = match (&key, answer_user) {
+        (Some(key), Some(a)) => open_text(key, SealField::AnswerUser, &a)?,
+        _ => String::new(),
+    };
+    let answer = match row.get::<Option<bool>>(9)? {
+        Some(result) => Some(Answer {
+            result,
+            at: rfc3339(row.get(10)?),
+            by: row.get(11)?,
+            user_id: answer_user,
+            reference: reference.clone(),
+            sent_user_id: pii.user_id.clone(),
+        }),
+        None => None,
+    };
+    let status: String = row.get(4)?;
+    let summary = CaseSummary {
+        id,
+        reference,
+        requester_id: row.get(2)?,
+        user_id: pii.user_id,
+        conflict: contradicts(&status, answer.as_ref()),
+        status,
+        received_at: rfc3339(row.get(5)?),
+        holder_name: pii.holder_name,
+        document_number: pii.document_number,
+        document_type: row.get(8)?,
+        flags: pii.flags,
+        answer,
+        assignee: row.get(12)?,
+        first_approval_by: row.get(13)?,
+        hold_until: None,
+        hold_until_ms: row.get(14)?,
+    };
+    Ok((summary, key))
 }
 
 /// What [`Store::listen`] hears from the other instances on a shared database.

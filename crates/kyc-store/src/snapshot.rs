@@ -63,8 +63,14 @@ impl Snapshot<'_> {
                 return Ok(key.clone());
             }
         }
-        let key = std::rc::Rc::new(self.store.case_key(self.c, id)?);
+        let key = self.store.case_key(self.c, id)?;
+        Ok(self.keep_key(id, key))
+    }
+
+    /// Keeps case `id`'s key, read with another of its parts, for the snapshot's later reads.
+    pub(crate) fn keep_key(&self, id: i64, key: CaseKey) -> std::rc::Rc<CaseKey> {
+        let key = std::rc::Rc::new(key);
         *self.key.borrow_mut() = Some((id, key.clone()));
-        Ok(key)
+        key
     }
 }

@@ -733,6 +733,8 @@ fn a_cases_images_come_back_byte_for_byte() {
 
 #[path = "conformance/erase.rs"]
 mod erase;
+#[path = "conformance/images.rs"]
+mod images;
 #[path = "conformance/import.rs"]
 mod import;
 #[path = "conformance/postgres.rs"]

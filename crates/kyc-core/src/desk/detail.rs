@@ -28,9 +28,8 @@ pub(super) fn detail(
 }
 
 fn read(store: &Snapshot<'_>, key: &str, policy: &DecisionConfig) -> Result<CaseDetail, CoreError> {
-    let id = store.resolve(key)?;
-    let summary = store.summary(id)?;
-    let (raw_json, model_json) = store.payload_json(id)?;
+    let (summary, raw_json, model_json) = store.case_of(key)?;
+    let id = summary.id;
     // A custom body is shown through the model it was mapped into; `raw` stays as received.
     let payload = ingest::reparse(model_json.as_deref().unwrap_or(&raw_json))?;
     let raw: Value =

@@ -655,13 +655,9 @@ impl Desk {
         Ok((mime, bytes))
     }
 
-    /// Case `key`'s image `name` on one snapshot: the case's id, the MIME type and the bytes.
+    /// Case `key`'s image `name`: the case's id, the MIME type and the bytes.
     fn image_of(store: &Store, key: &str, name: &str) -> Result<(i64, String, Vec<u8>), CoreError> {
-        store.snapshot(|s| {
-            let id = s.resolve(key)?;
-            let (mime, bytes) = s.image(id, name)?;
-            Ok((id, mime, bytes))
-        })
+        Ok(store.image_of(key, name)?)
     }
 
     /// An image as the desk shows it: (mime, bytes, download file name when it is not shown

@@ -395,6 +395,13 @@ impl Backend for PgBackend {
         Ok(bytes)
     }
 
+    fn blob_in_row(&self) -> Option<(&'static str, &'static str)> {
+        Some((
+            "LEFT JOIN case_blobs b ON b.case_id = i.case_id",
+            "substring(b.sealed FROM (i.file_offset + 1)::int FOR i.file_len::int)",
+        ))
+    }
+
     fn after_erase(&self) -> Result<Option<Vec<&'static str>>> {
         // Deleted rows stay in heap pages until vacuumed and in the WAL until it is recycled;
         // the README says what the WAL, replicas, archives and backups keep.
