@@ -550,9 +550,9 @@ impl Snapshot<'_> {
         self.read(|c| summary(c, &self.store.vault, id))
     }
 
-    /// A page of the queue: the cases `q` selects, newest first (pending: oldest first), with
-    /// the count of all of them on a first page when asked.
-    pub fn list(&self, q: &CaseQuery) -> Result<CasePage, Error> {
+    /// [`Snapshot::list`] with its count, when one is asked for and the page's own rows do not
+    /// tell it, left to be read later ([`Snapshot::count_last`]); the page's total is None then.
+    pub fn list_count_later(&self, q: &CaseQuery) -> Result<(CasePage, Option<LaterCount>), Error> {
         let limit = q.limit.clamp(1, 500);
         let ascending = q.status.as_deref() == Some("pending");
         let mut sql = format!("SELECT {SUMMARY_COLS} FROM {SUMMARY_FROM} WHERE 1=1");
@@ -705,32 +705,70 @@ impl Snapshot<'_> {
             if ascending { "ASC" } else { "DESC" },
             limit + 1
         );
-        self.read(|c| {
-            let mut cases = c.query_map(&sql, &args[..], summary_from_row(&self.store.vault))?;
-            let next = if cases.len() > limit as usize {
-                cases.truncate(limit as usize);
-                cases.last().map(|c| c.id.to_string())
-            } else {
-                None
-            };
-            let (total, total_capped) = match &count_sql {
-                // A first page with no next one holds every match: that is the count.
-                Some(_) if next.is_none() => (Some(cases.len() as u32), false),
-                Some(count) => match count_within(c, count, &args, COUNT_BUDGET)? {
-                    Some(n) => (Some(n.min(TOTAL_CAP)), n > TOTAL_CAP),
-                    None => (None, true),
-                },
-                None => (None, false),
-            };
-            Ok(CasePage {
-                cases,
-                next,
-                held: Vec::new(),
-                needs_review: Vec::new(),
-                total,
-                total_capped,
-            })
-        })
+        let mut cases =
+            self.read(|c| c.query_map(&sql, &args[..], summary_from_row(&self.store.vault)))?;
+        let next = if cases.len() > limit as usize {
+            cases.truncate(limit as usize);
+            cases.last().map(|c| c.id.to_string())
+        } else {
+            None
+        };
+        let (total, later) = match count_sql {
+            // A first page with no next one holds every match: that is the count.
+            Some(_) if next.is_none() => (Some(cases.len() as u32), None),
+            Some(sql) => (None, Some(LaterCount { sql, args })),
+            None => (None, None),
+        };
+        let page = CasePage {
+            cases,
+            next,
+            held: Vec::new(),
+            needs_review: Vec::new(),
+            total,
+            total_capped: false,
+        };
+        Ok((page, later))
+    }
+
+    /// Reads the count `list_count_later` left as the snapshot's last read, into `page`'s
+    /// total: nothing runs on the snapshot after it, so a count cut short at its budget needs no
+    /// undoing (on PostgreSQL no savepoint: one exchange less). Any read after it fails.
+    pub fn count_last(&self, page: &mut CasePage, count: LaterCount) -> Result<(), Error> {
+        let n = self.read(|c| {
+            let params: Vec<db::Param> = count.args.iter().map(db::ToParam::to_param).collect();
+            c.count_last_within(&count.sql, &params, COUNT_BUDGET)
+        })?;
+        self.end();
+        (page.total, page.total_capped) = totals(n.map(|n| u32::try_from(n).unwrap_or(u32::MAX)));
+        Ok(())
+    }
+}
+
+/// A page's count of its matches, left to be read after the page
+/// ([`Snapshot::list_count_later`], [`Snapshot::count_last`]).
+pub struct LaterCount {
+    sql: String,
+    args: Vec<db::Value>,
+}
+
+/// A page's total and whether it is capped, from a count (None: cut short at its budget).
+fn totals(n: Option<u32>) -> (Option<u32>, bool) {
+    match n {
+        Some(n) => (Some(n.min(TOTAL_CAP)), n > TOTAL_CAP),
+        None => (None, true),
+    }
+}
+
+impl Snapshot<'_> {
+    /// A page of the queue: the cases `q` selects, newest first (pending: oldest first), with
+    /// the count of all of them on a first page when asked.
+    pub fn list(&self, q: &CaseQuery) -> Result<CasePage, Error> {
+        let (mut page, later) = self.list_count_later(q)?;
+        if let Some(count) = later {
+            let n = self.read(|c| count_within(c, &count.sql, &count.args, COUNT_BUDGET))?;
+            (page.total, page.total_capped) = totals(n);
+        }
+        Ok(page)
     }
 
     /// Whether one of the search's words (`tags`: their parameters' numbers in `args`) is on

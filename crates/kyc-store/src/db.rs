@@ -304,6 +304,16 @@ pub trait Connection {
         params: &[Param<'_>],
         budget: std::time::Duration,
     ) -> Result<Option<i64>>;
+    /// [`Connection::count_within`] as the last statement of its read: nothing runs on the
+    /// transaction after it, so a count cut short needs no undoing (PostgreSQL: no savepoint).
+    fn count_last_within(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        budget: std::time::Duration,
+    ) -> Result<Option<i64>> {
+        self.count_within(sql, params, budget)
+    }
     /// Stores a case's sealed images (one blob per case), durable before the transaction's rows
     /// that point into it commit, and gone again if the transaction does not commit. Only inside
     /// a write transaction.

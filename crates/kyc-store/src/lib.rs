@@ -54,6 +54,7 @@ pub mod phash;
 pub mod rehash;
 pub mod reports;
 mod snapshot;
+pub use cases::LaterCount;
 pub use snapshot::Snapshot;
 pub mod sqlite;
 #[cfg(test)]

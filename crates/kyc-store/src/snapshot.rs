@@ -13,6 +13,8 @@ pub struct Snapshot<'a> {
     /// The last case key read on this snapshot (a case's parts read one after another each
     /// need it; within one snapshot it cannot change).
     key: std::cell::RefCell<Option<(i64, std::rc::Rc<CaseKey>)>>,
+    /// Set by the snapshot's last read ([`Snapshot::count_last`]): nothing may follow it.
+    ended: std::cell::Cell<bool>,
 }
 
 impl Store {
@@ -28,6 +30,7 @@ impl Store {
                 store: self,
                 c,
                 key: Default::default(),
+                ended: Default::default(),
             };
             match f(&snapshot) {
                 Ok(v) => {
@@ -53,7 +56,17 @@ impl Store {
 impl Snapshot<'_> {
     /// Runs `f` on the snapshot's transaction.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&dyn Connection) -> Result<T>) -> Result<T> {
+        if self.ended.get() {
+            return Err(Error::Internal(
+                "a read after its snapshot's last one".into(),
+            ));
+        }
         f(self.c)
+    }
+
+    /// Marks the read just made as the snapshot's last.
+    pub(crate) fn end(&self) {
+        self.ended.set(true);
     }
 
     /// Case `id`'s key, read once per snapshot.

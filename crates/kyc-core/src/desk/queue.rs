@@ -20,8 +20,9 @@ pub(super) fn page(
     now: i64,
 ) -> Result<(CasePage, Vec<CaseSummary>), CoreError> {
     let first_page = q.cursor.is_none();
-    // The first page says how many cases match (the pinned lists below do not count).
-    let mut page = store.list(&CaseQuery {
+    // The first page says how many cases match (the pinned lists below do not count); when
+    // its own rows cannot tell, that count is read last.
+    let (mut page, count) = store.list_count_later(&CaseQuery {
         count: first_page,
         ..q.clone()
     })?;
@@ -78,6 +79,9 @@ pub(super) fn page(
         };
         (held, pinned)
     };
+    if let Some(count) = count {
+        store.count_last(&mut page, count)?;
+    }
     held.sort_by_key(|c| (c.hold_until_ms, c.id));
     needs_review.sort_by_key(|c| c.id);
     needs_review.truncate(NEEDS_REVIEW as usize);

@@ -127,6 +127,14 @@ pub(super) fn hand_over(
     Ok(())
 }
 
+/// The count in a count's one row.
+fn count_of(r: &postgres::Row) -> Result<i64> {
+    match row(r)?.0.first() {
+        Some(Value::Int(n)) => Ok(*n),
+        other => Err(Error::Internal(format!("a count read {other:?}"))),
+    }
+}
+
 fn refs<'a>(params: &'a [Param<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
     params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
 }
@@ -197,10 +205,7 @@ impl Connection for PgTx<'_> {
         ))?;
         match tx.query_one(&st, &refs(params)) {
             Ok(r) => {
-                let n = match row(&r)?.0.first() {
-                    Some(Value::Int(n)) => *n,
-                    other => return Err(Error::Internal(format!("a count read {other:?}"))),
-                };
+                let n = count_of(&r)?;
                 // A released savepoint keeps its SET LOCAL: put the limit back first.
                 tx.batch_execute(
                     "SET LOCAL statement_timeout = DEFAULT; RELEASE SAVEPOINT count_within",
@@ -213,6 +218,27 @@ impl Connection for PgTx<'_> {
                 )?;
                 Ok(None)
             }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn count_last_within(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        budget: Duration,
+    ) -> Result<Option<i64>> {
+        let mut tx = self.tx()?;
+        let st = self.statement(&mut tx, sql)?;
+        // Nothing follows: the limit need not be undone, and a cancelled count only ends a
+        // transaction that had nothing more to do (its COMMIT is a rollback then).
+        tx.batch_execute(&format!(
+            "SET LOCAL statement_timeout = {}",
+            budget.as_millis().max(1)
+        ))?;
+        match tx.query_one(&st, &refs(params)) {
+            Ok(r) => count_of(&r).map(Some),
+            Err(e) if e.code() == Some(&SqlState::QUERY_CANCELED) => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
@@ -404,6 +430,26 @@ mod tests {
                 r.get(0)
             })?;
             assert_eq!(slept, 1);
+            Ok(())
+        });
+    }
+
+    /// A count read last, cut short at its budget, ends its read quietly (the read's COMMIT is
+    /// a rollback then); within it, it counts.
+    #[test]
+    fn a_last_count_cut_short_ends_its_read_quietly() {
+        in_a_read(|c| {
+            let slow = "SELECT count(*) FROM generate_series(1, 200000000)";
+            assert_eq!(
+                c.count_last_within(slow, &[], Duration::from_millis(5))?,
+                None
+            );
+            Ok(())
+        });
+        in_a_read(|c| {
+            let quick = "SELECT count(*) FROM generate_series(1, 1000)";
+            let n = c.count_last_within(quick, &[], Duration::from_millis(50))?;
+            assert_eq!(n, Some(1000));
             Ok(())
         });
     }

@@ -108,3 +108,43 @@ fn interleaved_reads_of_two_cases_each_open_with_their_own_key() {
         );
     });
 }
+
+/// A first page's count read last agrees with the count read in line, and ends its snapshot: a
+/// read after it fails. A page that holds every match leaves no count for later.
+#[test]
+fn a_count_read_last_agrees_and_ends_its_snapshot() {
+    for_each_backend(|backend, store| {
+        for i in 1..=5 {
+            new_case(store, i);
+        }
+        let q = |limit| CaseQuery {
+            limit,
+            count: true,
+            ..CaseQuery::default()
+        };
+        let in_line = store.list(&q(2)).unwrap();
+        let (last, after) = store
+            .snapshot(|s| {
+                let (mut page, later) = s.list_count_later(&q(2))?;
+                assert_eq!(page.total, None, "{backend}: not counted yet");
+                s.count_last(&mut page, later.expect("a count left for later"))?;
+                Ok::<_, Error>((page, s.list(&q(2)).map(|p| p.total)))
+            })
+            .unwrap();
+        assert_eq!(
+            (last.total, last.total_capped, last.cases.len()),
+            (in_line.total, in_line.total_capped, 2),
+            "{backend}"
+        );
+        assert_eq!(in_line.total, Some(5), "{backend}");
+        assert!(
+            matches!(after, Err(Error::Internal(_))),
+            "{backend}: {after:?}"
+        );
+        let whole = store
+            .snapshot(|s| s.list_count_later(&q(10)))
+            .map(|(page, later)| (page.total, later.is_none()))
+            .unwrap();
+        assert_eq!(whole, (Some(5), true), "{backend}");
+    });
+}
