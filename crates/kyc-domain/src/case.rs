@@ -221,6 +221,9 @@ pub enum Inserted {
     Existing(CaseSummary),
 }
 
+/// The most cases Ditto ID is shown waiting on ([`CaseQuery::held_at`]).
+pub const HELD_MAX: u32 = 500;
+
 /// Filters of the case list.
 #[derive(Debug, Clone, Default)]
 pub struct CaseQuery {
@@ -246,8 +249,9 @@ pub struct CaseQuery {
     pub assignee: Option<String>,
     /// Four-eyes: pending cases with a first approval waiting for a second (the checker's queue).
     pub awaiting_second: bool,
-    /// Only these cases (the ones Ditto ID waits on, filtered like the rest).
-    pub ids: Option<Vec<i64>>,
+    /// Only the cases Ditto ID waits on at this time (unix ms), filtered like the rest: those
+    /// among the [`HELD_MAX`] soonest deadlines.
+    pub held_at: Option<i64>,
     /// On the first page, also count the matching cases (within the store's time budget).
     pub count: bool,
     /// The page's size.

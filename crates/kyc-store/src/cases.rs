@@ -604,10 +604,9 @@ impl Snapshot<'_> {
             sql += " AND status = 'pending' AND EXISTS (SELECT 1 FROM decisions WHERE \
                     decisions.case_id = cases.id AND final = 0 AND decision = 'approve')";
         }
-        if let Some(ids) = &q.ids {
-            // A few held cases: numbers written into the statement, never text.
-            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-            sql += &format!(" AND cases.id IN ({list})");
+        if let Some(now) = q.held_at {
+            args.push(now.into());
+            sql += &format!(" AND cases.id IN ({})", held_select(args.len()));
         }
         if let Some(from) = q.from_ms {
             args.push(from.into());
@@ -744,6 +743,16 @@ impl Snapshot<'_> {
     }
 }
 
+/// The ids of the cases Ditto ID waits on at `?now`: unanswered, with a hold window some
+/// instance opened that has not ended; soonest deadline first, at most [`HELD_MAX`]. Read from
+/// their own small index, whatever else the queue holds.
+fn held_select(now: usize) -> String {
+    format!(
+        "SELECT id FROM cases WHERE hold_until > ?{now} AND answer_result IS NULL \
+         ORDER BY hold_until, id LIMIT {HELD_MAX}"
+    )
+}
+
 /// A page's count of its matches, left to be read after the page
 /// ([`Snapshot::list_count_later`], [`Snapshot::count_last`]).
 pub struct LaterCount {
@@ -793,14 +802,7 @@ impl Snapshot<'_> {
     /// instance opened that has not ended; soonest deadline first, at most 500. Read from their
     /// own small index, whatever else the queue holds.
     pub fn held_ids(&self, now: i64) -> Result<Vec<i64>, Error> {
-        self.read(|c| {
-            c.query_map(
-                "SELECT id FROM cases WHERE hold_until > ?1 AND answer_result IS NULL \
-                 ORDER BY hold_until, id LIMIT 500",
-                params![now],
-                |r| r.get(0),
-            )
-        })
+        self.read(|c| c.query_map(&held_select(1), params![now], |r| r.get(0)))
     }
 
     /// The stored raw payload and, for a custom body, the model it was mapped into (None for a

@@ -23,7 +23,7 @@ use kyc_crypto::master::MasterKey;
 use kyc_crypto::vault::{CaseKey, SealField, Sealed, Vault};
 use kyc_domain::case::{
     contradicts, Answer, CasePage, CaseQuery, CaseSummary, DecisionRecord, DeliveryInfo,
-    DueDelivery, ImageInfo, Inserted, NewDecision,
+    DueDelivery, ImageInfo, Inserted, NewDecision, HELD_MAX,
 };
 use kyc_domain::flag::Flag;
 use kyc_domain::submission::Submission;

@@ -216,6 +216,44 @@ fn the_answer_is_settled_once() {
     });
 }
 
+/// A list of the waiting cases (`held_at`) holds those with an open window and no answer,
+/// filtered like any list; the others, and windows that ended, stay out.
+#[test]
+fn a_list_of_the_waiting_cases_is_filtered_like_the_rest() {
+    for_each_backend(|backend, store| {
+        let now = store.now_ms();
+        let ids: Vec<i64> = (1..=4).map(|i| new_case(store, i)).collect();
+        store.hold(ids[0], now + 60_000).unwrap();
+        store.hold(ids[1], now + 30_000).unwrap();
+        store.hold(ids[2], now + 90_000).unwrap();
+        store.settle_answer(ids[2], Some(true)).unwrap();
+        let waiting = |at: i64, status: Option<&str>| -> Vec<i64> {
+            let mut got: Vec<i64> = store
+                .list(&CaseQuery {
+                    held_at: Some(at),
+                    status: status.map(str::to_string),
+                    limit: 10,
+                    ..CaseQuery::default()
+                })
+                .unwrap()
+                .cases
+                .iter()
+                .map(|c| c.id)
+                .collect();
+            got.sort();
+            got
+        };
+        assert_eq!(waiting(now, None), [ids[0], ids[1]], "{backend}");
+        assert_eq!(waiting(now + 45_000, None), [ids[0]], "{backend}");
+        assert_eq!(
+            waiting(now, Some("approved")),
+            Vec::<i64>::new(),
+            "{backend}"
+        );
+        assert_eq!(waiting(now, Some("pending")), [ids[0], ids[1]], "{backend}");
+    });
+}
+
 #[test]
 fn a_hold_is_stored_shown_in_the_waiting_list_ended_by_the_answer_and_blocks_erasure() {
     for_each_backend(|backend, store| {

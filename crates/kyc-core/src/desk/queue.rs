@@ -2,13 +2,11 @@
 //! and those the fallback answered that no reviewer decided yet (pinned under them), each
 //! obeying the page's filters and search, read on one snapshot.
 
-use kyc_domain::case::{CasePage, CaseQuery, CaseSummary};
+use kyc_domain::case::{CasePage, CaseQuery, CaseSummary, HELD_MAX};
 use kyc_store::Snapshot;
 
 use crate::error::CoreError;
 
-/// At most this many waiting cases are shown.
-const HELD: u32 = 500;
 /// At most this many cases answered by the fallback are pinned.
 const NEEDS_REVIEW: u32 = 100;
 
@@ -50,20 +48,15 @@ pub(super) fn page(
         (held, pinned)
     } else {
         let q = CaseQuery { count: false, ..q };
-        // The waiting cases (held by any instance), read from their own index first.
-        let held_now = store.held_ids(now)?;
-        let held = if held_now.is_empty() {
-            Vec::new()
-        } else {
-            store
-                .list(&CaseQuery {
-                    ids: Some(held_now),
-                    cursor: None,
-                    limit: HELD,
-                    ..q.clone()
-                })?
-                .cases
-        };
+        // The waiting cases (held by any instance), found from their own index first.
+        let held = store
+            .list(&CaseQuery {
+                held_at: Some(now),
+                cursor: None,
+                limit: HELD_MAX,
+                ..q.clone()
+            })?
+            .cases;
         let pinned = if pin_view {
             store
                 .list(&CaseQuery {

@@ -91,7 +91,7 @@ pub(crate) async fn list_cases(
                         }
                     }),
                     awaiting_second: p.awaiting_second.unwrap_or(false),
-                    ids: None,
+                    held_at: None,
                     count: false,
                     limit: p.limit.unwrap_or(50),
                     cursor,
