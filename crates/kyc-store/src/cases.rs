@@ -178,6 +178,29 @@ pub(crate) enum Stored {
     Earlier(i64),
 }
 
+/// A new case's parts made before its rows ([`Store::stage_case`]), or the earlier case with
+/// the same requester id.
+enum Staged {
+    Earlier(i64),
+    New {
+        id: i64,
+        key: Box<CaseKey>,
+        wrapped: Vec<u8>,
+        /// Each image's (offset, length) in the case's blob, in the submission's order.
+        places: Vec<(i64, i64)>,
+    },
+}
+
+/// The case already stored for `sub`'s requester id.
+fn earlier_case(tx: &dyn Connection, sub: &Submission) -> Result<Option<i64>, Error> {
+    tx.query_row(
+        "SELECT id FROM cases WHERE requester_id = ?1",
+        [&sub.requester_id],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
 impl Store {
     /// Stores a new case with its images in one durable transaction, or finds the earlier one.
     /// The history flags (`document_reused`, `user_seen_before`) are added to `flags` inside that
@@ -201,15 +224,20 @@ impl Store {
         hold_until: Option<i64>,
     ) -> Result<Inserted, Error> {
         let vault = &self.vault;
-        let insert =
-            |tx: &dyn Connection| self.insert_in(tx, sub, flags, received_at_ms, hold_until);
+        // The case's id, key and sealed images are made and stored first: where the engine
+        // gives ids without the write lock (PostgreSQL), before it is taken, so several
+        // instances store images at once and the lock covers only the case's rows.
+        let stage = |tx: &dyn Connection| self.stage_case(tx, sub);
+        let insert = |tx: &dyn Connection, staged| {
+            self.insert_staged(tx, staged, sub, flags, received_at_ms, hold_until)
+        };
         // The index follows the commit, still under the writer lock (the next insert sees it).
         let committed = |stored: &Stored| {
             if let Stored::New(case) = stored {
                 self.index_hashes(case.id, sub);
             }
         };
-        match db::write(self.db.as_ref(), insert, committed)? {
+        match db::write_staged(self.db.as_ref(), stage, insert, committed)? {
             Stored::New(case) => Ok(Inserted::New(*case)),
             // The same requester id again: the same case if the same body and images, else a
             // conflict.
@@ -253,19 +281,77 @@ impl Store {
         received_at_ms: i64,
         hold_until: Option<i64>,
     ) -> Result<Stored, Error> {
+        let staged = self.stage_case(tx, sub)?;
+        self.insert_staged(tx, staged, sub, flags, received_at_ms, hold_until)
+    }
+
+    /// What a new case needs before its rows: its id (never one given before), its key, and its
+    /// images sealed and stored; or the earlier case with the same requester id.
+    fn stage_case(&self, tx: &dyn Connection, sub: &Submission) -> Result<Staged, Error> {
+        if let Some(id) = earlier_case(tx, sub)? {
+            return Ok(Staged::Earlier(id));
+        }
+        let id = tx.next_case_id()?;
+        let (key, wrapped) = self.vault.new_case_key(id);
+        // The sealed images go to the case's blob, durable before the rows that point into it
+        // commit; if the commit fails the blob goes too.
+        let mut sealed = Vec::with_capacity(
+            sub.images
+                .iter()
+                .map(|i| i.bytes.len() + kyc_crypto::vault::SEAL_OVERHEAD as usize)
+                .sum(),
+        );
+        let mut places = Vec::with_capacity(sub.images.len());
+        for img in &sub.images {
+            let start = sealed.len();
+            key.seal_append(SealField::Image(&img.name), &img.bytes, &mut sealed);
+            places.push((start as i64, (sealed.len() - start) as i64));
+        }
+        if !sub.images.is_empty() {
+            tx.put_blob(id, &sealed)?;
+        }
+        Ok(Staged::New {
+            id,
+            key: Box::new(key),
+            wrapped,
+            places,
+        })
+    }
+
+    /// The rows of a case [`Store::stage_case`] made (under the write lock).
+    fn insert_staged(
+        &self,
+        tx: &dyn Connection,
+        staged: Staged,
+        sub: &Submission,
+        flags: &[Flag],
+        received_at_ms: i64,
+        hold_until: Option<i64>,
+    ) -> Result<Stored, Error> {
         let vault = &self.vault;
-        let earlier: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM cases WHERE requester_id = ?1",
-                [&sub.requester_id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(id) = earlier {
-            // Compared after the (empty) transaction: reading and opening its images need
-            // no write lock.
+        let (next_id, key, wrapped, places) = match staged {
+            // Compared after the (empty) transaction: reading and opening its images need no
+            // write lock.
+            Staged::Earlier(id) => return Ok(Stored::Earlier(id)),
+            Staged::New {
+                id,
+                key,
+                wrapped,
+                places,
+            } => (id, key, wrapped, places),
+        };
+        // Staged before the lock (PostgreSQL): another instance may have stored a case for the
+        // same requester id since. It stands; this one's images go with the transaction.
+        if let Some(id) = earlier_case(tx, sub)? {
+            tx.drop_blob(next_id)?;
             return Ok(Stored::Earlier(id));
         }
+        // The counter follows the ids an engine gives without it (a copy of the store to
+        // another engine goes on after the highest).
+        tx.execute(
+            "UPDATE counters SET last = CASE WHEN last < ?1 THEN ?1 ELSE last END WHERE name = 'case'",
+            [next_id],
+        )?;
         let history = {
             let mut hashes = self
                 .hashes
@@ -285,16 +371,9 @@ impl Store {
         let mut flags = flags.to_vec();
         flags.extend(history.flags());
         let flags = &flags[..];
-        // Never MAX(id) + 1: an erased case's number stays used.
-        let next_id: i64 = tx.query_row(
-            "UPDATE counters SET last = last + 1 WHERE name = 'case' RETURNING last",
-            params![],
-            |r| r.get(0),
-        )?;
         let year = crate::timefmt::year_of(received_at_ms);
         let reference = format!("KYC-{year}-{next_id:06}");
         let p = &sub.payload;
-        let (key, wrapped) = vault.new_case_key(next_id);
         let holder_name = p.holder_name();
         let pii = Pii {
             user_id: sub.user_id.clone(),
@@ -348,24 +427,6 @@ impl Store {
             &serde_json::json!({"reference": reference, "images": sub.images.len()}),
         )?;
         history.record(tx, (vault, self.now_ms()), next_id, &reference, sub)?;
-        // The sealed images go to the case's file, durable before the rows that point
-        // into it commit; if the commit fails the file goes too.
-        let mut sealed = Vec::with_capacity(
-            sub.images
-                .iter()
-                .map(|i| i.bytes.len() + kyc_crypto::vault::SEAL_OVERHEAD as usize)
-                .sum(),
-        );
-        let mut places = Vec::with_capacity(sub.images.len());
-        for img in &sub.images {
-            let start = sealed.len();
-            key.seal_append(SealField::Image(&img.name), &img.bytes, &mut sealed);
-            places.push((start as i64, (sealed.len() - start) as i64));
-        }
-        if !sub.images.is_empty() {
-            tx.put_blob(next_id, &sealed)?;
-        }
-        drop(sealed);
         for (img, (offset, len)) in sub.images.iter().zip(&places) {
             tx.execute(
                     "INSERT INTO images (case_id, name, mime, width, height, bytes, sealed, file_offset, file_len) \

@@ -304,6 +304,22 @@ pub trait Connection {
         params: &[Param<'_>],
         budget: std::time::Duration,
     ) -> Result<Option<i64>>;
+    /// A new case's id, never one given before (an erased case's number stays used): the
+    /// `case` counter, under the write lock. PostgreSQL's own comes from a sequence, without
+    /// the lock (a number a failed transaction took is skipped, never given again).
+    fn next_case_id(&self) -> Result<i64> {
+        let mut id = None;
+        self.fetch(
+            "UPDATE counters SET last = last + 1 WHERE name = 'case' RETURNING last",
+            &[],
+            1,
+            &mut |r| {
+                id = Some(r.get(0)?);
+                Ok(())
+            },
+        )?;
+        id.ok_or_else(|| Error::Internal("the case counter is missing".into()))
+    }
     /// [`Connection::count_within`] as the last statement of its read: nothing runs on the
     /// transaction after it, so a count cut short needs no undoing (PostgreSQL: no savepoint).
     fn count_last_within(
@@ -432,6 +448,24 @@ pub trait Backend: Send + Sync {
         f: &mut dyn FnMut(&dyn Connection) -> Result<()>,
         committed: &mut dyn FnMut(),
     ) -> Result<()>;
+    /// [`Backend::write`] with a first part, `stage`, that needs no serialising: where the
+    /// engine can (PostgreSQL), it runs on the transaction before the write lock is taken, so
+    /// the writes of several instances (and of one) stage at once; `f` then runs under the
+    /// lock as any write. SQLite takes its lock first, as for any write.
+    fn write_staged(
+        &self,
+        stage: &mut dyn FnMut(&dyn Connection) -> Result<()>,
+        f: &mut dyn FnMut(&dyn Connection) -> Result<()>,
+        committed: &mut dyn FnMut(),
+    ) -> Result<()> {
+        self.write(
+            &mut |c| {
+                stage(c)?;
+                f(c)
+            },
+            committed,
+        )
+    }
     /// `len` bytes at `offset` of a case's blob, read on `c` (an open transaction of this
     /// backend) where the blob is in the database.
     fn read_blob(&self, c: &dyn Connection, case_id: i64, offset: u64, len: u64)
@@ -534,6 +568,41 @@ fn first_row<T>(
         Ok(())
     })?;
     first.as_ref().map(f).transpose()
+}
+
+/// [`write`] in two parts ([`Backend::write_staged`]): `stage`'s result goes to `f`.
+pub(crate) fn write_staged<S, T>(
+    b: &dyn Backend,
+    stage: impl FnOnce(&dyn Connection) -> Result<S>,
+    f: impl FnOnce(&dyn Connection, S) -> Result<T>,
+    committed: impl FnOnce(&T),
+) -> Result<T> {
+    let mut stage = Some(stage);
+    let staged = std::cell::RefCell::new(None);
+    let mut f = Some(f);
+    let mut committed = Some(committed);
+    let out = std::cell::RefCell::new(None);
+    b.write_staged(
+        &mut |c| {
+            if let Some(stage) = stage.take() {
+                *staged.borrow_mut() = Some(stage(c)?);
+            }
+            Ok(())
+        },
+        &mut |c| {
+            if let (Some(f), Some(staged)) = (f.take(), staged.borrow_mut().take()) {
+                *out.borrow_mut() = Some(f(c, staged)?);
+            }
+            Ok(())
+        },
+        &mut || {
+            if let (Some(done), Some(out)) = (committed.take(), out.borrow().as_ref()) {
+                done(out);
+            }
+        },
+    )?;
+    out.into_inner()
+        .ok_or_else(|| Error::Internal("a write did not run".into()))
 }
 
 /// See [`read`]; `committed` gets `f`'s result after the commit, still serialised.

@@ -21,7 +21,7 @@ mod scratch;
 mod tls;
 mod tx;
 
-pub use scratch::ScratchDatabase;
+pub use scratch::{HeldWriteLock, ScratchDatabase};
 use tls::Tls;
 use tx::PgTx;
 
@@ -36,11 +36,16 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/007_range_indexes.sql"),
     include_str!("../../migrations/postgres/008_decided_on_case.sql"),
     include_str!("../../migrations/postgres/009_search_and_order_indexes.sql"),
+    include_str!("../../migrations/postgres/010_case_ids.sql"),
 ];
 
 /// Advisory lock keys (one namespace: "KYCD" in ASCII, then the lock's number).
 const WRITE_LOCK: i64 = 0x4B59_4344_0000_0001;
 const MIGRATE_LOCK: i64 = 0x4B59_4344_0000_0002;
+
+/// Sets the case id sequence after the highest id given (the counter's, or a case's).
+const CASE_IDS_FOLLOW: &str = "SELECT setval('case_ids', GREATEST(\
+     (SELECT last FROM counters WHERE name = 'case'), (SELECT MAX(id) FROM cases), 0) + 1, false)";
 
 /// The channel events are announced on.
 const CHANNEL: &str = "kyc_desk_events";
@@ -367,6 +372,34 @@ impl Backend for PgBackend {
         Ok(())
     }
 
+    fn write_staged(
+        &self,
+        stage: &mut dyn FnMut(&dyn Connection) -> Result<()>,
+        f: &mut dyn FnMut(&dyn Connection) -> Result<()>,
+        committed: &mut dyn FnMut(),
+    ) -> Result<()> {
+        let _one = self.with(|c| {
+            let tx = c.client.transaction()?;
+            let t = PgTx::new(tx, &mut c.statements, true);
+            stage(&t)?;
+            // Then as any write: this process's writes one at a time, every instance's under
+            // the advisory lock.
+            let one = self
+                .writer
+                .lock()
+                .map_err(|_| Error::Internal("writer lock poisoned".into()))?;
+            t.run(
+                "SELECT pg_advisory_xact_lock(?1)",
+                &[crate::db::Param::Int(WRITE_LOCK)],
+            )?;
+            f(&t)?;
+            t.commit()?;
+            Ok(one)
+        })?;
+        committed();
+        Ok(())
+    }
+
     fn read_blob(
         &self,
         c: &dyn Connection,
@@ -456,6 +489,7 @@ impl Backend for PgBackend {
     }
 
     fn ids_follow_rows(&self, c: &dyn Connection) -> Result<()> {
+        c.query_row(CASE_IDS_FOLLOW, crate::params![], |_| Ok(()))?;
         for table in ["decisions", "deliveries", "notes"] {
             c.query_row(
                 &format!(

@@ -112,6 +112,35 @@ impl ScratchDatabase {
     }
 }
 
+impl ScratchDatabase {
+    /// Takes every instance's write lock from a session of its own, held until the returned
+    /// value is dropped: writes meanwhile wait for it, as behind another instance's write.
+    pub fn hold_write_lock(&self) -> Result<HeldWriteLock> {
+        let mut config = client_config(&self.admin)?;
+        config.dbname(&self.name);
+        let mut client = config.connect(NoTls).map_err(cannot_connect)?;
+        client.execute("SELECT pg_advisory_lock($1)", &[&super::WRITE_LOCK])?;
+        Ok(HeldWriteLock { _session: client })
+    }
+
+    /// How many sessions are waiting for the write lock now.
+    pub fn write_lock_waiters(&self) -> Result<usize> {
+        let n = self.as_admin(&format!(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+             AND classid = {} AND objid = {} AND objsubid = 1",
+            super::WRITE_LOCK >> 32,
+            super::WRITE_LOCK & 0xFFFF_FFFF
+        ))?;
+        Ok(n.first().and_then(|n| n.parse().ok()).unwrap_or(0))
+    }
+}
+
+/// The write lock held by [`ScratchDatabase::hold_write_lock`]; released when dropped (its
+/// session ends).
+pub struct HeldWriteLock {
+    _session: Client,
+}
+
 fn admin_client(admin: &PgTarget) -> Result<Client> {
     client_config(admin)?.connect(NoTls).map_err(cannot_connect)
 }

@@ -107,9 +107,47 @@ mod several_instances {
         );
     }
 
+    /// Two posts of one requester id store their images before the write lock (both wait
+    /// behind it, held elsewhere); the one that gets it second finds the first's case under it
+    /// and stands back: one case, one blob, the second answered with the first's case.
+    #[test]
+    fn a_post_staged_behind_another_of_the_same_requester_id_stands_back() {
+        let Some((a, b, db)) = two() else { return };
+        let held = db.hold_write_lock().unwrap();
+        let posts: Vec<_> = [a, b]
+            .into_iter()
+            .map(|store| {
+                std::thread::spawn(move || match insert(&store, &body(8)).unwrap() {
+                    Inserted::New(c) => ("new", c.id),
+                    Inserted::Existing(c) => ("existing", c.id),
+                })
+            })
+            .collect();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while db.write_lock_waiters().unwrap() < 2 {
+            assert!(std::time::Instant::now() < deadline, "both posts wait");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // Both staged already: their images are in the database, uncommitted, while they wait.
+        let storing = db
+            .as_admin(
+                "SELECT count(DISTINCT pid) FROM pg_locks WHERE mode = 'RowExclusiveLock' \
+                 AND relation = 'case_blobs'::regclass",
+            )
+            .unwrap();
+        assert_eq!(storing, ["2"], "the images are stored before the lock");
+        drop(held);
+        let mut got: Vec<_> = posts.into_iter().map(|p| p.join().unwrap()).collect();
+        got.sort();
+        assert_eq!(got[0].1, got[1].1, "{got:?}");
+        assert_eq!((got[0].0, got[1].0), ("existing", "new"), "{got:?}");
+        let blobs = db.as_admin("SELECT count(*) FROM case_blobs").unwrap();
+        assert_eq!(blobs, ["1"]);
+    }
+
     #[test]
     fn the_same_requester_id_posted_to_both_at_once_is_one_case() {
-        let Some((a, b, _db)) = two() else { return };
+        let Some((a, b, db)) = two() else { return };
         let (a, b) = (Arc::new(a), Arc::new(b));
         let start = Arc::new(Barrier::new(8));
         let threads: Vec<_> = (0..8)
@@ -128,6 +166,9 @@ mod several_instances {
         assert!(ids.iter().all(|&id| id == ids[0]), "{ids:?}");
         let page = a.list(&CaseQuery::default()).unwrap();
         assert_eq!(page.cases.len(), 1);
+        // Images stored (staged) by the posts that lost went with their transactions.
+        let blobs = db.as_admin("SELECT count(*) FROM case_blobs").unwrap();
+        assert_eq!(blobs, ["1"]);
         // Distinct people at once get distinct numbers, and the trail stays one chain.
         let threads: Vec<_> = (0..6)
             .map(|i| {
@@ -304,6 +345,34 @@ fn a_desk_role_that_is_no_superuser_migrates_searches_erases_and_scrubs() {
     drop(store);
 }
 
+/// A database from before schema 10 (case ids from the counter, under the write lock) goes on
+/// after its highest case number, an erased case's included, once ids come from a sequence; and
+/// the counter follows the sequence (a copy to SQLite goes on after it too).
+#[test]
+fn case_numbers_go_on_after_the_counter_when_they_come_from_a_sequence() {
+    let Some(server) = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG") else {
+        return;
+    };
+    let db = ScratchDatabase::create(&server).unwrap();
+    let store = Store::open_postgres(&db.target, MasterKey::Key(KEY)).unwrap();
+    let ids: Vec<i64> = (1..=3).map(|i| new_case(&store, i)).collect();
+    store.erase(ids[2], "rita", "ticket 9").unwrap();
+    drop(store);
+    db.as_admin(
+        "DROP SEQUENCE case_ids; DELETE FROM schema_migrations WHERE version >= 10; \
+         UPDATE counters SET last = 3 WHERE name = 'case'",
+    )
+    .unwrap();
+    let store = Store::open_postgres(&db.target, MasterKey::Key(KEY)).unwrap();
+    let next = new_case(&store, 4);
+    assert_eq!(next, ids[2] + 1, "the erased case's number stays used");
+    let counter = db
+        .as_admin("SELECT last FROM counters WHERE name = 'case'")
+        .unwrap();
+    assert_eq!(counter, [next.to_string()]);
+    drop(store);
+}
+
 /// A database from before schema 8 (decisions not yet kept on their cases) opens with each final
 /// decision carried onto its case, where statistics read it.
 #[test]
@@ -326,9 +395,10 @@ fn decisions_made_before_schema_8_are_carried_onto_their_cases() {
         .unwrap();
     drop(store);
     // Back to schema 7: the columns, and the index that covers them, did not exist (nor
-    // schema 9's indexes).
+    // schema 9's indexes, nor schema 10's sequence).
     db.as_admin(
-        "DROP INDEX cases_received, cases_reference_c, cases_requester_c, decisions_first_approvals; \
+        "DROP SEQUENCE case_ids; \
+         DROP INDEX cases_received, cases_reference_c, cases_requester_c, decisions_first_approvals; \
          ALTER TABLE cases DROP COLUMN decided_at, DROP COLUMN decided_by; \
          CREATE INDEX cases_received ON cases (received_at, status, answer_by, answer_result); \
          DELETE FROM schema_migrations WHERE version >= 8",
