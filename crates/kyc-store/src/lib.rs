@@ -46,6 +46,7 @@ mod history;
 pub mod imagefiles;
 mod images;
 pub mod import;
+mod list;
 mod migrate;
 pub mod notes;
 mod outbox;
@@ -54,7 +55,7 @@ pub mod phash;
 pub mod rehash;
 pub mod reports;
 mod snapshot;
-pub use cases::LaterCount;
+pub use list::LaterCount;
 pub use snapshot::Snapshot;
 pub mod sqlite;
 #[cfg(test)]
@@ -463,6 +464,7 @@ fn case_key_in(c: &dyn Connection, vault: &Vault, id: i64) -> Result<CaseKey, Er
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::list::count_within;
     use crate::sqlite::MIGRATIONS;
     use crate::timefmt::now_ms;
     use rusqlite::{params, Connection, TransactionBehavior};

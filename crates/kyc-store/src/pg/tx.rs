@@ -71,6 +71,32 @@ impl<'t> PgTx<'t> {
         prepared(&mut self.statements.borrow_mut(), tx, sql)
     }
 
+    /// A count run under a statement time limit of `budget`: `limit` (ending with the limit's
+    /// value, in ms) runs first, in one exchange; then `after` when the count ran to its end, or
+    /// `after_cancel` when the limit cut it short (None).
+    fn count_limited(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        budget: Duration,
+        limit: &str,
+        after: Option<&str>,
+        after_cancel: Option<&str>,
+    ) -> Result<Option<i64>> {
+        let mut tx = self.tx()?;
+        let st = self.statement(&mut tx, sql)?;
+        tx.batch_execute(&format!("{limit}{}", budget.as_millis().max(1)))?;
+        let (n, then) = match tx.query_one(&st, &refs(params)) {
+            Ok(r) => (Some(count_of(&r)?), after),
+            Err(e) if e.code() == Some(&SqlState::QUERY_CANCELED) => (None, after_cancel),
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(then) = then {
+            tx.batch_execute(then)?;
+        }
+        Ok(n)
+    }
+
     fn tx(&self) -> Result<std::cell::RefMut<'_, Transaction<'t>>> {
         // A statement inside another's row callback runs between fetched batches, never while
         // one is being fetched; this refusal is only a guard.
@@ -195,31 +221,17 @@ impl Connection for PgTx<'_> {
         params: &[Param<'_>],
         budget: Duration,
     ) -> Result<Option<i64>> {
-        let mut tx = self.tx()?;
-        let st = self.statement(&mut tx, sql)?;
         // A cancelled statement aborts its transaction: the savepoint keeps the rest of it. The
-        // savepoint and the time limit go in one exchange, and so do their undoing.
-        tx.batch_execute(&format!(
-            "SAVEPOINT count_within; SET LOCAL statement_timeout = {}",
-            budget.as_millis().max(1)
-        ))?;
-        match tx.query_one(&st, &refs(params)) {
-            Ok(r) => {
-                let n = count_of(&r)?;
-                // A released savepoint keeps its SET LOCAL: put the limit back first.
-                tx.batch_execute(
-                    "SET LOCAL statement_timeout = DEFAULT; RELEASE SAVEPOINT count_within",
-                )?;
-                Ok(Some(n))
-            }
-            Err(e) if e.code() == Some(&SqlState::QUERY_CANCELED) => {
-                tx.batch_execute(
-                    "ROLLBACK TO SAVEPOINT count_within; RELEASE SAVEPOINT count_within",
-                )?;
-                Ok(None)
-            }
-            Err(e) => Err(e.into()),
-        }
+        // savepoint and the time limit go in one exchange, and so do their undoing (a released
+        // savepoint keeps its SET LOCAL: the limit is put back first).
+        self.count_limited(
+            sql,
+            params,
+            budget,
+            "SAVEPOINT count_within; SET LOCAL statement_timeout = ",
+            Some("SET LOCAL statement_timeout = DEFAULT; RELEASE SAVEPOINT count_within"),
+            Some("ROLLBACK TO SAVEPOINT count_within; RELEASE SAVEPOINT count_within"),
+        )
     }
 
     fn next_case_id(&self) -> Result<i64> {
@@ -238,19 +250,10 @@ impl Connection for PgTx<'_> {
         params: &[Param<'_>],
         budget: Duration,
     ) -> Result<Option<i64>> {
-        let mut tx = self.tx()?;
-        let st = self.statement(&mut tx, sql)?;
         // Nothing follows: the limit need not be undone, and a cancelled count only ends a
         // transaction that had nothing more to do (its COMMIT is a rollback then).
-        tx.batch_execute(&format!(
-            "SET LOCAL statement_timeout = {}",
-            budget.as_millis().max(1)
-        ))?;
-        match tx.query_one(&st, &refs(params)) {
-            Ok(r) => count_of(&r).map(Some),
-            Err(e) if e.code() == Some(&SqlState::QUERY_CANCELED) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        let limit = "SET LOCAL statement_timeout = ";
+        self.count_limited(sql, params, budget, limit, None, None)
     }
 
     fn put_blob(&self, case_id: i64, sealed: &[u8]) -> Result<()> {

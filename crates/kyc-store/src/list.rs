@@ -1,0 +1,464 @@
+//! The queue's list: a page of the cases a query selects (its filters, both flag-filter plans,
+//! the search's plans by text and engine), the count of its matches within a time budget, and
+//! the ids of the cases Ditto ID waits on.
+
+use super::*;
+
+/// Whether `text` is part of what every reference of some year reads (`KYC-2026-`): such a
+/// search matches nearly every case.
+fn in_every_reference(text: &str) -> bool {
+    const PREFIX: &[u8] = b"kyc-####-";
+    let t: Vec<u8> = text
+        .trim()
+        .bytes()
+        .map(|b| b.to_ascii_lowercase())
+        .collect();
+    if t.is_empty() || t.len() > PREFIX.len() {
+        return false;
+    }
+    (0..=PREFIX.len() - t.len()).any(|start| {
+        t.iter().zip(&PREFIX[start..]).all(|(c, p)| {
+            if *p == b'#' {
+                c.is_ascii_digit()
+            } else {
+                c == p
+            }
+        })
+    })
+}
+
+/// The references a search for `text` can match when `text` is a reference's beginning up to at
+/// least the first digit of its number (`kyc-2026-0001`, any case): a reference reads `KYC-`
+/// once, first, so such a text matches only at a reference's start, and the unique index on
+/// references finds them as a range of upper-case strings (from, to). None for any other text.
+fn reference_prefix(text: &str) -> Option<(String, String)> {
+    let t = text.trim().to_ascii_uppercase();
+    let b = t.as_bytes();
+    let reference = b.len() >= 10
+        && t.starts_with("KYC-")
+        && b[4..8].iter().all(u8::is_ascii_digit)
+        && b[8] == b'-'
+        && b[9..].iter().all(u8::is_ascii_digit);
+    reference.then(|| (t.clone(), format!("{t}\x7f")))
+}
+
+/// Whether `text` could be part of a reference (`KYC-2026-000123`) or of a requester id as Ditto
+/// ID makes them (a UUID): only digits, hyphens and the letters a-f, k, y. Any other text can
+/// match a reference or such a requester id nowhere, so its search needs no substring test.
+fn could_be_in_an_id(text: &str) -> bool {
+    text.trim().chars().all(|c| {
+        c.is_ascii_digit() || c == '-' || matches!(c.to_ascii_lowercase(), 'a'..='f' | 'k' | 'y')
+    })
+}
+
+/// The search's condition as the matching ids from indexes, for a text that is in no reference
+/// or UUID ([`could_be_in_an_id`]) and has a rare word: the user's tag, the words' tags, and the
+/// requester ids that begin with the text as typed (`prefix`..`prefix_end`; a requester id that
+/// is not a UUID is still found by its beginning).
+/// `requester` is the requester id's column in code-point order ([`db::Backend::in_code_point_order`]).
+fn search_by_words(
+    prefix: usize,
+    prefix_end: usize,
+    user: usize,
+    tags: &[usize],
+    requester: &str,
+) -> String {
+    format!(
+        " AND cases.id IN (SELECT c.id FROM cases AS c WHERE c.user_tag = ?{user} \
+          UNION SELECT c.id FROM cases AS c WHERE {requester} >= ?{prefix} AND {requester} < ?{prefix_end}{})",
+        tag_branch(tags)
+    )
+}
+
+/// The whole-word branch of a search that starts from the matching ids: one `search_tags` range
+/// per word, several words as the INTERSECT of theirs.
+fn tag_branch(tags: &[usize]) -> String {
+    let words: Vec<String> = tags
+        .iter()
+        .map(|t| format!("SELECT case_id FROM search_tags WHERE tag = ?{t}"))
+        .collect();
+    match &words[..] {
+        [] => String::new(),
+        [one] => format!(" UNION {one}"),
+        _ => format!(
+            " UNION SELECT case_id FROM ({}) AS words",
+            words.join(" INTERSECT ")
+        ),
+    }
+}
+
+/// The search's condition for a reference's beginning ([`reference_prefix`]: `from` and `to` are
+/// its range's parameters), as the matching ids from indexes on either engine: the references and
+/// requester ids in the range, the user's tag, the words. (A requester id holding the text
+/// further in is not found; a reference-shaped text names a case by its reference.) `columns`
+/// are the reference's and the requester id's, in code-point order.
+fn search_by_reference(
+    from: usize,
+    to: usize,
+    user: usize,
+    tags: &[usize],
+    [reference, requester]: [&str; 2],
+) -> String {
+    format!(
+        " AND cases.id IN (SELECT c.id FROM cases AS c WHERE {reference} >= ?{from} AND {reference} < ?{to} \
+          UNION SELECT c.id FROM cases AS c WHERE {requester} >= ?{from} AND {requester} < ?{to} \
+          UNION SELECT c.id FROM cases AS c WHERE c.user_tag = ?{user}{})",
+        tag_branch(tags)
+    )
+}
+
+/// The search's condition as the matching ids first, one branch per index (PostgreSQL: trigram
+/// indexes serve the substring branches, one word is one index range whose size the planner
+/// knows, several the INTERSECT of theirs), for a planner that starts from them. `like`, `user`
+/// and `tags` are the parameters' numbers.
+fn search_from_indexes(like: usize, user: usize, tags: &[usize]) -> String {
+    let by_tags = tag_branch(tags);
+    format!(
+        " AND cases.id IN (SELECT c.id FROM cases AS c \
+          WHERE lower(c.reference) LIKE lower(?{like}) ESCAPE '\\' \
+          OR lower(c.requester_id) LIKE lower(?{like}) ESCAPE '\\' \
+          OR c.user_tag = ?{user}{by_tags})"
+    )
+}
+
+/// The search's condition tested on each case as the queue is walked in its order, stopping at
+/// a full page (SQLite: no index serves a substring, and reading every wide row to collect the
+/// matching ids first costs more than the walk).
+fn search_in_queue_order(like: usize, user: usize, tags: &[usize]) -> String {
+    // No word to look up (punctuation only): no tag matches. `1 = 0`, not `0`: a boolean on
+    // every engine.
+    let by_tags = if tags.is_empty() {
+        "1 = 0".to_string()
+    } else {
+        let marks: Vec<String> = tags.iter().map(|t| format!("?{t}")).collect();
+        format!(
+            "(SELECT count(DISTINCT tag) FROM search_tags WHERE case_id = cases.id AND tag IN ({})) = {}",
+            marks.join(", "),
+            tags.len()
+        )
+    };
+    format!(
+        " AND (lower(reference) LIKE lower(?{like}) ESCAPE '\\' \
+          OR lower(requester_id) LIKE lower(?{like}) ESCAPE '\\' \
+          OR user_tag = ?{user} OR {by_tags})"
+    )
+}
+
+/// Runs a `count(*)` query, giving up (None) once it has run for `budget`.
+pub(super) fn count_within(
+    c: &dyn Connection,
+    sql: &str,
+    args: &[db::Value],
+    budget: std::time::Duration,
+) -> Result<Option<u32>, Error> {
+    let params: Vec<db::Param> = args.iter().map(db::ToParam::to_param).collect();
+    Ok(c.count_within(sql, &params, budget)?
+        .map(|n| u32::try_from(n).unwrap_or(u32::MAX)))
+}
+
+impl Snapshot<'_> {
+    /// [`Snapshot::list`] with its count, when one is asked for and the page's own rows do not
+    /// tell it, left to be read later ([`Snapshot::count_last`]); the page's total is None then.
+    pub fn list_count_later(&self, q: &CaseQuery) -> Result<(CasePage, Option<LaterCount>), Error> {
+        let limit = q.limit.clamp(1, 500);
+        let ascending = q.status.as_deref() == Some("pending");
+        let mut sql = format!("SELECT {SUMMARY_COLS} FROM {SUMMARY_FROM} WHERE 1=1");
+        let mut args: Vec<db::Value> = Vec::new();
+        if let Some(s) = &q.status {
+            args.push(s.clone().into());
+            sql += &format!(" AND status = ?{}", args.len());
+        }
+        if let Some(r) = &q.requester_id {
+            args.push(r.clone().into());
+            sql += &format!(" AND requester_id = ?{}", args.len());
+        }
+        if let Some(u) = &q.user_id {
+            args.push(self.store.vault.tag("user", u).into());
+            sql += &format!(" AND user_tag = ?{}", args.len());
+        }
+        if let Some(f) = &q.flag {
+            // A common flag: walk the cases in page order and look each one up (a page fills
+            // quickly). A rare one: start from its few cases and sort them.
+            let common = self.read(|c| {
+                c.query_row(
+                    "SELECT count(*) > ?2 FROM (SELECT 1 FROM case_flags WHERE code = ?1 LIMIT ?2 + 1) AS flagged",
+                    params![f, RARE_FLAG_CASES],
+                    |r| r.get::<bool>(0),
+                )
+            })?;
+            args.push(f.clone().into());
+            sql += &if common {
+                format!(
+                    " AND EXISTS (SELECT 1 FROM case_flags WHERE code = ?{} AND case_id = cases.id)",
+                    args.len()
+                )
+            } else {
+                format!(
+                    " AND cases.id IN (SELECT case_id FROM case_flags WHERE code = ?{})",
+                    args.len()
+                )
+            };
+        }
+        if let Some(t) = &q.document_type {
+            args.push(t.clone().into());
+            sql += &format!(" AND document_type = ?{}", args.len());
+        }
+        if let Some(a) = &q.assignee {
+            args.push(a.clone().into());
+            sql += &format!(" AND assignee = ?{}", args.len());
+        }
+        if q.awaiting_second {
+            sql += " AND status = 'pending' AND EXISTS (SELECT 1 FROM decisions WHERE \
+                    decisions.case_id = cases.id AND final = 0 AND decision = 'approve')";
+        }
+        if let Some(now) = q.held_at {
+            args.push(now.into());
+            sql += &format!(" AND cases.id IN ({})", held_select(args.len()));
+        }
+        if let Some(from) = q.from_ms {
+            args.push(from.into());
+            sql += &format!(" AND received_at >= ?{}", args.len());
+        }
+        if let Some(to) = q.to_ms {
+            args.push(to.into());
+            sql += &format!(" AND received_at < ?{}", args.len());
+        }
+        match q.answered_by.as_deref() {
+            None => {}
+            Some("none") => sql += " AND answer_by IS NULL",
+            Some(by) => {
+                args.push(by.to_string().into());
+                sql += &format!(" AND answer_by = ?{}", args.len());
+            }
+        }
+        if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            args.push(self.store.vault.tag("user", text).into());
+            let user = args.len();
+            // Names and document numbers are sealed: they match by whole words through their
+            // blind-index tags (every word of the search must be one of the case's words; a
+            // word said twice counts once). How the condition is written depends on the text
+            // and the engine: see below.
+            let mut words = self.store.vault.query_tags(text).unwrap_or_default();
+            words.sort_unstable();
+            words.dedup();
+            let tags: Vec<usize> = words
+                .into_iter()
+                .map(|t| {
+                    args.push(t.into());
+                    args.len()
+                })
+                .collect();
+            // The plan: a text that can be in no reference or UUID (words; on SQLite only a rare
+            // one) and a reference's beginning are index ranges on either engine. Otherwise
+            // PostgreSQL starts from its trigram indexes' ids, unless the text is in every case
+            // (part of every reference's prefix): the walk meets those at once. (A text under
+            // three letters has no trigram: ~200 ms either way at 100,000 cases on PostgreSQL,
+            // but the walk's worst, for a rare one, is three times that.)
+            let from_ids = self.store.db.search_starts_from_indexes();
+            let requester = || self.store.db.in_code_point_order("c.requester_id");
+            sql += &if !could_be_in_an_id(text)
+                && !tags.is_empty()
+                && (from_ids || self.a_word_is_rare(&args, &tags)?)
+            {
+                // Words (SQLite: a rare one): from their ids, not a walk of every case.
+                args.push(text.to_string().into());
+                args.push(format!("{text}\u{10ffff}").into());
+                search_by_words(args.len() - 1, args.len(), user, &tags, &requester())
+            } else if let Some((from, to)) = reference_prefix(text) {
+                // SQLite's walk would read every case for one reference (440 ms at 100,000).
+                args.push(from.into());
+                args.push(to.into());
+                let (reference, requester) = (
+                    self.store.db.in_code_point_order("c.reference"),
+                    requester(),
+                );
+                let columns = [reference.as_str(), requester.as_str()];
+                search_by_reference(args.len() - 1, args.len(), user, &tags, columns)
+            } else {
+                // The text anywhere in a reference or requester id (a parameter only here: an
+                // unused one has no type PostgreSQL can tell).
+                let escaped = text
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                args.push(format!("%{escaped}%").into());
+                if from_ids && !in_every_reference(text) {
+                    search_from_indexes(args.len(), user, &tags)
+                } else {
+                    search_in_queue_order(args.len(), user, &tags)
+                }
+            };
+        }
+        // The first page also says how many cases match, counted up to a cap (a count must not
+        // cost more than the page).
+        let count_sql = (q.count && q.cursor.is_none()).then(|| {
+            let filters = &sql[sql.find(" WHERE 1=1").unwrap_or(0)..];
+            format!(
+                "SELECT count(*) FROM (SELECT 1 FROM cases{filters} LIMIT {}) AS matched",
+                TOTAL_CAP + 1
+            )
+        });
+        if let Some(cursor) = q.cursor {
+            args.push(cursor.into());
+            sql += &format!(
+                " AND cases.id {} ?{}",
+                if ascending { ">" } else { "<" },
+                args.len()
+            );
+        }
+        sql += &format!(
+            " ORDER BY cases.id {} LIMIT {}",
+            if ascending { "ASC" } else { "DESC" },
+            limit + 1
+        );
+        let mut cases =
+            self.read(|c| c.query_map(&sql, &args[..], summary_from_row(&self.store.vault)))?;
+        let next = if cases.len() > limit as usize {
+            cases.truncate(limit as usize);
+            cases.last().map(|c| c.id.to_string())
+        } else {
+            None
+        };
+        let (total, later) = match count_sql {
+            // A first page with no next one holds every match: that is the count.
+            Some(_) if next.is_none() => (Some(cases.len() as u32), None),
+            Some(sql) => (None, Some(LaterCount { sql, args })),
+            None => (None, None),
+        };
+        let page = CasePage {
+            cases,
+            next,
+            held: Vec::new(),
+            needs_review: Vec::new(),
+            total,
+            total_capped: false,
+        };
+        Ok((page, later))
+    }
+
+    /// Reads the count `list_count_later` left as the snapshot's last read, into `page`'s
+    /// total: nothing runs on the snapshot after it, so a count cut short at its budget needs no
+    /// undoing (on PostgreSQL no savepoint: one exchange less). Any read after it fails.
+    pub fn count_last(&self, page: &mut CasePage, count: LaterCount) -> Result<(), Error> {
+        let n = self.read(|c| {
+            let params: Vec<db::Param> = count.args.iter().map(db::ToParam::to_param).collect();
+            c.count_last_within(&count.sql, &params, COUNT_BUDGET)
+        })?;
+        self.end();
+        (page.total, page.total_capped) = totals(n.map(|n| u32::try_from(n).unwrap_or(u32::MAX)));
+        Ok(())
+    }
+}
+
+/// The ids of the cases Ditto ID waits on at `?now`: unanswered, with a hold window some
+/// instance opened that has not ended; soonest deadline first, at most [`HELD_MAX`]. Read from
+/// their own small index, whatever else the queue holds.
+fn held_select(now: usize) -> String {
+    format!(
+        "SELECT id FROM cases WHERE hold_until > ?{now} AND answer_result IS NULL \
+         ORDER BY hold_until, id LIMIT {HELD_MAX}"
+    )
+}
+
+/// A page's count of its matches, left to be read after the page
+/// ([`Snapshot::list_count_later`], [`Snapshot::count_last`]).
+pub struct LaterCount {
+    sql: String,
+    args: Vec<db::Value>,
+}
+
+/// A page's total and whether it is capped, from a count (None: cut short at its budget).
+fn totals(n: Option<u32>) -> (Option<u32>, bool) {
+    match n {
+        Some(n) => (Some(n.min(TOTAL_CAP)), n > TOTAL_CAP),
+        None => (None, true),
+    }
+}
+
+impl Snapshot<'_> {
+    /// A page of the queue: the cases `q` selects, newest first (pending: oldest first), with
+    /// the count of all of them on a first page when asked.
+    pub fn list(&self, q: &CaseQuery) -> Result<CasePage, Error> {
+        let (mut page, later) = self.list_count_later(q)?;
+        if let Some(count) = later {
+            let n = self.read(|c| count_within(c, &count.sql, &count.args, COUNT_BUDGET))?;
+            (page.total, page.total_capped) = totals(n);
+        }
+        Ok(page)
+    }
+
+    /// Whether one of the search's words (`tags`: their parameters' numbers in `args`) is on
+    /// at most [`RARE_WORD_CASES`] cases.
+    fn a_word_is_rare(&self, args: &[db::Value], tags: &[usize]) -> Result<bool, Error> {
+        self.read(|c| {
+            for &t in tags {
+                let n: i64 = c.query_row(
+                    "SELECT count(*) FROM (SELECT 1 FROM search_tags WHERE tag = ?1 LIMIT ?2) AS hits",
+                    params![args[t - 1].clone(), RARE_WORD_CASES + 1],
+                    |r| r.get(0),
+                )?;
+                if n <= RARE_WORD_CASES {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        })
+    }
+
+    /// The cases Ditto ID waits on at `now` (unix ms): unanswered, with a hold window some
+    /// instance opened that has not ended; soonest deadline first, at most 500. Read from their
+    /// own small index, whatever else the queue holds.
+    pub fn held_ids(&self, now: i64) -> Result<Vec<i64>, Error> {
+        self.read(|c| c.query_map(&held_select(1), params![now], |r| r.get(0)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{in_every_reference, reference_prefix};
+
+    #[test]
+    fn a_references_beginning_is_a_range_of_the_reference_index() {
+        for (text, range) in [
+            ("KYC-2026-000123", Some("KYC-2026-000123")),
+            (" kyc-2026-0001 ", Some("KYC-2026-0001")),
+            ("KYC-2026-1", Some("KYC-2026-1")),
+            ("KYC-2026-", None),
+            ("KYC-2026", None),
+            ("KYC-20x6-000123", None),
+            ("KYC-2026-00012a", None),
+            ("XKYC-2026-000123", None),
+            ("000123", None),
+        ] {
+            let got = reference_prefix(text);
+            assert_eq!(got.as_ref().map(|(f, _)| f.as_str()), range, "{text:?}");
+            if let Some((from, to)) = got {
+                assert!(
+                    from < format!("{from}9") && format!("{from}9") < to,
+                    "{text:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_text_in_every_references_prefix_is_told_apart() {
+        for (text, every) in [
+            ("KYC", true),
+            ("kyc-", true),
+            ("KYC-2026", true),
+            ("kyc-2026-", true),
+            ("2026", true),
+            ("-19", true),
+            ("yc-20", true),
+            ("KYC-2026-000123", false),
+            ("000123", false),
+            ("2026-0001", false),
+            ("berzina", false),
+            ("kyd", false),
+            ("", false),
+        ] {
+            assert_eq!(in_every_reference(text), every, "{text:?}");
+        }
+    }
+}
