@@ -122,6 +122,22 @@ pub struct PgBackend {
     freed: Condvar,
     /// This process's writes, one at a time (what follows a commit stays in commit order).
     writer: Mutex<()>,
+    /// New cases staged now ([`Backend::write_staged`]): each holds a pooled connection while
+    /// it waits for the writer, so at most half the pool stage at once and reads always find one.
+    staging: Mutex<usize>,
+    staged: Condvar,
+}
+
+/// A staging place ([`PgBackend::staging_place`]), given back when dropped.
+struct StagingPlace<'a>(&'a PgBackend);
+
+impl Drop for StagingPlace<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut n) = self.0.staging.lock() {
+            *n -= 1;
+        }
+        self.0.staged.notify_one();
+    }
 }
 
 impl From<postgres::Error> for Error {
@@ -153,6 +169,8 @@ impl PgBackend {
             }),
             freed: Condvar::new(),
             writer: Mutex::new(()),
+            staging: Mutex::new(0),
+            staged: Condvar::new(),
         };
         let mut c = backend.connect()?;
         let fsync: String = c.client.query_one("SHOW fsync", &[])?.get(0);
@@ -237,6 +255,17 @@ impl PgBackend {
             }
         }
         self.freed.notify_one();
+    }
+
+    /// Waits for one of the pool's staging places (half of it), holding no connection meanwhile.
+    fn staging_place(&self) -> Result<StagingPlace<'_>> {
+        let poisoned = |_| Error::Internal("staging lock poisoned".into());
+        let mut n = self.staging.lock().map_err(poisoned)?;
+        while *n >= (self.max / 2).max(1) {
+            n = self.staged.wait(n).map_err(poisoned)?;
+        }
+        *n += 1;
+        Ok(StagingPlace(self))
     }
 
     /// Runs `f` on a pooled connection.
@@ -378,6 +407,7 @@ impl Backend for PgBackend {
         f: &mut dyn FnMut(&dyn Connection) -> Result<()>,
         committed: &mut dyn FnMut(),
     ) -> Result<()> {
+        let place = self.staging_place()?;
         let _one = self.with(|c| {
             let tx = c.client.transaction()?;
             let t = PgTx::new(tx, &mut c.statements, true);
@@ -396,6 +426,7 @@ impl Backend for PgBackend {
             t.commit()?;
             Ok(one)
         })?;
+        drop(place);
         committed();
         Ok(())
     }

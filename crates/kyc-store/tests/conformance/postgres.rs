@@ -145,6 +145,39 @@ mod several_instances {
         assert_eq!(blobs, ["1"]);
     }
 
+    /// New cases waiting behind the write lock hold at most half the pool's connections while
+    /// they wait: a read still finds one (with a pool of two, the second would otherwise be held
+    /// by the second post, and the read would wait for "every connection of the pool is busy").
+    #[test]
+    fn posts_waiting_behind_the_write_lock_leave_connections_for_reads() {
+        let Some(server) = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG") else {
+            return;
+        };
+        let db = ScratchDatabase::create(&server).expect("a scratch database");
+        let mut target = db.target.clone();
+        target.pool = 2;
+        let store = Arc::new(Store::open_postgres(&target, MasterKey::Key(KEY)).unwrap());
+        let held = db.hold_write_lock().unwrap();
+        let posts: Vec<_> = (0..3)
+            .map(|i| {
+                let store = store.clone();
+                std::thread::spawn(move || new_case(&store, 20 + i))
+            })
+            .collect();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while db.write_lock_waiters().unwrap() < 1 {
+            assert!(std::time::Instant::now() < deadline, "a post waits");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(store.count().unwrap(), 0, "a read goes on meanwhile");
+        drop(held);
+        for post in posts {
+            post.join().unwrap();
+        }
+        assert_eq!(store.count().unwrap(), 3);
+    }
+
     #[test]
     fn the_same_requester_id_posted_to_both_at_once_is_one_case() {
         let Some((a, b, db)) = two() else { return };
