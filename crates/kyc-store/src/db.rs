@@ -472,18 +472,9 @@ pub trait Backend: Send + Sync {
         -> Result<Vec<u8>>;
     /// Where the engine keeps a case's blob in the database: how a statement that reads an
     /// `images` row (as `i`) reads that image's bytes with it, as (a join, a column: NULL for an
-    /// inline image). None where the blob is a file ([`Backend::read_blob_alone`] after the row).
+    /// inline image). None where the blob is a file ([`Backend::read_blob`] after the row).
     fn blob_in_row(&self) -> Option<(&'static str, &'static str)> {
         None
-    }
-    /// [`Backend::read_blob`] on a read of its own (a blob kept as a file needs none).
-    fn read_blob_alone(&self, case_id: i64, offset: u64, len: u64) -> Result<Vec<u8>> {
-        let mut out = None;
-        self.read(&mut |c| {
-            out = Some(self.read_blob(c, case_id, offset, len)?);
-            Ok(())
-        })?;
-        out.ok_or_else(|| Error::Internal("a blob's read did not run".into()))
     }
     /// After erasures committed: make the erased bytes unreachable in the engine's own files
     /// (SQLite: truncate the WAL). Says what was done (codes the audit trail records), or None
@@ -579,30 +570,20 @@ pub(crate) fn write_staged<S, T>(
 ) -> Result<T> {
     let mut stage = Some(stage);
     let staged = std::cell::RefCell::new(None);
-    let mut f = Some(f);
-    let mut committed = Some(committed);
-    let out = std::cell::RefCell::new(None);
-    b.write_staged(
-        &mut |c| {
-            if let Some(stage) = stage.take() {
-                *staged.borrow_mut() = Some(stage(c)?);
-            }
-            Ok(())
-        },
-        &mut |c| {
-            if let (Some(f), Some(staged)) = (f.take(), staged.borrow_mut().take()) {
-                *out.borrow_mut() = Some(f(c, staged)?);
-            }
-            Ok(())
-        },
-        &mut || {
-            if let (Some(done), Some(out)) = (committed.take(), out.borrow().as_ref()) {
-                done(out);
-            }
-        },
-    )?;
-    out.into_inner()
-        .ok_or_else(|| Error::Internal("a write did not run".into()))
+    let f = |c: &dyn Connection| {
+        let s = staged.borrow_mut().take();
+        f(
+            c,
+            s.ok_or_else(|| Error::Internal("a write's stage did not run".into()))?,
+        )
+    };
+    let mut stage = |c: &dyn Connection| {
+        if let Some(stage) = stage.take() {
+            *staged.borrow_mut() = Some(stage(c)?);
+        }
+        Ok(())
+    };
+    typed_write(f, committed, |f, done| b.write_staged(&mut stage, f, done))
 }
 
 /// See [`read`]; `committed` gets `f`'s result after the commit, still serialised.
@@ -611,10 +592,20 @@ pub(crate) fn write<T>(
     f: impl FnOnce(&dyn Connection) -> Result<T>,
     committed: impl FnOnce(&T),
 ) -> Result<T> {
+    typed_write(f, committed, |f, done| b.write(f, done))
+}
+
+/// `f` and `committed` with their result, run by `run` (one of the backend's writes), which
+/// takes them as the object-safe callbacks it calls.
+fn typed_write<T>(
+    f: impl FnOnce(&dyn Connection) -> Result<T>,
+    committed: impl FnOnce(&T),
+    run: impl FnOnce(&mut dyn FnMut(&dyn Connection) -> Result<()>, &mut dyn FnMut()) -> Result<()>,
+) -> Result<T> {
     let mut f = Some(f);
     let mut committed = Some(committed);
     let out = std::cell::RefCell::new(None);
-    b.write(
+    run(
         &mut |c| {
             if let Some(f) = f.take() {
                 *out.borrow_mut() = Some(f(c)?);

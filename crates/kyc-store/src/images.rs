@@ -54,10 +54,9 @@ impl Store {
                     "case {id}'s images are shorter than their rows say"
                 )))
             }
-            (Some((offset, len)), None) => {
-                self.db
-                    .read_blob_alone(id, offset as u64, len as u64)
-                    .map_err(|e| Error::Internal(format!("case {id}: image file {name}: {e}")))?
+            // A file (SQLite), read as the images of older snapshots are.
+            (Some(place), None) => {
+                self.read(|c| self.sealed_image(c, id, name, inline, Some(place)))?
             }
         };
         let key = self.vault().unwrap_case_key(id, &wrapped)?;

@@ -462,11 +462,6 @@ impl Backend for SqliteBackend {
         Ok(self.files.read(case_id, offset, len)?)
     }
 
-    fn read_blob_alone(&self, case_id: i64, offset: u64, len: u64) -> Result<Vec<u8>> {
-        // A file: no transaction to read it in.
-        Ok(self.files.read(case_id, offset, len)?)
-    }
-
     fn after_erase(&self) -> Result<Option<Vec<&'static str>>> {
         // Most of the WAL is copied into the database first by a connection of its own, while
         // writers go on (PASSIVE); the truncation below, which holds the writer, then has only

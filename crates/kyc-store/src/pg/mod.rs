@@ -257,6 +257,13 @@ impl PgBackend {
         self.freed.notify_one();
     }
 
+    /// This process's turn to write (its writes one at a time).
+    fn one_writer(&self) -> Result<std::sync::MutexGuard<'_, ()>> {
+        self.writer
+            .lock()
+            .map_err(|_| Error::Internal("writer lock poisoned".into()))
+    }
+
     /// Waits for one of the pool's staging places (half of it), holding no connection meanwhile.
     fn staging_place(&self) -> Result<StagingPlace<'_>> {
         let poisoned = |_| Error::Internal("staging lock poisoned".into());
@@ -275,6 +282,17 @@ impl PgBackend {
         self.checkin(c, out.is_err());
         out
     }
+}
+
+/// The serialised part of a write on `t`: the advisory lock every instance's writes take, `f`,
+/// the commit.
+fn under_lock(t: PgTx<'_>, f: &mut dyn FnMut(&dyn Connection) -> Result<()>) -> Result<()> {
+    t.run(
+        "SELECT pg_advisory_xact_lock(?1)",
+        &[crate::db::Param::Int(WRITE_LOCK)],
+    )?;
+    f(&t)?;
+    t.commit()
 }
 
 /// The driver's settings for `target`: its URL (checked) and password, a connect timeout.
@@ -385,17 +403,10 @@ impl Backend for PgBackend {
         f: &mut dyn FnMut(&dyn Connection) -> Result<()>,
         committed: &mut dyn FnMut(),
     ) -> Result<()> {
-        let _one = self
-            .writer
-            .lock()
-            .map_err(|_| Error::Internal("writer lock poisoned".into()))?;
+        let _one = self.one_writer()?;
         self.with(|c| {
-            let mut tx = c.client.transaction()?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])?;
-            let t = PgTx::new(tx, &mut c.statements, true);
-            f(&t)?;
-            t.commit()?;
-            Ok(())
+            let tx = c.client.transaction()?;
+            under_lock(PgTx::new(tx, &mut c.statements, true), f)
         })?;
         committed();
         Ok(())
@@ -412,18 +423,9 @@ impl Backend for PgBackend {
             let tx = c.client.transaction()?;
             let t = PgTx::new(tx, &mut c.statements, true);
             stage(&t)?;
-            // Then as any write: this process's writes one at a time, every instance's under
-            // the advisory lock.
-            let one = self
-                .writer
-                .lock()
-                .map_err(|_| Error::Internal("writer lock poisoned".into()))?;
-            t.run(
-                "SELECT pg_advisory_xact_lock(?1)",
-                &[crate::db::Param::Int(WRITE_LOCK)],
-            )?;
-            f(&t)?;
-            t.commit()?;
+            // Then as any write.
+            let one = self.one_writer()?;
+            under_lock(t, f)?;
             Ok(one)
         })?;
         drop(place);

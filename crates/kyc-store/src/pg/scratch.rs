@@ -110,9 +110,7 @@ impl ScratchDatabase {
         }
         Ok(out)
     }
-}
 
-impl ScratchDatabase {
     /// Takes every instance's write lock from a session of its own, held until the returned
     /// value is dropped: writes meanwhile wait for it, as behind another instance's write.
     pub fn hold_write_lock(&self) -> Result<HeldWriteLock> {
