@@ -15,6 +15,7 @@ use kyc_crypto::jce::AesSuite;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 
+use crate::cpu_cap::CpuCap;
 use crate::proc_stats;
 
 #[derive(clap::Args)]
@@ -50,6 +51,16 @@ pub struct Args {
     /// certificate), to measure ingest on a full store.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// With --postgres: start this many `kyc-desk serve` instances on the one database (the
+    /// same master key) and measure every level with the first N of them for each N listed
+    /// (`1,2`), the senders' posts spread over them in turn as a load balancer spreads them.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    instances: Vec<usize>,
+    /// Cap each instance at this fraction of one core (Linux control groups, as root), so that
+    /// on a small machine the load client and the database keep CPU to spare; the floor is then
+    /// not run (its figures would not compare).
+    #[arg(long, value_name = "CORES")]
+    instance_cpu: Option<f64>,
 }
 
 #[derive(clap::Args)]
@@ -114,10 +125,11 @@ pub fn floor(a: FloorArgs) -> anyhow::Result<()> {
     })
 }
 
-/// A server under test, killed when dropped.
+/// A server under test, killed when dropped (then its CPU cap, if any, is removed).
 struct Server {
     child: Child,
     addr: SocketAddr,
+    cap: Option<CpuCap>,
 }
 
 impl Drop for Server {
@@ -146,7 +158,11 @@ fn spawn(mut cmd: Command, what: &str) -> anyhow::Result<Server> {
     };
     // Keep draining its output so it never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    Ok(Server { child, addr })
+    Ok(Server {
+        child,
+        addr,
+        cap: None,
+    })
 }
 
 /// A JPEG of noisy texture (it does not compress away) of about `bytes` bytes.
@@ -230,12 +246,16 @@ fn template(body_mb: f64) -> anyhow::Result<String> {
 
 struct Level {
     target: &'static str,
+    /// How many instances the senders spread their posts over (1 for the floor).
+    instances: usize,
     concurrency: usize,
     count: usize,
     ok: usize,
     secs: f64,
     latencies_ms: Vec<f64>,
     cpu_secs: Option<f64>,
+    /// The load client's own CPU over the level (this process).
+    client_cpu_secs: Option<f64>,
     peak_rss_mib: Option<f64>,
 }
 
@@ -252,12 +272,25 @@ impl Level {
     fn cpu_ms_per_sub(&self) -> Option<f64> {
         self.cpu_secs.map(|c| c * 1000.0 / self.ok.max(1) as f64)
     }
+    /// Cores the servers and the load client kept busy together, on average over the level.
+    fn busy_cores(&self) -> Option<f64> {
+        self.cpu_secs
+            .zip(self.client_cpu_secs)
+            .map(|(s, c)| (s + c) / self.secs)
+    }
+    fn is_floor(&self) -> bool {
+        self.target == FLOOR
+    }
 }
 
-/// Posts `bodies` with `concurrency` senders; returns the level's figures.
+const DESK: &str = "KYC Desk";
+const FLOOR: &str = "floor";
+
+/// Posts `bodies` with `concurrency` senders, the n-th body to `urls[n % urls.len()]` (as a
+/// load balancer spreads them over instances); returns the level's figures.
 async fn post_all(
     http: &reqwest::Client,
-    url: &str,
+    urls: &[String],
     token: &str,
     content_type: &str,
     bodies: &[Arc<Vec<u8>>],
@@ -267,10 +300,10 @@ async fn post_all(
     let permits = Arc::new(tokio::sync::Semaphore::new(concurrency));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for body in bodies {
+    for (n, body) in bodies.iter().enumerate() {
         let (http, url, token, ct, body, permits) = (
             http.clone(),
-            url.to_string(),
+            urls[n % urls.len()].clone(),
             token.to_string(),
             content_type.to_string(),
             body.clone(),
@@ -334,11 +367,11 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 fn write_config(
-    dir: &Path,
+    path: &Path,
     data: &Path,
     port: u16,
     postgres: Option<&str>,
-) -> anyhow::Result<(PathBuf, Config)> {
+) -> anyhow::Result<Config> {
     let mut c = Config::first_start();
     c.storage.url = postgres.map(str::to_string);
     c.data_dir = Some(data.to_path_buf());
@@ -348,9 +381,62 @@ fn write_config(
     c.review.listen = "127.0.0.1:0".parse()?;
     c.decision.auto_approve = AutoApprove::Clean;
     c.decision.hold_secs = 60;
-    let path = dir.join("kyc-desk.toml");
+    std::fs::write(path, toml::to_string_pretty(&c)?)?;
+    Ok(c)
+}
+
+/// Starts `kyc-desk serve` with the config at `path`, capped at `cpu` of a core if given.
+fn serve(bin: &Path, path: &Path, cpu: Option<f64>, n: usize) -> anyhow::Result<Server> {
+    let mut cmd = Command::new(bin);
+    cmd.arg("--config")
+        .arg(path)
+        .arg("serve")
+        .env("RUST_LOG", "warn");
+    let mut desk = spawn(cmd, "receiver")?;
+    if let Some(cores) = cpu {
+        let name = format!("kyc-bench-{}-{n}", std::process::id());
+        desk.cap = Some(CpuCap::apply(desk.child.id(), cores, &name)?);
+    }
+    Ok(desk)
+}
+
+/// The files every instance shares (README, "Several instances"): the master key, the OAuth2
+/// signing key (a token one issued is good on the others) and the receiver's certificate.
+const SHARED_FILES: [&str; 4] = [
+    kyc_core::bootstrap::MASTER_KEY_FILE,
+    kyc_core::bootstrap::SIGNING_KEY_FILE,
+    "tls-cert.pem",
+    "tls-key.pem",
+];
+
+/// Another instance of the first's desk: its own folder holding copies of the first one's
+/// shared files.
+fn next_instance(
+    a: &Args,
+    work: &Path,
+    first: &Config,
+    first_data: &Path,
+    n: usize,
+) -> anyhow::Result<Server> {
+    let data = work.join(format!("desk-{n}"));
+    std::fs::create_dir_all(&data)?;
+    for file in SHARED_FILES {
+        let to = data.join(file);
+        std::fs::copy(first_data.join(file), &to)
+            .with_context(|| format!("copying the first instance's {file}"))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    let path = work.join(format!("kyc-desk-{n}.toml"));
+    // The first instance's configuration (its keys and credentials) with its own folder and port.
+    let mut c = first.clone();
+    c.data_dir = Some(data);
+    c.receiver.listen = format!("127.0.0.1:{}", free_port()?).parse()?;
     std::fs::write(&path, toml::to_string_pretty(&c)?)?;
-    Ok((path, c))
+    serve(&a.bin, &path, a.instance_cpu, n)
 }
 
 pub fn run(a: Args) -> anyhow::Result<()> {
@@ -360,6 +446,14 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             a.bin.display()
         );
     }
+    let most = a.instances.iter().copied().max().unwrap_or(1);
+    if a.instances.contains(&0) {
+        bail!("--instances: every count must be at least 1");
+    }
+    if most > 1 && a.postgres.is_none() {
+        bail!("--instances above 1 needs --postgres (several instances share one PostgreSQL database)");
+    }
+    let with_floor = most == 1 && a.instance_cpu.is_none();
     let work = match &a.work_dir {
         Some(d) => tempfile::Builder::new()
             .prefix("kyc-bench-")
@@ -370,14 +464,12 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         .data_dir
         .clone()
         .unwrap_or_else(|| work.path().join("desk"));
-    let (config_path, config) =
-        write_config(work.path(), &data, free_port()?, a.postgres.as_deref())?;
-    let mut cmd = Command::new(&a.bin);
-    cmd.arg("--config")
-        .arg(&config_path)
-        .arg("serve")
-        .env("RUST_LOG", "warn");
-    let desk = spawn(cmd, "receiver")?;
+    let config_path = work.path().join("kyc-desk.toml");
+    let config = write_config(&config_path, &data, free_port()?, a.postgres.as_deref())?;
+    let mut desks = vec![serve(&a.bin, &config_path, a.instance_cpu, 0)?];
+    for n in 1..most {
+        desks.push(next_instance(&a, work.path(), &config, &data, n)?);
+    }
     let cert = std::fs::read(data.join("tls-cert.pem"))?;
     let http = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&cert)?)
@@ -387,22 +479,26 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     let request = config.receiver.request_encryption.suite("request")?;
     let response = config.receiver.response_encryption.suite("response")?;
     let auth = &config.receiver.auth;
-    let base = format!("https://{}", desk.addr);
+    let base = format!("https://{}", desks[0].addr);
 
     println!("building a {} MB submission template...", a.body_mb);
     let template = template(a.body_mb)?;
-    let mut floor_cmd = Command::new(std::env::current_exe()?);
-    floor_cmd
-        .arg("floor")
-        .arg("--listen")
-        .arg("127.0.0.1:0")
-        .arg("--cert")
-        .arg(data.join("tls-cert.pem"))
-        .arg("--key")
-        .arg(data.join("tls-key.pem"))
-        .arg("--out")
-        .arg(work.path().join("floor.bin"));
-    let floor = spawn(floor_cmd, "floor")?;
+    let floor = if with_floor {
+        let mut floor_cmd = Command::new(std::env::current_exe()?);
+        floor_cmd
+            .arg("floor")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--cert")
+            .arg(data.join("tls-cert.pem"))
+            .arg("--key")
+            .arg(data.join("tls-key.pem"))
+            .arg("--out")
+            .arg(work.path().join("floor.bin"));
+        Some(spawn(floor_cmd, "floor")?)
+    } else {
+        None
+    };
 
     let rt = tokio::runtime::Runtime::new()?;
     let levels = rt.block_on(async {
@@ -425,8 +521,11 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .as_str()
             .context("no access_token")?
             .to_string();
-        let url = format!("{base}{}", config.receiver.path);
-        let floor_url = format!("https://{}/", floor.addr);
+        let urls: Vec<String> = desks
+            .iter()
+            .map(|d| format!("https://{}{}", d.addr, config.receiver.path))
+            .collect();
+        let floor_url = floor.as_ref().map(|f| vec![format!("https://{}/", f.addr)]);
         let run_id: u32 = rand::random();
         let bodies_for = |li: usize, count: usize| {
             let mut ct = "";
@@ -441,61 +540,91 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             (bodies, ct.to_string())
         };
         if a.warmup > 0 {
-            let (bodies, content_type) = bodies_for(0xffff, a.warmup);
-            for (server_url, check) in [(url.as_str(), Some(&response)), (floor_url.as_str(), None)] {
+            let (bodies, content_type) = bodies_for(0xffff, a.warmup * most);
+            // Every instance warms up (the posts go round them), then the floor.
+            let mut targets = vec![(urls.as_slice(), Some(&response))];
+            if let Some(f) = &floor_url {
+                targets.push((f.as_slice(), None));
+            }
+            for (server_urls, check) in targets {
                 let (ok, _, _) =
-                    post_all(&http, server_url, &token, &content_type, &bodies, 1, check).await;
+                    post_all(&http, server_urls, &token, &content_type, &bodies, most, check).await;
                 if ok != bodies.len() {
-                    bail!("warm-up: {ok}/{} submissions to {server_url} succeeded", bodies.len());
+                    bail!("warm-up: {ok}/{} submissions to {server_urls:?} succeeded", bodies.len());
                 }
             }
         }
+        let pids: Vec<u32> = desks.iter().map(|d| d.child.id()).collect();
+        let floor_pid: Vec<u32> = floor.iter().map(|f| f.child.id()).collect();
         let mut levels = Vec::new();
         let mut size = 0;
-        for (li, &c) in a.concurrency.iter().enumerate() {
-            let count = a.per_level.max(4 * c);
-            let (bodies, content_type) = bodies_for(li, count);
-            size = bodies[0].len();
-            for (target, server, url, check) in [
-                ("KYC Desk", &desk, url.as_str(), Some(&response)),
-                ("floor", &floor, floor_url.as_str(), None),
-            ] {
-                let pid = server.child.id();
-                // KYC Desk on PostgreSQL: the database server's CPU is the submission's too.
-                let db = a.postgres_pid.filter(|_| target == "KYC Desk");
-                let cpu = || {
-                    let own = proc_stats::cpu_secs(pid)?;
-                    match db {
-                        Some(db) => Some(own + proc_stats::tree_cpu_secs(db)?),
-                        None => Some(own),
-                    }
-                };
-                let cpu0 = cpu();
-                let (ok, secs, latencies_ms) =
-                    post_all(&http, url, &token, &content_type, &bodies, c, check).await;
-                let cpu1 = cpu();
-                let level = Level {
-                    target,
-                    concurrency: c,
-                    count,
-                    ok,
-                    secs,
-                    latencies_ms,
-                    cpu_secs: cpu0.zip(cpu1).map(|(a, b)| b - a),
-                    peak_rss_mib: proc_stats::peak_rss_mib(pid),
-                };
-                eprintln!(
-                    "{target:>8} c={c:<2} {ok}/{count} ok in {secs:.1} s: {:.2}/s, p50 {:.0} ms, CPU {:.1} ms/submission",
-                    level.throughput(),
-                    level.percentile(50.0),
-                    level.cpu_ms_per_sub().unwrap_or(f64::NAN)
-                );
-                levels.push(level);
+        let mut li = 0;
+        for &k in &a.instances {
+            for &c in &a.concurrency {
+                let count = a.per_level.max(4 * c);
+                let (bodies, content_type) = bodies_for(li, count);
+                li += 1;
+                size = bodies[0].len();
+                let mut targets = vec![(DESK, k, &urls[..k], &pids[..], Some(&response))];
+                if let Some(url) = &floor_url {
+                    targets.push((FLOOR, 1, url.as_slice(), &floor_pid[..], None));
+                }
+                for (target, instances, urls, pids, check) in targets {
+                    // KYC Desk on PostgreSQL: the database server's CPU is the submission's too.
+                    // Every instance started counts, used or idle.
+                    let db = a.postgres_pid.filter(|_| target == DESK);
+                    let cpu = || {
+                        let mut own = 0.0;
+                        for &pid in pids {
+                            own += proc_stats::cpu_secs(pid)?;
+                        }
+                        match db {
+                            Some(db) => Some(own + proc_stats::tree_cpu_secs(db)?),
+                            None => Some(own),
+                        }
+                    };
+                    let client = || proc_stats::cpu_secs(std::process::id());
+                    let (cpu0, client0) = (cpu(), client());
+                    let (ok, secs, latencies_ms) =
+                        post_all(&http, urls, &token, &content_type, &bodies, c, check).await;
+                    let (cpu1, client1) = (cpu(), client());
+                    let level = Level {
+                        target,
+                        instances,
+                        concurrency: c,
+                        count,
+                        ok,
+                        secs,
+                        latencies_ms,
+                        cpu_secs: cpu0.zip(cpu1).map(|(a, b)| b - a),
+                        client_cpu_secs: client0.zip(client1).map(|(a, b)| b - a),
+                        peak_rss_mib: pids
+                            .iter()
+                            .filter_map(|&p| proc_stats::peak_rss_mib(p))
+                            .reduce(f64::max),
+                    };
+                    eprintln!(
+                        "{target:>8} ×{instances} c={c:<2} {ok}/{count} ok in {secs:.1} s: {:.2}/s, p50 {:.0} ms, CPU {:.1} ms/submission, busy {} cores",
+                        level.throughput(),
+                        level.percentile(50.0),
+                        level.cpu_ms_per_sub().unwrap_or(f64::NAN),
+                        fmt_opt(level.busy_cores(), 2)
+                    );
+                    levels.push(level);
+                }
             }
         }
         Ok::<_, anyhow::Error>((levels, size))
     })?;
     let (levels, size) = levels;
+    let throttled: Vec<String> = desks
+        .iter()
+        .filter_map(|d| d.cap.as_ref()?.throttled())
+        .map(|t| t.to_string())
+        .collect();
+    if !throttled.is_empty() {
+        eprintln!("periods throttled per instance: {}", throttled.join(", "));
+    }
     print!("{}", report(&levels, size, &a));
     if levels.iter().any(|l| l.ok != l.count) {
         bail!("some submissions failed (see above)");
@@ -510,14 +639,15 @@ fn fmt_opt(v: Option<f64>, digits: usize) -> String {
 fn report(levels: &[Level], size: usize, a: &Args) -> String {
     let mut out = format!(
         "\n### Ingest: {:.2} MB encrypted bodies (AES/CBC, 4 JPEGs), HTTPS + OAuth2, auto-approved\n\n\
-         | target | senders | submissions | throughput (/s) | p50 ms | p99 ms | server CPU ms/submission | server peak RSS MiB |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|\n",
+         | target | instances | senders | submissions | throughput (/s) | p50 ms | p99 ms | server CPU ms/submission | load client CPU ms/submission | cores busy | server peak RSS MiB |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
         size as f64 / 1e6
     );
     for l in levels {
         out += &format!(
-            "| {} | {} | {}/{} | {:.2} | {:.0} | {:.0} | {} | {} |\n",
+            "| {} | {} | {} | {}/{} | {:.2} | {:.0} | {:.0} | {} | {} | {} | {} |\n",
             l.target,
+            l.instances,
             l.concurrency,
             l.ok,
             l.count,
@@ -525,35 +655,70 @@ fn report(levels: &[Level], size: usize, a: &Args) -> String {
             l.percentile(50.0),
             l.percentile(99.0),
             fmt_opt(l.cpu_ms_per_sub(), 1),
+            fmt_opt(
+                l.client_cpu_secs.map(|c| c * 1000.0 / l.ok.max(1) as f64),
+                1
+            ),
+            fmt_opt(l.busy_cores(), 2),
             fmt_opt(l.peak_rss_mib, 0)
         );
     }
-    out += "\n| senders | CPU/submission vs floor (goal ≤ 1.5×) | throughput vs floor (goal ≥ 0.7×) | peak RSS (goal < 300 MiB at 32) |\n|---:|---:|---:|---:|\n";
-    for pair in levels.chunks(2) {
-        if let [desk, floor] = pair {
-            let cpu = desk
-                .cpu_ms_per_sub()
-                .zip(floor.cpu_ms_per_sub())
-                .map(|(d, f)| d / f);
+    let pairs: Vec<(&Level, &Level)> = levels
+        .windows(2)
+        .filter_map(|w| (!w[0].is_floor() && w[1].is_floor()).then_some((&w[0], &w[1])))
+        .collect();
+    if !pairs.is_empty() {
+        out += "\n| senders | CPU/submission vs floor (goal ≤ 1.5×) | throughput vs floor (goal ≥ 0.7×) | peak RSS (goal < 300 MiB at 32) |\n|---:|---:|---:|---:|\n";
+    }
+    for (desk, floor) in pairs {
+        let cpu = desk
+            .cpu_ms_per_sub()
+            .zip(floor.cpu_ms_per_sub())
+            .map(|(d, f)| d / f);
+        out += &format!(
+            "| {} | {}× | {:.2}× | {} MiB |\n",
+            desk.concurrency,
+            fmt_opt(cpu, 2),
+            desk.throughput() / floor.throughput(),
+            fmt_opt(desk.peak_rss_mib, 0)
+        );
+    }
+    let one = |c: usize| {
+        levels
+            .iter()
+            .find(|l| !l.is_floor() && l.instances == 1 && l.concurrency == c)
+    };
+    let more: Vec<&Level> = levels
+        .iter()
+        .filter(|l| !l.is_floor() && l.instances > 1)
+        .collect();
+    if !more.is_empty() {
+        out += "\n| instances | senders | throughput vs one instance (goal ≥ 1.7× for two) |\n|---:|---:|---:|\n";
+    }
+    for l in more {
+        if let Some(base) = one(l.concurrency) {
             out += &format!(
-                "| {} | {}× | {:.2}× | {} MiB |\n",
-                desk.concurrency,
-                fmt_opt(cpu, 2),
-                desk.throughput() / floor.throughput(),
-                fmt_opt(desk.peak_rss_mib, 0)
+                "| {} | {} | {:.2}× |\n",
+                l.instances,
+                l.concurrency,
+                l.throughput() / base.throughput()
             );
         }
     }
+    let list = |v: &[usize]| v.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
     out += &format!(
-        "\nCommand: `kyc-bench ingest --concurrency {} --per-level {} --warmup {} --body-mb {}`\n",
-        a.concurrency
-            .iter()
-            .map(|c| c.to_string())
-            .collect::<Vec<_>>()
-            .join(","),
+        "\nCommand: `kyc-bench ingest --concurrency {} --per-level {} --warmup {} --body-mb {}{}{}`\n",
+        list(&a.concurrency),
         a.per_level,
         a.warmup,
-        a.body_mb
+        a.body_mb,
+        if a.instances == [1] {
+            String::new()
+        } else {
+            format!(" --instances {}", list(&a.instances))
+        },
+        a.instance_cpu
+            .map_or(String::new(), |c| format!(" --instance-cpu {c}"))
     );
     out
 }

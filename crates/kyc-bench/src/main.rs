@@ -4,6 +4,7 @@
 //! the server's CPU time per submission and its peak RSS; `review` times the review API with
 //! 100,000 cases in the store; `sweep` a retention sweep while a sender posts; `selfies` the reused-selfie index at a million hashes.
 
+mod cpu_cap;
 mod ingest;
 mod proc_stats;
 mod review;
