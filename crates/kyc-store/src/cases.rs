@@ -26,6 +26,19 @@ pub(crate) enum Stored {
     Earlier(i64),
 }
 
+/// The decision for a new case's final flags (its history flags included), if the policy makes
+/// one at once, and whether that decision needs a second person (four-eyes).
+pub type ArrivalPolicy<'a> = &'a dyn Fn(&[Flag]) -> Option<(NewDecision, bool)>;
+
+/// The policy's decision on a case as it arrives ([`Store::receive`]): the store records what
+/// the policy decides and knows no policy itself.
+pub struct OnArrival<'a> {
+    /// What the policy decides ([`ArrivalPolicy`]).
+    pub decide: ArrivalPolicy<'a>,
+    /// Queue the decision's webhook delivery with it.
+    pub notify: bool,
+}
+
 /// A new case's parts made before its rows ([`Store::stage_case`]), or the earlier case with
 /// the same requester id.
 enum Staged {
@@ -71,13 +84,34 @@ impl Store {
         received_at_ms: i64,
         hold_until: Option<i64>,
     ) -> Result<Inserted, Error> {
+        self.receive(sub, flags, received_at_ms, hold_until, None)
+    }
+
+    /// `insert_held_case` with the policy's decision on arrival: a new case the policy decides
+    /// at once (from its final flags, the history flags included) is stored with that decision
+    /// and, when it is final, with Ditto ID's answer settled, in the one transaction (one commit
+    /// and one turn of the write lock instead of three).
+    pub fn receive(
+        &self,
+        sub: &Submission,
+        flags: &[Flag],
+        received_at_ms: i64,
+        hold_until: Option<i64>,
+        on_arrival: Option<&OnArrival>,
+    ) -> Result<Inserted, Error> {
         let vault = &self.vault;
         // The case's id, key and sealed images are made and stored first: where the engine
         // gives ids without the write lock (PostgreSQL), before it is taken, so several
         // instances store images at once and the lock covers only the case's rows.
         let stage = |tx: &dyn Connection| self.stage_case(tx, sub);
         let insert = |tx: &dyn Connection, staged| {
-            self.insert_staged(tx, staged, sub, flags, received_at_ms, hold_until)
+            let stored = self.insert_staged(tx, staged, sub, flags, received_at_ms, hold_until)?;
+            match (stored, on_arrival) {
+                (Stored::New(case), Some(arrival)) => {
+                    Ok(Stored::New(Box::new(self.arrive_in(tx, *case, arrival)?)))
+                }
+                (stored, _) => Ok(stored),
+            }
         };
         // The index follows the commit, still under the writer lock (the next insert sees it).
         let committed = |stored: &Stored| {
@@ -97,6 +131,26 @@ impl Store {
                 }
             }),
         }
+    }
+
+    /// The policy's decision on a case just stored, in its transaction: recorded, and the answer
+    /// settled once the decision is final.
+    fn arrive_in(
+        &self,
+        tx: &dyn Connection,
+        case: CaseSummary,
+        arrival: &OnArrival,
+    ) -> Result<CaseSummary, Error> {
+        let Some((decision, four_eyes)) = (arrival.decide)(&case.flags) else {
+            return Ok(case);
+        };
+        let decided = self.decide_in(tx, case.id, &decision, arrival.notify, four_eyes)?;
+        if decided.status == "pending" {
+            // A first approval of two: the case waits for the second.
+            return Ok(decided);
+        }
+        self.settle_in(tx, case.id, None)?;
+        summary(tx, &self.vault, case.id)
     }
 
     /// Adds a stored case's image hashes to the in-memory indexes (under the writer lock).

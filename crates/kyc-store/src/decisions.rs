@@ -184,7 +184,17 @@ impl Store {
     /// Fixes the answer Ditto ID gets, once: the stored answer if any; else the decision if the case
     /// is decided; else `fallback` (the timeout answer) if given; else None (still waiting).
     pub fn settle_answer(&self, id: i64, fallback: Option<bool>) -> Result<Option<Answer>, Error> {
-        self.write(|tx| {
+        self.write(|tx| self.settle_in(tx, id, fallback))
+    }
+
+    /// [`settle_answer`](Store::settle_answer) inside the caller's write transaction.
+    pub(crate) fn settle_in(
+        &self,
+        tx: &dyn Connection,
+        id: i64,
+        fallback: Option<bool>,
+    ) -> Result<Option<Answer>, Error> {
+        {
             let (status, answered): (String, Option<bool>) = tx
                 .query_row(
                     "SELECT status, answer_result FROM cases WHERE id = ?1",
@@ -214,7 +224,9 @@ impl Store {
                     Some((row, sealed)) => open_text(&key, SealField::Link(row), &sealed)?,
                     None => {
                         let pii: Vec<u8> =
-                            tx.query_row("SELECT pii FROM cases WHERE id = ?1", [id], |r| r.get(0))?;
+                            tx.query_row("SELECT pii FROM cases WHERE id = ?1", [id], |r| {
+                                r.get(0)
+                            })?;
                         open_json::<Pii>(&key, SealField::Pii, &pii)?.user_id
                     }
                 };
@@ -223,10 +235,18 @@ impl Store {
                      hold_until = NULL WHERE id = ?1",
                     params![id, result, self.now_ms(), by, key.seal(SealField::AnswerUser, user_id.as_bytes())],
                 )?;
-                crate::audit::append(tx, &self.vault, self.now_ms(), "system", "case.answered", Some(id), &serde_json::json!({"result": result, "by": by}))?;
+                crate::audit::append(
+                    tx,
+                    &self.vault,
+                    self.now_ms(),
+                    "system",
+                    "case.answered",
+                    Some(id),
+                    &serde_json::json!({"result": result, "by": by}),
+                )?;
             }
             Ok(summary(tx, &self.vault, id)?.answer)
-        })
+        }
     }
 
     /// Marks an unanswered case as held until `until` (unix ms): a request waits on it. A later

@@ -32,6 +32,7 @@ pub mod accounts;
 pub mod audit;
 pub mod backup;
 mod cases;
+pub use cases::{ArrivalPolicy, OnArrival};
 pub mod chain;
 pub mod checkpoint;
 pub mod clock;

@@ -769,6 +769,8 @@ fn a_cases_images_come_back_byte_for_byte() {
     });
 }
 
+#[path = "conformance/arrival.rs"]
+mod arrival;
 #[path = "conformance/erase.rs"]
 mod erase;
 #[path = "conformance/images.rs"]

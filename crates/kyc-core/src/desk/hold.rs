@@ -52,10 +52,15 @@ impl Desk {
     async fn answered(&self, id: i64, answer: Answer) -> Answer {
         let store = self.store.clone();
         if let Ok(case) = blocking(move || store.summary(id)).await {
-            tracing::info!(case = id, result = answer.result, by = %answer.by, "answered");
-            self.emit(EventKind::Answered, case);
+            self.tell_answered(&case, &answer);
         }
         answer
+    }
+
+    /// Ditto ID's answer for `case` is settled: every view hears it.
+    pub(super) fn tell_answered(&self, case: &CaseSummary, answer: &Answer) {
+        tracing::info!(case = case.id, result = answer.result, by = %answer.by, "answered");
+        self.emit(EventKind::Answered, case.clone());
     }
 
     /// Waits for the case's decision until `until` (unix ms; the window the store holds it for).
@@ -130,5 +135,55 @@ impl Drop for HoldGuard {
                 tracing::warn!(case = id, error = %e, "could not end a hold");
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Desk, EventKind};
+    use crate::config::{AutoApprove, DecisionConfig, ReceiverConfig};
+    use crate::ingest::{CustomRules, OpenedBody};
+    use kyc_crypto::master::MasterKey;
+    use kyc_store::Store;
+
+    /// A case the policy approves on arrival comes out of `accept` already answered (decided and
+    /// answered in the insert's transaction: `answer` has nothing left to write), and every view
+    /// hears it created, decided and answered, in that order.
+    #[tokio::test]
+    async fn a_case_approved_on_arrival_is_accepted_answered_and_heard_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), MasterKey::Key([5; 32])).unwrap();
+        let policy = DecisionConfig {
+            hold_secs: 60,
+            auto_approve: AutoApprove::Clean,
+            ..DecisionConfig::default()
+        };
+        let desk = Desk::new(
+            std::sync::Arc::new(store),
+            policy,
+            CustomRules::of(&ReceiverConfig::default()),
+        );
+        let mut events = desk.subscribe();
+        let (year, month, day) = kyc_store::timefmt::today();
+        let today = kyc_sim::Today { year, month, day };
+        let sim = kyc_sim::generate(kyc_sim::Scenario::Clean, 1, 3, &today);
+        let case = desk
+            .accept(OpenedBody::plain(sim.payload.to_string().into_bytes()))
+            .await
+            .unwrap();
+        assert_eq!(case.status, "approved");
+        let answer = case.answer.clone().expect("answered as it was stored");
+        assert_eq!((answer.result, answer.by.as_str()), (true, "auto"));
+        assert_eq!(case.hold_until_ms, None);
+        assert_eq!(desk.answer(case.clone()).await.unwrap(), answer);
+        let mut heard = vec![];
+        while let Ok(e) = events.try_recv() {
+            assert_eq!(e.case.id, case.id);
+            heard.push(e.kind);
+        }
+        assert_eq!(
+            heard,
+            [EventKind::Created, EventKind::Decided, EventKind::Answered]
+        );
     }
 }

@@ -15,8 +15,9 @@ use crate::ingest::{self, OpenedBody};
 use crate::view::CaseDetail;
 use kyc_domain::case::{Answer, CasePage, CaseQuery, CaseSummary, Inserted, NewDecision};
 use kyc_domain::checks;
+use kyc_domain::flag::Flag;
 use kyc_domain::roles::Permission;
-use kyc_store::Store;
+use kyc_store::{OnArrival, Store};
 
 mod accounts;
 mod decide;
@@ -357,6 +358,7 @@ impl Desk {
         let custom = self.custom.clone();
         let received = self.now_ms();
         let until = received.saturating_add(self.hold_ms());
+        let notify = self.notify;
         let inserted = blocking(move || {
             let sub = ingest::open_with(&body, &custom)?;
             let mut flags =
@@ -369,9 +371,24 @@ impl Desk {
                 flags.push(checks::coerced_flag(&sub.coerced));
             }
             flags.extend(checks::unreadable_images_flag(&sub.images));
-            // The history flags are added by the store, inside the insert's transaction.
+            // The history flags are added by the store, inside the insert's transaction, and the
+            // policy's decision on the final flags is recorded (and answered) in it too.
             // Stored held: every instance sees that Ditto ID waits on it.
-            Ok::<_, CoreError>(store.insert_held_case(&sub, &flags, received, Some(until))?)
+            let decide = |flags: &[Flag]| {
+                let flagged = !checks::is_clean(flags);
+                checks::automatic_decision(flags, &policy).map(|d| (d, policy.four_eyes && flagged))
+            };
+            let arrival = OnArrival {
+                decide: &decide,
+                notify,
+            };
+            Ok::<_, CoreError>(store.receive(
+                &sub,
+                &flags,
+                received,
+                Some(until),
+                Some(&arrival),
+            )?)
         })
         .await?;
         let case = match inserted {
@@ -390,10 +407,14 @@ impl Desk {
                 tracing::info!(case = case.id, reference = %case.reference, flags = case.flags.len(), "case stored");
                 case.show_hold(self.now_ms());
                 self.emit(EventKind::Created, case.clone());
-                match checks::automatic_decision(&case.flags, &self.policy) {
-                    Some(d) => self.decide_id(case.id, d).await?,
-                    None => case,
+                // Decided (and answered) on arrival, in the insert's transaction.
+                if checks::automatic_decision(&case.flags, &self.policy).is_some() {
+                    self.tell_decided(&case);
                 }
+                if let Some(answer) = &case.answer {
+                    self.tell_answered(&case, answer);
+                }
+                case
             }
         };
         Ok(case)
@@ -420,12 +441,17 @@ impl Desk {
             blocking(move || store.audit(&user, "decision.refused", Some(id), detail)).await?;
         }
         let case = result?;
-        if notify {
+        self.tell_decided(&case);
+        Ok(case)
+    }
+
+    /// A decision was recorded on `case`: its webhook delivery is due, and every view hears it.
+    fn tell_decided(&self, case: &CaseSummary) {
+        if self.notify {
             self.deliveries.notify_one();
         }
-        tracing::info!(case = id, status = %case.status, "decided");
+        tracing::info!(case = case.id, status = %case.status, "decided");
         self.emit(EventKind::Decided, case.clone());
-        Ok(case)
     }
 
     /// A reviewer's (or an automatic) decision on a case given by id or reference.
