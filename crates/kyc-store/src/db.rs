@@ -507,9 +507,10 @@ pub trait Backend: Send + Sync {
     fn try_job_lock(&self, _job: &str) -> Result<Option<Box<dyn std::any::Any + Send>>> {
         Ok(Some(Box::new(())))
     }
-    /// Tells the other instances on the same database that something happened (PostgreSQL:
-    /// `NOTIFY`). An embedded database has no other instance: nothing to do.
-    fn announce(&self, _payload: &str) -> Result<()> {
+    /// Tells the other instances on the same database that something happened, one payload
+    /// after another (PostgreSQL: `NOTIFY`, all in one statement). An embedded database has no
+    /// other instance: nothing to do.
+    fn announce(&self, _payloads: &[String]) -> Result<()> {
         Ok(())
     }
     /// Hands every other instance's announcement to `each` (`Some(payload)`), from a thread of

@@ -275,15 +275,21 @@ impl Store {
         self.db.shared()
     }
 
-    /// Tells the other instances on this database that `kind` happened to the case `case_id`
-    /// (`reference`: its reference, which an erased case's event still carries), after the change
-    /// committed. Ids only: a notice never carries personal data. One instance alone, on SQLite,
-    /// has nobody to tell.
-    pub fn announce(&self, kind: &str, case_id: i64, reference: &str) -> Result<(), Error> {
-        let notice = serde_json::json!({
-            "kind": kind, "case": case_id, "reference": reference, "from": self.instance,
-        });
-        self.db.announce(&notice.to_string())
+    /// Tells the other instances on this database that each of `kinds` happened, in that order,
+    /// to the case `case_id` (`reference`: its reference, which an erased case's event still
+    /// carries), after the change committed: one notice per kind, all in one exchange. Ids only:
+    /// a notice never carries personal data. One instance alone, on SQLite, has nobody to tell.
+    pub fn announce(&self, kinds: &[&str], case_id: i64, reference: &str) -> Result<(), Error> {
+        let notices: Vec<String> = kinds
+            .iter()
+            .map(|kind| {
+                serde_json::json!({
+                    "kind": kind, "case": case_id, "reference": reference, "from": self.instance,
+                })
+                .to_string()
+            })
+            .collect();
+        self.db.announce(&notices)
     }
 
     /// The lock of a job only one instance runs at a time (`job` names it: a retention sweep),

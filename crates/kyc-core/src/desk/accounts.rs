@@ -77,7 +77,7 @@ impl Desk {
     pub async fn sign_out(&self, token: String) -> Result<(), CoreError> {
         if let Ok(user) = self.session_user(token.clone()).await {
             self.presence().leave_all(&user.name);
-            self.tell_others(super::SIGNED_OUT, 0, user.name.clone());
+            self.tell_others(vec![super::SIGNED_OUT], 0, user.name.clone());
         }
         let store = self.store.clone();
         blocking(move || store.logout(&token)).await

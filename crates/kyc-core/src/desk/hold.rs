@@ -52,15 +52,10 @@ impl Desk {
     async fn answered(&self, id: i64, answer: Answer) -> Answer {
         let store = self.store.clone();
         if let Ok(case) = blocking(move || store.summary(id)).await {
-            self.tell_answered(&case, &answer);
+            tracing::info!(case = id, result = answer.result, by = %answer.by, "answered");
+            self.emit(EventKind::Answered, case);
         }
         answer
-    }
-
-    /// Ditto ID's answer for `case` is settled: every view hears it.
-    pub(super) fn tell_answered(&self, case: &CaseSummary, answer: &Answer) {
-        tracing::info!(case = case.id, result = answer.result, by = %answer.by, "answered");
-        self.emit(EventKind::Answered, case.clone());
     }
 
     /// Waits for the case's decision until `until` (unix ms; the window the store holds it for).

@@ -242,13 +242,13 @@ impl Desk {
     /// `name` has case `case` open (a heartbeat); the other instances' reviewers see it too.
     pub fn present(&self, case: i64, name: &str) {
         self.presence.touch(case, name, self.now_ms());
-        self.tell_others(PRESENT, case, name.to_string());
+        self.tell_others(vec![PRESENT], case, name.to_string());
     }
 
     /// `name` closed case `case`.
     pub fn absent(&self, case: i64, name: &str) {
         self.presence.leave(case, name);
-        self.tell_others(ABSENT, case, name.to_string());
+        self.tell_others(vec![ABSENT], case, name.to_string());
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
@@ -263,27 +263,37 @@ impl Desk {
 
     /// Tells the other instances on a shared database (after the commit, when it follows one):
     /// `kind`, a case id, and its reference (for presence, the reviewer's account name).
-    fn tell_others(&self, kind: &'static str, id: i64, text: String) {
+    /// Several `kinds` at once are one announcement, in their order.
+    fn tell_others(&self, kinds: Vec<&'static str>, id: i64, text: String) {
         if !self.store.is_shared() {
             return;
         }
         let store = self.store.clone();
         in_background(move || {
-            if let Err(e) = store.announce(kind, id, &text) {
-                tracing::warn!(case = id, kind, error = %e, "could not tell the other instances");
+            if let Err(e) = store.announce(&kinds, id, &text) {
+                tracing::warn!(case = id, ?kinds, error = %e, "could not tell the other instances");
             }
         });
     }
 
     /// Publishes what happened to `case` (its live hold window, if shown, goes with it).
     fn emit(&self, kind: EventKind, case: CaseSummary) {
-        self.tell_others(kind.as_str(), case.id, case.reference.clone());
-        // No subscriber is fine: nobody is watching.
-        let _ = self.events.send(Event {
-            kind,
-            hold_until: case.hold_until.clone(),
-            case,
-        });
+        self.emit_all(&[kind], &case);
+    }
+
+    /// Publishes several things that happened to `case` together, in their order (to the other
+    /// instances as one announcement).
+    fn emit_all(&self, kinds: &[EventKind], case: &CaseSummary) {
+        let told = kinds.iter().map(|k| k.as_str()).collect();
+        self.tell_others(told, case.id, case.reference.clone());
+        for &kind in kinds {
+            // No subscriber is fine: nobody is watching.
+            let _ = self.events.send(Event {
+                kind,
+                hold_until: case.hold_until.clone(),
+                case: case.clone(),
+            });
+        }
     }
 
     /// Passes on what the other instances on a shared database announce, as this desk's own
@@ -406,14 +416,17 @@ impl Desk {
             Inserted::New(mut case) => {
                 tracing::info!(case = case.id, reference = %case.reference, flags = case.flags.len(), "case stored");
                 case.show_hold(self.now_ms());
-                self.emit(EventKind::Created, case.clone());
-                // Decided (and answered) on arrival, in the insert's transaction.
+                // Decided (and answered) on arrival, in the insert's transaction: heard together.
+                let mut happened = vec![EventKind::Created];
                 if checks::automatic_decision(&case.flags, &self.policy).is_some() {
-                    self.tell_decided(&case);
+                    self.decided(&case);
+                    happened.push(EventKind::Decided);
                 }
                 if let Some(answer) = &case.answer {
-                    self.tell_answered(&case, answer);
+                    tracing::info!(case = case.id, result = answer.result, by = %answer.by, "answered");
+                    happened.push(EventKind::Answered);
                 }
+                self.emit_all(&happened, &case);
                 case
             }
         };
@@ -441,17 +454,18 @@ impl Desk {
             blocking(move || store.audit(&user, "decision.refused", Some(id), detail)).await?;
         }
         let case = result?;
-        self.tell_decided(&case);
+        self.decided(&case);
+        self.emit(EventKind::Decided, case.clone());
         Ok(case)
     }
 
-    /// A decision was recorded on `case`: its webhook delivery is due, and every view hears it.
-    fn tell_decided(&self, case: &CaseSummary) {
+    /// A decision was recorded on `case`: its webhook delivery is due (the event is the
+    /// caller's to publish).
+    fn decided(&self, case: &CaseSummary) {
         if self.notify {
             self.deliveries.notify_one();
         }
         tracing::info!(case = case.id, status = %case.status, "decided");
-        self.emit(EventKind::Decided, case.clone());
     }
 
     /// A reviewer's (or an automatic) decision on a case given by id or reference.

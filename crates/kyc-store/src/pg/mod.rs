@@ -536,10 +536,15 @@ impl Backend for PgBackend {
         Ok(())
     }
 
-    fn announce(&self, payload: &str) -> Result<()> {
+    fn announce(&self, payloads: &[String]) -> Result<()> {
+        // Prepared once per connection; the notices in their order, one exchange for them all.
         self.with(|c| {
-            c.client
-                .execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &payload])?;
+            let st = tx::prepared(
+                &mut c.statements,
+                &mut c.client,
+                "SELECT pg_notify($1, n) FROM unnest($2::text[]) WITH ORDINALITY AS t (n, i) ORDER BY i",
+            )?;
+            c.client.execute(&st, &[&CHANNEL, &payloads])?;
             Ok(())
         })
     }
