@@ -105,13 +105,8 @@ impl Store {
         // instances store images at once and the lock covers only the case's rows.
         let stage = |tx: &dyn Connection| self.stage_case(tx, sub);
         let insert = |tx: &dyn Connection, staged| {
-            let stored = self.insert_staged(tx, staged, sub, flags, received_at_ms, hold_until)?;
-            match (stored, on_arrival) {
-                (Stored::New(case), Some(arrival)) => {
-                    Ok(Stored::New(Box::new(self.arrive_in(tx, *case, arrival)?)))
-                }
-                (stored, _) => Ok(stored),
-            }
+            let times = (received_at_ms, hold_until);
+            self.insert_staged(tx, staged, sub, flags, times, on_arrival)
         };
         // The index follows the commit, still under the writer lock (the next insert sees it).
         let committed = |stored: &Stored| {
@@ -131,26 +126,6 @@ impl Store {
                 }
             }),
         }
-    }
-
-    /// The policy's decision on a case just stored, in its transaction: recorded, and the answer
-    /// settled once the decision is final.
-    fn arrive_in(
-        &self,
-        tx: &dyn Connection,
-        case: CaseSummary,
-        arrival: &OnArrival,
-    ) -> Result<CaseSummary, Error> {
-        let Some((decision, four_eyes)) = (arrival.decide)(&case.flags) else {
-            return Ok(case);
-        };
-        let decided = self.decide_in(tx, case.id, &decision, arrival.notify, four_eyes)?;
-        if decided.status == "pending" {
-            // A first approval of two: the case waits for the second.
-            return Ok(decided);
-        }
-        self.settle_in(tx, case.id, None)?;
-        summary(tx, &self.vault, case.id)
     }
 
     /// Adds a stored case's image hashes to the in-memory indexes (under the writer lock).
@@ -184,7 +159,7 @@ impl Store {
         hold_until: Option<i64>,
     ) -> Result<Stored, Error> {
         let staged = self.stage_case(tx, sub)?;
-        self.insert_staged(tx, staged, sub, flags, received_at_ms, hold_until)
+        self.insert_staged(tx, staged, sub, flags, (received_at_ms, hold_until), None)
     }
 
     /// What a new case needs before its rows: its id (never one given before), its key, and its
@@ -220,15 +195,16 @@ impl Store {
         })
     }
 
-    /// The rows of a case [`Store::stage_case`] made (under the write lock).
+    /// The rows of a case [`Store::stage_case`] made (under the write lock), received and held
+    /// at `times` (unix ms), with the policy's decision `on_arrival`.
     fn insert_staged(
         &self,
         tx: &dyn Connection,
         staged: Staged,
         sub: &Submission,
         flags: &[Flag],
-        received_at_ms: i64,
-        hold_until: Option<i64>,
+        (received_at_ms, hold_until): (i64, Option<i64>),
+        on_arrival: Option<&OnArrival>,
     ) -> Result<Stored, Error> {
         let vault = &self.vault;
         let (next_id, key, wrapped, places) = match staged {
@@ -335,6 +311,9 @@ impl Store {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?8, 1, ?6, ?7)",
                     params![next_id, img.name, img.format.mime(), img.width, img.height, offset, len, crate::db::NO_BYTES],
                 )?;
+        }
+        if let Some(arrival) = on_arrival {
+            self.decide_on_arrival(tx, (next_id, &key), &sub.user_id, flags, arrival)?;
         }
         Ok(Stored::New(Box::new(summary(tx, vault, next_id)?)))
     }

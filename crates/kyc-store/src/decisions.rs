@@ -3,29 +3,65 @@
 
 use super::*;
 
-/// Records one decision row; the comment (free text, may name the person) is sealed.
-pub(super) fn insert_decision(
+/// Who made a decision, as its row and the answer record it: `reviewer` or `auto`.
+fn by_kind(d: &NewDecision) -> &'static str {
+    if d.by_user.is_some() {
+        "reviewer"
+    } else {
+        "auto"
+    }
+}
+
+/// A case's key as a write needs it: the caller's when it has it (a case stored in the same
+/// transaction), else read and unwrapped at its first use, once.
+pub(crate) struct KeyFor<'k> {
+    id: i64,
+    given: Option<&'k CaseKey>,
+    read: std::cell::OnceCell<CaseKey>,
+}
+
+impl<'k> KeyFor<'k> {
+    /// Case `id`'s key, `given` or to be read.
+    pub(crate) fn new(id: i64, given: Option<&'k CaseKey>) -> KeyFor<'k> {
+        KeyFor {
+            id,
+            given,
+            read: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn get(&self, tx: &dyn Connection, vault: &Vault) -> Result<&CaseKey, Error> {
+        if let Some(key) = self.given.or(self.read.get()) {
+            return Ok(key);
+        }
+        let key = case_key_in(tx, vault, self.id)?;
+        Ok(self.read.get_or_init(|| key))
+    }
+}
+
+/// Records one decision row; the comment (free text, may name the person) and the linked user
+/// id are sealed with the case's key (neither there: nothing to seal).
+fn insert_decision(
     tx: &dyn Connection,
     vault: &Vault,
-    id: i64,
+    key: &KeyFor,
     d: &NewDecision,
     now: i64,
     is_final: bool,
 ) -> Result<(), Error> {
+    let id = key.id;
     let reasons = serde_json::to_string(&d.reasons).map_err(|e| Error::Internal(e.to_string()))?;
     let decision = if d.approve { "approve" } else { "reject" };
-    let by_kind = if d.by_user.is_some() {
-        "reviewer"
-    } else {
-        "auto"
-    };
     let row: i64 = tx.query_row(
         "INSERT INTO decisions (case_id, decision, reasons, comment, by_kind, by_user, decided_at, rule, final) \
          VALUES (?1, ?2, ?3, '', ?4, ?5, ?6, ?7, ?8) RETURNING id",
-        params![id, decision, reasons, by_kind, d.by_user, now, d.rule, is_final],
+        params![id, decision, reasons, by_kind(d), d.by_user, now, d.rule, is_final],
         |r| r.get(0),
     )?;
-    let key = case_key_in(tx, vault, id)?;
+    if d.comment.is_empty() && d.link_user_id.is_none() {
+        return Ok(());
+    }
+    let key = key.get(tx, vault)?;
     let comment =
         (!d.comment.is_empty()).then(|| key.seal(SealField::Comment(row), d.comment.as_bytes()));
     let link = d
@@ -69,7 +105,21 @@ impl Store {
         notify: bool,
         four_eyes: bool,
     ) -> Result<CaseSummary, Error> {
-        let vault = &self.vault;
+        self.record_decision(tx, &KeyFor::new(id, None), d, notify, four_eyes)?;
+        summary(tx, &self.vault, id)
+    }
+
+    /// [`decide_in`](Store::decide_in)'s writes, for the case `key` is of: whether the decision
+    /// is final (false: a first approval of two, the case still pending).
+    pub(crate) fn record_decision(
+        &self,
+        tx: &dyn Connection,
+        key: &KeyFor,
+        d: &NewDecision,
+        notify: bool,
+        four_eyes: bool,
+    ) -> Result<bool, Error> {
+        let (vault, id) = (&self.vault, key.id);
         let row: Option<(String, Option<String>)> = tx
             .query_row(
                 "SELECT status, assignee FROM cases WHERE id = ?1",
@@ -98,11 +148,6 @@ impl Store {
         } else {
             ("reject", "rejected")
         };
-        let by_kind = if d.by_user.is_some() {
-            "reviewer"
-        } else {
-            "auto"
-        };
         let now = self.now_ms();
         if d.approve && four_eyes {
             let first: Option<String> = tx
@@ -120,7 +165,7 @@ impl Store {
                 }
                 Some(_) => {}
                 None => {
-                    insert_decision(tx, vault, id, d, now, false)?;
+                    insert_decision(tx, vault, key, d, now, false)?;
                     crate::audit::append(
                         tx,
                         &self.vault,
@@ -130,11 +175,11 @@ impl Store {
                         Some(id),
                         &serde_json::json!({"four_eyes": true}),
                     )?;
-                    return summary(tx, vault, id);
+                    return Ok(false);
                 }
             }
         }
-        insert_decision(tx, vault, id, d, now, true)?;
+        insert_decision(tx, vault, key, d, now, true)?;
         tx.execute(
             "UPDATE cases SET status = ?2, decided_at = ?3, decided_by = ?4 WHERE id = ?1",
             params![id, status, now, d.by_user],
@@ -158,7 +203,7 @@ impl Store {
                 "linked_user_id": d.link_user_id,
                 "decision": decision,
                 "reasons": d.reasons,
-                "decided_by": by_kind,
+                "decided_by": by_kind(d),
                 "rule": d.rule,
                 "decided_at": rfc3339(now),
                 // Late: Ditto ID had already been answered (by the timeout fallback).
@@ -171,14 +216,15 @@ impl Store {
                 params![id, now],
                 |r| r.get(0),
             )?;
-            let sealed = case_key_in(tx, vault, id)?
+            let sealed = key
+                .get(tx, vault)?
                 .seal(SealField::Delivery(delivery), body.to_string().as_bytes());
             tx.execute(
                 "UPDATE deliveries SET body_sealed = ?2 WHERE id = ?1",
                 params![delivery, sealed],
             )?;
         }
-        summary(tx, vault, id)
+        Ok(true)
     }
 
     /// Fixes the answer Ditto ID gets, once: the stored answer if any; else the decision if the case
@@ -194,59 +240,96 @@ impl Store {
         id: i64,
         fallback: Option<bool>,
     ) -> Result<Option<Answer>, Error> {
-        {
-            let (status, answered): (String, Option<bool>) = tx
-                .query_row(
-                    "SELECT status, answer_result FROM cases WHERE id = ?1",
-                    [id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?
-                .ok_or_else(|| Error::NotFound(id.to_string()))?;
-            if answered.is_none() {
-                let settled = match status.as_str() {
-                    "pending" => fallback.map(|r| (r, "timeout".to_string(), None)),
-                    decided => {
-                        let (by, link, row): (String, Option<Vec<u8>>, i64) = tx.query_row(
-                            "SELECT by_kind, link_sealed, id FROM decisions WHERE case_id = ?1 AND final = 1 \
-                             ORDER BY id DESC LIMIT 1",
-                            [id],
-                            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                        )?;
-                        Some((decided == "approved", by, link.map(|l| (row, l))))
-                    }
-                };
-                let Some((result, by, link)) = settled else {
-                    return Ok(None);
-                };
-                let key = case_key_in(tx, &self.vault, id)?;
-                let user_id = match link {
-                    Some((row, sealed)) => open_text(&key, SealField::Link(row), &sealed)?,
-                    None => {
-                        let pii: Vec<u8> =
-                            tx.query_row("SELECT pii FROM cases WHERE id = ?1", [id], |r| {
-                                r.get(0)
-                            })?;
-                        open_json::<Pii>(&key, SealField::Pii, &pii)?.user_id
-                    }
-                };
-                tx.execute(
-                    "UPDATE cases SET answer_result = ?2, answer_at = ?3, answer_by = ?4, answer_user = ?5, \
-                     hold_until = NULL WHERE id = ?1",
-                    params![id, result, self.now_ms(), by, key.seal(SealField::AnswerUser, user_id.as_bytes())],
-                )?;
-                crate::audit::append(
-                    tx,
-                    &self.vault,
-                    self.now_ms(),
-                    "system",
-                    "case.answered",
-                    Some(id),
-                    &serde_json::json!({"result": result, "by": by}),
-                )?;
-            }
-            Ok(summary(tx, &self.vault, id)?.answer)
+        let (status, answered): (String, Option<bool>) = tx
+            .query_row(
+                "SELECT status, answer_result FROM cases WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .ok_or_else(|| Error::NotFound(id.to_string()))?;
+        if answered.is_none() {
+            let settled = match status.as_str() {
+                "pending" => fallback.map(|r| (r, "timeout".to_string(), None)),
+                decided => {
+                    let (by, link, row): (String, Option<Vec<u8>>, i64) = tx.query_row(
+                        "SELECT by_kind, link_sealed, id FROM decisions WHERE case_id = ?1 AND final = 1 \
+                         ORDER BY id DESC LIMIT 1",
+                        [id],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )?;
+                    Some((decided == "approved", by, link.map(|l| (row, l))))
+                }
+            };
+            let Some((result, by, link)) = settled else {
+                return Ok(None);
+            };
+            let key = case_key_in(tx, &self.vault, id)?;
+            let user_id = match link {
+                Some((row, sealed)) => open_text(&key, SealField::Link(row), &sealed)?,
+                None => {
+                    let pii: Vec<u8> =
+                        tx.query_row("SELECT pii FROM cases WHERE id = ?1", [id], |r| r.get(0))?;
+                    open_json::<Pii>(&key, SealField::Pii, &pii)?.user_id
+                }
+            };
+            self.write_answer(tx, id, result, &by, &user_id, &key)?;
         }
+        Ok(summary(tx, &self.vault, id)?.answer)
+    }
+
+    /// Writes case `id`'s answer (its hold ends) and audits it: the answer a settling found,
+    /// or a decision made as the case arrived. `user_id` is the user id Ditto ID gets back.
+    pub(crate) fn write_answer(
+        &self,
+        tx: &dyn Connection,
+        id: i64,
+        result: bool,
+        by: &str,
+        user_id: &str,
+        key: &CaseKey,
+    ) -> Result<(), Error> {
+        tx.execute(
+            "UPDATE cases SET answer_result = ?2, answer_at = ?3, answer_by = ?4, answer_user = ?5, \
+             hold_until = NULL WHERE id = ?1",
+            params![id, result, self.now_ms(), by, key.seal(SealField::AnswerUser, user_id.as_bytes())],
+        )?;
+        crate::audit::append(
+            tx,
+            &self.vault,
+            self.now_ms(),
+            "system",
+            "case.answered",
+            Some(id),
+            &serde_json::json!({"result": result, "by": by}),
+        )
+    }
+
+    /// The policy's decision on a case being stored ([`Store::receive`]), in its transaction,
+    /// with what the insert already has (the case's key, the user id): recorded, and once final,
+    /// answered. Nothing when the policy makes none.
+    pub(crate) fn decide_on_arrival(
+        &self,
+        tx: &dyn Connection,
+        (id, key): (i64, &CaseKey),
+        user_id: &str,
+        flags: &[Flag],
+        arrival: &OnArrival,
+    ) -> Result<(), Error> {
+        let Some((d, four_eyes)) = (arrival.decide)(flags) else {
+            return Ok(());
+        };
+        if self.record_decision(
+            tx,
+            &KeyFor::new(id, Some(key)),
+            &d,
+            arrival.notify,
+            four_eyes,
+        )? {
+            let user_id = d.link_user_id.as_deref().unwrap_or(user_id);
+            self.write_answer(tx, id, d.approve, by_kind(&d), user_id, key)?;
+        }
+        Ok(())
     }
 
     /// Marks an unanswered case as held until `until` (unix ms): a request waits on it. A later
