@@ -10,19 +10,13 @@ use kyc_store::OnArrival;
 
 use super::*;
 
+/// The policy's decision: a reviewer's without the reviewer, and its rule.
 fn automatic(approve: bool) -> NewDecision {
     NewDecision {
-        approve,
-        reasons: if approve {
-            vec![]
-        } else {
-            vec!["document_expired".into()]
-        },
-        comment: String::new(),
         by_user: None,
         rule: Some("auto_approve:clean".into()),
-        link_user_id: None,
         respect_assignment: false,
+        ..decision(approve, "")
     }
 }
 
