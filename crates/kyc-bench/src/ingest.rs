@@ -439,6 +439,18 @@ fn next_instance(
     serve(&a.bin, &path, a.instance_cpu, n)
 }
 
+/// The most instances `--instances` asks for, once the counts are ones the run can start.
+fn most_instances(a: &Args) -> anyhow::Result<usize> {
+    if a.instances.contains(&0) {
+        bail!("--instances: every count must be at least 1");
+    }
+    let most = a.instances.iter().copied().max().unwrap_or(1);
+    if most > 1 && a.postgres.is_none() {
+        bail!("--instances above 1 needs --postgres (several instances share one PostgreSQL database)");
+    }
+    Ok(most)
+}
+
 pub fn run(a: Args) -> anyhow::Result<()> {
     if !a.bin.exists() {
         bail!(
@@ -446,13 +458,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             a.bin.display()
         );
     }
-    let most = a.instances.iter().copied().max().unwrap_or(1);
-    if a.instances.contains(&0) {
-        bail!("--instances: every count must be at least 1");
-    }
-    if most > 1 && a.postgres.is_none() {
-        bail!("--instances above 1 needs --postgres (several instances share one PostgreSQL database)");
-    }
+    let most = most_instances(&a)?;
     let with_floor = most == 1 && a.instance_cpu.is_none();
     let work = match &a.work_dir {
         Some(d) => tempfile::Builder::new()
@@ -721,4 +727,47 @@ fn report(levels: &[Level], size: usize, a: &Args) -> String {
             .map_or(String::new(), |c| format!(" --instance-cpu {c}"))
     );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn args(line: &[&str]) -> Args {
+        Cli::parse_from(std::iter::once("ingest").chain(line.iter().copied())).args
+    }
+
+    #[test]
+    fn several_instances_need_a_shared_database_and_counts_of_one_or_more() {
+        let err = |line: &[&str]| most_instances(&args(line)).unwrap_err().to_string();
+        assert!(err(&["--instances", "1,2"]).contains("needs --postgres"));
+        assert!(
+            err(&["--instances", "0,1", "--postgres", "postgres://x@h/db"]).contains("at least 1")
+        );
+        let pg = [
+            "--postgres",
+            "postgres://kyc@127.0.0.1:5432/db",
+            "--instances",
+            "1,2",
+        ];
+        assert_eq!(most_instances(&args(&pg)).unwrap(), 2);
+        assert_eq!(most_instances(&args(&[])).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_cpu_cap_out_of_range_is_refused_before_any_group_is_made() {
+        let e = crate::cpu_cap::CpuCap::apply(std::process::id(), 0.0, "kyc-bench-test-never")
+            .err()
+            .expect("refused");
+        assert!(e.to_string().contains("between 0.01 and 64"), "{e}");
+        assert!(!std::path::Path::new("/sys/fs/cgroup/kyc-bench-test-never").exists());
+        assert!(!std::path::Path::new("/sys/fs/cgroup/cpu/kyc-bench-test-never").exists());
+    }
 }
