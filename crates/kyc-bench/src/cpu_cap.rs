@@ -6,6 +6,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
+/// `cores` of one core as a CPU quota per period, in microseconds; refused out of range.
+fn quota_us(cores: f64) -> anyhow::Result<u64> {
+    if !(0.01..=64.0).contains(&cores) {
+        bail!("--instance-cpu {cores}: give a fraction of a core between 0.01 and 64");
+    }
+    Ok((cores * PERIOD_US as f64).round() as u64)
+}
+
 /// A control group holding one process, limited to a fraction of one core; removed when dropped
 /// (after its process has exited).
 pub struct CpuCap {
@@ -18,13 +26,14 @@ impl CpuCap {
     /// Puts `pid` (all its threads) into a new group limited to `cores` of one core
     /// (0.4 = 40 ms of CPU every 100 ms).
     pub fn apply(pid: u32, cores: f64, name: &str) -> anyhow::Result<CpuCap> {
-        if !(0.01..=64.0).contains(&cores) {
-            bail!("--instance-cpu {cores}: give a fraction of a core between 0.01 and 64");
-        }
-        let quota = (cores * PERIOD_US as f64).round() as u64;
+        let quota = quota_us(cores)?;
         let root = Path::new("/sys/fs/cgroup");
-        let unified = root.join("cgroup.controllers");
-        let (dir, files) = if std::fs::read_to_string(&unified).is_ok_and(|c| c.contains("cpu")) {
+        // cgroup v2: the cpu controller must be enabled for the root's children.
+        let unified = std::fs::read_to_string(root.join("cgroup.subtree_control"));
+        let (dir, files) = if unified
+            .as_ref()
+            .is_ok_and(|c| c.split_whitespace().any(|w| w == "cpu"))
+        {
             let dir = root.join(name);
             (dir, vec![("cpu.max", format!("{quota} {PERIOD_US}"))])
         } else if root.join("cpu/cpu.cfs_quota_us").exists() {
@@ -36,6 +45,11 @@ impl CpuCap {
                     ("cpu.cfs_quota_us", quota.to_string()),
                 ],
             )
+        } else if unified.is_ok() {
+            bail!(
+                "--instance-cpu: the cpu controller is not enabled for /sys/fs/cgroup's children \
+                 (as root: echo +cpu > /sys/fs/cgroup/cgroup.subtree_control)"
+            );
         } else {
             bail!(
                 "--instance-cpu needs a writable CPU control group (Linux, /sys/fs/cgroup with the \
@@ -65,7 +79,21 @@ impl CpuCap {
 
 impl Drop for CpuCap {
     fn drop(&mut self) {
-        // Empty once its process is gone; a group still in use is left for the OS.
+        // Empty once its process is gone. A bench killed before this runs leaves an empty
+        // `kyc-bench-<pid>-<n>` group behind (harmless; rmdir removes it).
         let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_share_of_a_core_is_a_quota_per_period_and_out_of_range_is_refused() {
+        assert_eq!(super::quota_us(0.4).unwrap(), 40_000);
+        assert_eq!(super::quota_us(2.0).unwrap(), 200_000);
+        for bad in [0.0, -1.0, 0.001, 65.0, f64::NAN] {
+            let e = super::quota_us(bad).unwrap_err().to_string();
+            assert!(e.contains("between 0.01 and 64"), "{bad}: {e}");
+        }
     }
 }

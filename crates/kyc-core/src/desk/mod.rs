@@ -384,23 +384,24 @@ impl Desk {
             // The history flags are added by the store, inside the insert's transaction, and the
             // policy's decision on the final flags is recorded (and answered) in it too.
             // Stored held: every instance sees that Ditto ID waits on it.
+            // Whether the store recorded a decision (what it asked the policy, and was told).
+            let decided = std::cell::Cell::new(false);
             let decide = |flags: &[Flag]| {
                 let flagged = !checks::is_clean(flags);
-                checks::automatic_decision(flags, &policy).map(|d| (d, policy.four_eyes && flagged))
+                let d = checks::automatic_decision(flags, &policy)
+                    .map(|d| (d, policy.four_eyes && flagged));
+                decided.set(d.is_some());
+                d
             };
             let arrival = OnArrival {
                 decide: &decide,
                 notify,
             };
-            Ok::<_, CoreError>(store.receive(
-                &sub,
-                &flags,
-                received,
-                Some(until),
-                Some(&arrival),
-            )?)
+            let inserted = store.receive(&sub, &flags, received, Some(until), Some(&arrival))?;
+            Ok::<_, CoreError>((inserted, decided.get()))
         })
         .await?;
+        let (inserted, decided) = inserted;
         let case = match inserted {
             Inserted::Existing(mut case) => {
                 tracing::info!(case = case.id, reference = %case.reference, "repeated submission");
@@ -418,7 +419,7 @@ impl Desk {
                 case.show_hold(self.now_ms());
                 // Decided (and answered) on arrival, in the insert's transaction: heard together.
                 let mut happened = vec![EventKind::Created];
-                if checks::automatic_decision(&case.flags, &self.policy).is_some() {
+                if decided {
                     self.decided(&case);
                     happened.push(EventKind::Decided);
                 }

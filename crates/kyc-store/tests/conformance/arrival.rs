@@ -10,14 +10,26 @@ use kyc_store::OnArrival;
 
 use super::*;
 
-/// The policy's decision: a reviewer's without the reviewer, and its rule.
+/// The policy's decision: a reviewer's without the reviewer, with its rule and its comment (the
+/// policy's say why).
 fn automatic(approve: bool) -> NewDecision {
     NewDecision {
         by_user: None,
         rule: Some("auto_approve:clean".into()),
+        comment: "Approved automatically: every check passed".into(),
         respect_assignment: false,
         ..decision(approve, "")
     }
+}
+
+/// Whether a case with this requester id can be seen from outside the transaction storing it.
+fn visible(store: &Store, requester_id: &str) -> bool {
+    let q = CaseQuery {
+        requester_id: Some(requester_id.into()),
+        limit: 5,
+        ..CaseQuery::default()
+    };
+    !store.list(&q).unwrap().cases.is_empty()
 }
 
 /// The case's actions in the audit trail, oldest first.
@@ -41,8 +53,14 @@ fn a_case_the_policy_decides_on_arrival_is_stored_decided_and_answered() {
         earlier["request_info"]["requester_id"] = "earlier-request".into();
         earlier["request_info"]["user_id"] = "another.person@example.com".into();
         insert(store, &earlier).unwrap();
+        let sub = testing::submission(&body(1).to_string());
         let seen: RefCell<Vec<Vec<String>>> = RefCell::new(vec![]);
         let decide = |flags: &[Flag]| {
+            // Asked inside the insert's transaction: nobody else sees the case yet.
+            assert!(
+                !visible(store, &sub.requester_id),
+                "{backend}: asked after the commit"
+            );
             seen.borrow_mut()
                 .push(flags.iter().map(|f| f.code.clone()).collect());
             Some((automatic(true), false))
@@ -51,7 +69,6 @@ fn a_case_the_policy_decides_on_arrival_is_stored_decided_and_answered() {
             decide: &decide,
             notify: true,
         };
-        let sub = testing::submission(&body(1).to_string());
         let Inserted::New(case) = store
             .receive(&sub, &[], now, Some(now + 60_000), Some(&arrival))
             .unwrap()
@@ -69,7 +86,9 @@ fn a_case_the_policy_decides_on_arrival_is_stored_decided_and_answered() {
             "{backend}: the policy decides on the final flags, once"
         );
         assert_eq!(case.status, "approved", "{backend}");
+        assert!(visible(store, &sub.requester_id), "{backend}");
         let answer = case.answer.clone().expect("answered on arrival");
+        assert_eq!(answer.user_id, sub.user_id, "{backend}: the user id sent");
         assert_eq!(
             (answer.result, answer.by.as_str()),
             (true, "auto"),
@@ -90,6 +109,10 @@ fn a_case_the_policy_decides_on_arrival_is_stored_decided_and_answered() {
             ("auto", Some("auto_approve:clean")),
             "{backend}"
         );
+        assert_eq!(
+            decisions[0].comment, "Approved automatically: every check passed",
+            "{backend}: sealed with the case's key as it was stored"
+        );
         let deliveries = store.deliveries(Some(case.id), 10).unwrap();
         assert_eq!(
             deliveries.len(),
@@ -97,6 +120,13 @@ fn a_case_the_policy_decides_on_arrival_is_stored_decided_and_answered() {
             "{backend}: the webhook is queued with it"
         );
         assert_eq!(deliveries[0].event, "case.decided", "{backend}");
+        let due = store.due_deliveries(i64::MAX, 10).unwrap();
+        let sent: serde_json::Value = serde_json::from_str(&due[0].body).unwrap();
+        assert_eq!(
+            (&sent["decided_by"], &sent["late"], &sent["user_id"]),
+            (&"auto".into(), &false.into(), &sub.user_id.clone().into()),
+            "{backend}: the webhook's body opens with the case's key: {sent}"
+        );
         let trail = actions(store, case.id);
         let at = |a: &str| trail.iter().position(|x| x == a);
         assert!(
@@ -159,6 +189,26 @@ fn a_case_the_policy_leaves_or_half_approves_waits_held() {
         assert_eq!(
             store.held_ids(now).unwrap(),
             [left.id, half.id],
+            "{backend}"
+        );
+        // A decision that links another user id answers with it.
+        let linked = receive(
+            4,
+            Some((
+                NewDecision {
+                    link_user_id: Some("CUST-000042".into()),
+                    ..automatic(true)
+                },
+                false,
+            )),
+        );
+        let answer = linked.answer.expect("answered on arrival");
+        assert_eq!(answer.user_id, "CUST-000042", "{backend}");
+        assert_eq!(
+            store.decisions(linked.id).unwrap()[0]
+                .link_user_id
+                .as_deref(),
+            Some("CUST-000042"),
             "{backend}"
         );
         // A rejection on arrival is answered at once too.
