@@ -412,7 +412,6 @@ impl Store {
         })
     }
 
-    /// Copies the WAL into the database file and truncates it (best effort: readers may hold it).
     /// Number of cases (for tests and status lines).
     pub fn count(&self) -> Result<i64, Error> {
         self.read(|c| c.query_row("SELECT count(*) FROM cases", params![], |r| r.get(0)))

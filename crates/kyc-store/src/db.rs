@@ -308,17 +308,10 @@ pub trait Connection {
     /// `case` counter, under the write lock. PostgreSQL's own comes from a sequence, without
     /// the lock (a number a failed transaction took is skipped, never given again).
     fn next_case_id(&self) -> Result<i64> {
-        let mut id = None;
-        self.fetch(
+        new_id(
+            self,
             "UPDATE counters SET last = last + 1 WHERE name = 'case' RETURNING last",
-            &[],
-            1,
-            &mut |r| {
-                id = Some(r.get(0)?);
-                Ok(())
-            },
-        )?;
-        id.ok_or_else(|| Error::Internal("the case counter is missing".into()))
+        )
     }
     /// [`Connection::count_within`] as the last statement of its read: nothing runs on the
     /// transaction after it, so a count cut short needs no undoing (PostgreSQL: no savepoint).
@@ -537,6 +530,16 @@ pub(crate) fn read<T>(b: &dyn Backend, f: impl FnOnce(&dyn Connection) -> Result
         Ok(())
     })?;
     out.ok_or_else(|| Error::Internal("a read did not run".into()))
+}
+
+/// The id a statement that gives one (a counter or a sequence moved on) returns, on `c`.
+pub(crate) fn new_id<C: Connection + ?Sized>(c: &C, sql: &str) -> Result<i64> {
+    let mut id = None;
+    c.fetch(sql, &[], 1, &mut |r| {
+        id = Some(r.get(0)?);
+        Ok(())
+    })?;
+    id.ok_or_else(|| Error::Internal(format!("no id from {sql}")))
 }
 
 /// The first row of one query read alone ([`Backend::read_alone`]) as `f` makes it, or None.

@@ -406,8 +406,8 @@ impl Snapshot<'_> {
     }
 
     /// The cases Ditto ID waits on at `now` (unix ms): unanswered, with a hold window some
-    /// instance opened that has not ended; soonest deadline first, at most 500. Read from their
-    /// own small index, whatever else the queue holds.
+    /// instance opened that has not ended; soonest deadline first, at most [`HELD_MAX`]. Read
+    /// from their own small index, whatever else the queue holds.
     pub fn held_ids(&self, now: i64) -> Result<Vec<i64>, Error> {
         self.read(|c| c.query_map(&held_select(1), params![now], |r| r.get(0)))
     }

@@ -99,21 +99,23 @@ fn new_case(store: &Store, i: u64) -> i64 {
     }
 }
 
+/// The ids of the cases a page of the queue lists for `q`, in id order.
+fn listed_ids(store: &Store, q: &CaseQuery) -> Vec<i64> {
+    let mut ids: Vec<i64> = store.list(q).unwrap().cases.iter().map(|c| c.id).collect();
+    ids.sort();
+    ids
+}
+
 /// The ids of the first 50 cases a search for `q` finds, in id order.
 fn search_ids(store: &Store, q: &str) -> Vec<i64> {
-    let mut ids: Vec<i64> = store
-        .list(&CaseQuery {
+    listed_ids(
+        store,
+        &CaseQuery {
             q: Some(q.into()),
             limit: 50,
             ..CaseQuery::default()
-        })
-        .unwrap()
-        .cases
-        .iter()
-        .map(|c| c.id)
-        .collect();
-    ids.sort();
-    ids
+        },
+    )
 }
 
 fn decision(approve: bool, by: &str) -> NewDecision {
@@ -227,21 +229,16 @@ fn a_list_of_the_waiting_cases_is_filtered_like_the_rest() {
         store.hold(ids[1], now + 30_000).unwrap();
         store.hold(ids[2], now + 90_000).unwrap();
         store.settle_answer(ids[2], Some(true)).unwrap();
-        let waiting = |at: i64, status: Option<&str>| -> Vec<i64> {
-            let mut got: Vec<i64> = store
-                .list(&CaseQuery {
+        let waiting = |at: i64, status: Option<&str>| {
+            listed_ids(
+                store,
+                &CaseQuery {
                     held_at: Some(at),
                     status: status.map(str::to_string),
                     limit: 10,
                     ..CaseQuery::default()
-                })
-                .unwrap()
-                .cases
-                .iter()
-                .map(|c| c.id)
-                .collect();
-            got.sort();
-            got
+                },
+            )
         };
         assert_eq!(waiting(now, None), [ids[0], ids[1]], "{backend}");
         assert_eq!(waiting(now + 45_000, None), [ids[0]], "{backend}");

@@ -236,12 +236,7 @@ impl Connection for PgTx<'_> {
 
     fn next_case_id(&self) -> Result<i64> {
         // A sequence: no lock, so a case is staged before the write lock is taken.
-        let mut id = None;
-        self.fetch("SELECT nextval('case_ids')", &[], 1, &mut |r| {
-            id = Some(r.get(0)?);
-            Ok(())
-        })?;
-        id.ok_or_else(|| Error::Internal("nextval gave no row".into()))
+        crate::db::new_id(self, "SELECT nextval('case_ids')")
     }
 
     fn count_last_within(

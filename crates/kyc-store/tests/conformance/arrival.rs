@@ -29,7 +29,7 @@ fn visible(store: &Store, requester_id: &str) -> bool {
         limit: 5,
         ..CaseQuery::default()
     };
-    !store.list(&q).unwrap().cases.is_empty()
+    !listed_ids(store, &q).is_empty()
 }
 
 /// The case's actions in the audit trail, oldest first.
