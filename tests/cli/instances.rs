@@ -6,8 +6,6 @@
 use super::*;
 use kyc_store::pg::ScratchDatabase;
 
-const TOKEN: &str = "test-token-0123456789abcdef";
-
 /// Two instances' folders with the same master key on one scratch database, or None without a
 /// test server.
 struct Pair {
@@ -75,25 +73,11 @@ async fn serving(extra: &str) -> Option<(Pair, Server, Server, reqwest::Client)>
     Some((p, a, b, http))
 }
 
-fn body(i: u64) -> Value {
-    let (year, month, day) = kyc_store::timefmt::today();
-    let today = kyc_sim::Today { year, month, day };
-    kyc_sim::generate_with(
-        kyc_sim::Scenario::Clean,
-        i,
-        42,
-        &today,
-        kyc_sim::Pictures::Placeholders,
-    )
-    .payload
-}
-
 /// Signs in as the admin every test here adds; returns the session token.
 async fn sign_in_ada(http: &reqwest::Client, review: &str) -> String {
     sign_in(http, review, "ada", "password of the several").await
 }
 
-/// Polls `review`'s queue until the case with this requester id shows; returns its id.
 /// Ada signed in on `review`, and her live event stream there.
 async fn live_view(http: &reqwest::Client, review: &str) -> (String, reqwest::Response) {
     let token = sign_in_ada(http, review).await;
@@ -104,48 +88,6 @@ async fn live_view(http: &reqwest::Client, review: &str) -> (String, reqwest::Re
         .await
         .unwrap();
     (token, events)
-}
-
-async fn wait_for_case(http: &reqwest::Client, review: &str, token: &str, rid: &str) -> i64 {
-    for _ in 0..100 {
-        let page: Value = json_of(
-            http.get(format!("{review}/api/cases?status=all"))
-                .bearer_auth(token),
-        )
-        .await;
-        if let Some(c) = page["cases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["requester_id"] == rid)
-        {
-            return c["id"].as_i64().unwrap();
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{rid} never showed on {review}");
-}
-
-async fn decide(http: &reqwest::Client, review: &str, token: &str, id: i64, approve: bool) {
-    let resp = http
-        .post(format!("{review}/api/cases/{id}/decision"))
-        .bearer_auth(token)
-        .json(&json!({
-            "decision": if approve { "approve" } else { "reject" },
-            "reasons": if approve { json!([]) } else { json!(["document_expired"]) },
-            // Placeholder pictures repeat: a reused-selfie finding needs a comment.
-            "comment": "checked with the sender",
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
-}
-
-fn post(http: &reqwest::Client, server: &Server, payload: &Value) -> reqwest::RequestBuilder {
-    http.post(format!("https://{}/kyc", server.receiver))
-        .bearer_auth(TOKEN)
-        .json(payload)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,10 +104,7 @@ async fn a_request_held_on_one_instance_is_answered_by_a_decision_on_the_other()
     let (token, mut events) = live_view(&http, &review_b).await;
 
     let payload = body(1);
-    let rid = payload["request_info"]["requester_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let rid = requester_id(&payload).to_string();
     let started = std::time::Instant::now();
     let held = tokio::spawn(post(&http, &a, &payload).send());
 
@@ -219,10 +158,7 @@ async fn a_request_held_on_one_instance_is_answered_by_a_decision_on_the_other()
     // One requester id posted to both at once (Ditto ID's retries through the balancer): one
     // case, and every request, held on either instance, gets the one decision.
     let twice = body(2);
-    let rid2 = twice["request_info"]["requester_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let rid2 = requester_id(&twice).to_string();
     let posts: Vec<_> = (0..6)
         .map(|i| {
             let (client, server) = if i % 2 == 0 {
@@ -278,7 +214,7 @@ async fn a_killed_instance_loses_nothing_and_its_held_cases_are_decided_on_the_o
         .collect();
     let mut ids = Vec::new();
     for p in &payloads {
-        let rid = p["request_info"]["requester_id"].as_str().unwrap();
+        let rid = requester_id(p);
         ids.push(wait_for_case(&http, &review_b, &token, rid).await);
     }
     a.child.kill().unwrap(); // SIGKILL on Unix
@@ -294,6 +230,49 @@ async fn a_killed_instance_loses_nothing_and_its_held_cases_are_decided_on_the_o
         let answer: Value = json_of(post(&http_b, &b, p)).await;
         assert_eq!(answer["result"], approve, "{answer}");
     }
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_stopped_for_a_restart_answers_what_it_holds_with_the_others_decision() {
+    // The fallback would accept: a rejection in the answer can only be B's reviewer's.
+    let Some((p, mut a, b, http)) =
+        serving("[decision]\nhold_secs = 60\non_timeout = \"accept\"\n").await
+    else {
+        return;
+    };
+    let review_b = format!("http://{}", b.review);
+    let token = sign_in_ada(&http, &review_b).await;
+    let payload = body(20);
+    let held = tokio::spawn(post(&http, &a, &payload).send());
+    let id = wait_for_case(&http, &review_b, &token, requester_id(&payload)).await;
+
+    // A rolling restart stops A: its receiver's port closes at once, so the balancer sends new
+    // submissions to B, which takes them...
+    terminate(&a);
+    refused(a.receiver).await;
+    let next = body(21);
+    let http_b = client(&p.b.parent().unwrap().join("data"));
+    let on_b = tokio::spawn(post(&http_b, &b, &next).send());
+    let next_id = wait_for_case(&http, &review_b, &token, requester_id(&next)).await;
+    // ...while A waits on the request it holds, which B's reviewer decides.
+    assert!(
+        a.child.try_wait().unwrap().is_none(),
+        "A ended holding a request"
+    );
+    decide(&http, &review_b, &token, id, false).await;
+    let answer: Value = held.await.unwrap().unwrap().json().await.unwrap();
+    assert_eq!(answer["result"], false, "{answer}");
+    let status = ended(&mut a, Duration::from_secs(30)).await;
+    assert!(status.success(), "{status}");
+
+    // A again, restarted: the same requester id gets the stored answer there.
+    let a = serve(&p.a);
+    let again: Value = json_of(post(&http, &a, &payload)).await;
+    assert_eq!(again, answer);
+    decide(&http, &review_b, &token, next_id, true).await;
+    let answer: Value = on_b.await.unwrap().unwrap().json().await.unwrap();
+    assert_eq!(answer["result"], true, "{answer}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -407,10 +386,7 @@ async fn a_live_view_is_told_to_reload_when_its_instance_may_have_missed_events(
     .await;
     // Listening again: A's next case reaches B's view.
     let payload = body(3);
-    let rid = payload["request_info"]["requester_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let rid = requester_id(&payload).to_string();
     let _held = tokio::spawn(post(&http, &a, &payload).send());
     read_until(&mut events, &mut seen, &rid).await;
 }

@@ -19,7 +19,7 @@ fn write_config(dir: &Path, extra: &str) -> PathBuf {
         &path,
         format!(
             "data_dir = \"data\"\n{extra}\n[receiver]\nlisten = \"127.0.0.1:0\"\n[receiver.auth]\nmode = \"bearer\"\n\
-             token = \"test-token-0123456789abcdef\"\n[review]\nlisten = \"127.0.0.1:0\"\n"
+             token = \"{TOKEN}\"\n[review]\nlisten = \"127.0.0.1:0\"\n"
         ),
     )
     .unwrap();
@@ -129,6 +129,45 @@ fn simulate(config: &Path, server: &Server, count: u32, scenario: &str, seed: u6
     stdout
 }
 
+/// Stops `server` as a service manager does (SIGTERM).
+#[cfg(unix)]
+fn terminate(server: &Server) {
+    let pid = server.child.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success(), "kill -TERM {pid}");
+}
+
+/// Waits until nothing takes a TCP connection at `addr` any more; fails the test after 10 s.
+async fn refused(addr: SocketAddr) {
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(addr).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{addr} still takes connections");
+}
+
+/// Waits for `server`'s process to end (within `limit`, or the test fails); how it ended.
+async fn ended(server: &mut Server, limit: Duration) -> std::process::ExitStatus {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "serve still runs after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A payload's requester id.
+fn requester_id(payload: &Value) -> &str {
+    payload["request_info"]["requester_id"].as_str().unwrap()
+}
+
 /// A request's JSON answer (any failure to get one fails the test).
 async fn json_of(request: reqwest::RequestBuilder) -> Value {
     request.send().await.unwrap().json().await.unwrap()
@@ -154,6 +193,68 @@ fn client(data_dir: &Path) -> reqwest::Client {
         .timeout(Duration::from_secs(30))
         .build()
         .unwrap()
+}
+
+/// The receiver's bearer token in [`write_config`]'s configs.
+const TOKEN: &str = "test-token-0123456789abcdef";
+
+/// A clean submission, the `i`th of the simulator's sequence, dated today.
+fn body(i: u64) -> Value {
+    let (year, month, day) = kyc_store::timefmt::today();
+    let today = kyc_sim::Today { year, month, day };
+    kyc_sim::generate_with(
+        kyc_sim::Scenario::Clean,
+        i,
+        42,
+        &today,
+        kyc_sim::Pictures::Placeholders,
+    )
+    .payload
+}
+
+/// Polls `review`'s queue until the case with this requester id shows; returns its id.
+async fn wait_for_case(http: &reqwest::Client, review: &str, token: &str, rid: &str) -> i64 {
+    for _ in 0..100 {
+        let page: Value = json_of(
+            http.get(format!("{review}/api/cases?status=all"))
+                .bearer_auth(token),
+        )
+        .await;
+        if let Some(c) = page["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["requester_id"] == rid)
+        {
+            return c["id"].as_i64().unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{rid} never showed on {review}");
+}
+
+/// Decides case `id` through `review`'s API, as a reviewer does.
+async fn decide(http: &reqwest::Client, review: &str, token: &str, id: i64, approve: bool) {
+    let resp = http
+        .post(format!("{review}/api/cases/{id}/decision"))
+        .bearer_auth(token)
+        .json(&json!({
+            "decision": if approve { "approve" } else { "reject" },
+            "reasons": if approve { json!([]) } else { json!(["document_expired"]) },
+            // Placeholder pictures repeat: a reused-selfie finding needs a comment.
+            "comment": "checked with the sender",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+}
+
+/// A post of `payload` to `server`'s receiver, as Ditto ID sends it.
+fn post(http: &reqwest::Client, server: &Server, payload: &Value) -> reqwest::RequestBuilder {
+    http.post(format!("https://{}/kyc", server.receiver))
+        .bearer_auth(TOKEN)
+        .json(payload)
 }
 
 mod accounts;

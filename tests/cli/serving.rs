@@ -301,3 +301,65 @@ fn simulate_fills_a_custom_template_and_reads_shaped_answers() {
     server.child.kill().unwrap();
     server.child.wait().unwrap();
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_desk_takes_no_new_submission_and_answers_the_ones_it_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    // The fallback rejects: an approval in an answer can only be the reviewer's.
+    let config = write_config(
+        dir.path(),
+        "[decision]\nhold_secs = 8\non_timeout = \"reject\"\n",
+    );
+    add_user(&config, "ada", "password of the drain");
+    let mut server = serve(&config);
+    let http = client(&dir.path().join("data"));
+    let review = format!("http://{}", server.review);
+    let token = sign_in(&http, &review, "ada", "password of the drain").await;
+    let (decided, waited) = (body(1), body(2));
+    let first = tokio::spawn(post(&http, &server, &decided).send());
+    let second = tokio::spawn(post(&http, &server, &waited).send());
+    let id = wait_for_case(&http, &review, &token, requester_id(&decided)).await;
+    wait_for_case(&http, &review, &token, requester_id(&waited)).await;
+
+    terminate(&server);
+    // The receiver's port closes at once (a load balancer's check sends Ditto ID elsewhere)...
+    refused(server.receiver).await;
+    // ...while the desk goes on: its review desk serves, and a decision there is the answer.
+    assert!(server.child.try_wait().unwrap().is_none(), "serve ended");
+    decide(&http, &review, &token, id, true).await;
+    let answer: Value = first.await.unwrap().unwrap().json().await.unwrap();
+    assert_eq!(answer["result"], true, "{answer}");
+    // The other is answered by the fallback when its window closes; then the desk ends.
+    let answer: Value = second.await.unwrap().unwrap().json().await.unwrap();
+    assert_eq!(answer["result"], false, "{answer}");
+    let status = ended(&mut server, Duration::from_secs(30)).await;
+    assert!(status.success(), "{status}");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_stop_ends_the_desk_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), "[decision]\nhold_secs = 300\n");
+    add_user(&config, "ada", "password of the drain");
+    let mut server = serve(&config);
+    let http = client(&dir.path().join("data"));
+    let review = format!("http://{}", server.review);
+    let token = sign_in(&http, &review, "ada", "password of the drain").await;
+    let payload = body(1);
+    let held = tokio::spawn(post(&http, &server, &payload).send());
+    wait_for_case(&http, &review, &token, requester_id(&payload)).await;
+
+    terminate(&server);
+    refused(server.receiver).await;
+    assert!(server.child.try_wait().unwrap().is_none(), "serve ended");
+    terminate(&server);
+    // Well before the 300 s window: the held request is cut.
+    let status = ended(&mut server, Duration::from_secs(20)).await;
+    assert!(status.success(), "{status}");
+    assert!(
+        held.await.unwrap().is_err(),
+        "the held request was answered"
+    );
+}

@@ -261,38 +261,58 @@ fn serve(config: Option<PathBuf>, ui: Option<Arc<dyn UiAssets>>) -> anyhow::Resu
     }
     // Opened before the runtime: the store's calls are blocking ones.
     let desk = Desk::for_config(open_store(&loaded)?, &loaded);
+    let hold_secs = loaded.config.decision.hold_secs;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let mut running = kyc_server::start_with(&loaded, desk, ui).await?;
+        let stop = stop_requested();
         print!("{}", describe(&loaded, &running));
         use std::io::Write;
         std::io::stdout().flush()?;
         tokio::select! {
             r = running.wait() => r?,
-            _ = stop_requested() => {
-                eprintln!("Stopping (requests in flight get 5 s to finish)...");
-                running.shutdown(Duration::from_secs(5)).await;
+            _ = stop => {
+                let again = stop_requested();
+                // Held requests may wait a whole window for their answers.
+                let hold = Duration::from_secs(hold_secs) + DRAIN_MARGIN;
+                eprintln!(
+                    "Stopping (requests in flight get up to {} s to finish): the receiver takes no \
+                     new submission; the {} connection(s) it has open are answered by a decision, \
+                     here or on another instance, or by the fallback when their window closes, while \
+                     the review desk serves on. Stop again to end at once.",
+                    hold.as_secs(),
+                    running.receiver_connections(),
+                );
+                running.drain(hold, again, Duration::from_secs(5)).await;
+                eprintln!("Stopped.");
             }
         }
         Ok(())
     })
 }
 
+/// What a stopping `serve` waits past its hold window for the last held request's answer (the
+/// fallback's write and its response).
+const DRAIN_MARGIN: Duration = Duration::from_secs(10);
+
 /// Ctrl-C, or (on Unix) SIGTERM as a service manager stops a service: either ends `serve`
-/// gracefully (requests in flight finish, the closing audit checkpoint is signed).
-async fn stop_requested() {
+/// gracefully (requests held are answered, the closing audit checkpoint is signed); a second
+/// one ends it at once.
+fn stop_requested() -> impl std::future::Future<Output = ()> {
+    // Listening from now on, not from the first poll: a signal sent meanwhile is not missed.
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// The first line of standard input, without its line end; refused when empty.

@@ -1,6 +1,7 @@
 //! Starting and stopping the two listeners (receiver over HTTPS; review over HTTPS unless it is on
 //! loopback or `[review] tls` says otherwise) around one shared [`Desk`].
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,8 +35,10 @@ pub struct Running {
     /// The first-run setup code while no account exists (shown by `serve`, given to the window).
     pub setup: Arc<SetupCode>,
     guard: Arc<LoginGuard>,
-    handles: Vec<Handle>,
-    tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// The receiver's listener: stopped first when the desk drains ([`Running::drain`]).
+    receiver: Listening,
+    /// The review desk's listeners.
+    review: Vec<Listening>,
     /// Periodic jobs (retention); stopped on shutdown.
     background: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -63,16 +66,54 @@ impl Running {
 
     /// Stops both listeners, letting requests in flight finish for up to `grace`.
     pub async fn shutdown(self, grace: Duration) {
-        for h in &self.handles {
-            h.graceful_shutdown(Some(grace));
+        self.receiver.handle.graceful_shutdown(Some(grace));
+        self.finish(grace).await;
+    }
+
+    /// Stops as a member of a load balancer's pool should (a rolling restart): the receiver at
+    /// once takes no new connection (its port closes: the balancer's check sends Ditto ID to the
+    /// other instances), while the requests it holds are still answered, by a reviewer's decision
+    /// on any instance or by the fallback when their window closes, for up to `hold` (the hold
+    /// window and a margin). The review desk serves meanwhile, so a reviewer here can still decide
+    /// them. Then as [`Running::shutdown`] with `grace`. `at_once` (a second stop signal) cuts
+    /// the wait short.
+    pub async fn drain(
+        mut self,
+        hold: Duration,
+        at_once: impl Future<Output = ()>,
+        grace: Duration,
+    ) {
+        self.receiver.handle.graceful_shutdown(Some(hold));
+        tokio::select! {
+            ended = &mut self.receiver.task => self.receiver.ended = Some(ended),
+            _ = at_once => {
+                tracing::warn!("stopping at once: requests still held are cut");
+                self.receiver.handle.shutdown();
+            }
+        }
+        self.finish(grace).await;
+    }
+
+    /// Connections open to the receiver now (requests held, or in flight).
+    pub fn receiver_connections(&self) -> usize {
+        self.receiver.handle.connection_count()
+    }
+
+    /// The end of a stop, once the receiver is stopping: the review desk's listeners get
+    /// `grace`, folded sign-in failures are written, and the audit trail's head is signed.
+    async fn finish(self, grace: Duration) {
+        for l in &self.review {
+            l.handle.graceful_shutdown(Some(grace));
         }
         // Everything still folded is written, the current minute's too.
         flush_failed_logins(&self.desk, &self.guard, i64::MAX).await;
         for b in &self.background {
             b.abort();
         }
-        for t in self.tasks {
-            let _ = t.await;
+        for l in std::iter::once(self.receiver).chain(self.review) {
+            if l.ended.is_none() {
+                let _ = l.task.await;
+            }
         }
         // The last word of this run, signed.
         if let Err(e) = self.desk.checkpoint().await {
@@ -82,8 +123,31 @@ impl Running {
 
     /// Waits until a listener stops (normally never).
     pub async fn wait(&mut self) -> std::io::Result<()> {
-        let (result, _, _) = futures::future::select_all(self.tasks.iter_mut()).await;
+        let tasks = std::iter::once(&mut self.receiver)
+            .chain(self.review.iter_mut())
+            .map(|l| &mut l.task);
+        let (result, _, _) = futures::future::select_all(tasks).await;
         result.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+}
+
+type Serving = tokio::task::JoinHandle<std::io::Result<()>>;
+
+/// One listener's serving task and the handle that stops it.
+struct Listening {
+    handle: Handle,
+    task: Serving,
+    /// How the task ended, once it was awaited (a task is awaited once).
+    ended: Option<<Serving as Future>::Output>,
+}
+
+impl Listening {
+    fn new(task: Serving, handle: Handle) -> Listening {
+        Listening {
+            handle,
+            task,
+            ended: None,
+        }
     }
 }
 
@@ -273,7 +337,6 @@ pub async fn start_with(
     }
     let receiver_handle = Handle::new();
     let review_handle = Handle::new();
-    let mut tasks = Vec::new();
     let mut background = vec![
         spawn_failed_login_flush(desk.clone(), guard.clone()),
         spawn_checkpoints(desk.clone()),
@@ -285,21 +348,27 @@ pub async fn start_with(
             cfg.retention.keep_decided_days,
         ));
     }
-    tasks.push(tokio::spawn(
-        axum_server::from_tcp_rustls(
-            receiver_listener,
-            RustlsConfig::from_config(tls::receiver_config(&material)?),
-        )
-        .handle(receiver_handle.clone())
-        .serve(receiver_app.into_make_service_with_connect_info::<SocketAddr>()),
-    ));
-    let mut handles = vec![receiver_handle];
+    let receiver = Listening::new(
+        tokio::spawn(
+            axum_server::from_tcp_rustls(
+                receiver_listener,
+                RustlsConfig::from_config(tls::receiver_config(&material)?),
+            )
+            .handle(receiver_handle.clone())
+            .serve(receiver_app.into_make_service_with_connect_info::<SocketAddr>()),
+        ),
+        receiver_handle,
+    );
+    let mut review = Vec::new();
     let mut local_review_addr = review_addr;
     if review_https {
-        tasks.push(tokio::spawn(
-            axum_server::from_tcp_rustls(review_listener, rustls_config)
-                .handle(review_handle.clone())
-                .serve(review_app.into_make_service_with_connect_info::<SocketAddr>()),
+        review.push(Listening::new(
+            tokio::spawn(
+                axum_server::from_tcp_rustls(review_listener, rustls_config)
+                    .handle(review_handle.clone())
+                    .serve(review_app.into_make_service_with_connect_info::<SocketAddr>()),
+            ),
+            review_handle,
         ));
         // The team listens over HTTPS with the (maybe self-signed) certificate; this machine's own
         // window gets a loopback HTTP listener of its own, so it never meets a certificate warning.
@@ -309,24 +378,29 @@ pub async fn start_with(
         )?;
         local_review_addr = local.local_addr().map_err(kyc_core::CoreError::from)?;
         let local_handle = Handle::new();
-        tasks.push(tokio::spawn(
-            axum_server::from_tcp(local)
-                .handle(local_handle.clone())
-                .serve(
-                    crate::review::router(
-                        review_state(false),
-                        hosts(local_review_addr),
-                        crate::openapi::document,
-                    )
-                    .into_make_service_with_connect_info::<SocketAddr>(),
-                ),
+        review.push(Listening::new(
+            tokio::spawn(
+                axum_server::from_tcp(local)
+                    .handle(local_handle.clone())
+                    .serve(
+                        crate::review::router(
+                            review_state(false),
+                            hosts(local_review_addr),
+                            crate::openapi::document,
+                        )
+                        .into_make_service_with_connect_info::<SocketAddr>(),
+                    ),
+            ),
+            local_handle,
         ));
-        handles.push(local_handle);
     } else {
-        tasks.push(tokio::spawn(
-            axum_server::from_tcp(review_listener)
-                .handle(review_handle.clone())
-                .serve(review_app.into_make_service_with_connect_info::<SocketAddr>()),
+        review.push(Listening::new(
+            tokio::spawn(
+                axum_server::from_tcp(review_listener)
+                    .handle(review_handle.clone())
+                    .serve(review_app.into_make_service_with_connect_info::<SocketAddr>()),
+            ),
+            review_handle,
         ));
     }
     tracing::info!(
@@ -352,11 +426,8 @@ pub async fn start_with(
         local_review_addr,
         setup,
         guard,
-        handles: {
-            handles.push(review_handle);
-            handles
-        },
-        tasks,
+        receiver,
+        review,
         background,
     })
 }
