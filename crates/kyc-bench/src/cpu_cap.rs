@@ -56,6 +56,9 @@ impl CpuCap {
                  cpu controller, run as root); none was found"
             );
         };
+        if let Some(parent) = dir.parent() {
+            remove_left_behind(parent);
+        }
         std::fs::create_dir_all(&dir)
             .with_context(|| format!("creating the control group {}", dir.display()))?;
         let cap = CpuCap { dir };
@@ -79,14 +82,64 @@ impl CpuCap {
 
 impl Drop for CpuCap {
     fn drop(&mut self) {
-        // Empty once its process is gone. A bench killed before this runs leaves an empty
-        // `kyc-bench-<pid>-<n>` group behind (harmless; rmdir removes it).
+        // Empty once its process is gone. A bench killed before this runs leaves its group
+        // behind; the next bench removes it ([`remove_left_behind`]).
         let _ = std::fs::remove_dir(&self.dir);
     }
 }
 
+/// Removes the groups in `parent` that a bench killed before it could clean up left behind (empty
+/// ones: a group that still holds a process cannot be removed, and is not).
+fn remove_left_behind(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    let names: Vec<String> = entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    let alive = |pid: u32| Path::new("/proc").join(pid.to_string()).exists();
+    for name in left_behind(&names, alive) {
+        let _ = std::fs::remove_dir(parent.join(name));
+    }
+}
+
+/// Which of `names` are groups of a bench (`kyc-bench-<pid>-<n>`) whose process is no longer
+/// `alive`.
+fn left_behind(names: &[String], alive: impl Fn(u32) -> bool) -> Vec<&str> {
+    names
+        .iter()
+        .filter(|name| {
+            name.strip_prefix("kyc-bench-")
+                .and_then(|rest| rest.split_once('-'))
+                .and_then(|(pid, n)| Some((pid.parse::<u32>().ok()?, n.parse::<u32>().ok()?)))
+                .is_some_and(|(pid, _)| !alive(pid))
+        })
+        .map(String::as_str)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_groups_of_benches_no_longer_running_are_left_behind() {
+        let names: Vec<String> = [
+            "kyc-bench-100-0",
+            "kyc-bench-100-1",
+            "kyc-bench-200-0",
+            "kyc-bench-x-0",
+            "kyc-bench-300",
+            "system.slice",
+            "kyc-benchmark-100-0",
+        ]
+        .map(String::from)
+        .to_vec();
+        let alive = |pid: u32| pid == 200;
+        assert_eq!(
+            super::left_behind(&names, alive),
+            ["kyc-bench-100-0", "kyc-bench-100-1"]
+        );
+    }
+
     #[test]
     fn a_share_of_a_core_is_a_quota_per_period_and_out_of_range_is_refused() {
         assert_eq!(super::quota_us(0.4).unwrap(), 40_000);
