@@ -106,13 +106,17 @@ pub const TOTAL_CAP: u32 = 1_000;
 /// it, the page says "many").
 pub const COUNT_BUDGET: std::time::Duration = std::time::Duration::from_millis(10);
 
-const SUMMARY_COLS: &str =
-    "cases.id, reference, requester_id, answer_user, status, received_at, case_keys.wrapped, \
+/// A case's summary as a row ([`summary_from_row`] reads it). Its key is a lookup of its own, not
+/// a join: PostgreSQL plans a page's statement anew for its values every time, and a join of the
+/// key table cost that planning about 0.07 ms more.
+const SUMMARY_COLS: &str = "cases.id, reference, requester_id, answer_user, status, received_at, \
+     (SELECT wrapped FROM case_keys WHERE case_keys.case_id = cases.id), \
      pii, document_type, answer_result, answer_at, answer_by, assignee, \
      (SELECT by_user FROM decisions WHERE decisions.case_id = cases.id AND final = 0 \
       AND decision = 'approve' ORDER BY decisions.id DESC LIMIT 1), \
      CASE WHEN answer_result IS NULL THEN hold_until END";
-const SUMMARY_FROM: &str = "cases LEFT JOIN case_keys ON case_keys.case_id = cases.id";
+/// What [`SUMMARY_COLS`] are read from.
+const SUMMARY_FROM: &str = "cases";
 
 /// A job's lock ([`Store::try_job_lock`]): held until dropped.
 pub struct JobLock {

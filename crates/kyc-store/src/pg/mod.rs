@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/008_decided_on_case.sql"),
     include_str!("../../migrations/postgres/009_search_and_order_indexes.sql"),
     include_str!("../../migrations/postgres/010_case_ids.sql"),
+    include_str!("../../migrations/postgres/011_tag_indexes_by_id.sql"),
 ];
 
 /// Advisory lock keys (one namespace: "KYCD" in ASCII, then the lock's number).

@@ -411,6 +411,39 @@ fn case_numbers_go_on_after_the_counter_when_they_come_from_a_sequence() {
     drop(store);
 }
 
+/// Schema 11: the document's and the user's tag indexes end with the id, so that a new case's
+/// history reads a tag's latest cases from the index whatever plan is chosen; on a new database
+/// and on one from before.
+#[test]
+fn the_tag_indexes_end_with_the_id() {
+    let Some(server) = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG") else {
+        return;
+    };
+    let db = ScratchDatabase::create(&server).unwrap();
+    let defined = "SELECT indexname || ' ' || regexp_replace(indexdef, '.* USING btree ', '') \
+                   FROM pg_indexes WHERE tablename = 'cases' \
+                   AND indexname IN ('cases_document_tag', 'cases_user_tag') ORDER BY indexname";
+    let expected = [
+        "cases_document_tag (document_tag, id)",
+        "cases_user_tag (user_tag, id)",
+    ];
+    let store = Store::open_postgres(&db.target, MasterKey::Key(KEY)).unwrap();
+    new_case(&store, 1);
+    drop(store);
+    assert_eq!(db.as_admin(defined).unwrap(), expected);
+    db.as_admin(
+        "DROP INDEX cases_document_tag, cases_user_tag; \
+         CREATE INDEX cases_document_tag ON cases (document_tag); \
+         CREATE INDEX cases_user_tag ON cases (user_tag); \
+         DELETE FROM schema_migrations WHERE version >= 11",
+    )
+    .unwrap();
+    let store = Store::open_postgres(&db.target, MasterKey::Key(KEY)).unwrap();
+    assert_eq!(db.as_admin(defined).unwrap(), expected);
+    new_case(&store, 2);
+    drop(store);
+}
+
 /// A database from before schema 8 (decisions not yet kept on their cases) opens with each final
 /// decision carried onto its case, where statistics read it.
 #[test]
