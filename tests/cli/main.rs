@@ -138,6 +138,7 @@ fn terminate(server: &Server) {
 }
 
 /// Waits until nothing takes a TCP connection at `addr` any more; fails the test after 10 s.
+#[cfg(unix)]
 async fn refused(addr: SocketAddr) {
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(addr).await.is_err() {
@@ -149,6 +150,7 @@ async fn refused(addr: SocketAddr) {
 }
 
 /// Waits for `server`'s process to end (within `limit`, or the test fails); how it ended.
+#[cfg(unix)]
 async fn ended(server: &mut Server, limit: Duration) -> std::process::ExitStatus {
     let started = std::time::Instant::now();
     loop {
@@ -161,6 +163,18 @@ async fn ended(server: &mut Server, limit: Duration) -> std::process::ExitStatus
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Ditto ID's answer to a post, and who gave it (`reviewer`, `auto` or `timeout`: the receiver's
+/// header for tools).
+async fn answer_and_by(response: reqwest::Response) -> (Value, String) {
+    let by = response
+        .headers()
+        .get(kyc_server::receiver::ANSWERED_BY)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    (response.json().await.unwrap(), by)
 }
 
 /// A payload's requester id.

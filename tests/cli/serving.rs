@@ -309,7 +309,7 @@ async fn a_stopped_desk_takes_no_new_submission_and_answers_the_ones_it_holds() 
     // The fallback rejects: an approval in an answer can only be the reviewer's.
     let config = write_config(
         dir.path(),
-        "[decision]\nhold_secs = 8\non_timeout = \"reject\"\n",
+        "[decision]\nhold_secs = 20\non_timeout = \"reject\"\n",
     );
     add_user(&config, "ada", "password of the drain");
     let mut server = serve(&config);
@@ -328,11 +328,19 @@ async fn a_stopped_desk_takes_no_new_submission_and_answers_the_ones_it_holds() 
     // ...while the desk goes on: its review desk serves, and a decision there is the answer.
     assert!(server.child.try_wait().unwrap().is_none(), "serve ended");
     decide(&http, &review, &token, id, true).await;
-    let answer: Value = first.await.unwrap().unwrap().json().await.unwrap();
-    assert_eq!(answer["result"], true, "{answer}");
+    let (answer, by) = answer_and_by(first.await.unwrap().unwrap()).await;
+    assert_eq!(
+        (answer["result"].as_bool(), by.as_str()),
+        (Some(true), "reviewer"),
+        "{answer}"
+    );
     // The other is answered by the fallback when its window closes; then the desk ends.
-    let answer: Value = second.await.unwrap().unwrap().json().await.unwrap();
-    assert_eq!(answer["result"], false, "{answer}");
+    let (answer, by) = answer_and_by(second.await.unwrap().unwrap()).await;
+    assert_eq!(
+        (answer["result"].as_bool(), by.as_str()),
+        (Some(false), "timeout"),
+        "{answer}"
+    );
     let status = ended(&mut server, Duration::from_secs(30)).await;
     assert!(status.success(), "{status}");
 }
@@ -353,6 +361,8 @@ async fn a_second_stop_ends_the_desk_at_once() {
 
     terminate(&server);
     refused(server.receiver).await;
+    // Past the few seconds a stop used to give: it still waits on the held request.
+    tokio::time::sleep(Duration::from_secs(7)).await;
     assert!(server.child.try_wait().unwrap().is_none(), "serve ended");
     terminate(&server);
     // Well before the 300 s window: the held request is cut.

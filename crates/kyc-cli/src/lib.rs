@@ -274,16 +274,16 @@ fn serve(config: Option<PathBuf>, ui: Option<Arc<dyn UiAssets>>) -> anyhow::Resu
             _ = stop => {
                 let again = stop_requested();
                 // Held requests may wait a whole window for their answers.
-                let hold = Duration::from_secs(hold_secs) + DRAIN_MARGIN;
                 eprintln!(
-                    "Stopping (requests in flight get up to {} s to finish): the receiver takes no \
-                     new submission; the {} connection(s) it has open are answered by a decision, \
-                     here or on another instance, or by the fallback when their window closes, while \
-                     the review desk serves on. Stop again to end at once.",
-                    hold.as_secs(),
+                    "Stopping (requests in flight get up to {} s to finish, or to the end of a \
+                     later window of their own): the receiver takes no new submission; what it \
+                     holds ({} connection(s) open) is answered by a decision, here or on another \
+                     instance, or by the fallback when its window closes, while the review desk \
+                     serves on. Stop again to end at once.",
+                    (Duration::from_secs(hold_secs) + DRAIN_MARGIN).as_secs(),
                     running.receiver_connections(),
                 );
-                running.drain(hold, again, Duration::from_secs(5)).await;
+                running.drain(DRAIN_MARGIN, again, Duration::from_secs(5)).await;
                 eprintln!("Stopped.");
             }
         }
@@ -291,7 +291,7 @@ fn serve(config: Option<PathBuf>, ui: Option<Arc<dyn UiAssets>>) -> anyhow::Resu
     })
 }
 
-/// What a stopping `serve` waits past its hold window for the last held request's answer (the
+/// What a stopping `serve` waits past the last hold window for that request's answer (the
 /// fallback's write and its response).
 const DRAIN_MARGIN: Duration = Duration::from_secs(10);
 
@@ -301,12 +301,17 @@ const DRAIN_MARGIN: Duration = Duration::from_secs(10);
 fn stop_requested() -> impl std::future::Future<Output = ()> {
     // Listening from now on, not from the first poll: a signal sent meanwhile is not missed.
     #[cfg(unix)]
-    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let listening = {
+        use tokio::signal::unix::{signal, SignalKind};
+        signal(SignalKind::terminate())
+            .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)))
+            .ok()
+    };
     async move {
         #[cfg(unix)]
-        if let Some(mut term) = term {
+        if let Some((mut term, mut interrupt)) = listening {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
+                _ = interrupt.recv() => {}
                 _ = term.recv() => {}
             }
             return;

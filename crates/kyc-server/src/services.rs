@@ -73,28 +73,57 @@ impl Running {
     /// Stops as a member of a load balancer's pool should (a rolling restart): the receiver at
     /// once takes no new connection (its port closes: the balancer's check sends Ditto ID to the
     /// other instances), while the requests it holds are still answered, by a reviewer's decision
-    /// on any instance or by the fallback when their window closes, for up to `hold` (the hold
-    /// window and a margin). The review desk serves meanwhile, so a reviewer here can still decide
-    /// them. Then as [`Running::shutdown`] with `grace`. `at_once` (a second stop signal) cuts
-    /// the wait short.
+    /// on any instance or by the fallback when their windows close. The review desk serves
+    /// meanwhile, so a reviewer here can still decide them. The wait ends when the last of them is
+    /// answered, and at the latest `margin` after the last window a request here waits in (a
+    /// request still arriving opens its window later: `hold_secs` from now is waited for at
+    /// least); a connection still open then is cut. `at_once` (a second stop signal) cuts the wait
+    /// short. Then as [`Running::shutdown`] with `grace`.
     pub async fn drain(
         mut self,
-        hold: Duration,
+        margin: Duration,
         at_once: impl Future<Output = ()>,
         grace: Duration,
     ) {
-        self.receiver.handle.graceful_shutdown(Some(hold));
-        tokio::select! {
-            ended = &mut self.receiver.task => self.receiver.ended = Some(ended),
-            _ = at_once => {
-                tracing::warn!("stopping at once: requests still held are cut");
+        let margin_ms = i64::try_from(margin.as_millis()).unwrap_or(i64::MAX);
+        let hold_ms = i64::try_from(self.desk.hold_secs().saturating_mul(1000)).unwrap_or(i64::MAX);
+        let first_deadline = self
+            .desk
+            .now_ms()
+            .saturating_add(hold_ms)
+            .saturating_add(margin_ms);
+        self.receiver.handle.graceful_shutdown(None);
+        tokio::pin!(at_once);
+        loop {
+            let deadline =
+                first_deadline.max(self.desk.last_window_end().saturating_add(margin_ms));
+            let left = deadline.saturating_sub(self.desk.now_ms());
+            if left <= 0 {
+                tracing::warn!(
+                    connections = self.receiver.handle.connection_count(),
+                    "stopping: connections still open past every hold window are cut"
+                );
                 self.receiver.handle.shutdown();
+                break;
+            }
+            let tick = Duration::from_millis(u64::try_from(left).unwrap_or(0)).min(DRAIN_TICK);
+            tokio::select! {
+                ended = &mut self.receiver.task => {
+                    self.receiver.ended = Some(ended);
+                    break;
+                }
+                _ = &mut at_once => {
+                    tracing::warn!("stopping at once: requests still held are cut");
+                    self.receiver.handle.shutdown();
+                    break;
+                }
+                _ = tokio::time::sleep(tick) => {}
             }
         }
         self.finish(grace).await;
     }
 
-    /// Connections open to the receiver now (requests held, or in flight).
+    /// Connections open to the receiver now (requests held or arriving, and idle ones).
     pub fn receiver_connections(&self) -> usize {
         self.receiver.handle.connection_count()
     }
@@ -111,8 +140,12 @@ impl Running {
             b.abort();
         }
         for l in std::iter::once(self.receiver).chain(self.review) {
-            if l.ended.is_none() {
-                let _ = l.task.await;
+            let ended = match l.ended {
+                Some(ended) => ended,
+                None => l.task.await,
+            };
+            if let Err(e) = ended.map_err(std::io::Error::other).and_then(|r| r) {
+                tracing::error!("a listener ended with an error: {e}");
             }
         }
         // The last word of this run, signed.
@@ -132,6 +165,9 @@ impl Running {
 }
 
 type Serving = tokio::task::JoinHandle<std::io::Result<()>>;
+
+/// How often a draining server looks again at how long it may still wait.
+const DRAIN_TICK: Duration = Duration::from_secs(1);
 
 /// One listener's serving task and the handle that stops it.
 struct Listening {

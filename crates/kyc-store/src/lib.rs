@@ -107,8 +107,8 @@ pub const TOTAL_CAP: u32 = 1_000;
 pub const COUNT_BUDGET: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// A case's summary as a row ([`summary_from_row`] reads it). Its key is a lookup of its own, not
-/// a join: PostgreSQL plans a page's statement anew for its values every time, and a join of the
-/// key table cost that planning about 0.07 ms more.
+/// a join: PostgreSQL plans most of the queue's statements anew for their values each time they
+/// run, and a join of the key table cost that planning about 0.07 ms more.
 const SUMMARY_COLS: &str = "cases.id, reference, requester_id, answer_user, status, received_at, \
      (SELECT wrapped FROM case_keys WHERE case_keys.case_id = cases.id), \
      pii, document_type, answer_result, answer_at, answer_by, assignee, \

@@ -39,6 +39,19 @@ impl Desk {
         self.hold(case.id, until).await
     }
 
+    /// When the last window a request held here waits in ends (unix ms; 0 before any): a
+    /// stopping server answers every request it holds by then ([`Desk::hold_secs`] past its stop
+    /// for one still arriving).
+    pub fn last_window_end(&self) -> i64 {
+        self.last_window_end
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The hold window's length (`[decision] hold_secs`).
+    pub fn hold_secs(&self) -> u64 {
+        self.policy.hold_secs
+    }
+
     /// The hold window's length in milliseconds (`[decision] hold_secs`).
     pub(super) fn hold_ms(&self) -> i64 {
         i64::try_from(self.policy.hold_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
@@ -60,6 +73,8 @@ impl Desk {
 
     /// Waits for the case's decision until `until` (unix ms; the window the store holds it for).
     async fn hold(&self, id: i64, until: i64) -> Result<Answer, CoreError> {
+        self.last_window_end
+            .fetch_max(until, std::sync::atomic::Ordering::Relaxed);
         let mut held = HoldGuard {
             store: Some(self.store.clone()),
             id,

@@ -124,6 +124,8 @@ pub struct Desk {
     hashing: Arc<tokio::sync::Semaphore>,
     /// The time the desk's rules read: the store's clock (`Store::with_clock` sets both).
     clock: Arc<dyn Clock>,
+    /// The latest end of a window a request held here waited in ([`Desk::last_window_end`]).
+    last_window_end: std::sync::atomic::AtomicI64,
 }
 
 /// Runs blocking store work whose result nobody waits for: on a blocking thread of the runtime
@@ -164,6 +166,7 @@ impl Desk {
             last_checkpoint: Mutex::new(None),
             presence: Arc::default(),
             clock: store_clock,
+            last_window_end: Default::default(),
         }
     }
 

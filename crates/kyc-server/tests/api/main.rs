@@ -11,4 +11,5 @@ mod refusals;
 mod review;
 mod security;
 mod sender;
+mod stopping;
 mod team_security;
