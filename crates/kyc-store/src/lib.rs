@@ -378,6 +378,13 @@ impl Store {
         db::query_alone(self.db.as_ref(), sql, params, f)
     }
 
+    /// Whether the database answers: one trivial statement, read alone.
+    pub fn ping(&self) -> Result<()> {
+        self.query_alone("SELECT 1", params![], |r| r.get::<i64>(0))?
+            .ok_or_else(|| Error::Internal("SELECT 1 gave no row".into()))?;
+        Ok(())
+    }
+
     /// Streams a query over one read snapshot: each row made into an `R` by `row` and handed to
     /// `each`, until `each` returns false or fails (its own error is returned as it is). Returns
     /// how many rows were handed over; memory stays flat however many there are.

@@ -173,7 +173,8 @@ impl PgBackend {
             staging: Mutex::new(0),
             staged: Condvar::new(),
         };
-        let mut c = backend.connect()?;
+        // Counted in the pool like every connection it hands out, and returned to it below.
+        let mut c = backend.checkout()?;
         let fsync: String = c.client.query_one("SHOW fsync", &[])?.get(0);
         if fsync != "on" {
             return Err(Error::Config(
@@ -208,27 +209,31 @@ impl PgBackend {
         })
     }
 
-    fn checkout(&self) -> Result<Pooled> {
-        let mut pool = self
-            .pool
+    /// The pool's bookkeeping. Nothing panics while holding it; were something to, the counts
+    /// stay usable (a poisoned pool would refuse every request until a restart).
+    fn pool(&self) -> std::sync::MutexGuard<'_, Pool> {
+        self.pool
             .lock()
-            .map_err(|_| Error::Internal("pool lock poisoned".into()))?;
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn checkout(&self) -> Result<Pooled> {
+        let mut pool = self.pool();
         let deadline = std::time::Instant::now() + CHECKOUT_WAIT;
         loop {
             if let Some(c) = pool.idle.pop() {
                 if !c.client.is_closed() {
                     return Ok(c);
                 }
-                pool.open -= 1;
+                pool.open = pool.open.saturating_sub(1);
                 continue;
             }
             if pool.open < self.max {
                 pool.open += 1;
                 drop(pool);
                 return self.connect().inspect_err(|_| {
-                    if let Ok(mut p) = self.pool.lock() {
-                        p.open -= 1;
-                    }
+                    let mut p = self.pool();
+                    p.open = p.open.saturating_sub(1);
                     self.freed.notify_one();
                 });
             }
@@ -241,20 +246,20 @@ impl PgBackend {
             pool = self
                 .freed
                 .wait_timeout(pool, deadline - now)
-                .map_err(|_| Error::Internal("pool lock poisoned".into()))?
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .0;
         }
     }
 
     /// Returns a connection to the pool; a broken one is closed instead.
     fn checkin(&self, c: Pooled, failed: bool) {
-        if let Ok(mut pool) = self.pool.lock() {
-            if failed && c.client.is_closed() {
-                pool.open -= 1;
-            } else {
-                pool.idle.push(c);
-            }
+        let mut pool = self.pool();
+        if failed && c.client.is_closed() {
+            pool.open = pool.open.saturating_sub(1);
+        } else {
+            pool.idle.push(c);
         }
+        drop(pool);
         self.freed.notify_one();
     }
 

@@ -111,6 +111,23 @@ impl ScratchDatabase {
         Ok(out)
     }
 
+    /// Shuts every connection out of this database (those open are ended, new ones refused, as
+    /// when the database is out of reach), or lets them in again.
+    pub fn allow_connections(&self, allowed: bool) -> Result<()> {
+        let mut client = admin_client(&self.admin)?;
+        client.batch_execute(&format!(
+            "ALTER DATABASE {} ALLOW_CONNECTIONS {allowed}",
+            self.name
+        ))?;
+        if !allowed {
+            client.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                &[&self.name],
+            )?;
+        }
+        Ok(())
+    }
+
     /// Takes every instance's write lock from a session of its own, held until the returned
     /// value is dropped: writes meanwhile wait for it, as behind another instance's write.
     pub fn hold_write_lock(&self) -> Result<HeldWriteLock> {

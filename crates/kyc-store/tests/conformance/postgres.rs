@@ -411,6 +411,33 @@ fn case_numbers_go_on_after_the_counter_when_they_come_from_a_sequence() {
     drop(store);
 }
 
+/// Every connection of a store cut, as a database restart or a failover cuts them: reads fail
+/// while the database is out of reach, and the store serves again once it is back (the pool
+/// drops the dead connections and opens new ones; its bookkeeping never breaks).
+#[test]
+fn a_store_whose_connections_were_cut_serves_again_once_the_database_is_back() {
+    let Some(server) = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG") else {
+        return;
+    };
+    let db = ScratchDatabase::create(&server).unwrap();
+    let store = Store::open_postgres(&db.target, MasterKey::Key(KEY)).unwrap();
+    let id = new_case(&store, 1);
+    // Several connections in the pool, the first one opened included.
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| store.ping().unwrap());
+        }
+    });
+    db.allow_connections(false).unwrap();
+    for _ in 0..10 {
+        assert!(store.ping().is_err(), "the database is out of reach");
+    }
+    db.allow_connections(true).unwrap();
+    store.ping().unwrap();
+    assert_eq!(store.summary(id).unwrap().id, id);
+    assert!(new_case(&store, 2) > id);
+}
+
 /// Schema 11: the document's and the user's tag indexes end with the id, so that a new case's
 /// history reads a tag's latest cases from the index whatever plan is chosen; on a new database
 /// and on one from before.
