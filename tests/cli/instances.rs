@@ -275,6 +275,48 @@ async fn an_instance_stopped_for_a_restart_answers_what_it_holds_with_the_others
     assert_eq!(answer["result"], true, "{answer}");
 }
 
+/// What the health check at `server` says now: its status and body.
+async fn health(http: &reqwest::Client, server: &Server) -> (u16, Value) {
+    let resp = http
+        .get(format!("https://{}/healthz", server.receiver))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+/// Polls `server`'s health check until it answers `status`; fails the test after 20 s.
+async fn health_becomes(http: &reqwest::Client, server: &Server, status: u16) -> Value {
+    for _ in 0..100 {
+        let (now, body) = health(http, server).await;
+        if now == status {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the health check never answered {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_whose_database_is_out_of_reach_fails_its_health_check_until_it_is_back() {
+    // No window: a post is answered (by the fallback) as soon as it is stored.
+    let Some((p, a, _b, http)) = serving("[decision]\nhold_secs = 0\n").await else {
+        return;
+    };
+    assert_eq!(health(&http, &a).await, (200, json!({"status": "ok"})));
+    let db = p.db.as_ref().unwrap();
+    // Every connection ended and new ones refused, as when the database is out of reach: the
+    // balancer is told to send Ditto ID elsewhere...
+    tokio::task::block_in_place(|| db.allow_connections(false)).unwrap();
+    let refused = health_becomes(&http, &a, 503).await;
+    assert_eq!(refused["error"], "unavailable", "{refused}");
+    // ...until it is back, and the instance serves again.
+    tokio::task::block_in_place(|| db.allow_connections(true)).unwrap();
+    health_becomes(&http, &a, 200).await;
+    let answer: Value = json_of(post(&http, &a, &body(30))).await;
+    assert!(answer["result"].is_boolean(), "{answer}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn password_guesses_spread_over_the_instances_are_counted_together() {
     let Some((_db, a, b, http)) = serving("").await else {

@@ -42,6 +42,9 @@ pub enum ServerError {
     /// A small JSON body (sign-in, setup, decisions) over its limit.
     #[error("the request body is larger than {0} KiB")]
     BodyTooLarge(usize),
+    /// The database does not answer (the health check).
+    #[error("the database does not answer; see the KYC Desk log")]
+    Unavailable,
     #[error("tls: {0}")]
     Tls(String),
     #[error("cannot listen on {addr} ({key}): {source}")]
@@ -105,6 +108,7 @@ impl ServerError {
                 (StatusCode::MISDIRECTED_REQUEST, "misdirected_request")
             }
             ServerError::BodyTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ServerError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ServerError::Tls(_) | ServerError::Bind { .. } => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
@@ -115,7 +119,7 @@ impl ServerError {
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let message = if status.is_server_error() {
+        let message = if status.is_server_error() && !matches!(self, ServerError::Unavailable) {
             // Details go to the log (with ids only), not to the caller.
             tracing::error!(error = %self, "request failed");
             "internal error; see the KYC Desk log".to_string()

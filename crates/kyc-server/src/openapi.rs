@@ -30,6 +30,7 @@ impl Modify for SessionAuth {
     paths(
         crate::receiver::receive,
         crate::receiver::token,
+        crate::receiver::health,
         crate::review::session::login,
         crate::review::session::logout,
         crate::review::session::me,

@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use http_body_util::BodyExt;
@@ -45,7 +45,13 @@ struct ReceiverState {
     /// Bodies read, decrypted, parsed and stored at once: bounds memory (a body costs several
     /// times its size while it is opened) and CPU contention.
     ingest: tokio::sync::Semaphore,
+    /// The last health check's outcome and when it was made ([`health`]).
+    health: std::sync::Mutex<Option<(std::time::Instant, bool)>>,
 }
+
+/// How long a health check's outcome answers the next ones: however often they come, the
+/// database is asked at most this often.
+const HEALTH_REUSE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Builds the receiver's routes; the OAuth2 token endpoint exists only in `oauth2` mode.
 pub fn router(
@@ -82,8 +88,11 @@ pub fn router(
         ),
         lingering: tokio::sync::Semaphore::new(LINGERING_AT_ONCE),
         linger_bytes: cfg.max_body_mb as usize * 1024 * 1024 + LINGER_MARGIN,
+        health: Default::default(),
     });
-    let mut router = Router::new().route(&cfg.path, post(receive));
+    let mut router = Router::new()
+        .route(&cfg.path, post(receive))
+        .route(kyc_core::config::HEALTH_PATH, get(health));
     if cfg.auth.mode == AuthMode::Oauth2 {
         router = match cfg.auth.token_method {
             TokenMethod::Post => router.route(&cfg.auth.token_path, post(token)),
@@ -362,6 +371,37 @@ async fn receive(
 /// The answer's header naming who decided it: `reviewer`, `auto` or `timeout`.
 pub const ANSWERED_BY: header::HeaderName =
     header::HeaderName::from_static("x-kyc-desk-answered-by");
+
+#[utoipa::path(get, path = "/healthz", tag = "receiver",
+    description = "A load balancer's health check: no credentials, no data. The database is asked at most once a second.",
+    responses((status = 200, description = "`{\"status\": \"ok\"}`: the database answers"),
+        (status = 503, description = "`unavailable`: the database does not answer (send Ditto ID to another instance)")))]
+/// 200 while this instance's database answers, 503 while it does not.
+async fn health(
+    State(state): State<Arc<ReceiverState>>,
+) -> Result<Json<serde_json::Value>, ServerError> {
+    let lock = || state.health.lock().unwrap_or_else(|e| e.into_inner());
+    let reused = lock().filter(|(at, _)| at.elapsed() < HEALTH_REUSE);
+    let ok = match reused {
+        Some((_, ok)) => ok,
+        None => {
+            let ok = match state.desk.healthy().await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "health check: the database does not answer");
+                    false
+                }
+            };
+            *lock() = Some((std::time::Instant::now(), ok));
+            ok
+        }
+    };
+    if ok {
+        Ok(Json(serde_json::json!({"status": "ok"})))
+    } else {
+        Err(ServerError::Unavailable)
+    }
+}
 
 #[utoipa::path(post, path = "/kyc-service-access-token-endpoint", tag = "receiver",
     description = "OAuth2 client credentials (RFC 6749 §4.4); the path is `receiver.auth.token_path`.",

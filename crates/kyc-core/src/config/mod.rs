@@ -24,6 +24,10 @@ pub const CONFIG_FILE: &str = "kyc-desk.toml";
 /// Environment variable naming the config file.
 pub const CONFIG_ENV: &str = "KYC_DESK_CONFIG";
 
+/// The receiver's health check, for a load balancer (`GET`; no credentials, no data): neither
+/// `receiver.path` nor the token endpoint may take it.
+pub const HEALTH_PATH: &str = "/healthz";
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -718,6 +722,11 @@ enable = true
             ("[decision]\nhold_secs = -1\n", "decision.hold_secs"),
             ("[receiver]\nmax_body_mb = 0\n", "receiver.max_body_mb"),
             ("[receiver]\npath = \"kyc\"\n", "receiver.path"),
+            ("[receiver]\npath = \"/healthz\"\n", "receiver.path"),
+            (
+                "[receiver.auth]\ntoken_path = \"/healthz\"\n",
+                "receiver.auth.token_path",
+            ),
             (
                 "[receiver.auth]\nmode = \"basic\"\n",
                 "receiver.auth.username",

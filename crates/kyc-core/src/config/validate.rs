@@ -61,6 +61,12 @@ impl Config {
         if !r.path.starts_with('/') || r.path.contains(char::is_whitespace) {
             return bad("receiver.path", "must start with '/' and contain no spaces");
         }
+        if r.path == super::HEALTH_PATH {
+            return bad(
+                "receiver.path",
+                "must not be /healthz (the load balancer's check)",
+            );
+        }
         if !(1..=1024).contains(&r.max_body_mb) {
             return bad("receiver.max_body_mb", "must be between 1 and 1024");
         }
@@ -134,10 +140,13 @@ impl Config {
                 }
             }
         }
-        if !a.token_path.starts_with('/') || a.token_path == r.path {
+        if !a.token_path.starts_with('/')
+            || a.token_path == r.path
+            || a.token_path == super::HEALTH_PATH
+        {
             return bad(
                 "receiver.auth.token_path",
-                "must start with '/' and differ from receiver.path",
+                "must start with '/' and differ from receiver.path and /healthz",
             );
         }
         if !(30..=86_400).contains(&a.token_ttl_secs) {

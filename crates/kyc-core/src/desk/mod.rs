@@ -200,6 +200,12 @@ impl Desk {
         blocking(move || Desk::open(&loaded, || None)).await
     }
 
+    /// Whether this desk can serve: its database answers (a load balancer's health check).
+    pub async fn healthy(&self) -> Result<(), CoreError> {
+        let store = self.store.clone();
+        blocking(move || store.ping()).await
+    }
+
     /// Now, by the desk's clock (unix ms).
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()

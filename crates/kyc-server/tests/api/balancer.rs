@@ -1,10 +1,11 @@
-//! Stopping a server that holds Ditto ID's requests (`Running::drain`): what it still owes is
-//! answered before it ends, a request still arriving at the stop included.
+//! What a load balancer in front of several instances relies on: a health check that needs no
+//! credentials, and a stop (`Running::drain`) that answers what the server still holds before it
+//! ends, a request still arriving at the stop included.
 
 use std::time::Duration;
 
 use crate::common::{self, submission};
-use kyc_core::config::OnTimeout;
+use kyc_core::config::{AuthMode, OnTimeout};
 use kyc_sim::Scenario;
 use serde_json::Value;
 
@@ -69,4 +70,32 @@ async fn a_drain_waits_for_the_window_of_a_request_still_arriving_at_the_stop() 
         .await
         .expect("the drain ends once it owes nothing")
         .unwrap();
+}
+
+/// The health check answers without the receiver's credentials (a balancer has none), gives no
+/// data, and is refused to other methods.
+#[tokio::test]
+async fn the_health_check_needs_no_credentials_and_says_ok_while_the_database_answers() {
+    let desk = common::start(|c| {
+        c.receiver.auth.mode = AuthMode::Bearer;
+        c.receiver.auth.token = Some("a-token-for-ditto-id-0123456789".into());
+    })
+    .await;
+    let health = format!("https://{}/healthz", desk.running.receiver_addr);
+    let resp = desk.http.get(&health).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"status": "ok"}));
+    // The receiver itself still wants its credentials.
+    let resp = desk
+        .http
+        .post(desk.receiver())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let resp = desk.http.post(&health).send().await.unwrap();
+    assert_eq!(resp.status(), 405);
+    desk.stop().await;
 }

@@ -2,6 +2,7 @@
 //! a real server over HTTP(S) through the harness in `common` (`start`, signed-in clients,
 //! submissions from the simulator).
 
+mod balancer;
 mod common;
 mod compliance;
 mod http;
@@ -11,5 +12,4 @@ mod refusals;
 mod review;
 mod security;
 mod sender;
-mod stopping;
 mod team_security;
