@@ -8,6 +8,7 @@
 //! The store's SQL is written once with `?N` placeholders; they are rewritten to `$N` here, and
 //! each connection keeps its prepared statements.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
@@ -107,11 +108,16 @@ pub fn redact_url(url: &str) -> String {
 struct Pooled {
     client: Client,
     statements: HashMap<String, Statement>,
+    /// When it was opened ([`Pool::cut_at`]).
+    opened: std::time::Instant,
 }
 
 struct Pool {
     idle: Vec<Pooled>,
     open: usize,
+    /// When a connection was last found cut by the database: the idle ones opened before then
+    /// are dropped rather than handed out (a restart or a failover cut them all).
+    cut_at: Option<std::time::Instant>,
 }
 
 /// A PostgreSQL database as the store's backend.
@@ -167,6 +173,7 @@ impl PgBackend {
             pool: Mutex::new(Pool {
                 idle: Vec::new(),
                 open: 0,
+                cut_at: None,
             }),
             freed: Condvar::new(),
             writer: Mutex::new(()),
@@ -206,6 +213,7 @@ impl PgBackend {
         Ok(Pooled {
             client,
             statements: HashMap::new(),
+            opened: std::time::Instant::now(),
         })
     }
 
@@ -222,7 +230,8 @@ impl PgBackend {
         let deadline = std::time::Instant::now() + CHECKOUT_WAIT;
         loop {
             if let Some(c) = pool.idle.pop() {
-                if !c.client.is_closed() {
+                let cut = pool.cut_at.is_some_and(|at| c.opened <= at);
+                if !cut && !c.client.is_closed() {
                     return Ok(c);
                 }
                 pool.open = pool.open.saturating_sub(1);
@@ -256,6 +265,7 @@ impl PgBackend {
         let mut pool = self.pool();
         if failed && c.client.is_closed() {
             pool.open = pool.open.saturating_sub(1);
+            pool.cut_at = Some(std::time::Instant::now());
         } else {
             pool.idle.push(c);
         }
@@ -281,12 +291,24 @@ impl PgBackend {
         Ok(StagingPlace(self))
     }
 
-    /// Runs `f` on a pooled connection.
-    fn with<T>(&self, f: impl FnOnce(&mut Pooled) -> Result<T>) -> Result<T> {
-        let mut c = self.checkout()?;
-        let out = f(&mut c);
-        self.checkin(c, out.is_err());
-        out
+    /// Runs `f` on a pooled connection. One the database cut since it was last used (a restart,
+    /// a failover) fails at its first exchange, before anything is done: `f` marks `begun` once
+    /// that exchange is through, and when it failed before on a connection found cut, `f` runs
+    /// once more on a new one (the idle connections opened before it go too).
+    fn with<T>(&self, mut f: impl FnMut(&mut Pooled, &Cell<bool>) -> Result<T>) -> Result<T> {
+        let mut again = true;
+        loop {
+            let mut c = self.checkout()?;
+            let begun = Cell::new(false);
+            let out = f(&mut c, &begun);
+            let cut = out.is_err() && c.client.is_closed();
+            self.checkin(c, out.is_err());
+            if cut && !begun.get() && std::mem::take(&mut again) {
+                tracing::warn!("postgres: a pooled connection was cut; trying a new one");
+                continue;
+            }
+            return out;
+        }
     }
 }
 
@@ -375,13 +397,14 @@ fn migrate(client: &mut Client) -> Result<usize> {
 
 impl Backend for PgBackend {
     fn read(&self, f: &mut dyn FnMut(&dyn Connection) -> Result<()>) -> Result<()> {
-        self.with(|c| {
+        self.with(|c, begun| {
             let tx = c
                 .client
                 .build_transaction()
                 .isolation_level(IsolationLevel::RepeatableRead)
                 .read_only(true)
                 .start()?;
+            begun.set(true);
             let t = PgTx::new(tx, &mut c.statements, false);
             f(&t)?;
             t.commit()?;
@@ -396,8 +419,9 @@ impl Backend for PgBackend {
         max: usize,
         each: &mut dyn FnMut(crate::db::Row) -> Result<()>,
     ) -> Result<()> {
-        // Outside a transaction block: one statement, its own snapshot, one exchange.
-        let rows = self.with(|c| {
+        // Outside a transaction block: one statement, its own snapshot, one exchange. Nothing is
+        // handed on before it is through: it may always run again on a new connection.
+        let rows = self.with(|c, _| {
             let st = tx::prepared(&mut c.statements, &mut c.client, sql)?;
             tx::first_rows(&mut c.client, &st, params, max)
         })?;
@@ -410,9 +434,10 @@ impl Backend for PgBackend {
         committed: &mut dyn FnMut(),
     ) -> Result<()> {
         let _one = self.one_writer()?;
-        self.with(|c| {
+        self.with(|c, begun| {
             let tx = c.client.transaction()?;
-            under_lock(PgTx::new(tx, &mut c.statements, true), f)
+            begun.set(true);
+            under_lock(PgTx::new(tx, &mut c.statements, true), &mut *f)
         })?;
         committed();
         Ok(())
@@ -425,8 +450,9 @@ impl Backend for PgBackend {
         committed: &mut dyn FnMut(),
     ) -> Result<()> {
         let place = self.staging_place()?;
-        let _one = self.with(|c| {
+        let _one = self.with(|c, begun| {
             let tx = c.client.transaction()?;
+            begun.set(true);
             let t = PgTx::new(tx, &mut c.statements, true);
             stage(&t)?;
             // Then as any write.
@@ -477,7 +503,7 @@ impl Backend for PgBackend {
     fn after_erase(&self) -> Result<Option<Vec<&'static str>>> {
         // Deleted rows stay in heap pages until vacuumed and in the WAL until it is recycled;
         // the README says what the WAL, replicas, archives and backups keep.
-        self.with(|c| {
+        self.with(|c, _| {
             // The wrapped case keys: once a key's bytes are gone the rest of the case is noise.
             // The table is small (one short row per case), so rewriting it is quick.
             c.client.batch_execute("VACUUM FULL case_keys")?;
@@ -544,7 +570,7 @@ impl Backend for PgBackend {
 
     fn announce(&self, payloads: &[String]) -> Result<()> {
         // Prepared once per connection; the notices in their order, one exchange for them all.
-        self.with(|c| {
+        self.with(|c, _| {
             let st = tx::prepared(
                 &mut c.statements,
                 &mut c.client,

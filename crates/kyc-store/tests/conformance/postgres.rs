@@ -438,6 +438,33 @@ fn a_store_whose_connections_were_cut_serves_again_once_the_database_is_back() {
     assert!(new_case(&store, 2) > id);
 }
 
+/// A database restart (or a failover) cuts every pooled connection while the store is idle: the
+/// reads and writes that come next do not fail on them, each runs on a new connection (the dead
+/// ones fail at their first exchange, before anything was done).
+#[test]
+fn after_a_database_restart_the_next_reads_and_writes_do_not_fail() {
+    let Some(server) = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG") else {
+        return;
+    };
+    let db = ScratchDatabase::create(&server).unwrap();
+    let store = Store::open_postgres(&db.target, MasterKey::Key(KEY)).unwrap();
+    let id = new_case(&store, 1);
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| store.ping().unwrap());
+        }
+    });
+    db.allow_connections(false).unwrap();
+    db.allow_connections(true).unwrap();
+    // A snapshot, a write and a statement read alone, each first on a connection that was cut.
+    assert_eq!(store.summary(id).unwrap().id, id);
+    assert!(new_case(&store, 2) > id);
+    store.ping().unwrap();
+    db.allow_connections(false).unwrap();
+    db.allow_connections(true).unwrap();
+    store.ping().unwrap();
+}
+
 /// Schema 11: the document's and the user's tag indexes end with the id, so that a new case's
 /// history reads a tag's latest cases from the index whatever plan is chosen; on a new database
 /// and on one from before.
