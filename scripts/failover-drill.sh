@@ -3,7 +3,9 @@
 # replica (pg_basebackup), Ditto ID's submissions arriving, the primary crashed mid-load
 # (`pg_ctl stop -m immediate`), the replica promoted, the desk pointed at it. Checks that every
 # case KYC Desk acknowledged is on the promoted server, that the audit trail is whole, and that
-# receiving goes on. Usage: scripts/failover-drill.sh [path/to/kyc-desk] (default: the debug build).
+# receiving goes on. Then a second failover that the desk's host survives: with both servers in
+# its URL (target_session_attrs=read-write) the same process goes on receiving on the promoted
+# one, once its health check says its database answers. Usage: scripts/failover-drill.sh [path/to/kyc-desk] (default: the debug build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -18,6 +20,7 @@ cleanup() {
   [ -n "$SERVE_PID" ] && kill -9 "$SERVE_PID" 2>/dev/null || true
   pg_stop "$PRIMARY" immediate
   pg_stop "$STANDBY" immediate
+  [ -d "${STANDBY2:-}" ] && pg_stop "$STANDBY2" immediate
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -83,6 +86,7 @@ simulate() { # seed count
 config "$P1"
 serve
 step "receiving on the primary; it crashes mid-load"
+: > "$WORK/before.txt"
 simulate 11 100 > "$WORK/before.txt" &
 SIM=$!
 for _ in $(seq 300); do
@@ -121,4 +125,56 @@ grep -o 'reference_number=[^ ]*' "$WORK/replay.txt" | sed 's/.*=//' | sort -u > 
 [ -z "$(comm -23 "$WORK/acked.txt" "$WORK/replayed.txt")" ] \
   || { echo "drill: a retry of an acknowledged case did not get its stored answer" >&2; exit 1; }
 step "receiving goes on after failover (10 of 10 answered; retries get their stored answers)"
+
+# The second failover: the desk's host stays up. With both servers in its URL and
+# target_session_attrs=read-write, the same process finds the promoted server by itself.
+STANDBY2="$WORK/standby2" P3="$(free_port)"
+step "a new synchronous standby on :$P3 from the promoted server"
+pg_as_owner env PGPASSWORD="$PASSWORD" "$TEST_PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$P2" -U kyc \
+  -D "$STANDBY2" -R -X stream -c fast >/dev/null
+pg_start "$STANDBY2" "$P3" "-c cluster_name=standby2"
+sql "$P2" postgres "ALTER SYSTEM SET synchronous_standby_names = 'standby2'" >/dev/null
+sql "$P2" postgres "SELECT pg_reload_conf()" >/dev/null
+for _ in $(seq 100); do
+  [ "$(sql "$P2" postgres "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby2'")" = sync ] && break
+  sleep 0.1
+done
+[ "$(sql "$P2" postgres "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby2'")" = sync ] \
+  || { echo "drill: the second standby never became synchronous" >&2; exit 1; }
+kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true
+sed -i "s|^url = .*|url = \"postgres://kyc@127.0.0.1:$P2,127.0.0.1:$P3/kycdesk?target_session_attrs=read-write\"|" "$DESK/kyc-desk.toml"
+serve
+KEPT_PID="$SERVE_PID"
+step "receiving on :$P2 through a two-server URL; it crashes mid-load, :$P3 is promoted, the desk runs on"
+: > "$WORK/before2.txt"
+simulate 13 100 > "$WORK/before2.txt" &
+SIM=$!
+for _ in $(seq 300); do
+  [ "$(grep -c 'HTTP 200' "$WORK/before2.txt" || true)" -ge 30 ] && break
+  sleep 0.1
+done
+AT_CRASH="$(grep -c 'HTTP 200' "$WORK/before2.txt" || true)"
+pg_stop "$STANDBY" immediate
+[ "$AT_CRASH" -lt 100 ] || { echo "drill: the second crash came after the load ended" >&2; exit 1; }
+pg_as_owner "$TEST_PG_BIN/pg_ctl" -D "$STANDBY2" -w promote >/dev/null
+wait "$SIM" || true
+grep -o 'HTTP 200 .*reference_number=[^ ]*' "$WORK/before2.txt" | sed 's/.*reference_number=//' | sort -u > "$WORK/acked2.txt"
+ACKED2="$(wc -l < "$WORK/acked2.txt")"
+[ "$ACKED2" -ge 30 ] || { echo "drill: only $ACKED2 answers before the second crash" >&2; exit 1; }
+sql "$P3" kycdesk "SELECT reference FROM cases" | sort -u > "$WORK/stored2.txt"
+MISSING="$(comm -23 "$WORK/acked2.txt" "$WORK/stored2.txt" | wc -l)"
+[ "$MISSING" = 0 ] || { echo "drill: $MISSING acknowledged cases are missing after the second failover" >&2; exit 1; }
+step "all $ACKED2 acknowledged cases ($AT_CRASH before the crash) are on the server promoted second"
+# The load balancer's check says when the instance serves again: its database answers.
+HEALTHY=""
+for _ in $(seq 150); do
+  [ "$(curl -sk -o /dev/null -w '%{http_code}' "https://$RECEIVER/healthz")" = 200 ] && { HEALTHY=1; break; }
+  sleep 0.2
+done
+[ -n "$HEALTHY" ] || { echo "drill: the desk's health check never passed after the second failover" >&2; cat "$DESK/serve.log" >&2; exit 1; }
+simulate 14 10 > "$WORK/after2.txt"
+AFTER="$(grep -c 'HTTP 200' "$WORK/after2.txt" || true)"
+[ "$AFTER" = 10 ] || { echo "drill: $AFTER of 10 answered after the second failover" >&2; cat "$WORK/after2.txt" "$DESK/serve.log" >&2; exit 1; }
+kill -0 "$KEPT_PID" || { echo "drill: the desk did not run on" >&2; exit 1; }
+step "the same desk process receives on the promoted server (10 of 10 answered, no restart)"
 echo "drill: passed"
