@@ -35,19 +35,25 @@ step "primary on :$P1 with a synchronous standby named standby1"
 pg_init "$PRIMARY" "$PASSWORD"
 pg_start "$PRIMARY" "$P1"
 sql "$P1" postgres "CREATE DATABASE kycdesk" >/dev/null
+# A synchronous standby of the primary on port $1: folder $2 (pg_basebackup), on port $3, named $4.
+# From then on a commit on the primary returns once the standby has it.
+sync_standby() {
+  pg_as_owner env PGPASSWORD="$PASSWORD" "$TEST_PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$1" -U kyc \
+    -D "$2" -R -X stream -c fast >/dev/null
+  pg_start "$2" "$3" "-c cluster_name=$4"
+  sql "$1" postgres "ALTER SYSTEM SET synchronous_standby_names = '$4'" >/dev/null
+  sql "$1" postgres "SELECT pg_reload_conf()" >/dev/null
+  local state=""
+  for _ in $(seq 100); do
+    state="$(sql "$1" postgres "SELECT sync_state FROM pg_stat_replication WHERE application_name = '$4'")"
+    [ "$state" = sync ] && return 0
+    sleep 0.1
+  done
+  echo "drill: the standby $4 never became synchronous ($state)" >&2
+  exit 1
+}
 step "standby on :$P2 from pg_basebackup, streaming"
-pg_as_owner env PGPASSWORD="$PASSWORD" "$TEST_PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$P1" -U kyc \
-  -D "$STANDBY" -R -X stream -c fast >/dev/null
-pg_start "$STANDBY" "$P2" "-c cluster_name=standby1"
-# From now on a commit on the primary returns once the standby has it.
-sql "$P1" postgres "ALTER SYSTEM SET synchronous_standby_names = 'standby1'" >/dev/null
-sql "$P1" postgres "SELECT pg_reload_conf()" >/dev/null
-for _ in $(seq 100); do
-  [ "$(sql "$P1" postgres "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby1'")" = sync ] && break
-  sleep 0.1
-done
-[ "$(sql "$P1" postgres "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby1'")" = sync ] \
-  || { echo "drill: the standby never became synchronous" >&2; exit 1; }
+sync_standby "$P1" "$STANDBY" "$P2" standby1
 
 DESK="$WORK/desk"
 mkdir -p "$DESK"
@@ -130,17 +136,7 @@ step "receiving goes on after failover (10 of 10 answered; retries get their sto
 # target_session_attrs=read-write, the same process finds the promoted server by itself.
 STANDBY2="$WORK/standby2" P3="$(free_port)"
 step "a new synchronous standby on :$P3 from the promoted server"
-pg_as_owner env PGPASSWORD="$PASSWORD" "$TEST_PG_BIN/pg_basebackup" -h 127.0.0.1 -p "$P2" -U kyc \
-  -D "$STANDBY2" -R -X stream -c fast >/dev/null
-pg_start "$STANDBY2" "$P3" "-c cluster_name=standby2"
-sql "$P2" postgres "ALTER SYSTEM SET synchronous_standby_names = 'standby2'" >/dev/null
-sql "$P2" postgres "SELECT pg_reload_conf()" >/dev/null
-for _ in $(seq 100); do
-  [ "$(sql "$P2" postgres "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby2'")" = sync ] && break
-  sleep 0.1
-done
-[ "$(sql "$P2" postgres "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'standby2'")" = sync ] \
-  || { echo "drill: the second standby never became synchronous" >&2; exit 1; }
+sync_standby "$P2" "$STANDBY2" "$P3" standby2
 kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true
 sed -i "s|^url = .*|url = \"postgres://kyc@127.0.0.1:$P2,127.0.0.1:$P3/kycdesk?target_session_attrs=read-write\"|" "$DESK/kyc-desk.toml"
 serve

@@ -411,23 +411,29 @@ fn case_numbers_go_on_after_the_counter_when_they_come_from_a_sequence() {
     drop(store);
 }
 
-/// Every connection of a store cut, as a database restart or a failover cuts them: reads fail
-/// while the database is out of reach, and the store serves again once it is back (the pool
-/// drops the dead connections and opens new ones; its bookkeeping never breaks).
-#[test]
-fn a_store_whose_connections_were_cut_serves_again_once_the_database_is_back() {
-    let Some(server) = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG") else {
-        return;
-    };
+/// A store on a scratch database with one case and several connections in its pool (the one it
+/// opened first included), or None without a test server.
+fn a_store_with_pooled_connections() -> Option<(ScratchDatabase, Store, i64)> {
+    let server = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG")?;
     let db = ScratchDatabase::create(&server).unwrap();
     let store = Store::open_postgres(&db.target, MasterKey::Key(KEY)).unwrap();
     let id = new_case(&store, 1);
-    // Several connections in the pool, the first one opened included.
     std::thread::scope(|s| {
         for _ in 0..4 {
             s.spawn(|| store.ping().unwrap());
         }
     });
+    Some((db, store, id))
+}
+
+/// Every connection of a store cut, as a database restart or a failover cuts them: reads fail
+/// while the database is out of reach, and the store serves again once it is back (the pool
+/// drops the dead connections and opens new ones; its bookkeeping never breaks).
+#[test]
+fn a_store_whose_connections_were_cut_serves_again_once_the_database_is_back() {
+    let Some((db, store, id)) = a_store_with_pooled_connections() else {
+        return;
+    };
     db.allow_connections(false).unwrap();
     for _ in 0..10 {
         assert!(store.ping().is_err(), "the database is out of reach");
@@ -443,17 +449,9 @@ fn a_store_whose_connections_were_cut_serves_again_once_the_database_is_back() {
 /// ones fail at their first exchange, before anything was done).
 #[test]
 fn after_a_database_restart_the_next_reads_and_writes_do_not_fail() {
-    let Some(server) = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG") else {
+    let Some((db, store, id)) = a_store_with_pooled_connections() else {
         return;
     };
-    let db = ScratchDatabase::create(&server).unwrap();
-    let store = Store::open_postgres(&db.target, MasterKey::Key(KEY)).unwrap();
-    let id = new_case(&store, 1);
-    std::thread::scope(|s| {
-        for _ in 0..4 {
-            s.spawn(|| store.ping().unwrap());
-        }
-    });
     db.allow_connections(false).unwrap();
     db.allow_connections(true).unwrap();
     // A snapshot, a write and a statement read alone, each first on a connection that was cut.
