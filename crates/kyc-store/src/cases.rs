@@ -11,12 +11,15 @@ pub(crate) fn case_status(c: &dyn Connection, id: i64) -> Result<String, Error> 
 }
 
 pub(super) fn insert_tags(c: &dyn Connection, id: i64, tags: &[Vec<u8>]) -> Result<(), Error> {
-    for t in tags {
-        c.execute(
-            "INSERT INTO search_tags (tag, case_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-            params![t, id],
-        )?;
-    }
+    let rows: Vec<db::Param> = tags
+        .iter()
+        .flat_map(|t| [db::Param::Bytes(t), db::Param::Int(id)])
+        .collect();
+    let (head, tail) = (
+        "INSERT INTO search_tags (tag, case_id)",
+        " ON CONFLICT DO NOTHING",
+    );
+    db::insert_rows(c, head, 2, &rows, tail)?;
     Ok(())
 }
 
@@ -289,12 +292,15 @@ impl Store {
             next_id,
             &vault.search_tags(holder_name.as_deref(), p.document_number()),
         )?;
-        for f in flags {
-            tx.execute(
-                "INSERT INTO case_flags (code, case_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                params![f.code, next_id],
-            )?;
-        }
+        let rows: Vec<db::Param> = flags
+            .iter()
+            .flat_map(|f| [db::Param::Text(&f.code), db::Param::Int(next_id)])
+            .collect();
+        let (head, tail) = (
+            "INSERT INTO case_flags (code, case_id)",
+            " ON CONFLICT DO NOTHING",
+        );
+        db::insert_rows(tx, head, 2, &rows, tail)?;
         crate::audit::append(
             tx,
             &self.vault,
@@ -305,13 +311,31 @@ impl Store {
             &serde_json::json!({"reference": reference, "images": sub.images.len()}),
         )?;
         history.record(tx, (vault, self.now_ms()), next_id, &reference, sub)?;
-        for (img, (offset, len)) in sub.images.iter().zip(&places) {
-            tx.execute(
-                    "INSERT INTO images (case_id, name, mime, width, height, bytes, sealed, file_offset, file_len) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?8, 1, ?6, ?7)",
-                    params![next_id, img.name, img.format.mime(), img.width, img.height, offset, len, crate::db::NO_BYTES],
-                )?;
-        }
+        let rows: Vec<db::Param> = sub
+            .images
+            .iter()
+            .zip(&places)
+            .flat_map(|(img, (offset, len))| {
+                [
+                    db::Param::Int(next_id),
+                    db::Param::Text(&img.name),
+                    db::Param::Text(img.format.mime()),
+                    db::ToParam::to_param(&img.width),
+                    db::ToParam::to_param(&img.height),
+                    db::Param::Bytes(crate::db::NO_BYTES),
+                    db::Param::Int(1),
+                    db::ToParam::to_param(offset),
+                    db::ToParam::to_param(len),
+                ]
+            })
+            .collect();
+        db::insert_rows(
+            tx,
+            "INSERT INTO images (case_id, name, mime, width, height, bytes, sealed, file_offset, file_len)",
+            9,
+            &rows,
+            "",
+        )?;
         if let Some(arrival) = on_arrival {
             self.decide_on_arrival(tx, (next_id, &key), &sub.user_id, flags, arrival)?;
         }

@@ -47,25 +47,33 @@ impl History {
                 flag_back(tx, (vault, now), *id, code, reference)?;
             }
         }
-        let insert = |image: &str, sealed: Vec<u8>| {
-            tx.execute(
-                "INSERT INTO image_hashes (case_id, image, sealed, method) VALUES (?1, ?2, ?3, ?4)",
-                params![case_id, image, sealed, crate::phash::HASH_METHOD],
-            )
-        };
+        let mut hashes: Vec<(&str, Vec<u8>)> = Vec::new();
         if let Some(hash) = sub.selfie_hash {
-            insert(
+            hashes.push((
                 crate::phash::HASHED_IMAGE,
                 vault.seal_image_hash(case_id, hash),
-            )?;
+            ));
         }
         if let Some(hash) = &sub.portrait_hash {
             let bytes = crate::phash::wide_to_bytes(hash);
-            insert(
+            hashes.push((
                 crate::phash::PORTRAIT,
                 vault.seal_named_hash(case_id, crate::phash::PORTRAIT, &bytes),
-            )?;
+            ));
         }
+        let rows: Vec<crate::db::Param> = hashes
+            .iter()
+            .flat_map(|(image, sealed)| {
+                [
+                    crate::db::Param::Int(case_id),
+                    crate::db::Param::Text(image),
+                    crate::db::Param::Bytes(sealed),
+                    crate::db::ToParam::to_param(&crate::phash::HASH_METHOD),
+                ]
+            })
+            .collect();
+        let head = "INSERT INTO image_hashes (case_id, image, sealed, method)";
+        crate::db::insert_rows(tx, head, 4, &rows, "")?;
         Ok(())
     }
 }
