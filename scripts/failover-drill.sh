@@ -89,16 +89,22 @@ simulate() { # seed count
     --scenario clean --seed "$1" --count "$2" --parallel 8 || true
 }
 
+# Starts 100 posts (seed $1) in the background (SIM), their results in $2; returns once 30 of
+# them are answered (or after 30 s).
+load_until_30_answered() {
+  : > "$2"
+  simulate "$1" 100 > "$2" &
+  SIM=$!
+  for _ in $(seq 300); do
+    [ "$(grep -c 'HTTP 200' "$2" || true)" -ge 30 ] && break
+    sleep 0.1
+  done
+}
+
 config "$P1"
 serve
 step "receiving on the primary; it crashes mid-load"
-: > "$WORK/before.txt"
-simulate 11 100 > "$WORK/before.txt" &
-SIM=$!
-for _ in $(seq 300); do
-  [ "$(grep -c 'HTTP 200' "$WORK/before.txt" || true)" -ge 30 ] && break
-  sleep 0.1
-done
+load_until_30_answered 11 "$WORK/before.txt"
 pg_stop "$PRIMARY" immediate
 # The desk's host goes with it (what it still answers now is refusals: the database is gone).
 kill -9 "$SERVE_PID" 2>/dev/null || true
@@ -142,13 +148,7 @@ sed -i "s|^url = .*|url = \"postgres://kyc@127.0.0.1:$P2,127.0.0.1:$P3/kycdesk?t
 serve
 KEPT_PID="$SERVE_PID"
 step "receiving on :$P2 through a two-server URL; it crashes mid-load, :$P3 is promoted, the desk runs on"
-: > "$WORK/before2.txt"
-simulate 13 100 > "$WORK/before2.txt" &
-SIM=$!
-for _ in $(seq 300); do
-  [ "$(grep -c 'HTTP 200' "$WORK/before2.txt" || true)" -ge 30 ] && break
-  sleep 0.1
-done
+load_until_30_answered 13 "$WORK/before2.txt"
 AT_CRASH="$(grep -c 'HTTP 200' "$WORK/before2.txt" || true)"
 pg_stop "$STANDBY" immediate
 [ "$AT_CRASH" -lt 100 ] || { echo "drill: the second crash came after the load ended" >&2; exit 1; }
