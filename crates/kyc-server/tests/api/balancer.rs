@@ -20,30 +20,20 @@ async fn a_drain_waits_for_the_window_of_a_request_still_arriving_at_the_stop() 
     })
     .await;
     let body = serde_json::to_vec(&submission(Scenario::Clean, 1).payload).unwrap();
-    let (first, rest) = body.split_at(body.len() / 2);
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
-    tx.send(Ok(first.to_vec())).await.unwrap();
-    let chunks = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
+    // The post's head goes first; the server's "100 Continue" says its handler reads the body
+    // (a connection whose request has not begun is closed by a stop, as an idle one is).
+    let (reading, body_now) = (std::sync::mpsc::channel(), std::sync::mpsc::channel());
+    let (addr, cert) = (
+        desk.running.receiver_addr,
+        desk.running.tls.cert_pem.clone(),
+    );
+    let post = tokio::task::spawn_blocking(move || {
+        post_in_two_steps(addr, &cert, &body, reading.0, body_now.1)
     });
-    let post = tokio::spawn(
-        desk.http
-            .post(desk.receiver())
-            .header("content-type", "application/json")
-            .body(reqwest::Body::wrap_stream(chunks))
-            .send(),
-    );
-    for _ in 0..100 {
-        if desk.running.receiver_connections() > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(
-        desk.running.receiver_connections(),
-        1,
-        "the post is arriving"
-    );
+    tokio::task::spawn_blocking(move || reading.1.recv())
+        .await
+        .unwrap()
+        .expect("the server reads the body");
 
     let margin = Duration::from_secs(1);
     let drained = tokio::spawn(desk.running.drain(
@@ -51,25 +41,82 @@ async fn a_drain_waits_for_the_window_of_a_request_still_arriving_at_the_stop() 
         std::future::pending(),
         Duration::from_secs(1),
     ));
-    // Within the 2 s a request still arriving is given, the post ends; its case is stored and
+    // Within the 2 s a request still arriving is given, the body ends; its case is stored and
     // its 2 s window opens now, to end after the 3 s (hold_secs and the margin) the stop alone
     // would wait.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    tx.send(Ok(rest.to_vec())).await.unwrap();
-    drop(tx);
-    let resp = post
-        .await
-        .unwrap()
+    body_now.0.send(()).unwrap();
+    let response = post.await.unwrap();
+    let (head, answer) = response
+        .split_once("\r\n\r\n")
         .expect("an answer, not a cut connection");
-    assert_eq!(resp.status(), 200);
-    let by = resp.headers()[kyc_server::receiver::ANSWERED_BY].clone();
-    let answer: Value = resp.json().await.unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains(&format!("{}: timeout", kyc_server::receiver::ANSWERED_BY)),
+        "{head}"
+    );
+    let answer: Value = serde_json::from_str(answer).unwrap();
     assert_eq!(answer["result"], false, "{answer}");
-    assert_eq!(by, "timeout");
     tokio::time::timeout(Duration::from_secs(10), drained)
         .await
         .expect("the drain ends once it owes nothing")
         .unwrap();
+}
+
+/// Posts `body` to the receiver at `addr` over TLS (trusting `cert_pem`), as Ditto ID would with
+/// `Expect: 100-continue`: the head first, `reading` told once the server answers "100
+/// Continue", the body once `body_now` says so. Returns all the server wrote after that (empty
+/// if it cut the connection).
+fn post_in_two_steps(
+    addr: std::net::SocketAddr,
+    cert_pem: &[u8],
+    body: &[u8],
+    reading: std::sync::mpsc::Sender<()>,
+    body_now: std::sync::mpsc::Receiver<()>,
+) -> String {
+    use rustls::pki_types::pem::PemObject;
+    use std::io::{Read, Write};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(cert_pem) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+    let tls = rustls::ClientConnection::new(std::sync::Arc::new(config), name).unwrap();
+    let mut stream = rustls::StreamOwned::new(tls, std::net::TcpStream::connect(addr).unwrap());
+    write!(
+        stream,
+        "POST /kyc HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    let mut interim = Vec::new();
+    let mut byte = [0u8; 1];
+    while !interim.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        interim.push(byte[0]);
+    }
+    assert!(
+        interim.starts_with(b"HTTP/1.1 100"),
+        "{}",
+        String::from_utf8_lossy(&interim)
+    );
+    reading.send(()).unwrap();
+    body_now.recv().unwrap();
+    stream.write_all(body).unwrap();
+    stream.flush().unwrap();
+    let mut rest = Vec::new();
+    // The server closes the connection after its answer (it is stopping).
+    let _ = stream.read_to_end(&mut rest);
+    String::from_utf8_lossy(&rest).into_owned()
 }
 
 /// The health check answers without the receiver's credentials (a balancer has none), gives no
