@@ -120,8 +120,9 @@ impl ScratchDatabase {
             self.name
         ))?;
         if !allowed {
+            // Each waited for (up to 5 s) until it has ended, not only signalled.
             client.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = $1",
                 &[&self.name],
             )?;
         }
