@@ -405,8 +405,8 @@ fn serve(bin: &Path, path: &Path, cpu: Option<f64>, n: usize) -> anyhow::Result<
 const SHARED_FILES: [&str; 4] = [
     kyc_core::bootstrap::MASTER_KEY_FILE,
     kyc_core::bootstrap::SIGNING_KEY_FILE,
-    "tls-cert.pem",
-    "tls-key.pem",
+    kyc_server::tls::SELF_SIGNED_CERT,
+    kyc_server::tls::SELF_SIGNED_KEY,
 ];
 
 /// Another instance of the first's desk: its own folder holding copies of the first one's
@@ -476,7 +476,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
     for n in 1..most {
         desks.push(next_instance(&a, work.path(), &config, &data, n)?);
     }
-    let cert = std::fs::read(data.join("tls-cert.pem"))?;
+    let cert = std::fs::read(data.join(kyc_server::tls::SELF_SIGNED_CERT))?;
     let http = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&cert)?)
         .timeout(Duration::from_secs(300))
@@ -496,9 +496,9 @@ pub fn run(a: Args) -> anyhow::Result<()> {
             .arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--cert")
-            .arg(data.join("tls-cert.pem"))
+            .arg(data.join(kyc_server::tls::SELF_SIGNED_CERT))
             .arg("--key")
-            .arg(data.join("tls-key.pem"))
+            .arg(data.join(kyc_server::tls::SELF_SIGNED_KEY))
             .arg("--out")
             .arg(work.path().join("floor.bin"));
         Some(spawn(floor_cmd, "floor")?)

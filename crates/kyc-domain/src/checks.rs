@@ -153,6 +153,12 @@ pub fn is_clean(flags: &[Flag]) -> bool {
     flags.iter().all(|f| f.severity == Severity::Info)
 }
 
+/// Whether an approval of a case with these flags needs a second person's (`four_eyes`: a
+/// flagged case only).
+pub fn needs_second_approval(flags: &[Flag], d: &DecisionConfig) -> bool {
+    d.four_eyes && !is_clean(flags)
+}
+
 /// The reasons a case's findings suggest (by each reason's `flags`; warnings and errors only),
 /// in the configured order: what reject mode starts with ticked.
 pub fn suggested_reasons(flags: &[Flag], reasons: &[Reason]) -> Vec<String> {
@@ -322,6 +328,28 @@ pub fn automatic_decision(flags: &[Flag], d: &DecisionConfig) -> Option<NewDecis
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_flagged_case_needs_a_second_approval_and_only_with_four_eyes() {
+        let info = [Flag::new("user_seen_before", Severity::Info, "")];
+        let warning = [Flag::new("document_reused", Severity::Warning, "")];
+        for (four_eyes, flags, needs) in [
+            (true, &warning[..], true),
+            (true, &info[..], false),
+            (true, &[][..], false),
+            (false, &warning[..], false),
+        ] {
+            let d = DecisionConfig {
+                four_eyes,
+                ..DecisionConfig::default()
+            };
+            assert_eq!(
+                needs_second_approval(flags, &d),
+                needs,
+                "{four_eyes} {flags:?}"
+            );
+        }
+    }
 
     #[test]
     fn findings_suggest_their_reasons_in_the_configured_order() {

@@ -119,7 +119,8 @@ impl ServerError {
 impl IntoResponse for ServerError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let message = if status.is_server_error() && !matches!(self, ServerError::Unavailable) {
+        // A 500's details go to the log only; other answers (a 503 included) say what they are.
+        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
             // Details go to the log (with ids only), not to the caller.
             tracing::error!(error = %self, "request failed");
             "internal error; see the KYC Desk log".to_string()

@@ -45,8 +45,9 @@ struct ReceiverState {
     /// Bodies read, decrypted, parsed and stored at once: bounds memory (a body costs several
     /// times its size while it is opened) and CPU contention.
     ingest: tokio::sync::Semaphore,
-    /// The last health check's outcome and when it was made ([`health`]).
-    health: std::sync::Mutex<Option<(std::time::Instant, bool)>>,
+    /// The last health check's outcome and when it was made ([`health`]); held across a check,
+    /// so checks that come together wait for one answer rather than each asking.
+    health: tokio::sync::Mutex<Option<(std::time::Instant, bool)>>,
 }
 
 /// How long a health check's outcome answers the next ones: however often they come, the
@@ -380,11 +381,10 @@ pub const ANSWERED_BY: header::HeaderName =
 async fn health(
     State(state): State<Arc<ReceiverState>>,
 ) -> Result<Json<serde_json::Value>, ServerError> {
-    let lock = || state.health.lock().unwrap_or_else(|e| e.into_inner());
-    let reused = lock().filter(|(at, _)| at.elapsed() < HEALTH_REUSE);
-    let ok = match reused {
-        Some((_, ok)) => ok,
-        None => {
+    let mut last = state.health.lock().await;
+    let ok = match *last {
+        Some((at, ok)) if at.elapsed() < HEALTH_REUSE => ok,
+        _ => {
             let ok = match state.desk.healthy().await {
                 Ok(()) => true,
                 Err(e) => {
@@ -392,10 +392,11 @@ async fn health(
                     false
                 }
             };
-            *lock() = Some((std::time::Instant::now(), ok));
+            *last = Some((std::time::Instant::now(), ok));
             ok
         }
     };
+    drop(last);
     if ok {
         Ok(Json(serde_json::json!({"status": "ok"})))
     } else {

@@ -86,7 +86,7 @@ impl Running {
         grace: Duration,
     ) {
         let margin_ms = i64::try_from(margin.as_millis()).unwrap_or(i64::MAX);
-        let hold_ms = i64::try_from(self.desk.hold_secs().saturating_mul(1000)).unwrap_or(i64::MAX);
+        let hold_ms = self.desk.hold_ms();
         let first_deadline = self
             .desk
             .now_ms()

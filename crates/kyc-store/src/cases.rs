@@ -11,15 +11,21 @@ pub(crate) fn case_status(c: &dyn Connection, id: i64) -> Result<String, Error> 
 }
 
 pub(super) fn insert_tags(c: &dyn Connection, id: i64, tags: &[Vec<u8>]) -> Result<(), Error> {
-    let rows: Vec<db::Param> = tags
-        .iter()
-        .flat_map(|t| [db::Param::Bytes(t), db::Param::Int(id)])
-        .collect();
-    let (head, tail) = (
-        "INSERT INTO search_tags (tag, case_id)",
-        " ON CONFLICT DO NOTHING",
-    );
-    db::insert_rows(c, head, 2, &rows, tail)?;
+    let tags = tags.iter().map(|t| db::Param::Bytes(t));
+    insert_for_case(c, "search_tags (tag, case_id)", tags, id)
+}
+
+/// Rows of a value and case `id` into `table` (its two columns named, `search_tags (tag,
+/// case_id)`), with one statement; a row already there is skipped.
+fn insert_for_case<'a>(
+    c: &dyn Connection,
+    table: &str,
+    values: impl Iterator<Item = db::Param<'a>>,
+    id: i64,
+) -> Result<(), Error> {
+    let rows: Vec<db::Param> = values.flat_map(|v| [v, db::Param::Int(id)]).collect();
+    let head = format!("INSERT INTO {table}");
+    db::insert_rows(c, &head, 2, &rows, " ON CONFLICT DO NOTHING")?;
     Ok(())
 }
 
@@ -75,25 +81,15 @@ impl Store {
         flags: &[Flag],
         received_at_ms: i64,
     ) -> Result<Inserted, Error> {
-        self.insert_held_case(sub, flags, received_at_ms, None)
+        self.receive(sub, flags, received_at_ms, None, None)
     }
 
     /// `insert_case` for a request that will wait on its answer: a new case is stored held until
-    /// `hold_until` (unix ms) in the same transaction (an earlier case is not touched: see `hold`).
-    pub fn insert_held_case(
-        &self,
-        sub: &Submission,
-        flags: &[Flag],
-        received_at_ms: i64,
-        hold_until: Option<i64>,
-    ) -> Result<Inserted, Error> {
-        self.receive(sub, flags, received_at_ms, hold_until, None)
-    }
-
-    /// `insert_held_case` with the policy's decision on arrival: a new case the policy decides
-    /// at once (from its final flags, the history flags included) is stored with that decision
-    /// and, when it is final, with Ditto ID's answer settled, in the one transaction (one commit
-    /// and one turn of the write lock instead of three).
+    /// `hold_until` (unix ms) in the same transaction (an earlier case is not touched: see
+    /// `hold`), with the policy's decision on arrival, if it is given one: a new case the policy
+    /// decides at once (from its final flags, the history flags included) is stored with that
+    /// decision and, when it is final, with Ditto ID's answer settled, in the one transaction
+    /// (one commit and one turn of the write lock instead of three).
     pub fn receive(
         &self,
         sub: &Submission,
@@ -151,7 +147,7 @@ impl Store {
     }
 
     /// A case stored inside the caller's write transaction (see
-    /// [`insert_held_case`](Store::insert_held_case)); the hash indexes are the caller's to
+    /// [`receive`](Store::receive)); the hash indexes are the caller's to
     /// update once it commits.
     pub(crate) fn insert_in(
         &self,
@@ -292,15 +288,8 @@ impl Store {
             next_id,
             &vault.search_tags(holder_name.as_deref(), p.document_number()),
         )?;
-        let rows: Vec<db::Param> = flags
-            .iter()
-            .flat_map(|f| [db::Param::Text(&f.code), db::Param::Int(next_id)])
-            .collect();
-        let (head, tail) = (
-            "INSERT INTO case_flags (code, case_id)",
-            " ON CONFLICT DO NOTHING",
-        );
-        db::insert_rows(tx, head, 2, &rows, tail)?;
+        let codes = flags.iter().map(|f| db::Param::Text(&f.code));
+        insert_for_case(tx, "case_flags (code, case_id)", codes, next_id)?;
         crate::audit::append(
             tx,
             &self.vault,
@@ -405,7 +394,7 @@ impl Store {
             let Some(new) = sub.images.iter().find(|i| i.name == name) else {
                 return Ok(false);
             };
-            let sealed = self.sealed_image(c, id, &name, inline, place)?;
+            let sealed = self.sealed_image(Some(c), id, &name, inline, place)?;
             if key.open(SealField::Image(&name), &sealed)? != new.bytes {
                 return Ok(false);
             }

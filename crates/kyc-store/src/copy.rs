@@ -147,7 +147,7 @@ fn copy_blobs(
         |row| {
             let (id, len): (i64, i64) = (row.get(0)?, row.get(1)?);
             let len = u64::try_from(len).map_err(|_| Error::Internal("image length".into()))?;
-            to.put_blob(id, &source.read_blob(src, id, 0, len)?)?;
+            to.put_blob(id, &source.read_blob(Some(src), id, 0, len)?)?;
             blobs += 1;
             Ok(true)
         },

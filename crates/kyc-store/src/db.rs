@@ -460,9 +460,14 @@ pub trait Backend: Send + Sync {
         )
     }
     /// `len` bytes at `offset` of a case's blob, read on `c` (an open transaction of this
-    /// backend) where the blob is in the database.
-    fn read_blob(&self, c: &dyn Connection, case_id: i64, offset: u64, len: u64)
-        -> Result<Vec<u8>>;
+    /// backend) where the blob is in the database; a blob kept as a file needs none.
+    fn read_blob(
+        &self,
+        c: Option<&dyn Connection>,
+        case_id: i64,
+        offset: u64,
+        len: u64,
+    ) -> Result<Vec<u8>>;
     /// Where the engine keeps a case's blob in the database: how a statement that reads an
     /// `images` row (as `i`) reads that image's bytes with it, as (a join, a column: NULL for an
     /// inline image). None where the blob is a file ([`Backend::read_blob`] after the row).
@@ -659,8 +664,44 @@ fn typed_write<T>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Rows inserted with one statement ([`insert_rows`]) on `c`, a write transaction of either
+    /// engine: each row's parameters land in its own row, a conflict skips only its row, and
+    /// parameters that are not whole rows are refused.
+    pub(crate) fn rows_go_in_with_one_statement_on(c: &dyn Connection) -> Result<()> {
+        c.run(
+            "CREATE TEMP TABLE t (k bigint PRIMARY KEY, v text, b bytea)",
+            &[],
+        )?;
+        let rows = [
+            Param::Int(1),
+            Param::Text("one"),
+            Param::Bytes(b"\x01"),
+            Param::Int(2),
+            Param::Text("two"),
+            Param::Bytes(&[]),
+            Param::Int(1),
+            Param::Text("again"),
+            Param::Null,
+        ];
+        let (head, tail) = ("INSERT INTO t (k, v, b)", " ON CONFLICT DO NOTHING");
+        assert_eq!(insert_rows(c, head, 3, &rows, tail)?, 2);
+        let got = c.query_map("SELECT k, v, b FROM t ORDER BY k", params![], |r| {
+            Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<Vec<u8>>(2)?))
+        })?;
+        assert_eq!(
+            got,
+            [
+                (1, "one".to_string(), vec![1u8]),
+                (2, "two".to_string(), vec![])
+            ]
+        );
+        assert!(insert_rows(c, head, 2, &rows, tail).is_err());
+        assert_eq!(insert_rows(c, head, 3, &[], tail)?, 0);
+        Ok(())
+    }
 
     #[test]
     fn values_read_as_the_types_the_store_asks_for() {

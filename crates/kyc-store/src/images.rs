@@ -54,10 +54,8 @@ impl Store {
                     "case {id}'s images are shorter than their rows say"
                 )))
             }
-            // A file (SQLite), read as the images of older snapshots are.
-            (Some(place), None) => {
-                self.read(|c| self.sealed_image(c, id, name, inline, Some(place)))?
-            }
+            // A file (SQLite): read as it is, no transaction needed.
+            (Some(place), None) => self.sealed_image(None, id, name, inline, Some(place))?,
         };
         let key = self.vault().unwrap_case_key(id, &wrapped)?;
         let bytes = key.open(SealField::Image(name), &sealed)?;
@@ -69,7 +67,7 @@ impl Store {
     /// in the database).
     pub(super) fn sealed_image(
         &self,
-        c: &dyn Connection,
+        c: Option<&dyn Connection>,
         id: i64,
         name: &str,
         inline: Vec<u8>,

@@ -61,7 +61,13 @@ impl Store {
                         Then::Decide {
                             decision,
                             four_eyes,
-                        } => drop(self.decide_in(tx, case.id, decision, false, *four_eyes)?),
+                        } => drop(self.record_decision(
+                            tx,
+                            &crate::decisions::KeyFor::new(case.id, None),
+                            decision,
+                            false,
+                            *four_eyes,
+                        )?),
                         Then::Assign { to, by } => {
                             drop(self.assign_in(tx, case.id, Some(to), by)?)
                         }

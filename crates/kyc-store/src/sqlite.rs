@@ -454,7 +454,7 @@ impl Backend for SqliteBackend {
 
     fn read_blob(
         &self,
-        _: &dyn Connection,
+        _: Option<&dyn Connection>,
         case_id: i64,
         offset: u64,
         len: u64,
@@ -583,6 +583,16 @@ impl Connection for rusqlite::Connection {
 #[cfg(test)]
 mod tests {
     use kyc_crypto::master::MasterKey;
+
+    /// Rows inserted with one statement ([`crate::db::tests::rows_go_in_with_one_statement_on`]).
+    #[test]
+    fn rows_go_in_with_one_statement() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            crate::Store::open(&dir.path().join(crate::DB_FILE), MasterKey::Key([4; 32])).unwrap();
+        let check = &mut crate::db::tests::rows_go_in_with_one_statement_on;
+        store.db.write(check, &mut || {}).unwrap();
+    }
 
     /// Commits reach the database file while the store stays open, copied there by the
     /// checkpointer: the writer no longer checkpoints at commit (and would not have, for a few

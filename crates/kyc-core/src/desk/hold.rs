@@ -40,20 +40,15 @@ impl Desk {
     }
 
     /// When the last window a request held here waits in ends (unix ms; 0 before any): a
-    /// stopping server answers every request it holds by then ([`Desk::hold_secs`] past its stop
+    /// stopping server answers every request it holds by then ([`Desk::hold_ms`] past its stop
     /// for one still arriving).
     pub fn last_window_end(&self) -> i64 {
         self.last_window_end
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// The hold window's length (`[decision] hold_secs`).
-    pub fn hold_secs(&self) -> u64 {
-        self.policy.hold_secs
-    }
-
     /// The hold window's length in milliseconds (`[decision] hold_secs`).
-    pub(super) fn hold_ms(&self) -> i64 {
+    pub fn hold_ms(&self) -> i64 {
         i64::try_from(self.policy.hold_secs.saturating_mul(1000)).unwrap_or(i64::MAX)
     }
 

@@ -396,9 +396,8 @@ impl Desk {
             // Whether the store recorded a decision (what it asked the policy, and was told).
             let decided = std::cell::Cell::new(false);
             let decide = |flags: &[Flag]| {
-                let flagged = !checks::is_clean(flags);
                 let d = checks::automatic_decision(flags, &policy)
-                    .map(|d| (d, policy.four_eyes && flagged));
+                    .map(|d| (d, checks::needs_second_approval(flags, &policy)));
                 decided.set(d.is_some());
                 d
             };
@@ -446,15 +445,15 @@ impl Desk {
     async fn decide_id(&self, id: i64, d: NewDecision) -> Result<CaseSummary, CoreError> {
         let store = self.store.clone();
         let notify = self.notify;
-        let four_eyes = self.policy.four_eyes;
+        let policy = self.policy.clone();
         let by = d.by_user.clone();
         let result = blocking(move || {
             let flags = store.summary(id)?.flags;
             if d.by_user.is_some() {
                 checks::justification(d.approve, &d.reasons, &d.comment, &flags)?;
             }
-            let flagged = !checks::is_clean(&flags);
-            Ok::<_, CoreError>(store.decide(id, &d, notify, four_eyes && flagged)?)
+            let four_eyes = checks::needs_second_approval(&flags, &policy);
+            Ok::<_, CoreError>(store.decide(id, &d, notify, four_eyes)?)
         })
         .await;
         if let (Err(CoreError::FourEyes), Some(user)) = (&result, by) {

@@ -140,9 +140,9 @@ struct StagingPlace<'a>(&'a PgBackend);
 
 impl Drop for StagingPlace<'_> {
     fn drop(&mut self) {
-        if let Ok(mut n) = self.0.staging.lock() {
-            *n -= 1;
-        }
+        let mut n = self.0.staging();
+        *n = n.saturating_sub(1);
+        drop(n);
         self.0.staged.notify_one();
     }
 }
@@ -282,13 +282,22 @@ impl PgBackend {
 
     /// Waits for one of the pool's staging places (half of it), holding no connection meanwhile.
     fn staging_place(&self) -> Result<StagingPlace<'_>> {
-        let poisoned = |_| Error::Internal("staging lock poisoned".into());
-        let mut n = self.staging.lock().map_err(poisoned)?;
+        let mut n = self.staging();
         while *n >= (self.max / 2).max(1) {
-            n = self.staged.wait(n).map_err(poisoned)?;
+            n = self
+                .staged
+                .wait(n)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
         }
         *n += 1;
         Ok(StagingPlace(self))
+    }
+
+    /// How many new cases are staged now; like the pool's count, usable after a panic elsewhere.
+    fn staging(&self) -> std::sync::MutexGuard<'_, usize> {
+        self.staging
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Runs `f` on a pooled connection. One the database cut since it was last used (a restart,
@@ -467,11 +476,14 @@ impl Backend for PgBackend {
 
     fn read_blob(
         &self,
-        c: &dyn Connection,
+        c: Option<&dyn Connection>,
         case_id: i64,
         offset: u64,
         len: u64,
     ) -> Result<Vec<u8>> {
+        let c = c.ok_or_else(|| {
+            Error::Internal("a blob in the database is read on a transaction".into())
+        })?;
         let (from, len) = (
             i64::try_from(offset + 1).map_err(|_| Error::Internal("blob offset".into()))?,
             i64::try_from(len).map_err(|_| Error::Internal("blob length".into()))?,

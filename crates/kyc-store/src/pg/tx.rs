@@ -420,47 +420,12 @@ mod tests {
         });
     }
 
-    /// Rows inserted with one statement: each row's parameters land in its own row, a conflict
-    /// skips only its row, and parameters that are not whole rows are refused.
+    /// Rows inserted with one statement ([`crate::db::tests::rows_go_in_with_one_statement_on`]).
     #[test]
     fn rows_go_in_with_one_statement() {
         on_a_backend(|b| {
-            b.write(
-                &mut |c| {
-                    c.run(
-                        "CREATE TEMP TABLE t (k bigint PRIMARY KEY, v text, b bytea)",
-                        &[],
-                    )?;
-                    let rows = [
-                        Param::Int(1),
-                        Param::Text("one"),
-                        Param::Bytes(b"\x01"),
-                        Param::Int(2),
-                        Param::Text("two"),
-                        Param::Bytes(&[]),
-                        Param::Int(1),
-                        Param::Text("again"),
-                        Param::Null,
-                    ];
-                    let (head, tail) = ("INSERT INTO t (k, v, b)", " ON CONFLICT DO NOTHING");
-                    assert_eq!(crate::db::insert_rows(c, head, 3, &rows, tail)?, 2);
-                    let got = c.query_map("SELECT k, v, b FROM t ORDER BY k", params![], |r| {
-                        Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<Vec<u8>>(2)?))
-                    })?;
-                    assert_eq!(
-                        got,
-                        [
-                            (1, "one".to_string(), vec![1u8]),
-                            (2, "two".to_string(), vec![])
-                        ]
-                    );
-                    assert!(crate::db::insert_rows(c, head, 2, &rows, tail).is_err());
-                    assert_eq!(crate::db::insert_rows(c, head, 3, &[], tail)?, 0);
-                    Ok(())
-                },
-                &mut || {},
-            )
-            .unwrap()
+            let check = &mut crate::db::tests::rows_go_in_with_one_statement_on;
+            b.write(check, &mut || {}).unwrap()
         });
     }
 

@@ -135,13 +135,7 @@ fn a_case_the_policy_decides_on_arrival_is_stored_decided_and_answered() {
                 && at("case.received").is_some(),
             "{backend}: {trail:?}"
         );
-        assert!(
-            matches!(
-                store.verify_audit().unwrap(),
-                kyc_store::chain::Verdict::Intact { .. }
-            ),
-            "{backend}"
-        );
+        assert!(trail_is_intact(store), "{backend}");
         // The same submission again finds the case; the policy is not asked again.
         let Inserted::Existing(again) = store
             .receive(&sub, &[], now, Some(now + 60_000), Some(&arrival))
