@@ -590,6 +590,26 @@ mod tests {
             found.sort();
             assert_eq!(&found, expected, "{code}");
         }
+        // On one snapshot, which keeps the last flag's commonness: each flag in turn, twice.
+        let ids = |s: &Snapshot<'_>, code: &str| {
+            let q = CaseQuery {
+                flag: Some(code.into()),
+                limit: 50,
+                ..Default::default()
+            };
+            let mut found: Vec<i64> = s.list(&q)?.cases.iter().map(|c| c.id).collect();
+            found.sort();
+            Ok::<_, Error>(found)
+        };
+        let turns = store
+            .snapshot(|s| {
+                ["common_one", "rare_one", "rare_one", "common_one"]
+                    .iter()
+                    .map(|code| ids(s, code))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .unwrap();
+        assert_eq!(turns, [&common, &rare, &rare, &common].map(Vec::clone));
     }
 
     #[test]

@@ -179,13 +179,7 @@ impl Snapshot<'_> {
         if let Some(f) = &q.flag {
             // A common flag: walk the cases in page order and look each one up (a page fills
             // quickly). A rare one: start from its few cases and sort them.
-            let common = self.read(|c| {
-                c.query_row(
-                    "SELECT count(*) > ?2 FROM (SELECT 1 FROM case_flags WHERE code = ?1 LIMIT ?2 + 1) AS flagged",
-                    params![f, RARE_FLAG_CASES],
-                    |r| r.get::<bool>(0),
-                )
-            })?;
+            let common = self.flag_is_common(f)?;
             args.push(f.clone().into());
             sql += &if common {
                 format!(
@@ -291,10 +285,18 @@ impl Snapshot<'_> {
         }
         // The first page also says how many cases match, counted up to a cap (a count must not
         // cost more than the page).
+        // A flag alone is counted from its own index: each of its rows is one case's (a case's
+        // rows go with it). Walking the cases for it cost more than the page: PostgreSQL merged
+        // the two id orders from the oldest case, 2 ms at 100,000 cases.
+        let flag_alone =
+            q.flag.is_some() && args.len() == 1 && !q.awaiting_second && q.answered_by.is_none();
         let count_sql = (q.count && q.cursor.is_none()).then(|| {
-            let filters = &sql[sql.find(" WHERE 1=1").unwrap_or(0)..];
+            let matched = match flag_alone {
+                true => "case_flags WHERE code = ?1".to_string(),
+                false => format!("cases{}", &sql[sql.find(" WHERE 1=1").unwrap_or(0)..]),
+            };
             format!(
-                "SELECT count(*) FROM (SELECT 1 FROM cases{filters} LIMIT {}) AS matched",
+                "SELECT count(*) FROM (SELECT 1 FROM {matched} LIMIT {}) AS matched",
                 TOTAL_CAP + 1
             )
         });

@@ -15,6 +15,9 @@ pub struct Snapshot<'a> {
     key: std::cell::RefCell<Option<(i64, std::rc::Rc<CaseKey>)>>,
     /// Set by the snapshot's last read ([`Snapshot::count_last`]): nothing may follow it.
     ended: std::cell::Cell<bool>,
+    /// Whether a flag is on many cases, once asked on this snapshot (a queue page and the lists
+    /// pinned above it filter by the same flag; within one snapshot the answer cannot change).
+    common_flag: std::cell::RefCell<Option<(String, bool)>>,
 }
 
 impl Store {
@@ -31,6 +34,7 @@ impl Store {
                 c,
                 key: Default::default(),
                 ended: Default::default(),
+                common_flag: Default::default(),
             };
             match f(&snapshot) {
                 Ok(v) => {
@@ -67,6 +71,24 @@ impl Snapshot<'_> {
     /// Marks the read just made as the snapshot's last.
     pub(crate) fn end(&self) {
         self.ended.set(true);
+    }
+
+    /// Whether flag `code` is on more than [`RARE_FLAG_CASES`] cases, read once per snapshot.
+    pub(crate) fn flag_is_common(&self, code: &str) -> Result<bool> {
+        if let Some((known, common)) = self.common_flag.borrow().as_ref() {
+            if known == code {
+                return Ok(*common);
+            }
+        }
+        let common = self.read(|c| {
+            c.query_row(
+                "SELECT count(*) > ?2 FROM (SELECT 1 FROM case_flags WHERE code = ?1 LIMIT ?2 + 1) AS flagged",
+                params![code, RARE_FLAG_CASES],
+                |r| r.get::<bool>(0),
+            )
+        })?;
+        *self.common_flag.borrow_mut() = Some((code.to_string(), common));
+        Ok(common)
     }
 
     /// Case `id`'s key, read once per snapshot.

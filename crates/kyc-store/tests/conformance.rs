@@ -490,6 +490,50 @@ fn the_queue_pages_filters_and_counts() {
 }
 
 #[test]
+fn a_flag_filter_counts_the_cases_that_carry_the_flag() {
+    for_each_backend(|backend, store| {
+        let flagged = |i: u64, code: &str| {
+            let flags = [kyc_domain::flag::Flag::new(
+                code,
+                kyc_domain::flag::Severity::Warning,
+                "test",
+            )];
+            let sub = testing::submission(&body(i).to_string());
+            match store.insert_case(&sub, &flags, 1_764_400_000_000).unwrap() {
+                Inserted::New(c) => c.id,
+                Inserted::Existing(_) => panic!("a new case expected"),
+            }
+        };
+        let watched: Vec<i64> = [1, 3, 4].map(|i| flagged(i, "watch")).to_vec();
+        flagged(2, "other");
+        new_case(store, 5);
+        let count = |status: Option<&str>| {
+            let page = store
+                .list(&CaseQuery {
+                    flag: Some("watch".into()),
+                    status: status.map(str::to_string),
+                    limit: 1,
+                    count: true,
+                    ..CaseQuery::default()
+                })
+                .unwrap();
+            assert!(page.next.is_some(), "{backend}: the count is read apart");
+            (page.total, page.total_capped)
+        };
+        // The flag alone (counted from its own rows), and with another filter.
+        assert_eq!(count(None), (Some(3), false), "{backend}");
+        assert_eq!(count(Some("pending")), (Some(3), false), "{backend}");
+        store
+            .decide(watched[0], &decision(false, "rita"), false, false)
+            .unwrap();
+        assert_eq!(count(Some("pending")), (Some(2), false), "{backend}");
+        // An erased case's flag goes with it.
+        store.erase(watched[1], "ada", "test").unwrap();
+        assert_eq!(count(None), (Some(2), false), "{backend}: after an erasure");
+    });
+}
+
+#[test]
 fn an_erased_case_is_gone_but_its_trail_stays_whole() {
     for_each_backend(|backend, store| {
         let id = new_case(store, 1);
