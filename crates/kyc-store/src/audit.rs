@@ -218,7 +218,12 @@ const FILTER: &str = "AND (CAST(?2 AS TEXT) IS NULL OR a.actor = ?2) \
 const ENTRY_COLS: &str = "a.id, a.at, a.actor, a.action, a.case_id, a.detail, c.reference";
 const ENTRY_FROM: &str = "audit a LEFT JOIN cases c ON c.id = a.case_id";
 
-fn entry_from_row(r: &Row) -> Result<AuditEntry, Error> {
+/// A case's timeline (`?1`: its id), oldest first ([`entry_from_row`]).
+pub(crate) fn timeline_sql() -> String {
+    format!("SELECT {ENTRY_COLS} FROM {ENTRY_FROM} WHERE a.case_id = ?1 ORDER BY a.id")
+}
+
+pub(crate) fn entry_from_row(r: &Row) -> Result<AuditEntry, Error> {
     let detail: serde_json::Value = serde_json::from_str(&r.get::<String>(5)?).unwrap_or_default();
     // The reference may be any JSON value in an old entry's detail: only text is one.
     let reference = match r.get::<Option<String>>(6)? {
@@ -239,15 +244,6 @@ fn entry_from_row(r: &Row) -> Result<AuditEntry, Error> {
 impl Snapshot<'_> {
     /// A case's timeline, oldest first.
     pub fn timeline(&self, case_id: i64) -> Result<Vec<AuditEntry>, Error> {
-        self.read(|c| {
-            let rows = c.query_map(
-                &format!(
-                    "SELECT {ENTRY_COLS} FROM {ENTRY_FROM} WHERE a.case_id = ?1 ORDER BY a.id"
-                ),
-                [case_id],
-                entry_from_row,
-            )?;
-            Ok(rows)
-        })
+        self.read(|c| c.query_map(&timeline_sql(), [case_id], entry_from_row))
     }
 }

@@ -296,6 +296,19 @@ pub trait Connection {
         }
         Ok(())
     }
+    /// Runs queries that do not wait on each other's rows and hands each one's rows, whole, to
+    /// `each` with the query's place in `queries`, in that order. A database server gets them
+    /// all in one exchange; an embedded one runs them one after another.
+    fn fetch_each(
+        &self,
+        queries: &[(&str, &[Param<'_>])],
+        each: &mut dyn FnMut(usize, Row) -> Result<()>,
+    ) -> Result<()> {
+        for (i, (sql, params)) in queries.iter().enumerate() {
+            self.fetch(sql, params, usize::MAX, &mut |row| each(i, row))?;
+        }
+        Ok(())
+    }
     /// Runs a query whose first column of its one row is a count, giving up (None) once it has
     /// run for `budget`: a count must not make a page slow.
     fn count_within(

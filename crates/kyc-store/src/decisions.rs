@@ -407,42 +407,44 @@ impl Store {
     }
 }
 
+/// A case's decisions (`?1`: its id), oldest first ([`decision_from_row`]).
+pub(crate) const DECISIONS_SQL: &str =
+    "SELECT decision, reasons, comment_sealed, by_kind, by_user, \
+     decided_at, rule, link_sealed, final, id FROM decisions WHERE case_id = ?1 ORDER BY id";
+
+/// A row of [`DECISIONS_SQL`], its comment and link opened with the case's `key`.
+pub(crate) fn decision_from_row(key: &CaseKey, r: &Row) -> Result<DecisionRecord, Error> {
+    let reasons: String = r.get(1)?;
+    let sealed: Option<Vec<u8>> = r.get(2)?;
+    let row_id: i64 = r.get(9)?;
+    let comment = match sealed {
+        Some(s) => open_text(key, SealField::Comment(row_id), &s)?,
+        None => String::new(),
+    };
+    let link: Option<Vec<u8>> = r.get(7)?;
+    let link_user_id = match link {
+        Some(l) => Some(open_text(key, SealField::Link(row_id), &l)?),
+        None => None,
+    };
+    Ok(DecisionRecord {
+        decision: r.get(0)?,
+        reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+        comment,
+        by: r.get(3)?,
+        by_user: r.get(4)?,
+        at: rfc3339(r.get(5)?),
+        rule: r.get(6)?,
+        link_user_id,
+        is_final: r.get(8)?,
+    })
+}
+
 impl Snapshot<'_> {
     /// A case's decisions, oldest first, their comments and links opened.
     pub fn decisions(&self, id: i64) -> Result<Vec<DecisionRecord>, Error> {
         self.read(|c| {
             let key = self.case_key(id)?;
-            let rows = c.query_map(
-                "SELECT decision, reasons, comment_sealed, by_kind, by_user, decided_at, rule, link_sealed, final, id \
-                 FROM decisions WHERE case_id = ?1 ORDER BY id",
-                [id],
-                |r| {
-                let reasons: String = r.get(1)?;
-                let sealed: Option<Vec<u8>> = r.get(2)?;
-                let row_id: i64 = r.get(9)?;
-                let comment = match sealed {
-                    Some(s) => open_text(&key, SealField::Comment(row_id), &s)?,
-                    None => String::new(),
-                };
-                let link: Option<Vec<u8>> = r.get(7)?;
-                let link_user_id = match link {
-                    Some(l) => Some(open_text(&key, SealField::Link(row_id), &l)?),
-                    None => None,
-                };
-                Ok(DecisionRecord {
-                    decision: r.get(0)?,
-                    reasons: serde_json::from_str(&reasons).unwrap_or_default(),
-                    comment,
-                    by: r.get(3)?,
-                    by_user: r.get(4)?,
-                    at: rfc3339(r.get(5)?),
-                    rule: r.get(6)?,
-                    link_user_id,
-                    is_final: r.get(8)?,
-                })
-                },
-            )?;
-            Ok(rows)
+            c.query_map(DECISIONS_SQL, [id], |r| decision_from_row(&key, r))
         })
     }
 }

@@ -83,21 +83,31 @@ impl Store {
     }
 }
 
+/// What a case's images are (`?1`: its id; `?2`: the seal's overhead), by name
+/// ([`image_info_from_row`]).
+pub(crate) const IMAGES_SQL: &str = "SELECT name, mime, width, height, \
+     COALESCE(file_len, length(bytes)) - ?2 FROM images WHERE case_id = ?1 ORDER BY name";
+
+/// A row of [`IMAGES_SQL`].
+pub(crate) fn image_info_from_row(r: &Row) -> Result<ImageInfo, Error> {
+    Ok(ImageInfo {
+        name: r.get(0)?,
+        mime: r.get(1)?,
+        width: r.get(2)?,
+        height: r.get(3)?,
+        size: r.get(4)?,
+    })
+}
+
 impl Snapshot<'_> {
     /// What a case's images are (name, type, size), without their bytes.
     pub fn images(&self, id: i64) -> Result<Vec<ImageInfo>, Error> {
         self.read(|c| {
-            let rows = c.query_map("SELECT name, mime, width, height, COALESCE(file_len, length(bytes)) - ?2 FROM images \
-                 WHERE case_id = ?1 ORDER BY name", params![id, kyc_crypto::vault::SEAL_OVERHEAD], |r| {
-                Ok(ImageInfo {
-                    name: r.get(0)?,
-                    mime: r.get(1)?,
-                    width: r.get(2)?,
-                    height: r.get(3)?,
-                    size: r.get(4)?,
-                })
-            })?;
-            Ok(rows)
+            c.query_map(
+                IMAGES_SQL,
+                params![id, kyc_crypto::vault::SEAL_OVERHEAD],
+                image_info_from_row,
+            )
         })
     }
 }

@@ -57,7 +57,7 @@ pub mod rehash;
 pub mod reports;
 mod snapshot;
 pub use list::LaterCount;
-pub use snapshot::Snapshot;
+pub use snapshot::{CaseParts, Snapshot};
 pub mod sqlite;
 #[cfg(test)]
 mod testing;

@@ -161,6 +161,80 @@ impl Snapshot<'_> {
     /// tell it, left to be read later ([`Snapshot::count_last`]); the page's total is None then.
     pub fn list_count_later(&self, q: &CaseQuery) -> Result<(CasePage, Option<LaterCount>), Error> {
         let limit = q.limit.clamp(1, 500);
+        let PageSql { sql, args, count } = self.page_sql(q)?;
+        let mut cases =
+            self.read(|c| c.query_map(&sql, &args[..], summary_from_row(&self.store.vault)))?;
+        let next = if cases.len() > limit as usize {
+            cases.truncate(limit as usize);
+            cases.last().map(|c| c.id.to_string())
+        } else {
+            None
+        };
+        let (total, later) = match count {
+            // A first page with no next one holds every match: that is the count.
+            Some(_) if next.is_none() => (Some(cases.len() as u32), None),
+            Some(sql) => (None, Some(LaterCount { sql, args })),
+            None => (None, None),
+        };
+        let page = CasePage {
+            cases,
+            next,
+            held: Vec::new(),
+            needs_review: Vec::new(),
+            total,
+            total_capped: false,
+        };
+        Ok((page, later))
+    }
+
+    /// The first cases each of `queries` selects (at most its limit; no cursor, no count),
+    /// read together: on PostgreSQL in one exchange, each query its own statement.
+    pub fn first_of_each(&self, queries: &[CaseQuery]) -> Result<Vec<Vec<CaseSummary>>, Error> {
+        let pages = queries
+            .iter()
+            .map(|q| {
+                self.page_sql(&CaseQuery {
+                    count: false,
+                    cursor: None,
+                    ..q.clone()
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut out = vec![Vec::new(); queries.len()];
+        let summary = summary_from_row(&self.store.vault);
+        self.fetch_each(&pages, |i, row| {
+            out[i].push(summary(row)?);
+            Ok(())
+        })?;
+        for (list, q) in out.iter_mut().zip(queries) {
+            list.truncate(q.limit.clamp(1, 500) as usize);
+        }
+        Ok(out)
+    }
+
+    /// Runs `pages` (their statements and parameters) together on the snapshot, handing each
+    /// row to `each` with its page's place.
+    pub(crate) fn fetch_each(
+        &self,
+        pages: &[PageSql],
+        mut each: impl FnMut(usize, &Row) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let params: Vec<Vec<db::Param>> = pages
+            .iter()
+            .map(|p| p.args.iter().map(db::ToParam::to_param).collect())
+            .collect();
+        let queries: Vec<(&str, &[db::Param])> = pages
+            .iter()
+            .zip(&params)
+            .map(|(p, params)| (p.sql.as_str(), params.as_slice()))
+            .collect();
+        self.read(|c| c.fetch_each(&queries, &mut |i, row| each(i, &row)))
+    }
+
+    /// The statement of the page `q` asks for: its limit plus one case (to tell whether a next
+    /// page follows), its parameters and, on a first page asked to count, its count.
+    pub(crate) fn page_sql(&self, q: &CaseQuery) -> Result<PageSql, Error> {
+        let limit = q.limit.clamp(1, 500);
         let ascending = q.status.as_deref() == Some("pending");
         let mut sql = format!("SELECT {SUMMARY_COLS} FROM {SUMMARY_FROM} WHERE 1=1");
         let mut args: Vec<db::Value> = Vec::new();
@@ -313,29 +387,11 @@ impl Snapshot<'_> {
             if ascending { "ASC" } else { "DESC" },
             limit + 1
         );
-        let mut cases =
-            self.read(|c| c.query_map(&sql, &args[..], summary_from_row(&self.store.vault)))?;
-        let next = if cases.len() > limit as usize {
-            cases.truncate(limit as usize);
-            cases.last().map(|c| c.id.to_string())
-        } else {
-            None
-        };
-        let (total, later) = match count_sql {
-            // A first page with no next one holds every match: that is the count.
-            Some(_) if next.is_none() => (Some(cases.len() as u32), None),
-            Some(sql) => (None, Some(LaterCount { sql, args })),
-            None => (None, None),
-        };
-        let page = CasePage {
-            cases,
-            next,
-            held: Vec::new(),
-            needs_review: Vec::new(),
-            total,
-            total_capped: false,
-        };
-        Ok((page, later))
+        Ok(PageSql {
+            sql,
+            args,
+            count: count_sql,
+        })
     }
 
     /// Reads the count `list_count_later` left as the snapshot's last read, into `page`'s
@@ -360,6 +416,14 @@ fn held_select(now: usize) -> String {
         "SELECT id FROM cases WHERE hold_until > ?{now} AND answer_result IS NULL \
          ORDER BY hold_until, id LIMIT {HELD_MAX}"
     )
+}
+
+/// A page's statement ([`Snapshot::page_sql`]).
+pub(crate) struct PageSql {
+    pub(crate) sql: String,
+    pub(crate) args: Vec<db::Value>,
+    /// Its count's statement (same parameters), on a first page asked to count.
+    pub(crate) count: Option<String>,
 }
 
 /// A page's count of its matches, left to be read after the page

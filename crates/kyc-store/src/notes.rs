@@ -2,8 +2,9 @@
 //! the fact audited in the same transaction (`case.note_added`, `case.escalated`), never the text.
 
 use crate::db::OptionalRow;
+use crate::db::Row;
 use crate::params;
-use kyc_crypto::vault::SealField;
+use kyc_crypto::vault::{CaseKey, SealField};
 
 use crate::timefmt::rfc3339;
 use crate::Error;
@@ -150,41 +151,33 @@ impl Store {
     }
 }
 
+/// A case's notes (`?1`: its id), oldest first ([`note_from_row`]).
+pub(crate) const NOTES_SQL: &str =
+    "SELECT id, kind, by_user, escalated_to, created_at, text_sealed \
+     FROM notes WHERE case_id = ?1 ORDER BY id";
+
+/// A row of [`NOTES_SQL`], its text opened with the case's `key`.
+pub(crate) fn note_from_row(key: &CaseKey, r: &Row) -> Result<Note, Error> {
+    let id: i64 = r.get(0)?;
+    let sealed: Vec<u8> = r.get(5)?;
+    let text = String::from_utf8(key.open(SealField::Note(id), &sealed)?)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(Note {
+        id,
+        kind: r.get(1)?,
+        by: r.get(2)?,
+        escalated_to: r.get(3)?,
+        at: rfc3339(r.get(4)?),
+        text,
+    })
+}
+
 impl Snapshot<'_> {
     /// The notes of case `id`, oldest first.
     pub fn notes(&self, id: i64) -> Result<Vec<Note>, Error> {
         self.read(|c| {
             let key = self.case_key(id)?;
-            let rows = c.query_map(
-                "SELECT id, kind, by_user, escalated_to, created_at, text_sealed FROM notes \
-                 WHERE case_id = ?1 ORDER BY id",
-                [id],
-                |r| {
-                    Ok((
-                        r.get::<i64>(0)?,
-                        r.get::<String>(1)?,
-                        r.get::<String>(2)?,
-                        r.get::<Option<String>>(3)?,
-                        r.get::<i64>(4)?,
-                        r.get::<Vec<u8>>(5)?,
-                    ))
-                },
-            )?;
-            let mut notes = Vec::new();
-            for row in rows {
-                let (note_id, kind, by, escalated_to, at, sealed) = row;
-                let text = String::from_utf8(key.open(SealField::Note(note_id), &sealed)?)
-                    .map_err(|e| Error::Internal(e.to_string()))?;
-                notes.push(Note {
-                    id: note_id,
-                    kind,
-                    by,
-                    escalated_to,
-                    at: rfc3339(at),
-                    text,
-                });
-            }
-            Ok(notes)
+            c.query_map(NOTES_SQL, [id], |r| note_from_row(&key, r))
         })
     }
 }

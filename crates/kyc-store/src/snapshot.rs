@@ -4,6 +4,22 @@
 //! one pooled connection and one BEGIN and COMMIT instead of one each.
 
 use super::*;
+use kyc_domain::case::{AuditEntry, DecisionRecord, ImageInfo, Note};
+
+/// What a reviewer opens with a case's summary ([`Snapshot::case_parts`]).
+#[derive(Debug, Default)]
+pub struct CaseParts {
+    /// Its images (name, type, size), by name.
+    pub images: Vec<ImageInfo>,
+    /// Its decisions, oldest first.
+    pub decisions: Vec<DecisionRecord>,
+    /// Its timeline, oldest first.
+    pub timeline: Vec<AuditEntry>,
+    /// Its notes, oldest first.
+    pub notes: Vec<Note>,
+    /// The first cases of the list asked for with them (its limit at most).
+    pub others: Vec<CaseSummary>,
+}
 
 /// An open read snapshot of the store ([`Store::snapshot`]). The reads offered here run on it;
 /// the [`Store`]'s own methods of the same names each open a snapshot of their own.
@@ -89,6 +105,52 @@ impl Snapshot<'_> {
         })?;
         *self.common_flag.borrow_mut() = Some((code.to_string(), common));
         Ok(common)
+    }
+
+    /// Case `id`'s images, decisions, timeline and notes, and the first cases `others` selects
+    /// (no cursor, no count), read together: on PostgreSQL in one exchange.
+    pub fn case_parts(&self, id: i64, others: &CaseQuery) -> Result<CaseParts> {
+        let key = self.case_key(id)?;
+        let others_limit = others.limit.clamp(1, 500) as usize;
+        let others = self.page_sql(&CaseQuery {
+            count: false,
+            cursor: None,
+            ..others.clone()
+        })?;
+        let timeline = crate::audit::timeline_sql();
+        let (by_id, with_overhead) = (
+            [db::Param::Int(id)],
+            [
+                db::Param::Int(id),
+                db::Param::Int(kyc_crypto::vault::SEAL_OVERHEAD),
+            ],
+        );
+        let others_args: Vec<db::Param> = others.args.iter().map(db::ToParam::to_param).collect();
+        let queries: [(&str, &[db::Param]); 5] = [
+            (crate::images::IMAGES_SQL, &with_overhead),
+            (crate::decisions::DECISIONS_SQL, &by_id),
+            (&timeline, &by_id),
+            (crate::notes::NOTES_SQL, &by_id),
+            (&others.sql, &others_args),
+        ];
+        let mut parts = CaseParts::default();
+        let summary = summary_from_row(&self.store.vault);
+        self.read(|c| {
+            c.fetch_each(&queries, &mut |i, row| {
+                match i {
+                    0 => parts.images.push(crate::images::image_info_from_row(&row)?),
+                    1 => parts
+                        .decisions
+                        .push(crate::decisions::decision_from_row(&key, &row)?),
+                    2 => parts.timeline.push(crate::audit::entry_from_row(&row)?),
+                    3 => parts.notes.push(crate::notes::note_from_row(&key, &row)?),
+                    _ => parts.others.push(summary(&row)?),
+                }
+                Ok(())
+            })
+        })?;
+        parts.others.truncate(others_limit);
+        Ok(parts)
     }
 
     /// Case `id`'s key, read once per snapshot.

@@ -57,6 +57,15 @@ fn read(store: &Snapshot<'_>, key: &str, policy: &DecisionConfig) -> Result<Case
         .filter(|s| !s.is_empty())
         .map(|code| source_name(&code.to_ascii_uppercase()));
     let rows = fields(&payload);
+    // The parts and the same user's other cases, read together.
+    let parts = store.case_parts(
+        id,
+        &kyc_domain::case::CaseQuery {
+            user_id: Some(summary.user_id.clone()),
+            limit: 21,
+            ..Default::default()
+        },
+    )?;
     Ok(CaseDetail {
         app_id: payload.request_info.as_ref().and_then(|r| r.app_id.clone()),
         portrait_source,
@@ -71,18 +80,13 @@ fn read(store: &Snapshot<'_>, key: &str, policy: &DecisionConfig) -> Result<Case
         mrz: mrz_view(&rows),
         fields: rows,
         document,
-        images: store.images(id)?,
-        decisions: store.decisions(id)?,
-        timeline: store.timeline(id)?,
-        notes: store.notes(id)?,
+        images: parts.images,
+        decisions: parts.decisions,
+        timeline: parts.timeline,
+        notes: parts.notes,
         suggested_reasons: kyc_domain::checks::suggested_reasons(&summary.flags, &policy.reasons),
-        history: store
-            .list(&kyc_domain::case::CaseQuery {
-                user_id: Some(summary.user_id.clone()),
-                limit: 21,
-                ..Default::default()
-            })?
-            .cases
+        history: parts
+            .others
             .into_iter()
             .filter(|c| c.id != id)
             .take(20)

@@ -47,30 +47,24 @@ pub(super) fn page(
         };
         (held, pinned)
     } else {
-        let q = CaseQuery { count: false, ..q };
-        // The waiting cases (held by any instance), found from their own index first.
-        let held = store
-            .list(&CaseQuery {
-                held_at: Some(now),
-                cursor: None,
-                limit: HELD_MAX,
-                ..q.clone()
-            })?
-            .cases;
-        let pinned = if pin_view {
-            store
-                .list(&CaseQuery {
-                    status: Some("pending".into()),
-                    answered_by: Some("timeout".into()),
-                    cursor: None,
-                    limit: NEEDS_REVIEW,
-                    ..q
-                })?
-                .cases
-        } else {
-            Vec::new()
-        };
-        (held, pinned)
+        // The waiting cases (held by any instance, found from their own index first) and the
+        // pinned ones, read together.
+        let mut lists = vec![CaseQuery {
+            held_at: Some(now),
+            limit: HELD_MAX,
+            ..q.clone()
+        }];
+        if pin_view {
+            lists.push(CaseQuery {
+                status: Some("pending".into()),
+                answered_by: Some("timeout".into()),
+                limit: NEEDS_REVIEW,
+                ..q
+            });
+        }
+        let mut lists = store.first_of_each(&lists)?.into_iter();
+        let held = lists.next().unwrap_or_default();
+        (held, lists.next().unwrap_or_default())
     };
     if let Some(count) = count {
         store.count_last(&mut page, count)?;

@@ -1,4 +1,5 @@
-//! The PostgreSQL backend: a small pool of synchronous connections (the `postgres` crate), each
+//! The PostgreSQL backend: a small pool of connections, each driven on the thread that uses it
+//! (`conn.rs`: tokio-postgres under a synchronous API), each
 //! write a transaction that first takes one advisory transaction lock, so writes from every
 //! instance on the database are serialised as SQLite's `BEGIN IMMEDIATE` serialises them in one
 //! process (every write appends to the audit chain, whose head would serialise them anyway).
@@ -13,14 +14,17 @@ use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use postgres::{Client, IsolationLevel, Statement};
+use tokio_postgres::{IsolationLevel, Statement};
 
 use crate::db::{Backend, Connection, OptionalRow};
 use crate::{Error, Result};
 
+mod conn;
 mod scratch;
 mod tls;
 mod tx;
+
+use conn::Conn;
 
 pub use scratch::{HeldWriteLock, ScratchDatabase};
 use tls::Tls;
@@ -106,7 +110,7 @@ pub fn redact_url(url: &str) -> String {
 
 /// One pooled connection and the statements prepared on it.
 struct Pooled {
-    client: Client,
+    conn: Conn,
     statements: HashMap<String, Statement>,
     /// When it was opened ([`Pool::cut_at`]).
     opened: std::time::Instant,
@@ -122,7 +126,7 @@ struct Pool {
 
 /// A PostgreSQL database as the store's backend.
 pub struct PgBackend {
-    config: postgres::Config,
+    config: tokio_postgres::Config,
     tls: Tls,
     max: usize,
     pool: Mutex<Pool>,
@@ -182,7 +186,7 @@ impl PgBackend {
         };
         // Counted in the pool like every connection it hands out, and returned to it below.
         let mut c = backend.checkout()?;
-        let fsync: String = c.client.query_one("SHOW fsync", &[])?.get(0);
+        let fsync: String = c.conn.on(|c| c.query_one("SHOW fsync", &[]))?.get(0);
         if fsync != "on" {
             return Err(Error::Config(
                 "storage: the PostgreSQL server runs with fsync off; KYC Desk acknowledges a case \
@@ -191,27 +195,29 @@ impl PgBackend {
             ));
         }
         let standbys: String = c
-            .client
-            .query_one("SHOW synchronous_standby_names", &[])?
+            .conn
+            .on(|c| c.query_one("SHOW synchronous_standby_names", &[]))?
             .get(0);
         if standbys.is_empty() {
             tracing::info!("postgres: no synchronous standby; an acknowledged case is durable on this server only");
         }
-        let before = migrate(&mut c.client)?;
+        let before = migrate(&mut c.conn)?;
         backend.checkin(c, false);
         Ok((backend, before))
     }
 
     fn connect(&self) -> Result<Pooled> {
-        let mut client = self.tls.connect(&self.config).map_err(cannot_connect)?;
+        let mut conn = self.tls.connect(&self.config)?;
         // Durable commits whatever the server's default; no statement or idle transaction may
         // hold the write lock for ever.
-        client.batch_execute(
-            "SET synchronous_commit = on; SET lock_timeout = '10s'; SET client_min_messages = warning; \
-             SET idle_in_transaction_session_timeout = '60s'",
-        )?;
+        conn.on(|c| {
+            c.batch_execute(
+                "SET synchronous_commit = on; SET lock_timeout = '10s'; \
+                 SET client_min_messages = warning; SET idle_in_transaction_session_timeout = '60s'",
+            )
+        })?;
         Ok(Pooled {
-            client,
+            conn,
             statements: HashMap::new(),
             opened: std::time::Instant::now(),
         })
@@ -231,7 +237,7 @@ impl PgBackend {
         loop {
             if let Some(c) = pool.idle.pop() {
                 let cut = pool.cut_at.is_some_and(|at| c.opened <= at);
-                if !cut && !c.client.is_closed() {
+                if !cut && !c.conn.is_closed() {
                     return Ok(c);
                 }
                 pool.open = pool.open.saturating_sub(1);
@@ -263,7 +269,7 @@ impl PgBackend {
     /// Returns a connection to the pool; a broken one is closed instead.
     fn checkin(&self, c: Pooled, failed: bool) {
         let mut pool = self.pool();
-        if failed && c.client.is_closed() {
+        if failed && c.conn.is_closed() {
             pool.open = pool.open.saturating_sub(1);
             pool.cut_at = Some(std::time::Instant::now());
         } else {
@@ -310,7 +316,10 @@ impl PgBackend {
             let mut c = self.checkout()?;
             let begun = Cell::new(false);
             let out = f(&mut c, &begun);
-            let cut = out.is_err() && c.client.is_closed();
+            // What `f` asked without waiting (a read's end) goes out before the connection is
+            // put back.
+            c.conn.driver.flush();
+            let cut = out.is_err() && c.conn.is_closed();
             self.checkin(c, out.is_err());
             if cut && !begun.get() && std::mem::take(&mut again) {
                 tracing::warn!("postgres: a pooled connection was cut; trying a new one");
@@ -333,8 +342,8 @@ fn under_lock(t: PgTx<'_>, f: &mut dyn FnMut(&dyn Connection) -> Result<()>) -> 
 }
 
 /// The driver's settings for `target`: its URL (checked) and password, a connect timeout.
-pub(super) fn client_config(target: &PgTarget) -> Result<postgres::Config> {
-    let mut config: postgres::Config = target.url.parse().map_err(|e| {
+pub(super) fn client_config(target: &PgTarget) -> Result<tokio_postgres::Config> {
+    let mut config: tokio_postgres::Config = target.url.parse().map_err(|e| {
         Error::Config(format!(
             "storage: url {} is not a PostgreSQL URL: {e}",
             redact_url(&target.url)
@@ -369,18 +378,22 @@ fn connect_reason(e: &postgres::Error) -> String {
 }
 
 /// Applies pending migrations under the migration lock; returns the version before.
-fn migrate(client: &mut Client) -> Result<usize> {
-    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATE_LOCK])?;
+fn migrate(conn: &mut Conn) -> Result<usize> {
+    conn.on(|c| c.execute("SELECT pg_advisory_lock($1)", &[&MIGRATE_LOCK]))?;
     let out = (|| {
-        client.batch_execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations \
-             (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
-        )?;
-        let version: i64 = client
-            .query_one(
-                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-                &[],
-            )?
+        conn.on(|c| {
+            c.batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations \
+                 (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            )
+        })?;
+        let version: i64 = conn
+            .on(|c| {
+                c.query_one(
+                    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                    &[],
+                )
+            })?
             .get(0);
         let version = usize::try_from(version).unwrap_or(0);
         if version > MIGRATIONS.len() {
@@ -390,33 +403,36 @@ fn migrate(client: &mut Client) -> Result<usize> {
             )));
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-            let mut tx = client.transaction()?;
-            tx.batch_execute(sql)?;
-            tx.execute(
+            let Conn { client, driver } = &mut *conn;
+            let tx = driver.block_on(client.transaction())?;
+            driver.block_on(tx.batch_execute(sql))?;
+            driver.block_on(tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
                 &[&((i + 1) as i64), &crate::timefmt::now_ms()],
-            )?;
-            tx.commit()?;
+            ))?;
+            driver.block_on(tx.commit())?;
         }
         Ok(version)
     })();
-    client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATE_LOCK])?;
+    conn.on(|c| c.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATE_LOCK]))?;
     out
 }
 
 impl Backend for PgBackend {
     fn read(&self, f: &mut dyn FnMut(&dyn Connection) -> Result<()>) -> Result<()> {
         self.with(|c, begun| {
-            let tx = c
-                .client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()?;
+            let Conn { client, driver } = &mut c.conn;
+            let tx = driver.block_on(
+                client
+                    .build_transaction()
+                    .isolation_level(IsolationLevel::RepeatableRead)
+                    .read_only(true)
+                    .start(),
+            )?;
             begun.set(true);
-            let t = PgTx::new(tx, &mut c.statements, false);
+            let t = PgTx::new(tx, driver, &mut c.statements, false);
             f(&t)?;
-            t.commit()?;
+            t.end_read();
             Ok(())
         })
     }
@@ -431,8 +447,8 @@ impl Backend for PgBackend {
         // Outside a transaction block: one statement, its own snapshot, one exchange. Nothing is
         // handed on before it is through: it may always run again on a new connection.
         let rows = self.with(|c, _| {
-            let st = tx::prepared(&mut c.statements, &mut c.client, sql)?;
-            tx::first_rows(&mut c.client, &st, params, max)
+            let st = tx::prepared(&mut c.statements, &mut c.conn, sql)?;
+            tx::first_rows(&mut c.conn, &st, params, max)
         })?;
         tx::hand_over(&rows, each)
     }
@@ -444,9 +460,10 @@ impl Backend for PgBackend {
     ) -> Result<()> {
         let _one = self.one_writer()?;
         self.with(|c, begun| {
-            let tx = c.client.transaction()?;
+            let Conn { client, driver } = &mut c.conn;
+            let tx = driver.block_on(client.transaction())?;
             begun.set(true);
-            under_lock(PgTx::new(tx, &mut c.statements, true), &mut *f)
+            under_lock(PgTx::new(tx, driver, &mut c.statements, true), &mut *f)
         })?;
         committed();
         Ok(())
@@ -460,9 +477,10 @@ impl Backend for PgBackend {
     ) -> Result<()> {
         let place = self.staging_place()?;
         let _one = self.with(|c, begun| {
-            let tx = c.client.transaction()?;
+            let Conn { client, driver } = &mut c.conn;
+            let tx = driver.block_on(client.transaction())?;
             begun.set(true);
-            let t = PgTx::new(tx, &mut c.statements, true);
+            let t = PgTx::new(tx, driver, &mut c.statements, true);
             stage(&t)?;
             // Then as any write.
             let one = self.one_writer()?;
@@ -518,12 +536,12 @@ impl Backend for PgBackend {
         self.with(|c, _| {
             // The wrapped case keys: once a key's bytes are gone the rest of the case is noise.
             // The table is small (one short row per case), so rewriting it is quick.
-            c.client.batch_execute("VACUUM FULL case_keys")?;
+            c.conn.on(|c| c.batch_execute("VACUUM FULL case_keys"))?;
             let mut done = vec!["case_keys_rewritten"];
             // Close the WAL segment holding the deleted rows, so that it is archived and
             // recycled on the server's schedule rather than whenever it fills. Superusers only,
             // unless the operator grants it (the README says how); without it, said once.
-            match c.client.batch_execute("SELECT pg_switch_wal()") {
+            match c.conn.on(|c| c.batch_execute("SELECT pg_switch_wal()")) {
                 Ok(()) => done.push("wal_switched"),
                 Err(e) if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => {
                     static SAID: std::sync::Once = std::sync::Once::new();
@@ -558,11 +576,12 @@ impl Backend for PgBackend {
         // A connection of its own: the session lock lives as long as it does (a crashed
         // instance's lock goes with its connection).
         let mut c = self.connect()?;
+        let job: [&(dyn postgres::types::ToSql + Sync); 1] = [&job];
         let got: bool = c
-            .client
-            .query_one("SELECT pg_try_advisory_lock(hashtext($1))", &[&job])?
+            .conn
+            .on(|c| c.query_one("SELECT pg_try_advisory_lock(hashtext($1))", &job))?
             .get(0);
-        Ok(got.then(|| Box::new(c.client) as Box<dyn std::any::Any + Send>))
+        Ok(got.then(|| Box::new(c.conn) as Box<dyn std::any::Any + Send>))
     }
 
     fn ids_follow_rows(&self, c: &dyn Connection) -> Result<()> {
@@ -585,10 +604,11 @@ impl Backend for PgBackend {
         self.with(|c, _| {
             let st = tx::prepared(
                 &mut c.statements,
-                &mut c.client,
+                &mut c.conn,
                 "SELECT pg_notify($1, n) FROM unnest($2::text[]) WITH ORDINALITY AS t (n, i) ORDER BY i",
             )?;
-            c.client.execute(&st, &[&CHANNEL, &payloads])?;
+            let params: [&(dyn postgres::types::ToSql + Sync); 2] = [&CHANNEL, &payloads];
+            c.conn.on(|c| c.execute(&st, &params))?;
             Ok(())
         })
     }
@@ -619,7 +639,7 @@ pub const LISTENER_NAME: &str = "kyc-desk listener";
 /// meanwhile is missed (the held requests' re-check covers their cases; a live view reloads).
 /// `ready` is told when the first attempt is over (listening or not).
 fn listen_loop(
-    config: &postgres::Config,
+    config: &tokio_postgres::Config,
     tls: &Tls,
     each: &dyn Fn(Option<&str>),
     ready: std::sync::mpsc::SyncSender<()>,
@@ -627,7 +647,7 @@ fn listen_loop(
     let mut wait = Duration::from_millis(200);
     let mut lost = false;
     loop {
-        let listening = tls.connect(config).map(|mut client| {
+        let listening = tls.connect_blocking(config).map(|mut client| {
             let listened = client.batch_execute(&format!("LISTEN {CHANNEL}"));
             (client, listened)
         });

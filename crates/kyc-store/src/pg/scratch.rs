@@ -4,6 +4,11 @@
 use postgres::{Client, NoTls};
 
 use super::{cannot_connect, client_config, PgTarget};
+
+/// The `postgres` crate's settings for `target` (the scratch databases' admin connections).
+fn blocking_config(target: &PgTarget) -> Result<postgres::Config> {
+    Ok(postgres::Config::from(client_config(target)?))
+}
 use crate::{Error, Result};
 
 /// A database of its own on a test server, dropped (with its connections) when this is: the
@@ -99,7 +104,7 @@ impl ScratchDatabase {
     /// Runs `sql` as the server's admin in this database (what an operator grants, say); returns
     /// the first column of each row as text.
     pub fn as_admin(&self, sql: &str) -> Result<Vec<String>> {
-        let mut config = client_config(&self.admin)?;
+        let mut config = blocking_config(&self.admin)?;
         config.dbname(&self.name);
         let mut client = config.connect(NoTls).map_err(cannot_connect)?;
         let mut out = Vec::new();
@@ -132,7 +137,7 @@ impl ScratchDatabase {
     /// Takes every instance's write lock from a session of its own, held until the returned
     /// value is dropped: writes meanwhile wait for it, as behind another instance's write.
     pub fn hold_write_lock(&self) -> Result<HeldWriteLock> {
-        let mut config = client_config(&self.admin)?;
+        let mut config = blocking_config(&self.admin)?;
         config.dbname(&self.name);
         let mut client = config.connect(NoTls).map_err(cannot_connect)?;
         client.execute("SELECT pg_advisory_lock($1)", &[&super::WRITE_LOCK])?;
@@ -158,7 +163,9 @@ pub struct HeldWriteLock {
 }
 
 fn admin_client(admin: &PgTarget) -> Result<Client> {
-    client_config(admin)?.connect(NoTls).map_err(cannot_connect)
+    blocking_config(admin)?
+        .connect(NoTls)
+        .map_err(cannot_connect)
 }
 
 impl Drop for ScratchDatabase {

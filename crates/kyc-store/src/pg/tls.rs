@@ -1,10 +1,11 @@
 //! TLS to the PostgreSQL server (`[storage] ca_file`): rustls, the server's certificate verified
 //! against the configured CA and the URL's host; never in the clear once a CA is configured.
 
-use postgres::config::SslMode;
 use postgres::{Client, NoTls};
+use tokio_postgres::config::SslMode;
 use tokio_postgres_rustls::MakeRustlsConnect;
 
+use super::conn::Conn;
 use super::PgTarget;
 use crate::{Error, Result};
 
@@ -16,7 +17,7 @@ pub(super) enum Tls {
 }
 
 impl Tls {
-    pub(super) fn of(target: &PgTarget, config: &mut postgres::Config) -> Result<Tls> {
+    pub(super) fn of(target: &PgTarget, config: &mut tokio_postgres::Config) -> Result<Tls> {
         let Some(pem) = &target.ca_pem else {
             if config.get_ssl_mode() == SslMode::Require {
                 return Err(Error::Config(
@@ -52,10 +53,20 @@ impl Tls {
         Ok(Tls::Verified(MakeRustlsConnect::new(client)))
     }
 
-    pub(super) fn connect(
+    /// A connection of the pool, driven by its user ([`Conn`]).
+    pub(super) fn connect(&self, config: &tokio_postgres::Config) -> Result<Conn> {
+        match self {
+            Tls::Off => Conn::connect(config, NoTls),
+            Tls::Verified(make) => Conn::connect(config, make.clone()),
+        }
+    }
+
+    /// A connection of the `postgres` crate's own (the event listener's).
+    pub(super) fn connect_blocking(
         &self,
-        config: &postgres::Config,
+        config: &tokio_postgres::Config,
     ) -> std::result::Result<Client, postgres::Error> {
+        let config = postgres::Config::from(config.clone());
         match self {
             Tls::Off => config.connect(NoTls),
             Tls::Verified(make) => config.connect(make.clone()),

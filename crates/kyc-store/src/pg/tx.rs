@@ -3,13 +3,16 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::future::Future;
 use std::time::Duration;
 
 use bytes::BytesMut;
+use futures::TryStreamExt;
 use postgres::error::SqlState;
 use postgres::types::{IsNull, ToSql, Type};
-use postgres::{GenericClient, Statement, Transaction};
+use tokio_postgres::{RowStream, Statement, Transaction};
 
+use super::conn::{Conn, Driver};
 use crate::db::{Connection, Param, Row, Value};
 use crate::{Error, Result};
 
@@ -42,21 +45,26 @@ fn dollar_params(sql: &str) -> String {
 
 /// An open transaction: statements run on it, prepared once per connection.
 pub(super) struct PgTx<'t> {
-    tx: RefCell<Transaction<'t>>,
+    tx: Transaction<'t>,
+    /// Its connection's driver, which every statement waits on (one at a time: a statement in
+    /// another's row callback runs between fetched batches, never while one is being fetched).
+    driver: RefCell<&'t mut Driver>,
     statements: RefCell<&'t mut HashMap<String, Statement>>,
     writable: bool,
 }
 
 impl<'t> PgTx<'t> {
-    /// Statements on `tx`, prepared into (and found in) its connection's `statements`; only a
-    /// `writable` one stores or removes blobs.
+    /// Statements on `tx`, driven by `driver`, prepared into (and found in) its connection's
+    /// `statements`; only a `writable` one stores or removes blobs.
     pub(super) fn new(
         tx: Transaction<'t>,
+        driver: &'t mut Driver,
         statements: &'t mut HashMap<String, Statement>,
         writable: bool,
     ) -> PgTx<'t> {
         PgTx {
-            tx: RefCell::new(tx),
+            tx,
+            driver: RefCell::new(driver),
             statements: RefCell::new(statements),
             writable,
         }
@@ -64,16 +72,34 @@ impl<'t> PgTx<'t> {
 
     /// Commits the transaction.
     pub(super) fn commit(self) -> Result<()> {
-        Ok(self.tx.into_inner().commit()?)
+        let PgTx { tx, driver, .. } = self;
+        Ok(driver.into_inner().block_on(tx.commit())?)
     }
 
-    fn statement(&self, tx: &mut Transaction<'_>, sql: &str) -> Result<Statement> {
-        prepared(&mut self.statements.borrow_mut(), tx, sql)
+    /// Ends a read: its `ROLLBACK` (a read changed nothing: the same as a commit) is sent and not
+    /// waited for; the connection's next user reads its reply first. The pool sends it before
+    /// the connection is put back ([`super::PgBackend::with`]).
+    pub(super) fn end_read(self) {
+        drop(self.tx);
+    }
+
+    /// Runs `f` to its end on the transaction's connection.
+    fn wait<T>(&self, f: impl Future<Output = T>) -> Result<T> {
+        let mut driver = self
+            .driver
+            .try_borrow_mut()
+            .map_err(|_| Error::Internal("a statement ran while rows were being fetched".into()))?;
+        Ok(driver.block_on(f))
+    }
+
+    fn statement(&self, sql: &str) -> Result<Statement> {
+        let mut cache = self.statements.borrow_mut();
+        cached(&mut cache, sql, |sql| Ok(self.wait(self.tx.prepare(sql))??))
     }
 
     /// A count run under a statement time limit of `budget`: `limit` (ending with the limit's
-    /// value, in ms) runs first, in one exchange; then `after` when the count ran to its end, or
-    /// `after_cancel` when the limit cut it short (None).
+    /// value, in ms) goes out with the count, in one exchange; then `after` when the count ran
+    /// to its end, or `after_cancel` when the limit cut it short (None).
     fn count_limited(
         &self,
         sql: &str,
@@ -83,34 +109,34 @@ impl<'t> PgTx<'t> {
         after: Option<&str>,
         after_cancel: Option<&str>,
     ) -> Result<Option<i64>> {
-        let mut tx = self.tx()?;
-        let st = self.statement(&mut tx, sql)?;
-        tx.batch_execute(&format!("{limit}{}", budget.as_millis().max(1)))?;
-        let (n, then) = match tx.query_one(&st, &refs(params)) {
+        let st = self.statement(sql)?;
+        let limit = format!("{limit}{}", budget.as_millis().max(1));
+        let params = refs(params);
+        let (limited, counted) = self.wait(async {
+            futures::join!(
+                self.tx.batch_execute(&limit),
+                self.tx.query_one(&st, &params)
+            )
+        })?;
+        limited?;
+        let (n, then) = match counted {
             Ok(r) => (Some(count_of(&r)?), after),
             Err(e) if e.code() == Some(&SqlState::QUERY_CANCELED) => (None, after_cancel),
             Err(e) => return Err(e.into()),
         };
         if let Some(then) = then {
-            tx.batch_execute(then)?;
+            self.wait(self.tx.batch_execute(then))??;
         }
         Ok(n)
     }
-
-    fn tx(&self) -> Result<std::cell::RefMut<'_, Transaction<'t>>> {
-        // A statement inside another's row callback runs between fetched batches, never while
-        // one is being fetched; this refusal is only a guard.
-        self.tx
-            .try_borrow_mut()
-            .map_err(|_| Error::Internal("a statement ran while rows were being fetched".into()))
-    }
 }
 
-/// `sql` prepared on `client`'s connection, once: found in (or put into) its `cache`.
-pub(super) fn prepared(
+/// `sql` prepared once per connection: found in (or put into) its `cache`, else `prepare`d as
+/// PostgreSQL's SQL.
+fn cached(
     cache: &mut HashMap<String, Statement>,
-    client: &mut impl GenericClient,
     sql: &str,
+    prepare: impl FnOnce(&str) -> Result<Statement>,
 ) -> Result<Statement> {
     if let Some(s) = cache.get(sql) {
         return Ok(s.clone());
@@ -118,23 +144,41 @@ pub(super) fn prepared(
     if cache.len() >= STATEMENT_CACHE {
         cache.clear();
     }
-    let prepared = client.prepare(&dollar_params(sql))?;
+    let prepared = prepare(&dollar_params(sql))?;
     cache.insert(sql.to_string(), prepared.clone());
     Ok(prepared)
 }
 
-/// The first `max` rows of `st`: bind, execute and sync in one message, the rows read as they
-/// come; rows past `max` are left to the connection, which reads and drops them.
+/// `sql` prepared on `conn`, once: found in (or put into) its `cache`.
+pub(super) fn prepared(
+    cache: &mut HashMap<String, Statement>,
+    conn: &mut Conn,
+    sql: &str,
+) -> Result<Statement> {
+    cached(cache, sql, |sql| Ok(conn.on(|c| c.prepare(sql))?))
+}
+
+/// The first `max` rows of `st` on `conn`, outside any transaction block.
 pub(super) fn first_rows(
-    client: &mut impl GenericClient,
+    conn: &mut Conn,
     st: &Statement,
     params: &[Param<'_>],
     max: usize,
 ) -> Result<Vec<postgres::Row>> {
+    let params = refs(params);
+    Ok(conn.on(|c| first_of(c.query_raw(st, params), max))?)
+}
+
+/// The first `max` rows of a query: bind, execute and sync in one message, the rows read as they
+/// come; rows past `max` are left to the connection, which reads and drops them.
+async fn first_of(
+    rows: impl Future<Output = std::result::Result<RowStream, postgres::Error>>,
+    max: usize,
+) -> std::result::Result<Vec<postgres::Row>, postgres::Error> {
+    let mut rows = std::pin::pin!(rows.await?);
     let mut out = Vec::new();
-    let mut it = client.query_raw(st, refs(params))?;
     while out.len() < max {
-        match postgres::fallible_iterator::FallibleIterator::next(&mut it)? {
+        match rows.try_next().await? {
             Some(r) => out.push(r),
             None => break,
         }
@@ -167,9 +211,9 @@ fn refs<'a>(params: &'a [Param<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
 
 impl Connection for PgTx<'_> {
     fn run(&self, sql: &str, params: &[Param<'_>]) -> Result<usize> {
-        let mut tx = self.tx()?;
-        let st = self.statement(&mut tx, sql)?;
-        Ok(usize::try_from(tx.execute(&st, &refs(params))?).unwrap_or(usize::MAX))
+        let st = self.statement(sql)?;
+        let changed = self.wait(self.tx.execute(&st, &refs(params)))??;
+        Ok(usize::try_from(changed).unwrap_or(usize::MAX))
     }
 
     fn rows(
@@ -178,14 +222,11 @@ impl Connection for PgTx<'_> {
         params: &[Param<'_>],
         each: &mut dyn FnMut(Row) -> Result<bool>,
     ) -> Result<()> {
-        let portal = {
-            let mut tx = self.tx()?;
-            let st = self.statement(&mut tx, sql)?;
-            tx.bind(&st, &refs(params))?
-        };
+        let st = self.statement(sql)?;
+        let portal = self.wait(self.tx.bind(&st, &refs(params)))??;
         let mut size = BATCH;
         loop {
-            let batch = self.tx()?.query_portal(&portal, size)?;
+            let batch = self.wait(self.tx.query_portal(&portal, size))??;
             let more = batch.len() == size as usize;
             size = (size * 2).min(MAX_BATCH);
             for r in &batch {
@@ -206,13 +247,40 @@ impl Connection for PgTx<'_> {
         max: usize,
         each: &mut dyn FnMut(Row) -> Result<()>,
     ) -> Result<()> {
-        let rows = {
-            let mut tx = self.tx()?;
-            let st = self.statement(&mut tx, sql)?;
-            first_rows(&mut *tx, &st, params, max)?
-        };
+        let st = self.statement(sql)?;
+        let params = refs(params);
+        let rows = self.wait(first_of(self.tx.query_raw(&st, params), max))??;
         // The transaction is free again: `each` may run statements of its own.
         hand_over(&rows, each)
+    }
+
+    fn fetch_each(
+        &self,
+        queries: &[(&str, &[Param<'_>])],
+        each: &mut dyn FnMut(usize, Row) -> Result<()>,
+    ) -> Result<()> {
+        let statements = queries
+            .iter()
+            .map(|(sql, _)| self.statement(sql))
+            .collect::<Result<Vec<_>>>()?;
+        let params: Vec<_> = queries.iter().map(|(_, p)| refs(p)).collect();
+        // Each query sends its request when first polled: all of them go out before any reply
+        // is read, and the replies come back in the same order.
+        let results = self.wait(futures::future::join_all(
+            statements
+                .iter()
+                .zip(&params)
+                .map(|(st, p)| first_of(self.tx.query_raw(st, p.iter().copied()), usize::MAX)),
+        ))?;
+        let mut all = Vec::with_capacity(results.len());
+        for rows in results {
+            all.push(rows?);
+        }
+        // The transaction is free again: `each` may run statements of its own.
+        for (i, rows) in all.iter().enumerate() {
+            hand_over(rows, &mut |r| each(i, r))?;
+        }
+        Ok(())
     }
 
     fn count_within(
@@ -417,6 +485,71 @@ mod tests {
                 r.get::<i64>(0)
             });
             assert_eq!(none.unwrap(), None);
+        });
+    }
+
+    /// A read does not wait for its end's reply, but its `ROLLBACK` is sent: the connection the
+    /// pool keeps is not left inside a transaction, and the next read meets that reply first.
+    #[test]
+    fn a_read_ends_its_transaction_without_waiting_for_the_reply() {
+        let Some(server) = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG") else {
+            return;
+        };
+        let db = ScratchDatabase::create(&server).expect("a scratch database");
+        let (backend, _) = PgBackend::open(&db.target).expect("the backend opens");
+        let states = || {
+            db.as_admin(
+                "SELECT state FROM pg_stat_activity WHERE application_name = 'kyc-desk' \
+                 AND datname = current_database()",
+            )
+            .unwrap()
+        };
+        for n in 1..=3i64 {
+            let read_n = read(&backend, |c| {
+                c.query_row("SELECT ?1::int8", params![n], |r| r.get::<i64>(0))
+            });
+            assert_eq!(read_n.unwrap(), n, "each read meets its own rows");
+            // The server ends the transaction as it reads the ROLLBACK: within moments.
+            let mut seen = states();
+            for _ in 0..200 {
+                if !seen.is_empty() && seen.iter().all(|s| s == "idle") {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+                seen = states();
+            }
+            assert!(
+                !seen.is_empty() && seen.iter().all(|s| s == "idle"),
+                "the pool's connections: {seen:?}"
+            );
+        }
+        drop(backend);
+    }
+
+    /// Queries read together hand each one's rows over whole, in their order, with their place.
+    #[test]
+    fn queries_read_together_come_back_each_whole_and_in_order() {
+        in_a_read(|c| {
+            let many = "SELECT n::int8 FROM generate_series(1, ?1::int8) AS n";
+            let (five, none, two) = ([Param::Int(5)], [Param::Int(0)], [Param::Int(2)]);
+            let mut got = Vec::new();
+            c.fetch_each(
+                &[(many, &five), (many, &none), (many, &two)],
+                &mut |i, r| {
+                    got.push((i, r.get::<i64>(0)?));
+                    Ok(())
+                },
+            )?;
+            assert_eq!(
+                got,
+                [(0, 1), (0, 2), (0, 3), (0, 4), (0, 5), (2, 1), (2, 2)]
+            );
+            // A failed one fails them all, and says why.
+            let wrong = c.fetch_each(&[(many, &five), ("SELECT nonsense", &[])], &mut |_, _| {
+                Ok(())
+            });
+            assert!(wrong.is_err());
+            Ok(())
         });
     }
 

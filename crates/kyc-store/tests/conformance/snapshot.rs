@@ -148,3 +148,108 @@ fn a_count_read_last_agrees_and_ends_its_snapshot() {
         assert_eq!(whole, (Some(5), true), "{backend}");
     });
 }
+
+#[test]
+fn lists_read_together_are_each_what_it_is_read_alone() {
+    for_each_backend(|backend, store| {
+        let ids: Vec<i64> = (1..=6).map(|i| new_case(store, 40 + i)).collect();
+        store
+            .decide(ids[1], &decision(true, "rita"), false, false)
+            .unwrap();
+        let name = store.summary(ids[3]).unwrap().holder_name.unwrap();
+        let surname = name.split_whitespace().last().unwrap().to_string();
+        // Lists with parameters of their own, in both orders, with limits below and above their
+        // matches, and one that finds nothing.
+        let queries = [
+            CaseQuery {
+                status: Some("pending".into()),
+                limit: 3,
+                ..Default::default()
+            },
+            CaseQuery {
+                q: Some(surname),
+                limit: 10,
+                ..Default::default()
+            },
+            CaseQuery {
+                status: Some("approved".into()),
+                limit: 10,
+                ..Default::default()
+            },
+            CaseQuery {
+                requester_id: Some("no-such-requester".into()),
+                limit: 5,
+                ..Default::default()
+            },
+            CaseQuery {
+                limit: 2,
+                ..Default::default()
+            },
+        ];
+        let together = store.snapshot(|s| s.first_of_each(&queries)).unwrap();
+        assert_eq!(together.len(), queries.len(), "{backend}");
+        for (q, got) in queries.iter().zip(&together) {
+            let alone: Vec<i64> = store.list(q).unwrap().cases.iter().map(|c| c.id).collect();
+            let got: Vec<i64> = got.iter().map(|c| c.id).collect();
+            assert_eq!(got, alone, "{backend}: {q:?}");
+        }
+        assert_eq!(together[0].len(), 3, "{backend}: a limit below the matches");
+        assert!(together[1].iter().any(|c| c.id == ids[3]), "{backend}");
+        assert_eq!(together[2].len(), 1, "{backend}");
+        assert!(together[3].is_empty(), "{backend}");
+        let none: Vec<Vec<_>> = store.snapshot(|s| s.first_of_each(&[])).unwrap();
+        assert!(none.is_empty(), "{backend}");
+    });
+}
+
+#[test]
+fn a_cases_parts_read_together_are_each_what_it_is_read_alone() {
+    for_each_backend(|backend, store| {
+        let id = new_case(store, 60);
+        let other = new_case(store, 61);
+        store
+            .decide(id, &decision(true, "rita"), false, true)
+            .unwrap();
+        store
+            .add_note(id, "rita", "seen the portrait", None)
+            .unwrap();
+        let everyone = CaseQuery {
+            limit: 1,
+            ..Default::default()
+        };
+        let parts = store.snapshot(|s| s.case_parts(id, &everyone)).unwrap();
+        let names = |v: &[kyc_domain::case::ImageInfo]| {
+            v.iter()
+                .map(|i| (i.name.clone(), i.size))
+                .collect::<Vec<_>>()
+        };
+        let images = store.images(id).unwrap();
+        assert!(!images.is_empty(), "{backend}");
+        assert_eq!(names(&parts.images), names(&images), "{backend}");
+        let decisions = store.decisions(id).unwrap();
+        assert_eq!(decisions.len(), 1, "{backend}");
+        assert_eq!(
+            format!("{:?}", parts.decisions),
+            format!("{decisions:?}"),
+            "{backend}"
+        );
+        let timeline = store.timeline(id).unwrap();
+        assert!(timeline.len() >= 2, "{backend}");
+        assert_eq!(
+            format!("{:?}", parts.timeline),
+            format!("{timeline:?}"),
+            "{backend}"
+        );
+        let notes = store.notes(id).unwrap();
+        assert_eq!(notes.len(), 1, "{backend}");
+        assert_eq!(parts.notes[0].text, "seen the portrait", "{backend}");
+        assert_eq!(
+            format!("{:?}", parts.notes),
+            format!("{notes:?}"),
+            "{backend}"
+        );
+        // The list asked for with them, cut to its limit.
+        let others: Vec<i64> = parts.others.iter().map(|c| c.id).collect();
+        assert_eq!(others, [other], "{backend}");
+    });
+}
