@@ -518,6 +518,7 @@ impl rusqlite::ToSql for Param<'_> {
     }
 }
 
+#[inline]
 fn value(v: ValueRef<'_>) -> Result<Value> {
     Ok(match v {
         ValueRef::Null => Value::Null,
@@ -569,9 +570,11 @@ impl Connection for rusqlite::Connection {
         let columns = stmt.column_count();
         let mut rows = stmt.query(rusqlite::params_from_iter(params.iter()))?;
         while let Some(r) = rows.next()? {
-            let row = (0..columns)
-                .map(|i| value(r.get_ref(i)?))
-                .collect::<Result<Vec<Value>>>()?;
+            // A plain loop: this is every read's inner loop (a year's statistics: 90,000 rows).
+            let mut row = Vec::with_capacity(columns);
+            for i in 0..columns {
+                row.push(value(r.get_ref(i)?)?);
+            }
             if !each(Row(row))? {
                 break;
             }
