@@ -296,6 +296,19 @@ pub trait Connection {
         }
         Ok(())
     }
+    /// [`rows`] for an `each` that runs no statement on this connection (rows handed out of the
+    /// store): a database server sends them as it finds them, ahead of the ones being handed
+    /// over, instead of a batch at a time when asked. A statement run from `each` fails.
+    ///
+    /// [`rows`]: Connection::rows
+    fn rows_ahead(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        each: &mut dyn FnMut(Row) -> Result<bool>,
+    ) -> Result<()> {
+        self.rows(sql, params, each)
+    }
     /// Runs queries that do not wait on each other's rows and hands each one's rows, whole, to
     /// `each` with the query's place in `queries`, in that order. A database server gets them
     /// all in one exchange; an embedded one runs them one after another.
@@ -392,6 +405,22 @@ impl dyn Connection + '_ {
             Ok(())
         })?;
         Ok(out)
+    }
+
+    /// [`for_each`](Self::for_each) for an `each` that runs no statement on this connection
+    /// ([`Connection::rows_ahead`]).
+    pub fn for_each_ahead(
+        &self,
+        sql: &str,
+        params: impl Params,
+        mut each: impl FnMut(&Row) -> Result<bool>,
+    ) -> Result<u64> {
+        let mut n = 0;
+        self.rows_ahead(sql, &params.list(), &mut |row| {
+            n += 1;
+            each(&row)
+        })?;
+        Ok(n)
     }
 
     /// Hands rows to `each` one at a time (flat memory) until it returns false; returns how

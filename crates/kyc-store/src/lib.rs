@@ -396,8 +396,9 @@ impl Store {
         mut each: impl FnMut(R) -> Result<bool, E>,
     ) -> Result<u64, E> {
         let mut failed = None;
+        // `each` is the caller's: it runs nothing on this read's connection.
         let n = self.read(|c| {
-            c.for_each(sql, params, |r| match each(row(r)?) {
+            c.for_each_ahead(sql, params, |r| match each(row(r)?) {
                 Ok(go_on) => Ok(go_on),
                 Err(e) => {
                     failed = Some(e);

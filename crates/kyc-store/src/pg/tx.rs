@@ -25,6 +25,10 @@ const STATEMENT_CACHE: usize = 512;
 const BATCH: i32 = 256;
 const MAX_BATCH: i32 = 8192;
 
+/// Rows read at a time from a query whose rows come ahead of their handing over
+/// ([`Connection::rows_ahead`]).
+const AHEAD_CHUNK: usize = 1024;
+
 /// The store's `?N` placeholders as PostgreSQL's `$N`, outside quoted text.
 fn dollar_params(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
@@ -235,6 +239,43 @@ impl Connection for PgTx<'_> {
                 }
             }
             if !more {
+                return Ok(());
+            }
+        }
+    }
+
+    fn rows_ahead(
+        &self,
+        sql: &str,
+        params: &[Param<'_>],
+        each: &mut dyn FnMut(Row) -> Result<bool>,
+    ) -> Result<()> {
+        let st = self.statement(sql)?;
+        // The connection is this stream's until its end: a statement from `each` fails.
+        let mut driver = self
+            .driver
+            .try_borrow_mut()
+            .map_err(|_| Error::Internal("a statement ran while rows were being fetched".into()))?;
+        let mut rows = Box::pin(driver.block_on(self.tx.query_raw(&st, refs(params)))?);
+        loop {
+            // The server goes on sending into the socket while a chunk is handed over.
+            let chunk = driver.block_on(async {
+                let mut chunk = Vec::with_capacity(AHEAD_CHUNK);
+                while chunk.len() < AHEAD_CHUNK {
+                    match rows.try_next().await? {
+                        Some(r) => chunk.push(r),
+                        None => break,
+                    }
+                }
+                Ok::<_, postgres::Error>(chunk)
+            })?;
+            for r in &chunk {
+                if !each(row(r)?)? {
+                    // The rest are read and dropped by the connection.
+                    return Ok(());
+                }
+            }
+            if chunk.len() < AHEAD_CHUNK {
                 return Ok(());
             }
         }
@@ -654,6 +695,41 @@ mod tests {
                 stopped, 10_001,
                 "the row that said stop is handed over, no later one"
             );
+            Ok(())
+        });
+    }
+
+    /// Rows that come ahead of their handing over come whole, once, in order, across chunks;
+    /// `each` may stop them, and a statement run from `each` fails without harming the read.
+    #[test]
+    fn rows_sent_ahead_come_whole_and_a_statement_among_them_fails() {
+        in_a_read(|c| {
+            let n = 3 * AHEAD_CHUNK as i64 + 17;
+            let sql = format!("SELECT n::int8 FROM generate_series(1, {n}) AS n");
+            let (mut seen, mut in_order) = (0i64, true);
+            let handed = c.for_each_ahead(&sql, params![], |r| {
+                let v: i64 = r.get(0)?;
+                in_order &= v == seen + 1;
+                seen = v;
+                Ok(true)
+            })?;
+            assert_eq!((handed, seen, in_order), (n as u64, n, true));
+            let stopped = c.for_each_ahead(&sql, params![], |r| Ok(r.get::<i64>(0)? < 10))?;
+            assert_eq!(
+                stopped, 10,
+                "the row that said stop is the last handed over"
+            );
+            let nested = c.for_each_ahead(&sql, params![], |_| {
+                c.query_row("SELECT 1::int8", params![], |r| r.get::<i64>(0))?;
+                Ok(true)
+            });
+            assert!(
+                matches!(&nested, Err(Error::Internal(m)) if m.contains("while rows were being fetched")),
+                "{nested:?}"
+            );
+            // The read goes on: the rest of that stream is read and dropped first.
+            let after: i64 = c.query_row("SELECT 42::int8", params![], |r| r.get(0))?;
+            assert_eq!(after, 42);
             Ok(())
         });
     }
