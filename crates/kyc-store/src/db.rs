@@ -413,14 +413,11 @@ impl dyn Connection + '_ {
         &self,
         sql: &str,
         params: impl Params,
-        mut each: impl FnMut(&Row) -> Result<bool>,
+        each: impl FnMut(&Row) -> Result<bool>,
     ) -> Result<u64> {
-        let mut n = 0;
-        self.rows_ahead(sql, &params.list(), &mut |row| {
-            n += 1;
-            each(&row)
-        })?;
-        Ok(n)
+        counted(sql, &params.list(), each, |sql, params, each| {
+            self.rows_ahead(sql, params, each)
+        })
     }
 
     /// Hands rows to `each` one at a time (flat memory) until it returns false; returns how
@@ -429,15 +426,27 @@ impl dyn Connection + '_ {
         &self,
         sql: &str,
         params: impl Params,
-        mut each: impl FnMut(&Row) -> Result<bool>,
+        each: impl FnMut(&Row) -> Result<bool>,
     ) -> Result<u64> {
-        let mut n = 0;
-        self.rows(sql, &params.list(), &mut |row| {
-            n += 1;
-            each(&row)
-        })?;
-        Ok(n)
+        counted(sql, &params.list(), each, |sql, params, each| {
+            self.rows(sql, params, each)
+        })
     }
+}
+
+/// Hands the rows `run` reads to `each`; returns how many it handed over.
+fn counted(
+    sql: &str,
+    params: &[Param<'_>],
+    mut each: impl FnMut(&Row) -> Result<bool>,
+    run: impl FnOnce(&str, &[Param<'_>], &mut dyn FnMut(Row) -> Result<bool>) -> Result<()>,
+) -> Result<u64> {
+    let mut n = 0;
+    run(sql, params, &mut |row| {
+        n += 1;
+        each(&row)
+    })?;
+    Ok(n)
 }
 
 /// `.optional()` on a [`query_row`](Connection::query_row) result: no row is `None`.

@@ -201,6 +201,19 @@ pub(super) fn hand_over(
     Ok(())
 }
 
+/// Hands `rows` to `each` until it says stop; whether it wants more.
+fn hand_over_until(
+    rows: &[postgres::Row],
+    each: &mut dyn FnMut(Row) -> Result<bool>,
+) -> Result<bool> {
+    for r in rows {
+        if !each(row(r)?)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// The count in a count's one row.
 fn count_of(r: &postgres::Row) -> Result<i64> {
     match row(r)?.0.first() {
@@ -233,12 +246,7 @@ impl Connection for PgTx<'_> {
             let batch = self.wait(self.tx.query_portal(&portal, size))??;
             let more = batch.len() == size as usize;
             size = (size * 2).min(MAX_BATCH);
-            for r in &batch {
-                if !each(row(r)?)? {
-                    return Ok(());
-                }
-            }
-            if !more {
+            if !hand_over_until(&batch, each)? || !more {
                 return Ok(());
             }
         }
@@ -269,13 +277,8 @@ impl Connection for PgTx<'_> {
                 }
                 Ok::<_, postgres::Error>(chunk)
             })?;
-            for r in &chunk {
-                if !each(row(r)?)? {
-                    // The rest are read and dropped by the connection.
-                    return Ok(());
-                }
-            }
-            if chunk.len() < AHEAD_CHUNK {
+            // Stopped early, the rest are read and dropped by the connection.
+            if !hand_over_until(&chunk, each)? || chunk.len() < AHEAD_CHUNK {
                 return Ok(());
             }
         }
