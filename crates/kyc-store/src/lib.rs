@@ -75,6 +75,9 @@ use sqlite::{Durability, SqliteBackend};
 /// Up to this many cases with a flag, the flag filter starts from those cases (see `list`).
 /// Unit tests use 2, so both query plans run on a handful of cases.
 const RARE_FLAG_CASES: i64 = if cfg!(test) { 2 } else { 2000 };
+/// How long a flag's commonness is trusted once read (a plan hint: a flag seldom crosses
+/// [`RARE_FLAG_CASES`], and a stale hint only picks the slower of two plans for a while).
+const FLAG_HINT_MS: i64 = 60_000;
 /// A searched word on at most this many cases is looked up first (SQLite; PostgreSQL always
 /// starts from the indexes); a commoner one is tested on each case as the queue is walked.
 const RARE_WORD_CASES: i64 = 1000;
@@ -98,6 +101,10 @@ pub struct Store {
     /// The selfies' and document portraits' perceptual hashes (memory only; changed under the
     /// writer lock).
     hashes: Mutex<Indexes>,
+    /// Whether each flag filtered by lately is on many cases, and when that was read: the flag
+    /// filter's plan hint ([`Snapshot::flag_is_common`]; it changes no result, only how fast
+    /// one comes).
+    flag_hints: Mutex<std::collections::HashMap<String, (bool, i64)>>,
 }
 
 /// The most cases a list counts ("1,000+" beyond: a reviewer needs the count of a narrowed list).
@@ -270,6 +277,7 @@ impl Store {
             clock: std::sync::Arc::new(clock::SystemClock),
             vault,
             hashes: Mutex::new(hashes),
+            flag_hints: Mutex::default(),
         }
     }
 
@@ -591,7 +599,7 @@ mod tests {
             found.sort();
             assert_eq!(&found, expected, "{code}");
         }
-        // On one snapshot, which keeps the last flag's commonness: each flag in turn, twice.
+        // On one snapshot, with the hints the lists above left: each flag in turn, twice.
         let ids = |s: &Snapshot<'_>, code: &str| {
             let q = CaseQuery {
                 flag: Some(code.into()),
@@ -611,6 +619,62 @@ mod tests {
             })
             .unwrap();
         assert_eq!(turns, [&common, &rare, &rare, &common].map(Vec::clone));
+    }
+
+    /// A flag's commonness is read once per [`FLAG_HINT_MS`]: within it a stale hint picks the
+    /// other plan and finds the same cases; past it the hint is read again.
+    #[test]
+    fn a_flags_commonness_is_read_again_once_its_hint_is_old() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = std::sync::Arc::new(clock::ManualClock::at(1_764_400_000_000));
+        let store = Store::open(&dir.path().join(DB_FILE), MasterKey::Key([5; 32]))
+            .unwrap()
+            .with_clock(clock.clone());
+        let (year, month, day) = crate::timefmt::today();
+        let today = kyc_sim::Today { year, month, day };
+        let mut flagged = Vec::new();
+        let mut insert = |i: u64| {
+            let sim = kyc_sim::generate(kyc_sim::Scenario::Clean, i, 3, &today);
+            let sub = crate::testing::submission(&sim.payload.to_string());
+            let flag = kyc_domain::flag::Flag::new("watch", kyc_domain::flag::Severity::Info, "t");
+            match store.insert_case(&sub, &[flag], store.now_ms()).unwrap() {
+                Inserted::New(case) => flagged.push(case.id),
+                Inserted::Existing(_) => panic!("new case expected"),
+            }
+            flagged.clone()
+        };
+        let found = || {
+            let q = CaseQuery {
+                flag: Some("watch".into()),
+                limit: 50,
+                ..Default::default()
+            };
+            let mut ids: Vec<i64> = store.list(&q).unwrap().cases.iter().map(|c| c.id).collect();
+            ids.sort();
+            ids
+        };
+        let hint = || store.flag_hints.lock().unwrap().get("watch").map(|h| h.0);
+        let one = insert(0);
+        assert_eq!(found(), one);
+        assert_eq!(
+            hint(),
+            Some(false),
+            "on 1 case: rare (more than 2 is common in tests)"
+        );
+        insert(1);
+        let four = {
+            insert(2);
+            insert(3)
+        };
+        assert_eq!(found(), four, "a stale hint finds the same cases");
+        assert_eq!(
+            hint(),
+            Some(false),
+            "within its time the hint is not read again"
+        );
+        clock.advance(FLAG_HINT_MS);
+        assert_eq!(found(), four);
+        assert_eq!(hint(), Some(true), "past its time it is");
     }
 
     #[test]

@@ -31,9 +31,6 @@ pub struct Snapshot<'a> {
     key: std::cell::RefCell<Option<(i64, std::rc::Rc<CaseKey>)>>,
     /// Set by the snapshot's last read ([`Snapshot::count_last`]): nothing may follow it.
     ended: std::cell::Cell<bool>,
-    /// Whether a flag is on many cases, once asked on this snapshot (a queue page and the lists
-    /// pinned above it filter by the same flag; within one snapshot the answer cannot change).
-    common_flag: std::cell::RefCell<Option<(String, bool)>>,
 }
 
 impl Store {
@@ -50,7 +47,6 @@ impl Store {
                 c,
                 key: Default::default(),
                 ended: Default::default(),
-                common_flag: Default::default(),
             };
             match f(&snapshot) {
                 Ok(v) => {
@@ -89,11 +85,19 @@ impl Snapshot<'_> {
         self.ended.set(true);
     }
 
-    /// Whether flag `code` is on more than [`RARE_FLAG_CASES`] cases, read once per snapshot.
+    /// Whether flag `code` is on more than [`RARE_FLAG_CASES`] cases: read at most once a
+    /// [`FLAG_HINT_MS`] per store (a queue page and the lists pinned above it ask three times).
     pub(crate) fn flag_is_common(&self, code: &str) -> Result<bool> {
-        if let Some((known, common)) = self.common_flag.borrow().as_ref() {
-            if known == code {
-                return Ok(*common);
+        let hints = || {
+            self.store
+                .flag_hints
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        let now = self.store.now_ms();
+        if let Some(&(common, at)) = hints().get(code) {
+            if (at..at.saturating_add(FLAG_HINT_MS)).contains(&now) {
+                return Ok(common);
             }
         }
         let common = self.read(|c| {
@@ -103,7 +107,12 @@ impl Snapshot<'_> {
                 |r| r.get::<bool>(0),
             )
         })?;
-        *self.common_flag.borrow_mut() = Some((code.to_string(), common));
+        let mut hints = hints();
+        // Flag codes come from the request: the map stays small whatever they are.
+        if hints.len() >= 256 {
+            hints.clear();
+        }
+        hints.insert(code.to_string(), (common, now));
         Ok(common)
     }
 
