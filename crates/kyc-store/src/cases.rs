@@ -17,7 +17,7 @@ pub(super) fn insert_tags(c: &dyn Connection, id: i64, tags: &[Vec<u8>]) -> Resu
 
 /// Rows of a value and case `id` into `table` (its two columns named, `search_tags (tag,
 /// case_id)`), with one statement; a row already there is skipped.
-fn insert_for_case<'a>(
+pub(crate) fn insert_for_case<'a>(
     c: &dyn Connection,
     table: &str,
     values: impl Iterator<Item = db::Param<'a>>,
@@ -477,7 +477,7 @@ impl Snapshot<'_> {
     /// or it was erased.
     pub fn case_of(&self, key: &str) -> Result<(CaseSummary, String, Option<String>), Error> {
         let (case, by) = case_named(key, "cases");
-        let sql = format!("SELECT {SUMMARY_COLS}, raw, model FROM {SUMMARY_FROM} WHERE {case}");
+        let sql = format!("SELECT {SUMMARY_COLS}, raw, model FROM cases WHERE {case}");
         let (summary, case_key, raw, model) = self
             .read(|c| {
                 c.query_row(&sql, [by], |r| {

@@ -415,9 +415,7 @@ impl dyn Connection + '_ {
         params: impl Params,
         each: impl FnMut(&Row) -> Result<bool>,
     ) -> Result<u64> {
-        counted(sql, &params.list(), each, |sql, params, each| {
-            self.rows_ahead(sql, params, each)
-        })
+        counted(each, |each| self.rows_ahead(sql, &params.list(), each))
     }
 
     /// Hands rows to `each` one at a time (flat memory) until it returns false; returns how
@@ -428,21 +426,17 @@ impl dyn Connection + '_ {
         params: impl Params,
         each: impl FnMut(&Row) -> Result<bool>,
     ) -> Result<u64> {
-        counted(sql, &params.list(), each, |sql, params, each| {
-            self.rows(sql, params, each)
-        })
+        counted(each, |each| self.rows(sql, &params.list(), each))
     }
 }
 
 /// Hands the rows `run` reads to `each`; returns how many it handed over.
 fn counted(
-    sql: &str,
-    params: &[Param<'_>],
     mut each: impl FnMut(&Row) -> Result<bool>,
-    run: impl FnOnce(&str, &[Param<'_>], &mut dyn FnMut(Row) -> Result<bool>) -> Result<()>,
+    run: impl FnOnce(&mut dyn FnMut(Row) -> Result<bool>) -> Result<()>,
 ) -> Result<u64> {
     let mut n = 0;
-    run(sql, params, &mut |row| {
+    run(&mut |row| {
         n += 1;
         each(&row)
     })?;

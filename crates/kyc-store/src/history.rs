@@ -194,9 +194,11 @@ fn flag_back(
             flag_codes(&pii.flags)
         ],
     )?;
-    tx.execute(
-        "INSERT INTO case_flags (code, case_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-        params![code, case_id],
+    insert_for_case(
+        tx,
+        "case_flags (code, case_id)",
+        std::iter::once(db::Param::Text(code)),
+        case_id,
     )?;
     crate::audit::append(
         tx,

@@ -83,10 +83,9 @@ impl Store {
     }
 }
 
-/// What a case's images are (`?1`: its id; `?2`: the seal's overhead), by name
-/// ([`image_info_from_row`]).
+/// What a case's images are (`?1`: its id), by name ([`image_info_from_row`]).
 pub(crate) const IMAGES_SQL: &str = "SELECT name, mime, width, height, \
-     COALESCE(file_len, length(bytes)) - ?2 FROM images WHERE case_id = ?1 ORDER BY name";
+     COALESCE(file_len, length(bytes)) FROM images WHERE case_id = ?1 ORDER BY name";
 
 /// A row of [`IMAGES_SQL`].
 pub(crate) fn image_info_from_row(r: &Row) -> Result<ImageInfo, Error> {
@@ -95,19 +94,15 @@ pub(crate) fn image_info_from_row(r: &Row) -> Result<ImageInfo, Error> {
         mime: r.get(1)?,
         width: r.get(2)?,
         height: r.get(3)?,
-        size: r.get(4)?,
+        // Its size as shown: the sealed length less the seal.
+        size: u64::try_from(r.get::<i64>(4)? - kyc_crypto::vault::SEAL_OVERHEAD)
+            .map_err(|_| Error::Internal("an image shorter than its seal".into()))?,
     })
 }
 
 impl Snapshot<'_> {
     /// What a case's images are (name, type, size), without their bytes.
     pub fn images(&self, id: i64) -> Result<Vec<ImageInfo>, Error> {
-        self.read(|c| {
-            c.query_map(
-                IMAGES_SQL,
-                params![id, kyc_crypto::vault::SEAL_OVERHEAD],
-                image_info_from_row,
-            )
-        })
+        self.read(|c| c.query_map(IMAGES_SQL, [id], image_info_from_row))
     }
 }

@@ -122,8 +122,6 @@ const SUMMARY_COLS: &str = "cases.id, reference, requester_id, answer_user, stat
      (SELECT by_user FROM decisions WHERE decisions.case_id = cases.id AND final = 0 \
       AND decision = 'approve' ORDER BY decisions.id DESC LIMIT 1), \
      CASE WHEN answer_result IS NULL THEN hold_until END";
-/// What [`SUMMARY_COLS`] are read from.
-const SUMMARY_FROM: &str = "cases";
 
 /// A job's lock ([`Store::try_job_lock`]): held until dropped.
 pub struct JobLock {
@@ -435,7 +433,7 @@ impl Store {
 
 fn summary(c: &dyn Connection, vault: &Vault, id: i64) -> Result<CaseSummary, Error> {
     c.query_row(
-        &format!("SELECT {SUMMARY_COLS} FROM {SUMMARY_FROM} WHERE cases.id = ?1"),
+        &format!("SELECT {SUMMARY_COLS} FROM cases WHERE cases.id = ?1"),
         [id],
         summary_from_row(vault),
     )

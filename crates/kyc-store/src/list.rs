@@ -192,43 +192,37 @@ impl Snapshot<'_> {
     pub fn first_of_each(&self, queries: &[CaseQuery]) -> Result<Vec<Vec<CaseSummary>>, Error> {
         let pages = queries
             .iter()
-            .map(|q| {
-                self.page_sql(&CaseQuery {
-                    count: false,
-                    cursor: None,
-                    ..q.clone()
-                })
-            })
+            .map(|q| self.first_page(q))
             .collect::<Result<Vec<_>, _>>()?;
+        let params: Vec<Vec<db::Param>> = pages.iter().map(|(p, _)| p.params()).collect();
+        let statements: Vec<(&str, &[db::Param])> = pages
+            .iter()
+            .zip(&params)
+            .map(|((p, _), params)| (p.sql.as_str(), params.as_slice()))
+            .collect();
         let mut out = vec![Vec::new(); queries.len()];
         let summary = summary_from_row(&self.store.vault);
-        self.fetch_each(&pages, |i, row| {
-            out[i].push(summary(row)?);
-            Ok(())
+        self.read(|c| {
+            c.fetch_each(&statements, &mut |i, row| {
+                out[i].push(summary(&row)?);
+                Ok(())
+            })
         })?;
-        for (list, q) in out.iter_mut().zip(queries) {
-            list.truncate(q.limit.clamp(1, 500) as usize);
+        for (list, (_, limit)) in out.iter_mut().zip(&pages) {
+            list.truncate(*limit);
         }
         Ok(out)
     }
 
-    /// Runs `pages` (their statements and parameters) together on the snapshot, handing each
-    /// row to `each` with its page's place.
-    pub(crate) fn fetch_each(
-        &self,
-        pages: &[PageSql],
-        mut each: impl FnMut(usize, &Row) -> Result<(), Error>,
-    ) -> Result<(), Error> {
-        let params: Vec<Vec<db::Param>> = pages
-            .iter()
-            .map(|p| p.args.iter().map(db::ToParam::to_param).collect())
-            .collect();
-        let queries: Vec<(&str, &[db::Param])> = pages
-            .iter()
-            .zip(&params)
-            .map(|(p, params)| (p.sql.as_str(), params.as_slice()))
-            .collect();
-        self.read(|c| c.fetch_each(&queries, &mut |i, row| each(i, &row)))
+    /// The statement of `q`'s first page, uncounted, and how many cases that page holds (its
+    /// statement reads one more, to tell whether a next page follows).
+    pub(crate) fn first_page(&self, q: &CaseQuery) -> Result<(PageSql, usize), Error> {
+        let page = self.page_sql(&CaseQuery {
+            count: false,
+            cursor: None,
+            ..q.clone()
+        })?;
+        Ok((page, q.limit.clamp(1, 500) as usize))
     }
 
     /// The statement of the page `q` asks for: its limit plus one case (to tell whether a next
@@ -236,8 +230,11 @@ impl Snapshot<'_> {
     pub(crate) fn page_sql(&self, q: &CaseQuery) -> Result<PageSql, Error> {
         let limit = q.limit.clamp(1, 500);
         let ascending = q.status.as_deref() == Some("pending");
-        let mut sql = format!("SELECT {SUMMARY_COLS} FROM {SUMMARY_FROM} WHERE 1=1");
+        let mut sql = format!("SELECT {SUMMARY_COLS} FROM cases WHERE 1=1");
+        let unfiltered = sql.len();
         let mut args: Vec<db::Value> = Vec::new();
+        // Where the flag's condition ends, when nothing came before it.
+        let mut flag_first = None;
         if let Some(s) = &q.status {
             args.push(s.clone().into());
             sql += &format!(" AND status = ?{}", args.len());
@@ -254,6 +251,7 @@ impl Snapshot<'_> {
             // A common flag: walk the cases in page order and look each one up (a page fills
             // quickly). A rare one: start from its few cases and sort them.
             let common = self.flag_is_common(f)?;
+            let first = sql.len() == unfiltered;
             args.push(f.clone().into());
             sql += &if common {
                 format!(
@@ -266,6 +264,7 @@ impl Snapshot<'_> {
                     args.len()
                 )
             };
+            flag_first = first.then_some(sql.len());
         }
         if let Some(t) = &q.document_type {
             args.push(t.clone().into());
@@ -359,11 +358,11 @@ impl Snapshot<'_> {
         }
         // The first page also says how many cases match, counted up to a cap (a count must not
         // cost more than the page).
-        // A flag alone is counted from its own index: each of its rows is one case's (a case's
-        // rows go with it). Walking the cases for it cost more than the page: PostgreSQL merged
-        // the two id orders from the oldest case, 2 ms at 100,000 cases.
-        let flag_alone =
-            q.flag.is_some() && args.len() == 1 && !q.awaiting_second && q.answered_by.is_none();
+        // A flag alone (no condition before its own or after it) is counted from its own
+        // index: each of its rows is one case's (a case's rows go with it). Walking the cases
+        // for it cost more than the page: PostgreSQL merged the two id orders from the oldest
+        // case, 2 ms at 100,000 cases.
+        let flag_alone = flag_first == Some(sql.len());
         let count_sql = (q.count && q.cursor.is_none()).then(|| {
             let matched = match flag_alone {
                 true => "case_flags WHERE code = ?1".to_string(),
@@ -421,9 +420,16 @@ fn held_select(now: usize) -> String {
 /// A page's statement ([`Snapshot::page_sql`]).
 pub(crate) struct PageSql {
     pub(crate) sql: String,
-    pub(crate) args: Vec<db::Value>,
+    args: Vec<db::Value>,
     /// Its count's statement (same parameters), on a first page asked to count.
-    pub(crate) count: Option<String>,
+    count: Option<String>,
+}
+
+impl PageSql {
+    /// Its parameters, as a statement takes them.
+    pub(crate) fn params(&self) -> Vec<db::Param<'_>> {
+        self.args.iter().map(db::ToParam::to_param).collect()
+    }
 }
 
 /// A page's count of its matches, left to be read after the page

@@ -160,8 +160,7 @@ pub(crate) const NOTES_SQL: &str =
 pub(crate) fn note_from_row(key: &CaseKey, r: &Row) -> Result<Note, Error> {
     let id: i64 = r.get(0)?;
     let sealed: Vec<u8> = r.get(5)?;
-    let text = String::from_utf8(key.open(SealField::Note(id), &sealed)?)
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let text = crate::open_text(key, SealField::Note(id), &sealed)?;
     Ok(Note {
         id,
         kind: r.get(1)?,

@@ -1,7 +1,8 @@
 //! One read snapshot shared by several reads: a case as a reviewer opens it, a queue page with
 //! the cases pinned above it. They run in one read transaction, so they agree with each other
 //! (a decision committed meanwhile is in all of them or in none), and on PostgreSQL they take
-//! one pooled connection and one BEGIN and COMMIT instead of one each.
+//! one pooled connection, one BEGIN and one end (a ROLLBACK not waited for) instead of one each;
+//! the reads that do not depend on each other go out together.
 
 use super::*;
 use kyc_domain::case::{AuditEntry, DecisionRecord, ImageInfo, Note};
@@ -120,27 +121,16 @@ impl Snapshot<'_> {
     /// (no cursor, no count), read together: on PostgreSQL in one exchange.
     pub fn case_parts(&self, id: i64, others: &CaseQuery) -> Result<CaseParts> {
         let key = self.case_key(id)?;
-        let others_limit = others.limit.clamp(1, 500) as usize;
-        let others = self.page_sql(&CaseQuery {
-            count: false,
-            cursor: None,
-            ..others.clone()
-        })?;
+        let (others, others_limit) = self.first_page(others)?;
         let timeline = crate::audit::timeline_sql();
-        let (by_id, with_overhead) = (
-            [db::Param::Int(id)],
-            [
-                db::Param::Int(id),
-                db::Param::Int(kyc_crypto::vault::SEAL_OVERHEAD),
-            ],
-        );
-        let others_args: Vec<db::Param> = others.args.iter().map(db::ToParam::to_param).collect();
+        let by_id = [db::Param::Int(id)];
+        let others_params = others.params();
         let queries: [(&str, &[db::Param]); 5] = [
-            (crate::images::IMAGES_SQL, &with_overhead),
+            (crate::images::IMAGES_SQL, &by_id),
             (crate::decisions::DECISIONS_SQL, &by_id),
             (&timeline, &by_id),
             (crate::notes::NOTES_SQL, &by_id),
-            (&others.sql, &others_args),
+            (&others.sql, &others_params),
         ];
         let mut parts = CaseParts::default();
         let summary = summary_from_row(&self.store.vault);

@@ -64,7 +64,10 @@ impl Config {
         if r.path == super::HEALTH_PATH {
             return bad(
                 "receiver.path",
-                "must not be /healthz (the load balancer's check)",
+                &format!(
+                    "must not be {} (the load balancer's check)",
+                    super::HEALTH_PATH
+                ),
             );
         }
         if !(1..=1024).contains(&r.max_body_mb) {
@@ -146,7 +149,10 @@ impl Config {
         {
             return bad(
                 "receiver.auth.token_path",
-                "must start with '/' and differ from receiver.path and /healthz",
+                &format!(
+                    "must start with '/' and differ from receiver.path and {}",
+                    super::HEALTH_PATH
+                ),
             );
         }
         if !(30..=86_400).contains(&a.token_ttl_secs) {

@@ -41,11 +41,7 @@ impl Driver {
     /// Writes what was asked without waiting for its reply (the next [`Driver::block_on`]
     /// reads and drops that reply before its own).
     pub(super) fn flush(&mut self) {
-        let task = &mut self.task;
-        self.rt.block_on(std::future::poll_fn(|cx| {
-            drive(task, cx);
-            Poll::Ready(())
-        }))
+        self.block_on(std::future::ready(()));
     }
 }
 

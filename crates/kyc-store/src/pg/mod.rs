@@ -266,10 +266,12 @@ impl PgBackend {
         }
     }
 
-    /// Returns a connection to the pool; a broken one is closed instead.
-    fn checkin(&self, c: Pooled, failed: bool) {
+    /// Returns a connection to the pool; one found cut after a failure is closed instead (and
+    /// the idle ones opened before it go too): returns whether it was.
+    fn checkin(&self, c: Pooled, failed: bool) -> bool {
         let mut pool = self.pool();
-        if failed && c.conn.is_closed() {
+        let cut = failed && c.conn.is_closed();
+        if cut {
             pool.open = pool.open.saturating_sub(1);
             pool.cut_at = Some(std::time::Instant::now());
         } else {
@@ -277,6 +279,7 @@ impl PgBackend {
         }
         drop(pool);
         self.freed.notify_one();
+        cut
     }
 
     /// This process's turn to write (its writes one at a time).
@@ -319,8 +322,7 @@ impl PgBackend {
             // What `f` asked without waiting (a read's end) goes out before the connection is
             // put back.
             c.conn.driver.flush();
-            let cut = out.is_err() && c.conn.is_closed();
-            self.checkin(c, out.is_err());
+            let cut = self.checkin(c, out.is_err());
             if cut && !begun.get() && std::mem::take(&mut again) {
                 tracing::warn!("postgres: a pooled connection was cut; trying a new one");
                 continue;

@@ -1,5 +1,7 @@
 //! An open PostgreSQL transaction as the store's [`Connection`]: the store's `?N` SQL rewritten
-//! to `$N`, prepared once per connection, rows read in one exchange or paged through a portal.
+//! to `$N`, prepared once per connection, rows read in one exchange, paged through a portal, or
+//! (handed out of the store) sent ahead by the server; queries that do not wait on each other
+//! sent together.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -89,11 +91,15 @@ impl<'t> PgTx<'t> {
 
     /// Runs `f` to its end on the transaction's connection.
     fn wait<T>(&self, f: impl Future<Output = T>) -> Result<T> {
-        let mut driver = self
-            .driver
+        Ok(self.driver()?.block_on(f))
+    }
+
+    /// The connection's driver, while no statement holds it (one holds it while its rows are
+    /// being fetched).
+    fn driver(&self) -> Result<std::cell::RefMut<'_, &'t mut Driver>> {
+        self.driver
             .try_borrow_mut()
-            .map_err(|_| Error::Internal("a statement ran while rows were being fetched".into()))?;
-        Ok(driver.block_on(f))
+            .map_err(|_| Error::Internal("a statement ran while rows were being fetched".into()))
     }
 
     fn statement(&self, sql: &str) -> Result<Statement> {
@@ -179,8 +185,15 @@ async fn first_of(
     rows: impl Future<Output = std::result::Result<RowStream, postgres::Error>>,
     max: usize,
 ) -> std::result::Result<Vec<postgres::Row>, postgres::Error> {
-    let mut rows = std::pin::pin!(rows.await?);
-    let mut out = Vec::new();
+    take(std::pin::pin!(rows.await?).as_mut(), max).await
+}
+
+/// The next `max` rows of `rows` (fewer at its end).
+async fn take(
+    mut rows: std::pin::Pin<&mut RowStream>,
+    max: usize,
+) -> std::result::Result<Vec<postgres::Row>, postgres::Error> {
+    let mut out = Vec::with_capacity(max.min(AHEAD_CHUNK));
     while out.len() < max {
         match rows.try_next().await? {
             Some(r) => out.push(r),
@@ -260,23 +273,11 @@ impl Connection for PgTx<'_> {
     ) -> Result<()> {
         let st = self.statement(sql)?;
         // The connection is this stream's until its end: a statement from `each` fails.
-        let mut driver = self
-            .driver
-            .try_borrow_mut()
-            .map_err(|_| Error::Internal("a statement ran while rows were being fetched".into()))?;
+        let mut driver = self.driver()?;
         let mut rows = Box::pin(driver.block_on(self.tx.query_raw(&st, refs(params)))?);
         loop {
             // The server goes on sending into the socket while a chunk is handed over.
-            let chunk = driver.block_on(async {
-                let mut chunk = Vec::with_capacity(AHEAD_CHUNK);
-                while chunk.len() < AHEAD_CHUNK {
-                    match rows.try_next().await? {
-                        Some(r) => chunk.push(r),
-                        None => break,
-                    }
-                }
-                Ok::<_, postgres::Error>(chunk)
-            })?;
+            let chunk = driver.block_on(take(rows.as_mut(), AHEAD_CHUNK))?;
             // Stopped early, the rest are read and dropped by the connection.
             if !hand_over_until(&chunk, each)? || chunk.len() < AHEAD_CHUNK {
                 return Ok(());
@@ -316,10 +317,9 @@ impl Connection for PgTx<'_> {
                 .zip(&params)
                 .map(|(st, p)| first_of(self.tx.query_raw(st, p.iter().copied()), usize::MAX)),
         ))?;
-        let mut all = Vec::with_capacity(results.len());
-        for rows in results {
-            all.push(rows?);
-        }
+        let all = results
+            .into_iter()
+            .collect::<std::result::Result<Vec<_>, _>>()?;
         // The transaction is free again: `each` may run statements of its own.
         for (i, rows) in all.iter().enumerate() {
             hand_over(rows, &mut |r| each(i, r))?;
@@ -358,7 +358,7 @@ impl Connection for PgTx<'_> {
         budget: Duration,
     ) -> Result<Option<i64>> {
         // Nothing follows: the limit need not be undone, and a cancelled count only ends a
-        // transaction that had nothing more to do (its COMMIT is a rollback then).
+        // transaction that had nothing more to do (it ends with a ROLLBACK anyway).
         let limit = "SET LOCAL statement_timeout = ";
         self.count_limited(sql, params, budget, limit, None, None)
     }
@@ -592,7 +592,10 @@ mod tests {
             let wrong = c.fetch_each(&[(many, &five), ("SELECT nonsense", &[])], &mut |_, _| {
                 Ok(())
             });
-            assert!(wrong.is_err());
+            assert!(
+                matches!(&wrong, Err(Error::Storage(m)) if m.contains("nonsense")),
+                "{wrong:?}"
+            );
             Ok(())
         });
     }
@@ -628,8 +631,8 @@ mod tests {
         });
     }
 
-    /// A count read last, cut short at its budget, ends its read quietly (the read's COMMIT is
-    /// a rollback then); within it, it counts.
+    /// A count read last, cut short at its budget, ends its read quietly (the read ends with a
+    /// ROLLBACK anyway); within it, it counts.
     #[test]
     fn a_last_count_cut_short_ends_its_read_quietly() {
         in_a_read(|c| {
