@@ -466,8 +466,8 @@ pub trait Backend: Send + Sync {
     fn read(&self, f: &mut dyn FnMut(&dyn Connection) -> Result<()>) -> Result<()>;
     /// Runs one query, alone, on a snapshot of its own, and hands its first `max` rows to
     /// `each` (all of them before the first is handed on). A database server runs it outside
-    /// any transaction block, in one exchange (a transaction costs two more: its begin and its
-    /// end); one statement sees one snapshot either way. For a read of one statement that every
+    /// any transaction block, in one exchange (a transaction's start goes with its first
+    /// statement, but its end costs a request more); one statement sees one snapshot either way. For a read of one statement that every
     /// request makes (the session check).
     fn read_alone(
         &self,

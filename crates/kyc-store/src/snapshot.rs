@@ -1,8 +1,8 @@
 //! One read snapshot shared by several reads: a case as a reviewer opens it, a queue page with
 //! the cases pinned above it. They run in one read transaction, so they agree with each other
 //! (a decision committed meanwhile is in all of them or in none), and on PostgreSQL they take
-//! one pooled connection, one BEGIN and one end (a ROLLBACK not waited for) instead of one each;
-//! the reads that do not depend on each other go out together.
+//! one pooled connection, one start (sent with the first read) and one end (a ROLLBACK not waited
+//! for) instead of one each; the reads that do not depend on each other go out together.
 
 use super::*;
 use kyc_domain::case::{AuditEntry, DecisionRecord, ImageInfo, Note};

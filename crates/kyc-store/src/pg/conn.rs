@@ -91,6 +91,18 @@ impl Conn {
         driver.block_on(f(client))
     }
 
+    /// Whether the connection is still open, once what the server sent meanwhile is read (a
+    /// server that ended it while it was idle, on a restart or a failover, said so then).
+    pub(super) fn still_open(&mut self) -> bool {
+        // A yield turns the runtime's I/O driver once without waiting: the socket's news comes
+        // in, and the connection's task reads it.
+        self.driver.block_on(async {
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+        });
+        !self.is_closed()
+    }
+
     /// Whether the connection has ended (the server cut it, or it failed).
     pub(super) fn is_closed(&self) -> bool {
         self.client.is_closed()

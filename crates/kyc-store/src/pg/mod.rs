@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-use tokio_postgres::{IsolationLevel, Statement};
+use tokio_postgres::Statement;
 
 use crate::db::{Backend, Connection, OptionalRow};
 use crate::{Error, Result};
@@ -235,10 +235,17 @@ impl PgBackend {
         let mut pool = self.pool();
         let deadline = std::time::Instant::now() + CHECKOUT_WAIT;
         loop {
-            if let Some(c) = pool.idle.pop() {
-                let cut = pool.cut_at.is_some_and(|at| c.opened <= at);
-                if !cut && !c.conn.is_closed() {
-                    return Ok(c);
+            if let Some(mut c) = pool.idle.pop() {
+                if pool.cut_at.is_none_or(|at| c.opened > at) {
+                    drop(pool);
+                    // One the server ended while it was idle (a restart, a failover) is found
+                    // out here, before a read's first statement goes out with its start.
+                    if c.conn.still_open() {
+                        return Ok(c);
+                    }
+                    pool = self.pool();
+                    // The idle ones opened before it go too.
+                    pool.cut_at = Some(std::time::Instant::now());
                 }
                 pool.open = pool.open.saturating_sub(1);
                 continue;
@@ -309,10 +316,12 @@ impl PgBackend {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Runs `f` on a pooled connection. One the database cut since it was last used (a restart,
-    /// a failover) fails at its first exchange, before anything is done: `f` marks `begun` once
-    /// that exchange is through, and when it failed before on a connection found cut, `f` runs
-    /// once more on a new one (the idle connections opened before it go too).
+    /// Runs `f` on a pooled connection. One the database ended while it was idle is found out
+    /// as it is checked out; one cut since (or silently) fails at its first exchange: `f` marks
+    /// `begun` once nothing it does can run again (a write: once its `BEGIN` is through; a read
+    /// at once, its start going out with its first statement), and when it failed before on a
+    /// connection found cut, `f` runs once more on a new one (the idle connections opened
+    /// before it go too).
     fn with<T>(&self, mut f: impl FnMut(&mut Pooled, &Cell<bool>) -> Result<T>) -> Result<T> {
         let mut again = true;
         loop {
@@ -423,16 +432,10 @@ fn migrate(conn: &mut Conn) -> Result<usize> {
 impl Backend for PgBackend {
     fn read(&self, f: &mut dyn FnMut(&dyn Connection) -> Result<()>) -> Result<()> {
         self.with(|c, begun| {
-            let Conn { client, driver } = &mut c.conn;
-            let tx = driver.block_on(
-                client
-                    .build_transaction()
-                    .isolation_level(IsolationLevel::RepeatableRead)
-                    .read_only(true)
-                    .start(),
-            )?;
+            // A read's start goes out with its first statement, after which it cannot run
+            // again: a connection found cut then fails it (the pool found the cut idle ones).
             begun.set(true);
-            let t = PgTx::new(tx, driver, &mut c.statements, false);
+            let t = PgTx::read(&mut c.conn, &mut c.statements);
             f(&t)?;
             t.end_read();
             Ok(())
@@ -462,10 +465,9 @@ impl Backend for PgBackend {
     ) -> Result<()> {
         let _one = self.one_writer()?;
         self.with(|c, begun| {
-            let Conn { client, driver } = &mut c.conn;
-            let tx = driver.block_on(client.transaction())?;
+            let t = PgTx::write(&mut c.conn, &mut c.statements)?;
             begun.set(true);
-            under_lock(PgTx::new(tx, driver, &mut c.statements, true), &mut *f)
+            under_lock(t, &mut *f)
         })?;
         committed();
         Ok(())
@@ -479,10 +481,8 @@ impl Backend for PgBackend {
     ) -> Result<()> {
         let place = self.staging_place()?;
         let _one = self.with(|c, begun| {
-            let Conn { client, driver } = &mut c.conn;
-            let tx = driver.block_on(client.transaction())?;
+            let t = PgTx::write(&mut c.conn, &mut c.statements)?;
             begun.set(true);
-            let t = PgTx::new(tx, driver, &mut c.statements, true);
             stage(&t)?;
             // Then as any write.
             let one = self.one_writer()?;

@@ -1,9 +1,9 @@
-//! An open PostgreSQL transaction as the store's [`Connection`]: the store's `?N` SQL rewritten
-//! to `$N`, prepared once per connection, rows read in one exchange, paged through a portal, or
-//! (handed out of the store) sent ahead by the server; queries that do not wait on each other
-//! sent together.
+//! An open PostgreSQL transaction as the store's [`Connection`]: its start sent with its first
+//! statement, the store's `?N` SQL rewritten to `$N`, prepared once per connection, rows read in
+//! one exchange, paged through a cursor, or (handed out of the store) sent ahead by the server;
+//! queries that do not wait on each other sent together.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use bytes::BytesMut;
 use futures::TryStreamExt;
 use postgres::error::SqlState;
 use postgres::types::{IsNull, ToSql, Type};
-use tokio_postgres::{RowStream, Statement, Transaction};
+use tokio_postgres::{RowStream, Statement};
 
 use super::conn::{Conn, Driver};
 use crate::db::{Connection, Param, Row, Value};
@@ -49,49 +49,94 @@ fn dollar_params(sql: &str) -> String {
     out
 }
 
+/// How a read starts: its snapshot is taken at its first statement, with which it goes out.
+const READ_START: &str = "START TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+
 /// An open transaction: statements run on it, prepared once per connection.
 pub(super) struct PgTx<'t> {
-    tx: Transaction<'t>,
+    client: &'t tokio_postgres::Client,
     /// Its connection's driver, which every statement waits on (one at a time: a statement in
     /// another's row callback runs between fetched batches, never while one is being fetched).
     driver: RefCell<&'t mut Driver>,
     statements: RefCell<&'t mut HashMap<String, Statement>>,
     writable: bool,
+    /// The transaction's start while it waits to go out with the first statement.
+    start: Cell<Option<&'static str>>,
+    /// Started and not yet committed: dropped, it is rolled back.
+    open: Cell<bool>,
 }
 
 impl<'t> PgTx<'t> {
-    /// Statements on `tx`, driven by `driver`, prepared into (and found in) its connection's
-    /// `statements`; only a `writable` one stores or removes blobs.
-    pub(super) fn new(
-        tx: Transaction<'t>,
-        driver: &'t mut Driver,
+    /// A read on `conn`, its statements prepared into (and found in) the connection's
+    /// `statements`. Its start goes out with its first statement, in one exchange: were the
+    /// start refused, that statement (a read's) ran alone, and the read fails.
+    pub(super) fn read(
+        conn: &'t mut Conn,
         statements: &'t mut HashMap<String, Statement>,
+    ) -> PgTx<'t> {
+        PgTx::on(conn, statements, READ_START, false)
+    }
+
+    /// A write on `conn`, started before anything else is sent: none of its statements can
+    /// run outside the transaction.
+    pub(super) fn write(
+        conn: &'t mut Conn,
+        statements: &'t mut HashMap<String, Statement>,
+    ) -> Result<PgTx<'t>> {
+        let t = PgTx::on(conn, statements, "BEGIN", true);
+        t.wait(std::future::ready(()))?;
+        Ok(t)
+    }
+
+    /// A transaction on `conn` that `start`s with its first exchange.
+    fn on(
+        conn: &'t mut Conn,
+        statements: &'t mut HashMap<String, Statement>,
+        start: &'static str,
         writable: bool,
     ) -> PgTx<'t> {
+        let Conn { client, driver } = conn;
         PgTx {
-            tx,
+            client,
             driver: RefCell::new(driver),
             statements: RefCell::new(statements),
             writable,
+            start: Cell::new(Some(start)),
+            open: Cell::new(false),
         }
     }
 
     /// Commits the transaction.
     pub(super) fn commit(self) -> Result<()> {
-        let PgTx { tx, driver, .. } = self;
-        Ok(driver.into_inner().block_on(tx.commit())?)
+        self.wait(self.client.batch_execute("COMMIT"))??;
+        self.open.set(false);
+        Ok(())
     }
 
     /// Ends a read: its `ROLLBACK` (a read changed nothing: the same as a commit) is sent and not
     /// waited for; the connection's next user reads its reply first. The pool sends it before
     /// the connection is put back ([`super::PgBackend::with`]).
     pub(super) fn end_read(self) {
-        drop(self.tx);
+        drop(self);
     }
 
     /// Runs `f` to its end on the transaction's connection.
     fn wait<T>(&self, f: impl Future<Output = T>) -> Result<T> {
-        Ok(self.driver()?.block_on(f))
+        self.exchange(&mut **self.driver()?, f)
+    }
+
+    /// Runs `f` to its end on `driver` (the transaction's, borrowed), the transaction's start
+    /// sent before it when it has not gone out yet.
+    fn exchange<T>(&self, driver: &mut Driver, f: impl Future<Output = T>) -> Result<T> {
+        let Some(start) = self.start.take() else {
+            return Ok(driver.block_on(f));
+        };
+        self.open.set(true);
+        // The start is polled first: its request goes out before `f`'s, in one write.
+        let (started, out) =
+            driver.block_on(futures::future::join(self.client.batch_execute(start), f));
+        started?;
+        Ok(out)
     }
 
     /// The connection's driver, while no statement holds it (one holds it while its rows are
@@ -104,7 +149,9 @@ impl<'t> PgTx<'t> {
 
     fn statement(&self, sql: &str) -> Result<Statement> {
         let mut cache = self.statements.borrow_mut();
-        cached(&mut cache, sql, |sql| Ok(self.wait(self.tx.prepare(sql))??))
+        cached(&mut cache, sql, |sql| {
+            Ok(self.wait(self.client.prepare(sql))??)
+        })
     }
 
     /// A count run under a statement time limit of `budget`: `limit` (ending with the limit's
@@ -124,8 +171,8 @@ impl<'t> PgTx<'t> {
         let params = refs(params);
         let (limited, counted) = self.wait(async {
             futures::join!(
-                self.tx.batch_execute(&limit),
-                self.tx.query_one(&st, &params)
+                self.client.batch_execute(&limit),
+                self.client.query_one(&st, &params)
             )
         })?;
         limited?;
@@ -135,10 +182,33 @@ impl<'t> PgTx<'t> {
             Err(e) => return Err(e.into()),
         };
         if let Some(then) = then {
-            self.wait(self.tx.batch_execute(then))??;
+            self.wait(self.client.batch_execute(then))??;
         }
         Ok(n)
     }
+}
+
+impl Drop for PgTx<'_> {
+    fn drop(&mut self) {
+        // A read's end, or a write that failed: rolled back without waiting for the reply.
+        if self.open.get() {
+            send_only(self.client.batch_execute("ROLLBACK"));
+        }
+    }
+}
+
+/// The cursor a query's rows are read through: one name per query text.
+fn cursor_name(sql: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    sql.hash(&mut h);
+    format!("kyc_rows_{:016x}", h.finish())
+}
+
+/// Sends a request nobody waits on: its future is polled once (which queues its request for
+/// the connection's next write) and dropped (the connection reads and drops its reply).
+fn send_only(request: impl Future<Output = std::result::Result<(), postgres::Error>>) {
+    let _ = futures::FutureExt::now_or_never(request);
 }
 
 /// `sql` prepared once per connection: found in (or put into) its `cache`, else `prepare`d as
@@ -242,7 +312,7 @@ fn refs<'a>(params: &'a [Param<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
 impl Connection for PgTx<'_> {
     fn run(&self, sql: &str, params: &[Param<'_>]) -> Result<usize> {
         let st = self.statement(sql)?;
-        let changed = self.wait(self.tx.execute(&st, &refs(params)))??;
+        let changed = self.wait(self.client.execute(&st, &refs(params)))??;
         Ok(usize::try_from(changed).unwrap_or(usize::MAX))
     }
 
@@ -252,17 +322,25 @@ impl Connection for PgTx<'_> {
         params: &[Param<'_>],
         each: &mut dyn FnMut(Row) -> Result<bool>,
     ) -> Result<()> {
-        let st = self.statement(sql)?;
-        let portal = self.wait(self.tx.bind(&st, &refs(params)))??;
+        // A cursor (named after the query's text, so a FETCH prepared for it always reads the
+        // same columns): statements may run between its batches.
+        let cursor = cursor_name(sql);
+        let declare = self.statement(&format!("DECLARE {cursor} NO SCROLL CURSOR FOR {sql}"))?;
+        self.wait(self.client.execute(&declare, &refs(params)))??;
         let mut size = BATCH;
-        loop {
-            let batch = self.wait(self.tx.query_portal(&portal, size))??;
+        let read = (|| loop {
+            let fetch = self.statement(&format!("FETCH FORWARD {size} FROM {cursor}"))?;
+            let batch = self.wait(self.client.query(&fetch, &[]))??;
             let more = batch.len() == size as usize;
             size = (size * 2).min(MAX_BATCH);
             if !hand_over_until(&batch, each)? || !more {
                 return Ok(());
             }
-        }
+        })();
+        // Closed without waiting (it goes out with the next request), so the same query may
+        // be read again in this transaction.
+        send_only(self.client.batch_execute(&format!("CLOSE {cursor}")));
+        read
     }
 
     fn rows_ahead(
@@ -274,7 +352,8 @@ impl Connection for PgTx<'_> {
         let st = self.statement(sql)?;
         // The connection is this stream's until its end: a statement from `each` fails.
         let mut driver = self.driver()?;
-        let mut rows = Box::pin(driver.block_on(self.tx.query_raw(&st, refs(params)))?);
+        let mut rows =
+            Box::pin(self.exchange(&mut driver, self.client.query_raw(&st, refs(params)))??);
         loop {
             // The server goes on sending into the socket while a chunk is handed over.
             let chunk = driver.block_on(take(rows.as_mut(), AHEAD_CHUNK))?;
@@ -294,7 +373,7 @@ impl Connection for PgTx<'_> {
     ) -> Result<()> {
         let st = self.statement(sql)?;
         let params = refs(params);
-        let rows = self.wait(first_of(self.tx.query_raw(&st, params), max))??;
+        let rows = self.wait(first_of(self.client.query_raw(&st, params), max))??;
         // The transaction is free again: `each` may run statements of its own.
         hand_over(&rows, each)
     }
@@ -315,7 +394,7 @@ impl Connection for PgTx<'_> {
             statements
                 .iter()
                 .zip(&params)
-                .map(|(st, p)| first_of(self.tx.query_raw(st, p.iter().copied()), usize::MAX)),
+                .map(|(st, p)| first_of(self.client.query_raw(st, p.iter().copied()), usize::MAX)),
         ))?;
         let all = results
             .into_iter()
@@ -676,13 +755,14 @@ mod tests {
     }
 
     /// A streamed query hands over every row once, in order, across batches that grow to
-    /// [`MAX_BATCH`]; its callback may run statements of its own, and may stop it early.
+    /// [`MAX_BATCH`]; its callback may run statements of its own (another stream too), and may
+    /// stop it early; the same query streams again in the same read.
     #[test]
     fn streamed_rows_come_whole_across_growing_batches() {
         in_a_read(|c| {
             let n = 3 * MAX_BATCH as i64 + 17;
             let sql = format!("SELECT n::int8 FROM generate_series(1, {n}) AS n");
-            let (mut seen, mut in_order, mut checked) = (0i64, true, 0);
+            let (mut seen, mut in_order, mut checked, mut nested) = (0i64, true, 0, 0);
             let handed = c.for_each(&sql, params![], |r| {
                 let v: i64 = r.get(0)?;
                 in_order &= v == seen + 1;
@@ -692,10 +772,16 @@ mod tests {
                         c.query_row("SELECT ?1::int8 * 2", params![v], |r| r.get(0))?;
                     checked += usize::from(twice == 2 * v);
                 }
+                if v == 7 {
+                    // Another stream, on a cursor of its own, within this one's.
+                    let inner = "SELECT n::int8 FROM generate_series(1, 600) AS n";
+                    nested = c.for_each(inner, params![], |_| Ok(true))?;
+                }
                 Ok(true)
             })?;
             assert_eq!((handed, seen, in_order), (n as u64, n, true));
             assert_eq!(checked, (n / 5000) as usize);
+            assert_eq!(nested, 600);
             let stopped = c.for_each(&sql, params![], |r| Ok(r.get::<i64>(0)? < 10_001))?;
             assert_eq!(
                 stopped, 10_001,
