@@ -528,6 +528,12 @@ pub trait Backend: Send + Sync {
     fn ids_follow_rows(&self, _c: &dyn Connection) -> Result<()> {
         Ok(())
     }
+    /// Whether queries read together ([`Connection::fetch_each`]) cost one exchange (a
+    /// database server) rather than the sum of their runs (an embedded engine): then a read
+    /// whose rows are likely wanted is worth sending with the one that decides it.
+    fn sends_together(&self) -> bool {
+        false
+    }
     /// Whether the engine's planner starts a search from the matching ids (PostgreSQL, with its
     /// trigram indexes) rather than walking the queue in order testing each case (SQLite).
     fn search_starts_from_indexes(&self) -> bool {

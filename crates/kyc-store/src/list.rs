@@ -160,31 +160,42 @@ impl Snapshot<'_> {
     /// [`Snapshot::list`] with its count, when one is asked for and the page's own rows do not
     /// tell it, left to be read later ([`Snapshot::count_last`]); the page's total is None then.
     pub fn list_count_later(&self, q: &CaseQuery) -> Result<(CasePage, Option<LaterCount>), Error> {
-        let limit = q.limit.clamp(1, 500);
-        let PageSql { sql, args, count } = self.page_sql(q)?;
-        let mut cases =
-            self.read(|c| c.query_map(&sql, &args[..], summary_from_row(&self.store.vault)))?;
-        let next = if cases.len() > limit as usize {
-            cases.truncate(limit as usize);
-            cases.last().map(|c| c.id.to_string())
-        } else {
-            None
-        };
-        let (total, later) = match count {
-            // A first page with no next one holds every match: that is the count.
-            Some(_) if next.is_none() => (Some(cases.len() as u32), None),
-            Some(sql) => (None, Some(LaterCount { sql, args })),
-            None => (None, None),
-        };
-        let page = CasePage {
-            cases,
-            next,
-            held: Vec::new(),
-            needs_review: Vec::new(),
-            total,
-            total_capped: false,
-        };
-        Ok((page, later))
+        let page = self.page_sql(q)?;
+        let cases = self.read(|c| {
+            c.query_map(
+                &page.sql,
+                &page.args[..],
+                summary_from_row(&self.store.vault),
+            )
+        })?;
+        Ok(page_of(q, cases, page))
+    }
+
+    /// [`Snapshot::list_count_later`] and, with it, the first cases of each of `lists`
+    /// ([`Snapshot::first_of_each`]) when they are likely wanted and cost no exchange of their
+    /// own: on a database server, for a page without a search (filters alone seldom leave one
+    /// page only; a search mostly finds a few cases, and then the page holds the lists' cases).
+    /// None when they were not read.
+    #[allow(clippy::type_complexity)]
+    pub fn list_count_later_with(
+        &self,
+        q: &CaseQuery,
+        lists: &[CaseQuery],
+    ) -> Result<(CasePage, Option<LaterCount>, Option<Vec<Vec<CaseSummary>>>), Error> {
+        let searched = q.q.as_deref().is_some_and(|t| !t.trim().is_empty());
+        if lists.is_empty() || searched || !self.store.db.sends_together() {
+            let (page, count) = self.list_count_later(q)?;
+            return Ok((page, count, None));
+        }
+        let mut pages = vec![(self.page_sql(q)?, usize::MAX)];
+        for list in lists {
+            pages.push(self.first_page(list)?);
+        }
+        let mut read = self.read_together(&pages)?.into_iter();
+        let cases = read.next().unwrap_or_default();
+        let (page, _) = pages.swap_remove(0);
+        let (page, count) = page_of(q, cases, page);
+        Ok((page, count, Some(read.collect())))
     }
 
     /// The first cases each of `queries` selects (at most its limit; no cursor, no count),
@@ -194,13 +205,18 @@ impl Snapshot<'_> {
             .iter()
             .map(|q| self.first_page(q))
             .collect::<Result<Vec<_>, _>>()?;
+        self.read_together(&pages)
+    }
+
+    /// The cases each of `pages` selects, at most its number of them, read together.
+    fn read_together(&self, pages: &[(PageSql, usize)]) -> Result<Vec<Vec<CaseSummary>>, Error> {
         let params: Vec<Vec<db::Param>> = pages.iter().map(|(p, _)| p.params()).collect();
         let statements: Vec<(&str, &[db::Param])> = pages
             .iter()
             .zip(&params)
             .map(|((p, _), params)| (p.sql.as_str(), params.as_slice()))
             .collect();
-        let mut out = vec![Vec::new(); queries.len()];
+        let mut out = vec![Vec::new(); pages.len()];
         let summary = summary_from_row(&self.store.vault);
         self.read(|c| {
             c.fetch_each(&statements, &mut |i, row| {
@@ -208,7 +224,7 @@ impl Snapshot<'_> {
                 Ok(())
             })
         })?;
-        for (list, (_, limit)) in out.iter_mut().zip(&pages) {
+        for (list, (_, limit)) in out.iter_mut().zip(pages) {
             list.truncate(*limit);
         }
         Ok(out)
@@ -437,6 +453,44 @@ impl PageSql {
 pub struct LaterCount {
     sql: String,
     args: Vec<db::Value>,
+}
+
+/// The page `q` asked for from the `cases` its statement `page` read (its limit and one more):
+/// its next cursor and, on a first page asked to count, its count (from its own rows when no
+/// next page follows, else left for later).
+fn page_of(
+    q: &CaseQuery,
+    mut cases: Vec<CaseSummary>,
+    page: PageSql,
+) -> (CasePage, Option<LaterCount>) {
+    let limit = q.limit.clamp(1, 500) as usize;
+    let next = if cases.len() > limit {
+        cases.truncate(limit);
+        cases.last().map(|c| c.id.to_string())
+    } else {
+        None
+    };
+    let (total, later) = match page.count {
+        // A first page with no next one holds every match: that is the count.
+        Some(_) if next.is_none() => (Some(cases.len() as u32), None),
+        Some(sql) => (
+            None,
+            Some(LaterCount {
+                sql,
+                args: page.args,
+            }),
+        ),
+        None => (None, None),
+    };
+    let page = CasePage {
+        cases,
+        next,
+        held: Vec::new(),
+        needs_review: Vec::new(),
+        total,
+        total_capped: false,
+    };
+    (page, later)
 }
 
 /// A page's total and whether it is capped, from a count (None: cut short at its budget).

@@ -18,22 +18,50 @@ pub(super) fn page(
     now: i64,
 ) -> Result<(CasePage, Vec<CaseSummary>), CoreError> {
     let first_page = q.cursor.is_none();
-    // The first page says how many cases match (the pinned lists below do not count); when
-    // its own rows cannot tell, that count is read last.
-    let (mut page, count) = store.list_count_later(&CaseQuery {
-        count: first_page,
-        ..q.clone()
-    })?;
+    let pin_view = q.status.as_deref().is_none_or(|s| s == "pending")
+        && q.answered_by.as_deref().is_none_or(|b| b == "timeout");
+    // The waiting cases (held by any instance, found from their own index first) and the
+    // pinned ones, on a first page.
+    let mut lists = Vec::new();
+    if first_page {
+        lists.push(CaseQuery {
+            held_at: Some(now),
+            limit: HELD_MAX,
+            ..q.clone()
+        });
+        if pin_view {
+            lists.push(CaseQuery {
+                status: Some("pending".into()),
+                answered_by: Some("timeout".into()),
+                limit: NEEDS_REVIEW,
+                ..q.clone()
+            });
+        }
+    }
+    // The first page says how many cases match (the pinned lists do not count); when its own
+    // rows cannot tell, that count is read last. The lists come with it when they cost no
+    // exchange of their own.
+    let (mut page, count, read) = store.list_count_later_with(
+        &CaseQuery {
+            count: first_page,
+            ..q
+        },
+        &lists,
+    )?;
     if !first_page {
         return Ok((page, Vec::new()));
     }
-    let pin_view = q.status.as_deref().is_none_or(|s| s == "pending")
-        && q.answered_by.as_deref().is_none_or(|b| b == "timeout");
     let waiting = |c: &CaseSummary| c.hold_until_ms.is_some_and(|until| until > now);
     let unreviewed = |c: &CaseSummary| {
         c.status == "pending" && c.answer.as_ref().is_some_and(|a| a.by == "timeout")
     };
-    let (mut held, mut needs_review) = if page.next.is_none() {
+    let (mut held, mut needs_review) = if let Some(read) = read {
+        let mut read = read.into_iter();
+        (
+            read.next().unwrap_or_default(),
+            read.next().unwrap_or_default(),
+        )
+    } else if page.next.is_none() {
         // Every match is on this page: the waiting and pinned cases are among them.
         let held = page.cases.iter().filter(|c| waiting(c)).cloned().collect();
         let pinned = match pin_view {
@@ -47,24 +75,11 @@ pub(super) fn page(
         };
         (held, pinned)
     } else {
-        // The waiting cases (held by any instance, found from their own index first) and the
-        // pinned ones, read together.
-        let mut lists = vec![CaseQuery {
-            held_at: Some(now),
-            limit: HELD_MAX,
-            ..q.clone()
-        }];
-        if pin_view {
-            lists.push(CaseQuery {
-                status: Some("pending".into()),
-                answered_by: Some("timeout".into()),
-                limit: NEEDS_REVIEW,
-                ..q
-            });
-        }
-        let mut lists = store.first_of_each(&lists)?.into_iter();
-        let held = lists.next().unwrap_or_default();
-        (held, lists.next().unwrap_or_default())
+        let mut read = store.first_of_each(&lists)?.into_iter();
+        (
+            read.next().unwrap_or_default(),
+            read.next().unwrap_or_default(),
+        )
     };
     if let Some(count) = count {
         store.count_last(&mut page, count)?;

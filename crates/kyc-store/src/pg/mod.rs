@@ -569,6 +569,10 @@ impl Backend for PgBackend {
         true
     }
 
+    fn sends_together(&self) -> bool {
+        true
+    }
+
     fn in_code_point_order(&self, column: &str) -> String {
         // Served by the `COLLATE "C"` indexes of schema 9.
         format!("({column} COLLATE \"C\")")

@@ -202,6 +202,94 @@ fn lists_read_together_are_each_what_it_is_read_alone() {
     });
 }
 
+/// A page read with lists is the page read alone (its cases, cursor and count), and the lists,
+/// when they came with it (a database server, no search), are each what they are read alone.
+#[test]
+fn a_page_read_with_lists_is_what_each_is_read_alone() {
+    for_each_backend(|backend, store| {
+        let ids: Vec<i64> = (1..=5).map(|i| new_case(store, 70 + i)).collect();
+        store
+            .decide(ids[0], &decision(true, "rita"), false, false)
+            .unwrap();
+        let name = store.summary(ids[2]).unwrap().holder_name.unwrap();
+        let lists = [
+            CaseQuery {
+                status: Some("pending".into()),
+                limit: 2,
+                ..Default::default()
+            },
+            CaseQuery {
+                status: Some("approved".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        ];
+        // A first page with a next one (its count left for later), one without, and a search.
+        let pages = [
+            (
+                CaseQuery {
+                    count: true,
+                    limit: 2,
+                    ..Default::default()
+                },
+                true,
+            ),
+            (
+                CaseQuery {
+                    count: true,
+                    limit: 50,
+                    ..Default::default()
+                },
+                true,
+            ),
+            (
+                CaseQuery {
+                    q: Some(name),
+                    count: true,
+                    limit: 50,
+                    ..Default::default()
+                },
+                false,
+            ),
+        ];
+        for (q, unsearched) in pages {
+            let (page, count, read) = store
+                .snapshot(|s| s.list_count_later_with(&q, &lists))
+                .unwrap();
+            let (alone, alone_count) = store.snapshot(|s| s.list_count_later(&q)).unwrap();
+            let ids_of = |p: &[kyc_domain::case::CaseSummary]| -> Vec<i64> {
+                p.iter().map(|c| c.id).collect()
+            };
+            assert_eq!(
+                ids_of(&page.cases),
+                ids_of(&alone.cases),
+                "{backend}: {q:?}"
+            );
+            assert_eq!(
+                (page.next, page.total),
+                (alone.next, alone.total),
+                "{backend}"
+            );
+            assert_eq!(count.is_some(), alone_count.is_some(), "{backend}: {q:?}");
+            let Some(read) = read else {
+                assert!(
+                    backend == "sqlite" || !unsearched,
+                    "{backend}: {q:?} read no lists"
+                );
+                continue;
+            };
+            assert!(unsearched, "{backend}: a search's page reads no lists");
+            let each = store.snapshot(|s| s.first_of_each(&lists)).unwrap();
+            assert_eq!(read.len(), lists.len(), "{backend}");
+            for (got, alone) in read.iter().zip(&each) {
+                assert_eq!(ids_of(got), ids_of(alone), "{backend}: {q:?}");
+            }
+            assert_eq!(read[0].len(), 2, "{backend}: a list's limit");
+            assert_eq!(ids_of(&read[1]), [ids[0]], "{backend}");
+        }
+    });
+}
+
 #[test]
 fn a_cases_parts_read_together_are_each_what_it_is_read_alone() {
     for_each_backend(|backend, store| {
