@@ -389,6 +389,51 @@ async fn a_reviewer_viewing_a_case_on_one_instance_is_seen_on_the_other() {
     wait_for_b(json!({})).await;
 }
 
+/// An account disabled through one instance is refused at once on the other, where its session
+/// was just checked (an instance keeps the sessions it checked only while it hears every change).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_disabled_on_one_instance_is_refused_on_the_other() {
+    let Some((p, a, b, http)) = serving("").await else {
+        return;
+    };
+    let (review_a, review_b) = (
+        format!("http://{}", a.review),
+        format!("http://{}", b.review),
+    );
+    add_user(&p.b, "bob", "password of bob");
+    let bob = sign_in(&http, &review_a, "bob", "password of bob").await;
+    let me_on_a = || async {
+        let resp = http
+            .get(format!("{review_a}/api/me"))
+            .bearer_auth(&bob)
+            .send()
+            .await
+            .unwrap();
+        resp.status().as_u16()
+    };
+    for _ in 0..3 {
+        assert_eq!(me_on_a().await, 200);
+    }
+    let ada = sign_in_ada(&http, &review_b).await;
+    let resp = http
+        .post(format!("{review_b}/api/users/bob/disable"))
+        .bearer_auth(&ada)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let mut status = 0;
+    for _ in 0..100 {
+        status = me_on_a().await;
+        if status == 401 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, 401, "A refuses bob's session");
+    assert_eq!(me_on_a().await, 401, "and goes on refusing it");
+}
+
 /// B's listener to the other instances is cut (a database restart, a network blip): once it
 /// listens again, B's live views are told to read their lists again (`resync`: what A announced
 /// meanwhile was missed), and they hear A's next case.

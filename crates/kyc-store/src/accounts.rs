@@ -17,6 +17,16 @@ fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
+/// Forgets the sessions this instance kept as it drops, after the write that changed accounts or
+/// sessions ended (committed or not: a check read before it is not kept either).
+struct ForgetSessions<'a>(&'a Store);
+
+impl Drop for ForgetSessions<'_> {
+    fn drop(&mut self) {
+        self.0.sessions.forget_all();
+    }
+}
+
 fn new_token() -> String {
     let mut raw = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut raw);
@@ -188,6 +198,8 @@ impl Store {
         name: &str,
         change: &AccountUpdate,
     ) -> Result<Account> {
+        // The sessions kept here go at once (other instances hear of it).
+        let _forget = ForgetSessions(self);
         self.write(|tx| {
             let before = account(tx, name)?;
             let mut detail = serde_json::json!({"name": name});
@@ -253,6 +265,7 @@ impl Store {
         new_hash: &str,
         ttl_minutes: u64,
     ) -> Result<Session> {
+        let _forget = ForgetSessions(self);
         self.write(|tx| {
             let changed = tx.execute(
                 "UPDATE users SET password_hash = ?2, must_change_password = 0 \
@@ -339,24 +352,41 @@ impl Store {
     /// The user behind a session token, if the session exists, has not expired and its account
     /// is enabled.
     pub fn session_user(&self, token: &str) -> Result<User> {
+        if let Some(user) = self.session_user_kept(token) {
+            return Ok(user);
+        }
+        let key = token_hash(token);
+        let now = self.now_ms();
+        let seen = self.sessions.generation();
         // Every request asks: one statement, read alone.
-        let row: Option<(String, String, bool)> = self.query_alone(
-            "SELECT u.name, u.role, u.must_change_password FROM sessions s \
+        let row: Option<(String, String, bool, i64)> = self.query_alone(
+            "SELECT u.name, u.role, u.must_change_password, s.expires_at FROM sessions s \
              JOIN users u ON u.name = s.user_name \
              WHERE s.token_sha256 = ?1 AND s.expires_at > ?2 AND u.disabled_at IS NULL",
-            params![token_hash(token), self.now_ms()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            params![key, now],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )?;
-        let (name, role, must_change_password) = row.ok_or(Error::Unauthenticated)?;
-        Ok(User {
+        let (name, role, must_change_password, expires_at) = row.ok_or(Error::Unauthenticated)?;
+        let user = User {
             name,
             role: role.parse()?,
             must_change_password,
-        })
+        };
+        if let Some(seen) = seen {
+            self.sessions.keep(key, user.clone(), expires_at, now, seen);
+        }
+        Ok(user)
+    }
+
+    /// The account behind a session token as this instance kept it from a check a moment ago
+    /// (no database read: see `sessions.rs` for when one is kept); None when it must be read.
+    pub fn session_user_kept(&self, token: &str) -> Option<User> {
+        self.sessions.get(&token_hash(token), self.now_ms())
     }
 
     /// Ends the session of this token (nothing when there is none).
     pub fn logout(&self, token: &str) -> Result<()> {
+        let _forget = ForgetSessions(self);
         self.write(|c| {
             c.execute(
                 "DELETE FROM sessions WHERE token_sha256 = ?1",

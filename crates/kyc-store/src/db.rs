@@ -562,18 +562,29 @@ pub trait Backend: Send + Sync {
     fn announce(&self, _payloads: &[String]) -> Result<()> {
         Ok(())
     }
-    /// Hands every other instance's announcement to `each` (`Some(payload)`), from a thread of
-    /// the backend's own, for as long as the process runs; `None` when the listener is back
-    /// after a lost connection (what was announced meanwhile is missed). An embedded database
+    /// Hands every announcement (`ListenerNote::Notice`: another instance's, this one's too, or the
+    /// database's own) to `each`, from a thread of the backend's own, for as long as the process
+    /// runs; says when the listener listens (at first, and back after a lost connection: what
+    /// was announced meanwhile is missed) and when it lost its connection. An embedded database
     /// has none to hand.
     fn listen(&self, _each: Listener) -> Result<()> {
         Ok(())
     }
 }
 
-/// What a backend's listener hands each announcement's payload to (`None`: back after a lost
-/// connection, see [`Backend::listen`]).
-pub type Listener = Box<dyn Fn(Option<&str>) + Send>;
+/// What a backend's listener hears ([`Backend::listen`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenerNote<'a> {
+    /// It listens: every announcement from now on reaches it.
+    Listening,
+    /// It lost its connection: announcements go unheard until it listens again.
+    Lost,
+    /// An announcement's payload.
+    Notice(&'a str),
+}
+
+/// What a backend's listener hands what it hears to ([`Backend::listen`]).
+pub type Listener = Box<dyn Fn(ListenerNote<'_>) + Send>;
 
 /// Typed helpers over a [`Backend`]: a result out of its closures.
 pub(crate) fn read<T>(b: &dyn Backend, f: impl FnOnce(&dyn Connection) -> Result<T>) -> Result<T> {

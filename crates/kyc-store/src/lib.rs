@@ -55,6 +55,7 @@ pub mod pg;
 pub mod phash;
 pub mod rehash;
 pub mod reports;
+mod sessions;
 mod snapshot;
 pub use list::LaterCount;
 pub use snapshot::{CaseParts, Snapshot};
@@ -105,6 +106,9 @@ pub struct Store {
     /// filter's plan hint ([`Snapshot::flag_is_common`]; it changes no result, only how fast
     /// one comes).
     flag_hints: Mutex<std::collections::HashMap<String, (bool, i64)>>,
+    /// The sessions checked lately, kept only while this instance's listener hears every change
+    /// to accounts and sessions (a shared database's; [`Store::listen`]).
+    sessions: std::sync::Arc<sessions::SessionCache>,
 }
 
 /// The most cases a list counts ("1,000+" beyond: a reviewer needs the count of a narrowed list).
@@ -195,6 +199,10 @@ fn summary_and_key(vault: &Vault, row: &Row) -> Result<(CaseSummary, Option<Case
     Ok((summary, key))
 }
 
+/// The kind of the announcement the database makes when accounts or sessions change (schema 12
+/// of PostgreSQL: a trigger on `users` and `sessions`), whoever changed them.
+const SESSIONS_CHANGED: &str = "sessions.changed";
+
 /// What [`Store::listen`] hears from the other instances on a shared database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Heard<'a> {
@@ -276,6 +284,7 @@ impl Store {
             vault,
             hashes: Mutex::new(hashes),
             flag_hints: Mutex::default(),
+            sessions: Default::default(),
         }
     }
 
@@ -313,16 +322,35 @@ impl Store {
     }
 
     /// Hands what other instances announce to `each`, from a thread of the backend's, for as
-    /// long as the process runs.
+    /// long as the process runs. While it listens, the sessions checked lately are kept (it
+    /// hears the database say when accounts or sessions change: `sessions.rs`).
     pub fn listen(&self, each: impl Fn(Heard<'_>) + Send + 'static) -> Result<(), Error> {
         let me = self.instance.clone();
-        self.db.listen(Box::new(move |payload: Option<&str>| {
-            let Some(payload) = payload else {
-                return each(Heard::Resumed);
+        let sessions = self.sessions.clone();
+        let lost = std::sync::atomic::AtomicBool::new(false);
+        self.db.listen(Box::new(move |note: db::ListenerNote<'_>| {
+            use std::sync::atomic::Ordering::SeqCst;
+            let payload = match note {
+                db::ListenerNote::Listening => {
+                    sessions.listening(true);
+                    if lost.swap(false, SeqCst) {
+                        each(Heard::Resumed);
+                    }
+                    return;
+                }
+                db::ListenerNote::Lost => {
+                    sessions.listening(false);
+                    lost.store(true, SeqCst);
+                    return;
+                }
+                db::ListenerNote::Notice(payload) => payload,
             };
             let Ok(v) = serde_json::from_str::<serde_json::Value>(payload) else {
                 return;
             };
+            if v["kind"] == SESSIONS_CHANGED {
+                return sessions.forget_all();
+            }
             if let (Some(kind), Some(case), Some(from)) =
                 (v["kind"].as_str(), v["case"].as_i64(), v["from"].as_str())
             {

@@ -704,6 +704,8 @@ mod erase;
 mod images;
 #[path = "conformance/import.rs"]
 mod import;
+#[path = "conformance/kept_sessions.rs"]
+mod kept_sessions;
 #[path = "conformance/postgres.rs"]
 mod postgres;
 #[path = "conformance/queue.rs"]

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tokio_postgres::Statement;
 
-use crate::db::{Backend, Connection, OptionalRow};
+use crate::db::{Backend, Connection, ListenerNote, OptionalRow};
 use crate::{Error, Result};
 
 mod conn;
@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/009_search_and_order_indexes.sql"),
     include_str!("../../migrations/postgres/010_case_ids.sql"),
     include_str!("../../migrations/postgres/011_tag_indexes_by_id.sql"),
+    include_str!("../../migrations/postgres/012_session_changes.sql"),
 ];
 
 /// Advisory lock keys (one namespace: "KYCD" in ASCII, then the lock's number).
@@ -640,14 +641,15 @@ impl Backend for PgBackend {
 /// The `application_name` of each instance's listening connection.
 pub const LISTENER_NAME: &str = "kyc-desk listener";
 
-/// Listens for other instances' events for as long as the process runs, reconnecting after a
-/// lost connection; once listening again it says so (`each(None)`): what was announced
-/// meanwhile is missed (the held requests' re-check covers their cases; a live view reloads).
-/// `ready` is told when the first attempt is over (listening or not).
+/// Listens for the instances' events for as long as the process runs, reconnecting after a
+/// lost connection; it says when it listens and when it lost its connection: what was announced
+/// meanwhile is missed (the held requests' re-check covers their cases; a live view reloads; the
+/// sessions kept are forgotten). `ready` is told when the first attempt is over (listening or
+/// not).
 fn listen_loop(
     config: &tokio_postgres::Config,
     tls: &Tls,
-    each: &dyn Fn(Option<&str>),
+    each: &dyn Fn(ListenerNote<'_>),
     ready: std::sync::mpsc::SyncSender<()>,
 ) {
     let mut wait = Duration::from_millis(200);
@@ -655,6 +657,10 @@ fn listen_loop(
     loop {
         let listening = tls.connect_blocking(config).map(|mut client| {
             let listened = client.batch_execute(&format!("LISTEN {CHANNEL}"));
+            if listened.is_ok() {
+                // Said before `listen` returns: what it starts then (sessions kept) is on.
+                each(ListenerNote::Listening);
+            }
             (client, listened)
         });
         // Nobody waits after the first attempt: a failed send is fine.
@@ -667,13 +673,12 @@ fn listen_loop(
                     wait = Duration::from_millis(200);
                     if std::mem::take(&mut lost) {
                         tracing::info!("postgres: the event listener is back");
-                        each(None);
                     }
                     let mut notes = client.notifications();
                     let mut it = notes.blocking_iter();
                     loop {
                         match postgres::fallible_iterator::FallibleIterator::next(&mut it) {
-                            Ok(Some(n)) => each(Some(n.payload())),
+                            Ok(Some(n)) => each(ListenerNote::Notice(n.payload())),
                             Ok(None) => break,
                             Err(e) => {
                                 tracing::warn!(error = %e, "postgres: the event listener lost its connection");
@@ -681,6 +686,7 @@ fn listen_loop(
                             }
                         }
                     }
+                    each(ListenerNote::Lost);
                 }
             }
             Err(e) => {
