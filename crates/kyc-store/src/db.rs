@@ -534,6 +534,13 @@ pub trait Backend: Send + Sync {
     fn sends_together(&self) -> bool {
         false
     }
+    /// `column` among the `ids` a subquery selects, as a condition: `IN`; a database server
+    /// that plans a statement once for all its values ([`ONE_PLAN`]) is told the ids are few
+    /// whatever they turn out to be (PostgreSQL: `= ANY(ARRAY(…))`, read by the index of
+    /// `column` one id at a time, never a walk of it).
+    fn id_among(&self, column: &str, ids: &str) -> String {
+        format!("{column} IN ({ids})")
+    }
     /// Whether the engine's planner starts a search from the matching ids (PostgreSQL, with its
     /// trigram indexes) rather than walking the queue in order testing each case (SQLite).
     fn search_starts_from_indexes(&self) -> bool {
@@ -585,6 +592,11 @@ pub enum ListenerNote<'a> {
 
 /// What a backend's listener hands what it hears to ([`Backend::listen`]).
 pub type Listener = Box<dyn Fn(ListenerNote<'_>) + Send>;
+
+/// Begins a statement whose plan does not depend on its values (its shape already says how it
+/// is read: its ids first, from indexes): a database server may plan it once per connection
+/// instead of for each run's values. A comment: an engine that plans every run ignores it.
+pub(crate) const ONE_PLAN: &str = "/* one plan */ ";
 
 /// Typed helpers over a [`Backend`]: a result out of its closures.
 pub(crate) fn read<T>(b: &dyn Backend, f: impl FnOnce(&dyn Connection) -> Result<T>) -> Result<T> {

@@ -82,6 +82,9 @@ const FLAG_HINT_MS: i64 = 60_000;
 /// A searched word on at most this many cases is looked up first (SQLite; PostgreSQL always
 /// starts from the indexes); a commoner one is tested on each case as the queue is walked.
 const RARE_WORD_CASES: i64 = 1000;
+/// A searched word on at most this many cases makes the search's ids few whatever the filters:
+/// its statement may be planned once for all values (`list.rs`). Unit tests use 2.
+const FEW_IDS: i64 = if cfg!(test) { 2 } else { 100 };
 
 /// The database file inside the data dir.
 pub const DB_FILE: &str = "kyc-desk.sqlite3";
@@ -201,7 +204,7 @@ fn summary_and_key(vault: &Vault, row: &Row) -> Result<(CaseSummary, Option<Case
 
 /// The kind of the announcement the database makes when accounts or sessions change (schema 12
 /// of PostgreSQL: a trigger on `users` and `sessions`), whoever changed them.
-const SESSIONS_CHANGED: &str = "sessions.changed";
+pub(crate) const SESSIONS_CHANGED: &str = "sessions.changed";
 
 /// What [`Store::listen`] hears from the other instances on a shared database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

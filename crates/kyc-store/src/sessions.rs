@@ -14,7 +14,7 @@ use kyc_domain::account::User;
 const MAX_KEPT: usize = 10_000;
 /// A kept session is read again after this long, whatever was heard (ms): a bound on what a
 /// change the listener never heard (a bug, a lost notice) could leave standing.
-const MAX_AGE_MS: i64 = 30_000;
+const MAX_AGE_MS: i64 = 10_000;
 
 /// The sessions kept, by their token's hash.
 #[derive(Default)]

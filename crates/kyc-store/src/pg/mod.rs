@@ -54,7 +54,7 @@ const MIGRATE_LOCK: i64 = 0x4B59_4344_0000_0002;
 const CASE_IDS_FOLLOW: &str = "SELECT setval('case_ids', GREATEST(\
      (SELECT last FROM counters WHERE name = 'case'), (SELECT MAX(id) FROM cases), 0) + 1, false)";
 
-/// The channel events are announced on.
+/// The channel events are announced on (migration 012's triggers name it too).
 const CHANNEL: &str = "kyc_desk_events";
 
 /// How long a caller waits for a free connection before the store answers "busy".
@@ -574,6 +574,10 @@ impl Backend for PgBackend {
         true
     }
 
+    fn id_among(&self, column: &str, ids: &str) -> String {
+        format!("{column} = ANY(ARRAY({ids}))")
+    }
+
     fn in_code_point_order(&self, column: &str) -> String {
         // Served by the `COLLATE "C"` indexes of schema 9.
         format!("({column} COLLATE \"C\")")
@@ -702,6 +706,18 @@ fn listen_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The triggers that announce changes to accounts and sessions do it on the events' channel,
+    /// with the kind the store listens for.
+    #[test]
+    fn the_session_triggers_announce_on_the_events_channel() {
+        let sql = MIGRATIONS[11];
+        let notify = format!(
+            "pg_notify('{CHANNEL}', '{{\"kind\":\"{}\"}}')",
+            crate::SESSIONS_CHANGED
+        );
+        assert_eq!(sql.matches(&notify).count(), 2, "{notify}");
+    }
 
     #[test]
     fn a_url_password_never_shows() {

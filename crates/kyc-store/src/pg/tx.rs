@@ -27,6 +27,12 @@ const STATEMENT_CACHE: usize = 512;
 const BATCH: i32 = 256;
 const MAX_BATCH: i32 = 8192;
 
+/// Around a statement marked [`crate::db::ONE_PLAN`], in its exchange: its plan is the one made
+/// once per connection (PostgreSQL's generic plan), not one made for each run's values; the
+/// statements after it are planned as the server chooses again.
+const ONE_PLAN_ON: &str = "SET LOCAL plan_cache_mode = force_generic_plan";
+const ONE_PLAN_OFF: &str = "SET LOCAL plan_cache_mode = auto";
+
 /// Rows read at a time from a query whose rows come ahead of their handing over
 /// ([`Connection::rows_ahead`]).
 const AHEAD_CHUNK: usize = 1024;
@@ -118,6 +124,27 @@ impl<'t> PgTx<'t> {
     /// the connection is put back ([`super::PgBackend::with`]).
     pub(super) fn end_read(self) {
         drop(self);
+    }
+
+    /// `read`, of `sql`, on the plan made once when `sql` is marked [`crate::db::ONE_PLAN`]: the
+    /// plan mode set around it in the same exchange.
+    async fn planned<T>(
+        &self,
+        sql: &str,
+        read: impl Future<Output = std::result::Result<T, postgres::Error>>,
+    ) -> std::result::Result<T, postgres::Error> {
+        if !sql.starts_with(crate::db::ONE_PLAN) {
+            return read.await;
+        }
+        let (on, out, off) = futures::join!(
+            self.client.batch_execute(ONE_PLAN_ON),
+            read,
+            self.client.batch_execute(ONE_PLAN_OFF)
+        );
+        on?;
+        let out = out?;
+        off?;
+        Ok(out)
     }
 
     /// Runs `f` to its end on the transaction's connection.
@@ -373,7 +400,8 @@ impl Connection for PgTx<'_> {
     ) -> Result<()> {
         let st = self.statement(sql)?;
         let params = refs(params);
-        let rows = self.wait(first_of(self.client.query_raw(&st, params), max))??;
+        let read = first_of(self.client.query_raw(&st, params), max);
+        let rows = self.wait(self.planned(sql, read))??;
         // The transaction is free again: `each` may run statements of its own.
         hand_over(&rows, each)
     }
@@ -394,7 +422,11 @@ impl Connection for PgTx<'_> {
             statements
                 .iter()
                 .zip(&params)
-                .map(|(st, p)| first_of(self.client.query_raw(st, p.iter().copied()), usize::MAX)),
+                .zip(queries)
+                .map(|((st, p), (sql, _))| {
+                    let read = first_of(self.client.query_raw(st, p.iter().copied()), usize::MAX);
+                    self.planned(sql, read)
+                }),
         ))?;
         let all = results
             .into_iter()
@@ -675,6 +707,27 @@ mod tests {
                 matches!(&wrong, Err(Error::Storage(m)) if m.contains("nonsense")),
                 "{wrong:?}"
             );
+            Ok(())
+        });
+    }
+
+    /// A statement marked to be planned once runs on the plan made once (the plan mode set
+    /// around it), read alone or with others; the statements after it are planned as before.
+    #[test]
+    fn a_statement_marked_one_plan_runs_on_its_plan_made_once() {
+        in_a_read(|c| {
+            let mode = "SELECT current_setting('plan_cache_mode')";
+            let marked = format!("{}{mode}", crate::db::ONE_PLAN);
+            let read = |sql: &str| c.query_row(sql, params![], |r| r.get::<String>(0));
+            assert_eq!(read(&marked)?, "force_generic_plan");
+            assert_eq!(read(mode)?, "auto");
+            let mut seen = Vec::new();
+            c.fetch_each(&[(mode, &[]), (&marked, &[]), (mode, &[])], &mut |i, r| {
+                seen.push((i, r.get::<String>(0)?));
+                Ok(())
+            })?;
+            let want = [(0, "auto"), (1, "force_generic_plan"), (2, "auto")];
+            assert_eq!(seen, want.map(|(i, m)| (i, m.to_string())));
             Ok(())
         });
     }
