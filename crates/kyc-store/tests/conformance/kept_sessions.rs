@@ -100,14 +100,7 @@ fn an_instance_keeps_no_session_while_its_listener_is_away() {
     a.session_user(&token).unwrap();
     assert!(a.session_user_kept(&token).is_some());
     // The listener cut, and the role changed before it is back (its notice unheard).
-    let cut = db
-        .as_admin(&format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE application_name = '{}' AND datname = current_database()",
-            kyc_store::pg::LISTENER_NAME
-        ))
-        .unwrap();
-    assert_eq!(cut, ["t"]);
+    assert_eq!(super::postgres::cut_the_listener(&db), ["t"]);
     db.as_admin("UPDATE users SET role = 'supervisor' WHERE name = 'rita'")
         .unwrap();
     resumed.recv_timeout(Duration::from_secs(10)).unwrap();

@@ -295,14 +295,11 @@ mod several_instances {
         };
         assert_eq!(heard_next(1), "case.created 1");
         while at_b.try_recv().is_ok() {}
-        let cut = db
-            .as_admin(&format!(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE application_name = '{}' AND datname = current_database()",
-                kyc_store::pg::LISTENER_NAME
-            ))
-            .unwrap();
-        assert_eq!(cut, ["t"], "B's listener was connected, under its name");
+        assert_eq!(
+            cut_the_listener(&db),
+            ["t"],
+            "B's listener was connected, under its name"
+        );
         assert_eq!(
             at_b.recv_timeout(Duration::from_secs(10)).as_deref(),
             Ok("resumed")
@@ -313,8 +310,17 @@ mod several_instances {
     }
 }
 
-/// `kyc-desk migrate-store`'s copy: a SQLite store moves to PostgreSQL whole, its trail link for
-/// link, and the moved store goes on where the old one stopped.
+/// Cuts the connection of the listener of each store on `db` (as a database restart or a network
+/// blip would); `t` for each one cut.
+pub(super) fn cut_the_listener(db: &ScratchDatabase) -> Vec<String> {
+    db.as_admin(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = '{}' AND datname = current_database()",
+        kyc_store::pg::LISTENER_NAME
+    ))
+    .unwrap()
+}
+
 /// The scrub codes of a case's `case.erasure_completed` entry.
 fn scrub_of(store: &Store, id: i64) -> serde_json::Value {
     let trail = store.timeline(id).unwrap();
@@ -547,6 +553,8 @@ fn decisions_made_before_schema_8_are_carried_onto_their_cases() {
     assert_eq!(store.summary(waiting).unwrap().status, "pending");
 }
 
+/// `kyc-desk migrate-store`'s copy: a SQLite store moves to PostgreSQL whole, its trail link for
+/// link, and the moved store goes on where the old one stopped.
 #[test]
 fn a_sqlite_store_moves_to_postgres_whole() {
     let Some(server) = ScratchDatabase::test_server().expect("KYC_DESK_TEST_PG") else {
