@@ -352,11 +352,11 @@ impl Store {
     /// The user behind a session token, if the session exists, has not expired and its account
     /// is enabled.
     pub fn session_user(&self, token: &str) -> Result<User> {
-        if let Some(user) = self.session_user_kept(token) {
-            return Ok(user);
-        }
         let key = token_hash(token);
         let now = self.now_ms();
+        if let Some(user) = self.sessions.get(&key, now) {
+            return Ok(user);
+        }
         let seen = self.sessions.generation();
         // Every request asks: one statement, read alone.
         let row: Option<(String, String, bool, i64)> = self.query_alone(

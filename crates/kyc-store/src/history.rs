@@ -261,14 +261,15 @@ pub(crate) fn stale_hashes(conn: &dyn Connection) -> Result<usize, Error> {
 }
 
 /// The stored image hashes of the cases after `after` (another instance's, on a shared
-/// database): the selfies', and the folds of the portraits'.
+/// database): the selfies', and the folds of the portraits'. Read on every new case, under the
+/// write lock: one query whose rows come ahead (no cursor to open, page and close).
 pub(super) fn hashes_after(
     conn: &dyn Connection,
     vault: &Vault,
     after: i64,
 ) -> Result<(Vec<Hashed>, Vec<Hashed>), Error> {
     let (mut selfies, mut portraits) = (Vec::new(), Vec::new());
-    conn.for_each(
+    conn.for_each_ahead(
         "SELECT h.case_id, h.image, h.sealed, c.user_tag FROM image_hashes h \
          JOIN cases c ON c.id = h.case_id WHERE h.case_id > ?1",
         params![after],

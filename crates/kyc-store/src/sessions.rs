@@ -79,15 +79,12 @@ impl SessionCache {
         if inner.kept.len() >= MAX_KEPT {
             inner.kept.clear();
         }
-        let read_at = now;
-        inner.kept.insert(
-            key,
-            Kept {
-                user,
-                expires_at,
-                read_at,
-            },
-        );
+        let kept = Kept {
+            user,
+            expires_at,
+            read_at: now,
+        };
+        inner.kept.insert(key, kept);
     }
 
     /// Forgets everything kept (an account or a session changed).
