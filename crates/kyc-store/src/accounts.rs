@@ -352,11 +352,17 @@ impl Store {
     /// The user behind a session token, if the session exists, has not expired and its account
     /// is enabled.
     pub fn session_user(&self, token: &str) -> Result<User> {
+        match self.session_user_kept(token) {
+            Some(user) => Ok(user),
+            None => self.session_user_read(token),
+        }
+    }
+
+    /// [`Store::session_user`] read from the database (kept, when sessions may be: see
+    /// `sessions.rs`), for a caller that found none kept.
+    pub fn session_user_read(&self, token: &str) -> Result<User> {
         let key = token_hash(token);
         let now = self.now_ms();
-        if let Some(user) = self.sessions.get(&key, now) {
-            return Ok(user);
-        }
         let seen = self.sessions.generation();
         // Every request asks: one statement, read alone.
         let row: Option<(String, String, bool, i64)> = self.query_alone(

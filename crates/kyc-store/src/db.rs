@@ -467,8 +467,8 @@ pub trait Backend: Send + Sync {
     /// Runs one query, alone, on a snapshot of its own, and hands its first `max` rows to
     /// `each` (all of them before the first is handed on). A database server runs it outside
     /// any transaction block, in one exchange (a transaction's start goes with its first
-    /// statement, but its end costs a request more); one statement sees one snapshot either way. For a read of one statement that every
-    /// request makes (the session check).
+    /// statement, but its end costs a request more); one statement sees one snapshot either
+    /// way. For a read of one statement that every request makes (the session check).
     fn read_alone(
         &self,
         sql: &str,
@@ -569,8 +569,8 @@ pub trait Backend: Send + Sync {
     fn announce(&self, _payloads: &[String]) -> Result<()> {
         Ok(())
     }
-    /// Hands every announcement (`ListenerNote::Notice`: another instance's, this one's too, or the
-    /// database's own) to `each`, from a thread of the backend's own, for as long as the process
+    /// Hands every announcement (`ListenerNote::Notice`: another instance's, this one's too,
+    /// or the database's own) to `each`, from a thread of the backend's own, for as long as the process
     /// runs; says when the listener listens (at first, and back after a lost connection: what
     /// was announced meanwhile is missed) and when it lost its connection. An embedded database
     /// has none to hand.

@@ -166,15 +166,8 @@ impl Snapshot<'_> {
     /// [`Snapshot::list`] with its count, when one is asked for and the page's own rows do not
     /// tell it, left to be read later ([`Snapshot::count_last`]); the page's total is None then.
     pub fn list_count_later(&self, q: &CaseQuery) -> Result<(CasePage, Option<LaterCount>), Error> {
-        let page = self.page_sql(q)?;
-        let cases = self.read(|c| {
-            c.query_map(
-                &page.sql,
-                &page.args[..],
-                summary_from_row(&self.store.vault),
-            )
-        })?;
-        Ok(page_of(q, cases, page))
+        let (page, count, _) = self.list_count_later_with(q, &[])?;
+        Ok((page, count))
     }
 
     /// [`Snapshot::list_count_later`] and, with it, the first cases of each of `lists`
@@ -189,19 +182,18 @@ impl Snapshot<'_> {
         lists: &[CaseQuery],
     ) -> Result<(CasePage, Option<LaterCount>, Option<Vec<Vec<CaseSummary>>>), Error> {
         let searched = q.q.as_deref().is_some_and(|t| !t.trim().is_empty());
-        if lists.is_empty() || searched || !self.store.db.sends_together() {
-            let (page, count) = self.list_count_later(q)?;
-            return Ok((page, count, None));
-        }
+        let with_lists = !lists.is_empty() && !searched && self.store.db.sends_together();
         let mut pages = vec![(self.page_sql(q)?, usize::MAX)];
-        for list in lists {
-            pages.push(self.first_page(list)?);
+        if with_lists {
+            for list in lists {
+                pages.push(self.first_page(list)?);
+            }
         }
         let mut read = self.read_together(&pages)?.into_iter();
         let cases = read.next().unwrap_or_default();
         let (page, _) = pages.swap_remove(0);
         let (page, count) = page_of(q, cases, page);
-        Ok((page, count, Some(read.collect())))
+        Ok((page, count, with_lists.then(|| read.collect())))
     }
 
     /// The first cases each of `queries` selects (at most its limit; no cursor, no count),
@@ -352,12 +344,14 @@ impl Snapshot<'_> {
             // one made once reads them one by one from the cases' index (PostgreSQL plans a
             // statement on the cases anew each run otherwise, 0.1-0.2 ms with their indexes,
             // more than such a search reads). Many, they are planned for what they are.
-            let mut ids_among = |ids: String, few: bool| match few {
-                true => {
-                    one_plan = true;
-                    format!(" AND {}", self.store.db.id_among("cases.id", &ids))
-                }
-                false => format!(" AND cases.id IN ({ids})"),
+            let mut ids_among = |ids: String, few: bool| {
+                one_plan |= few;
+                let among = if few {
+                    self.store.db.id_among("cases.id", &ids)
+                } else {
+                    format!("cases.id IN ({ids})")
+                };
+                format!(" AND {among}")
             };
             sql += &if !could_be_in_an_id(text)
                 && !tags.is_empty()
@@ -540,26 +534,45 @@ impl Snapshot<'_> {
     }
 
     /// Whether one of the search's words (`tags`: their parameters' numbers in `args`) is on
-    /// at most `cases` cases.
+    /// at most `cases` cases; each word's answer read once per snapshot.
     fn a_word_is_rare(
         &self,
         args: &[db::Value],
         tags: &[usize],
         cases: i64,
     ) -> Result<bool, Error> {
-        self.read(|c| {
-            for &t in tags {
-                let n: i64 = c.query_row(
-                    "SELECT count(*) FROM (SELECT 1 FROM search_tags WHERE tag = ?1 LIMIT ?2) AS hits",
-                    params![args[t - 1].clone(), cases + 1],
-                    |r| r.get(0),
-                )?;
-                if n <= cases {
-                    return Ok(true);
+        for &t in tags {
+            let tag = &args[t - 1];
+            let db::Value::Bytes(bytes) = tag else {
+                return Err(Error::Internal("a word's tag is not bytes".into()));
+            };
+            let known = self
+                .rare_words
+                .borrow()
+                .get(&(bytes.clone(), cases))
+                .copied();
+            let rare = match known {
+                Some(rare) => rare,
+                None => {
+                    let n: i64 = self.read(|c| {
+                        c.query_row(
+                            "SELECT count(*) FROM (SELECT 1 FROM search_tags WHERE tag = ?1 LIMIT ?2) AS hits",
+                            params![tag.clone(), cases + 1],
+                            |r| r.get(0),
+                        )
+                    })?;
+                    let rare = n <= cases;
+                    self.rare_words
+                        .borrow_mut()
+                        .insert((bytes.clone(), cases), rare);
+                    rare
                 }
+            };
+            if rare {
+                return Ok(true);
             }
-            Ok(false)
-        })
+        }
+        Ok(false)
     }
 
     /// The cases Ditto ID waits on at `now` (unix ms): unanswered, with a hold window some
@@ -586,6 +599,29 @@ mod tests {
         ] {
             assert_eq!(names_few_references(text), few, "{text:?}");
         }
+    }
+
+    /// A word's rarity is read once per snapshot and bound: asked again (the lists pinned above
+    /// a page), it is not read again; asked with another bound, it is.
+    #[test]
+    fn a_words_rarity_is_read_once_per_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = kyc_crypto::master::MasterKey::Key([5; 32]);
+        let store = Store::open(&dir.path().join(crate::DB_FILE), key).unwrap();
+        let args = [db::Value::Bytes(b"a tag no case has".to_vec())];
+        store
+            .snapshot(|s| {
+                assert!(s.a_word_is_rare(&args, &[1], 5)?);
+                // Nothing may be read after this: the next answer is the one kept.
+                s.end();
+                assert!(s.a_word_is_rare(&args, &[1], 5)?);
+                assert!(
+                    s.a_word_is_rare(&args, &[1], 6).is_err(),
+                    "another bound reads"
+                );
+                Ok::<_, crate::Error>(())
+            })
+            .unwrap();
     }
 
     /// On PostgreSQL a search whose ids are few whatever the filters (a word on few cases) is

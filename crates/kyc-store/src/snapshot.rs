@@ -32,6 +32,9 @@ pub struct Snapshot<'a> {
     key: std::cell::RefCell<Option<(i64, std::rc::Rc<CaseKey>)>>,
     /// Set by the snapshot's last read ([`Snapshot::count_last`]): nothing may follow it.
     ended: std::cell::Cell<bool>,
+    /// Whether a searched word (its tag) is on at most so many cases, as read on this snapshot
+    /// (a queue page and the lists pinned above it ask the same; here it cannot change).
+    pub(crate) rare_words: std::cell::RefCell<std::collections::HashMap<(Vec<u8>, i64), bool>>,
 }
 
 impl Store {
@@ -48,6 +51,7 @@ impl Store {
                 c,
                 key: Default::default(),
                 ended: Default::default(),
+                rare_words: Default::default(),
             };
             match f(&snapshot) {
                 Ok(v) => {

@@ -49,7 +49,7 @@ impl Desk {
             return Ok(user);
         }
         let store = self.store.clone();
-        blocking(move || store.session_user(&token)).await
+        blocking(move || store.session_user_read(&token)).await
     }
 
     /// Signs in through the throttles of `guard`; the session lasts `minutes`.

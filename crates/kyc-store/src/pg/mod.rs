@@ -437,9 +437,8 @@ impl Backend for PgBackend {
             // again: a connection found cut then fails it (the pool found the cut idle ones).
             begun.set(true);
             let t = PgTx::read(&mut c.conn, &mut c.statements);
-            f(&t)?;
-            t.end_read();
-            Ok(())
+            // Dropped: its end goes out without being waited for.
+            f(&t)
         })
     }
 

@@ -119,13 +119,6 @@ impl<'t> PgTx<'t> {
         Ok(())
     }
 
-    /// Ends a read: its `ROLLBACK` (a read changed nothing: the same as a commit) is sent and not
-    /// waited for; the connection's next user reads its reply first. The pool sends it before
-    /// the connection is put back ([`super::PgBackend::with`]).
-    pub(super) fn end_read(self) {
-        drop(self);
-    }
-
     /// `read`, of `sql`, on the plan made once when `sql` is marked [`crate::db::ONE_PLAN`]: the
     /// plan mode set around it in the same exchange.
     async fn planned<T>(
@@ -215,9 +208,12 @@ impl<'t> PgTx<'t> {
     }
 }
 
+/// Dropped, a transaction not committed (a read's end, or a write that failed) is rolled back:
+/// its `ROLLBACK` (for a read, the same as a commit) is sent and not waited for; the
+/// connection's next user reads its reply first. The pool sends it before the connection is put
+/// back ([`super::PgBackend::with`]).
 impl Drop for PgTx<'_> {
     fn drop(&mut self) {
-        // A read's end, or a write that failed: rolled back without waiting for the reply.
         if self.open.get() {
             send_only(self.client.batch_execute("ROLLBACK"));
         }
